@@ -1,0 +1,152 @@
+/**
+ * The private files of one simulated host: what its `/etc/ilogtail`, `/etc/init.d`,
+ * `/usr/local/ilogtail`, `/run` and DMI UUID are inside the sandbox. The agent's init script (or
+ * systemd unit) is a stand-in that records starts, stops and restarts and flips the running state,
+ * so the real host script drives it exactly as it drives Logtail.
+ */
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export type AgentFlavor = "ilogtail" | "loongcollector" | "none";
+export type AgentControl = "initd" | "systemd";
+
+export interface HostSpec {
+  /** The SMBIOS UUID the host reports (`/sys/class/dmi/id/product_uuid`). */
+  dmiUuid: string;
+  agent: AgentFlavor;
+  /** How the agent is managed; init scripts by default. */
+  agentControl?: AgentControl;
+  agentRunning: boolean;
+  /** The agent's restart command fails (a broken install). */
+  restartFails?: boolean;
+  /** Raw content of `user_defined_id` before any run (another team's lines, CRLF, …). */
+  userDefinedIdContent?: string;
+  /** UID files that already exist. */
+  uidFiles?: readonly string[];
+  appInfo?: { ip: string; hostname: string; version: string };
+}
+
+/** Where the stand-in agent keeps its state, inside the sandbox (the host's private /run). */
+const AGENT_STATE_DIR = "/run/ilogtail-sim";
+
+function serviceName(flavor: Exclude<AgentFlavor, "none">): string {
+  return flavor === "ilogtail" ? "ilogtaild" : "loongcollectord";
+}
+
+function initScript(restartFails: boolean): string {
+  return `#!/bin/sh
+# Stand-in for the agent's init script: records what it was asked and flips the running state.
+state=${AGENT_STATE_DIR}
+mkdir -p "$state"
+echo "$1" >>"$state/events"
+case "$1" in
+  start) : >"$state/running" ;;
+  stop) rm -f "$state/running" ;;
+  restart) ${restartFails ? 'rm -f "$state/running"; exit 1' : ': >"$state/running"'} ;;
+  status) [ -e "$state/running" ] || exit 3 ;;
+  *) exit 2 ;;
+esac
+exit 0
+`;
+}
+
+function systemctlStandIn(unit: string, restartFails: boolean): string {
+  return `#!/bin/sh
+# Stand-in for systemctl that knows one unit, ${unit}.
+state=${AGENT_STATE_DIR}
+mkdir -p "$state"
+verb=$1
+shift
+[ "\${1:-}" = --quiet ] && shift
+[ "\${1:-}" = "${unit}" ] || exit 1
+echo "systemctl-$verb" >>"$state/events"
+case "$verb" in
+  cat) exit 0 ;;
+  is-active) [ -e "$state/running" ] || exit 3 ;;
+  restart) ${restartFails ? 'rm -f "$state/running"; exit 1' : ': >"$state/running"'} ;;
+  *) exit 1 ;;
+esac
+exit 0
+`;
+}
+
+export class HostRoot {
+  private constructor(readonly dir: string) {}
+
+  static create(dir: string, spec: HostSpec): HostRoot {
+    const host = new HostRoot(dir);
+    for (const sub of ["etc-ilogtail", "etc-init.d", "usr-local-ilogtail", "usr-bin", "run", "sys-dmi-id"]) {
+      mkdirSync(join(dir, sub), { recursive: true });
+    }
+    writeFileSync(join(dir, "sys-dmi-id", "product_uuid"), `${spec.dmiUuid}\n`);
+    if (spec.userDefinedIdContent !== undefined) {
+      writeFileSync(join(dir, "etc-ilogtail", "user_defined_id"), spec.userDefinedIdContent);
+    }
+    if (spec.uidFiles && spec.uidFiles.length > 0) {
+      mkdirSync(join(dir, "etc-ilogtail", "users"), { recursive: true });
+      for (const uid of spec.uidFiles) writeFileSync(join(dir, "etc-ilogtail", "users", uid), "");
+    }
+    mkdirSync(join(dir, "run", "ilogtail-sim"), { recursive: true });
+    if (spec.agent !== "none") {
+      const service = serviceName(spec.agent);
+      const restartFails = spec.restartFails ?? false;
+      if ((spec.agentControl ?? "initd") === "initd") {
+        const path = join(dir, "etc-init.d", service);
+        writeFileSync(path, initScript(restartFails));
+        chmodSync(path, 0o755);
+      } else {
+        mkdirSync(join(dir, "run", "systemd", "system"), { recursive: true });
+        const path = join(dir, "usr-bin", "systemctl");
+        writeFileSync(path, systemctlStandIn(`${service}.service`, restartFails));
+        chmodSync(path, 0o755);
+      }
+      if (spec.agentRunning) writeFileSync(join(dir, "run", "ilogtail-sim", "running"), "");
+      const info = spec.appInfo;
+      if (info) {
+        const versionKey = spec.agent === "ilogtail" ? "logtail_version" : "loongcollector_version";
+        writeFileSync(
+          join(dir, "usr-local-ilogtail", "app_info.json"),
+          `${JSON.stringify({ UUID: spec.dmiUuid, hostname: info.hostname, instance_id: "sim", ip: info.ip, [versionKey]: info.version }, null, 4)}\n`,
+        );
+      }
+    }
+    return host;
+  }
+
+  /** Raw content of the host's `/etc/ilogtail/user_defined_id`, or undefined when absent. */
+  identifierFile(): string | undefined {
+    const path = join(this.dir, "etc-ilogtail", "user_defined_id");
+    return existsSync(path) ? readFileSync(path, "utf8") : undefined;
+  }
+
+  /** Names in `/etc/ilogtail/users/`, sorted. */
+  uidFiles(): string[] {
+    const path = join(this.dir, "etc-ilogtail", "users");
+    return existsSync(path) ? readdirSync(path).sort() : [];
+  }
+
+  /** Every name under the host's `/etc/ilogtail`, recursively (to prove nothing else was left behind). */
+  ilogtailTree(): string[] {
+    const root = join(this.dir, "etc-ilogtail");
+    const walk = (dir: string, prefix: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+        const name = `${prefix}${entry.name}`;
+        return entry.isDirectory() ? [`${name}/`, ...walk(join(dir, entry.name), `${name}/`)] : [name];
+      });
+    return walk(root, "").sort();
+  }
+
+  /** What the agent's init script or systemctl stand-in was asked, in order. */
+  agentEvents(): string[] {
+    const path = join(this.dir, "run", "ilogtail-sim", "events");
+    return existsSync(path)
+      ? readFileSync(path, "utf8")
+          .split("\n")
+          .filter((line) => line !== "")
+      : [];
+  }
+
+  agentRunning(): boolean {
+    return existsSync(join(this.dir, "run", "ilogtail-sim", "running"));
+  }
+}

@@ -1,0 +1,468 @@
+#!/bin/sh
+# logtail-xacct host script (Linux, POSIX sh). Runs as root through Cloud Assistant, or by hand:
+#
+#   sh linux.sh authorize --uid <UID> --id <IDENTIFIER> [--restart changed|always|never]
+#   sh linux.sh revoke    --uid <UID> --id <IDENTIFIER> [--other-id <IDENTIFIER>]... [--restart ...]
+#   sh linux.sh inspect
+#
+# authorize: creates /etc/ilogtail/users/<UID> (the destination account may collect from this host)
+#            and adds <IDENTIFIER> as its own line of /etc/ilogtail/user_defined_id.
+# revoke:    removes only the <IDENTIFIER> line; removes the UID file unless a line that remains is
+#            one of the --other-id identifiers (other routes of the same UID still need it).
+# inspect:   changes nothing.
+# The agent (Logtail or LoongCollector) is restarted when a file changed, so it applies at once.
+#
+# The last line printed on stdout is always one JSON object describing what was found and done.
+# Exit codes: 0 files are as requested (the agent's state is reported, never an error);
+#             2 invalid arguments, nothing written; 3 the host's files cannot be changed safely;
+#             4 a write failed.
+#
+# Arguments are validated by strict patterns (the same as the routes schema) before anything is
+# touched, and are never evaluated by the shell: they only ever appear quoted, or through ENVIRON.
+
+set -u
+LC_ALL=C
+export LC_ALL
+umask 022
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
+ILOGTAIL_DIR=/etc/ilogtail
+USERS_DIR=$ILOGTAIL_DIR/users
+ID_FILE=$ILOGTAIL_DIR/user_defined_id
+LOCK_DIR=$ILOGTAIL_DIR/.logtail-xacct.lock.d
+APP_INFO=/usr/local/ilogtail/app_info.json
+DMI_UUID_FILE=/sys/class/dmi/id/product_uuid
+SCRIPT_VERSION=1
+LOCK_WAIT_SECONDS=30
+
+action=""
+uid=""
+id=""
+other_ids=""
+restart_mode="changed"
+uid_file_changed=false
+id_file_changed=false
+agent_flavor=none
+agent_control=none
+agent_running=false
+agent_restarted=false
+restart_error=""
+lock_held=false
+
+# --- output -----------------------------------------------------------------------------------
+
+# Prints its input as the body of a JSON string (no quotes): escapes backslash, quote and every
+# control character, so foreign file content cannot break the report.
+json_escape() {
+  awk 'BEGIN { for (i = 1; i < 32; i++) code[sprintf("%c", i)] = i; ORS = "" }
+    NR > 1 { printf "\\n" }
+    {
+      n = length($0)
+      for (i = 1; i <= n; i++) {
+        c = substr($0, i, 1)
+        if (c == "\\") printf "\\\\"
+        else if (c == "\"") printf "\\\""
+        else if (c in code) printf "\\u%04x", code[c]
+        else printf "%s", c
+      }
+    }'
+}
+
+json_string() {
+  if [ -z "$1" ]; then printf 'null'; return; fi
+  printf '"'
+  printf '%s' "$1" | json_escape
+  printf '"'
+}
+
+# A JSON array of the UID file names present (dot-files are ignored, as the agent ignores them).
+json_uid_files() {
+  printf '['
+  sep=""
+  if [ -d "$USERS_DIR" ]; then
+    for path in "$USERS_DIR"/*; do
+      [ -e "$path" ] || continue
+      name=${path##*/}
+      printf '%s' "$sep"
+      json_string "$name"
+      sep=","
+    done
+  fi
+  printf ']'
+}
+
+# A JSON array of the identifier lines as the agent reads them (spaces trimmed, empty lines
+# skipped); a line with a CR or tab keeps it, which is what makes such a line match nothing.
+json_identifier_lines() {
+  printf '['
+  if [ -f "$ID_FILE" ]; then
+    awk 'BEGIN { for (i = 1; i < 32; i++) code[sprintf("%c", i)] = i; ORS = ""; first = 1 }
+      {
+        line = $0
+        sub(/^ +/, "", line); sub(/ +$/, "", line)
+        if (line == "") next
+        if (!first) printf ","
+        first = 0
+        printf "\""
+        n = length(line)
+        for (i = 1; i <= n; i++) {
+          c = substr(line, i, 1)
+          if (c == "\\") printf "\\\\"
+          else if (c == "\"") printf "\\\""
+          else if (c in code) printf "\\u%04x", code[c]
+          else printf "%s", c
+        }
+        printf "\""
+      }' "$ID_FILE"
+  fi
+  printf ']'
+}
+
+# Reads one string field of app_info.json (pretty-printed or not) without a JSON parser.
+app_info_field() {
+  [ -r "$APP_INFO" ] || return 0
+  sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p" "$APP_INFO" | head -n 1
+}
+
+dmi_uuid() {
+  if [ -r "$DMI_UUID_FILE" ]; then
+    head -c 64 "$DMI_UUID_FILE" | tr -d ' \t\r\n'
+  elif command -v dmidecode >/dev/null 2>&1; then
+    dmidecode -s system-uuid 2>/dev/null | head -n 1 | tr -d ' \t\r\n'
+  fi
+}
+
+# ok: true|false; $2: error code; $3: error message (both fixed strings of this script).
+report() {
+  ok=$1
+  err_code=${2:-}
+  err_message=${3:-}
+  agent_version=$(app_info_field logtail_version)
+  [ -n "$agent_version" ] || agent_version=$(app_info_field loongcollector_version)
+  printf '{"tool":"logtail-xacct","scriptVersion":%s,"action":%s,"ok":%s' \
+    "$SCRIPT_VERSION" "$(json_string "$action")" "$ok"
+  printf ',"changed":{"uidFile":%s,"identifiers":%s}' "$uid_file_changed" "$id_file_changed"
+  printf ',"uidFiles":%s,"identifiers":%s' "$(json_uid_files)" "$(json_identifier_lines)"
+  printf ',"agent":{"flavor":"%s","control":"%s","running":%s,"restarted":%s,"restartError":%s}' \
+    "$agent_flavor" "$agent_control" "$agent_running" "$agent_restarted" "$(json_string "$restart_error")"
+  printf ',"host":{"dmiUuid":%s,"ip":%s,"hostname":%s,"agentVersion":%s}' \
+    "$(json_string "$(dmi_uuid)")" "$(json_string "$(app_info_field ip)")" \
+    "$(json_string "$(app_info_field hostname)")" "$(json_string "$agent_version")"
+  if [ -n "$err_code" ]; then
+    printf ',"error":{"code":%s,"message":%s}}\n' "$(json_string "$err_code")" "$(json_string "$err_message")"
+  else
+    printf ',"error":null}\n'
+  fi
+}
+
+release_lock() {
+  if [ "$lock_held" = true ]; then
+    rm -f "$LOCK_DIR/pid" 2>/dev/null
+    rmdir "$LOCK_DIR" 2>/dev/null
+    lock_held=false
+  fi
+}
+
+# Ends the run: releases the lock, prints the report, exits with $1.
+finish() {
+  release_lock
+  if [ "$1" -eq 0 ]; then report true; else report false "$2" "$3"; fi
+  exit "$1"
+}
+
+# Invalid arguments are reported by name only: the rejected value is never echoed back.
+invalid() {
+  detect_agent
+  printf 'logtail-xacct: %s\n' "$1" >&2
+  report false InvalidArgument "$1"
+  exit 2
+}
+
+# --- validation (the same patterns as shared/config/patterns.ts) ------------------------------
+
+# A main-account UID: 16 digits, not starting with 0.
+valid_uid() {
+  [ "${#1}" -eq 16 ] || return 1
+  case $1 in
+    0* | *[!0-9]*) return 1 ;;
+  esac
+  return 0
+}
+
+# A custom identifier: 1-128 of letters, digits, '.', '_', '-', starting with a letter or digit.
+valid_identifier() {
+  [ "${#1}" -ge 1 ] && [ "${#1}" -le 128 ] || return 1
+  case $1 in
+    [!A-Za-z0-9]* | *[!A-Za-z0-9._-]*) return 1 ;;
+  esac
+  return 0
+}
+
+parse_args() {
+  [ $# -ge 1 ] || invalid "missing action: authorize, revoke or inspect"
+  case $1 in
+    authorize | revoke | inspect) action=$1 ;;
+    *) invalid "unknown action: expected authorize, revoke or inspect" ;;
+  esac
+  shift
+  seen_uid=false
+  seen_id=false
+  seen_restart=false
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --uid)
+        [ $# -ge 2 ] || invalid "--uid needs a value"
+        [ "$seen_uid" = false ] || invalid "--uid given twice"
+        valid_uid "$2" || invalid "--uid must be a 16-digit account UID"
+        uid=$2 seen_uid=true
+        shift 2
+        ;;
+      --id)
+        [ $# -ge 2 ] || invalid "--id needs a value"
+        [ "$seen_id" = false ] || invalid "--id given twice"
+        valid_identifier "$2" || invalid "--id must be 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit"
+        id=$2 seen_id=true
+        shift 2
+        ;;
+      --other-id)
+        [ $# -ge 2 ] || invalid "--other-id needs a value"
+        valid_identifier "$2" || invalid "--other-id must be 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit"
+        other_ids="$other_ids $2"
+        shift 2
+        ;;
+      --restart)
+        [ $# -ge 2 ] || invalid "--restart needs a value"
+        [ "$seen_restart" = false ] || invalid "--restart given twice"
+        case $2 in
+          changed | always | never) restart_mode=$2 ;;
+          *) invalid "--restart must be changed, always or never" ;;
+        esac
+        seen_restart=true
+        shift 2
+        ;;
+      *) invalid "unknown argument (expected --uid, --id, --other-id or --restart)" ;;
+    esac
+  done
+  case $action in
+    authorize | revoke)
+      [ "$seen_uid" = true ] || invalid "$action needs --uid"
+      [ "$seen_id" = true ] || invalid "$action needs --id"
+      ;;
+    inspect)
+      if [ "$seen_uid" = true ] || [ "$seen_id" = true ] || [ -n "$other_ids" ] || [ "$seen_restart" = true ]; then
+        invalid "inspect takes no --uid, --id, --other-id or --restart"
+      fi
+      ;;
+  esac
+  if [ "$action" = authorize ] && [ -n "$other_ids" ]; then
+    invalid "--other-id is for revoke only"
+  fi
+}
+
+# --- safety and locking -----------------------------------------------------------------------
+
+# Refuses to write through symlinks: whatever they point at is not ours to change.
+check_paths() {
+  for path in "$ILOGTAIL_DIR" "$USERS_DIR" "$ID_FILE"; do
+    if [ -L "$path" ]; then
+      finish 3 UnsafePath "refusing to write through a symbolic link under /etc/ilogtail"
+    fi
+  done
+  if [ -e "$ID_FILE" ] && [ ! -f "$ID_FILE" ]; then
+    finish 3 UnsafePath "/etc/ilogtail/user_defined_id is not a regular file"
+  fi
+  if [ -e "$USERS_DIR" ] && [ ! -d "$USERS_DIR" ]; then
+    finish 3 UnsafePath "/etc/ilogtail/users is not a directory"
+  fi
+}
+
+# Serializes concurrent runs on one host. flock (util-linux, busybox) is released by the kernel
+# when its holder dies, so a killed run never leaves the host locked. Without flock, an mkdir lock
+# (atomic on every POSIX file system) whose owner process is gone is taken over.
+acquire_lock() {
+  mkdir -p "$ILOGTAIL_DIR" 2>/dev/null || finish 4 WriteFailed "cannot create /etc/ilogtail"
+  if command -v flock >/dev/null 2>&1; then
+    # The lock is taken on the directory itself, so no lock file is left behind on the host.
+    exec 9<"$ILOGTAIL_DIR" || finish 4 WriteFailed "cannot open /etc/ilogtail"
+    flock -w "$LOCK_WAIT_SECONDS" 9 ||
+      finish 3 LockTimeout "another logtail-xacct run holds the lock on /etc/ilogtail"
+    return 0
+  fi
+  waited=0
+  while ! mkdir "$LOCK_DIR" 2>/dev/null; do
+    owner=$(cat "$LOCK_DIR/pid" 2>/dev/null || true)
+    case $owner in
+      '' | *[!0-9]*) ;;
+      *)
+        if ! kill -0 "$owner" 2>/dev/null; then
+          rm -f "$LOCK_DIR/pid" 2>/dev/null
+          rmdir "$LOCK_DIR" 2>/dev/null
+          continue
+        fi
+        ;;
+    esac
+    waited=$((waited + 1))
+    if [ "$waited" -gt $((LOCK_WAIT_SECONDS * 5)) ]; then
+      finish 3 LockTimeout "another logtail-xacct run holds /etc/ilogtail/.logtail-xacct.lock.d"
+    fi
+    sleep 0.2 2>/dev/null || sleep 1
+  done
+  lock_held=true
+  echo $$ >"$LOCK_DIR/pid"
+}
+
+# --- files --------------------------------------------------------------------------------------
+
+# Writes the new identifier file next to the old one and renames it over: readers (the agent)
+# see the old or the new file, never a half-written one. Sets id_file_changed.
+replace_identifier_file() {
+  tmp="$ILOGTAIL_DIR/.user_defined_id.logtail-xacct.$$"
+  if ! LTX_ID=$id LTX_MODE=$1 awk '
+      BEGIN { id = ENVIRON["LTX_ID"]; mode = ENVIRON["LTX_MODE"]; kept = 0 }
+      {
+        line = $0
+        sub(/^[ \t\r]+/, "", line); sub(/[ \t\r]+$/, "", line)
+        if (line == id) {
+          # Our identifier: keep one clean line where it already stands, drop variants with
+          # stray spaces or CR (which the agent would not match), drop it entirely on revoke.
+          if (mode == "add" && $0 == id && !kept) { print; kept = 1 }
+          next
+        }
+        print
+      }
+      END { if (mode == "add" && !kept) print id }' "$ID_FILE_SOURCE" >"$tmp"; then
+    rm -f "$tmp"
+    finish 4 WriteFailed "cannot write /etc/ilogtail/user_defined_id"
+  fi
+  if [ -f "$ID_FILE" ] && cmp -s "$tmp" "$ID_FILE"; then
+    rm -f "$tmp"
+    return 0
+  fi
+  if [ ! -f "$ID_FILE" ] && [ ! -s "$tmp" ]; then
+    rm -f "$tmp"
+    return 0
+  fi
+  chmod 644 "$tmp" 2>/dev/null
+  if ! mv -f "$tmp" "$ID_FILE"; then
+    rm -f "$tmp"
+    finish 4 WriteFailed "cannot replace /etc/ilogtail/user_defined_id"
+  fi
+  id_file_changed=true
+}
+
+id_file_source() {
+  if [ -f "$ID_FILE" ]; then ID_FILE_SOURCE=$ID_FILE; else ID_FILE_SOURCE=/dev/null; fi
+}
+
+# True when a line of the identifier file, trimmed as the agent trims it, is one of $1 (words).
+has_identifier_line() {
+  [ -f "$ID_FILE" ] || return 1
+  LTX_IDS=$1 awk '
+    BEGIN { n = split(ENVIRON["LTX_IDS"], ids, " "); for (i = 1; i <= n; i++) want[ids[i]] = 1; found = 0 }
+    { line = $0; sub(/^ +/, "", line); sub(/ +$/, "", line); if (line in want) found = 1 }
+    END { exit found ? 0 : 1 }' "$ID_FILE"
+}
+
+authorize() {
+  if [ ! -d "$USERS_DIR" ]; then
+    mkdir -p "$USERS_DIR" || finish 4 WriteFailed "cannot create /etc/ilogtail/users"
+  fi
+  if [ ! -e "$USERS_DIR/$uid" ]; then
+    : >"$USERS_DIR/$uid" || finish 4 WriteFailed "cannot create the UID file"
+    uid_file_changed=true
+  fi
+  id_file_source
+  replace_identifier_file add
+}
+
+revoke() {
+  id_file_source
+  replace_identifier_file remove
+  if [ -e "$USERS_DIR/$uid" ] && ! has_identifier_line "$other_ids"; then
+    rm -f "$USERS_DIR/$uid" || finish 4 WriteFailed "cannot remove the UID file"
+    uid_file_changed=true
+  fi
+}
+
+# --- agent ----------------------------------------------------------------------------------------
+
+systemd_unit_exists() {
+  command -v systemctl >/dev/null 2>&1 || return 1
+  [ -d /run/systemd/system ] || return 1
+  systemctl cat "$1.service" >/dev/null 2>&1
+}
+
+# Finds whichever agent is installed: Logtail or LoongCollector, by init script or systemd unit.
+detect_agent() {
+  if [ -x /etc/init.d/ilogtaild ]; then
+    agent_flavor=ilogtail agent_control=initd
+  elif [ -x /etc/init.d/loongcollectord ]; then
+    agent_flavor=loongcollector agent_control=initd
+  elif systemd_unit_exists ilogtaild; then
+    agent_flavor=ilogtail agent_control=systemd
+  elif systemd_unit_exists loongcollectord; then
+    agent_flavor=loongcollector agent_control=systemd
+  fi
+}
+
+agent_service_name() {
+  if [ "$agent_flavor" = ilogtail ]; then echo ilogtaild; else echo loongcollectord; fi
+}
+
+agent_is_running() {
+  service=$(agent_service_name)
+  case $agent_control in
+    initd) /etc/init.d/"$service" status >/dev/null 2>&1 ;;
+    systemd) systemctl is-active --quiet "$service.service" ;;
+    *) return 1 ;;
+  esac
+}
+
+restart_agent() {
+  service=$(agent_service_name)
+  case $agent_control in
+    initd) /etc/init.d/"$service" restart >/dev/null 2>&1 ;;
+    systemd) systemctl restart "$service.service" >/dev/null 2>&1 ;;
+    *) return 0 ;;
+  esac
+}
+
+observe_agent() {
+  detect_agent
+  [ "$agent_control" = none ] && return 0
+  wants_restart=false
+  case $restart_mode in
+    always) wants_restart=true ;;
+    changed) if [ "$uid_file_changed" = true ] || [ "$id_file_changed" = true ]; then wants_restart=true; fi ;;
+  esac
+  if [ "$wants_restart" = true ]; then
+    if restart_agent; then
+      agent_restarted=true
+    else
+      restart_error="the agent's restart command failed"
+    fi
+  fi
+  if agent_is_running; then agent_running=true; fi
+}
+
+# --- main -----------------------------------------------------------------------------------------
+
+main() {
+  parse_args "$@"
+  # Revoking on a host that never had /etc/ilogtail has nothing to undo and must not create it.
+  if [ "$action" = authorize ] || { [ "$action" = revoke ] && [ -d "$ILOGTAIL_DIR" ]; }; then
+    check_paths
+    acquire_lock
+    trap 'release_lock' EXIT
+    trap 'release_lock; exit 130' INT TERM HUP
+    case $action in
+      authorize) authorize ;;
+      revoke) revoke ;;
+    esac
+    release_lock
+  fi
+  observe_agent
+  finish 0
+}
+
+main "$@"
