@@ -15,6 +15,16 @@ import type { HostRoot } from "./hostRoot";
 
 export type SandboxKind = "unshare" | "bwrap";
 
+/** Shells a Linux host may have as /bin/sh: dash (Debian, Ubuntu), bash (RHEL, Alibaba Cloud Linux), busybox ash (Alpine). */
+export type HostShell = "sh" | "dash" | "bash" | "busybox";
+
+const SHELL_COMMAND: Record<HostShell, string[]> = {
+  sh: ["sh"],
+  dash: ["dash"],
+  bash: ["bash", "--posix"],
+  busybox: ["busybox", "sh"],
+};
+
 export type SandboxAvailability =
   | { available: true; kind: SandboxKind }
   | { available: false; reason: string };
@@ -32,6 +42,8 @@ export interface SandboxRun {
   scriptPath: string;
   args: readonly string[];
   timeoutMs: number;
+  /** The shell that runs the script: `sh` (the host's /bin/sh), or another POSIX shell to prove portability. */
+  shell?: HostShell;
   /** Cap on captured output per stream; Cloud Assistant itself truncates past 24 KB. */
   maxOutputBytes?: number;
 }
@@ -101,7 +113,7 @@ mkdir -p /sys/class/dmi/id
 mount --bind "$LTX_HOST/sys-dmi-id" /sys/class/dmi/id
 unset LTX_HOST LTX_SCRATCH
 cd /
-exec sh "$0" "$@"
+exec "$@"
 `;
 
 /** Per-run overlay directories (an overlay's work dir cannot be shared by concurrent mounts). */
@@ -117,7 +129,7 @@ function scratchDirs(host: HostRoot): string {
 }
 
 /** bubblewrap has no overlay in Debian 12's 0.8: /etc and /usr/bin become a tmpfs with every real entry bound back. */
-function bwrapArgs(run: SandboxRun): string[] {
+function bwrapArgs(run: SandboxRun, shell: readonly string[]): string[] {
   const args = ["--die-with-parent", "--unshare-pid", "--dev-bind", "/", "/"];
   for (const dir of ["/etc", "/usr/bin"]) {
     args.push("--tmpfs", dir);
@@ -151,7 +163,7 @@ function bwrapArgs(run: SandboxRun): string[] {
     "/sys/class/dmi/id",
     "--chdir",
     "/",
-    "sh",
+    ...shell,
     run.scriptPath,
     ...run.args,
   );
@@ -163,6 +175,7 @@ export function runInSandbox(run: SandboxRun): Promise<SandboxResult> {
   const availability = detectSandbox();
   if (!availability.available) return Promise.reject(new SandboxUnavailableError(availability.reason));
   const maxBytes = run.maxOutputBytes ?? 64 * 1024;
+  const shell = SHELL_COMMAND[run.shell ?? "sh"];
   let scratch: string | undefined;
   let command: string;
   let args: string[];
@@ -170,12 +183,23 @@ export function runInSandbox(run: SandboxRun): Promise<SandboxResult> {
   if (availability.kind === "unshare") {
     scratch = scratchDirs(run.host);
     command = "unshare";
-    args = ["--mount", "--propagation", "private", "sh", "-c", UNSHARE_SETUP, run.scriptPath, ...run.args];
+    args = [
+      "--mount",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      UNSHARE_SETUP,
+      "ltx-setup",
+      ...shell,
+      run.scriptPath,
+      ...run.args,
+    ];
     env.LTX_HOST = run.host.dir;
     env.LTX_SCRATCH = scratch;
   } else {
     command = "bwrap";
-    args = bwrapArgs(run);
+    args = bwrapArgs(run, shell);
   }
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });

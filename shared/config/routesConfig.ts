@@ -285,7 +285,9 @@ export function loadRoutesConfig(file: string): RoutesFile {
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    const reason = error instanceof Error && "code" in error ? String(error.code) : "unreadable";
+    // Not `instanceof Error`: errors from Node's fs may come from another realm (test runners).
+    const reason =
+      typeof error === "object" && error !== null && "code" in error ? String(error.code) : "unreadable";
     throw new RoutesConfigError(file, [{ path: "", message: `cannot read the file (${reason})` }]);
   }
   const result = parseRoutesConfig(text);

@@ -51,27 +51,24 @@ lock_held=false
 
 # --- output -----------------------------------------------------------------------------------
 
-# Prints its input as the body of a JSON string (no quotes): escapes backslash, quote and every
-# control character, so foreign file content cannot break the report.
-json_escape() {
-  awk 'BEGIN { for (i = 1; i < 32; i++) code[sprintf("%c", i)] = i; ORS = "" }
-    NR > 1 { printf "\\n" }
-    {
-      n = length($0)
-      for (i = 1; i <= n; i++) {
-        c = substr($0, i, 1)
-        if (c == "\\") printf "\\\\"
-        else if (c == "\"") printf "\\\""
-        else if (c in code) printf "\\u%04x", code[c]
-        else printf "%s", c
-      }
-    }'
+# An awk function that writes a string as the body of a JSON string: escapes backslash, quote and
+# every control character, so foreign file content cannot break the report.
+AWK_JSON_ESCAPE='function esc(s,  i, n, c) {
+  n = length(s)
+  for (i = 1; i <= n; i++) {
+    c = substr(s, i, 1)
+    if (c == "\\") printf "\\\\"; else if (c == "\"") printf "\\\""
+    else if (c in code) printf "\\u%04x", code[c]; else printf "%s", c
+  }
 }
+BEGIN { for (i = 1; i < 32; i++) code[sprintf("%c", i)] = i; ORS = "" }'
 
 json_string() {
   if [ -z "$1" ]; then printf 'null'; return; fi
   printf '"'
-  printf '%s' "$1" | json_escape
+  printf '%s' "$1" | awk "$AWK_JSON_ESCAPE"'
+    NR > 1 { printf "\\n" }
+    { esc($0) }'
   printf '"'
 }
 
@@ -82,9 +79,8 @@ json_uid_files() {
   if [ -d "$USERS_DIR" ]; then
     for path in "$USERS_DIR"/*; do
       [ -e "$path" ] || continue
-      name=${path##*/}
       printf '%s' "$sep"
-      json_string "$name"
+      json_string "${path##*/}"
       sep=","
     done
   fi
@@ -96,23 +92,13 @@ json_uid_files() {
 json_identifier_lines() {
   printf '['
   if [ -f "$ID_FILE" ]; then
-    awk 'BEGIN { for (i = 1; i < 32; i++) code[sprintf("%c", i)] = i; ORS = ""; first = 1 }
+    awk "$AWK_JSON_ESCAPE"'
       {
         line = $0
         sub(/^ +/, "", line); sub(/ +$/, "", line)
         if (line == "") next
-        if (!first) printf ","
-        first = 0
-        printf "\""
-        n = length(line)
-        for (i = 1; i <= n; i++) {
-          c = substr(line, i, 1)
-          if (c == "\\") printf "\\\\"
-          else if (c == "\"") printf "\\\""
-          else if (c in code) printf "\\u%04x", code[c]
-          else printf "%s", c
-        }
-        printf "\""
+        if (n++) printf ","
+        printf "\""; esc(line); printf "\""
       }' "$ID_FILE"
   fi
   printf ']'

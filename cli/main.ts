@@ -1,0 +1,37 @@
+/**
+ * `npx logtail-xacct <command>`. Exit codes: 0 success; 1 the input is invalid (e.g. a routes file
+ * with errors); 2 the command line is wrong; 3 the local stack cannot run here; 70 an internal error.
+ */
+import { Command, CommanderError } from "commander";
+import { registerStartCommand } from "./commands/start";
+import { registerValidateConfigCommand } from "./commands/validateConfig";
+import { EXIT_USAGE } from "./exitCodes";
+import type { CliIo } from "./io";
+import { processIo } from "./io";
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command("logtail-xacct")
+    .description(
+      "Centralize Logtail collection of ECS servers from many Alibaba Cloud accounts into one SLS project.",
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) })
+    .showHelpAfterError();
+  registerValidateConfigCommand(program, io);
+  registerStartCommand(program, io);
+  return program;
+}
+
+/** Runs the CLI; resolves with the exit code instead of exiting, so tests can call it. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return io.exitCode();
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    throw error;
+  }
+}

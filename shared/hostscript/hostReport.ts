@@ -1,0 +1,57 @@
+/**
+ * The JSON line every host-script run ends with, parsed strictly: it comes from a customer's server,
+ * so it is outside data like any other.
+ */
+import { z } from "zod";
+
+const nullableString = z.string().max(4096).nullable();
+
+export const hostReportSchema = z.object({
+  tool: z.literal("logtail-xacct"),
+  scriptVersion: z.number().int(),
+  action: z.enum(["authorize", "revoke", "inspect"]).nullable(),
+  ok: z.boolean(),
+  changed: z.object({ uidFile: z.boolean(), identifiers: z.boolean() }),
+  uidFiles: z.array(z.string()),
+  identifiers: z.array(z.string()),
+  agent: z.object({
+    flavor: z.enum(["ilogtail", "loongcollector", "none"]),
+    control: z.enum(["initd", "systemd", "service", "none"]),
+    running: z.boolean(),
+    restarted: z.boolean(),
+    restartError: nullableString,
+  }),
+  host: z.object({
+    dmiUuid: nullableString,
+    ip: nullableString,
+    hostname: nullableString,
+    agentVersion: nullableString,
+  }),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+
+export type HostReport = z.infer<typeof hostReportSchema>;
+
+export type HostReportResult = { ok: true; report: HostReport } | { ok: false; reason: string };
+
+/** Reads the report from a run's output (stdout, possibly after other lines): its last non-empty line. */
+export function parseHostReport(output: string): HostReportResult {
+  const lines = output.split("\n").filter((line) => line.trim() !== "");
+  const last = lines.at(-1);
+  if (last === undefined) return { ok: false, reason: "the host script printed nothing" };
+  let json: unknown;
+  try {
+    json = JSON.parse(last);
+  } catch {
+    return { ok: false, reason: "the host script's last line is not JSON" };
+  }
+  const parsed = hostReportSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return {
+      ok: false,
+      reason: `the host script's report is malformed at ${issue?.path.join(".") || "(root)"}`,
+    };
+  }
+  return { ok: true, report: parsed.data };
+}

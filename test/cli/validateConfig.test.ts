@@ -1,0 +1,90 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bufferIo } from "../../cli/io";
+import { main } from "../../cli/main";
+
+const ROOT = join(__dirname, "../..");
+const EXAMPLE = join(ROOT, "config/routes.example.yaml");
+
+function badCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), "ltx-cli-"));
+  const file = join(dir, "routes.yaml");
+  writeFileSync(
+    file,
+    readFileSync(EXAMPLE, "utf8")
+      .replace(
+        "linux: app-b-prod-linux\n      windows: app-b-prod-windows\n    identifier",
+        "linux: App_B\n      windows: app-b-prod-windows\n    identifier",
+      )
+      .replace('- account: "1800000000000512"', "- account: 1800000000000512"),
+  );
+  return file;
+}
+
+describe("logtail-xacct validate-config", () => {
+  test("a valid file: exit 0 and a one-line summary on stdout", async () => {
+    const io = bufferIo();
+
+    const code = await main(["validate-config", EXAMPLE], io);
+
+    expect(code).toBe(0);
+    expect(io.stdout()).toBe(
+      `${EXAMPLE}: OK: 2 routes, 1 destination, 2 source accounts (3 account-regions), tag key logtail-xacct-route\n`,
+    );
+    expect(io.stderr()).toBe("");
+  });
+
+  test("an invalid file: exit 1 and every problem with its path and line on stderr", async () => {
+    const file = badCopy();
+    const io = bufferIo();
+
+    const code = await main(["validate-config", file], io);
+
+    expect(code).toBe(1);
+    expect(io.stdout()).toBe("");
+    expect(io.stderr().split("\n")).toEqual([
+      `${file}: 2 problems`,
+      expect.stringMatching(
+        /^ {2}routes\.app-b-prod\.machineGroup\.linux \(line \d+\): must be 3-128 of lowercase/,
+      ),
+      expect.stringMatching(
+        /^ {2}routes\.payments-prod\.sources\[0\]\.account \(line \d+\): must be a string/,
+      ),
+      "",
+    ]);
+  });
+
+  test("a missing file: exit 1 naming the file and the reason", async () => {
+    const io = bufferIo();
+
+    const code = await main(["validate-config", "/nonexistent/routes.yaml"], io);
+
+    expect(code).toBe(1);
+    expect(io.stderr()).toContain("/nonexistent/routes.yaml: 1 problem");
+    expect(io.stderr()).toContain("cannot read the file (ENOENT)");
+  });
+
+  test("no file argument: exit 2 with usage", async () => {
+    const io = bufferIo();
+
+    const code = await main(["validate-config"], io);
+
+    expect(code).toBe(2);
+    expect(io.stderr()).toContain("missing required argument 'file'");
+  });
+
+  test("the installed command works from a fresh shell (npx logtail-xacct)", () => {
+    const result = spawnSync(
+      process.execPath,
+      [join(ROOT, "bin/logtail-xacct.js"), "validate-config", badCopy()],
+      {
+        encoding: "utf8",
+      },
+    );
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/2 problems/);
+  });
+});

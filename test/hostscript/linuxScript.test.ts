@@ -1,0 +1,474 @@
+/**
+ * The Linux host script, really executed: the exact text Cloud Assistant would receive, run by sh
+ * in a private mount namespace with a stand-in agent. Also run by hand (file + arguments) to prove
+ * its own validation, since the renderer would refuse bad values before they got there.
+ */
+import { spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HostRoot, type HostSpec } from "../../localstack/hostRoot";
+import { type HostShell, runInSandbox, type SandboxResult } from "../../localstack/hostSandbox";
+import { type HostAction, renderHostScript } from "../../shared/hostscript/hostCommand";
+import { type HostReport, parseHostReport } from "../../shared/hostscript/hostReport";
+import { readHostScripts } from "../../shared/hostscript/hostScripts";
+import { commandRequirement, describeRequiring, sandboxRequirement } from "../support/requires";
+
+const UID = "1200000000000456";
+const OTHER_UID = "1300000000000789";
+const ID = "app-b-prod-linux";
+const DMI_UUID = "4C4C4544-0042-3510-8051-B7C04F4E3732";
+const scripts = readHostScripts();
+const scriptFile = join(__dirname, "../../shared/hostscript/linux.sh");
+
+let workDir: string;
+beforeAll(() => {
+  workDir = mkdtempSync(join(tmpdir(), "ltx-linux-script-"));
+});
+afterAll(() => {
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+let hostCounter = 0;
+function newHost(spec: Partial<HostSpec> = {}): HostRoot {
+  hostCounter += 1;
+  return HostRoot.create(join(workDir, `host-${hostCounter}`), {
+    dmiUuid: DMI_UUID,
+    agent: "ilogtail",
+    agentRunning: true,
+    appInfo: { ip: "172.16.1.20", hostname: "app-b-01", version: "1.8.7" },
+    ...spec,
+  });
+}
+
+interface Run extends SandboxResult {
+  report: HostReport;
+}
+
+/** Runs the rendered command for an action, as Cloud Assistant would, and parses its report. */
+async function runRendered(host: HostRoot, action: HostAction, shell: HostShell = "sh"): Promise<Run> {
+  const path = join(workDir, `cmd-${hostCounter}-${Math.random().toString(36).slice(2)}.sh`);
+  writeFileSync(path, renderHostScript("linux", action, scripts));
+  const result = await runInSandbox({ host, scriptPath: path, args: [], timeoutMs: 20_000, shell });
+  const parsed = parseHostReport(result.stdout);
+  if (!parsed.ok) throw new Error(`${parsed.reason}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  return { ...result, report: parsed.report };
+}
+
+/** Runs the script file by hand with raw arguments (no renderer in front of it). */
+function runByHand(host: HostRoot, args: string[]): Promise<SandboxResult> {
+  return runInSandbox({ host, scriptPath: scriptFile, args, timeoutMs: 20_000 });
+}
+
+const authorize = (identifier = ID, uid = UID): HostAction => ({ action: "authorize", uid, identifier });
+const revoke = (identifier = ID, otherIdentifiers: string[] = [], uid = UID): HostAction => ({
+  action: "revoke",
+  uid,
+  identifier,
+  otherIdentifiers,
+});
+
+describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
+  const realIlogtailBefore = existsSync("/etc/ilogtail");
+
+  afterAll(() => {
+    // The sandbox must never reach the machine's own Logtail directory.
+    expect(existsSync("/etc/ilogtail")).toBe(realIlogtailBefore);
+  });
+
+  test("first authorize creates the UID file and the identifier line, restarts the agent and reports it", async () => {
+    const host = newHost();
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.exitCode).toBe(0);
+    expect(host.uidFiles()).toEqual([UID]);
+    expect(host.identifierFile()).toBe(`${ID}\n`);
+    expect(host.agentEvents()).toEqual(["restart", "status"]);
+    expect(run.report).toMatchObject({
+      action: "authorize",
+      ok: true,
+      changed: { uidFile: true, identifiers: true },
+      uidFiles: [UID],
+      identifiers: [ID],
+      agent: { flavor: "ilogtail", control: "initd", running: true, restarted: true, restartError: null },
+      host: { dmiUuid: DMI_UUID, ip: "172.16.1.20", hostname: "app-b-01", agentVersion: "1.8.7" },
+      error: null,
+    });
+  });
+
+  test("a repeated authorize changes nothing and does not restart the agent", async () => {
+    const host = newHost();
+    await runRendered(host, authorize());
+    const before = statSync(join(host.dir, "etc-ilogtail", "user_defined_id"));
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.exitCode).toBe(0);
+    expect(run.report.changed).toEqual({ uidFile: false, identifiers: false });
+    expect(run.report.agent.restarted).toBe(false);
+    expect(host.agentEvents().filter((event) => event === "restart")).toHaveLength(1);
+    const after = statSync(join(host.dir, "etc-ilogtail", "user_defined_id"));
+    expect(after.ino).toBe(before.ino);
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+    expect(host.identifierFile()).toBe(`${ID}\n`);
+  });
+
+  test("another team's identifier lines are kept byte for byte, ours is added as its own line", async () => {
+    const foreign = "team-x-web\n\n  team-y-db  \nteam-z\r\nlast-without-newline";
+    const host = newHost({ userDefinedIdContent: foreign, uidFiles: [OTHER_UID] });
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.exitCode).toBe(0);
+    expect(host.identifierFile()).toBe(`${foreign}\n${ID}\n`);
+    expect(host.uidFiles()).toEqual([UID, OTHER_UID].sort());
+    // The report lists lines as the agent reads them: spaces trimmed, a CR kept.
+    expect(run.report.identifiers).toEqual([
+      "team-x-web",
+      "team-y-db",
+      "team-z\r",
+      "last-without-newline",
+      ID,
+    ]);
+  });
+
+  test("foreign lines and file names with quotes, backslashes and control characters are reported faithfully", async () => {
+    const weird = 'say "hi"\\there\tnow\u0001';
+    const host = newHost({ userDefinedIdContent: `${weird}\n`, uidFiles: ['we"ird\\name', ".hidden"] });
+
+    const run = await runRendered(host, { action: "inspect" });
+
+    expect(run.report.identifiers).toEqual([weird]);
+    expect(run.report.uidFiles).toEqual(['we"ird\\name']);
+  });
+
+  test("our identifier with CRLF or trailing spaces is replaced by one clean line", async () => {
+    const host = newHost({ userDefinedIdContent: `${ID}\r\nteam-x\n${ID}   \n\t${ID}\n` });
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.exitCode).toBe(0);
+    expect(host.identifierFile()).toBe(`team-x\n${ID}\n`);
+    expect(host.identifierFile()).not.toContain("\r");
+    expect(run.report.changed.identifiers).toBe(true);
+  });
+
+  test("a clean line of ours stays where it is", async () => {
+    const host = newHost({ userDefinedIdContent: `${ID}\nteam-x\n`, uidFiles: [UID] });
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.report.changed).toEqual({ uidFile: false, identifiers: false });
+    expect(host.identifierFile()).toBe(`${ID}\nteam-x\n`);
+  });
+
+  test("revoke removes only our line and, with no other identifier of the UID left, the UID file", async () => {
+    const host = newHost({ userDefinedIdContent: "team-x\r\nteam-y\n", uidFiles: [OTHER_UID] });
+    await runRendered(host, authorize());
+
+    const run = await runRendered(host, revoke(ID, ["app-b-prod-windows"]));
+
+    expect(run.exitCode).toBe(0);
+    expect(host.identifierFile()).toBe("team-x\r\nteam-y\n");
+    expect(host.uidFiles()).toEqual([OTHER_UID]);
+    expect(run.report.changed).toEqual({ uidFile: true, identifiers: true });
+    expect(run.report.agent.restarted).toBe(true);
+  });
+
+  test("revoke keeps the UID file while another route's identifier of the same UID remains", async () => {
+    const host = newHost();
+    await runRendered(host, authorize("route-a"));
+    await runRendered(host, authorize("route-b"));
+
+    const run = await runRendered(host, revoke("route-a", ["route-b", "route-c"]));
+
+    expect(run.exitCode).toBe(0);
+    expect(host.identifierFile()).toBe("route-b\n");
+    expect(host.uidFiles()).toEqual([UID]);
+    expect(run.report.changed).toEqual({ uidFile: false, identifiers: true });
+  });
+
+  test("authorize then revoke leaves the files exactly as they were", async () => {
+    const original = "team-x\n";
+    const host = newHost({ userDefinedIdContent: original, uidFiles: [OTHER_UID] });
+    const treeBefore = host.ilogtailTree();
+
+    await runRendered(host, authorize());
+    await runRendered(host, revoke());
+
+    expect(host.identifierFile()).toBe(original);
+    expect(host.ilogtailTree()).toEqual(treeBefore);
+  });
+
+  test("revoke on a host that never had /etc/ilogtail succeeds and creates nothing", async () => {
+    const host = newHost();
+    // The sandbox binds the host's /etc/ilogtail, so it exists but is empty: nothing may appear in it.
+    rmSync(join(host.dir, "etc-ilogtail"), { recursive: true });
+    mkdirSync(join(host.dir, "etc-ilogtail"));
+
+    const run = await runRendered(host, revoke());
+
+    expect(run.exitCode).toBe(0);
+    expect(host.ilogtailTree()).toEqual([]);
+    expect(run.report.changed).toEqual({ uidFile: false, identifiers: false });
+    expect(run.report.agent.restarted).toBe(false);
+  });
+
+  test("inspect changes nothing and restarts nothing", async () => {
+    const host = newHost({ userDefinedIdContent: "team-x\n", uidFiles: [UID], agentRunning: false });
+    const treeBefore = host.ilogtailTree();
+
+    const run = await runRendered(host, { action: "inspect" });
+
+    expect(run.exitCode).toBe(0);
+    expect(host.ilogtailTree()).toEqual(treeBefore);
+    expect(host.identifierFile()).toBe("team-x\n");
+    expect(host.agentEvents()).toEqual(["status"]);
+    expect(run.report).toMatchObject({
+      action: "inspect",
+      uidFiles: [UID],
+      identifiers: ["team-x"],
+      agent: { flavor: "ilogtail", running: false, restarted: false },
+    });
+  });
+
+  test("LoongCollector is found and restarted through its own init script", async () => {
+    const host = newHost({ agent: "loongcollector" });
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.report.agent).toMatchObject({
+      flavor: "loongcollector",
+      control: "initd",
+      restarted: true,
+      running: true,
+    });
+    expect(existsSync(join(host.dir, "etc-init.d", "loongcollectord"))).toBe(true);
+  });
+
+  test("an agent managed by systemd is restarted with systemctl", async () => {
+    const host = newHost({ agentControl: "systemd", agentRunning: false });
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.report.agent).toMatchObject({
+      flavor: "ilogtail",
+      control: "systemd",
+      restarted: true,
+      running: true,
+    });
+    expect(host.agentEvents()).toContain("systemctl-restart");
+  });
+
+  test("a host without an agent still gets its files; the report says no agent", async () => {
+    const host = newHost({ agent: "none" });
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.exitCode).toBe(0);
+    expect(host.identifierFile()).toBe(`${ID}\n`);
+    expect(run.report.agent).toEqual({
+      flavor: "none",
+      control: "none",
+      running: false,
+      restarted: false,
+      restartError: null,
+    });
+  });
+
+  test("a failing restart is reported, not an error: the files are as requested", async () => {
+    const host = newHost({ restartFails: true });
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.exitCode).toBe(0);
+    expect(run.report.ok).toBe(true);
+    expect(run.report.agent).toMatchObject({ restarted: false, running: false });
+    expect(run.report.agent.restartError).toMatch(/restart/);
+  });
+
+  test("a symbolic link in place of user_defined_id is refused and its target left alone", async () => {
+    const host = newHost();
+    const target = join(workDir, `target-${hostCounter}`);
+    writeFileSync(target, "precious\n");
+    symlinkSync(target, join(host.dir, "etc-ilogtail", "user_defined_id"));
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.exitCode).toBe(3);
+    expect(run.report.error?.code).toBe("UnsafePath");
+    expect(readFileSync(target, "utf8")).toBe("precious\n");
+    expect(host.uidFiles()).toEqual([]);
+  });
+
+  test("eight runs at once on one host lose no line and leave no temporary file", async () => {
+    const host = newHost({ userDefinedIdContent: "team-x\n" });
+    const ids = Array.from({ length: 8 }, (_, i) => `route-${i}`);
+
+    const runs = await Promise.all(ids.map((id) => runRendered(host, authorize(id))));
+
+    expect(runs.map((run) => run.exitCode)).toEqual(ids.map(() => 0));
+    const lines = (host.identifierFile() ?? "").split("\n").filter((line) => line !== "");
+    expect(lines[0]).toBe("team-x");
+    expect([...lines.slice(1)].sort()).toEqual([...ids].sort());
+    expect(host.ilogtailTree()).toEqual(["user_defined_id", "users/", `users/${UID}`]);
+  });
+
+  test.each<[HostShell]>([["dash"], ["bash"], ["busybox"]])("runs the same under %s", async (shell) => {
+    const host = newHost({ userDefinedIdContent: "team-x\r\n" });
+
+    const first = await runRendered(host, authorize(), shell);
+    const second = await runRendered(host, authorize(), shell);
+    const third = await runRendered(host, revoke(), shell);
+
+    expect([first.exitCode, second.exitCode, third.exitCode]).toEqual([0, 0, 0]);
+    expect(first.report.changed).toEqual({ uidFile: true, identifiers: true });
+    expect(second.report.changed).toEqual({ uidFile: false, identifiers: false });
+    expect(host.identifierFile()).toBe("team-x\r\n");
+    expect(host.uidFiles()).toEqual([]);
+  });
+});
+
+describeRequiring(sandboxRequirement(), "linux.sh refuses bad arguments by itself", () => {
+  const canary = join(tmpdir(), `ltx-canary-${process.pid}`);
+  const hostile: Array<[string, string]> = [
+    ["semicolon", "abc;touch CANARY"],
+    ["command substitution", "$(touch CANARY)"],
+    ["backticks", "`touch CANARY`"],
+    ["newline", "abc\ntouch CANARY"],
+    ["carriage return", "abc\r"],
+    ["path traversal", "../../etc/passwd"],
+    ["single quote", "abc'def"],
+    ["double quote", 'abc"def'],
+    ["space", "abc def"],
+    ["leading dash", "-abc"],
+    ["very long", "a".repeat(129)],
+    ["non-ASCII", "abcé"],
+    ["unicode look-alike", "аbc"],
+    ["empty", ""],
+    ["glob", "*"],
+    ["pipe", "abc|touch CANARY"],
+    ["ampersand", "abc&touch CANARY"],
+    ["redirect", "abc>CANARY"],
+  ];
+
+  beforeEach(() => rmSync(canary, { force: true }));
+
+  function expectRefused(host: HostRoot, result: SandboxResult, treeBefore: string[]): void {
+    expect(result.exitCode).toBe(2);
+    expect(host.ilogtailTree()).toEqual(treeBefore);
+    expect(host.agentEvents().filter((event) => event !== "status")).toEqual([]);
+    expect(existsSync(canary)).toBe(false);
+    const report = parseHostReport(result.stdout);
+    expect(report.ok && report.report.error?.code).toBe("InvalidArgument");
+  }
+
+  test.each(hostile)("--id with %s: exit 2, nothing written", async (_name, value) => {
+    const host = newHost({ userDefinedIdContent: "team-x\n" });
+    const treeBefore = host.ilogtailTree();
+
+    const result = await runByHand(host, [
+      "authorize",
+      "--uid",
+      UID,
+      "--id",
+      value.replaceAll("CANARY", canary),
+    ]);
+
+    expectRefused(host, result, treeBefore);
+    expect(result.stdout + result.stderr).not.toContain(canary);
+  });
+
+  test.each([
+    ...hostile,
+    ["15 digits", "120000000000045"],
+    ["17 digits", "12000000000004567"],
+    ["leading zero", "0200000000000456"],
+  ])("--uid with %s: exit 2, nothing written", async (_name, value) => {
+    const host = newHost();
+    const treeBefore = host.ilogtailTree();
+
+    const result = await runByHand(host, [
+      "authorize",
+      "--uid",
+      value.replaceAll("CANARY", canary),
+      "--id",
+      ID,
+    ]);
+
+    expectRefused(host, result, treeBefore);
+  });
+
+  test.each(hostile)("--other-id with %s: exit 2, nothing written", async (_name, value) => {
+    const host = newHost({ userDefinedIdContent: `${ID}\n`, uidFiles: [UID] });
+    const treeBefore = host.ilogtailTree();
+
+    const result = await runByHand(host, [
+      "revoke",
+      "--uid",
+      UID,
+      "--id",
+      ID,
+      "--other-id",
+      value.replaceAll("CANARY", canary),
+    ]);
+
+    expectRefused(host, result, treeBefore);
+  });
+
+  test.each<[string, string[]]>([
+    ["no action", []],
+    ["unknown action", ["destroy"]],
+    ["missing --uid", ["authorize", "--id", ID]],
+    ["missing --id", ["authorize", "--uid", UID]],
+    ["flag without value", ["authorize", "--uid", UID, "--id"]],
+    ["repeated --id", ["authorize", "--uid", UID, "--id", ID, "--id", "other"]],
+    ["unknown flag", ["authorize", "--uid", UID, "--id", ID, "--force"]],
+    ["--other-id on authorize", ["authorize", "--uid", UID, "--id", ID, "--other-id", "x"]],
+    ["inspect with --uid", ["inspect", "--uid", UID]],
+    ["bad --restart", ["authorize", "--uid", UID, "--id", ID, "--restart", "sometimes"]],
+  ])("%s: exit 2, nothing written", async (_name, args) => {
+    const host = newHost();
+    const treeBefore = host.ilogtailTree();
+
+    const result = await runByHand(host, args);
+
+    expectRefused(host, result, treeBefore);
+  });
+
+  test("by hand, valid arguments work the same as the rendered command", async () => {
+    const host = newHost();
+
+    const result = await runByHand(host, ["authorize", "--uid", UID, "--id", ID, "--restart", "never"]);
+
+    expect(result.exitCode).toBe(0);
+    expect(host.identifierFile()).toBe(`${ID}\n`);
+    expect(host.agentEvents()).toEqual(["status"]);
+  });
+});
+
+describeRequiring(commandRequirement("shellcheck"), "linux.sh under shellcheck", () => {
+  test("the script file passes shellcheck as POSIX sh", () => {
+    const result = spawnSync("shellcheck", ["-s", "sh", scriptFile], { encoding: "utf8" });
+    expect(result.stdout).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  test("the rendered command passes shellcheck too", () => {
+    const rendered = join(workDir, "rendered-for-shellcheck.sh");
+    writeFileSync(rendered, renderHostScript("linux", revoke(ID, ["x-1", "x-2"]), scripts));
+    const result = spawnSync("shellcheck", ["-s", "sh", rendered], { encoding: "utf8" });
+    expect(result.stdout).toBe("");
+    expect(result.status).toBe(0);
+  });
+});
