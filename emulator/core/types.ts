@@ -70,7 +70,12 @@ export interface ServiceContext {
    * before it acts. Records the call in the metrics and applies rate limits, injected faults and
    * latency (the returned promise resolves after any injected delay).
    */
-  admit(call: { service: ServiceName; operation: string; accountId: string; region: string }): Promise<Admission>;
+  admit(call: {
+    service: ServiceName;
+    operation: string;
+    accountId: string;
+    region: string;
+  }): Promise<Admission>;
   /** Unique request id in the service's own format is the service's job; this is a shared counter. */
   nextId(): number;
 }
