@@ -44,6 +44,8 @@ export interface SandboxRun {
   timeoutMs: number;
   /** The shell that runs the script: `sh` (the host's /bin/sh), or another POSIX shell to prove portability. */
   shell?: HostShell;
+  /** Use this mechanism instead of the one detected (tests of the bubblewrap path as root). */
+  kind?: SandboxKind;
   /** Cap on captured output per stream; Cloud Assistant itself truncates past 24 KB. */
   maxOutputBytes?: number;
 }
@@ -128,19 +130,23 @@ function scratchDirs(host: HostRoot): string {
   return scratch;
 }
 
-/** bubblewrap has no overlay in Debian 12's 0.8: /etc and /usr/bin become a tmpfs with every real entry bound back. */
+/**
+ * bubblewrap has no overlay in Debian 12's 0.8: /etc (and /usr/bin, when the host has a stand-in
+ * command there) becomes a tmpfs with every real entry bound back, so mount points can be made.
+ */
 function bwrapArgs(run: SandboxRun, shell: readonly string[]): string[] {
   const args = ["--die-with-parent", "--unshare-pid", "--dev-bind", "/", "/"];
-  for (const dir of ["/etc", "/usr/bin"]) {
+  const hostBin = join(run.host.dir, "usr-bin");
+  const standIns = readdirSync(hostBin);
+  for (const dir of standIns.length > 0 ? ["/etc", "/usr/bin"] : ["/etc"]) {
     args.push("--tmpfs", dir);
     for (const entry of readdirSync(dir)) {
       if (dir === "/etc" && (entry === "ilogtail" || entry === "init.d")) continue;
+      if (dir === "/usr/bin" && standIns.includes(entry)) continue;
       args.push("--dev-bind", join(dir, entry), join(dir, entry));
     }
   }
-  const hostBin = join(run.host.dir, "usr-bin");
-  for (const entry of readdirSync(hostBin))
-    args.push("--ro-bind", join(hostBin, entry), join("/usr/bin", entry));
+  for (const entry of standIns) args.push("--ro-bind", join(hostBin, entry), join("/usr/bin", entry));
   args.push(
     "--bind",
     join(run.host.dir, "etc-ilogtail"),
@@ -180,7 +186,8 @@ export function runInSandbox(run: SandboxRun): Promise<SandboxResult> {
   let command: string;
   let args: string[];
   const env: Record<string, string> = { ...HOST_ENV };
-  if (availability.kind === "unshare") {
+  const kind = run.kind ?? availability.kind;
+  if (kind === "unshare") {
     scratch = scratchDirs(run.host);
     command = "unshare";
     args = [

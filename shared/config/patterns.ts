@@ -4,8 +4,8 @@
  * one corpus through all three.
  */
 
-/** A main-account UID: 16 digits, not starting with 0. */
-export const ACCOUNT_UID = /^[1-9][0-9]{15}$/;
+/** A main-account UID: 16 digits. */
+export const ACCOUNT_UID = /^[0-9]{16}$/;
 
 /**
  * A custom identifier as written into `user_defined_id`: 1–128 of ASCII letters, digits, `.`, `_`
@@ -39,7 +39,7 @@ export const ROUTE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const REGION_ID = /^[a-z]{2,4}(?:-[a-z0-9]+){1,3}$/;
 
 /** A RAM role ARN: `acs:ram::<16-digit UID>:role/<name>` (role names: 1–64 of letters, digits, `.` and `-`). */
-export const ROLE_ARN = /^acs:ram::([1-9][0-9]{15}):role\/([A-Za-z0-9.-]{1,64})$/;
+export const ROLE_ARN = /^acs:ram::([0-9]{16}):role\/([A-Za-z0-9.-]{1,64})$/;
 
 /**
  * An ECS tag key: 1–128 characters, not starting with `aliyun` or `acs:`, no `http://` or

@@ -30,7 +30,7 @@ export class RoutesConfigError extends Error {
 
 export function formatIssue(issue: ConfigIssue): string {
   const where = issue.path === "" ? "(file)" : issue.path;
-  return `${where}${issue.line === undefined ? "" : ` (line ${issue.line})`}: ${issue.message}`;
+  return `${where}: ${issue.message}${issue.line === undefined ? "" : ` (line ${issue.line})`}`;
 }
 
 export type ParseResult = { ok: true; config: RoutesFile } | { ok: false; issues: ConfigIssue[] };

@@ -166,11 +166,11 @@ invalid() {
 
 # --- validation (the same patterns as shared/config/patterns.ts) ------------------------------
 
-# A main-account UID: 16 digits, not starting with 0.
+# A main-account UID: 16 digits.
 valid_uid() {
   [ "${#1}" -eq 16 ] || return 1
   case $1 in
-    0* | *[!0-9]*) return 1 ;;
+    *[!0-9]*) return 1 ;;
   esac
   return 0
 }
@@ -195,38 +195,42 @@ parse_args() {
   seen_id=false
   seen_restart=false
   while [ $# -gt 0 ]; do
+    # Both `--flag value` and `--flag=value`. A rejected flag or value is never echoed back.
     case $1 in
-      --uid)
-        [ $# -ge 2 ] || invalid "--uid needs a value"
-        [ "$seen_uid" = false ] || invalid "--uid given twice"
-        valid_uid "$2" || invalid "--uid must be a 16-digit account UID"
-        uid=$2 seen_uid=true
-        shift 2
+      --uid=* | --id=* | --other-id=* | --restart=*)
+        flag=${1%%=*} value=${1#*=}
+        shift
         ;;
-      --id)
-        [ $# -ge 2 ] || invalid "--id needs a value"
-        [ "$seen_id" = false ] || invalid "--id given twice"
-        valid_identifier "$2" || invalid "--id must be 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit"
-        id=$2 seen_id=true
-        shift 2
-        ;;
-      --other-id)
-        [ $# -ge 2 ] || invalid "--other-id needs a value"
-        valid_identifier "$2" || invalid "--other-id must be 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit"
-        other_ids="$other_ids $2"
-        shift 2
-        ;;
-      --restart)
-        [ $# -ge 2 ] || invalid "--restart needs a value"
-        [ "$seen_restart" = false ] || invalid "--restart given twice"
-        case $2 in
-          changed | always | never) restart_mode=$2 ;;
-          *) invalid "--restart must be changed, always or never" ;;
-        esac
-        seen_restart=true
+      --uid | --id | --other-id | --restart)
+        [ $# -ge 2 ] || invalid "$1 needs a value"
+        flag=$1 value=$2
         shift 2
         ;;
       *) invalid "unknown argument (expected --uid, --id, --other-id or --restart)" ;;
+    esac
+    case $flag in
+      --uid)
+        [ "$seen_uid" = false ] || invalid "--uid given twice"
+        valid_uid "$value" || invalid "--uid must be a 16-digit account UID"
+        uid=$value seen_uid=true
+        ;;
+      --id)
+        [ "$seen_id" = false ] || invalid "--id given twice"
+        valid_identifier "$value" || invalid "--id must be 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit"
+        id=$value seen_id=true
+        ;;
+      --other-id)
+        valid_identifier "$value" || invalid "--other-id must be 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit"
+        other_ids="$other_ids $value"
+        ;;
+      --restart)
+        [ "$seen_restart" = false ] || invalid "--restart given twice"
+        case $value in
+          changed | always | never) restart_mode=$value ;;
+          *) invalid "--restart must be changed, always or never" ;;
+        esac
+        seen_restart=true
+        ;;
     esac
   done
   case $action in

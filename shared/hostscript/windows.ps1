@@ -23,7 +23,7 @@ $LockWaitSeconds = 30
 
 # The same patterns as shared/config/patterns.ts. \z, not $: in .NET, $ also matches before a
 # trailing newline, which would let "id`n" through.
-$UidPattern = '^[1-9][0-9]{15}\z'
+$UidPattern = '^[0-9]{16}\z'
 $IdentifierPattern = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\z'
 
 if (-not (Test-Path variable:LtxArguments)) { $LtxArguments = $args }

@@ -47,10 +47,10 @@ describe("logtail-xacct validate-config", () => {
     expect(io.stderr().split("\n")).toEqual([
       `${file}: 2 problems`,
       expect.stringMatching(
-        /^ {2}routes\.app-b-prod\.machineGroup\.linux \(line \d+\): must be 3-128 of lowercase/,
+        /^ {2}routes\.app-b-prod\.machineGroup\.linux: must be 3-128 of lowercase.* \(line \d+\)$/,
       ),
       expect.stringMatching(
-        /^ {2}routes\.payments-prod\.sources\[0\]\.account \(line \d+\): must be a string/,
+        /^ {2}routes\.payments-prod\.sources\[0\]\.account: must be a string.* \(line \d+\)$/,
       ),
       "",
     ]);

@@ -17,11 +17,21 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HostRoot, type HostSpec } from "../../localstack/hostRoot";
-import { type HostShell, runInSandbox, type SandboxResult } from "../../localstack/hostSandbox";
+import {
+  type HostShell,
+  runInSandbox,
+  type SandboxKind,
+  type SandboxResult,
+} from "../../localstack/hostSandbox";
 import { type HostAction, renderHostScript } from "../../shared/hostscript/hostCommand";
 import { type HostReport, parseHostReport } from "../../shared/hostscript/hostReport";
 import { readHostScripts } from "../../shared/hostscript/hostScripts";
-import { commandRequirement, describeRequiring, sandboxRequirement } from "../support/requires";
+import {
+  bwrapRequirement,
+  commandRequirement,
+  describeRequiring,
+  sandboxRequirement,
+} from "../support/requires";
 
 const UID = "1200000000000456";
 const OTHER_UID = "1300000000000789";
@@ -55,10 +65,15 @@ interface Run extends SandboxResult {
 }
 
 /** Runs the rendered command for an action, as Cloud Assistant would, and parses its report. */
-async function runRendered(host: HostRoot, action: HostAction, shell: HostShell = "sh"): Promise<Run> {
+async function runRendered(
+  host: HostRoot,
+  action: HostAction,
+  shell: HostShell = "sh",
+  kind?: SandboxKind,
+): Promise<Run> {
   const path = join(workDir, `cmd-${hostCounter}-${Math.random().toString(36).slice(2)}.sh`);
   writeFileSync(path, renderHostScript("linux", action, scripts));
-  const result = await runInSandbox({ host, scriptPath: path, args: [], timeoutMs: 20_000, shell });
+  const result = await runInSandbox({ host, scriptPath: path, args: [], timeoutMs: 20_000, shell, kind });
   const parsed = parseHostReport(result.stdout);
   if (!parsed.ok) throw new Error(`${parsed.reason}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
   return { ...result, report: parsed.report };
@@ -339,6 +354,30 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
   });
 });
 
+describeRequiring(
+  bwrapRequirement(),
+  "linux.sh in a bubblewrap sandbox (the path for users who are not root)",
+  () => {
+    test("authorize, repeat and revoke behave the same, and the real /etc/ilogtail is untouched", async () => {
+      const realIlogtailBefore = existsSync("/etc/ilogtail");
+      const host = newHost({ userDefinedIdContent: "team-x\n", uidFiles: [OTHER_UID] });
+
+      const first = await runRendered(host, authorize(), "sh", "bwrap");
+      const second = await runRendered(host, authorize(), "sh", "bwrap");
+      expect(host.identifierFile()).toBe(`team-x\n${ID}\n`);
+      const third = await runRendered(host, revoke(), "sh", "bwrap");
+
+      expect([first.exitCode, second.exitCode, third.exitCode]).toEqual([0, 0, 0]);
+      expect(first.report.agent).toMatchObject({ flavor: "ilogtail", restarted: true, running: true });
+      expect(first.report.host.dmiUuid).toBe(DMI_UUID);
+      expect(second.report.changed).toEqual({ uidFile: false, identifiers: false });
+      expect(host.identifierFile()).toBe("team-x\n");
+      expect(host.uidFiles()).toEqual([OTHER_UID]);
+      expect(existsSync("/etc/ilogtail")).toBe(realIlogtailBefore);
+    });
+  },
+);
+
 describeRequiring(sandboxRequirement(), "linux.sh refuses bad arguments by itself", () => {
   const canary = join(tmpdir(), `ltx-canary-${process.pid}`);
   const hostile: Array<[string, string]> = [
@@ -393,7 +432,8 @@ describeRequiring(sandboxRequirement(), "linux.sh refuses bad arguments by itsel
     ...hostile,
     ["15 digits", "120000000000045"],
     ["17 digits", "12000000000004567"],
-    ["leading zero", "0200000000000456"],
+    ["a sign", "+200000000000456"],
+    ["a 16-digit UID with a trailing newline", "1200000000000456\n"],
   ])("--uid with %s: exit 2, nothing written", async (_name, value) => {
     const host = newHost();
     const treeBefore = host.ilogtailTree();
@@ -444,6 +484,19 @@ describeRequiring(sandboxRequirement(), "linux.sh refuses bad arguments by itsel
     const result = await runByHand(host, args);
 
     expectRefused(host, result, treeBefore);
+  });
+
+  test("--flag=value is accepted, and a hostile value in that form is refused the same way", async () => {
+    const good = newHost();
+    const bad = newHost();
+    const treeBefore = bad.ilogtailTree();
+
+    const accepted = await runByHand(good, ["authorize", `--uid=${UID}`, `--id=${ID}`]);
+    const refused = await runByHand(bad, ["authorize", `--uid=${UID}`, `--id=$(touch ${canary})`]);
+
+    expect(accepted.exitCode).toBe(0);
+    expect(good.identifierFile()).toBe(`${ID}\n`);
+    expectRefused(bad, refused, treeBefore);
   });
 
   test("by hand, valid arguments work the same as the rendered command", async () => {

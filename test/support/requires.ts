@@ -21,6 +21,18 @@ export function sandboxRequirement(): Requirement {
   return sandbox.available ? { met: true } : { met: false, reason: sandbox.reason };
 }
 
+/** bubblewrap installed and able to create its namespaces here. */
+export function bwrapRequirement(): Requirement {
+  const probe = spawnSync("bwrap", ["--dev-bind", "/", "/", "--tmpfs", "/mnt", "true"], {
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  if (probe.error) return { met: false, reason: `bwrap is not installed (${probe.error.message})` };
+  if (probe.status !== 0)
+    return { met: false, reason: `bwrap cannot create a sandbox here: ${probe.stderr.trim()}` };
+  return { met: true };
+}
+
 // A deliberate, environment-gated skip: never taken in CI (see describeRequiring).
 const describeSkipped = describe.skip;
 
