@@ -75,10 +75,18 @@ export class HostRoot {
 
   static create(dir: string, spec: HostSpec): HostRoot {
     const host = new HostRoot(dir);
-    for (const sub of ["etc-ilogtail", "etc-init.d", "usr-local-ilogtail", "usr-bin", "run", "sys-dmi-id"]) {
+    // usr-local and sys are bound over the whole /usr/local and /sys: one mount each per run.
+    for (const sub of [
+      "etc-ilogtail",
+      "etc-init.d",
+      "usr-local/ilogtail",
+      "usr-bin",
+      "run",
+      "sys/class/dmi/id",
+    ]) {
       mkdirSync(join(dir, sub), { recursive: true });
     }
-    writeFileSync(join(dir, "sys-dmi-id", "product_uuid"), `${spec.dmiUuid}\n`);
+    writeFileSync(join(dir, "sys/class/dmi/id/product_uuid"), `${spec.dmiUuid}\n`);
     if (spec.userDefinedIdContent !== undefined) {
       writeFileSync(join(dir, "etc-ilogtail", "user_defined_id"), spec.userDefinedIdContent);
     }
@@ -105,7 +113,7 @@ export class HostRoot {
       if (info) {
         const versionKey = spec.agent === "ilogtail" ? "logtail_version" : "loongcollector_version";
         writeFileSync(
-          join(dir, "usr-local-ilogtail", "app_info.json"),
+          join(dir, "usr-local/ilogtail", "app_info.json"),
           `${JSON.stringify({ UUID: spec.dmiUuid, hostname: info.hostname, instance_id: "sim", ip: info.ip, [versionKey]: info.version }, null, 4)}\n`,
         );
       }

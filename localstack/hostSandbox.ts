@@ -44,6 +44,8 @@ export interface SandboxRun {
   timeoutMs: number;
   /** The shell that runs the script: `sh` (the host's /bin/sh), or another POSIX shell to prove portability. */
   shell?: HostShell;
+  /** Stdout and stderr as one stream in `stdout`, in the order written (as Cloud Assistant reports). */
+  mergeOutput?: boolean;
   /** Use this mechanism instead of the one detected (tests of the bubblewrap path as root). */
   kind?: SandboxKind;
   /** Cap on captured output per stream; Cloud Assistant itself truncates past 24 KB. */
@@ -56,6 +58,8 @@ export interface SandboxResult {
   timedOut: boolean;
   stdout: string;
   stderr: string;
+  /** Bytes written to stdout in all, including what was not kept. */
+  stdoutBytes: number;
 }
 
 /** The environment a Cloud Assistant command gets: none of ours (no keys) leaks into a host. */
@@ -95,38 +99,36 @@ export function detectSandbox(): SandboxAvailability {
 }
 
 /**
- * Mount setup for unshare, run by root inside the new mount namespace. /etc, /usr/local and
- * /usr/bin get a throwaway overlay so mount points can be created without touching the real
- * directories; the host's own directories are then bound on top. Paths arrive as environment
- * variables and are always quoted.
+ * Mount setup for unshare, run by root inside the new mount namespace. /etc gets a throwaway overlay
+ * so mount points can be created without touching the real directory, and the host's own
+ * directories are bound on top; /usr/local, /run and /sys are replaced whole by the host's; /usr/bin
+ * gets an overlay only when the host has a stand-in command (systemctl). Paths arrive as
+ * environment variables and are always quoted.
  */
 const UNSHARE_SETUP = `set -e
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$LTX_SCRATCH/etc-upper,workdir=$LTX_SCRATCH/etc-work" /etc
 mkdir -p /etc/ilogtail /etc/init.d
 mount --bind "$LTX_HOST/etc-ilogtail" /etc/ilogtail
 mount --bind "$LTX_HOST/etc-init.d" /etc/init.d
-mount -t overlay overlay -o "lowerdir=/usr/local,upperdir=$LTX_SCRATCH/local-upper,workdir=$LTX_SCRATCH/local-work" /usr/local
-mkdir -p /usr/local/ilogtail
-mount --bind "$LTX_HOST/usr-local-ilogtail" /usr/local/ilogtail
-mount -t overlay overlay -o "lowerdir=/usr/bin,upperdir=$LTX_SCRATCH/bin-upper,workdir=$LTX_SCRATCH/bin-work" /usr/bin
+mount --bind "$LTX_HOST/usr-local" /usr/local
 mount --bind "$LTX_HOST/run" /run
-mount -t tmpfs -o mode=755 tmpfs /sys
-mkdir -p /sys/class/dmi/id
-mount --bind "$LTX_HOST/sys-dmi-id" /sys/class/dmi/id
-unset LTX_HOST LTX_SCRATCH
+mount --bind "$LTX_HOST/sys" /sys
+if [ -n "$LTX_BIN_OVERLAY" ]; then
+  mount -t overlay overlay -o "lowerdir=/usr/bin,upperdir=$LTX_SCRATCH/bin-upper,workdir=$LTX_SCRATCH/bin-work" /usr/bin
+fi
+unset LTX_HOST LTX_SCRATCH LTX_BIN_OVERLAY
 cd /
 exec "$@"
 `;
 
 /** Per-run overlay directories (an overlay's work dir cannot be shared by concurrent mounts). */
-function scratchDirs(host: HostRoot): string {
+function scratchDirs(standIns: readonly string[], host: HostRoot): string {
   const scratch = mkdtempSync(join(tmpdir(), "ltx-sandbox-"));
-  for (const dir of ["etc-upper", "etc-work", "local-upper", "local-work", "bin-upper", "bin-work"]) {
-    mkdirSync(join(scratch, dir), { recursive: true });
-  }
-  const hostBin = join(host.dir, "usr-bin");
-  for (const entry of readdirSync(hostBin))
-    copyFileSync(join(hostBin, entry), join(scratch, "bin-upper", entry));
+  const dirs =
+    standIns.length > 0 ? ["etc-upper", "etc-work", "bin-upper", "bin-work"] : ["etc-upper", "etc-work"];
+  for (const dir of dirs) mkdirSync(join(scratch, dir));
+  for (const entry of standIns)
+    copyFileSync(join(host.dir, "usr-bin", entry), join(scratch, "bin-upper", entry));
   return scratch;
 }
 
@@ -154,19 +156,15 @@ function bwrapArgs(run: SandboxRun, shell: readonly string[]): string[] {
     "--bind",
     join(run.host.dir, "etc-init.d"),
     "/etc/init.d",
-    "--tmpfs",
-    "/usr/local",
     "--bind",
-    join(run.host.dir, "usr-local-ilogtail"),
-    "/usr/local/ilogtail",
+    join(run.host.dir, "usr-local"),
+    "/usr/local",
     "--bind",
     join(run.host.dir, "run"),
     "/run",
-    "--tmpfs",
-    "/sys",
     "--bind",
-    join(run.host.dir, "sys-dmi-id"),
-    "/sys/class/dmi/id",
+    join(run.host.dir, "sys"),
+    "/sys",
     "--chdir",
     "/",
     ...shell,
@@ -181,14 +179,20 @@ export function runInSandbox(run: SandboxRun): Promise<SandboxResult> {
   const availability = detectSandbox();
   if (!availability.available) return Promise.reject(new SandboxUnavailableError(availability.reason));
   const maxBytes = run.maxOutputBytes ?? 64 * 1024;
-  const shell = SHELL_COMMAND[run.shell ?? "sh"];
+  // Merged output: both streams go to one pipe inside the sandbox, so lines keep the order written.
+  const shell = [
+    ...(run.mergeOutput ? ["sh", "-c", 'exec "$@" 2>&1', "ltx-merge"] : []),
+    ...SHELL_COMMAND[run.shell ?? "sh"],
+  ];
   let scratch: string | undefined;
   let command: string;
   let args: string[];
   const env: Record<string, string> = { ...HOST_ENV };
   const kind = run.kind ?? availability.kind;
   if (kind === "unshare") {
-    scratch = scratchDirs(run.host);
+    const standIns = readdirSync(join(run.host.dir, "usr-bin"));
+    scratch = scratchDirs(standIns, run.host);
+    if (standIns.length > 0) env.LTX_BIN_OVERLAY = "1";
     command = "unshare";
     args = [
       "--mount",
@@ -248,6 +252,7 @@ export function runInSandbox(run: SandboxRun): Promise<SandboxResult> {
         timedOut,
         stdout: Buffer.concat(stdout).subarray(0, maxBytes).toString("utf8"),
         stderr: Buffer.concat(stderr).subarray(0, maxBytes).toString("utf8"),
+        stdoutBytes,
       });
     });
   });

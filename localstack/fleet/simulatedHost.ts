@@ -1,0 +1,133 @@
+/**
+ * One simulated ECS host: what Cloud Assistant needs to run a command on it and what its Logtail
+ * agent needs to heartbeat. Its private files (a HostRoot) are created on first use, so a fleet of
+ * 10,000 idle hosts costs no disk until a command reaches them.
+ */
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AgentHost } from "../agent/agentSimulator";
+import { type AgentControl, type AgentFlavor, HostRoot } from "../hostRoot";
+import type { CommandHost } from "./cloudAssistant";
+
+export interface SimulatedHostSpec {
+  instanceId: string;
+  accountId: string;
+  region: string;
+  os: "linux" | "windows";
+  ip: string;
+  /** The host's DMI UUID; ECS reports it as the instance's SerialNumber. */
+  serialNumber: string;
+  cloudAssistant: "online" | "offline";
+  agent: AgentFlavor;
+  agentControl?: AgentControl;
+  agentRunning: boolean;
+  /** `blocked`: the agent has no network to SLS and never heartbeats. */
+  heartbeat: "ok" | "blocked";
+  /** Lines already in `user_defined_id` (another team's identifiers). */
+  userDefinedIds?: readonly string[];
+  /** Region of the SLS endpoint the agent was installed for; the host's region by default. */
+  slsRegion?: string;
+}
+
+const RESTART_EVENTS = new Set(["start", "restart", "systemctl-restart"]);
+
+export class SimulatedHost implements CommandHost, AgentHost {
+  private hostRoot: HostRoot | undefined;
+  private networkBlocked: boolean;
+
+  constructor(
+    readonly spec: SimulatedHostSpec,
+    private readonly dir: string,
+    /** The instance's ECS status, owned by the ECS emulator. */
+    private readonly statusOf: () => string,
+    /** Cloud Assistant's state, owned by the ECS emulator (it can change at run time). */
+    private readonly cloudAssistantOf: () => boolean = () => spec.cloudAssistant === "online",
+  ) {
+    this.networkBlocked = spec.heartbeat === "blocked";
+  }
+
+  get instanceId(): string {
+    return this.spec.instanceId;
+  }
+  get os(): "linux" | "windows" {
+    return this.spec.os;
+  }
+  get accountId(): string {
+    return this.spec.accountId;
+  }
+  get slsRegion(): string {
+    return this.spec.slsRegion ?? this.spec.region;
+  }
+  get ip(): string {
+    return this.spec.ip;
+  }
+  get machineUniqueId(): string {
+    return this.spec.serialNumber;
+  }
+  /** SLS's `host-id`; the simulated agent reports the instance id. */
+  get hostId(): string {
+    return this.spec.instanceId;
+  }
+  get status(): string {
+    return this.statusOf();
+  }
+  get cloudAssistantOnline(): boolean {
+    return this.cloudAssistantOf();
+  }
+
+  root(): HostRoot {
+    if (!this.hostRoot) {
+      this.hostRoot = HostRoot.create(this.dir, {
+        dmiUuid: this.spec.serialNumber,
+        agent: this.spec.agent,
+        agentControl: this.spec.agentControl,
+        agentRunning: this.spec.agentRunning,
+        userDefinedIdContent: this.spec.userDefinedIds
+          ? this.spec.userDefinedIds.map((line) => `${line}\n`).join("")
+          : undefined,
+        appInfo: { ip: this.spec.ip, hostname: this.spec.instanceId, version: "1.8.7" },
+      });
+    }
+    return this.hostRoot;
+  }
+
+  installed(): boolean {
+    return this.spec.agent !== "none";
+  }
+
+  running(): boolean {
+    return this.hostRoot ? this.hostRoot.agentRunning() : this.installed() && this.spec.agentRunning;
+  }
+
+  networkToSls(): boolean {
+    return !this.networkBlocked;
+  }
+
+  identifierFile(): string | undefined {
+    if (this.hostRoot) return this.hostRoot.identifierFile();
+    return this.spec.userDefinedIds
+      ? this.spec.userDefinedIds.map((line) => `${line}\n`).join("")
+      : undefined;
+  }
+
+  uidFiles(): string[] {
+    return this.hostRoot ? this.hostRoot.uidFiles() : [];
+  }
+
+  restartCount(): number {
+    return this.hostRoot
+      ? this.hostRoot.agentEvents().filter((event) => RESTART_EVENTS.has(event)).length
+      : 0;
+  }
+
+  /** Stops or starts the agent as an operator (or a crash) would, without a restart record. */
+  setAgentRunning(running: boolean): void {
+    const flag = join(this.root().dir, "run", "ilogtail-sim", "running");
+    if (running) writeFileSync(flag, "");
+    else rmSync(flag, { force: true });
+  }
+
+  setNetworkToSls(ok: boolean): void {
+    this.networkBlocked = !ok;
+  }
+}
