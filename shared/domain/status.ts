@@ -1,0 +1,84 @@
+/**
+ * The status tag logtail-xacct writes back on each instance (`logtail-xacct-status` by default):
+ * `pending`, `authorized`, `collecting`, `failed:<ReasonCode>` or `revoked`.
+ */
+
+export const REASON_CODES = [
+  // The tag or the routes file refuse the instance.
+  "InvalidRouteTag",
+  "UnknownRoute",
+  "AccountNotConfigured",
+  "RegionNotConfigured",
+  "RouteNotAllowedForAccount",
+  "OsNotSupportedByRoute",
+  // The host cannot be reached or changed.
+  "InstanceReleased",
+  "CloudAssistantOffline",
+  "HostScriptFailed",
+  "HostCommandTimeout",
+  "WindowsNotSupportedHere",
+  // The host was changed but does not heartbeat (diagnosed with the host script's inspect).
+  "AgentNotInstalled",
+  "AgentNotRunning",
+  "UidFileMissing",
+  "IdentifierMismatch",
+  "NoHeartbeat",
+] as const;
+
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+export type Status =
+  | { stage: "pending" }
+  | { stage: "authorized" }
+  | { stage: "collecting" }
+  | { stage: "revoked" }
+  | { stage: "failed"; reason: ReasonCode };
+
+export type Stage = Status["stage"];
+
+const REASONS = new Set<string>(REASON_CODES);
+const isReason = (value: string): value is ReasonCode => REASONS.has(value);
+
+export function formatStatus(status: Status): string {
+  return status.stage === "failed" ? `failed:${status.reason}` : status.stage;
+}
+
+/** Reads a status tag value; undefined for a missing or foreign value. */
+export function parseStatus(value: string | undefined): Status | undefined {
+  switch (value) {
+    case "pending":
+    case "authorized":
+    case "collecting":
+    case "revoked":
+      return { stage: value };
+    default: {
+      if (value?.startsWith("failed:")) {
+        const reason = value.slice("failed:".length);
+        if (isReason(reason)) return { stage: "failed", reason };
+      }
+      return undefined;
+    }
+  }
+}
+
+/** What an operator should do about each reason: shown by status and the report. */
+export const REMEDIES: Record<ReasonCode, string> = {
+  InvalidRouteTag: "set the route tag to the exact name of a route in the routes file",
+  UnknownRoute: "use a route name from the routes file, or add the route",
+  AccountNotConfigured: "add the instance's account to sourceAccounts in the routes file",
+  RegionNotConfigured: "add the instance's region to its account's regions in the routes file",
+  RouteNotAllowedForAccount: "add the account to the route's sources, or tag the instance with another route",
+  OsNotSupportedByRoute:
+    "give the route a machine group, identifier and Logtail config for this operating system",
+  InstanceReleased: "nothing: the instance no longer exists",
+  CloudAssistantOffline: "start or install the Cloud Assistant agent on the instance",
+  HostScriptFailed: "run the host script's inspect on the instance and read its error",
+  HostCommandTimeout: "check the instance's load and Cloud Assistant; it is retried at the next reconcile",
+  WindowsNotSupportedHere:
+    "onboard Windows instances on a real deployment (the local stack cannot run PowerShell)",
+  AgentNotInstalled: "install Logtail or LoongCollector on the instance",
+  AgentNotRunning: "start the agent (/etc/init.d/ilogtaild start, or its systemd unit)",
+  UidFileMissing: "the destination's UID file is gone from /etc/ilogtail/users: re-tag or wait for reconcile",
+  IdentifierMismatch: "the identifier line differs from the route's (CR, tab or typo): reconcile rewrites it",
+  NoHeartbeat: "check the agent's region and endpoint in ilogtail_config.json, network to SLS and the clock",
+};

@@ -1,0 +1,118 @@
+/**
+ * The planner's inputs and outputs. Observed state is what the cloud APIs said just now; the plan
+ * is what to do about it. Messages built from actions carry identities only: every consumer
+ * re-observes before it acts.
+ */
+import type { OperatingSystem } from "../config/routesSchema";
+import type { ReasonCode, Stage } from "../domain/status";
+
+export interface ObservedInstance {
+  accountId: string;
+  region: string;
+  instanceId: string;
+  os: OperatingSystem;
+  /** ECS status: Running, Stopped, Starting, Stopping, Pending. */
+  status: string;
+  /** ECS SerialNumber: the SMBIOS UUID the agent reports as machine-uniqueid. */
+  serialNumber: string;
+  tags: Readonly<Record<string, string>>;
+  cloudAssistantOnline: boolean;
+}
+
+/** A machine as `ListMachines` reports it. */
+export interface ObservedMachine {
+  machineUniqueId: string;
+  /** One identifier, or several space-joined (unverified: kept tolerant). */
+  userdefinedId: string;
+  /** Unix seconds. */
+  lastHeartbeatTime: number;
+  ip: string;
+}
+
+export interface ObservedGroup {
+  exists: boolean;
+  machines: readonly ObservedMachine[];
+  /** Config names applied to the group (GetAppliedConfigs). */
+  appliedConfigs: readonly string[];
+}
+
+export interface ObservedSource {
+  /** The source config is still bound to the source machine group (only observed when the route retires one). */
+  retireBindingPresent?: boolean;
+  /** The copy job recorded for this source, if any. */
+  backfillJob?: { name: string; status: string };
+}
+
+export interface ObservedRoute {
+  logstoreExists: boolean;
+  indexExists: boolean;
+  groups: Partial<Record<OperatingSystem, ObservedGroup>>;
+  /** The Logtail pipeline config exists in the destination project, per OS. */
+  configExists: Partial<Record<OperatingSystem, boolean>>;
+  /** Per source account UID. */
+  sources: Readonly<Record<string, ObservedSource>>;
+}
+
+export interface Observed {
+  /** Emulator or wall time, ms. */
+  now: number;
+  instances: readonly ObservedInstance[];
+  /** Per route name; a route missing here is treated as having nothing yet. */
+  routes: Readonly<Record<string, ObservedRoute>>;
+}
+
+export interface PlannerOptions {
+  /** A heartbeat older than this is stale (the agent heartbeats about every 10 s). */
+  heartbeatFreshSeconds: number;
+}
+
+export const DEFAULT_PLANNER_OPTIONS: PlannerOptions = { heartbeatFreshSeconds: 180 };
+
+/** Route-level resources, named for logs and drift reports. */
+export type RouteResource =
+  | "logstore"
+  | "index"
+  | `machineGroup:${OperatingSystem}`
+  | `config:${OperatingSystem}`
+  | `binding:${OperatingSystem}`;
+
+export type Action =
+  | { type: "ensureRoute"; route: string; missing: RouteResource[] }
+  | {
+      type: "authorize";
+      accountId: string;
+      region: string;
+      route: string;
+      os: OperatingSystem;
+      instanceIds: string[];
+    }
+  | {
+      type: "revoke";
+      accountId: string;
+      region: string;
+      /** Routes whose identifiers are to be removed (the host may hold any of them). */
+      routes: string[];
+      os: OperatingSystem;
+      instanceIds: string[];
+    }
+  | { type: "awaitHeartbeat"; accountId: string; region: string; route: string; instanceIds: string[] }
+  | { type: "setStatus"; accountId: string; region: string; status: string; instanceIds: string[] }
+  | { type: "retireSourceConfig"; route: string; sourceAccount: string }
+  | { type: "createBackfill"; route: string; sourceAccount: string };
+
+/** Why an instance is where it is: what status and plan show per instance. */
+export interface InstanceVerdict {
+  accountId: string;
+  region: string;
+  instanceId: string;
+  route?: string;
+  stage: Stage;
+  reason?: ReasonCode;
+  /** The drift or refusal found, in words. */
+  detail?: string;
+}
+
+export interface Plan {
+  actions: Action[];
+  verdicts: InstanceVerdict[];
+}
