@@ -68,6 +68,20 @@ function authorizeCommand(identifier = "app-b-prod"): HostCommand {
   return command(Buffer.from(rendered.commandContent, "base64").toString("utf8"));
 }
 
+/** An agent simulator on this clock that records every heartbeat (period 10 s). */
+function agentsOn(
+  clock: FakeClock,
+  refreshIntervalMs: number,
+): { beats: Heartbeat[]; agents: AgentSimulator } {
+  const beats: Heartbeat[] = [];
+  const agents = new AgentSimulator(
+    clock,
+    { heartbeat: (beat) => beats.push(beat) },
+    { heartbeatPeriodMs: 10_000, refreshIntervalMs },
+  );
+  return { beats, agents };
+}
+
 describe("the simulated agent reads its files like the real one", () => {
   test("one identifier per line, spaces trimmed, CR and tab kept, empty lines skipped", () => {
     expect(identifiersFromFile("a\n  b  \n\nc\r\n\td\n")).toEqual(["a", "b", "c\r", "\td"]);
@@ -78,15 +92,7 @@ describe("the simulated agent reads its files like the real one", () => {
 describe("the simulated agent's heartbeats", () => {
   function agentWith(spec: Partial<SimulatedHostSpec>) {
     const clock = new FakeClock();
-    const beats: Heartbeat[] = [];
-    const agents = new AgentSimulator(
-      clock,
-      { heartbeat: (beat) => beats.push(beat) },
-      {
-        heartbeatPeriodMs: 10_000,
-        refreshIntervalMs: 60_000,
-      },
-    );
+    const { beats, agents } = agentsOn(clock, 60_000);
     const simulated = host(spec);
     agents.add(simulated);
     return { clock, beats, agents, simulated };
@@ -153,15 +159,7 @@ describeRequiring(sandboxRequirement(), "Cloud Assistant on simulated hosts", ()
   });
 
   test("after authorize and the restart, the agent heartbeats for the destination account at once", async () => {
-    const beats: Heartbeat[] = [];
-    const agents = new AgentSimulator(
-      clock,
-      { heartbeat: (beat) => beats.push(beat) },
-      {
-        heartbeatPeriodMs: 10_000,
-        refreshIntervalMs: 3_600_000,
-      },
-    );
+    const { beats, agents } = agentsOn(clock, 3_600_000);
     const simulated = host();
     agents.add(simulated);
 
@@ -174,15 +172,7 @@ describeRequiring(sandboxRequirement(), "Cloud Assistant on simulated hosts", ()
   });
 
   test("a file change without a restart is picked up only at the next refresh", async () => {
-    const beats: Heartbeat[] = [];
-    const agents = new AgentSimulator(
-      clock,
-      { heartbeat: (beat) => beats.push(beat) },
-      {
-        heartbeatPeriodMs: 10_000,
-        refreshIntervalMs: 60_000,
-      },
-    );
+    const { beats, agents } = agentsOn(clock, 60_000);
     const simulated = host();
     agents.add(simulated);
     const rendered = renderHostCommand(
@@ -207,15 +197,7 @@ describeRequiring(sandboxRequirement(), "Cloud Assistant on simulated hosts", ()
   });
 
   test("a stopped agent drops out: no heartbeat after it stops", () => {
-    const beats: Heartbeat[] = [];
-    const agents = new AgentSimulator(
-      clock,
-      { heartbeat: (beat) => beats.push(beat) },
-      {
-        heartbeatPeriodMs: 10_000,
-        refreshIntervalMs: 60_000,
-      },
-    );
+    const { beats, agents } = agentsOn(clock, 60_000);
     const simulated = host();
     agents.add(simulated);
     clock.ms += 10_000;
