@@ -3,6 +3,7 @@
  * with errors); 2 the command line is wrong; 3 the local stack cannot run here; 70 an internal error.
  */
 import { Command, CommanderError } from "commander";
+import { registerEmulatorCommand } from "./commands/emulator";
 import { registerStartCommand } from "./commands/start";
 import { registerValidateConfigCommand } from "./commands/validateConfig";
 import { EXIT_USAGE } from "./exitCodes";
@@ -19,6 +20,7 @@ export function buildProgram(io: CliIo): Command {
     .showHelpAfterError();
   registerValidateConfigCommand(program, io);
   registerStartCommand(program, io);
+  registerEmulatorCommand(program, io);
   return program;
 }
 

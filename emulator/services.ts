@@ -1,0 +1,16 @@
+/**
+ * The services the emulator assembles. ECS and STS need core internals (scheduler, account store)
+ * and are built in emulator/index.ts; SLS and MNS plug in through the plain `ServiceFactory` contract.
+ */
+import type { ServiceContext } from "./core/types";
+import { createMnsService, type MnsService } from "./mns/index";
+import { createSlsService, type SlsService } from "./sls/index";
+
+export interface PartnerServices {
+  sls: SlsService;
+  mns: MnsService;
+}
+
+export function createPartnerServices(ctx: ServiceContext): PartnerServices {
+  return { sls: createSlsService(ctx), mns: createMnsService(ctx) };
+}

@@ -1,0 +1,785 @@
+import type { Clock } from "../core/types";
+import { slsErrors } from "./errors";
+import {
+  assertName,
+  type CreateEtlBody,
+  type CreateProjectBody,
+  type EtlConfiguration,
+  type IndexBody,
+  type LegacyConfigBody,
+  type LogstoreBody,
+  type MachineGroupBody,
+  type PipelineConfigBody,
+  type UpdateEtlBody,
+} from "./schemas";
+
+/** Behaviour knobs; every one has a default that mirrors the real service as far as it is known. */
+export interface SlsBackendOptions {
+  /** A machine drops out of ListMachines this long after its last heartbeat (emulator ms). */
+  machineStaleAfterMs: number;
+  /** Eventual consistency: a config or logstore is invisible (`*NotExist`) this long after creation. */
+  consistencyDelayMs: number;
+  /** Logtail configs (pipeline + legacy) per project. */
+  maxConfigsPerProject: number;
+  /** ETL: time spent in STARTING before RUNNING (or FAILED). */
+  etlStartingMs: number;
+  /** ETL: time spent in STOPPING before STOPPED. */
+  etlStoppingMs: number;
+  /** ETL: a bounded run lasts at least this long in RUNNING. */
+  etlMinRunMs: number;
+  /** ETL: seconds of log time a bounded run copies per second of emulator time. */
+  etlCopySpeed: number;
+  /** How a host's several custom identifiers are joined in `userdefined-id` (unverified: space). */
+  userDefinedIdSeparator: string;
+}
+
+export const defaultSlsBackendOptions: SlsBackendOptions = {
+  machineStaleAfterMs: 180_000,
+  consistencyDelayMs: 0,
+  maxConfigsPerProject: 100,
+  etlStartingMs: 5_000,
+  etlStoppingMs: 2_000,
+  etlMinRunMs: 10_000,
+  etlCopySpeed: 3_600,
+  userDefinedIdSeparator: " ",
+};
+
+/** Who calls, where, and which action the call needs (used in `Unauthorized` messages). */
+export interface CallScope {
+  accountId: string;
+  region: string;
+  action: string;
+}
+
+export interface Page {
+  offset: number;
+  size: number;
+}
+
+export interface PageResult<T> {
+  total: number;
+  items: T[];
+}
+
+export interface ProjectRecord {
+  name: string;
+  ownerAccountId: string;
+  region: string;
+  description: string;
+  createTime: number;
+  lastModifyTime: number;
+  logstores: Map<string, LogstoreRecord>;
+  machineGroups: Map<string, MachineGroupRecord>;
+  configs: Map<string, ConfigRecord>;
+  etls: Map<string, EtlRecord>;
+}
+
+export interface LogstoreRecord {
+  name: string;
+  attributes: LogstoreBody;
+  createTime: number;
+  lastModifyTime: number;
+  index: IndexRecord | undefined;
+}
+
+export interface IndexRecord {
+  body: IndexBody;
+  lastModifyTime: number;
+}
+
+export interface MachineGroupRecord {
+  name: string;
+  identifyType: "ip" | "userdefined";
+  machineList: string[];
+  groupType: string;
+  groupAttribute: { externalName?: string; groupTopic?: string };
+  createTime: number;
+  lastModifyTime: number;
+  appliedConfigs: Set<string>;
+}
+
+export type ConfigRecord =
+  | { kind: "pipeline"; name: string; body: PipelineConfigBody; createTime: number; lastModifyTime: number }
+  | { kind: "legacy"; name: string; body: LegacyConfigBody; createTime: number; lastModifyTime: number };
+
+export type EtlStatus = "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "SUCCEEDED" | "FAILED";
+
+type EtlRun =
+  | { kind: "run"; startedAt: number; durationMs: number | undefined; failure: string | undefined }
+  | { kind: "stop"; stoppedAt: number };
+
+export interface EtlRecord {
+  name: string;
+  displayName: string;
+  description: string;
+  configuration: EtlConfiguration;
+  createTime: number;
+  lastModifiedTime: number;
+  scheduleId: string;
+  run: EtlRun;
+}
+
+export interface MachineIdentity {
+  ip: string;
+  /** The host's DMI UUID (reported as `machine-uniqueid`). */
+  uuid: string;
+  hostId: string;
+}
+
+export interface HeartbeatInput {
+  region: string;
+  /** Accounts whose projects this agent may serve: its own account plus its `users/<UID>` files, or "any". */
+  authorizedAccounts: readonly string[] | "any";
+  /** Custom identifiers from `user_defined_id`, one per line, already trimmed. */
+  userDefinedIds: readonly string[];
+  machine: MachineIdentity;
+}
+
+interface HeartbeatRecord {
+  authorizedAccounts: readonly string[] | "any";
+  userDefinedIds: readonly string[];
+  machine: MachineIdentity;
+  lastHeartbeatMs: number;
+}
+
+export interface MachineView {
+  ip: string;
+  machineUniqueId: string;
+  userDefinedId: string;
+  hostId: string;
+  lastHeartbeatTime: number;
+}
+
+interface RegionState {
+  projects: Map<string, ProjectRecord>;
+  heartbeats: Map<string, HeartbeatRecord>;
+}
+
+const roleArnPattern = /^acs:ram::(\d+):role\/[a-z0-9._-]{1,64}$/i;
+const slsEndpointPattern =
+  /^(?:https?:\/\/)?([a-z0-9-]+?)(?:-intranet|-share|-vpc)?\.log\.(?:aliyuncs\.com|localhost)(?::\d+)?$/;
+
+/** State and behaviour of SLS, per region; no HTTP. Time comes only from the injected clock. */
+export class SlsBackend {
+  private readonly regions = new Map<string, RegionState>();
+  private options: SlsBackendOptions;
+  private etlCounter = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    options: Partial<SlsBackendOptions> = {},
+  ) {
+    this.options = { ...defaultSlsBackendOptions, ...options };
+  }
+
+  configure(options: Partial<SlsBackendOptions>): void {
+    this.options = { ...this.options, ...options };
+  }
+
+  get settings(): Readonly<SlsBackendOptions> {
+    return this.options;
+  }
+
+  reset(): void {
+    this.regions.clear();
+    this.etlCounter = 0;
+  }
+
+  // ---- projects ---------------------------------------------------------------------------------
+
+  createProject(scope: CallScope, body: CreateProjectBody): ProjectRecord {
+    assertName("project", body.projectName);
+    const state = this.region(scope.region);
+    // Project names are unique per region across all accounts, as in the real service.
+    if (state.projects.has(body.projectName)) throw slsErrors.projectAlreadyExist(body.projectName);
+    const now = this.clock.now();
+    const project: ProjectRecord = {
+      name: body.projectName,
+      ownerAccountId: scope.accountId,
+      region: scope.region,
+      description: body.description ?? "",
+      createTime: now,
+      lastModifyTime: now,
+      logstores: new Map(),
+      machineGroups: new Map(),
+      configs: new Map(),
+      etls: new Map(),
+    };
+    state.projects.set(project.name, project);
+    return project;
+  }
+
+  getProject(scope: CallScope, name: string): ProjectRecord {
+    const project = this.region(scope.region).projects.get(name);
+    if (project === undefined) throw slsErrors.projectNotExist(name);
+    if (project.ownerAccountId !== scope.accountId) {
+      throw slsErrors.denied(
+        scope.action,
+        `acs:log:${scope.region}:${project.ownerAccountId}:project/${name}`,
+      );
+    }
+    return project;
+  }
+
+  updateProject(scope: CallScope, name: string, description: string | undefined): void {
+    const project = this.getProject(scope, name);
+    if (description !== undefined) project.description = description;
+    project.lastModifyTime = this.clock.now();
+  }
+
+  deleteProject(scope: CallScope, name: string): void {
+    this.getProject(scope, name);
+    this.region(scope.region).projects.delete(name);
+  }
+
+  listProjects(scope: CallScope, page: Page, nameFilter: string | undefined): PageResult<ProjectRecord> {
+    const owned = [...this.region(scope.region).projects.values()]
+      .filter((project) => project.ownerAccountId === scope.accountId)
+      .filter((project) => nameFilter === undefined || project.name.includes(nameFilter))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    return paginate(owned, page);
+  }
+
+  // ---- logstores and index ----------------------------------------------------------------------
+
+  createLogstore(scope: CallScope, projectName: string, body: LogstoreBody): void {
+    assertName("logstore", body.logstoreName);
+    const project = this.getProject(scope, projectName);
+    if (project.logstores.has(body.logstoreName)) throw slsErrors.logStoreAlreadyExist(body.logstoreName);
+    const now = this.clock.now();
+    project.logstores.set(body.logstoreName, {
+      name: body.logstoreName,
+      attributes: body,
+      createTime: now,
+      lastModifyTime: now,
+      index: undefined,
+    });
+  }
+
+  getLogstore(scope: CallScope, projectName: string, logstoreName: string): LogstoreRecord {
+    return this.visibleLogstore(this.getProject(scope, projectName), logstoreName);
+  }
+
+  updateLogstore(scope: CallScope, projectName: string, logstoreName: string, body: LogstoreBody): void {
+    const logstore = this.getLogstore(scope, projectName, logstoreName);
+    logstore.attributes = { ...logstore.attributes, ...body, logstoreName };
+    logstore.lastModifyTime = this.clock.now();
+  }
+
+  deleteLogstore(scope: CallScope, projectName: string, logstoreName: string): void {
+    const project = this.getProject(scope, projectName);
+    this.visibleLogstore(project, logstoreName);
+    project.logstores.delete(logstoreName);
+  }
+
+  listLogstores(
+    scope: CallScope,
+    projectName: string,
+    page: Page,
+    nameFilter: string | undefined,
+  ): PageResult<string> {
+    const names = [...this.getProject(scope, projectName).logstores.keys()]
+      .filter((name) => nameFilter === undefined || name.includes(nameFilter))
+      .sort();
+    return paginate(names, page);
+  }
+
+  createIndex(scope: CallScope, projectName: string, logstoreName: string, body: IndexBody): void {
+    const logstore = this.getLogstore(scope, projectName, logstoreName);
+    if (logstore.index !== undefined) throw slsErrors.indexAlreadyExist();
+    logstore.index = { body, lastModifyTime: this.clock.now() };
+  }
+
+  getIndex(scope: CallScope, projectName: string, logstoreName: string): IndexRecord {
+    const index = this.getLogstore(scope, projectName, logstoreName).index;
+    if (index === undefined) throw slsErrors.indexConfigNotExist();
+    return index;
+  }
+
+  updateIndex(scope: CallScope, projectName: string, logstoreName: string, body: IndexBody): void {
+    const logstore = this.getLogstore(scope, projectName, logstoreName);
+    if (logstore.index === undefined) throw slsErrors.indexConfigNotExist();
+    logstore.index = { body, lastModifyTime: this.clock.now() };
+  }
+
+  deleteIndex(scope: CallScope, projectName: string, logstoreName: string): void {
+    const logstore = this.getLogstore(scope, projectName, logstoreName);
+    if (logstore.index === undefined) throw slsErrors.indexConfigNotExist();
+    logstore.index = undefined;
+  }
+
+  // ---- machine groups -----------------------------------------------------------------------------
+
+  createMachineGroup(scope: CallScope, projectName: string, body: MachineGroupBody): void {
+    assertName("machineGroup", body.groupName);
+    const project = this.getProject(scope, projectName);
+    if (project.machineGroups.has(body.groupName)) throw slsErrors.machineGroupAlreadyExist(body.groupName);
+    const now = this.clock.now();
+    project.machineGroups.set(body.groupName, {
+      ...machineGroupFields(body),
+      createTime: now,
+      lastModifyTime: now,
+      appliedConfigs: new Set(),
+    });
+  }
+
+  getMachineGroup(scope: CallScope, projectName: string, groupName: string): MachineGroupRecord {
+    const group = this.getProject(scope, projectName).machineGroups.get(groupName);
+    if (group === undefined) throw slsErrors.machineGroupNotExist(groupName);
+    return group;
+  }
+
+  updateMachineGroup(scope: CallScope, projectName: string, groupName: string, body: MachineGroupBody): void {
+    const group = this.getMachineGroup(scope, projectName, groupName);
+    if (body.groupName !== groupName) {
+      throw slsErrors.parameterInvalid(`groupName ${body.groupName} does not match ${groupName}`);
+    }
+    Object.assign(group, machineGroupFields(body), { lastModifyTime: this.clock.now() });
+  }
+
+  deleteMachineGroup(scope: CallScope, projectName: string, groupName: string): void {
+    this.getMachineGroup(scope, projectName, groupName);
+    this.getProject(scope, projectName).machineGroups.delete(groupName);
+  }
+
+  listMachineGroups(
+    scope: CallScope,
+    projectName: string,
+    page: Page,
+    nameFilter: string | undefined,
+  ): PageResult<string> {
+    const names = [...this.getProject(scope, projectName).machineGroups.keys()]
+      .filter((name) => nameFilter === undefined || name.includes(nameFilter))
+      .sort();
+    return paginate(names, page);
+  }
+
+  listMachines(
+    scope: CallScope,
+    projectName: string,
+    groupName: string,
+    page: Page,
+  ): PageResult<MachineView> {
+    const project = this.getProject(scope, projectName);
+    const group = this.getMachineGroup(scope, projectName, groupName);
+    const now = this.clock.now();
+    const machines: MachineView[] = [];
+    for (const heartbeat of this.region(scope.region).heartbeats.values()) {
+      if (now - heartbeat.lastHeartbeatMs > this.options.machineStaleAfterMs) continue;
+      if (!servesAccount(heartbeat, project.ownerAccountId)) continue;
+      if (!belongsToGroup(heartbeat, group)) continue;
+      machines.push({
+        ip: heartbeat.machine.ip,
+        machineUniqueId: heartbeat.machine.uuid,
+        userDefinedId: heartbeat.userDefinedIds.join(this.options.userDefinedIdSeparator),
+        hostId: heartbeat.machine.hostId,
+        lastHeartbeatTime: Math.floor(heartbeat.lastHeartbeatMs / 1000),
+      });
+    }
+    machines.sort((a, b) => a.machineUniqueId.localeCompare(b.machineUniqueId));
+    return paginate(machines, page);
+  }
+
+  // ---- heartbeats (called by the simulated Logtail agents, not over HTTP) --------------------------
+
+  /**
+   * Records one agent heartbeat. The host then appears in ListMachines of every machine group whose
+   * identifiers (or IPs, for `ip` groups) it carries, in projects of this region owned by an account
+   * it is authorized for, until it has been silent for `machineStaleAfterMs`.
+   */
+  recordHeartbeat(input: HeartbeatInput): void {
+    this.region(input.region).heartbeats.set(input.machine.uuid.toLowerCase(), {
+      authorizedAccounts: input.authorizedAccounts === "any" ? "any" : [...input.authorizedAccounts],
+      userDefinedIds: [...input.userDefinedIds],
+      machine: { ...input.machine },
+      lastHeartbeatMs: this.clock.now(),
+    });
+  }
+
+  /** Forgets a host at once (e.g. instance released), without waiting for the staleness window. */
+  forgetMachine(region: string, uuid: string): void {
+    this.region(region).heartbeats.delete(uuid.toLowerCase());
+  }
+
+  // ---- Logtail configs ------------------------------------------------------------------------------
+
+  createPipelineConfig(scope: CallScope, projectName: string, body: PipelineConfigBody): void {
+    assertName("config", body.configName);
+    const project = this.getProject(scope, projectName);
+    this.assertPipelineShape(project, body);
+    this.insertConfig(project, body.configName, (now) => ({
+      kind: "pipeline",
+      name: body.configName,
+      body,
+      createTime: now,
+      lastModifyTime: now,
+    }));
+  }
+
+  updatePipelineConfig(
+    scope: CallScope,
+    projectName: string,
+    configName: string,
+    body: PipelineConfigBody,
+  ): void {
+    const project = this.getProject(scope, projectName);
+    const config = this.visibleConfig(project, configName, "pipeline");
+    if (body.configName !== configName) {
+      throw slsErrors.parameterInvalid(`configName ${body.configName} does not match ${configName}`);
+    }
+    this.assertPipelineShape(project, body);
+    project.configs.set(configName, { ...config, kind: "pipeline", body, lastModifyTime: this.clock.now() });
+  }
+
+  createLegacyConfig(scope: CallScope, projectName: string, body: LegacyConfigBody): void {
+    assertName("config", body.configName);
+    const project = this.getProject(scope, projectName);
+    this.visibleLogstore(project, body.outputDetail.logstoreName);
+    this.insertConfig(project, body.configName, (now) => ({
+      kind: "legacy",
+      name: body.configName,
+      body,
+      createTime: now,
+      lastModifyTime: now,
+    }));
+  }
+
+  updateLegacyConfig(
+    scope: CallScope,
+    projectName: string,
+    configName: string,
+    body: LegacyConfigBody,
+  ): void {
+    const project = this.getProject(scope, projectName);
+    const config = this.visibleConfig(project, configName, "legacy");
+    this.visibleLogstore(project, body.outputDetail.logstoreName);
+    project.configs.set(configName, {
+      ...config,
+      kind: "legacy",
+      body: { ...body, configName },
+      lastModifyTime: this.clock.now(),
+    });
+  }
+
+  getConfig(
+    scope: CallScope,
+    projectName: string,
+    configName: string,
+    kind: ConfigRecord["kind"],
+  ): ConfigRecord {
+    return this.visibleConfig(this.getProject(scope, projectName), configName, kind);
+  }
+
+  deleteConfig(scope: CallScope, projectName: string, configName: string, kind: ConfigRecord["kind"]): void {
+    const project = this.getProject(scope, projectName);
+    this.visibleConfig(project, configName, kind);
+    project.configs.delete(configName);
+    for (const group of project.machineGroups.values()) group.appliedConfigs.delete(configName);
+  }
+
+  /** Both kinds share one namespace; each List shows all Logtail configs of the project. */
+  listConfigs(
+    scope: CallScope,
+    projectName: string,
+    page: Page,
+    filter: { configName?: string; logstoreName?: string },
+  ): PageResult<string> {
+    const names = [...this.getProject(scope, projectName).configs.values()]
+      .filter((config) => filter.configName === undefined || config.name.includes(filter.configName))
+      .filter((config) => filter.logstoreName === undefined || configLogstore(config) === filter.logstoreName)
+      .map((config) => config.name)
+      .sort();
+    return paginate(names, page);
+  }
+
+  applyConfigToMachineGroup(
+    scope: CallScope,
+    projectName: string,
+    groupName: string,
+    configName: string,
+  ): void {
+    const project = this.getProject(scope, projectName);
+    const group = this.getMachineGroup(scope, projectName, groupName);
+    this.visibleConfig(project, configName, undefined);
+    group.appliedConfigs.add(configName);
+  }
+
+  removeConfigFromMachineGroup(
+    scope: CallScope,
+    projectName: string,
+    groupName: string,
+    configName: string,
+  ): void {
+    const project = this.getProject(scope, projectName);
+    const group = this.getMachineGroup(scope, projectName, groupName);
+    this.visibleConfig(project, configName, undefined);
+    group.appliedConfigs.delete(configName);
+  }
+
+  getAppliedConfigs(scope: CallScope, projectName: string, groupName: string): string[] {
+    return [...this.getMachineGroup(scope, projectName, groupName).appliedConfigs].sort();
+  }
+
+  getAppliedMachineGroups(scope: CallScope, projectName: string, configName: string): string[] {
+    const project = this.getProject(scope, projectName);
+    this.visibleConfig(project, configName, undefined);
+    return [...project.machineGroups.values()]
+      .filter((group) => group.appliedConfigs.has(configName))
+      .map((group) => group.name)
+      .sort();
+  }
+
+  // ---- ETL (data transformation) jobs -------------------------------------------------------------
+
+  createEtl(scope: CallScope, projectName: string, body: CreateEtlBody): EtlRecord {
+    assertName("etl", body.name);
+    const project = this.getProject(scope, projectName);
+    if (project.etls.has(body.name)) throw slsErrors.jobAlreadyExist(body.name);
+    assertTimeRange(body.configuration);
+    const now = this.clock.now();
+    this.etlCounter += 1;
+    const etl: EtlRecord = {
+      name: body.name,
+      displayName: body.displayName,
+      description: body.description ?? "",
+      configuration: body.configuration,
+      createTime: now,
+      lastModifiedTime: now,
+      scheduleId: `etl-${now.toString(16)}-${this.etlCounter.toString(16).padStart(6, "0")}`,
+      run: this.newRun(project, body.configuration),
+    };
+    project.etls.set(etl.name, etl);
+    return etl;
+  }
+
+  getEtl(scope: CallScope, projectName: string, etlName: string): EtlRecord {
+    const etl = this.getProject(scope, projectName).etls.get(etlName);
+    if (etl === undefined) throw slsErrors.jobNotExist(etlName);
+    return etl;
+  }
+
+  updateEtl(scope: CallScope, projectName: string, etlName: string, body: UpdateEtlBody): void {
+    const project = this.getProject(scope, projectName);
+    const etl = this.getEtl(scope, projectName, etlName);
+    assertTimeRange(body.configuration);
+    etl.displayName = body.displayName;
+    etl.description = body.description ?? etl.description;
+    etl.configuration = body.configuration;
+    etl.lastModifiedTime = this.clock.now();
+    // An update of an active job restarts it with the new configuration.
+    if (etl.run.kind === "run") etl.run = this.newRun(project, body.configuration);
+  }
+
+  deleteEtl(scope: CallScope, projectName: string, etlName: string): void {
+    this.getEtl(scope, projectName, etlName);
+    this.getProject(scope, projectName).etls.delete(etlName);
+  }
+
+  listEtls(
+    scope: CallScope,
+    projectName: string,
+    page: Page,
+    logstoreFilter: string | undefined,
+  ): PageResult<EtlRecord> {
+    const etls = [...this.getProject(scope, projectName).etls.values()]
+      .filter((etl) => logstoreFilter === undefined || etl.configuration.logstore === logstoreFilter)
+      .sort((a, b) => a.name.localeCompare(b.name));
+    return paginate(etls, page);
+  }
+
+  startEtl(scope: CallScope, projectName: string, etlName: string): void {
+    const project = this.getProject(scope, projectName);
+    const etl = this.getEtl(scope, projectName, etlName);
+    const status = this.etlStatus(etl);
+    if (status === "STARTING" || status === "RUNNING") return;
+    etl.run = this.newRun(project, etl.configuration);
+    etl.lastModifiedTime = this.clock.now();
+  }
+
+  stopEtl(scope: CallScope, projectName: string, etlName: string): void {
+    const etl = this.getEtl(scope, projectName, etlName);
+    if (etl.run.kind === "stop") return;
+    etl.run = { kind: "stop", stoppedAt: this.clock.now() };
+    etl.lastModifiedTime = this.clock.now();
+  }
+
+  /** STARTING → RUNNING → SUCCEEDED (bounded range) or FAILED; STOPPING → STOPPED; all by the clock. */
+  etlStatus(etl: EtlRecord): EtlStatus {
+    const now = this.clock.now();
+    const run = etl.run;
+    if (run.kind === "stop") return now < run.stoppedAt + this.options.etlStoppingMs ? "STOPPING" : "STOPPED";
+    const runningFrom = run.startedAt + this.options.etlStartingMs;
+    if (now < runningFrom) return "STARTING";
+    if (run.failure !== undefined) return "FAILED";
+    if (run.durationMs !== undefined && now >= runningFrom + run.durationMs) return "SUCCEEDED";
+    return "RUNNING";
+  }
+
+  /** Why the current run fails (undefined when it does not): for tests and diagnostics. */
+  etlFailure(etl: EtlRecord): string | undefined {
+    return etl.run.kind === "run" ? etl.run.failure : undefined;
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------
+
+  private region(region: string): RegionState {
+    let state = this.regions.get(region);
+    if (state === undefined) {
+      state = { projects: new Map(), heartbeats: new Map() };
+      this.regions.set(region, state);
+    }
+    return state;
+  }
+
+  private isVisible(createTime: number): boolean {
+    return this.clock.now() - createTime >= this.options.consistencyDelayMs;
+  }
+
+  private visibleLogstore(project: ProjectRecord, logstoreName: string): LogstoreRecord {
+    const logstore = project.logstores.get(logstoreName);
+    if (logstore === undefined || !this.isVisible(logstore.createTime)) {
+      throw slsErrors.logStoreNotExist(logstoreName);
+    }
+    return logstore;
+  }
+
+  private visibleConfig(
+    project: ProjectRecord,
+    configName: string,
+    kind: ConfigRecord["kind"] | undefined,
+  ): ConfigRecord {
+    const config = project.configs.get(configName);
+    if (
+      config === undefined ||
+      !this.isVisible(config.createTime) ||
+      (kind !== undefined && config.kind !== kind)
+    ) {
+      throw slsErrors.configNotExist(configName);
+    }
+    return config;
+  }
+
+  private insertConfig(project: ProjectRecord, name: string, build: (now: number) => ConfigRecord): void {
+    if (project.configs.has(name)) throw slsErrors.configAlreadyExist(name);
+    if (project.configs.size >= this.options.maxConfigsPerProject) {
+      throw slsErrors.configQuotaExceed(this.options.maxConfigsPerProject);
+    }
+    project.configs.set(name, build(this.clock.now()));
+  }
+
+  private assertPipelineShape(project: ProjectRecord, body: PipelineConfigBody): void {
+    if (body.inputs.length !== 1) {
+      throw slsErrors.parameterInvalid(`inputs must contain exactly one plugin, got ${body.inputs.length}`);
+    }
+    const [flusher, ...others] = body.flushers;
+    if (flusher === undefined || others.length > 0 || flusher.Type !== "flusher_sls") {
+      throw slsErrors.parameterInvalid("flushers must contain exactly one flusher_sls plugin");
+    }
+    const logstore = flusher.Logstore;
+    if (typeof logstore !== "string" || logstore === "") {
+      throw slsErrors.parameterInvalid("flusher_sls requires Logstore");
+    }
+    this.visibleLogstore(project, logstore);
+  }
+
+  private newRun(project: ProjectRecord, configuration: EtlConfiguration): EtlRun {
+    const toTime = configuration.toTime ?? 0;
+    const fromTime = configuration.fromTime ?? 0;
+    const durationMs =
+      toTime > 0
+        ? Math.max(this.options.etlMinRunMs, ((toTime - fromTime) * 1000) / this.options.etlCopySpeed)
+        : undefined;
+    return {
+      kind: "run",
+      startedAt: this.clock.now(),
+      durationMs,
+      failure: this.diagnoseEtl(project, configuration),
+    };
+  }
+
+  /** The reasons a real copy job fails at run time that the emulator can see. */
+  private diagnoseEtl(project: ProjectRecord, configuration: EtlConfiguration): string | undefined {
+    const sourceRole = checkRole(
+      configuration.roleArn,
+      configuration.accessKeyId,
+      project.ownerAccountId,
+      "source",
+    );
+    if (sourceRole !== undefined) return sourceRole;
+    if (!project.logstores.has(configuration.logstore)) {
+      return `source logstore ${configuration.logstore} does not exist in ${project.name}`;
+    }
+    for (const sink of configuration.sinks) {
+      const sinkRegion = slsEndpointPattern.exec(sink.endpoint)?.[1];
+      if (sinkRegion === undefined)
+        return `sink ${sink.name}: endpoint ${sink.endpoint} is not an SLS endpoint`;
+      const sinkProject = this.region(sinkRegion).projects.get(sink.project);
+      if (sinkProject === undefined)
+        return `sink ${sink.name}: project ${sink.project} does not exist in ${sinkRegion}`;
+      if (!sinkProject.logstores.has(sink.logstore)) {
+        return `sink ${sink.name}: logstore ${sink.logstore} does not exist in ${sink.project}`;
+      }
+      const sinkRole = checkRole(
+        sink.roleArn,
+        sink.accessKeyId,
+        sinkProject.ownerAccountId,
+        `sink ${sink.name}`,
+      );
+      if (sinkRole !== undefined) return sinkRole;
+    }
+    return undefined;
+  }
+}
+
+function checkRole(
+  roleArn: string | undefined,
+  accessKeyId: string | undefined,
+  ownerAccountId: string,
+  what: string,
+): string | undefined {
+  if (roleArn === undefined || roleArn === "") {
+    return accessKeyId === undefined ? `${what}: neither roleArn nor accessKeyId given` : undefined;
+  }
+  const match = roleArnPattern.exec(roleArn);
+  if (match === null) return `${what}: roleArn ${roleArn} is malformed`;
+  if (match[1] !== ownerAccountId) {
+    return `${what}: role ${roleArn} is not in account ${ownerAccountId} that owns the project`;
+  }
+  return undefined;
+}
+
+function assertTimeRange(configuration: EtlConfiguration): void {
+  const toTime = configuration.toTime ?? 0;
+  if (toTime > 0 && (configuration.fromTime ?? 0) > toTime) {
+    throw slsErrors.parameterInvalid("fromTime must not be later than toTime");
+  }
+}
+
+function machineGroupFields(body: MachineGroupBody) {
+  return {
+    name: body.groupName,
+    identifyType: body.machineIdentifyType,
+    machineList: [...body.machineList],
+    groupType: body.groupType ?? "",
+    groupAttribute: { ...(body.groupAttribute ?? {}) },
+  };
+}
+
+function servesAccount(heartbeat: HeartbeatRecord, accountId: string): boolean {
+  return heartbeat.authorizedAccounts === "any" || heartbeat.authorizedAccounts.includes(accountId);
+}
+
+function belongsToGroup(heartbeat: HeartbeatRecord, group: MachineGroupRecord): boolean {
+  if (group.identifyType === "ip") return group.machineList.includes(heartbeat.machine.ip);
+  return heartbeat.userDefinedIds.some((id) => group.machineList.includes(id));
+}
+
+function configLogstore(config: ConfigRecord): string | undefined {
+  if (config.kind === "legacy") return config.body.outputDetail.logstoreName;
+  const logstore = config.body.flushers[0]?.Logstore;
+  return typeof logstore === "string" ? logstore : undefined;
+}
+
+function paginate<T>(items: T[], page: Page): PageResult<T> {
+  return { total: items.length, items: items.slice(page.offset, page.offset + page.size) };
+}

@@ -1,0 +1,81 @@
+import type {
+  EmulatedService,
+  ServiceContext,
+  ServiceFactory,
+  ServiceRequest,
+  ServiceResponse,
+} from "../core/types";
+import { authenticateSls } from "./auth";
+import { SlsBackend, type SlsBackendOptions } from "./backend";
+import { SlsError, slsErrors } from "./errors";
+import { slsHandlers } from "./operations";
+import {
+  emptyResponse,
+  errorResponse,
+  isSlsHost,
+  jsonResponse,
+  parseJsonBody,
+  parseQuery,
+  parseSlsHost,
+  slsRequestId,
+  toSlsError,
+} from "./protocol";
+import { routeSlsRequest } from "./routing";
+
+export type { HeartbeatInput, MachineIdentity, SlsBackendOptions } from "./backend";
+export { SlsBackend } from "./backend";
+export { SlsError } from "./errors";
+export type { SlsOperation } from "./routing";
+
+/** The SLS service plus its backend, which the core's admin API and the simulated agents drive. */
+export interface SlsService extends EmulatedService {
+  name: "sls";
+  backend: SlsBackend;
+}
+
+export function createSlsServiceWithOptions(
+  ctx: ServiceContext,
+  options: Partial<SlsBackendOptions> = {},
+): SlsService {
+  const backend = new SlsBackend(ctx.clock, options);
+
+  async function handle(req: ServiceRequest): Promise<ServiceResponse> {
+    const requestId = slsRequestId(ctx.clock.now(), ctx.nextId());
+    try {
+      const target = parseSlsHost(req.host);
+      const query = parseQuery(req.rawQuery);
+      const caller = authenticateSls(req, ctx, target.region, query);
+      const route = routeSlsRequest(req.method, req.path, target.project !== undefined, query);
+      const admission = await ctx.admit({
+        service: "sls",
+        operation: route.operation,
+        accountId: caller.accountId,
+        region: target.region,
+      });
+      if (admission.kind === "throttled") throw slsErrors.throttled();
+      if (admission.kind === "fault") throw new SlsError(admission.status, admission.code, admission.message);
+
+      const result = slsHandlers[route.operation](backend, {
+        scope: { accountId: caller.accountId, region: target.region, action: route.operation },
+        project: target.project ?? "",
+        params: route.params,
+        query: new Map(query.map((pair) => [pair.key, pair.value])),
+        body: () => parseJsonBody(req),
+      });
+      return result === undefined ? emptyResponse(requestId) : jsonResponse(requestId, result.json);
+    } catch (error) {
+      return errorResponse(requestId, toSlsError(error));
+    }
+  }
+
+  return {
+    name: "sls",
+    matchesHost: isSlsHost,
+    handle,
+    reset: () => backend.reset(),
+    backend,
+  };
+}
+
+/** Factory the core assembles: SLS on `<region>.log.localhost` and `<project>.<region>.log.localhost`. */
+export const createSlsService: ServiceFactory<SlsService> = (ctx) => createSlsServiceWithOptions(ctx);

@@ -1,0 +1,187 @@
+/**
+ * The simulated fleet: the emulator's fleet file extended with what only hosts and agents have
+ * (agent flavor and state, network to SLS, lines already in `user_defined_id`), loaded into a
+ * running emulator, with a sandboxed host per instance, Cloud Assistant wired to those hosts and an
+ * agent per host heartbeating into the SLS emulator on the emulator's clock.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import type { EmulatorHandle } from "../../emulator/index";
+import { accountSchema, createFleetSchema, instanceSchema } from "../../emulator/index";
+import { CUSTOM_IDENTIFIER } from "../../shared/config/patterns";
+import { AgentSimulator, type AgentSimulatorOptions } from "../agent/agentSimulator";
+import { SimulatedCloudAssistant } from "./cloudAssistant";
+import { FleetCommandExecutor, slsHeartbeatSink } from "./fleetExecutor";
+import { SimulatedHost } from "./simulatedHost";
+
+/** Host and agent fields of a fleet instance; defaults make every host a healthy Logtail host. */
+export const simulatedInstanceSchema = instanceSchema.extend({
+  agent: z.enum(["ilogtail", "loongcollector", "none"]).default("ilogtail"),
+  agentControl: z.enum(["initd", "systemd"]).default("initd"),
+  agentRunning: z.boolean().default(true),
+  /** `blocked`: no network from the agent to SLS, so it never heartbeats. */
+  heartbeat: z.enum(["ok", "blocked"]).default("ok"),
+  /** Lines already in `user_defined_id`, e.g. another team's identifiers. */
+  userDefinedIds: z
+    .array(z.string().regex(CUSTOM_IDENTIFIER, "an identifier line without spaces or control characters"))
+    .optional(),
+  /** Region of the SLS endpoint the agent was installed for; the instance's region by default. */
+  slsRegion: z
+    .string()
+    .regex(/^[a-z]{2,}(-[a-z0-9]+)+$/)
+    .optional(),
+});
+
+/** The emulator's fleet checks (duplicate accounts, fixed ids with count 1, …) apply as they are. */
+export const simulatedFleetSchema = createFleetSchema(simulatedInstanceSchema, accountSchema);
+
+export type SimulatedFleetInput = z.input<typeof simulatedFleetSchema>;
+export type SimulatedFleetSpec = z.output<typeof simulatedFleetSchema>;
+
+export class FleetFileError extends Error {
+  override name = "FleetFileError";
+}
+
+export function parseSimulatedFleet(document: unknown, source = "fleet"): SimulatedFleetSpec {
+  const result = simulatedFleetSchema.safeParse(document);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  throw new FleetFileError(`${source}: ${issues.join("; ")}`);
+}
+
+export function readSimulatedFleetFile(path: string): SimulatedFleetSpec {
+  let document: unknown;
+  try {
+    document = parseYaml(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new FleetFileError(`${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return parseSimulatedFleet(document, path);
+}
+
+export interface SimulatedFleetOptions {
+  /** Where hosts keep their private files. */
+  workDir: string;
+  agent?: Partial<AgentSimulatorOptions>;
+  /** Commands running at once across the fleet. */
+  maxConcurrentCommands?: number;
+}
+
+export const DEFAULT_AGENT_OPTIONS: AgentSimulatorOptions = {
+  heartbeatPeriodMs: 10_000,
+  refreshIntervalMs: 60_000,
+};
+
+export interface SimulatedFleet {
+  hosts: ReadonlyMap<string, SimulatedHost>;
+  agents: AgentSimulator;
+  host(instanceId: string): SimulatedHost | undefined;
+  /** Stops or starts a host's agent (the heartbeat drops out after SLS's staleness window). */
+  setAgentRunning(instanceId: string, running: boolean): void;
+  stop(): void;
+}
+
+/** Loads the fleet into the emulator and brings its hosts and agents to life. */
+export async function startSimulatedFleet(
+  emulator: EmulatorHandle,
+  fleet: SimulatedFleetSpec,
+  options: SimulatedFleetOptions,
+): Promise<SimulatedFleet> {
+  const loaded = await emulator.loadFleet({
+    accounts: fleet.accounts,
+    instances: fleet.instances.map(
+      ({
+        agent: _a,
+        agentControl: _c,
+        agentRunning: _r,
+        heartbeat: _h,
+        userDefinedIds: _u,
+        slsRegion: _s,
+        ...ecs
+      }) => ecs,
+    ),
+  });
+  const hosts = new Map<string, SimulatedHost>();
+  let next = 0;
+  for (const spec of fleet.instances) {
+    for (let copy = 0; copy < spec.count; copy += 1) {
+      const instance = loaded.instances[next];
+      next += 1;
+      if (!instance) throw new FleetFileError("the emulator loaded fewer instances than the fleet lists");
+      const id = instance.instanceId;
+      hosts.set(
+        id,
+        new SimulatedHost(
+          {
+            instanceId: id,
+            accountId: instance.accountId,
+            region: instance.regionId,
+            os: instance.osType,
+            ip: instance.privateIpAddress,
+            serialNumber: instance.serialNumber,
+            cloudAssistant: spec.cloudAssistant,
+            agent: spec.agent,
+            agentControl: spec.agentControl,
+            agentRunning: spec.agentRunning,
+            heartbeat: spec.heartbeat,
+            ...(spec.userDefinedIds ? { userDefinedIds: spec.userDefinedIds } : {}),
+            ...(spec.slsRegion ? { slsRegion: spec.slsRegion } : {}),
+          },
+          join(options.workDir, id),
+          () => emulator.ecs.getInstance(id)?.status ?? "Released",
+          () => emulator.ecs.getInstance(id)?.cloudAssistantOnline ?? false,
+        ),
+      );
+    }
+  }
+
+  const clock = emulator.core.clock;
+  const agentOptions = { ...DEFAULT_AGENT_OPTIONS, ...options.agent };
+  const agents = new AgentSimulator(clock, slsHeartbeatSink(emulator.sls), agentOptions);
+  for (const host of hosts.values()) agents.add(host);
+
+  const assistant = new SimulatedCloudAssistant({
+    workDir: join(options.workDir, ".cloud-assistant"),
+    maxConcurrent: options.maxConcurrentCommands ?? 4,
+    now: () => clock.now(),
+  });
+  emulator.setCommandExecutor(
+    new FleetCommandExecutor(
+      { host: (id) => hosts.get(id), commandFinished: (id) => agents.hostChanged(id) },
+      assistant,
+    ),
+  );
+
+  // Agents tick on the emulator clock, so time scaling speeds heartbeats up with everything else.
+  const tickEveryMs = Math.max(100, Math.floor(agentOptions.heartbeatPeriodMs / 10));
+  let stopped = false;
+  let cancel = (): void => undefined;
+  const schedule = (): void => {
+    cancel = clock.setTimeout(tickEveryMs, () => {
+      if (stopped) return;
+      agents.tick();
+      schedule();
+    });
+  };
+  agents.tick();
+  schedule();
+
+  return {
+    hosts,
+    agents,
+    host: (id) => hosts.get(id),
+    setAgentRunning: (id, running) => {
+      const host = hosts.get(id);
+      if (!host) throw new FleetFileError(`no simulated host ${id}`);
+      host.setAgentRunning(running);
+      agents.hostChanged(id);
+    },
+    stop: () => {
+      stopped = true;
+      cancel();
+      emulator.setCommandExecutor(undefined);
+    },
+  };
+}
