@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerEmulatorCommand } from "./commands/emulator";
+import { registerInvokeCommand } from "./commands/invoke";
 import { registerStartCommand } from "./commands/start";
 import { registerValidateConfigCommand } from "./commands/validateConfig";
 import { EXIT_USAGE } from "./exitCodes";
@@ -21,6 +22,7 @@ export function buildProgram(io: CliIo): Command {
   registerValidateConfigCommand(program, io);
   registerStartCommand(program, io);
   registerEmulatorCommand(program, io);
+  registerInvokeCommand(program, io);
   return program;
 }
 

@@ -74,7 +74,13 @@ function accountAndRegion(
   data: Json,
 ): { accountId: string; region: string } | { error: string } {
   const identity = isObject(data.userIdentity) ? data.userIdentity : {};
-  const accountId = str(event.aliyunaccountid) ?? str(identity.accountId) ?? str(data.userId);
+  // An event a spoke forwards to the hub's bus carries the hub in aliyunaccountid and the spoke,
+  // where the instance lives, in aliyunoriginalaccountid.
+  const accountId =
+    str(event.aliyunoriginalaccountid) ??
+    str(event.aliyunaccountid) ??
+    str(identity.accountId) ??
+    str(data.userId);
   const region = str(data.acsRegion) ?? str(event.aliyunregionid) ?? str(data.regionId);
   if (accountId === undefined || !ACCOUNT_UID.test(accountId))
     return { error: "the event names no valid account UID" };

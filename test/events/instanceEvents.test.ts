@@ -132,6 +132,16 @@ describe("parsing the events that wake authorize", () => {
     });
   });
 
+  test("an event a spoke forwarded to the hub's bus is attributed to the spoke", () => {
+    const forwarded = {
+      ...tagEvent("TagResources", { "ResourceId.1": "i-bp1aaaaaa", "Tag.1.Key": KEYS.tagKey }),
+      aliyunaccountid: "1200000000000456",
+      aliyunoriginalaccountid: ACCOUNT,
+    };
+
+    expect(parseInstanceEvent(forwarded, KEYS)).toMatchObject({ kind: "observe", accountId: ACCOUNT });
+  });
+
   test("a state change names the instance and its state", () => {
     const event = {
       id: "9435EAD6",

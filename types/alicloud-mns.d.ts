@@ -1,4 +1,4 @@
-/** Types for the parts of `@alicloud/mns` (plain JS, no bundled types) that the contract tests use. */
+/** Types for the parts of `@alicloud/mns` (plain JS, no bundled types) that this project uses. */
 declare module "@alicloud/mns" {
   interface MnsClientOptions {
     accessKeyId: string;
