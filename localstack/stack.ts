@@ -1,0 +1,149 @@
+/**
+ * The local stack: the cloud emulator, the simulated fleet (sandboxed hosts and their agents), the
+ * local EventBridge with each spoke's ECS events forwarded to the hub, and the local Function
+ * Compute runtime running the handlers of an s.yaml — assembled the way production is wired.
+ */
+import { join } from "node:path";
+import { type EmulatorHandle, startEmulator } from "../emulator/index";
+import type { AgentSimulatorOptions } from "./agent/agentSimulator";
+import { connectEcsEvents, LocalEventBridge } from "./eventbridge";
+import { roleTrust } from "./eventbridge/roleTrust";
+import {
+  cachingProvider,
+  emulatorRoleCredentials,
+  LocalFcRuntime,
+  loadServerlessSpec,
+  MnsQueueSource,
+  type RuntimeLogger,
+  silentLogger,
+} from "./fc";
+import { type SimulatedFleet, type SimulatedFleetSpec, startSimulatedFleet } from "./fleet/simulatedFleet";
+
+/** The rule a spoke's default bus uses to send its ECS tag and state events to the hub. */
+export const FORWARD_RULE_NAME = "logtail-xacct-forward-to-hub";
+/** The hub's role, trusted by each spoke, that EventBridge assumes to put events on the hub's bus. */
+export const FORWARD_ROLE_NAME = "logtail-xacct-event-forwarder";
+export const ECS_EVENT_PATTERN = {
+  source: ["acs.ecs"],
+  type: ["ecs:ActionTrail:ApiCall", "ecs:Instance:StateChange"],
+};
+
+export interface LocalStackOptions {
+  fleet: SimulatedFleetSpec;
+  /** The account that runs the functions and queues. */
+  hubAccountId: string;
+  /** Hosts' private files and Cloud Assistant scratch space. */
+  workDir: string;
+  /** The s.yaml whose functions run locally; none: no functions (emulator and fleet only). */
+  template?: string;
+  clock?: { startAt?: number; scale?: number };
+  agent?: Partial<AgentSimulatorOptions>;
+  endpointsFile?: string;
+  logger?: RuntimeLogger;
+  maxConcurrentCommands?: number;
+}
+
+export interface LocalStack {
+  emulator: EmulatorHandle;
+  fleet: SimulatedFleet;
+  bridge: LocalEventBridge;
+  runtime: LocalFcRuntime | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const emulator = await startEmulator({
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.endpointsFile ? { endpointsFile: options.endpointsFile } : {}),
+  });
+  const stops: Array<() => void | Promise<void>> = [() => emulator.stop()];
+  const stop = async (): Promise<void> => {
+    for (const step of stops.reverse()) await step();
+  };
+  try {
+    const fleet = await startSimulatedFleet(emulator, options.fleet, {
+      workDir: join(options.workDir, "hosts"),
+      ...(options.agent ? { agent: options.agent } : {}),
+      ...(options.maxConcurrentCommands ? { maxConcurrentCommands: options.maxConcurrentCommands } : {}),
+    });
+    stops.push(() => fleet.stop());
+
+    const clock = emulator.core.clock;
+    const bridge = new LocalEventBridge({ scheduler: clock, trust: roleTrust(emulator.accounts) });
+    stops.push(connectEcsEvents(emulator.ecs, bridge));
+    forwardSpokeEvents(bridge, options.hubAccountId, options.fleet);
+
+    let runtime: LocalFcRuntime | undefined;
+    if (options.template !== undefined) {
+      const spec = loadServerlessSpec(options.template, {
+        env: process.env,
+        config: { AccountID: options.hubAccountId },
+      });
+      const credentials = cachingProvider(emulatorRoleCredentials(emulator.accounts), clock);
+      runtime = new LocalFcRuntime({
+        spec,
+        accountId: options.hubAccountId,
+        scheduler: clock,
+        bridge,
+        credentials,
+        logger: options.logger ?? silentLogger,
+        queues: (ref) => {
+          const key = emulator.endpoints.accounts.find((account) => account.id === ref.accountId);
+          if (!key)
+            throw new Error(`queue ${ref.queueName}: account ${ref.accountId} has no keys in the emulator`);
+          return MnsQueueSource.create({
+            accountId: ref.accountId,
+            endpoint: `http://${ref.accountId}.mns.${ref.region}.localhost:${emulator.port}`,
+            credentials: {
+              accessKeyId: key.accessKeyId,
+              accessKeySecret: key.accessKeySecret,
+              securityToken: "",
+            },
+            queueName: ref.queueName,
+          });
+        },
+      });
+      runtime.start();
+      const started = runtime;
+      stops.push(() => started.stop());
+    }
+    return { emulator, fleet, bridge, runtime, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * In every spoke account and region of the fleet, a rule on the default bus sends ECS tag and state
+ * events to the hub's default bus, through the hub's forwarder role (which must trust the spoke: an
+ * untrusted forward is refused and dead-lettered, as in the cloud).
+ */
+function forwardSpokeEvents(bridge: LocalEventBridge, hub: string, fleet: SimulatedFleetSpec): void {
+  const accountOf = (reference: string) =>
+    fleet.accounts.find((a) => a.id === reference || a.name === reference)?.id ?? reference;
+  const scopes = new Set(
+    fleet.instances.map((instance) => `${accountOf(instance.account)}|${instance.region}`),
+  );
+  for (const scope of scopes) {
+    const [accountId = "", region = ""] = scope.split("|");
+    if (accountId === hub) continue;
+    bridge.putRule({
+      accountId,
+      region,
+      busName: "default",
+      name: FORWARD_RULE_NAME,
+      pattern: ECS_EVENT_PATTERN,
+      targets: [
+        {
+          kind: "bus",
+          id: "hub",
+          accountId: hub,
+          region,
+          busName: "default",
+          roleArn: `acs:ram::${hub}:role/${FORWARD_ROLE_NAME}`,
+        },
+      ],
+    });
+  }
+}
