@@ -8,11 +8,12 @@ import { ACCOUNT_UID, CUSTOM_IDENTIFIER } from "../config/patterns";
 import type { OperatingSystem } from "../config/routesSchema";
 
 /**
- * The most conservative limit Alibaba documents for Base64 command content: 16 KB (CreateCommand
- * and ROS RunCommand; newer pages say 18 KB and 24 KB). Staying under the smallest one means a
- * rendered command is never refused for its size.
+ * The smallest limit Alibaba's current documentation gives for Base64 command content: 18 KB (ROS
+ * ALIYUN::ECS::Command; the RunCommand reference says 24 KB; a 16 KB figure survives only in an
+ * old CreateCommand page). Staying under the smallest current one means a rendered command is
+ * never refused for its size.
  */
-export const MAX_COMMAND_CONTENT_BASE64_BYTES = 16 * 1024;
+export const MAX_COMMAND_CONTENT_BASE64_BYTES = 18 * 1024;
 
 /** Seconds Cloud Assistant lets one run take; the script itself waits at most 30 s for its lock. */
 export const HOST_COMMAND_TIMEOUT_SECONDS = 60;

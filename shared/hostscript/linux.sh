@@ -34,6 +34,7 @@ APP_INFO=/usr/local/ilogtail/app_info.json
 DMI_UUID_FILE=/sys/class/dmi/id/product_uuid
 SCRIPT_VERSION=1
 LOCK_WAIT_SECONDS=30
+ID_RULE="must be 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit"
 
 action=""
 uid=""
@@ -63,13 +64,20 @@ AWK_JSON_ESCAPE='function esc(s,  i, n, c) {
 }
 BEGIN { for (i = 1; i < 32; i++) code[sprintf("%c", i)] = i; ORS = "" }'
 
+# Values made only of characters that need no escaping are printed as they are (no awk process:
+# the script runs on many hosts at once); anything else goes through the escaper.
 json_string() {
-  if [ -z "$1" ]; then printf 'null'; return; fi
-  printf '"'
-  printf '%s' "$1" | awk "$AWK_JSON_ESCAPE"'
-    NR > 1 { printf "\\n" }
-    { esc($0) }'
-  printf '"'
+  case $1 in
+    '') printf 'null' ;;
+    *[!A-Za-z0-9._:@/+-]*)
+      printf '"'
+      printf '%s' "$1" | awk "$AWK_JSON_ESCAPE"'
+        NR > 1 { printf "\\n" }
+        { esc($0) }'
+      printf '"'
+      ;;
+    *) printf '"%s"' "$1" ;;
+  esac
 }
 
 # A JSON array of the UID file names present (dot-files are ignored, as the agent ignores them).
@@ -104,18 +112,43 @@ json_identifier_lines() {
   printf ']'
 }
 
-# Reads one string field of app_info.json (pretty-printed or not) without a JSON parser.
-app_info_field() {
-  [ -r "$APP_INFO" ] || return 0
-  sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p" "$APP_INFO" | head -n 1
+# The agent's ip, hostname and version from app_info.json (pretty-printed or not), as the JSON
+# members of the report's host object, in one pass and without a JSON parser.
+json_app_info() {
+  if [ ! -r "$APP_INFO" ]; then
+    printf '"ip":null,"hostname":null,"agentVersion":null'
+    return
+  fi
+  awk "$AWK_JSON_ESCAPE"'
+    function field(line, key,  rest) {
+      if (!match(line, "\"" key "\"[ \t]*:[ \t]*\"[^\"]*\"")) return ""
+      rest = substr(line, RSTART, RLENGTH)
+      sub(/^"[^"]*"[ \t]*:[ \t]*"/, "", rest)
+      sub(/"$/, "", rest)
+      return rest
+    }
+    {
+      if (ip == "") ip = field($0, "ip")
+      if (host == "") host = field($0, "hostname")
+      if (version == "") version = field($0, "logtail_version")
+      if (version == "") version = field($0, "loongcollector_version")
+    }
+    function member(name, value) {
+      printf "\"%s\":", name
+      if (value == "") printf "null"; else { printf "\""; esc(value); printf "\"" }
+    }
+    END { member("ip", ip); printf ","; member("hostname", host); printf ","; member("agentVersion", version) }' "$APP_INFO"
 }
 
+# The SMBIOS UUID, read with the shell's own `read` (no process); dmidecode where sysfs lacks it.
 dmi_uuid() {
+  uuid=""
   if [ -r "$DMI_UUID_FILE" ]; then
-    head -c 64 "$DMI_UUID_FILE" | tr -d ' \t\r\n'
+    read -r uuid <"$DMI_UUID_FILE" || true
   elif command -v dmidecode >/dev/null 2>&1; then
-    dmidecode -s system-uuid 2>/dev/null | head -n 1 | tr -d ' \t\r\n'
+    uuid=$(dmidecode -s system-uuid 2>/dev/null | head -n 1)
   fi
+  printf '%.64s' "$uuid"
 }
 
 # ok: true|false; $2: error code; $3: error message (both fixed strings of this script).
@@ -123,17 +156,13 @@ report() {
   ok=$1
   err_code=${2:-}
   err_message=${3:-}
-  agent_version=$(app_info_field logtail_version)
-  [ -n "$agent_version" ] || agent_version=$(app_info_field loongcollector_version)
   printf '{"tool":"logtail-xacct","scriptVersion":%s,"action":%s,"ok":%s' \
     "$SCRIPT_VERSION" "$(json_string "$action")" "$ok"
   printf ',"changed":{"uidFile":%s,"identifiers":%s}' "$uid_file_changed" "$id_file_changed"
   printf ',"uidFiles":%s,"identifiers":%s' "$(json_uid_files)" "$(json_identifier_lines)"
   printf ',"agent":{"flavor":"%s","control":"%s","running":%s,"restarted":%s,"restartError":%s}' \
     "$agent_flavor" "$agent_control" "$agent_running" "$agent_restarted" "$(json_string "$restart_error")"
-  printf ',"host":{"dmiUuid":%s,"ip":%s,"hostname":%s,"agentVersion":%s}' \
-    "$(json_string "$(dmi_uuid)")" "$(json_string "$(app_info_field ip)")" \
-    "$(json_string "$(app_info_field hostname)")" "$(json_string "$agent_version")"
+  printf ',"host":{"dmiUuid":%s,%s}' "$(json_string "$(dmi_uuid)")" "$(json_app_info)"
   if [ -n "$err_code" ]; then
     printf ',"error":{"code":%s,"message":%s}}\n' "$(json_string "$err_code")" "$(json_string "$err_message")"
   else
@@ -216,11 +245,11 @@ parse_args() {
         ;;
       --id)
         [ "$seen_id" = false ] || invalid "--id given twice"
-        valid_identifier "$value" || invalid "--id must be 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit"
+        valid_identifier "$value" || invalid "--id $ID_RULE"
         id=$value seen_id=true
         ;;
       --other-id)
-        valid_identifier "$value" || invalid "--other-id must be 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit"
+        valid_identifier "$value" || invalid "--other-id $ID_RULE"
         other_ids="$other_ids $value"
         ;;
       --restart)

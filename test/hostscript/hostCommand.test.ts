@@ -109,7 +109,7 @@ describe("rendering a host command", () => {
     const bloated = { ...scripts, linux: `#!/bin/sh\n${"echo padding\n".repeat(2000)}` };
 
     expect(() => renderHostCommand("linux", { action: "inspect" }, bloated)).toThrow(
-      /over Cloud Assistant's 16384/,
+      /over Cloud Assistant's 18432/,
     );
   });
 
