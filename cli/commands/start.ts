@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
+import { DEFAULT_ENDPOINTS_FILE } from "../../localstack/fc";
 import { readSimulatedFleetFile } from "../../localstack/fleet/simulatedFleet";
 import { detectSandbox } from "../../localstack/hostSandbox";
-import { DEFAULT_ENDPOINTS_FILE } from "../../localstack/fc";
 import { startLocalStack } from "../../localstack/stack";
 import { loadRoutesConfig, RoutesConfigError, summarizeRoutesConfig } from "../../shared/config/routesConfig";
 import { EXIT_INVALID_INPUT, EXIT_UNAVAILABLE } from "../exitCodes";
@@ -48,7 +48,9 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
   }
   const sandbox = detectSandbox();
   if (!sandbox.available) {
-    io.err(`hosts    no sandbox for simulated hosts (${sandbox.reason}): run as root with unshare, or install bubblewrap\n`);
+    io.err(
+      `hosts    no sandbox for simulated hosts (${sandbox.reason}): run as root with unshare, or install bubblewrap\n`,
+    );
     return EXIT_UNAVAILABLE;
   }
   const fleet = readSimulatedFleetFile(options.fleet);
