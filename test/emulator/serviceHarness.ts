@@ -5,6 +5,7 @@
  */
 import http from "node:http";
 import { installLocalhostResolver } from "../../emulator/core/resolver";
+import { toServiceRequest } from "../../emulator/core/server";
 import type {
   Admission,
   Clock,
@@ -12,7 +13,6 @@ import type {
   KeyRecord,
   ServiceContext,
   ServiceName,
-  ServiceRequest,
 } from "../../emulator/core/types";
 
 export class ManualClock implements Clock {
@@ -109,34 +109,5 @@ export async function serveService<S extends EmulatedService>(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
-  };
-}
-
-function toServiceRequest(incoming: http.IncomingMessage, body: Buffer): ServiceRequest {
-  const url = incoming.url ?? "/";
-  const questionMark = url.indexOf("?");
-  const rawPath = questionMark < 0 ? url : url.slice(0, questionMark);
-  const rawQuery = questionMark < 0 ? "" : url.slice(questionMark + 1);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(incoming.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  const query: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(rawQuery)) query[name] = value;
-  let path = rawPath;
-  try {
-    path = decodeURIComponent(rawPath);
-  } catch {
-    // keep the raw path: the service answers with its own error
-  }
-  return {
-    method: incoming.method ?? "GET",
-    rawPath,
-    path,
-    rawQuery,
-    query,
-    headers,
-    host: (headers.host ?? "").replace(/:\d+$/, "").toLowerCase(),
-    body,
   };
 }

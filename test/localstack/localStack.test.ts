@@ -7,32 +7,20 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Ecs, * as $Ecs from "@alicloud/ecs20140526";
-import { $OpenApiUtil } from "@alicloud/openapi-core";
-import Sls, * as $Sls from "@alicloud/sls20201230";
+import type Ecs from "@alicloud/ecs20140526";
+import * as $Ecs from "@alicloud/ecs20140526";
+import type Sls from "@alicloud/sls20201230";
+import * as $Sls from "@alicloud/sls20201230";
 import { parseSimulatedFleet } from "../../localstack/fleet/simulatedFleet";
 import { FORWARD_ROLE_NAME, type LocalStack, startLocalStack } from "../../localstack/stack";
 import { parseInstanceEvent } from "../../shared/events/instanceEvents";
 import { renderHostCommand } from "../../shared/hostscript/hostCommand";
 import { readHostScripts } from "../../shared/hostscript/hostScripts";
 import { calls } from "../fixtures/fc/functions/recorder";
+import { ecsClient, HUB, IDENTIFIER, REGION, SPOKE, slsClient } from "../support/localAccounts";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
-const REGION = "cn-hangzhou";
-const HUB = {
-  id: "1200000000000456",
-  name: "hub",
-  accessKeyId: "LTAIhubKey0001",
-  accessKeySecret: "hub-secret-0001",
-};
-const SPOKE = {
-  id: "1700000000000397",
-  name: "app-b",
-  accessKeyId: "LTAIspokeKey01",
-  accessKeySecret: "spoke-secret-01",
-};
 const INSTANCE = "i-bp1e2e000000001";
-const IDENTIFIER = "app-b-prod-linux";
 const KEYS = { tagKey: "logtail-xacct-route", statusTagKey: "logtail-xacct-status" };
 
 const fleet = parseSimulatedFleet({
@@ -48,9 +36,6 @@ const fleet = parseSimulatedFleet({
   ],
   instances: [{ account: "app-b", region: REGION, id: INSTANCE, userDefinedIds: ["team-x-web"] }],
 });
-
-const client = (endpoint: string, key: { accessKeyId: string; accessKeySecret: string }) =>
-  new $OpenApiUtil.Config({ ...key, regionId: REGION, endpoint, protocol: "http" });
 
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
   for (let attempt = 0; attempt < 200; attempt++) {
@@ -77,8 +62,8 @@ describeRequiring(sandboxRequirement(), "the local stack end to end", () => {
       template: join(__dirname, "../fixtures/localstack/s.yaml"),
       clock: { startAt: Date.UTC(2026, 0, 1), scale: 0 },
     });
-    ecs = new Ecs(client(`ecs.${REGION}.localhost:${stack.emulator.port}`, SPOKE));
-    sls = new Sls(client(`${REGION}.log.localhost:${stack.emulator.port}`, HUB));
+    ecs = ecsClient(stack.emulator.port, SPOKE);
+    sls = slsClient(stack.emulator.port, HUB);
     await sls.createProject(new $Sls.CreateProjectRequest({ projectName: "central-logs", description: "" }));
     await sls.createMachineGroup(
       "central-logs",

@@ -6,9 +6,10 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Ecs, * as $Ecs from "@alicloud/ecs20140526";
-import { $OpenApiUtil } from "@alicloud/openapi-core";
-import Sls, * as $Sls from "@alicloud/sls20201230";
+import type Ecs from "@alicloud/ecs20140526";
+import * as $Ecs from "@alicloud/ecs20140526";
+import type Sls from "@alicloud/sls20201230";
+import * as $Sls from "@alicloud/sls20201230";
 import { type EmulatorHandle, startEmulator } from "../../emulator/index";
 import {
   parseSimulatedFleet,
@@ -18,22 +19,9 @@ import {
 import { renderHostCommand } from "../../shared/hostscript/hostCommand";
 import { parseHostReport } from "../../shared/hostscript/hostReport";
 import { readHostScripts } from "../../shared/hostscript/hostScripts";
+import { ecsClient, HUB, IDENTIFIER, REGION, SPOKE, slsClient } from "../support/localAccounts";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
-const REGION = "cn-hangzhou";
-const HUB = {
-  id: "1200000000000456",
-  name: "hub",
-  accessKeyId: "LTAIhubKey0001",
-  accessKeySecret: "hub-secret-0001",
-};
-const SPOKE = {
-  id: "1700000000000397",
-  name: "app-b",
-  accessKeyId: "LTAIspokeKey01",
-  accessKeySecret: "spoke-secret-01",
-};
-const IDENTIFIER = "app-b-prod-linux";
 const ids = {
   linux: "i-bp1linux00000001",
   foreign: "i-bp1foreign000001",
@@ -64,9 +52,6 @@ const fleetDocument = {
   ],
 };
 
-const config = (endpoint: string, key: { accessKeyId: string; accessKeySecret: string }) =>
-  new $OpenApiUtil.Config({ ...key, regionId: REGION, endpoint, protocol: "http" });
-
 describeRequiring(sandboxRequirement(), "simulated fleet in the emulator", () => {
   let workDir: string;
   let emulator: EmulatorHandle;
@@ -79,8 +64,8 @@ describeRequiring(sandboxRequirement(), "simulated fleet in the emulator", () =>
     workDir = mkdtempSync(join(tmpdir(), "ltx-sim-fleet-"));
     emulator = await startEmulator({ clock: { startAt: Date.UTC(2026, 0, 1), scale: 0 } });
     fleet = await startSimulatedFleet(emulator, parseSimulatedFleet(fleetDocument), { workDir });
-    ecs = new Ecs(config(`ecs.${REGION}.localhost:${emulator.port}`, SPOKE));
-    sls = new Sls(config(`${REGION}.log.localhost:${emulator.port}`, HUB));
+    ecs = ecsClient(emulator.port, SPOKE);
+    sls = slsClient(emulator.port, HUB);
     await sls.createProject(
       new $Sls.CreateProjectRequest({ projectName: "central-logs", description: "hub" }),
     );
