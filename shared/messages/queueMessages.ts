@@ -1,0 +1,69 @@
+/**
+ * What travels on the pipeline's queues: identities, never decisions. A consumer re-observes the
+ * instances named here before it acts, so a stale, duplicated or replayed message can at worst
+ * cause a no-op. Every field is validated on the way in: a message is outside data like an event.
+ */
+import { z } from "zod";
+import { ACCOUNT_UID, INSTANCE_ID, REGION_ID, ROUTE_NAME } from "../config/patterns";
+
+/** MNS message bodies are at most 64 KB; 100 ids of ≤ 32 characters stay far below it. */
+export const MAX_INSTANCES_PER_MESSAGE = 100;
+
+const identity = {
+  accountId: z.string().regex(ACCOUNT_UID, { error: "must be a 16-digit account UID" }),
+  region: z.string().regex(REGION_ID, { error: "must be a region id" }),
+  route: z.string().regex(ROUTE_NAME, { error: "must be a route name" }),
+  instanceIds: z
+    .array(z.string().regex(INSTANCE_ID, { error: "must be an ECS instance id" }))
+    .min(1)
+    .max(MAX_INSTANCES_PER_MESSAGE),
+};
+
+/** Instances authorized on their hosts, waiting for their first heartbeat. */
+export const awaitHeartbeatMessage = z.strictObject({
+  v: z.literal(1),
+  type: z.literal("await-heartbeat"),
+  ...identity,
+  /** When the host script ran (ms): the route's heartbeat timeout counts from here. */
+  authorizedAt: z.number().int().nonnegative(),
+  /** How many checks came before this one (drives the backoff). */
+  checks: z.number().int().nonnegative().max(10_000),
+});
+
+/** Instances that heartbeat: apply the route's config to them and check the cutover. */
+export const applyMessage = z.strictObject({
+  v: z.literal(1),
+  type: z.literal("apply"),
+  ...identity,
+});
+
+export const queueMessage = z.discriminatedUnion("type", [awaitHeartbeatMessage, applyMessage]);
+
+export type AwaitHeartbeatMessage = z.infer<typeof awaitHeartbeatMessage>;
+export type ApplyMessage = z.infer<typeof applyMessage>;
+export type QueueMessage = z.infer<typeof queueMessage>;
+
+export function encodeMessage(message: QueueMessage): string {
+  return JSON.stringify(queueMessage.parse(message));
+}
+
+export type DecodedMessage = { ok: true; message: QueueMessage } | { ok: false; reason: string };
+
+/** Never throws: a malformed body gets a reason naming the field, for the dead-letter record. */
+export function decodeMessage(body: string): DecodedMessage {
+  if (body.length > 64 * 1024)
+    return { ok: false, reason: `the message is ${body.length} bytes, over 64 KB` };
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { ok: false, reason: "the message is not JSON" };
+  }
+  const parsed = queueMessage.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.map(String).join(".") || "(message)";
+    return { ok: false, reason: `${where}: ${issue?.message ?? "invalid"}` };
+  }
+  return { ok: true, message: parsed.data };
+}

@@ -1,0 +1,114 @@
+import { diagnoseNoHeartbeat, nextHeartbeatCheckDelaySeconds } from "../../shared/heartbeat/diagnosis";
+import type { HostReport } from "../../shared/hostscript/hostReport";
+import { decodeMessage, encodeMessage, type QueueMessage } from "../../shared/messages/queueMessages";
+
+const UID = "1200000000000456";
+const ID = "app-b-prod-linux";
+
+const awaiting: QueueMessage = {
+  v: 1,
+  type: "await-heartbeat",
+  accountId: "1700000000000397",
+  region: "cn-hangzhou",
+  route: "app-b-prod",
+  instanceIds: ["i-bp1aaaaaa", "i-bp1bbbbbb"],
+  authorizedAt: 1_800_000_000_000,
+  checks: 0,
+};
+
+describe("queue messages carry identities, validated on the way in", () => {
+  test("round trip", () => {
+    expect(decodeMessage(encodeMessage(awaiting))).toEqual({ ok: true, message: awaiting });
+  });
+
+  test.each<[string, string, RegExp]>([
+    ["not JSON", "TEST", /not JSON/],
+    ["an unknown type", JSON.stringify({ ...awaiting, type: "reboot" }), /type/],
+    [
+      "an extra field (a decision smuggled in)",
+      JSON.stringify({ ...awaiting, destinationUid: "1999999999999999" }),
+      /Unrecognized key|unrecognized/i,
+    ],
+    [
+      "a hostile instance id",
+      JSON.stringify({ ...awaiting, instanceIds: ["i-$(reboot)"] }),
+      /^instanceIds\.0: must be an ECS instance id$/,
+    ],
+    [
+      "a route that is not a route name",
+      JSON.stringify({ ...awaiting, route: "../x" }),
+      /^route: must be a route name$/,
+    ],
+    ["an account that is not a UID", JSON.stringify({ ...awaiting, accountId: "hub" }), /^accountId:/],
+    [
+      "101 instances",
+      JSON.stringify({
+        ...awaiting,
+        instanceIds: Array.from({ length: 101 }, (_, i) => `i-bp1x${String(i).padStart(6, "0")}`),
+      }),
+      /^instanceIds:/,
+    ],
+    ["no instances", JSON.stringify({ ...awaiting, instanceIds: [] }), /^instanceIds:/],
+    ["a body over 64 KB", "x".repeat(65 * 1024), /over 64 KB/],
+  ])("refuses %s with a reason", (_name, body, reason) => {
+    const decoded = decodeMessage(body);
+
+    expect(decoded.ok).toBe(false);
+    expect(decoded.ok ? "" : decoded.reason).toMatch(reason);
+  });
+});
+
+function report(
+  overrides: Omit<Partial<HostReport>, "agent"> & { agent?: Partial<HostReport["agent"]> } = {},
+): HostReport {
+  const { agent, ...rest } = overrides;
+  return {
+    tool: "logtail-xacct",
+    scriptVersion: 1,
+    action: "inspect",
+    ok: true,
+    changed: { uidFile: false, identifiers: false },
+    uidFiles: [UID],
+    identifiers: [ID],
+    agent: {
+      flavor: "ilogtail",
+      control: "initd",
+      running: true,
+      restarted: false,
+      restartError: null,
+      ...agent,
+    },
+    host: { dmiUuid: null, ip: null, hostname: null, agentVersion: null },
+    error: null,
+    ...rest,
+  };
+}
+
+describe("diagnosing a host that does not heartbeat", () => {
+  test.each<[string, HostReport, string, RegExp]>([
+    ["no agent", report({ agent: { flavor: "none", control: "none" } }), "AgentNotInstalled", /neither/],
+    ["agent stopped", report({ agent: { running: false } }), "AgentNotRunning", /not running/],
+    ["UID file gone", report({ uidFiles: [] }), "UidFileMissing", /users\/1200000000000456/],
+    ["identifier with a CR", report({ identifiers: [`${ID}\r`] }), "IdentifierMismatch", /stray characters/],
+    [
+      "identifier missing",
+      report({ identifiers: ["team-x"] }),
+      "IdentifierMismatch",
+      /no line app-b-prod-linux/,
+    ],
+    ["everything in place", report(), "NoHeartbeat", /region and endpoint/],
+  ])("%s → %s", (_name, found, reason, detail) => {
+    const diagnosis = diagnoseNoHeartbeat(found, { uid: UID, identifier: ID });
+
+    expect(diagnosis.reason).toBe(reason);
+    expect(diagnosis.detail).toMatch(detail);
+  });
+
+  test("checks back off 30, 60, 120, 240 s and never past the timeout", () => {
+    expect([0, 1, 2, 3, 9].map((checks) => nextHeartbeatCheckDelaySeconds(checks, 0, 10_000))).toEqual([
+      30, 60, 120, 240, 240,
+    ]);
+    expect(nextHeartbeatCheckDelaySeconds(5, 590, 600)).toBe(10);
+    expect(nextHeartbeatCheckDelaySeconds(5, 600, 600)).toBeUndefined();
+  });
+});
