@@ -1,0 +1,19 @@
+/** How every adapter calls an SDK: through the gate, errors made CloudErrors, retryable ones retried. */
+import type { CallGate, CallIdentity } from "./callGate";
+import { toCloudError } from "./cloudError";
+import { type RetryOptions, withRetry } from "./retry";
+
+export interface CallPolicy {
+  gate: CallGate;
+  retry: Partial<RetryOptions>;
+}
+
+export function cloudCall<T>(policy: CallPolicy, call: CallIdentity, fn: () => Promise<T>): Promise<T> {
+  return withRetry(async () => {
+    try {
+      return await policy.gate.run(call, fn);
+    } catch (error) {
+      throw toCloudError(error, call.service, call.operation);
+    }
+  }, policy.retry);
+}

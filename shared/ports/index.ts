@@ -1,0 +1,26 @@
+export type { CloudCredentials, CredentialsPort } from "./credentials";
+export type {
+  AccountRegion,
+  CommandInvocation,
+  EcsPort,
+  InstanceFilter,
+  InstanceRecord,
+  InvocationResult,
+  InvocationResults,
+  RunCommandOptions,
+} from "./ecs";
+export type { EndpointResolver, ServiceEndpoint } from "./endpoints";
+export type { DeleteFailure, QueuePort, QueueScope, ReceivedMessage } from "./queue";
+export type {
+  EnsureOutcome,
+  EtlJob,
+  EtlJobSpec,
+  EtlSinkSpec,
+  FieldIndexSpec,
+  FullTextIndexSpec,
+  IndexSpec,
+  LogstoreOptions,
+  PipelineConfigSpec,
+  SlsPort,
+  SlsScope,
+} from "./sls";
