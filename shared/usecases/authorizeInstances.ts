@@ -1,0 +1,309 @@
+/**
+ * The authorize step: for instances an event named, re-read their tags, resolve the route, check
+ * instance state and Cloud Assistant, run the host script on up to 100 instances per RunCommand,
+ * read the results, write the status tag and queue the authorized instances for the heartbeat
+ * check. An instance whose route tag is gone but that was onboarded is revoked. Level-triggered:
+ * running it again on a converged instance changes nothing on the host.
+ */
+import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
+import { resolveRoute } from "../domain/routeResolution";
+import { formatStatus, parseStatus, type Status } from "../domain/status";
+import { type HostAction, type HostScripts, renderHostCommand } from "../hostscript/hostCommand";
+import { parseHostReport } from "../hostscript/hostReport";
+import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
+import type { EcsPort, InstanceRecord, InvocationResult } from "../ports/ecs";
+import type { QueuePort } from "../ports/queue";
+
+export interface AuthorizeTarget {
+  accountId: string;
+  region: string;
+  instanceIds: readonly string[];
+}
+
+export interface LogLine {
+  action: string;
+  outcome: "ok" | "refused" | "failed" | "skipped";
+  accountId: string;
+  region: string;
+  instanceIds: string[];
+  route?: string;
+  reason?: string;
+  detail?: string;
+  invokeId?: string;
+}
+
+export interface AuthorizeDeps {
+  config: RoutesFile;
+  ecs(scope: { accountId: string; region: string }): EcsPort;
+  queue: QueuePort;
+  heartbeatQueue: string;
+  scripts: HostScripts;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  log(line: LogLine): void;
+  /** How often and how long to wait for Cloud Assistant's results. */
+  resultPollMs?: number;
+  resultWaitMs?: number;
+}
+
+export interface AuthorizeOutcome {
+  /** Instance id → the status written (or left) on it. */
+  statuses: Map<string, string>;
+  commands: number;
+}
+
+interface HostWork {
+  key: string;
+  route: string;
+  os: OperatingSystem;
+  action: HostAction;
+  instanceIds: string[];
+  /** Status on success. */
+  success: Status;
+}
+
+const NOT_RUNNING = new Set(["Stopped", "Stopping", "Starting", "Pending"]);
+
+export async function authorizeInstances(
+  deps: AuthorizeDeps,
+  target: AuthorizeTarget,
+): Promise<AuthorizeOutcome> {
+  const { config } = deps;
+  const base = { accountId: target.accountId, region: target.region };
+  const statuses = new Map<string, string>();
+  const account = config.sourceAccounts.find((a) => a.uid === target.accountId);
+  if (!account || !account.regions.includes(target.region)) {
+    // No role to reach it: nothing can be written on the instances, so the log says it.
+    deps.log({
+      ...base,
+      action: "authorize",
+      outcome: "refused",
+      instanceIds: [...target.instanceIds],
+      reason: account ? "RegionNotConfigured" : "AccountNotConfigured",
+    });
+    return { statuses, commands: 0 };
+  }
+  const ecs = deps.ecs(base);
+  const instances = await ecs.describeInstances({ instanceIds: target.instanceIds });
+  const found = new Set(instances.map((i) => i.instanceId));
+  const released = target.instanceIds.filter((id) => !found.has(id));
+  if (released.length > 0)
+    deps.log({
+      ...base,
+      action: "authorize",
+      outcome: "skipped",
+      instanceIds: released,
+      reason: "InstanceReleased",
+    });
+
+  const writes = new Map<string, string[]>();
+  const setStatus = (instance: InstanceRecord, status: Status): void => {
+    const value = formatStatus(status);
+    statuses.set(instance.instanceId, value);
+    if (instance.tags[config.statusTagKey] === value) return;
+    writes.set(value, [...(writes.get(value) ?? []), instance.instanceId]);
+  };
+
+  const work = new Map<string, HostWork>();
+  const addWork = (instance: InstanceRecord, route: string, action: HostAction, success: Status): void => {
+    const key = `${action.action}|${route}|${instance.os}`;
+    const entry = work.get(key) ?? { key, route, os: instance.os, action, instanceIds: [], success };
+    entry.instanceIds.push(instance.instanceId);
+    work.set(key, entry);
+  };
+
+  for (const instance of instances) {
+    const resolution = resolveRoute(config, instance, instance.tags[config.tagKey]);
+    const current = parseStatus(instance.tags[config.statusTagKey]);
+    if (resolution.kind === "refused") {
+      deps.log({
+        ...base,
+        action: "authorize",
+        outcome: "refused",
+        instanceIds: [instance.instanceId],
+        reason: resolution.reason,
+        detail: resolution.detail,
+      });
+      setStatus(instance, { stage: "failed", reason: resolution.reason });
+      continue;
+    }
+    if (NOT_RUNNING.has(instance.status)) {
+      // Onboarded (or offboarded) when it starts: the start event brings it back here.
+      if (resolution.kind === "route") setStatus(instance, { stage: "pending" });
+      continue;
+    }
+    if (resolution.kind === "untagged") {
+      if (current === undefined || current.stage === "revoked") continue;
+      for (const [name, route] of Object.entries(config.routes)) {
+        const identifier = route.identifier[instance.os];
+        if (identifier === undefined || !route.sources.some((s) => s.account === instance.accountId))
+          continue;
+        addWork(instance, name, revokeAction(config, name, instance.os), { stage: "revoked" });
+      }
+      continue;
+    }
+    const identifier = resolution.route.identifier[instance.os];
+    const destination = config.destinations[resolution.route.destination];
+    if (identifier === undefined || destination === undefined) continue;
+    addWork(
+      instance,
+      resolution.name,
+      { action: "authorize", uid: destination.uid, identifier },
+      { stage: "authorized" },
+    );
+  }
+
+  // Cloud Assistant must be online before a command can run (≤ 50 ids a call in the adapter).
+  const commandIds = [...new Set([...work.values()].flatMap((w) => w.instanceIds))];
+  const online =
+    commandIds.length > 0 ? await ecs.cloudAssistantStatus(commandIds) : new Map<string, boolean>();
+  const byId = new Map(instances.map((i) => [i.instanceId, i]));
+  let commands = 0;
+  const heartbeatBatches: string[] = [];
+  const failedRevokes = new Set<string>();
+
+  for (const entry of work.values()) {
+    const ready = entry.instanceIds.filter((id) => online.get(id) === true);
+    for (const id of entry.instanceIds.filter((id) => online.get(id) !== true)) {
+      const instance = byId.get(id);
+      if (instance && entry.action.action === "authorize")
+        setStatus(instance, { stage: "failed", reason: "CloudAssistantOffline" });
+    }
+    if (ready.length === 0) continue;
+    const rendered = renderHostCommand(entry.os, entry.action, deps.scripts);
+    const invocations = await ecs.runCommand(rendered, ready, { attemptKey: `${entry.key}|${deps.now()}` });
+    commands += invocations.length;
+    const succeeded: string[] = [];
+    for (const invocation of invocations) {
+      const results = await waitForResults(deps, ecs, invocation.invokeId);
+      for (const result of results) {
+        const instance = byId.get(result.instanceId);
+        if (!instance) continue;
+        const failure = commandFailure(result);
+        if (failure === undefined) {
+          succeeded.push(result.instanceId);
+          if (entry.action.action === "authorize") setStatus(instance, entry.success);
+        } else {
+          if (entry.action.action === "revoke") failedRevokes.add(result.instanceId);
+          else setStatus(instance, failure.status);
+          deps.log({
+            ...base,
+            action: entry.action.action,
+            outcome: "failed",
+            route: entry.route,
+            instanceIds: [result.instanceId],
+            reason: failure.reason,
+            detail: failure.detail,
+            invokeId: invocation.invokeId,
+          });
+        }
+      }
+      deps.log({
+        ...base,
+        action: entry.action.action,
+        outcome: "ok",
+        route: entry.route,
+        instanceIds: succeeded,
+        invokeId: invocation.invokeId,
+      });
+    }
+    if (entry.action.action === "authorize") {
+      for (let i = 0; i < succeeded.length; i += MAX_INSTANCES_PER_MESSAGE) {
+        heartbeatBatches.push(
+          encodeMessage({
+            v: 1,
+            type: "await-heartbeat",
+            ...base,
+            route: entry.route,
+            instanceIds: succeeded.slice(i, i + MAX_INSTANCES_PER_MESSAGE),
+            authorizedAt: deps.now(),
+            checks: 0,
+          }),
+        );
+      }
+    }
+  }
+
+  // An instance is revoked only when every candidate route's revoke succeeded on it.
+  for (const entry of work.values()) {
+    if (entry.action.action !== "revoke") continue;
+    for (const id of entry.instanceIds) {
+      const instance = byId.get(id);
+      if (instance && online.get(id) === true && !failedRevokes.has(id))
+        setStatus(instance, { stage: "revoked" });
+    }
+  }
+
+  if (heartbeatBatches.length > 0) await deps.queue.send(deps.heartbeatQueue, heartbeatBatches);
+  for (const [value, ids] of writes) await ecs.tagInstances(ids, { [config.statusTagKey]: value });
+  return { statuses, commands };
+}
+
+/** Revoke one route's identifier; the UID file stays while another route of that UID is on the host. */
+function revokeAction(config: RoutesFile, routeName: string, os: OperatingSystem): HostAction {
+  const route = config.routes[routeName];
+  const destination = route ? config.destinations[route.destination] : undefined;
+  const identifier = route?.identifier[os] ?? "";
+  const otherIdentifiers = Object.entries(config.routes)
+    .filter(
+      ([name, other]) =>
+        name !== routeName && config.destinations[other.destination]?.uid === destination?.uid,
+    )
+    .map(([, other]) => other.identifier[os])
+    .filter((id): id is string => id !== undefined && id !== identifier);
+  return { action: "revoke", uid: destination?.uid ?? "", identifier, otherIdentifiers };
+}
+
+async function waitForResults(
+  deps: AuthorizeDeps,
+  ecs: EcsPort,
+  invokeId: string,
+): Promise<InvocationResult[]> {
+  const poll = deps.resultPollMs ?? 1000;
+  const deadline = deps.now() + (deps.resultWaitMs ?? 90_000);
+  for (;;) {
+    const results = await ecs.invocationResults(invokeId);
+    if (results.finished || deps.now() >= deadline) return results.results;
+    await deps.sleep(poll);
+  }
+}
+
+/** Why a command result is not a success, as a status to write. */
+function commandFailure(
+  result: InvocationResult,
+): { status: Status; reason: string; detail?: string } | undefined {
+  if (result.status === "Success") {
+    const report = parseHostReport(result.output);
+    if (report.ok && report.report.ok) return undefined;
+    const detail = report.ok ? report.report.error?.message : report.reason;
+    return {
+      status: { stage: "failed", reason: "HostScriptFailed" },
+      reason: "HostScriptFailed",
+      ...(detail ? { detail } : {}),
+    };
+  }
+  const code = result.errorCode ?? "";
+  if (!result.finished)
+    return {
+      status: { stage: "failed", reason: "HostCommandTimeout" },
+      reason: "HostCommandTimeout",
+      detail: "no result in time",
+    };
+  if (code === "InstanceNotRunning") return { status: { stage: "pending" }, reason: code };
+  if (["ClientNotRunning", "ClientNotResponse", "ClientNeedUpgrade", "DeliveryTimeout"].includes(code)) {
+    return {
+      status: { stage: "failed", reason: "CloudAssistantOffline" },
+      reason: code,
+      ...(result.errorInfo ? { detail: result.errorInfo } : {}),
+    };
+  }
+  if (result.status === "Timeout" || code === "ExecutionTimeout")
+    return { status: { stage: "failed", reason: "HostCommandTimeout" }, reason: "HostCommandTimeout" };
+  const report = parseHostReport(result.output);
+  const detail = report.ok ? report.report.error?.message : result.errorInfo;
+  return {
+    status: { stage: "failed", reason: "HostScriptFailed" },
+    reason: code || result.status,
+    ...(detail ? { detail } : {}),
+  };
+}
