@@ -72,7 +72,7 @@ export async function authorizeInstances(
   const base = { accountId: target.accountId, region: target.region };
   const statuses = new Map<string, string>();
   const account = config.sourceAccounts.find((a) => a.uid === target.accountId);
-  if (!account || !account.regions.includes(target.region)) {
+  if (!account?.regions.includes(target.region)) {
     // No role to reach it: nothing can be written on the instances, so the log says it.
     deps.log({
       ...base,
