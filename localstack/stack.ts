@@ -41,6 +41,8 @@ export interface LocalStackOptions {
   endpointsFile?: string;
   logger?: RuntimeLogger;
   maxConcurrentCommands?: number;
+  /** Environment every function gets besides FC's own (the endpoints file is added when given). */
+  functionEnv?: Readonly<Record<string, string>>;
 }
 
 export interface LocalStack {
@@ -87,6 +89,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         bridge,
         credentials,
         logger: options.logger ?? silentLogger,
+        extraEnv: {
+          ...options.functionEnv,
+          ...(options.endpointsFile ? { LOGTAIL_XACCT_ENDPOINTS_FILE: options.endpointsFile } : {}),
+        },
         queues: (ref) => {
           const key = emulator.endpoints.accounts.find((account) => account.id === ref.accountId);
           if (!key)

@@ -71,8 +71,8 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
     rmSync(workDir, { recursive: true, force: true });
   }
   io.err(
-    "logtail-xacct start: the local stack runs, but the pipeline's functions (authorize, heartbeat, apply, " +
-      "reconcile) are not built yet, so nothing is onboarded (see README, Status).\n",
+    "logtail-xacct start: the local stack runs, but the pipeline is not complete (authorize exists; heartbeat, " +
+      "apply and reconcile do not), so nothing is onboarded end to end yet (see README, Status).\n",
   );
   return EXIT_UNAVAILABLE;
 }

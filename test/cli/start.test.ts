@@ -13,7 +13,7 @@ describeRequiring(sandboxRequirement(), "logtail-xacct start", () => {
     expect(io.stdout()).toMatch(
       /hosts {4}304 simulated hosts \(1700000000000397: 240, 1800000000000512: 64\)/,
     );
-    expect(io.stderr()).toContain("the pipeline's functions");
+    expect(io.stderr()).toContain("the pipeline is not complete");
   });
 });
 

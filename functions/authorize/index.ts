@@ -1,0 +1,57 @@
+/**
+ * authorize — woken by ECS tag-change and instance-state events (EventBridge). Thin: decode the FC
+ * event, parse it tolerantly, drop duplicates, and hand the named instances to the authorize step.
+ * A malformed or foreign event is logged with its reason and never retried; a cloud error that is
+ * retryable is thrown, so the trigger's retry rule redelivers the event.
+ */
+import { decodeFcEvent } from "../../shared/events/fcEvent";
+import { parseInstanceEvent } from "../../shared/events/instanceEvents";
+import { readHostScripts } from "../../shared/hostscript/hostScripts";
+import { authorizeInstances } from "../../shared/usecases/authorizeInstances";
+import { type FcContextLike, wire } from "../common/wiring";
+
+/** Event ids seen by this warm instance: EventBridge delivers at least once. */
+const seen = new Set<string>();
+const SEEN_LIMIT = 10_000;
+
+export async function handler(
+  event: Buffer,
+  context: FcContextLike & Record<string, unknown>,
+): Promise<string> {
+  const { config, adapters, env, log } = await wire(context, "authorize");
+  const decoded = decodeFcEvent(event);
+  if (!decoded.ok) {
+    log({ action: "authorize", outcome: "rejected", reason: decoded.reason });
+    return "rejected";
+  }
+  const parsed = parseInstanceEvent(decoded.value, {
+    tagKey: config.tagKey,
+    statusTagKey: config.statusTagKey,
+  });
+  if (parsed.kind !== "observe") {
+    log({ action: "authorize", outcome: parsed.kind, reason: parsed.reason, dedupeKey: parsed.dedupeKey });
+    return parsed.kind;
+  }
+  if (seen.has(parsed.dedupeKey)) {
+    log({ action: "authorize", outcome: "duplicate", dedupeKey: parsed.dedupeKey });
+    return "duplicate";
+  }
+  const outcome = await authorizeInstances(
+    {
+      config,
+      ecs: (scope) => adapters.ecs(scope),
+      queue: adapters.queue(),
+      heartbeatQueue: env.LOGTAIL_XACCT_HEARTBEAT_QUEUE,
+      scripts: readHostScripts(),
+      now: () => Date.now(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      log: (line) => log({ ...line }),
+    },
+    { accountId: parsed.accountId, region: parsed.region, instanceIds: parsed.instanceIds },
+  );
+  // Remembered only once handled: a failed attempt must be retried, not deduplicated away.
+  if (seen.size >= SEEN_LIMIT) seen.clear();
+  seen.add(parsed.dedupeKey);
+  log({ action: "authorize", outcome: "done", instances: outcome.statuses.size, commands: outcome.commands });
+  return "done";
+}

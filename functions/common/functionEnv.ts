@@ -1,0 +1,35 @@
+/**
+ * The functions' settings, read from the environment at invocation time (never at import time),
+ * validated, with a clear error naming the variable. Function Compute allows 4 KB of environment in
+ * all: these stay far below.
+ */
+import { join } from "node:path";
+import { z } from "zod";
+
+const envSchema = z.object({
+  /** The routes file; bundled beside the function by default. */
+  LOGTAIL_XACCT_ROUTES_FILE: z.string().min(1).default(join(__dirname, "routes.yaml")),
+  /** The local stack's endpoints file; unset on Alibaba Cloud. */
+  LOGTAIL_XACCT_ENDPOINTS_FILE: z.string().min(1).optional(),
+  /** `public` or `vpc` endpoints on Alibaba Cloud. */
+  LOGTAIL_XACCT_NETWORK: z.enum(["public", "vpc"]).default("public"),
+  LOGTAIL_XACCT_HEARTBEAT_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,255}$/)
+    .default("logtail-xacct-heartbeat"),
+});
+
+export type FunctionEnv = z.infer<typeof envSchema>;
+
+export class FunctionEnvError extends Error {
+  override name = "FunctionEnvError";
+}
+
+export function readFunctionEnv(env: NodeJS.ProcessEnv): FunctionEnv {
+  const parsed = envSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new FunctionEnvError(
+    `environment variable ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? "invalid"}`,
+  );
+}

@@ -1,0 +1,63 @@
+/**
+ * What every function builds from its environment and FC context: the routes file (read once per
+ * warm instance), adapters acting with the function's role credentials, and a JSON-lines logger.
+ */
+
+import {
+  type AlibabaAdapters,
+  alibabaEndpoints,
+  createAlibabaAdapters,
+  credentialsFromFcContext,
+  localEndpoints,
+  readEndpointsFile,
+  rolesFromRoutes,
+} from "../../shared/adapters";
+import { loadRoutesConfig } from "../../shared/config/routesConfig";
+import type { RoutesFile } from "../../shared/config/routesSchema";
+import type { EndpointResolver } from "../../shared/ports";
+import { type FunctionEnv, readFunctionEnv } from "./functionEnv";
+
+export interface FcContextLike {
+  requestId?: string;
+  region?: string;
+  accountId?: string;
+}
+
+export interface Wiring {
+  env: FunctionEnv;
+  config: RoutesFile;
+  adapters: AlibabaAdapters;
+  log(line: Record<string, unknown>): void;
+}
+
+const configs = new Map<string, RoutesFile>();
+
+export async function wire(
+  context: FcContextLike & Record<string, unknown>,
+  functionName: string,
+): Promise<Wiring> {
+  const env = readFunctionEnv(process.env);
+  const config =
+    configs.get(env.LOGTAIL_XACCT_ROUTES_FILE) ?? loadRoutesConfig(env.LOGTAIL_XACCT_ROUTES_FILE);
+  configs.set(env.LOGTAIL_XACCT_ROUTES_FILE, config);
+  const endpoints: EndpointResolver =
+    env.LOGTAIL_XACCT_ENDPOINTS_FILE !== undefined
+      ? localEndpoints(await readEndpointsFile(env.LOGTAIL_XACCT_ENDPOINTS_FILE))
+      : alibabaEndpoints({ network: env.LOGTAIL_XACCT_NETWORK });
+  const credentials = credentialsFromFcContext(context);
+  const adapters = createAlibabaAdapters({
+    endpoints,
+    hub: { accountId: config.hub.accountId, region: config.hub.region, credentials: () => credentials },
+    roles: rolesFromRoutes(config),
+    sessionName: `logtail-xacct-${functionName}`,
+  });
+  const requestId = typeof context.requestId === "string" ? context.requestId : undefined;
+  return {
+    env,
+    config,
+    adapters,
+    // One JSON object per line: FC ships stdout to SLS, where each line is one searchable log.
+    log: (line) =>
+      process.stdout.write(`${JSON.stringify({ function: functionName, requestId, ...line })}\n`),
+  };
+}

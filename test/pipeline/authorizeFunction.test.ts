@@ -1,0 +1,109 @@
+/**
+ * The authorize function as deployed, woken on the local stack: an operator tags an instance in a
+ * spoke; the forwarded event runs the real handler with its role credentials; the handler assumes
+ * the spoke's role, runs the host script and writes the status tag.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as $Ecs from "@alicloud/ecs20140526";
+import { defaultQueueAttributes } from "../../emulator/mns/backend";
+import { parseSimulatedFleet } from "../../localstack/fleet/simulatedFleet";
+import { FORWARD_ROLE_NAME, type LocalStack, startLocalStack } from "../../localstack/stack";
+import { ecsClient } from "../support/localAccounts";
+import { describeRequiring, sandboxRequirement } from "../support/requires";
+
+const ROUTES = join(__dirname, "../../config/routes.example.yaml");
+const HUB = {
+  id: "1200000000000456",
+  name: "hub",
+  accessKeyId: "LTAIhubKey0001",
+  accessKeySecret: "hub-secret-0001",
+};
+const SPOKE = {
+  id: "1700000000000397",
+  name: "app-b",
+  accessKeyId: "LTAIspokeKey01",
+  accessKeySecret: "spoke-secret-01",
+};
+const REGION = "cn-hangzhou";
+const INSTANCE = "i-bp1fnauthz00001";
+
+const fleet = parseSimulatedFleet({
+  accounts: [
+    {
+      ...HUB,
+      roles: [
+        { name: FORWARD_ROLE_NAME, trustedAccounts: [SPOKE.id] },
+        { name: "logtail-xacct-fc", trustedServices: ["fc.aliyuncs.com"] },
+      ],
+    },
+    { ...SPOKE, roles: [{ name: "logtail-xacct-spoke", trustedAccounts: [HUB.id] }] },
+  ],
+  instances: [{ account: "app-b", region: REGION, id: INSTANCE, userDefinedIds: ["team-x-web"] }],
+});
+
+describeRequiring(sandboxRequirement(), "the authorize function on the local stack", () => {
+  let stack: LocalStack;
+  let workDir: string;
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), "ltx-authorize-fn-"));
+    stack = await startLocalStack({
+      fleet,
+      hubAccountId: HUB.id,
+      workDir,
+      endpointsFile: join(workDir, "endpoints.json"),
+      template: join(__dirname, "../fixtures/pipeline/s.yaml"),
+      functionEnv: { LOGTAIL_XACCT_ROUTES_FILE: ROUTES },
+      clock: { startAt: Date.UTC(2026, 0, 1), scale: 0 },
+    });
+    stack.emulator.mns.createQueue(HUB.id, REGION, "logtail-xacct-heartbeat", defaultQueueAttributes);
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test("tagging an instance onboards its host: files written, status authorized, heartbeat check queued", async () => {
+    const ecs = ecsClient(stack.emulator.port, SPOKE);
+
+    await ecs.tagResources(
+      new $Ecs.TagResourcesRequest({
+        regionId: REGION,
+        resourceType: "instance",
+        resourceId: [INSTANCE],
+        tag: [new $Ecs.TagResourcesRequestTag({ key: "logtail-xacct-route", value: "app-b-prod" })],
+      }),
+    );
+    let status: string | undefined;
+    for (let i = 0; i < 400 && status !== "authorized"; i++) {
+      await stack.bridge.idle();
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      status = stack.emulator.ecs.getInstance(INSTANCE)?.tags.get("logtail-xacct-status");
+    }
+
+    expect(status).toBe("authorized");
+    expect(stack.fleet.host(INSTANCE)?.root().identifierFile()).toBe("team-x-web\napp-b-prod-linux\n");
+    expect(stack.fleet.host(INSTANCE)?.uidFiles()).toEqual([HUB.id]);
+    expect(stack.emulator.mns.peek(HUB.id, REGION, "logtail-xacct-heartbeat", 16)).toHaveLength(1);
+  });
+
+  test("the status write's own tag event starts no second round of work", async () => {
+    const before = stack.emulator
+      .metrics()
+      .operations.filter((o) => o.operation === "RunCommand")
+      .reduce((n, o) => n + o.calls, 0);
+
+    await stack.bridge.idle();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await stack.bridge.idle();
+
+    const after = stack.emulator
+      .metrics()
+      .operations.filter((o) => o.operation === "RunCommand")
+      .reduce((n, o) => n + o.calls, 0);
+    expect(after).toBe(before);
+  });
+});
