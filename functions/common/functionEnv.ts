@@ -6,6 +6,9 @@
 import { join } from "node:path";
 import { z } from "zod";
 
+/** MNS queue names: a letter, then letters, digits and '-', at most 256. */
+const queueName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,255}$/, { error: "must be an MNS queue name" });
+
 const envSchema = z.object({
   /** The routes file; bundled beside the function by default. */
   LOGTAIL_XACCT_ROUTES_FILE: z.string().min(1).default(join(__dirname, "routes.yaml")),
@@ -13,10 +16,8 @@ const envSchema = z.object({
   LOGTAIL_XACCT_ENDPOINTS_FILE: z.string().min(1).optional(),
   /** `public` or `vpc` endpoints on Alibaba Cloud. */
   LOGTAIL_XACCT_NETWORK: z.enum(["public", "vpc"]).default("public"),
-  LOGTAIL_XACCT_HEARTBEAT_QUEUE: z
-    .string()
-    .regex(/^[A-Za-z][A-Za-z0-9-]{0,255}$/)
-    .default("logtail-xacct-heartbeat"),
+  LOGTAIL_XACCT_HEARTBEAT_QUEUE: queueName.default("logtail-xacct-heartbeat"),
+  LOGTAIL_XACCT_APPLY_QUEUE: queueName.default("logtail-xacct-apply"),
 });
 
 export type FunctionEnv = z.infer<typeof envSchema>;

@@ -53,7 +53,15 @@ export class MnsQueueAdapter implements QueuePort {
     private readonly deps: MnsQueueAdapterDependencies,
   ) {}
 
-  async send(queue: string, bodies: readonly string[]): Promise<string[]> {
+  async send(
+    queue: string,
+    bodies: readonly string[],
+    options: { delaySeconds?: number } = {},
+  ): Promise<string[]> {
+    const delay =
+      options.delaySeconds === undefined
+        ? undefined
+        : Math.min(Math.max(Math.floor(options.delaySeconds), 0), 604_800);
     const encoded = bodies.map((body) => Buffer.from(body, "utf8").toString("base64"));
     const tooLarge = encoded.findIndex((body) => body.length > MNS_LIMITS.messageBytes);
     if (tooLarge >= 0) {
@@ -67,7 +75,9 @@ export class MnsQueueAdapter implements QueuePort {
       const response = await this.call("BatchSendMessage", (mns) =>
         mns.batchSendMessage(
           queue,
-          batch.map((body) => ({ MessageBody: body })),
+          batch.map((body) =>
+            delay === undefined ? { MessageBody: body } : { MessageBody: body, DelaySeconds: delay },
+          ),
         ),
       );
       const items = listOf(sentItem).parse(response.body) ?? [];

@@ -22,8 +22,8 @@ export interface DeleteFailure {
 
 export interface QueuePort {
   readonly scope: QueueScope;
-  /** Sends in batches of 16; returns the message ids in order. */
-  send(queue: string, bodies: readonly string[]): Promise<string[]>;
+  /** Sends in batches of 16; returns the message ids in order. `delaySeconds` (0–604800) holds them back. */
+  send(queue: string, bodies: readonly string[], options?: { delaySeconds?: number }): Promise<string[]>;
   /** Up to `max` (≤ 16) messages, long-polling up to `waitSeconds` (≤ 30); [] when none arrived. */
   receive(queue: string, max: number, waitSeconds: number): Promise<ReceivedMessage[]>;
   /** Deletes in batches of 16; handles that could not be deleted are returned, not thrown. */

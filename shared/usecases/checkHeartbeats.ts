@@ -1,0 +1,274 @@
+/**
+ * The heartbeat step: drain the heartbeat queue, call ListMachines once per machine group involved,
+ * match machines to instances by their SMBIOS UUID (never by IP), send the heartbeating ones on to
+ * the apply queue, look again later (with backoff) at the others, and past the route's timeout
+ * diagnose them with the host script's inspect and record the reason on the instance.
+ */
+import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
+import { resolveRoute } from "../domain/routeResolution";
+import { formatStatus, parseStatus, type Status } from "../domain/status";
+import { diagnoseNoHeartbeat, nextHeartbeatCheckDelaySeconds } from "../heartbeat/diagnosis";
+import { type HostScripts, renderHostCommand } from "../hostscript/hostCommand";
+import { parseHostReport } from "../hostscript/hostReport";
+import { type AwaitHeartbeatMessage, decodeMessage, encodeMessage } from "../messages/queueMessages";
+import { sameSmbiosUuid } from "../planner/smbiosUuid";
+import type { ObservedMachine } from "../planner/types";
+import type { EcsPort, InstanceRecord } from "../ports/ecs";
+import type { QueuePort, ReceivedMessage } from "../ports/queue";
+import type { SlsPort } from "../ports/sls";
+import type { LogLine } from "./authorizeInstances";
+
+export interface HeartbeatDeps {
+  config: RoutesFile;
+  ecs(scope: { accountId: string; region: string }): EcsPort;
+  sls(scope: { accountId: string; region: string; project: string }): SlsPort;
+  queue: QueuePort;
+  heartbeatQueue: string;
+  applyQueue: string;
+  scripts: HostScripts;
+  /** Same clock the authorize step stamped `authorizedAt` with (ms). */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  log(line: LogLine): void;
+  /** A heartbeat older than this is stale. */
+  freshSeconds?: number;
+  /** Receive rounds per run (16 messages each). */
+  maxRounds?: number;
+  resultPollMs?: number;
+  resultWaitMs?: number;
+}
+
+export interface HeartbeatOutcome {
+  messages: number;
+  healthy: number;
+  waiting: number;
+  diagnosed: number;
+}
+
+interface Pending {
+  message: AwaitHeartbeatMessage;
+  received: ReceivedMessage;
+}
+
+export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOutcome> {
+  const outcome: HeartbeatOutcome = { messages: 0, healthy: 0, waiting: 0, diagnosed: 0 };
+  for (let round = 0; round < (deps.maxRounds ?? 10); round++) {
+    const received = await deps.queue.receive(deps.heartbeatQueue, 16, 0);
+    if (received.length === 0) break;
+    outcome.messages += received.length;
+    const pending: Pending[] = [];
+    const done: string[] = [];
+    for (const message of received) {
+      const decoded = decodeMessage(message.body);
+      if (!decoded.ok || decoded.message.type !== "await-heartbeat") {
+        // Poison: it can never be handled. Logged with its reason, then removed.
+        deps.log({
+          action: "heartbeat",
+          outcome: "refused",
+          accountId: "",
+          region: "",
+          instanceIds: [],
+          reason: decoded.ok ? "WrongQueue" : decoded.reason,
+        });
+        done.push(message.receiptHandle);
+        continue;
+      }
+      pending.push({ message: decoded.message, received: message });
+    }
+    const counts = await handleBatch(deps, pending);
+    outcome.healthy += counts.healthy;
+    outcome.waiting += counts.waiting;
+    outcome.diagnosed += counts.diagnosed;
+    // Deleted only once everything they asked for is done (or re-queued): a crash before this
+    // point redelivers them, and every step above is idempotent.
+    done.push(...pending.map((p) => p.received.receiptHandle));
+    await deps.queue.delete(deps.heartbeatQueue, done);
+  }
+  return outcome;
+}
+
+async function handleBatch(
+  deps: HeartbeatDeps,
+  batch: Pending[],
+): Promise<Omit<HeartbeatOutcome, "messages">> {
+  const { config } = deps;
+  const counts = { healthy: 0, waiting: 0, diagnosed: 0 };
+  const nowMs = deps.now();
+  const fresh = deps.freshSeconds ?? 180;
+
+  // Re-observe the instances, one DescribeInstances batch per account and region.
+  const instances = new Map<string, InstanceRecord>();
+  const byScope = new Map<string, Set<string>>();
+  for (const { message } of batch) {
+    const key = `${message.accountId}|${message.region}`;
+    const ids = byScope.get(key) ?? new Set();
+    for (const id of message.instanceIds) ids.add(id);
+    byScope.set(key, ids);
+  }
+  for (const [key, ids] of byScope) {
+    const [accountId = "", region = ""] = key.split("|");
+    for (const record of await deps.ecs({ accountId, region }).describeInstances({ instanceIds: [...ids] })) {
+      instances.set(record.instanceId, record);
+    }
+  }
+
+  // ListMachines once per machine group involved.
+  const machines = new Map<string, ObservedMachine[]>();
+  const groupKey = (route: string, os: OperatingSystem) => `${route}|${os}`;
+  for (const { message } of batch) {
+    const route = config.routes[message.route];
+    const destination = route ? config.destinations[route.destination] : undefined;
+    if (!route || !destination) continue;
+    for (const id of message.instanceIds) {
+      const os = instances.get(id)?.os;
+      const group = os ? route.machineGroup[os] : undefined;
+      if (!os || !group || machines.has(groupKey(message.route, os))) continue;
+      const sls = deps.sls({
+        accountId: destination.uid,
+        region: destination.region,
+        project: route.project,
+      });
+      machines.set(groupKey(message.route, os), (await sls.listMachines(group)) ?? []);
+    }
+  }
+
+  const apply = new Map<string, string[]>();
+  const waiting: AwaitHeartbeatMessage[] = [];
+  const timedOut = new Map<string, { message: AwaitHeartbeatMessage; ids: string[] }>();
+  for (const { message } of batch) {
+    const route = config.routes[message.route];
+    const elapsedSeconds = (nowMs - message.authorizedAt) / 1000;
+    const later: string[] = [];
+    for (const id of message.instanceIds) {
+      const instance = instances.get(id);
+      // Re-observed: gone, re-tagged or no longer authorized means this check has nothing to do.
+      if (!instance || !route) continue;
+      const resolution = resolveRoute(config, instance, instance.tags[config.tagKey]);
+      if (resolution.kind !== "route" || resolution.name !== message.route) continue;
+      if (parseStatus(instance.tags[config.statusTagKey])?.stage !== "authorized") continue;
+      const identifier = route.identifier[instance.os];
+      const listed = machines.get(groupKey(message.route, instance.os)) ?? [];
+      const heartbeating = listed.some(
+        (m) =>
+          sameSmbiosUuid(m.machineUniqueId, instance.serialNumber) &&
+          nowMs / 1000 - m.lastHeartbeatTime <= fresh &&
+          identifier !== undefined &&
+          m.userdefinedId.split(/\s+/).includes(identifier),
+      );
+      if (heartbeating) {
+        const key = `${message.accountId}|${message.region}|${message.route}`;
+        apply.set(key, [...(apply.get(key) ?? []), id]);
+        counts.healthy += 1;
+      } else if (
+        nextHeartbeatCheckDelaySeconds(message.checks, elapsedSeconds, route.heartbeatTimeoutSeconds) !==
+        undefined
+      ) {
+        later.push(id);
+        counts.waiting += 1;
+      } else {
+        const key = `${message.accountId}|${message.region}|${message.route}`;
+        const entry = timedOut.get(key) ?? { message, ids: [] };
+        entry.ids.push(id);
+        timedOut.set(key, entry);
+      }
+    }
+    if (later.length > 0) waiting.push({ ...message, instanceIds: later, checks: message.checks + 1 });
+  }
+
+  for (const [key, ids] of apply) {
+    const [accountId = "", region = "", route = ""] = key.split("|");
+    await deps.queue.send(deps.applyQueue, [
+      encodeMessage({ v: 1, type: "apply", accountId, region, route, instanceIds: ids }),
+    ]);
+    deps.log({
+      action: "heartbeat",
+      outcome: "ok",
+      accountId,
+      region,
+      route,
+      instanceIds: ids,
+      detail: "heartbeating: sent to apply",
+    });
+  }
+  for (const message of waiting) {
+    const route = config.routes[message.route];
+    const delay = route
+      ? (nextHeartbeatCheckDelaySeconds(
+          message.checks - 1,
+          (nowMs - message.authorizedAt) / 1000,
+          route.heartbeatTimeoutSeconds,
+        ) ?? 0)
+      : 0;
+    await deps.queue.send(deps.heartbeatQueue, [encodeMessage(message)], { delaySeconds: delay });
+  }
+  for (const { message, ids } of timedOut.values())
+    counts.diagnosed += await diagnose(deps, message, ids, instances);
+  return counts;
+}
+
+/** Runs inspect on the hosts that never heartbeat and writes the reason found on each. */
+async function diagnose(
+  deps: HeartbeatDeps,
+  message: AwaitHeartbeatMessage,
+  ids: string[],
+  instances: Map<string, InstanceRecord>,
+): Promise<number> {
+  const { config } = deps;
+  const route = config.routes[message.route];
+  const destination = route ? config.destinations[route.destination] : undefined;
+  if (!route || !destination) return 0;
+  const ecs = deps.ecs({ accountId: message.accountId, region: message.region });
+  const statuses = new Map<string, string[]>();
+  const record = (id: string, status: Status) => {
+    const value = formatStatus(status);
+    statuses.set(value, [...(statuses.get(value) ?? []), id]);
+  };
+  for (const os of ["linux", "windows"] as const) {
+    const osIds = ids.filter((id) => instances.get(id)?.os === os);
+    const identifier = route.identifier[os];
+    if (osIds.length === 0 || identifier === undefined) continue;
+    const rendered = renderHostCommand(os, { action: "inspect" }, deps.scripts);
+    for (const invocation of await ecs.runCommand(rendered, osIds, {
+      attemptKey: `inspect|${message.authorizedAt}|${message.checks}`,
+    })) {
+      const deadline = deps.now() + (deps.resultWaitMs ?? 90_000);
+      let results = await ecs.invocationResults(invocation.invokeId);
+      while (!results.finished && deps.now() < deadline) {
+        await deps.sleep(deps.resultPollMs ?? 1000);
+        results = await ecs.invocationResults(invocation.invokeId);
+      }
+      for (const result of results.results) {
+        const report = parseHostReport(result.output);
+        if (result.status === "Success" && report.ok) {
+          const found = diagnoseNoHeartbeat(report.report, { uid: destination.uid, identifier });
+          record(result.instanceId, { stage: "failed", reason: found.reason });
+          deps.log({
+            action: "diagnose",
+            outcome: "failed",
+            accountId: message.accountId,
+            region: message.region,
+            route: message.route,
+            instanceIds: [result.instanceId],
+            reason: found.reason,
+            detail: found.detail,
+          });
+        } else {
+          record(result.instanceId, { stage: "failed", reason: "NoHeartbeat" });
+          deps.log({
+            action: "diagnose",
+            outcome: "failed",
+            accountId: message.accountId,
+            region: message.region,
+            route: message.route,
+            instanceIds: [result.instanceId],
+            reason: "NoHeartbeat",
+            detail: `inspect could not run: ${result.errorCode ?? result.status}`,
+          });
+        }
+      }
+    }
+  }
+  for (const [value, statusIds] of statuses)
+    await ecs.tagInstances(statusIds, { [config.statusTagKey]: value });
+  return [...statuses.values()].reduce((n, list) => n + list.length, 0);
+}
