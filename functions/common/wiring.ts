@@ -27,6 +27,7 @@ export interface Wiring {
   env: FunctionEnv;
   config: RoutesFile;
   adapters: AlibabaAdapters;
+  endpoints: EndpointResolver;
   log(line: Record<string, unknown>): void;
 }
 
@@ -56,6 +57,7 @@ export async function wire(
     env,
     config,
     adapters,
+    endpoints,
     // One JSON object per line: FC ships stdout to SLS, where each line is one searchable log.
     log: (line) =>
       process.stdout.write(`${JSON.stringify({ function: functionName, requestId, ...line })}\n`),

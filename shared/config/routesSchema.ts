@@ -86,7 +86,7 @@ const processor = z
   })
   .catchall(z.unknown());
 
-const logtailConfig = (path: z.ZodType) =>
+const logtailConfig = (path: z.ZodType<string>) =>
   z.strictObject({
     name: configName,
     filePaths: z.array(path).min(1, { error: "needs at least one path" }).max(20),

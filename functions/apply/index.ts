@@ -1,0 +1,52 @@
+/**
+ * apply — MNS queue trigger (batch or single). Thin: decode the trigger's messages, refuse the
+ * malformed ones with a reason (they can never succeed), apply each route. A retryable cloud error
+ * is thrown so the queue redelivers the messages; every step is idempotent, so a redelivered
+ * message that had half succeeded only finishes the rest.
+ */
+
+import { decodeFcEvent, readQueueTrigger } from "../../shared/events/fcEvent";
+import { decodeMessage } from "../../shared/messages/queueMessages";
+import { applyRoute } from "../../shared/usecases/applyRoute";
+import { type FcContextLike, wire } from "../common/wiring";
+
+export async function handler(
+  event: Buffer,
+  context: FcContextLike & Record<string, unknown>,
+): Promise<string> {
+  const { config, adapters, endpoints, log } = await wire(context, "apply");
+  const decoded = decodeFcEvent(event);
+  if (!decoded.ok) {
+    log({ action: "apply", outcome: "rejected", reason: decoded.reason });
+    return "rejected";
+  }
+  const batch = readQueueTrigger(decoded.value);
+  for (const { index, reason } of batch.rejected)
+    log({ action: "apply", outcome: "rejected", reason: `batch element ${index}: ${reason}` });
+  let applied = 0;
+  for (const item of batch.messages) {
+    const message = decodeMessage(item.body);
+    if (!message.ok || message.message.type !== "apply") {
+      log({
+        action: "apply",
+        outcome: "rejected",
+        messageId: item.messageId,
+        reason: message.ok ? "not an apply message" : message.reason,
+      });
+      continue;
+    }
+    await applyRoute(
+      {
+        config,
+        ecs: (scope) => adapters.ecs(scope),
+        sls: (scope) => adapters.sls(scope),
+        slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
+        now: () => Date.now(),
+        log: (line) => log({ ...line }),
+      },
+      message.message,
+    );
+    applied += 1;
+  }
+  return `applied ${applied}`;
+}

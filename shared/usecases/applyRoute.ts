@@ -1,0 +1,220 @@
+/**
+ * The apply step, per route: make the destination ready (logstore, index, machine group and
+ * Logtail pipeline config per OS, the config bound to the group), mark the heartbeating instances
+ * `collecting`, and — when every running instance the source account has on this route collects —
+ * cut over: retire the source's old config binding (if the route asks) and create the cross-account
+ * copy job in the source project (once: its name is derived from route and account, so a second
+ * create finds it and changes nothing).
+ */
+import { createHash } from "node:crypto";
+import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
+import { resolveRoute } from "../domain/routeResolution";
+import { formatStatus } from "../domain/status";
+import type { ApplyMessage } from "../messages/queueMessages";
+import { sameSmbiosUuid } from "../planner/smbiosUuid";
+import type { EcsPort, InstanceRecord } from "../ports/ecs";
+import type { SlsPort } from "../ports/sls";
+import type { LogLine } from "./authorizeInstances";
+
+export interface ApplyDeps {
+  config: RoutesFile;
+  ecs(scope: { accountId: string; region: string }): EcsPort;
+  sls(scope: { accountId: string; region: string; project: string }): SlsPort;
+  /** The SLS endpoint agents and copy jobs write to, for a region. */
+  slsDataEndpoint(region: string): string;
+  now(): number;
+  log(line: LogLine): void;
+  freshSeconds?: number;
+}
+
+export interface ApplyOutcome {
+  collecting: string[];
+  cutover: { retired: boolean; backfillJob?: string } | undefined;
+}
+
+const OS_LIST: readonly OperatingSystem[] = ["linux", "windows"];
+
+export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promise<ApplyOutcome> {
+  const { config } = deps;
+  const route = config.routes[message.route];
+  const destination = route ? config.destinations[route.destination] : undefined;
+  const base = { accountId: message.accountId, region: message.region, route: message.route };
+  if (!route || !destination) {
+    deps.log({
+      ...base,
+      action: "apply",
+      outcome: "refused",
+      instanceIds: message.instanceIds,
+      reason: "UnknownRoute",
+    });
+    return { collecting: [], cutover: undefined };
+  }
+  const ecs = deps.ecs({ accountId: message.accountId, region: message.region });
+  const instances = (await ecs.describeInstances({ instanceIds: message.instanceIds })).filter(
+    (i) => routeOf(config, i) === message.route && i.status === "Running",
+  );
+  const sls = deps.sls({ accountId: destination.uid, region: destination.region, project: route.project });
+  const endpoint = deps.slsDataEndpoint(destination.region);
+
+  await sls.ensureProject();
+  await sls.ensureLogstore(route.logstore);
+  await sls.ensureIndex(route.logstore, route.index);
+  const osInUse = OS_LIST.filter((os) => instances.some((i) => i.os === os));
+  const members = new Set<string>();
+  for (const os of osInUse) {
+    const group = route.machineGroup[os];
+    const identifier = route.identifier[os];
+    const logtail = route.logtailConfig[os];
+    if (!group || !identifier || !logtail) continue;
+    await sls.ensureMachineGroup(group, [identifier]);
+    await sls.ensurePipelineConfig({
+      name: logtail.name,
+      filePaths: logtail.filePaths,
+      processors: logtail.processors,
+      logstore: route.logstore,
+      endpoint,
+    });
+    await sls.applyConfig(group, logtail.name);
+    const machines = (await sls.listMachines(group)) ?? [];
+    const nowSeconds = deps.now() / 1000;
+    for (const instance of instances.filter((i) => i.os === os)) {
+      const heartbeating = machines.some(
+        (m) =>
+          sameSmbiosUuid(m.machineUniqueId, instance.serialNumber) &&
+          nowSeconds - m.lastHeartbeatTime <= (deps.freshSeconds ?? 180) &&
+          m.userdefinedId.split(/\s+/).includes(identifier),
+      );
+      if (heartbeating) members.add(instance.instanceId);
+    }
+  }
+  const collecting = [...members];
+  const toWrite = instances.filter(
+    (i) => members.has(i.instanceId) && i.tags[config.statusTagKey] !== "collecting",
+  );
+  if (toWrite.length > 0) {
+    await ecs.tagInstances(
+      toWrite.map((i) => i.instanceId),
+      { [config.statusTagKey]: formatStatus({ stage: "collecting" }) },
+    );
+  }
+  deps.log({
+    ...base,
+    action: "apply",
+    outcome: "ok",
+    instanceIds: collecting,
+    detail: `config bound for ${osInUse.join(", ") || "no OS"}`,
+  });
+
+  const cutover = await maybeCutover(deps, message, collecting);
+  return { collecting, cutover };
+}
+
+function routeOf(config: RoutesFile, instance: InstanceRecord): string | undefined {
+  const resolution = resolveRoute(config, instance, instance.tags[config.tagKey]);
+  return resolution.kind === "route" ? resolution.name : undefined;
+}
+
+/**
+ * Cut over a source account once all its running instances on the route collect (counted across
+ * every region configured for the account).
+ */
+async function maybeCutover(
+  deps: ApplyDeps,
+  message: ApplyMessage,
+  justCollecting: readonly string[],
+): Promise<ApplyOutcome["cutover"]> {
+  const { config } = deps;
+  const route = config.routes[message.route];
+  const source = route?.sources.find((s) => s.account === message.accountId);
+  const account = config.sourceAccounts.find((a) => a.uid === message.accountId);
+  const destination = route ? config.destinations[route.destination] : undefined;
+  if (!route || !source || !account || !destination || (!source.retire && !source.backfill)) return undefined;
+
+  const collecting = new Set(justCollecting);
+  for (const region of account.regions) {
+    const tagged = await deps
+      .ecs({ accountId: account.uid, region })
+      .describeInstances({ tagKey: config.tagKey, tagValue: message.route });
+    const pending = tagged.filter(
+      (i) =>
+        i.status === "Running" &&
+        !collecting.has(i.instanceId) &&
+        i.tags[config.statusTagKey] !== "collecting",
+    );
+    if (pending.length > 0) return undefined;
+  }
+
+  let retired = false;
+  if (source.retire) {
+    // The source project is taken to be in the region the instances report from.
+    const sourceSls = deps.sls({
+      accountId: account.uid,
+      region: message.region,
+      project: source.retire.project,
+    });
+    const bound = await sourceSls.appliedConfigs(source.retire.machineGroup);
+    retired = true;
+    // Observe before acting: a converged route makes no write call.
+    if (bound?.includes(source.retire.config)) {
+      await sourceSls.removeConfig(source.retire.machineGroup, source.retire.config);
+      deps.log({
+        accountId: account.uid,
+        region: message.region,
+        route: message.route,
+        action: "retire-source-config",
+        outcome: "ok",
+        instanceIds: [],
+        detail: `${source.retire.project}/${source.retire.machineGroup}/${source.retire.config}`,
+      });
+    }
+  }
+  let backfillJob: string | undefined;
+  if (source.backfill && route.backfill) {
+    const sourceSls = deps.sls({
+      accountId: account.uid,
+      region: message.region,
+      project: source.backfill.project,
+    });
+    backfillJob = copyJobName(route.backfill.jobNamePrefix ?? "logtail-xacct", message.route, account.uid);
+    const fromTime = Math.floor(Date.parse(route.backfill.from) / 1000);
+    const toTime = route.backfill.to
+      ? Math.floor(Date.parse(route.backfill.to) / 1000)
+      : Math.floor(deps.now() / 1000);
+    const existing = await sourceSls.getEtl(backfillJob);
+    if (existing) return { retired, backfillJob };
+    const outcome = await sourceSls.createEtl({
+      name: backfillJob,
+      displayName: `logtail-xacct copy ${message.route} from ${account.uid}`,
+      script: route.backfill.spl,
+      logstore: source.backfill.logstore,
+      roleArn: source.backfill.readRoleArn,
+      fromTime,
+      toTime,
+      sinks: [
+        {
+          name: "destination",
+          project: route.project,
+          logstore: route.logstore,
+          endpoint: deps.slsDataEndpoint(destination.region),
+          roleArn: route.backfill.writeRoleArn,
+        },
+      ],
+    });
+    deps.log({
+      accountId: account.uid,
+      region: message.region,
+      route: message.route,
+      action: "create-copy-job",
+      outcome: "ok",
+      instanceIds: [],
+      detail: `${backfillJob}: ${outcome}`,
+    });
+  }
+  return { retired, ...(backfillJob ? { backfillJob } : {}) };
+}
+
+/** Deterministic and within the ETL name limit (2–64 of [a-z0-9_-]): the same route and account, the same job. */
+export function copyJobName(prefix: string, route: string, accountId: string): string {
+  const digest = createHash("sha256").update(`${route}|${accountId}`).digest("hex").slice(0, 12);
+  return `${prefix.slice(0, 64 - 13)}-${digest}`;
+}
