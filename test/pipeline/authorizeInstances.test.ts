@@ -2,36 +2,19 @@
  * The authorize step against the local stack: real adapters (official SDKs, AssumeRole into the
  * spoke), real RunCommand of the real host script on sandboxed hosts, real status tags and queue.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { defaultQueueAttributes } from "../../emulator/mns/backend";
-import { parseSimulatedFleet } from "../../localstack/fleet/simulatedFleet";
-import { type LocalStack, startLocalStack } from "../../localstack/stack";
+import { authorizeInstances } from "../../shared/usecases/authorizeInstances";
 import {
-  createAlibabaAdapters,
-  localEndpoints,
-  readEndpointsFile,
-  rolesFromRoutes,
-} from "../../shared/adapters";
-import { loadRoutesConfig } from "../../shared/config/routesConfig";
-import { readHostScripts } from "../../shared/hostscript/hostScripts";
-import { decodeMessage } from "../../shared/messages/queueMessages";
-import {
-  type AuthorizeDeps,
-  authorizeInstances,
-  type LogLine,
-} from "../../shared/usecases/authorizeInstances";
+  config,
+  HEARTBEAT_QUEUE,
+  type PipelineKit,
+  REGION,
+  SPOKE,
+  startPipelineKit,
+} from "../support/pipelineKit";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
-const config = loadRoutesConfig(join(__dirname, "../../config/routes.example.yaml"));
-const HUB = config.hub.accountId;
-const SPOKE = "1700000000000397";
-const REGION = "cn-hangzhou";
-const QUEUE = "logtail-xacct-heartbeat";
 const ROUTE_KEY = config.tagKey;
-const STATUS_KEY = config.statusTagKey;
-
+const tagged = { [ROUTE_KEY]: "app-b-prod" };
 const ids = {
   web: "i-bp1authweb00001",
   shared: "i-bp1authshared01",
@@ -42,150 +25,75 @@ const ids = {
   untagged: "i-bp1authuntag001",
 };
 
-const fleet = parseSimulatedFleet({
-  accounts: [
-    { id: HUB, name: "hub", roles: [] },
-    { id: SPOKE, name: "app-b", roles: [{ name: "logtail-xacct-spoke", trustedAccounts: [HUB] }] },
-    {
-      id: "1800000000000512",
-      name: "payments",
-      roles: [{ name: "logtail-xacct-spoke", trustedAccounts: [HUB] }],
-    },
-  ],
-  instances: [
-    { account: "app-b", region: REGION, id: ids.web, tags: { [ROUTE_KEY]: "app-b-prod" } },
-    {
-      account: "app-b",
-      region: REGION,
-      id: ids.shared,
-      tags: { [ROUTE_KEY]: "app-b-prod" },
-      userDefinedIds: ["team-x-web"],
-    },
-    {
-      account: "app-b",
-      region: REGION,
-      id: ids.stopped,
-      status: "Stopped",
-      tags: { [ROUTE_KEY]: "app-b-prod" },
-    },
-    {
-      account: "app-b",
-      region: REGION,
-      id: ids.offline,
-      cloudAssistant: "offline",
-      tags: { [ROUTE_KEY]: "app-b-prod" },
-    },
-    { account: "app-b", region: REGION, id: ids.badTag, tags: { [ROUTE_KEY]: "$(reboot)" } },
-    { account: "payments", region: REGION, id: ids.wrongRoute, tags: { [ROUTE_KEY]: "app-b-prod" } },
-    { account: "app-b", region: REGION, id: ids.untagged },
-  ],
-});
-
 describeRequiring(sandboxRequirement(), "authorize on the local stack", () => {
-  let stack: LocalStack;
-  let workDir: string;
-  let deps: AuthorizeDeps;
-  const logs: LogLine[] = [];
+  let kit: PipelineKit;
+  const authorize = (instanceIds: string[], accountId = SPOKE) =>
+    authorizeInstances(
+      { ...kit.deps, heartbeatQueue: HEARTBEAT_QUEUE },
+      { accountId, region: REGION, instanceIds },
+    );
 
   beforeAll(async () => {
-    workDir = mkdtempSync(join(tmpdir(), "ltx-authorize-"));
-    const endpointsFile = join(workDir, "endpoints.json");
-    stack = await startLocalStack({
-      fleet,
-      hubAccountId: HUB,
-      workDir,
-      endpointsFile,
-      clock: { startAt: Date.UTC(2026, 0, 1), scale: 0 },
-    });
-    stack.emulator.mns.createQueue(HUB, REGION, QUEUE, defaultQueueAttributes);
-    const endpoints = await readEndpointsFile(endpointsFile);
-    const hubKey = endpoints.accounts.find((a) => a.id === HUB);
-    if (!hubKey) throw new Error("no hub key");
-    const adapters = createAlibabaAdapters({
-      endpoints: localEndpoints(endpoints),
-      hub: {
-        accountId: HUB,
-        region: REGION,
-        credentials: () => ({ accessKeyId: hubKey.accessKeyId, accessKeySecret: hubKey.accessKeySecret }),
-      },
-      roles: rolesFromRoutes(config),
-      now: () => stack.emulator.now(),
-    });
-    deps = {
-      config,
-      ecs: (scope) => adapters.ecs(scope),
-      queue: adapters.queue(),
-      heartbeatQueue: QUEUE,
-      scripts: readHostScripts(),
-      now: () => Date.now(),
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      log: (line) => logs.push(line),
-      resultPollMs: 25,
-      resultWaitMs: 20_000,
-    };
+    kit = await startPipelineKit([
+      { account: "app-b", region: REGION, id: ids.web, tags: tagged },
+      { account: "app-b", region: REGION, id: ids.shared, tags: tagged, userDefinedIds: ["team-x-web"] },
+      { account: "app-b", region: REGION, id: ids.stopped, status: "Stopped", tags: tagged },
+      { account: "app-b", region: REGION, id: ids.offline, cloudAssistant: "offline", tags: tagged },
+      { account: "app-b", region: REGION, id: ids.badTag, tags: { [ROUTE_KEY]: "$(reboot)" } },
+      { account: "payments", region: REGION, id: ids.wrongRoute, tags: tagged },
+      { account: "app-b", region: REGION, id: ids.untagged },
+    ]);
   });
 
   afterAll(async () => {
-    await stack?.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    await kit?.stop();
   });
 
-  const statusTag = (id: string) => stack.emulator.ecs.getInstance(id)?.tags.get(STATUS_KEY);
-
   test("one pass: authorized, pending, refused and offline instances each get their status; only runnable hosts get a command", async () => {
-    const outcome = await authorizeInstances(deps, {
-      accountId: SPOKE,
-      region: REGION,
-      instanceIds: Object.values(ids),
-    });
+    const outcome = await authorize(Object.values(ids));
 
-    expect(statusTag(ids.web)).toBe("authorized");
-    expect(statusTag(ids.shared)).toBe("authorized");
-    expect(statusTag(ids.stopped)).toBe("pending");
-    expect(statusTag(ids.offline)).toBe("failed:CloudAssistantOffline");
-    expect(statusTag(ids.badTag)).toBe("failed:InvalidRouteTag");
-    expect(statusTag(ids.untagged)).toBeUndefined();
+    expect(kit.status(ids.web)).toBe("authorized");
+    expect(kit.status(ids.shared)).toBe("authorized");
+    expect(kit.status(ids.stopped)).toBe("pending");
+    expect(kit.status(ids.offline)).toBe("failed:CloudAssistantOffline");
+    expect(kit.status(ids.badTag)).toBe("failed:InvalidRouteTag");
+    expect(kit.status(ids.untagged)).toBeUndefined();
     expect(outcome.commands).toBe(1);
-    expect(stack.fleet.host(ids.shared)?.root().identifierFile()).toBe("team-x-web\napp-b-prod-linux\n");
-    expect(stack.fleet.host(ids.web)?.uidFiles()).toEqual([HUB]);
+    expect(kit.stack.fleet.host(ids.shared)?.root().identifierFile()).toBe("team-x-web\napp-b-prod-linux\n");
+    expect(kit.stack.fleet.host(ids.web)?.uidFiles()).toEqual([config.hub.accountId]);
     // Another account's instance id in a spoke's event is simply not found there.
-    expect(logs).toContainEqual(
+    expect(kit.logs).toContainEqual(
       expect.objectContaining({ reason: "InstanceReleased", instanceIds: [ids.wrongRoute] }),
     );
   });
 
   test("the authorized instances are queued for the heartbeat check, identities only", () => {
-    const queued = stack.emulator.mns.peek(HUB, REGION, QUEUE, 16);
-
-    expect(queued).toHaveLength(1);
-    const body = Buffer.from(queued[0]?.body ?? "", "base64").toString("utf8");
-    const decoded = decodeMessage(body);
-    expect(decoded).toMatchObject({
-      ok: true,
-      message: {
-        type: "await-heartbeat",
-        accountId: SPOKE,
-        route: "app-b-prod",
-        instanceIds: [ids.web, ids.shared].sort(),
+    expect(kit.messagesIn(HEARTBEAT_QUEUE)).toEqual([
+      {
+        ok: true,
+        message: expect.objectContaining({
+          type: "await-heartbeat",
+          accountId: SPOKE,
+          route: "app-b-prod",
+          instanceIds: [ids.web, ids.shared].sort(),
+        }),
       },
-    });
+    ]);
   });
 
   test("a second pass changes nothing on the hosts and writes no status", async () => {
-    const before = stack.emulator.metrics();
-    const beforeTags = before.operations
-      .filter((o) => o.operation === "TagResources")
-      .reduce((n, o) => n + o.calls, 0);
+    const tagCalls = () =>
+      kit.stack.emulator
+        .metrics()
+        .operations.filter((o) => o.operation === "TagResources")
+        .reduce((n, o) => n + o.calls, 0);
+    const before = tagCalls();
 
-    await authorizeInstances(deps, { accountId: SPOKE, region: REGION, instanceIds: [ids.web, ids.shared] });
+    await authorize([ids.web, ids.shared]);
 
-    const after = stack.emulator.metrics();
-    const afterTags = after.operations
-      .filter((o) => o.operation === "TagResources")
-      .reduce((n, o) => n + o.calls, 0);
-    expect(afterTags).toBe(beforeTags);
+    expect(tagCalls()).toBe(before);
     expect(
-      stack.fleet
+      kit.stack.fleet
         .host(ids.web)
         ?.root()
         .agentEvents()
@@ -194,21 +102,21 @@ describeRequiring(sandboxRequirement(), "authorize on the local stack", () => {
   });
 
   test("untagging revokes: the host's files are as before onboarding, the status says revoked", async () => {
-    await deps.ecs({ accountId: SPOKE, region: REGION }).untagInstances([ids.shared], [ROUTE_KEY]);
+    await kit.deps.ecs({ accountId: SPOKE, region: REGION }).untagInstances([ids.shared], [ROUTE_KEY]);
 
-    await authorizeInstances(deps, { accountId: SPOKE, region: REGION, instanceIds: [ids.shared] });
+    await authorize([ids.shared]);
 
-    expect(statusTag(ids.shared)).toBe("revoked");
-    expect(stack.fleet.host(ids.shared)?.root().identifierFile()).toBe("team-x-web\n");
-    expect(stack.fleet.host(ids.shared)?.uidFiles()).toEqual([]);
+    expect(kit.status(ids.shared)).toBe("revoked");
+    expect(kit.stack.fleet.host(ids.shared)?.root().identifierFile()).toBe("team-x-web\n");
+    expect(kit.stack.fleet.host(ids.shared)?.uidFiles()).toEqual([]);
   });
 
   test("an event for an account that is not in the routes file is refused in the log, nothing called", async () => {
-    const calls = stack.emulator.metrics().totalCalls;
+    const calls = kit.stack.emulator.metrics().totalCalls;
 
-    await authorizeInstances(deps, { accountId: "1999999999999999", region: REGION, instanceIds: [ids.web] });
+    await authorize([ids.web], "1999999999999999");
 
-    expect(stack.emulator.metrics().totalCalls).toBe(calls);
-    expect(logs.at(-1)).toMatchObject({ outcome: "refused", reason: "AccountNotConfigured" });
+    expect(kit.stack.emulator.metrics().totalCalls).toBe(calls);
+    expect(kit.logs.at(-1)).toMatchObject({ outcome: "refused", reason: "AccountNotConfigured" });
   });
 });
