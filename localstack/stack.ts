@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { type EmulatorHandle, startEmulator } from "../emulator/index";
+import { defaultQueueAttributes } from "../emulator/mns/backend";
 import type { AgentSimulatorOptions } from "./agent/agentSimulator";
 import { connectEcsEvents, LocalEventBridge } from "./eventbridge";
 import { roleTrust } from "./eventbridge/roleTrust";
@@ -41,6 +42,10 @@ export interface LocalStackOptions {
   endpointsFile?: string;
   logger?: RuntimeLogger;
   maxConcurrentCommands?: number;
+  /** Queues the deployment creates in the hub (before any function polls them). */
+  hubQueues?: readonly string[];
+  /** Region of the hub's functions and queues. */
+  hubRegion?: string;
   /** Environment every function gets besides FC's own (the endpoints file is added when given). */
   functionEnv?: Readonly<Record<string, string>>;
 }
@@ -74,6 +79,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const bridge = new LocalEventBridge({ scheduler: clock, trust: roleTrust(emulator.accounts) });
     stops.push(connectEcsEvents(emulator.ecs, bridge));
     forwardSpokeEvents(bridge, options.hubAccountId, options.fleet);
+
+    for (const queue of options.hubQueues ?? []) {
+      emulator.mns.createQueue(options.hubAccountId, options.hubRegion ?? "cn-hangzhou", queue, defaultQueueAttributes);
+    }
 
     let runtime: LocalFcRuntime | undefined;
     if (options.template !== undefined) {

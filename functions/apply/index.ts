@@ -14,7 +14,7 @@ export async function handler(
   event: Buffer,
   context: FcContextLike & Record<string, unknown>,
 ): Promise<string> {
-  const { config, adapters, endpoints, log } = await wire(context, "apply");
+  const { config, adapters, endpoints, log, now } = await wire(context, "apply");
   const decoded = decodeFcEvent(event);
   if (!decoded.ok) {
     log({ action: "apply", outcome: "rejected", reason: decoded.reason });
@@ -41,7 +41,7 @@ export async function handler(
         ecs: (scope) => adapters.ecs(scope),
         sls: (scope) => adapters.sls(scope),
         slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
-        now: () => Date.now(),
+        now,
         log: (line) => log({ ...line }),
       },
       message.message,

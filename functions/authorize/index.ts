@@ -18,7 +18,7 @@ export async function handler(
   event: Buffer,
   context: FcContextLike & Record<string, unknown>,
 ): Promise<string> {
-  const { config, adapters, env, log } = await wire(context, "authorize");
+  const { config, adapters, env, log, now } = await wire(context, "authorize");
   const decoded = decodeFcEvent(event);
   if (!decoded.ok) {
     log({ action: "authorize", outcome: "rejected", reason: decoded.reason });
@@ -43,7 +43,7 @@ export async function handler(
       queue: adapters.queue(),
       heartbeatQueue: env.LOGTAIL_XACCT_HEARTBEAT_QUEUE,
       scripts: readHostScripts(),
-      now: () => Date.now(),
+      now,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       log: (line) => log({ ...line }),
     },

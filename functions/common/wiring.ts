@@ -15,6 +15,7 @@ import {
 import { loadRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import type { EndpointResolver } from "../../shared/ports";
+import { functionClock } from "./clock";
 import { type FunctionEnv, readFunctionEnv } from "./functionEnv";
 
 export interface FcContextLike {
@@ -28,6 +29,8 @@ export interface Wiring {
   config: RoutesFile;
   adapters: AlibabaAdapters;
   endpoints: EndpointResolver;
+  /** Milliseconds: the wall clock on Alibaba Cloud, the emulator's on the local stack. */
+  now(): number;
   log(line: Record<string, unknown>): void;
 }
 
@@ -46,11 +49,13 @@ export async function wire(
       ? localEndpoints(await readEndpointsFile(env.LOGTAIL_XACCT_ENDPOINTS_FILE))
       : alibabaEndpoints({ network: env.LOGTAIL_XACCT_NETWORK });
   const credentials = credentialsFromFcContext(context);
+  const now = await functionClock(env.LOGTAIL_XACCT_ENDPOINTS_FILE);
   const adapters = createAlibabaAdapters({
     endpoints,
     hub: { accountId: config.hub.accountId, region: config.hub.region, credentials: () => credentials },
     roles: rolesFromRoutes(config),
     sessionName: `logtail-xacct-${functionName}`,
+    now,
   });
   const requestId = typeof context.requestId === "string" ? context.requestId : undefined;
   return {
@@ -58,6 +63,7 @@ export async function wire(
     config,
     adapters,
     endpoints,
+    now,
     // One JSON object per line: FC ships stdout to SLS, where each line is one searchable log.
     log: (line) =>
       process.stdout.write(`${JSON.stringify({ function: functionName, requestId, ...line })}\n`),

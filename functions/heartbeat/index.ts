@@ -11,7 +11,7 @@ export async function handler(
   _event: Buffer,
   context: FcContextLike & Record<string, unknown>,
 ): Promise<string> {
-  const { config, adapters, env, log } = await wire(context, "heartbeat");
+  const { config, adapters, env, log, now } = await wire(context, "heartbeat");
   const outcome = await checkHeartbeats({
     config,
     ecs: (scope) => adapters.ecs(scope),
@@ -20,7 +20,7 @@ export async function handler(
     heartbeatQueue: env.LOGTAIL_XACCT_HEARTBEAT_QUEUE,
     applyQueue: env.LOGTAIL_XACCT_APPLY_QUEUE,
     scripts: readHostScripts(),
-    now: () => Date.now(),
+    now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     log: (line) => log({ ...line }),
   });

@@ -10,6 +10,7 @@ export type {
   RunCommandOptions,
 } from "./ecs";
 export type { EndpointResolver, ServiceEndpoint } from "./endpoints";
+export { errorCode, isRetryable } from "./errors";
 export type { DeleteFailure, QueuePort, QueueScope, ReceivedMessage } from "./queue";
 export type {
   EnsureOutcome,

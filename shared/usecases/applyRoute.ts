@@ -13,6 +13,7 @@ import { formatStatus } from "../domain/status";
 import type { ApplyMessage } from "../messages/queueMessages";
 import { sameSmbiosUuid } from "../planner/smbiosUuid";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
+import { errorCode, isRetryable } from "../ports/errors";
 import type { SlsPort } from "../ports/sls";
 import type { LogLine } from "./authorizeInstances";
 
@@ -105,7 +106,22 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
     detail: `config bound for ${osInUse.join(", ") || "no OS"}`,
   });
 
-  const cutover = await maybeCutover(deps, message, collecting);
+  let cutover: ApplyOutcome["cutover"];
+  try {
+    cutover = await maybeCutover(deps, message, collecting);
+  } catch (error) {
+    // A retry cannot fix a missing source project or a refused role: say so and let reconcile try
+    // again once the routes file or the account is fixed, instead of redelivering forever.
+    if (isRetryable(error)) throw error;
+    deps.log({
+      ...base,
+      action: "cutover",
+      outcome: "failed",
+      instanceIds: [],
+      reason: errorCode(error) ?? "CutoverFailed",
+      detail: error instanceof Error ? error.message : String(error),
+    });
+  }
   return { collecting, cutover };
 }
 

@@ -128,6 +128,14 @@ async function handleBatch(
         region: destination.region,
         project: route.project,
       });
+      const identifier = route.identifier[os];
+      if (identifier !== undefined) {
+        // The group is what the agent's heartbeat lands in: without it nothing can ever be seen.
+        // Apply makes the rest of the destination; the group (and its project) are made, or
+        // repaired, here — two reads when they are already there.
+        await sls.ensureProject();
+        await sls.ensureMachineGroup(group, [identifier]);
+      }
       machines.set(groupKey(message.route, os), (await sls.listMachines(group)) ?? []);
     }
   }

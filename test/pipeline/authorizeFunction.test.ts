@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as $Ecs from "@alicloud/ecs20140526";
-import { defaultQueueAttributes } from "../../emulator/mns/backend";
 import { parseSimulatedFleet } from "../../localstack/fleet/simulatedFleet";
 import { FORWARD_ROLE_NAME, type LocalStack, startLocalStack } from "../../localstack/stack";
 import { ecsClient } from "../support/localAccounts";
@@ -43,7 +42,7 @@ const fleet = parseSimulatedFleet({
   instances: [{ account: "app-b", region: REGION, id: INSTANCE, userDefinedIds: ["team-x-web"] }],
 });
 
-describeRequiring(sandboxRequirement(), "the authorize function on the local stack", () => {
+describeRequiring(sandboxRequirement(), "the pipeline's functions on the local stack", () => {
   let stack: LocalStack;
   let workDir: string;
 
@@ -56,9 +55,9 @@ describeRequiring(sandboxRequirement(), "the authorize function on the local sta
       endpointsFile: join(workDir, "endpoints.json"),
       template: join(__dirname, "../fixtures/pipeline/s.yaml"),
       functionEnv: { LOGTAIL_XACCT_ROUTES_FILE: ROUTES },
+      hubQueues: ["logtail-xacct-heartbeat", "logtail-xacct-apply"],
       clock: { startAt: Date.UTC(2026, 0, 1), scale: 0 },
     });
-    stack.emulator.mns.createQueue(HUB.id, REGION, "logtail-xacct-heartbeat", defaultQueueAttributes);
   });
 
   afterAll(async () => {
@@ -88,6 +87,43 @@ describeRequiring(sandboxRequirement(), "the authorize function on the local sta
     expect(stack.fleet.host(INSTANCE)?.root().identifierFile()).toBe("team-x-web\napp-b-prod-linux\n");
     expect(stack.fleet.host(INSTANCE)?.uidFiles()).toEqual([HUB.id]);
     expect(stack.emulator.mns.peek(HUB.id, REGION, "logtail-xacct-heartbeat", 16)).toHaveLength(1);
+  });
+
+  test("a minute later the heartbeat timer finds the host and apply binds the config: the instance is collecting", async () => {
+    // The heartbeat timer fires on the emulator clock; the agents heartbeat on it too.
+    stack.emulator.advanceClock(60_000);
+    let status: string | undefined;
+    for (let i = 0; i < 400 && status !== "collecting"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      status = stack.emulator.ecs.getInstance(INSTANCE)?.tags.get("logtail-xacct-status");
+    }
+
+    expect(status).toBe("collecting");
+    const scope = { accountId: HUB.id, region: REGION, action: "GetAppliedConfigs" };
+    expect(stack.emulator.sls.getAppliedConfigs(scope, "central-logs", "app-b-prod-linux")).toEqual([
+      "app-b-prod-linux",
+    ]);
+  });
+
+  test("a cutover that cannot succeed (the source project does not exist here) is not redelivered forever", async () => {
+    const applyCalls = () =>
+      stack.emulator
+        .metrics()
+        .operations.filter((o) => o.operation === "ApplyConfigToMachineGroup")
+        .reduce((n, o) => n + o.calls, 0);
+    // Let the apply invocation finish and its message be deleted (or left for redelivery).
+    const queue = () => stack.emulator.mns.getQueue(HUB.id, REGION, "logtail-xacct-apply");
+    for (let i = 0; i < 200 && queue().inactiveMessages + queue().activeMessages > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const before = applyCalls();
+
+    // Well past MNS's visibility timeout: a message left undeleted would come back and run again.
+    stack.emulator.advanceClock(120_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(applyCalls()).toBe(before);
+    expect(stack.runtime?.deadLetters).toEqual([]);
   });
 
   test("the status write's own tag event starts no second round of work", async () => {

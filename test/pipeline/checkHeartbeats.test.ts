@@ -30,9 +30,6 @@ describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", (
       { account: "app-b", region: REGION, id: ids.down, tags: tagged },
       { account: "app-b", region: REGION, id: ids.noAgent, agent: "none", tags: tagged },
     ]);
-    const sls = kit.adapters.sls({ accountId: HUB, region: REGION, project: "central-logs" });
-    await sls.ensureProject();
-    await sls.ensureMachineGroup("app-b-prod-linux", ["app-b-prod-linux"]);
     deps = {
       ...kit.deps,
       sls: (scope) => kit.adapters.sls(scope),
@@ -51,8 +48,18 @@ describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", (
     await kit?.stop();
   });
 
+  test("the first check makes the route's machine group, so the agents' heartbeats have a place to land", async () => {
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ messages: 1, healthy: 0, waiting: 3 });
+    const group = await kit.adapters
+      .sls({ accountId: HUB, region: REGION, project: "central-logs" })
+      .listMachines("app-b-prod-linux");
+    expect(group).toBeDefined();
+  });
+
   test("a heartbeating host goes to apply; the silent ones wait, still authorized", async () => {
-    kit.stack.emulator.advanceClock(10_000);
+    kit.stack.emulator.advanceClock(40_000);
 
     const outcome = await checkHeartbeats(deps);
 

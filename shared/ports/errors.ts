@@ -1,0 +1,14 @@
+/**
+ * What callers of a port may rely on about its errors: adapters throw errors that say whether a
+ * retry can help (throttling, 5xx, timeouts) or not (a missing project, a refused role).
+ */
+export function isRetryable(error: unknown): boolean {
+  return typeof error === "object" && error !== null && "retryable" in error && error.retryable === true;
+}
+
+/** The service's error code, when the error carries one. */
+export function errorCode(error: unknown): string | undefined {
+  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+    ? error.code
+    : undefined;
+}
