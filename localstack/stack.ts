@@ -81,7 +81,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     forwardSpokeEvents(bridge, options.hubAccountId, options.fleet);
 
     for (const queue of options.hubQueues ?? []) {
-      emulator.mns.createQueue(options.hubAccountId, options.hubRegion ?? "cn-hangzhou", queue, defaultQueueAttributes);
+      emulator.mns.createQueue(
+        options.hubAccountId,
+        options.hubRegion ?? "cn-hangzhou",
+        queue,
+        defaultQueueAttributes,
+      );
     }
 
     let runtime: LocalFcRuntime | undefined;
