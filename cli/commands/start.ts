@@ -21,8 +21,8 @@ interface StartOptions {
 
 /**
  * `npm start`: the whole pipeline on the local stack. The stack itself (emulator, simulated fleet,
- * EventBridge, Function Compute runtime) starts and is checked; the pipeline's functions are not
- * built yet, so it then says so plainly and exits 3 rather than pretending to onboard anything.
+ * EventBridge, Function Compute runtime) starts and is checked; until reconcile and the converging
+ * demo exist it then says so plainly and exits 3 rather than pretending to onboard the fleet.
  */
 export function registerStartCommand(program: Command, io: CliIo): void {
   program
@@ -71,8 +71,8 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
     rmSync(workDir, { recursive: true, force: true });
   }
   io.err(
-    "logtail-xacct start: the local stack runs, but the pipeline is not complete (authorize exists; heartbeat, " +
-      "apply and reconcile do not), so nothing is onboarded end to end yet (see README, Status).\n",
+    "logtail-xacct start: the local stack runs, but the pipeline is not complete (authorize, heartbeat and apply " +
+      "exist; reconcile and the converging demo with its summary table do not yet) (see README, Status).\n",
   );
   return EXIT_UNAVAILABLE;
 }
