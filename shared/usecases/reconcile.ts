@@ -1,0 +1,225 @@
+/**
+ * The reconcile step — the safety net no lost event can get past. For every source account and
+ * region of the routes file it observes the tagged (and once-onboarded) instances, and for every
+ * route its destination resources, machine groups, bindings and copy jobs; the pure planner turns
+ * that into actions, which this step hands to the same code the events drive: authorize (which also
+ * revokes untagged hosts), the heartbeat queue, the apply queue, status tags.
+ */
+import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
+import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
+import { plan } from "../planner/plan";
+import type {
+  Action,
+  Observed,
+  ObservedGroup,
+  ObservedInstance,
+  ObservedRoute,
+  ObservedSource,
+  Plan,
+} from "../planner/types";
+import { isRetryable } from "../ports/errors";
+import type { SlsPort } from "../ports/sls";
+import { copyJobName } from "./applyRoute";
+import { type AuthorizeDeps, authorizeInstances } from "./authorizeInstances";
+
+export interface ReconcileDeps extends AuthorizeDeps {
+  sls(scope: { accountId: string; region: string; project: string }): SlsPort;
+  applyQueue: string;
+}
+
+export interface ReconcileOutcome {
+  plan: Plan;
+  executed: Record<Action["type"], number>;
+}
+
+const OS_LIST: readonly OperatingSystem[] = ["linux", "windows"];
+
+/** Observes the whole fleet the routes file covers. Read-only: the CLI's `plan` can call it too. */
+export async function observeFleet(deps: ReconcileDeps): Promise<Observed> {
+  const { config } = deps;
+  const instances: ObservedInstance[] = [];
+  for (const account of config.sourceAccounts) {
+    for (const region of account.regions) {
+      const ecs = deps.ecs({ accountId: account.uid, region });
+      const byId = new Map<string, ObservedInstance>();
+      for (const tagKey of [config.tagKey, config.statusTagKey]) {
+        for (const record of await ecs.describeInstances({ tagKey })) {
+          byId.set(record.instanceId, { ...record, cloudAssistantOnline: false });
+        }
+      }
+      const running = [...byId.values()].filter((i) => i.status === "Running").map((i) => i.instanceId);
+      const online =
+        running.length > 0 ? await ecs.cloudAssistantStatus(running) : new Map<string, boolean>();
+      for (const instance of byId.values())
+        instances.push({ ...instance, cloudAssistantOnline: online.get(instance.instanceId) === true });
+    }
+  }
+  const routes: Record<string, ObservedRoute> = {};
+  for (const [name, route] of Object.entries(config.routes)) {
+    const destination = config.destinations[route.destination];
+    if (!destination) continue;
+    const sls = deps.sls({ accountId: destination.uid, region: destination.region, project: route.project });
+    const groups: Partial<Record<OperatingSystem, ObservedGroup>> = {};
+    const configExists: Partial<Record<OperatingSystem, boolean>> = {};
+    const logstoreExists = await orMissing(() => sls.logstoreExists(route.logstore), false);
+    const indexExists = logstoreExists
+      ? await orMissing(() => sls.indexExists(route.logstore), false)
+      : false;
+    for (const os of OS_LIST) {
+      const group = route.machineGroup[os];
+      const logtail = route.logtailConfig[os];
+      if (!group || !logtail) continue;
+      const applied = await orMissing(() => sls.appliedConfigs(group), undefined);
+      const machines =
+        applied === undefined ? [] : ((await orMissing(() => sls.listMachines(group), undefined)) ?? []);
+      groups[os] = { exists: applied !== undefined, appliedConfigs: applied ?? [], machines };
+      // A bound config exists; an unbound one is made again by apply, which is harmless.
+      configExists[os] = applied?.includes(logtail.name) ?? false;
+    }
+    const sources: Record<string, ObservedSource> = {};
+    for (const source of route.sources) {
+      const region = config.sourceAccounts.find((a) => a.uid === source.account)?.regions[0];
+      if (!region) continue;
+      const seen: ObservedSource = {};
+      if (source.retire) {
+        const retire = source.retire;
+        const bound = await orMissing(
+          () =>
+            deps
+              .sls({ accountId: source.account, region, project: retire.project })
+              .appliedConfigs(retire.machineGroup),
+          undefined,
+        );
+        seen.retireBindingPresent = bound?.includes(retire.config) ?? false;
+      }
+      if (source.backfill && route.backfill) {
+        const backfill = source.backfill;
+        const job = await orMissing(
+          () =>
+            deps
+              .sls({ accountId: source.account, region, project: backfill.project })
+              .getEtl(copyJobName(route.backfill?.jobNamePrefix ?? "logtail-xacct", name, source.account)),
+          undefined,
+        );
+        if (job) seen.backfillJob = { name: job.name, status: job.status };
+      }
+      sources[source.account] = seen;
+    }
+    routes[name] = { logstoreExists, indexExists, groups, configExists, sources };
+  }
+  return { now: deps.now(), instances, routes };
+}
+
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileOutcome> {
+  const observed = await observeFleet(deps);
+  const result = plan(deps.config, observed);
+  const executed: ReconcileOutcome["executed"] = {
+    ensureRoute: 0,
+    authorize: 0,
+    revoke: 0,
+    awaitHeartbeat: 0,
+    setStatus: 0,
+    retireSourceConfig: 0,
+    createBackfill: 0,
+  };
+  const byId = new Map(observed.instances.map((i) => [i.instanceId, i]));
+
+  // Host work goes through authorize, which re-observes and authorizes or revokes as the tags say.
+  const hostWork = new Map<string, Set<string>>();
+  const applyWork = new Map<string, Set<string>>();
+  const heartbeat: string[] = [];
+  for (const action of result.actions) {
+    executed[action.type] += 1;
+    switch (action.type) {
+      case "authorize":
+      case "revoke": {
+        const key = `${action.accountId}|${action.region}`;
+        const ids = hostWork.get(key) ?? new Set();
+        for (const id of action.instanceIds) ids.add(id);
+        hostWork.set(key, ids);
+        break;
+      }
+      case "awaitHeartbeat":
+        for (let i = 0; i < action.instanceIds.length; i += MAX_INSTANCES_PER_MESSAGE) {
+          heartbeat.push(
+            encodeMessage({
+              v: 1,
+              type: "await-heartbeat",
+              accountId: action.accountId,
+              region: action.region,
+              route: action.route,
+              instanceIds: action.instanceIds.slice(i, i + MAX_INSTANCES_PER_MESSAGE),
+              authorizedAt: deps.now(),
+              checks: 0,
+            }),
+          );
+        }
+        break;
+      case "ensureRoute":
+      case "retireSourceConfig":
+      case "createBackfill":
+        // Apply makes the destination ready and cuts over; it needs the route's instances.
+        for (const instance of observed.instances) {
+          if (instance.tags[deps.config.tagKey] !== action.route || instance.status !== "Running") continue;
+          if (action.type !== "ensureRoute" && instance.accountId !== action.sourceAccount) continue;
+          const key = `${instance.accountId}|${instance.region}|${action.route}`;
+          const ids = applyWork.get(key) ?? new Set();
+          ids.add(instance.instanceId);
+          applyWork.set(key, ids);
+        }
+        break;
+      case "setStatus":
+        await deps
+          .ecs({ accountId: action.accountId, region: action.region })
+          .tagInstances(action.instanceIds, {
+            [deps.config.statusTagKey]: action.status,
+          });
+        break;
+    }
+  }
+  for (const [key, ids] of hostWork) {
+    const [accountId = "", region = ""] = key.split("|");
+    const running = [...ids].filter((id) => byId.get(id)?.status === "Running");
+    for (let i = 0; i < running.length; i += 100) {
+      await authorizeInstances(deps, { accountId, region, instanceIds: running.slice(i, i + 100) });
+    }
+  }
+  if (heartbeat.length > 0) await deps.queue.send(deps.heartbeatQueue, heartbeat);
+  const applyMessages: string[] = [];
+  for (const [key, ids] of applyWork) {
+    const [accountId = "", region = "", route = ""] = key.split("|");
+    const list = [...ids];
+    for (let i = 0; i < list.length; i += MAX_INSTANCES_PER_MESSAGE) {
+      applyMessages.push(
+        encodeMessage({
+          v: 1,
+          type: "apply",
+          accountId,
+          region,
+          route,
+          instanceIds: list.slice(i, i + MAX_INSTANCES_PER_MESSAGE),
+        }),
+      );
+    }
+  }
+  if (applyMessages.length > 0) await deps.queue.send(deps.applyQueue, applyMessages);
+  deps.log({
+    action: "reconcile",
+    outcome: "ok",
+    accountId: "",
+    region: "",
+    instanceIds: [],
+    detail: JSON.stringify(executed),
+  });
+  return { plan: result, executed };
+}
+
+/** A read that fails for a reason a retry cannot fix (a missing project) counts as "not there". */
+async function orMissing<T>(read: () => Promise<T>, missing: T): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (isRetryable(error)) throw error;
+    return missing;
+  }
+}
