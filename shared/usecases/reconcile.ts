@@ -5,7 +5,7 @@
  * that into actions, which this step hands to the same code the events drive: authorize (which also
  * revokes untagged hosts), the heartbeat queue, the apply queue, status tags.
  */
-import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
+import type { OperatingSystem } from "../config/routesSchema";
 import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import { plan } from "../planner/plan";
 import type {
