@@ -19,6 +19,9 @@ export const instanceStatuses: readonly InstanceStatus[] = [
   "Stopped",
 ];
 
+/** How long a command may wait to be picked up by the agent before it ends as DeliveryTimeout. */
+const DELIVERY_TIMEOUT_MS = 10 * 60_000;
+
 export interface EcsInstance {
   instanceId: string;
   accountId: string;
@@ -572,17 +575,26 @@ export class EcsBackend {
       },
     };
     let settled = false;
-    // The agent kills the process at the timeout, whatever the executor does (emulator time).
-    const cancelTimeout = this.scheduler.setTimer(
-      this.scheduler.now() + invocation.timeoutSeconds * 1000,
-      () => {
-        this.cancelTimers.delete(cancelTimeout);
+    // `Timeout` bounds the execution, from the moment the process starts on the host; a command
+    // that never starts ends as a delivery timeout instead (emulator time, whatever the executor does).
+    let cancelTimeout = (): void => undefined;
+    const arm = (ms: number, outcome: () => ExecutionOutcome): void => {
+      cancelTimeout();
+      this.cancelTimers.delete(cancelTimeout);
+      const cancel = this.scheduler.setTimer(this.scheduler.now() + ms, () => {
+        this.cancelTimers.delete(cancel);
         if (settled) return;
         settled = true;
-        this.finish(result, { kind: "timedOut", output: result.output });
-      },
-    );
-    this.cancelTimers.add(cancelTimeout);
+        this.finish(result, outcome());
+      });
+      cancelTimeout = cancel;
+      this.cancelTimers.add(cancel);
+    };
+    arm(DELIVERY_TIMEOUT_MS, () => ({
+      kind: "notRun",
+      errorCode: "DeliveryTimeout",
+      errorInfo: "the command was not delivered to the instance in time",
+    }));
     const settle = (outcome: ExecutionOutcome): void => {
       if (settled) return;
       settled = true;
@@ -597,6 +609,7 @@ export class EcsBackend {
           result.status = "Running";
           result.startTime = this.scheduler.now();
           result.updateTime = result.startTime;
+          arm(invocation.timeoutSeconds * 1000, () => ({ kind: "timedOut", output: result.output }));
         },
       })
       .then(settle, (error: unknown) =>

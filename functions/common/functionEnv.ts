@@ -14,6 +14,8 @@ const envSchema = z.object({
   LOGTAIL_XACCT_ROUTES_FILE: z.string().min(1).default(join(__dirname, "routes.yaml")),
   /** The local stack's endpoints file; unset on Alibaba Cloud. */
   LOGTAIL_XACCT_ENDPOINTS_FILE: z.string().min(1).optional(),
+  /** Where log lines go instead of stdout (the local stack keeps the terminal for its progress). */
+  LOGTAIL_XACCT_LOG_FILE: z.string().min(1).optional(),
   /** `public` or `vpc` endpoints on Alibaba Cloud. */
   LOGTAIL_XACCT_NETWORK: z.enum(["public", "vpc"]).default("public"),
   LOGTAIL_XACCT_HEARTBEAT_QUEUE: queueName.default("logtail-xacct-heartbeat"),

@@ -3,6 +3,7 @@
  * warm instance), adapters acting with the function's role credentials, and a JSON-lines logger.
  */
 
+import { appendFileSync } from "node:fs";
 import {
   type AlibabaAdapters,
   alibabaEndpoints,
@@ -65,7 +66,10 @@ export async function wire(
     endpoints,
     now,
     // One JSON object per line: FC ships stdout to SLS, where each line is one searchable log.
-    log: (line) =>
-      process.stdout.write(`${JSON.stringify({ function: functionName, requestId, ...line })}\n`),
+    log: (line) => {
+      const text = `${JSON.stringify({ function: functionName, requestId, ...line })}\n`;
+      if (env.LOGTAIL_XACCT_LOG_FILE === undefined) process.stdout.write(text);
+      else appendFileSync(env.LOGTAIL_XACCT_LOG_FILE, text);
+    },
   };
 }

@@ -79,10 +79,17 @@ export class SimulatedCloudAssistant {
   }
 
   /** Runs one command on one host; never rejects for anything the host does. */
-  async run(host: CommandHost, command: HostCommand): Promise<InvocationOutcome> {
+  async run(
+    host: CommandHost,
+    command: HostCommand,
+    onStart: () => void = () => undefined,
+  ): Promise<InvocationOutcome> {
     const refused = this.precondition(host, command);
     if (refused) return refused;
+    // Waiting for a free slot is the simulation's limit, not the host's: the command starts (and
+    // its timeout starts counting) when its sandbox does.
     await this.acquire();
+    onStart();
     try {
       return await this.execute(host, command);
     } finally {

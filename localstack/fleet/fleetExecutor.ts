@@ -42,14 +42,17 @@ export class FleetCommandExecutor implements CommandExecutor {
         errorInfo: "simulated hosts cannot run batch scripts",
       };
     }
-    progress.started();
     try {
-      const outcome = await this.assistant.run(host, {
-        invokeId: execution.invokeId,
-        type: execution.type,
-        content: execution.script,
-        timeoutSeconds: execution.timeoutSeconds,
-      });
+      const outcome = await this.assistant.run(
+        host,
+        {
+          invokeId: execution.invokeId,
+          type: execution.type,
+          content: execution.script,
+          timeoutSeconds: execution.timeoutSeconds,
+        },
+        () => progress.started(),
+      );
       switch (outcome.errorCode) {
         case "":
         case "ExitCodeNonzero":

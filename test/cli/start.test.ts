@@ -3,17 +3,23 @@ import { main } from "../../cli/main";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
 describeRequiring(sandboxRequirement(), "logtail-xacct start", () => {
-  test("starts the local stack with the demo fleet, reports it, and says plainly that nothing is onboarded yet", async () => {
+  test("the first 30 demo instances are tagged, onboarded by the real functions, and converge to collecting", async () => {
     const io = bufferIo();
 
-    const code = await main(["start"], io);
+    const code = await main(["start", "--instances", "30", "--exit-when-converged", "--json"], io);
 
-    expect(code).toBe(3);
-    expect(io.stdout()).toMatch(/routes {3}.*2 routes/);
-    expect(io.stdout()).toMatch(
-      /hosts {4}304 simulated hosts \(1700000000000397: 240, 1800000000000512: 64\)/,
-    );
-    expect(io.stderr()).toContain("the pipeline is not complete");
+    expect(code).toBe(0);
+    const lines = io.stdout().trim().split("\n");
+    const summary = JSON.parse(lines.at(-1) ?? "{}");
+    expect(summary).toMatchObject({
+      converged: true,
+      instances: 30,
+      byStage: { collecting: 30 },
+      unexpected: [],
+    });
+    expect(lines[0]).toMatch(/^route\s+status\s+instances/);
+    expect(io.stderr()).toMatch(/tags {5}30 instances tagged/);
+    expect(io.stderr()).toMatch(/progress/);
   });
 });
 
@@ -26,5 +32,11 @@ describe("logtail-xacct start with bad input", () => {
     expect(code).toBe(1);
     expect(io.stderr()).toContain("cannot read the file (ENOENT)");
     expect(io.stdout()).toBe("");
+  });
+
+  test("a bad --instances: exit 2", async () => {
+    const io = bufferIo();
+
+    expect(await main(["start", "--instances", "zero"], io)).toBe(2);
   });
 });
