@@ -101,12 +101,21 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
     );
     io.err(`hosts    ${stack.fleet.hosts.size} simulated hosts, sandbox ${sandbox.kind}\n`);
     io.err(`logs     the functions' JSON log lines go to ${logFile}\n`);
+    const tagStarted = Date.now();
     const tagged = await tagFleet(stack, routes);
     io.err(
       `tags     ${tagged} instances tagged with a route through the ECS API; the pipeline takes it from here\n`,
     );
     const converged = await watch(stack, routes, io);
     const summary = summarize(stack, routes);
+    summary.seconds = Math.round((Date.now() - tagStarted) / 100) / 10;
+    const byOperation: Record<string, number> = {};
+    const metrics = stack.emulator.metrics();
+    for (const op of metrics.operations) {
+      byOperation[`${op.service}:${op.operation}`] =
+        (byOperation[`${op.service}:${op.operation}`] ?? 0) + op.calls;
+    }
+    summary.apiCalls = { total: metrics.totalCalls, byOperation };
     io.out(renderTable(summary));
     if (options.json) io.out(`${JSON.stringify({ converged, ...summary })}\n`);
     if (!converged) io.err(`not converged within ${DEADLINE_SECONDS} s\n`);
@@ -174,6 +183,10 @@ async function tagFleet(stack: LocalStack, routes: RoutesFile): Promise<number> 
 
 interface Summary {
   instances: number;
+  /** Wall seconds from the first tag to convergence (or the deadline). */
+  seconds?: number;
+  /** Every API request the emulator served (ECS, STS, SLS, MNS), by service and operation. */
+  apiCalls?: { total: number; byOperation: Record<string, number> };
   byStage: Record<string, number>;
   byRoute: Record<string, Record<string, number>>;
   unexpected: Array<{ instanceId: string; status: string; expected: string }>;

@@ -6,7 +6,7 @@
  */
 
 import { decodeFcEvent, readQueueTrigger } from "../../shared/events/fcEvent";
-import { decodeMessage } from "../../shared/messages/queueMessages";
+import { type ApplyMessage, decodeMessage } from "../../shared/messages/queueMessages";
 import { applyRoute } from "../../shared/usecases/applyRoute";
 import { type FcContextLike, wire } from "../common/wiring";
 
@@ -23,7 +23,9 @@ export async function handler(
   const batch = readQueueTrigger(decoded.value);
   for (const { index, reason } of batch.rejected)
     log({ action: "apply", outcome: "rejected", reason: `batch element ${index}: ${reason}` });
-  let applied = 0;
+  // Messages for the same route, account and region are applied together: one look at the
+  // destination and one cutover check per group instead of one per message.
+  const groups = new Map<string, ApplyMessage>();
   for (const item of batch.messages) {
     const message = decodeMessage(item.body);
     if (!message.ok || message.message.type !== "apply") {
@@ -35,6 +37,14 @@ export async function handler(
       });
       continue;
     }
+    const { accountId, region, route, instanceIds } = message.message;
+    const key = `${accountId}|${region}|${route}`;
+    const group = groups.get(key);
+    if (group) group.instanceIds = [...new Set([...group.instanceIds, ...instanceIds])];
+    else groups.set(key, { ...message.message, instanceIds: [...instanceIds] });
+  }
+  let applied = 0;
+  for (const message of groups.values()) {
     await applyRoute(
       {
         config,
@@ -44,7 +54,7 @@ export async function handler(
         now,
         log: (line) => log({ ...line }),
       },
-      message.message,
+      message,
     );
     applied += 1;
   }

@@ -36,6 +36,13 @@ export interface Wiring {
 }
 
 const configs = new Map<string, RoutesFile>();
+const warm = new Map<
+  string,
+  {
+    adapters: AlibabaAdapters;
+    holder: { credentials: ReturnType<typeof credentialsFromFcContext>; now: () => number };
+  }
+>();
 
 export async function wire(
   context: FcContextLike & Record<string, unknown>,
@@ -49,15 +56,33 @@ export async function wire(
     env.LOGTAIL_XACCT_ENDPOINTS_FILE !== undefined
       ? localEndpoints(await readEndpointsFile(env.LOGTAIL_XACCT_ENDPOINTS_FILE))
       : alibabaEndpoints({ network: env.LOGTAIL_XACCT_NETWORK });
-  const credentials = credentialsFromFcContext(context);
   const now = await functionClock(env.LOGTAIL_XACCT_ENDPOINTS_FILE);
-  const adapters = createAlibabaAdapters({
-    endpoints,
-    hub: { accountId: config.hub.accountId, region: config.hub.region, credentials: () => credentials },
-    roles: rolesFromRoutes(config),
-    sessionName: `logtail-xacct-${functionName}`,
-    now,
-  });
+  // Adapters live as long as the warm instance: the roles they assumed stay cached (one AssumeRole
+  // per spoke per hour, not per invocation). FC's own credentials and the clock are this call's.
+  const key = [functionName, env.LOGTAIL_XACCT_ROUTES_FILE, env.LOGTAIL_XACCT_ENDPOINTS_FILE ?? ""].join("|");
+  const current = { credentials: credentialsFromFcContext(context), now };
+  let kept = warm.get(key);
+  if (!kept) {
+    const holder = current;
+    kept = {
+      holder,
+      adapters: createAlibabaAdapters({
+        endpoints,
+        hub: {
+          accountId: config.hub.accountId,
+          region: config.hub.region,
+          credentials: () => holder.credentials,
+        },
+        roles: rolesFromRoutes(config),
+        sessionName: `logtail-xacct-${functionName}`,
+        now: () => holder.now(),
+      }),
+    };
+    warm.set(key, kept);
+  }
+  kept.holder.credentials = current.credentials;
+  kept.holder.now = now;
+  const adapters = kept.adapters;
   const requestId = typeof context.requestId === "string" ? context.requestId : undefined;
   return {
     env,
