@@ -7,7 +7,7 @@
 import type { OperatingSystem, Route, RoutesFile } from "../config/routesSchema";
 import { resolveRoute } from "../domain/routeResolution";
 import { formatStatus, parseStatus, type Status } from "../domain/status";
-import { sameSmbiosUuid } from "./smbiosUuid";
+import { isHeartbeating } from "./heartbeating";
 import {
   type Action,
   DEFAULT_PLANNER_OPTIONS,
@@ -180,12 +180,7 @@ function isMember(
   const identifier = route.identifier[instance.os];
   const group = seen?.groups[instance.os];
   if (identifier === undefined || !group?.exists) return false;
-  return group.machines.some(
-    (machine) =>
-      sameSmbiosUuid(machine.machineUniqueId, instance.serialNumber) &&
-      nowSeconds - machine.lastHeartbeatTime <= options.heartbeatFreshSeconds &&
-      machine.userdefinedId.split(/\s+/).includes(identifier),
-  );
+  return isHeartbeating(group.machines, instance, identifier, nowSeconds, options.heartbeatFreshSeconds);
 }
 
 function missingResources(

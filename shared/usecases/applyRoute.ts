@@ -11,7 +11,7 @@ import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
 import { resolveRoute } from "../domain/routeResolution";
 import { formatStatus } from "../domain/status";
 import type { ApplyMessage } from "../messages/queueMessages";
-import { sameSmbiosUuid } from "../planner/smbiosUuid";
+import { isHeartbeating } from "../planner/heartbeating";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
 import { errorCode, isRetryable } from "../ports/errors";
 import type { SlsPort } from "../ports/sls";
@@ -79,13 +79,8 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
     const machines = (await sls.listMachines(group)) ?? [];
     const nowSeconds = deps.now() / 1000;
     for (const instance of instances.filter((i) => i.os === os)) {
-      const heartbeating = machines.some(
-        (m) =>
-          sameSmbiosUuid(m.machineUniqueId, instance.serialNumber) &&
-          nowSeconds - m.lastHeartbeatTime <= (deps.freshSeconds ?? 180) &&
-          m.userdefinedId.split(/\s+/).includes(identifier),
-      );
-      if (heartbeating) members.add(instance.instanceId);
+      if (isHeartbeating(machines, instance, identifier, nowSeconds, deps.freshSeconds ?? 180))
+        members.add(instance.instanceId);
     }
   }
   const collecting = [...members];

@@ -11,7 +11,7 @@ import { diagnoseNoHeartbeat, nextHeartbeatCheckDelaySeconds } from "../heartbea
 import { type HostScripts, renderHostCommand } from "../hostscript/hostCommand";
 import { parseHostReport } from "../hostscript/hostReport";
 import { type AwaitHeartbeatMessage, decodeMessage, encodeMessage } from "../messages/queueMessages";
-import { sameSmbiosUuid } from "../planner/smbiosUuid";
+import { isHeartbeating } from "../planner/heartbeating";
 import type { ObservedMachine } from "../planner/types";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
 import type { QueuePort, ReceivedMessage } from "../ports/queue";
@@ -156,13 +156,8 @@ async function handleBatch(
       if (parseStatus(instance.tags[config.statusTagKey])?.stage !== "authorized") continue;
       const identifier = route.identifier[instance.os];
       const listed = machines.get(groupKey(message.route, instance.os)) ?? [];
-      const heartbeating = listed.some(
-        (m) =>
-          sameSmbiosUuid(m.machineUniqueId, instance.serialNumber) &&
-          nowMs / 1000 - m.lastHeartbeatTime <= fresh &&
-          identifier !== undefined &&
-          m.userdefinedId.split(/\s+/).includes(identifier),
-      );
+      const heartbeating =
+        identifier !== undefined && isHeartbeating(listed, instance, identifier, nowMs / 1000, fresh);
       if (heartbeating) {
         const key = `${message.accountId}|${message.region}|${message.route}`;
         apply.set(key, [...(apply.get(key) ?? []), id]);
