@@ -14,7 +14,7 @@ export async function handler(
   event: Buffer,
   context: FcContextLike & Record<string, unknown>,
 ): Promise<string> {
-  const { config, adapters, endpoints, log, now } = await wire(context, "apply");
+  const { log, steps } = await wire(context, "apply");
   const decoded = decodeFcEvent(event);
   if (!decoded.ok) {
     log({ action: "apply", outcome: "rejected", reason: decoded.reason });
@@ -45,17 +45,7 @@ export async function handler(
   }
   let applied = 0;
   for (const message of groups.values()) {
-    await applyRoute(
-      {
-        config,
-        ecs: (scope) => adapters.ecs(scope),
-        sls: (scope) => adapters.sls(scope),
-        slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
-        now,
-        log: (line) => log({ ...line }),
-      },
-      message,
-    );
+    await applyRoute(steps, message);
     applied += 1;
   }
   return `applied ${applied}`;

@@ -6,7 +6,6 @@
  */
 import { decodeFcEvent } from "../../shared/events/fcEvent";
 import { parseInstanceEvent } from "../../shared/events/instanceEvents";
-import { readHostScripts } from "../../shared/hostscript/hostScripts";
 import { authorizeInstances } from "../../shared/usecases/authorizeInstances";
 import { type FcContextLike, wire } from "../common/wiring";
 
@@ -18,7 +17,7 @@ export async function handler(
   event: Buffer,
   context: FcContextLike & Record<string, unknown>,
 ): Promise<string> {
-  const { config, adapters, env, log, now } = await wire(context, "authorize");
+  const { config, log, steps } = await wire(context, "authorize");
   const decoded = decodeFcEvent(event);
   if (!decoded.ok) {
     log({ action: "authorize", outcome: "rejected", reason: decoded.reason });
@@ -36,19 +35,11 @@ export async function handler(
     log({ action: "authorize", outcome: "duplicate", dedupeKey: parsed.dedupeKey });
     return "duplicate";
   }
-  const outcome = await authorizeInstances(
-    {
-      config,
-      ecs: (scope) => adapters.ecs(scope),
-      queue: adapters.queue(),
-      heartbeatQueue: env.LOGTAIL_XACCT_HEARTBEAT_QUEUE,
-      scripts: readHostScripts(),
-      now,
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      log: (line) => log({ ...line }),
-    },
-    { accountId: parsed.accountId, region: parsed.region, instanceIds: parsed.instanceIds },
-  );
+  const outcome = await authorizeInstances(steps, {
+    accountId: parsed.accountId,
+    region: parsed.region,
+    instanceIds: parsed.instanceIds,
+  });
   // Remembered only once handled: a failed attempt must be retried, not deduplicated away.
   if (seen.size >= SEEN_LIMIT) seen.clear();
   seen.add(parsed.dedupeKey);

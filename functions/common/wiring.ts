@@ -15,7 +15,17 @@ import {
 } from "../../shared/adapters";
 import { loadRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
-import type { EndpointResolver } from "../../shared/ports";
+import type { HostScripts } from "../../shared/hostscript/hostCommand";
+import { readHostScripts } from "../../shared/hostscript/hostScripts";
+import type {
+  AccountRegion,
+  EcsPort,
+  EndpointResolver,
+  QueuePort,
+  SlsPort,
+  SlsScope,
+} from "../../shared/ports";
+import type { LogLine } from "../../shared/usecases/authorizeInstances";
 import { functionClock } from "./clock";
 import { type FunctionEnv, readFunctionEnv } from "./functionEnv";
 
@@ -23,6 +33,21 @@ export interface FcContextLike {
   requestId?: string;
   region?: string;
   accountId?: string;
+}
+
+/** What every pipeline step takes, built once here instead of in each handler. */
+export interface StepDeps {
+  config: RoutesFile;
+  ecs(scope: AccountRegion): EcsPort;
+  sls(scope: SlsScope): SlsPort;
+  queue: QueuePort;
+  heartbeatQueue: string;
+  applyQueue: string;
+  scripts: HostScripts;
+  slsDataEndpoint(region: string): string;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  log(line: LogLine): void;
 }
 
 export interface Wiring {
@@ -33,7 +58,11 @@ export interface Wiring {
   /** Milliseconds: the wall clock on Alibaba Cloud, the emulator's on the local stack. */
   now(): number;
   log(line: Record<string, unknown>): void;
+  steps: StepDeps;
 }
+
+/** The host scripts do not change while an instance is warm: read them once. */
+let hostScripts: HostScripts | undefined;
 
 const configs = new Map<string, RoutesFile>();
 const warm = new Map<
@@ -84,17 +113,25 @@ export async function wire(
   kept.holder.now = now;
   const adapters = kept.adapters;
   const requestId = typeof context.requestId === "string" ? context.requestId : undefined;
-  return {
-    env,
-    config,
-    adapters,
-    endpoints,
-    now,
-    // One JSON object per line: FC ships stdout to SLS, where each line is one searchable log.
-    log: (line) => {
-      const text = `${JSON.stringify({ function: functionName, requestId, ...line })}\n`;
-      if (env.LOGTAIL_XACCT_LOG_FILE === undefined) process.stdout.write(text);
-      else appendFileSync(env.LOGTAIL_XACCT_LOG_FILE, text);
-    },
+  // One JSON object per line: FC ships stdout to SLS, where each line is one searchable log.
+  const log = (line: Record<string, unknown>): void => {
+    const text = `${JSON.stringify({ function: functionName, requestId, ...line })}\n`;
+    if (env.LOGTAIL_XACCT_LOG_FILE === undefined) process.stdout.write(text);
+    else appendFileSync(env.LOGTAIL_XACCT_LOG_FILE, text);
   };
+  hostScripts ??= readHostScripts();
+  const steps: StepDeps = {
+    config,
+    ecs: (scope) => adapters.ecs(scope),
+    sls: (scope) => adapters.sls(scope),
+    queue: adapters.queue(),
+    heartbeatQueue: env.LOGTAIL_XACCT_HEARTBEAT_QUEUE,
+    applyQueue: env.LOGTAIL_XACCT_APPLY_QUEUE,
+    scripts: hostScripts,
+    slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
+    now,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    log: (line) => log({ ...line }),
+  };
+  return { env, config, adapters, endpoints, now, log, steps };
 }

@@ -11,40 +11,29 @@ import type Ecs from "@alicloud/ecs20140526";
 import * as $Ecs from "@alicloud/ecs20140526";
 import type Sls from "@alicloud/sls20201230";
 import * as $Sls from "@alicloud/sls20201230";
-import { parseSimulatedFleet } from "../../localstack/fleet/simulatedFleet";
-import { FORWARD_ROLE_NAME, type LocalStack, startLocalStack } from "../../localstack/stack";
+import { type LocalStack, startLocalStack } from "../../localstack/stack";
 import { parseInstanceEvent } from "../../shared/events/instanceEvents";
 import { renderHostCommand } from "../../shared/hostscript/hostCommand";
 import { readHostScripts } from "../../shared/hostscript/hostScripts";
 import { calls } from "../fixtures/fc/functions/recorder";
-import { ecsClient, HUB, IDENTIFIER, REGION, SPOKE, slsClient } from "../support/localAccounts";
+import {
+  ecsClient,
+  HUB,
+  IDENTIFIER,
+  REGION,
+  SPOKE,
+  slsClient,
+  stackFleet,
+  until,
+} from "../support/localAccounts";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
 const INSTANCE = "i-bp1e2e000000001";
 const KEYS = { tagKey: "logtail-xacct-route", statusTagKey: "logtail-xacct-status" };
 
-const fleet = parseSimulatedFleet({
-  accounts: [
-    {
-      ...HUB,
-      roles: [
-        { name: FORWARD_ROLE_NAME, trustedAccounts: [SPOKE.id] },
-        { name: "logtail-xacct-fc", trustedServices: ["fc.aliyuncs.com"] },
-      ],
-    },
-    { ...SPOKE, roles: [{ name: "logtail-xacct-spoke", trustedAccounts: [HUB.id] }] },
-  ],
-  instances: [{ account: "app-b", region: REGION, id: INSTANCE, userDefinedIds: ["team-x-web"] }],
-});
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const fleet = stackFleet([
+  { account: "app-b", region: REGION, id: INSTANCE, userDefinedIds: ["team-x-web"] },
+]);
 
 describeRequiring(sandboxRequirement(), "the local stack end to end", () => {
   let workDir: string;

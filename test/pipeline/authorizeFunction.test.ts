@@ -7,40 +7,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as $Ecs from "@alicloud/ecs20140526";
-import { parseSimulatedFleet } from "../../localstack/fleet/simulatedFleet";
-import { FORWARD_ROLE_NAME, type LocalStack, startLocalStack } from "../../localstack/stack";
-import { ecsClient } from "../support/localAccounts";
+import { type LocalStack, startLocalStack } from "../../localstack/stack";
+import { ecsClient, HUB, REGION, SPOKE, stackFleet, until } from "../support/localAccounts";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
 const ROUTES = join(__dirname, "../../config/routes.example.yaml");
-const HUB = {
-  id: "1200000000000456",
-  name: "hub",
-  accessKeyId: "LTAIhubKey0001",
-  accessKeySecret: "hub-secret-0001",
-};
-const SPOKE = {
-  id: "1700000000000397",
-  name: "app-b",
-  accessKeyId: "LTAIspokeKey01",
-  accessKeySecret: "spoke-secret-01",
-};
-const REGION = "cn-hangzhou";
 const INSTANCE = "i-bp1fnauthz00001";
 
-const fleet = parseSimulatedFleet({
-  accounts: [
-    {
-      ...HUB,
-      roles: [
-        { name: FORWARD_ROLE_NAME, trustedAccounts: [SPOKE.id] },
-        { name: "logtail-xacct-fc", trustedServices: ["fc.aliyuncs.com"] },
-      ],
-    },
-    { ...SPOKE, roles: [{ name: "logtail-xacct-spoke", trustedAccounts: [HUB.id] }] },
-  ],
-  instances: [{ account: "app-b", region: REGION, id: INSTANCE, userDefinedIds: ["team-x-web"] }],
-});
+const fleet = stackFleet([
+  { account: "app-b", region: REGION, id: INSTANCE, userDefinedIds: ["team-x-web"] },
+]);
 
 describeRequiring(sandboxRequirement(), "the pipeline's functions on the local stack", () => {
   let stack: LocalStack;
@@ -76,12 +52,11 @@ describeRequiring(sandboxRequirement(), "the pipeline's functions on the local s
         tag: [new $Ecs.TagResourcesRequestTag({ key: "logtail-xacct-route", value: "app-b-prod" })],
       }),
     );
-    let status: string | undefined;
-    for (let i = 0; i < 400 && status !== "authorized"; i++) {
+    const status = await until("the authorized status", async () => {
       await stack.bridge.idle();
-      await new Promise((resolve) => setTimeout(resolve, 25));
-      status = stack.emulator.ecs.getInstance(INSTANCE)?.tags.get("logtail-xacct-status");
-    }
+      const value = stack.emulator.ecs.getInstance(INSTANCE)?.tags.get("logtail-xacct-status");
+      return value === "authorized" ? value : undefined;
+    });
 
     expect(status).toBe("authorized");
     expect(stack.fleet.host(INSTANCE)?.root().identifierFile()).toBe("team-x-web\napp-b-prod-linux\n");
@@ -92,11 +67,10 @@ describeRequiring(sandboxRequirement(), "the pipeline's functions on the local s
   test("a minute later the heartbeat timer finds the host and apply binds the config: the instance is collecting", async () => {
     // The heartbeat timer fires on the emulator clock; the agents heartbeat on it too.
     stack.emulator.advanceClock(60_000);
-    let status: string | undefined;
-    for (let i = 0; i < 400 && status !== "collecting"; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-      status = stack.emulator.ecs.getInstance(INSTANCE)?.tags.get("logtail-xacct-status");
-    }
+    const status = await until("the collecting status", () => {
+      const value = stack.emulator.ecs.getInstance(INSTANCE)?.tags.get("logtail-xacct-status");
+      return value === "collecting" ? value : undefined;
+    });
 
     expect(status).toBe("collecting");
     const scope = { accountId: HUB.id, region: REGION, action: "GetAppliedConfigs" };

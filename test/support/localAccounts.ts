@@ -2,6 +2,12 @@
 import Ecs from "@alicloud/ecs20140526";
 import { $OpenApiUtil } from "@alicloud/openapi-core";
 import Sls from "@alicloud/sls20201230";
+import {
+  parseSimulatedFleet,
+  type SimulatedFleetInput,
+  type SimulatedFleetSpec,
+} from "../../localstack/fleet/simulatedFleet";
+import { FORWARD_ROLE_NAME } from "../../localstack/stack";
 
 export const REGION = "cn-hangzhou";
 export const IDENTIFIER = "app-b-prod-linux";
@@ -33,3 +39,33 @@ const config = (endpoint: string, key: Key) =>
 
 export const ecsClient = (port: number, key: Key) => new Ecs(config(`ecs.${REGION}.localhost:${port}`, key));
 export const slsClient = (port: number, key: Key) => new Sls(config(`${REGION}.log.localhost:${port}`, key));
+
+/** A local-stack fleet with the roles production has: event forwarding and the functions' role in the hub, the spoke's role. */
+export function stackFleet(instances: SimulatedFleetInput["instances"]): SimulatedFleetSpec {
+  return parseSimulatedFleet({
+    accounts: [
+      {
+        ...HUB,
+        roles: [
+          { name: FORWARD_ROLE_NAME, trustedAccounts: [SPOKE.id] },
+          { name: "logtail-xacct-fc", trustedServices: ["fc.aliyuncs.com"] },
+        ],
+      },
+      { ...SPOKE, roles: [{ name: "logtail-xacct-spoke", trustedAccounts: [HUB.id] }] },
+    ],
+    instances,
+  });
+}
+
+/** Polls until `probe` returns a value (every 25 ms, 200 times), else fails naming what it waited for. */
+export async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+): Promise<T> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
