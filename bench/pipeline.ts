@@ -63,6 +63,16 @@ async function run(): Promise<void> {
     .slice(0, 12);
   for (const [operation, calls] of top)
     process.stdout.write(`    ${operation.padEnd(44)} ${String(calls).padStart(6)}\n`);
+  process.stdout.write("  by caller:\n");
+  const callers: Record<string, { calls: number; operations: Record<string, number> }> =
+    summary.apiCalls?.byCaller ?? {};
+  for (const [caller, entry] of Object.entries(callers)) {
+    const operations = Object.entries(entry.operations)
+      .sort((a, b) => b[1] - a[1])
+      .map(([operation, calls]) => `${operation} ${calls}`)
+      .join(", ");
+    process.stdout.write(`    ${caller.padEnd(44)} ${String(entry.calls).padStart(6)}  ${operations}\n`);
+  }
 }
 
 run().catch((error: unknown) => {

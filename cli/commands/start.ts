@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import Ecs, * as $Ecs from "@alicloud/ecs20140526";
 import { $OpenApiUtil } from "@alicloud/openapi-core";
 import type { Command } from "commander";
+import type { MetricsSnapshot } from "../../emulator/core/metrics";
 import { DEFAULT_ENDPOINTS_FILE } from "../../localstack/fc";
 import { readSimulatedFleetFile, type SimulatedFleetSpec } from "../../localstack/fleet/simulatedFleet";
 import { detectSandbox } from "../../localstack/hostSandbox";
@@ -115,7 +116,7 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
       byOperation[`${op.service}:${op.operation}`] =
         (byOperation[`${op.service}:${op.operation}`] ?? 0) + op.calls;
     }
-    summary.apiCalls = { total: metrics.totalCalls, byOperation };
+    summary.apiCalls = { total: metrics.totalCalls, byOperation, byCaller: metrics.callers };
     io.out(renderTable(summary));
     if (options.json) io.out(`${JSON.stringify({ converged, ...summary })}\n`);
     if (!converged) io.err(`not converged within ${DEADLINE_SECONDS} s\n`);
@@ -186,7 +187,7 @@ interface Summary {
   /** Wall seconds from the first tag to convergence (or the deadline). */
   seconds?: number;
   /** Every API request the emulator served (ECS, STS, SLS, MNS), by service and operation. */
-  apiCalls?: { total: number; byOperation: Record<string, number> };
+  apiCalls?: { total: number; byOperation: Record<string, number>; byCaller: MetricsSnapshot["callers"] };
   byStage: Record<string, number>;
   byRoute: Record<string, Record<string, number>>;
   unexpected: Array<{ instanceId: string; status: string; expected: string }>;

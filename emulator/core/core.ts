@@ -19,6 +19,7 @@ interface RequestScope {
   service: ServiceName | "unknown";
   operation: string;
   accountId: string;
+  caller?: string;
   throttled: boolean;
 }
 
@@ -87,6 +88,7 @@ export class EmulatorCore {
         service: record.service,
         operation: record.operation,
         accountId: record.accountId,
+        ...(record.caller === undefined ? {} : { caller: record.caller }),
         latencyMs: performance.now() - started,
         status,
         throttled: record.throttled,
@@ -109,11 +111,13 @@ export class EmulatorCore {
     operation: string;
     accountId: string;
     region: string;
+    caller?: string;
   }): Promise<Admission> {
     const record = this.scope.getStore();
     if (record !== undefined) {
       record.operation = call.operation;
       record.accountId = call.accountId;
+      record.caller = call.caller;
     }
     if (!this.limits.admit(call)) {
       if (record !== undefined) record.throttled = true;

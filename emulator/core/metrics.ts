@@ -24,6 +24,11 @@ export interface MetricsSnapshot {
   totalCalls: number;
   latency: LatencySummary;
   operations: OperationMetrics[];
+  /**
+   * Calls per caller — the role session name of temporary keys (`fc-logtail-xacct-apply`), else the
+   * ARN — and per `service:operation` within it.
+   */
+  callers: Record<string, { calls: number; operations: Record<string, number> }>;
 }
 
 /** Samples kept per series: enough for a stable p99, bounded for long runs. */
@@ -64,6 +69,7 @@ export class Metrics {
     { key: Omit<OperationMetrics, "calls" | "errors" | "throttled" | "latency">; data: Series }
   >();
   private overall = new Series();
+  private callers = new Map<string, { calls: number; operations: Record<string, number> }>();
 
   record(entry: {
     service: ServiceName | "unknown";
@@ -72,7 +78,14 @@ export class Metrics {
     latencyMs: number;
     status: number;
     throttled: boolean;
+    caller?: string;
   }): void {
+    const caller = callerName(entry.caller);
+    const byCaller = this.callers.get(caller) ?? { calls: 0, operations: {} };
+    const operation = `${entry.service}:${entry.operation}`;
+    byCaller.calls += 1;
+    byCaller.operations[operation] = (byCaller.operations[operation] ?? 0) + 1;
+    this.callers.set(caller, byCaller);
     const id = `${entry.service}|${entry.operation}|${entry.accountId}`;
     let slot = this.series.get(id);
     if (slot === undefined) {
@@ -97,11 +110,13 @@ export class Metrics {
         throttled: data.throttled,
         latency: data.summary(),
       })),
+      callers: structuredClone(Object.fromEntries(this.callers)),
     };
   }
 
   reset(): void {
     this.series.clear();
+    this.callers.clear();
     this.overall = new Series();
   }
 }
@@ -124,4 +139,11 @@ function summarize(samples: readonly number[]): LatencySummary {
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+/** `acs:ram::<uid>:assumed-role/<role>/<session>` → `<session>`; other ARNs as they are. */
+function callerName(arn: string | undefined): string {
+  if (arn === undefined || arn === "") return "anonymous";
+  const assumed = /:assumed-role\/[^/]+\/(.+)$/.exec(arn);
+  return assumed?.[1] ?? arn;
 }

@@ -75,6 +75,8 @@ export interface ServiceContext {
     operation: string;
     accountId: string;
     region: string;
+    /** The caller's ARN, for the metrics' per-caller counts. */
+    caller?: string;
   }): Promise<Admission>;
   /** Unique request id in the service's own format is the service's job; this is a shared counter. */
   nextId(): number;

@@ -59,6 +59,7 @@ export function createMnsServiceWithOptions(
         operation: route.operation,
         accountId: key.accountId,
         region: target.region,
+        caller: key.arn,
       });
       if (admission.kind === "throttled") throw mnsErrors.throttled();
       if (admission.kind === "fault") throw new MnsError(admission.status, admission.code, admission.message);

@@ -6,6 +6,7 @@ import type { QueryPair } from "./protocol";
 export interface SlsCaller {
   accountId: string;
   accessKeyId: string;
+  arn: string;
 }
 
 const supportedApiVersion = "0.6.0";
@@ -29,7 +30,7 @@ export function authenticateSls(
     ? verifyV4(req, ctx, region, query, authorization)
     : verifyV1(req, ctx, query, authorization);
   verifySecurityToken(req, ctx, key);
-  return { accountId: key.accountId, accessKeyId: key.accessKeyId };
+  return { accountId: key.accountId, accessKeyId: key.accessKeyId, arn: key.arn };
 }
 
 function verifyV1(

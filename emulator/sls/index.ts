@@ -51,6 +51,7 @@ export function createSlsServiceWithOptions(
         operation: route.operation,
         accountId: caller.accountId,
         region: target.region,
+        caller: caller.arn,
       });
       if (admission.kind === "throttled") throw slsErrors.throttled();
       if (admission.kind === "fault") throw new SlsError(admission.status, admission.code, admission.message);

@@ -26,7 +26,6 @@ export const ECS_LIMITS = {
   cloudAssistantIdsPerCall: 50,
   tagResourcesPerCall: 50,
   runCommandInstances: 100,
-  invocationResultsPage: 50,
 } as const;
 
 /** Invocation statuses that can still change. */
@@ -155,39 +154,40 @@ export class EcsAdapter implements EcsPort {
     return invocations;
   }
 
+  /**
+   * One DescribeInvocations call per poll, whatever the number of instances: it carries every
+   * instance's status, exit code, error and output (IncludeOutput), where DescribeInvocationResults
+   * pages them 50 at a time.
+   */
   async invocationResults(invokeId: string): Promise<InvocationResults> {
+    const response = await this.call("DescribeInvocations", (ecs) =>
+      ecs.describeInvocations(
+        new $Ecs.DescribeInvocationsRequest({
+          regionId: this.scope.region,
+          invokeId,
+          includeOutput: true,
+          contentEncoding: "Base64",
+        }),
+      ),
+    );
+    const invocation = response.body?.invocations?.invocation?.find((item) => item.invokeId === invokeId);
+    if (invocation === undefined)
+      throw this.malformed("DescribeInvocations", `no invocation ${invokeId}`, response.body?.requestId);
     const results: InvocationResult[] = [];
-    let nextToken: string | undefined;
-    do {
-      const token = nextToken;
-      const response = await this.call("DescribeInvocationResults", (ecs) =>
-        ecs.describeInvocationResults(
-          new $Ecs.DescribeInvocationResultsRequest({
-            regionId: this.scope.region,
-            invokeId,
-            contentEncoding: "Base64",
-            maxResults: ECS_LIMITS.invocationResultsPage,
-            nextToken: token,
-          }),
-        ),
-      );
-      const invocation = response.body?.invocation;
-      for (const item of invocation?.invocationResults?.invocationResult ?? []) {
-        if (typeof item.instanceId !== "string") continue;
-        const status = item.invocationStatus ?? "Pending";
-        results.push({
-          instanceId: item.instanceId,
-          status,
-          finished: !UNFINISHED_STATUSES.has(status),
-          ...(typeof item.exitCode === "number" ? { exitCode: item.exitCode } : {}),
-          ...(nonEmpty(item.errorCode) === undefined ? {} : { errorCode: item.errorCode }),
-          ...(nonEmpty(item.errorInfo) === undefined ? {} : { errorInfo: item.errorInfo }),
-          output: Buffer.from(item.output ?? "", "base64").toString("utf8"),
-          dropped: item.dropped ?? 0,
-        });
-      }
-      nextToken = nonEmpty(invocation?.nextToken);
-    } while (nextToken !== undefined);
+    for (const item of invocation.invokeInstances?.invokeInstance ?? []) {
+      if (typeof item.instanceId !== "string") continue;
+      const status = item.invocationStatus ?? "Pending";
+      results.push({
+        instanceId: item.instanceId,
+        status,
+        finished: !UNFINISHED_STATUSES.has(status),
+        ...(typeof item.exitCode === "number" ? { exitCode: item.exitCode } : {}),
+        ...(nonEmpty(item.errorCode) === undefined ? {} : { errorCode: item.errorCode }),
+        ...(nonEmpty(item.errorInfo) === undefined ? {} : { errorInfo: item.errorInfo }),
+        output: Buffer.from(item.output ?? "", "base64").toString("utf8"),
+        dropped: item.dropped ?? 0,
+      });
+    }
     return { invokeId, finished: results.every((result) => result.finished), results };
   }
 

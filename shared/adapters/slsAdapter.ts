@@ -274,7 +274,7 @@ export class SlsAdapter implements SlsPort {
   async listMachines(machineGroup: string): Promise<ObservedMachine[] | undefined> {
     const machines: ObservedMachine[] = [];
     for (let offset = 0; ; ) {
-      const page = await this.read("ListMachines", ["MachineGroupNotExist"], (sls) =>
+      const page = await this.read("ListMachines", ["MachineGroupNotExist", "ProjectNotExist"], (sls) =>
         sls.listMachines(
           this.scope.project,
           machineGroup,

@@ -88,7 +88,7 @@ export function plan(
         }
         continue;
       }
-      if (!instance.cloudAssistantOnline) {
+      if (instance.cloudAssistantOnline === false) {
         builder.verdict({ ...base, route: name, stage: "failed", reason: "CloudAssistantOffline" }, current);
         continue;
       }

@@ -16,7 +16,11 @@ export interface ObservedInstance {
   /** ECS SerialNumber: the SMBIOS UUID the agent reports as machine-uniqueid. */
   serialNumber: string;
   tags: Readonly<Record<string, string>>;
-  cloudAssistantOnline: boolean;
+  /**
+   * Whether Cloud Assistant is online; absent when not observed (reconcile leaves it to authorize,
+   * which checks it for exactly the instances it runs a command on).
+   */
+  cloudAssistantOnline?: boolean;
 }
 
 /** A machine as `ListMachines` reports it. */

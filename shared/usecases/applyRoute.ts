@@ -141,6 +141,29 @@ async function maybeCutover(
   const destination = route ? config.destinations[route.destination] : undefined;
   if (!route || !source || !account || !destination || (!source.retire && !source.backfill)) return undefined;
 
+  // Observe the cutover first: once it is done (binding gone, job there) nothing below runs and
+  // the route's instances need not be listed again.
+  const retireSls = source.retire
+    ? deps.sls({ accountId: account.uid, region: message.region, project: source.retire.project })
+    : undefined;
+  const backfillSls = source.backfill
+    ? deps.sls({ accountId: account.uid, region: message.region, project: source.backfill.project })
+    : undefined;
+  const bindingPresent =
+    source.retire && retireSls
+      ? ((await retireSls.appliedConfigs(source.retire.machineGroup))?.includes(source.retire.config) ??
+        false)
+      : false;
+  const backfillJob =
+    route.backfill && source.backfill
+      ? copyJobName(route.backfill.jobNamePrefix ?? "logtail-xacct", message.route, account.uid)
+      : undefined;
+  const existingJob = backfillJob && backfillSls ? await backfillSls.getEtl(backfillJob) : undefined;
+  const jobMissing = backfillJob !== undefined && existingJob === undefined;
+  if (!bindingPresent && !jobMissing) {
+    return { retired: source.retire !== undefined, ...(backfillJob ? { backfillJob } : {}) };
+  }
+
   const collecting = new Set(justCollecting);
   for (const region of account.regions) {
     const tagged = await deps
@@ -155,45 +178,25 @@ async function maybeCutover(
     if (pending.length > 0) return undefined;
   }
 
-  let retired = false;
-  if (source.retire) {
-    // The source project is taken to be in the region the instances report from.
-    const sourceSls = deps.sls({
+  // The source project is taken to be in the region the instances report from.
+  if (source.retire && retireSls && bindingPresent) {
+    await retireSls.removeConfig(source.retire.machineGroup, source.retire.config);
+    deps.log({
       accountId: account.uid,
       region: message.region,
-      project: source.retire.project,
+      route: message.route,
+      action: "retire-source-config",
+      outcome: "ok",
+      instanceIds: [],
+      detail: `${source.retire.project}/${source.retire.machineGroup}/${source.retire.config}`,
     });
-    const bound = await sourceSls.appliedConfigs(source.retire.machineGroup);
-    retired = true;
-    // Observe before acting: a converged route makes no write call.
-    if (bound?.includes(source.retire.config)) {
-      await sourceSls.removeConfig(source.retire.machineGroup, source.retire.config);
-      deps.log({
-        accountId: account.uid,
-        region: message.region,
-        route: message.route,
-        action: "retire-source-config",
-        outcome: "ok",
-        instanceIds: [],
-        detail: `${source.retire.project}/${source.retire.machineGroup}/${source.retire.config}`,
-      });
-    }
   }
-  let backfillJob: string | undefined;
-  if (source.backfill && route.backfill) {
-    const sourceSls = deps.sls({
-      accountId: account.uid,
-      region: message.region,
-      project: source.backfill.project,
-    });
-    backfillJob = copyJobName(route.backfill.jobNamePrefix ?? "logtail-xacct", message.route, account.uid);
+  if (route.backfill && source.backfill && backfillSls && backfillJob && jobMissing) {
     const fromTime = Math.floor(Date.parse(route.backfill.from) / 1000);
     const toTime = route.backfill.to
       ? Math.floor(Date.parse(route.backfill.to) / 1000)
       : Math.floor(deps.now() / 1000);
-    const existing = await sourceSls.getEtl(backfillJob);
-    if (existing) return { retired, backfillJob };
-    const outcome = await sourceSls.createEtl({
+    const outcome = await backfillSls.createEtl({
       name: backfillJob,
       displayName: `logtail-xacct copy ${message.route} from ${account.uid}`,
       script: route.backfill.spl,
@@ -221,7 +224,7 @@ async function maybeCutover(
       detail: `${backfillJob}: ${outcome}`,
     });
   }
-  return { retired, ...(backfillJob ? { backfillJob } : {}) };
+  return { retired: source.retire !== undefined, ...(backfillJob ? { backfillJob } : {}) };
 }
 
 /** Deterministic and within the ETL name limit (2–64 of [a-z0-9_-]): the same route and account, the same job. */

@@ -12,6 +12,7 @@ import { type HostAction, type HostScripts, renderHostCommand } from "../hostscr
 import { parseHostReport } from "../hostscript/hostReport";
 import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import type { EcsPort, InstanceRecord, InvocationResult } from "../ports/ecs";
+import { waitForInvocation } from "./commandResults";
 import type { QueuePort } from "../ports/queue";
 
 export interface AuthorizeTarget {
@@ -175,7 +176,7 @@ export async function authorizeInstances(
     commands += invocations.length;
     const succeeded: string[] = [];
     for (const invocation of invocations) {
-      const results = await waitForResults(deps, ecs, invocation.invokeId);
+      const results = await waitForInvocation(deps, ecs, invocation.invokeId);
       for (const result of results) {
         const instance = byId.get(result.instanceId);
         if (!instance) continue;
@@ -234,8 +235,10 @@ export async function authorizeInstances(
     }
   }
 
-  if (heartbeatBatches.length > 0) await deps.queue.send(deps.heartbeatQueue, heartbeatBatches);
+  // Status first: the heartbeat check re-observes and acts only on instances marked authorized. If
+  // the send fails after this, reconcile finds them authorized and queues the check itself.
   for (const [value, ids] of writes) await ecs.tagInstances(ids, { [config.statusTagKey]: value });
+  if (heartbeatBatches.length > 0) await deps.queue.send(deps.heartbeatQueue, heartbeatBatches);
   return { statuses, commands };
 }
 
@@ -252,20 +255,6 @@ function revokeAction(config: RoutesFile, routeName: string, os: OperatingSystem
     .map(([, other]) => other.identifier[os])
     .filter((id): id is string => id !== undefined && id !== identifier);
   return { action: "revoke", uid: destination?.uid ?? "", identifier, otherIdentifiers };
-}
-
-async function waitForResults(
-  deps: AuthorizeDeps,
-  ecs: EcsPort,
-  invokeId: string,
-): Promise<InvocationResult[]> {
-  const poll = deps.resultPollMs ?? 1000;
-  const deadline = deps.now() + (deps.resultWaitMs ?? 90_000);
-  for (;;) {
-    const results = await ecs.invocationResults(invokeId);
-    if (results.finished || deps.now() >= deadline) return results.results;
-    await deps.sleep(poll);
-  }
 }
 
 /** Why a command result is not a success, as a status to write. */

@@ -17,6 +17,7 @@ import type { EcsPort, InstanceRecord } from "../ports/ecs";
 import type { QueuePort, ReceivedMessage } from "../ports/queue";
 import type { SlsPort } from "../ports/sls";
 import type { LogLine } from "./authorizeInstances";
+import { waitForInvocation } from "./commandResults";
 
 export interface HeartbeatDeps {
   config: RoutesFile;
@@ -83,6 +84,8 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
     // point redelivers them, and every step above is idempotent.
     done.push(...pending.map((p) => p.received.receiptHandle));
     await deps.queue.delete(deps.heartbeatQueue, done);
+    // A short batch means the queue is drained: another receive would only come back empty.
+    if (received.length < 16) break;
   }
   return outcome;
 }
@@ -128,15 +131,18 @@ async function handleBatch(
         region: destination.region,
         project: route.project,
       });
+      let listed = await sls.listMachines(group);
       const identifier = route.identifier[os];
-      if (identifier !== undefined) {
+      if (listed === undefined && identifier !== undefined) {
         // The group is what the agent's heartbeat lands in: without it nothing can ever be seen.
-        // Apply makes the rest of the destination; the group (and its project) are made, or
-        // repaired, here — two reads when they are already there.
+        // Apply makes the rest of the destination; a missing group (or project) is made, or
+        // repaired, here. The usual case — the group is there — costs the one ListMachines.
+        // Agents heartbeat by identifier, so a group made now lists the hosts already reporting.
         await sls.ensureProject();
         await sls.ensureMachineGroup(group, [identifier]);
+        listed = await sls.listMachines(group);
       }
-      machines.set(groupKey(message.route, os), (await sls.listMachines(group)) ?? []);
+      machines.set(groupKey(message.route, os), listed ?? []);
     }
   }
 
@@ -234,13 +240,7 @@ async function diagnose(
     for (const invocation of await ecs.runCommand(rendered, osIds, {
       attemptKey: `inspect|${message.authorizedAt}|${message.checks}`,
     })) {
-      const deadline = deps.now() + (deps.resultWaitMs ?? 90_000);
-      let results = await ecs.invocationResults(invocation.invokeId);
-      while (!results.finished && deps.now() < deadline) {
-        await deps.sleep(deps.resultPollMs ?? 1000);
-        results = await ecs.invocationResults(invocation.invokeId);
-      }
-      for (const result of results.results) {
+      for (const result of await waitForInvocation(deps, ecs, invocation.invokeId)) {
         const report = parseHostReport(result.output);
         if (result.status === "Success" && report.ok) {
           const found = diagnoseNoHeartbeat(report.report, { uid: destination.uid, identifier });

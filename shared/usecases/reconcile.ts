@@ -34,8 +34,16 @@ export interface ReconcileOutcome {
 
 const OS_LIST: readonly OperatingSystem[] = ["linux", "windows"];
 
+export interface ObserveOptions {
+  /**
+   * Also ask Cloud Assistant about every running instance (≤ 50 a call), so a plan can say which
+   * ones it could not reach. Reconcile does not: authorize checks the instances it acts on.
+   */
+  cloudAssistant?: boolean;
+}
+
 /** Observes the whole fleet the routes file covers. Read-only: the CLI's `plan` can call it too. */
-export async function observeFleet(deps: ReconcileDeps): Promise<Observed> {
+export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions = {}): Promise<Observed> {
   const { config } = deps;
   const instances: ObservedInstance[] = [];
   for (const account of config.sourceAccounts) {
@@ -44,12 +52,15 @@ export async function observeFleet(deps: ReconcileDeps): Promise<Observed> {
       const byId = new Map<string, ObservedInstance>();
       for (const tagKey of [config.tagKey, config.statusTagKey]) {
         for (const record of await ecs.describeInstances({ tagKey })) {
-          byId.set(record.instanceId, { ...record, cloudAssistantOnline: false });
+          byId.set(record.instanceId, { ...record });
         }
       }
       const running = [...byId.values()].filter((i) => i.status === "Running").map((i) => i.instanceId);
-      const online =
-        running.length > 0 ? await ecs.cloudAssistantStatus(running) : new Map<string, boolean>();
+      if (!options.cloudAssistant || running.length === 0) {
+        instances.push(...byId.values());
+        continue;
+      }
+      const online = await ecs.cloudAssistantStatus(running);
       for (const instance of byId.values())
         instances.push({ ...instance, cloudAssistantOnline: online.get(instance.instanceId) === true });
     }

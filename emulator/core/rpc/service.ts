@@ -72,6 +72,7 @@ export function createRpcService(ctx: ServiceContext, definition: RpcServiceDefi
         operation: action,
         accountId: verified.key.accountId,
         region,
+        caller: verified.key.arn,
       });
       if (admission.kind === "throttled") throw gatewayErrors.throttled();
       if (admission.kind === "fault") throw new RpcError(admission.status, admission.code, admission.message);
