@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
+import { type ApiBudget, parseApiBudgets } from "../../shared/adapters/throttleGate";
 
 /** MNS queue names: a letter, then letters, digits and '-', at most 256. */
 const queueName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,255}$/, { error: "must be an MNS queue name" });
@@ -20,6 +21,21 @@ const envSchema = z.object({
   LOGTAIL_XACCT_NETWORK: z.enum(["public", "vpc"]).default("public"),
   LOGTAIL_XACCT_HEARTBEAT_QUEUE: queueName.default("logtail-xacct-heartbeat"),
   LOGTAIL_XACCT_APPLY_QUEUE: queueName.default("logtail-xacct-apply"),
+  /**
+   * Call budgets per account, region and API (calls per minute), e.g. `ecs=300,ecs:RunCommand=60`.
+   * Unset: no budget; a throttled answer still pauses that API and is called again.
+   */
+  LOGTAIL_XACCT_API_BUDGETS: z
+    .string()
+    .default("")
+    .transform((text, ctx): ApiBudget[] => {
+      try {
+        return parseApiBudgets(text);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
 });
 
 export type FunctionEnv = z.infer<typeof envSchema>;

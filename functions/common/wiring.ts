@@ -25,6 +25,7 @@ import type {
   SlsPort,
   SlsScope,
 } from "../../shared/ports";
+import { ThrottleGate } from "../../shared/adapters/throttleGate";
 import type { LogLine } from "../../shared/usecases/authorizeInstances";
 import { functionClock } from "./clock";
 import { type FunctionEnv, readFunctionEnv } from "./functionEnv";
@@ -105,6 +106,8 @@ export async function wire(
         roles: rolesFromRoutes(config),
         sessionName: `logtail-xacct-${functionName}`,
         now: () => holder.now(),
+        // Shared by every call of this warm instance: one pause per throttled API, not one per call.
+        gate: new ThrottleGate({ budgets: env.LOGTAIL_XACCT_API_BUDGETS }),
       }),
     };
     warm.set(key, kept);

@@ -63,6 +63,12 @@ const transientNetworkCodes = new Set([
   "ESOCKETTIMEDOUT",
 ]);
 
+/** The service's "too many calls" answers: wait and call again, never fail the work. */
+export function isThrottlingCode(code: string, httpStatus?: number): boolean {
+  if (code.startsWith("Throttling") || code === "QpsLimitExceeded") return true;
+  return code === "ExceedQuota" && httpStatus === 403;
+}
+
 /** Whether trying the same call again later can succeed. */
 export function isRetryableCode(code: string, httpStatus?: number): boolean {
   if (code.startsWith("Throttling")) return true;

@@ -16,6 +16,7 @@ export {
   type CloudErrorDetails,
   type CloudService,
   isRetryableCode,
+  isThrottlingCode,
   toCloudError,
 } from "./cloudError";
 export { ECS_LIMITS, EcsAdapter, runCommandClientToken } from "./ecsAdapter";
@@ -38,3 +39,4 @@ export {
 } from "./retry";
 export { createSdkClients, type SdkClients, type SdkTimeouts } from "./sdkClients";
 export { type ConsistencyRetry, DEFAULT_INDEX_TOKENS, SLS_LIMITS, SlsAdapter } from "./slsAdapter";
+export { type ApiBudget, parseApiBudgets, ThrottleGate, type ThrottleGateOptions } from "./throttleGate";

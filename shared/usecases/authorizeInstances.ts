@@ -12,8 +12,8 @@ import { type HostAction, type HostScripts, renderHostCommand } from "../hostscr
 import { parseHostReport } from "../hostscript/hostReport";
 import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import type { EcsPort, InstanceRecord, InvocationResult } from "../ports/ecs";
-import { waitForInvocation } from "./commandResults";
 import type { QueuePort } from "../ports/queue";
+import { waitForInvocation } from "./commandResults";
 
 export interface AuthorizeTarget {
   accountId: string;

@@ -1,0 +1,131 @@
+/**
+ * Per account, region and API call limits. Alibaba counts calls per API, per account and region, per
+ * minute, and publishes no numbers: this gate keeps each such key within a budget when one is
+ * configured, and when the service answers "throttled" it pauses that key — every concurrent call
+ * on it waits, instead of each retrying on its own — then calls again. Throttling delays work; it
+ * never fails it: past the longest pause the call's error is retryable, so the message or event
+ * comes back later.
+ */
+import type { CallGate, CallIdentity } from "./callGate";
+import { isThrottlingCode, toCloudError } from "./cloudError";
+
+export interface ApiBudget {
+  service: CallIdentity["service"];
+  /** One operation; omitted = each operation of the service separately. */
+  operation?: string;
+  /** Calls per minute per account and region. */
+  perMinute: number;
+}
+
+export interface ThrottleGateOptions {
+  budgets?: readonly ApiBudget[];
+  /** Pauses after a throttled answer: first, then doubled, up to max (ms). */
+  firstPauseMs?: number;
+  maxPauseMs?: number;
+  /** Throttled answers tolerated per call before its (retryable) error is thrown. */
+  maxThrottled?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+interface KeyState {
+  /** Calls may start from this time on (ms). */
+  pausedUntil: number;
+  /** Start times of the calls in the last minute, when a budget applies. */
+  recent: number[];
+}
+
+const MINUTE_MS = 60_000;
+
+export class ThrottleGate implements CallGate {
+  private readonly keys = new Map<string, KeyState>();
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  /** Throttled answers seen, for logs and benchmarks. */
+  throttled = 0;
+
+  constructor(private readonly options: ThrottleGateOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+  }
+
+  async run<T>(call: CallIdentity, fn: () => Promise<T>): Promise<T> {
+    const key = `${call.service}|${call.operation}|${call.accountId}|${call.region}`;
+    const state = this.keys.get(key) ?? { pausedUntil: 0, recent: [] };
+    this.keys.set(key, state);
+    const budget = this.budgetFor(call);
+    const first = this.options.firstPauseMs ?? 1_000;
+    const max = this.options.maxPauseMs ?? 30_000;
+    for (let throttled = 0; ; throttled += 1) {
+      await this.admit(state, budget);
+      try {
+        return await fn();
+      } catch (error) {
+        const cloud = toCloudError(error, call.service, call.operation);
+        if (!isThrottlingCode(cloud.code, cloud.httpStatus)) throw error;
+        this.throttled += 1;
+        if (throttled >= (this.options.maxThrottled ?? 8)) throw error;
+        // Jittered so that the callers released together do not all hit the same second again.
+        const pause = Math.min(max, first * 2 ** throttled) * (0.5 + this.random() / 2);
+        state.pausedUntil = Math.max(state.pausedUntil, this.now() + pause);
+      }
+    }
+  }
+
+  private budgetFor(call: CallIdentity): number | undefined {
+    let found: number | undefined;
+    for (const budget of this.options.budgets ?? []) {
+      if (budget.service !== call.service) continue;
+      if (budget.operation !== undefined && budget.operation !== call.operation) continue;
+      // The operation's own budget wins over the service's.
+      if (budget.operation !== undefined || found === undefined) found = budget.perMinute;
+    }
+    return found;
+  }
+
+  /** Waits out a pause and, with a budget, until the last minute has room for one more call. */
+  private async admit(state: KeyState, budget: number | undefined): Promise<void> {
+    for (;;) {
+      const now = this.now();
+      if (now < state.pausedUntil) {
+        await this.sleep(state.pausedUntil - now);
+        continue;
+      }
+      if (budget === undefined) return;
+      while (state.recent.length > 0 && (state.recent[0] ?? 0) <= now - MINUTE_MS) state.recent.shift();
+      if (state.recent.length < budget) {
+        state.recent.push(now);
+        return;
+      }
+      await this.sleep((state.recent[0] ?? now) + MINUTE_MS - now);
+    }
+  }
+}
+
+const BUDGET_ITEM = /^(ecs|sls|mns|sts)(?::([A-Za-z]{2,64}))?=([1-9][0-9]{0,6})$/;
+
+/**
+ * `ecs=300,ecs:RunCommand=60,sls=600` → budgets (calls per minute per account and region). Throws
+ * naming the item that is not of that form.
+ */
+export function parseApiBudgets(text: string): ApiBudget[] {
+  const budgets: ApiBudget[] = [];
+  for (const item of text.split(",").map((part) => part.trim())) {
+    if (item === "") continue;
+    const match = BUDGET_ITEM.exec(item);
+    if (!match)
+      throw new Error(
+        `"${item.slice(0, 80)}" is not <service>[:<Operation>]=<calls per minute> (service ecs, sls, mns or sts)`,
+      );
+    const [, service, operation, perMinute] = match;
+    budgets.push({
+      service: service as ApiBudget["service"],
+      ...(operation === undefined ? {} : { operation }),
+      perMinute: Number(perMinute),
+    });
+  }
+  return budgets;
+}

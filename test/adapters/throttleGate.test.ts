@@ -1,0 +1,138 @@
+import { CloudError, parseApiBudgets, ThrottleGate } from "../../shared/adapters";
+
+/** A clock that only moves when the gate sleeps: waits become numbers to assert on. */
+function fakeTime() {
+  const clock = { now: 0, slept: [] as number[] };
+  return {
+    clock,
+    now: () => clock.now,
+    sleep: async (ms: number) => {
+      clock.slept.push(ms);
+      clock.now += ms;
+    },
+  };
+}
+
+const call = {
+  service: "ecs" as const,
+  operation: "RunCommand",
+  accountId: "1700000000000397",
+  region: "cn-hangzhou",
+};
+
+function throttled(): CloudError {
+  return new CloudError("Request was denied due to user flow control.", {
+    code: "Throttling.User",
+    service: "ecs",
+    operation: "RunCommand",
+    httpStatus: 400,
+    retryable: true,
+  });
+}
+
+describe("ThrottleGate", () => {
+  it("pauses a throttled API and calls it again until it is served", async () => {
+    const time = fakeTime();
+    const gate = new ThrottleGate({ ...time, random: () => 1, firstPauseMs: 1000 });
+    let answers = 0;
+    const result = await gate.run(call, async () => {
+      answers += 1;
+      if (answers <= 3) throw throttled();
+      return "served";
+    });
+    expect(result).toBe("served");
+    expect(time.clock.slept).toEqual([1000, 2000, 4000]);
+    expect(gate.throttled).toBe(3);
+  });
+
+  it("makes the other callers of the same API wait out the pause instead of each being throttled", async () => {
+    const time = fakeTime();
+    const gate = new ThrottleGate({ ...time, random: () => 1, firstPauseMs: 5000 });
+    let first = true;
+    await gate.run(call, async () => {
+      if (first) {
+        first = false;
+        throw throttled();
+      }
+      return 1;
+    });
+    const startedAt: number[] = [];
+    await gate.run(call, async () => startedAt.push(time.clock.now));
+    // Another API of the same account is not paused.
+    await gate.run({ ...call, operation: "DescribeInstances" }, async () => startedAt.push(time.clock.now));
+    expect(startedAt).toEqual([5000, 5000]);
+  });
+
+  it("gives up after the configured number of throttled answers with the (retryable) error", async () => {
+    const time = fakeTime();
+    const gate = new ThrottleGate({ ...time, random: () => 0, maxThrottled: 2 });
+    await expect(
+      gate.run(call, async () => {
+        throw throttled();
+      }),
+    ).rejects.toMatchObject({ code: "Throttling.User", retryable: true });
+    expect(gate.throttled).toBe(3);
+  });
+
+  it("passes other errors through at once", async () => {
+    const time = fakeTime();
+    const gate = new ThrottleGate({ ...time });
+    await expect(
+      gate.run(call, async () => {
+        throw new CloudError("no", {
+          code: "InvalidInstanceId.NotFound",
+          service: "ecs",
+          operation: "x",
+          retryable: false,
+        });
+      }),
+    ).rejects.toMatchObject({ code: "InvalidInstanceId.NotFound" });
+    expect(time.clock.slept).toEqual([]);
+  });
+
+  it("keeps each account, region and API within its budget per minute", async () => {
+    const time = fakeTime();
+    const gate = new ThrottleGate({
+      ...time,
+      budgets: [
+        { service: "ecs", perMinute: 5 },
+        { service: "ecs", operation: "RunCommand", perMinute: 2 },
+      ],
+    });
+    const starts: number[] = [];
+    for (let i = 0; i < 5; i++) await gate.run(call, async () => starts.push(time.clock.now));
+    expect(starts).toEqual([0, 0, 60_000, 60_000, 120_000]);
+    const other: number[] = [];
+    const describe = { ...call, operation: "DescribeInstances" };
+    for (let i = 0; i < 6; i++) await gate.run(describe, async () => other.push(time.clock.now));
+    // The service's budget (5) applies to an operation without its own.
+    expect(other).toEqual([120_000, 120_000, 120_000, 120_000, 120_000, 180_000]);
+  });
+
+  it("budgets of another account or region are counted apart", async () => {
+    const time = fakeTime();
+    const gate = new ThrottleGate({ ...time, budgets: [{ service: "ecs", perMinute: 1 }] });
+    await gate.run(call, async () => 1);
+    await gate.run({ ...call, accountId: "1800000000000512" }, async () => 1);
+    await gate.run({ ...call, region: "cn-shanghai" }, async () => 1);
+    expect(time.clock.slept).toEqual([]);
+  });
+});
+
+describe("parseApiBudgets", () => {
+  it("reads service and operation budgets", () => {
+    expect(parseApiBudgets("ecs=300, ecs:RunCommand=60,sls=600")).toEqual([
+      { service: "ecs", perMinute: 300 },
+      { service: "ecs", operation: "RunCommand", perMinute: 60 },
+      { service: "sls", perMinute: 600 },
+    ]);
+    expect(parseApiBudgets("")).toEqual([]);
+  });
+
+  it.each(["ecs", "ec2=5", "ecs=0", "ecs=-1", "ecs:Run Command=5", "ecs=5;rm -rf /", "sls:=3"])(
+    "refuses %p naming the item",
+    (text) => {
+      expect(() => parseApiBudgets(text)).toThrow(/is not <service>\[:<Operation>\]=<calls per minute>/);
+    },
+  );
+});
