@@ -9,6 +9,7 @@ import { DEFAULT_ENDPOINTS_FILE } from "../../localstack/fc";
 import { readSimulatedFleetFile, type SimulatedFleetSpec } from "../../localstack/fleet/simulatedFleet";
 import { detectSandbox } from "../../localstack/hostSandbox";
 import { type LocalStack, startLocalStack } from "../../localstack/stack";
+import { type ApiBudget, parseApiBudgets } from "../../shared/adapters/throttleGate";
 import { loadRoutesConfig, RoutesConfigError, summarizeRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import { EXIT_INVALID_INPUT, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE } from "../exitCodes";
@@ -29,6 +30,8 @@ interface StartOptions {
   exitWhenConverged?: boolean;
   json?: boolean;
   scale: string;
+  apiLimits?: string;
+  deadline: string;
 }
 
 /**
@@ -50,6 +53,11 @@ export function registerStartCommand(program: Command, io: CliIo): void {
     )
     .option("--json", "print a machine-readable summary at the end")
     .option("--scale <x>", "emulator time runs this many times faster than wall time", "20")
+    .option(
+      "--api-limits <spec>",
+      "rate limits per account, region and API in calls per minute, e.g. ecs=300,ecs:RunCommand=60: the emulator enforces them and the functions get them as their call budgets",
+    )
+    .option("--deadline <seconds>", "give up after this many wall seconds", String(DEADLINE_SECONDS))
     .action(async (options: StartOptions) => {
       io.setExitCode(await start(options, io));
     });
@@ -66,9 +74,23 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
     return EXIT_INVALID_INPUT;
   }
   const scale = Number(options.scale);
+  const deadline = Number(options.deadline);
   const limit = options.instances === undefined ? undefined : Number(options.instances);
-  if (!(scale > 0 && scale <= 100) || (limit !== undefined && !(Number.isInteger(limit) && limit > 0))) {
-    io.err("--scale must be a number in (0, 100] and --instances a whole number above 0\n");
+  if (
+    !(scale > 0 && scale <= 100) ||
+    !(deadline > 0) ||
+    (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
+  ) {
+    io.err(
+      "--scale must be a number in (0, 100], --deadline above 0 and --instances a whole number above 0\n",
+    );
+    return EXIT_USAGE;
+  }
+  let apiLimits: ApiBudget[] = [];
+  try {
+    apiLimits = parseApiBudgets(options.apiLimits ?? "");
+  } catch (error) {
+    io.err(`--api-limits: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_USAGE;
   }
   const sandbox = detectSandbox();
@@ -93,7 +115,11 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
       workDir,
       endpointsFile,
       template: TEMPLATE,
-      functionEnv: { LOGTAIL_XACCT_ROUTES_FILE: options.config, LOGTAIL_XACCT_LOG_FILE: logFile },
+      functionEnv: {
+        LOGTAIL_XACCT_ROUTES_FILE: options.config,
+        LOGTAIL_XACCT_LOG_FILE: logFile,
+        ...(options.apiLimits ? { LOGTAIL_XACCT_API_BUDGETS: options.apiLimits } : {}),
+      },
       hubQueues: QUEUES,
       clock: { scale },
     });
@@ -102,24 +128,43 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
     );
     io.err(`hosts    ${stack.fleet.hosts.size} simulated hosts, sandbox ${sandbox.kind}\n`);
     io.err(`logs     the functions' JSON log lines go to ${logFile}\n`);
+    stack.emulator.setRateLimits(
+      apiLimits.map((budget) => ({
+        service: budget.service,
+        ...(budget.operation === undefined ? {} : { operation: budget.operation }),
+        limit: budget.perMinute,
+        windowSeconds: 60,
+      })),
+    );
+    if (apiLimits.length > 0)
+      io.err(`limits   ${options.apiLimits} (calls per minute per account and region)\n`);
     const tagStarted = Date.now();
+    const emulatedStart = stack.emulator.now();
     const tagged = await tagFleet(stack, routes);
     io.err(
       `tags     ${tagged} instances tagged with a route through the ECS API; the pipeline takes it from here\n`,
     );
-    const converged = await watch(stack, routes, io);
+    const reached = await watch(stack, routes, io, deadline);
+    const converged = reached !== undefined;
     const summary = summarize(stack, routes);
-    summary.seconds = Math.round((Date.now() - tagStarted) / 100) / 10;
+    summary.seconds = Math.round(((reached?.wallMs ?? Date.now()) - tagStarted) / 100) / 10;
+    summary.emulatedSeconds =
+      Math.round(((reached?.emulatedMs ?? stack.emulator.now()) - emulatedStart) / 100) / 10;
     const byOperation: Record<string, number> = {};
     const metrics = stack.emulator.metrics();
     for (const op of metrics.operations) {
       byOperation[`${op.service}:${op.operation}`] =
         (byOperation[`${op.service}:${op.operation}`] ?? 0) + op.calls;
     }
-    summary.apiCalls = { total: metrics.totalCalls, byOperation, byCaller: metrics.callers };
+    summary.apiCalls = {
+      total: metrics.totalCalls,
+      throttled: metrics.operations.reduce((n, op) => n + op.throttled, 0),
+      byOperation,
+      byCaller: metrics.callers,
+    };
     io.out(renderTable(summary));
     if (options.json) io.out(`${JSON.stringify({ converged, ...summary })}\n`);
-    if (!converged) io.err(`not converged within ${DEADLINE_SECONDS} s\n`);
+    if (!converged) io.err(`not converged within ${deadline} s\n`);
     return options.exitWhenConverged && !converged ? EXIT_INVALID_INPUT : EXIT_OK;
   } finally {
     await stack?.stop();
@@ -186,8 +231,16 @@ interface Summary {
   instances: number;
   /** Wall seconds from the first tag to convergence (or the deadline). */
   seconds?: number;
+  /** The same on the emulator's clock (wall × scale). */
+  emulatedSeconds?: number;
   /** Every API request the emulator served (ECS, STS, SLS, MNS), by service and operation. */
-  apiCalls?: { total: number; byOperation: Record<string, number>; byCaller: MetricsSnapshot["callers"] };
+  apiCalls?: {
+    total: number;
+    /** Requests refused by the emulator's rate limits (counted in total too). */
+    throttled: number;
+    byOperation: Record<string, number>;
+    byCaller: MetricsSnapshot["callers"];
+  };
   byStage: Record<string, number>;
   byRoute: Record<string, Record<string, number>>;
   unexpected: Array<{ instanceId: string; status: string; expected: string }>;
@@ -226,12 +279,17 @@ function summarize(stack: LocalStack, routes: RoutesFile): Summary {
 }
 
 /** Progress by stage until every instance is where it should end, or the deadline passes. */
-async function watch(stack: LocalStack, routes: RoutesFile, io: CliIo): Promise<boolean> {
+async function watch(
+  stack: LocalStack,
+  routes: RoutesFile,
+  io: CliIo,
+  deadlineSeconds: number,
+): Promise<{ wallMs: number; emulatedMs: number } | undefined> {
   const started = Date.now();
   let lastLine = "";
-  let stableSince: number | undefined;
+  let stableSince: { wallMs: number; emulatedMs: number } | undefined;
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await new Promise((resolve) => setTimeout(resolve, 500));
     const summary = summarize(stack, routes);
     const elapsed = Math.round((Date.now() - started) / 1000);
     const stages = ["(none)", "pending", "authorized", "collecting", "failed", "revoked"]
@@ -241,12 +299,13 @@ async function watch(stack: LocalStack, routes: RoutesFile, io: CliIo): Promise<
     if (line !== lastLine) io.err(`progress ${line}\n`);
     lastLine = line;
     if (summary.unexpected.length === 0) {
-      stableSince ??= Date.now();
-      if (Date.now() - stableSince >= 2000) return true;
+      // Converged when first seen so; the 2 s after only confirm it holds.
+      stableSince ??= { wallMs: Date.now(), emulatedMs: stack.emulator.now() };
+      if (Date.now() - stableSince.wallMs >= 2000) return stableSince;
     } else {
       stableSince = undefined;
     }
-    if (elapsed >= DEADLINE_SECONDS) return false;
+    if (elapsed >= deadlineSeconds) return undefined;
   }
 }
 

@@ -8,7 +8,7 @@
 import { decodeFcEvent, readQueueTrigger } from "../../shared/events/fcEvent";
 import { type ApplyMessage, decodeMessage } from "../../shared/messages/queueMessages";
 import { applyRoute } from "../../shared/usecases/applyRoute";
-import { type FcContextLike, wire } from "../common/wiring";
+import { type FcContextLike, logFailures, wire } from "../common/wiring";
 
 export async function handler(
   event: Buffer,
@@ -45,7 +45,7 @@ export async function handler(
   }
   let applied = 0;
   for (const message of groups.values()) {
-    await applyRoute(steps, message);
+    await logFailures(log, "apply", () => applyRoute(steps, message));
     applied += 1;
   }
   return `applied ${applied}`;

@@ -7,7 +7,7 @@
 import { decodeFcEvent } from "../../shared/events/fcEvent";
 import { parseInstanceEvent } from "../../shared/events/instanceEvents";
 import { authorizeInstances } from "../../shared/usecases/authorizeInstances";
-import { type FcContextLike, wire } from "../common/wiring";
+import { type FcContextLike, logFailures, wire } from "../common/wiring";
 
 /** Event ids seen by this warm instance: EventBridge delivers at least once. */
 const seen = new Set<string>();
@@ -35,11 +35,13 @@ export async function handler(
     log({ action: "authorize", outcome: "duplicate", dedupeKey: parsed.dedupeKey });
     return "duplicate";
   }
-  const outcome = await authorizeInstances(steps, {
-    accountId: parsed.accountId,
-    region: parsed.region,
-    instanceIds: parsed.instanceIds,
-  });
+  const outcome = await logFailures(log, "authorize", () =>
+    authorizeInstances(steps, {
+      accountId: parsed.accountId,
+      region: parsed.region,
+      instanceIds: parsed.instanceIds,
+    }),
+  );
   // Remembered only once handled: a failed attempt must be retried, not deduplicated away.
   if (seen.size >= SEEN_LIMIT) seen.clear();
   seen.add(parsed.dedupeKey);

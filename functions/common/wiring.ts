@@ -13,6 +13,7 @@ import {
   readEndpointsFile,
   rolesFromRoutes,
 } from "../../shared/adapters";
+import { ThrottleGate } from "../../shared/adapters/throttleGate";
 import { loadRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import type { HostScripts } from "../../shared/hostscript/hostCommand";
@@ -25,7 +26,7 @@ import type {
   SlsPort,
   SlsScope,
 } from "../../shared/ports";
-import { ThrottleGate } from "../../shared/adapters/throttleGate";
+import { errorCode, isRetryable } from "../../shared/ports/errors";
 import type { LogLine } from "../../shared/usecases/authorizeInstances";
 import { functionClock } from "./clock";
 import { type FunctionEnv, readFunctionEnv } from "./functionEnv";
@@ -137,4 +138,31 @@ export async function wire(
     log: (line) => log({ ...line }),
   };
   return { env, config, adapters, endpoints, now, log, steps };
+}
+
+/**
+ * Runs a handler's work and, when it throws, logs one line saying what failed (service code, the
+ * failing call's request id, whether the trigger's redelivery can help) before FC sees the error.
+ */
+export async function logFailures<T>(log: Wiring["log"], action: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const requestId =
+      typeof error === "object" &&
+      error !== null &&
+      "requestId" in error &&
+      typeof error.requestId === "string"
+        ? error.requestId
+        : undefined;
+    log({
+      action,
+      outcome: "error",
+      reason: errorCode(error) ?? (error instanceof Error ? error.name : "Error"),
+      detail: error instanceof Error ? error.message : String(error),
+      retryable: isRetryable(error),
+      ...(requestId === undefined ? {} : { cloudRequestId: requestId }),
+    });
+    throw error;
+  }
 }

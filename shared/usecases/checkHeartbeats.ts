@@ -10,7 +10,12 @@ import { formatStatus, parseStatus, type Status } from "../domain/status";
 import { diagnoseNoHeartbeat, nextHeartbeatCheckDelaySeconds } from "../heartbeat/diagnosis";
 import { type HostScripts, renderHostCommand } from "../hostscript/hostCommand";
 import { parseHostReport } from "../hostscript/hostReport";
-import { type AwaitHeartbeatMessage, decodeMessage, encodeMessage } from "../messages/queueMessages";
+import {
+  type AwaitHeartbeatMessage,
+  decodeMessage,
+  encodeMessage,
+  MAX_INSTANCES_PER_MESSAGE,
+} from "../messages/queueMessages";
 import { isHeartbeating } from "../planner/heartbeating";
 import type { ObservedMachine } from "../planner/types";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
@@ -184,11 +189,13 @@ async function handleBatch(
     if (later.length > 0) waiting.push({ ...message, instanceIds: later, checks: message.checks + 1 });
   }
 
+  const applyMessages: string[] = [];
   for (const [key, ids] of apply) {
     const [accountId = "", region = "", route = ""] = key.split("|");
-    await deps.queue.send(deps.applyQueue, [
-      encodeMessage({ v: 1, type: "apply", accountId, region, route, instanceIds: ids }),
-    ]);
+    for (let i = 0; i < ids.length; i += MAX_INSTANCES_PER_MESSAGE) {
+      const instanceIds = ids.slice(i, i + MAX_INSTANCES_PER_MESSAGE);
+      applyMessages.push(encodeMessage({ v: 1, type: "apply", accountId, region, route, instanceIds }));
+    }
     deps.log({
       action: "heartbeat",
       outcome: "ok",
@@ -199,6 +206,10 @@ async function handleBatch(
       detail: "heartbeating: sent to apply",
     });
   }
+  // One batch send for every route's messages (16 a call).
+  if (applyMessages.length > 0) await deps.queue.send(deps.applyQueue, applyMessages);
+  // Re-checks with the same delay go out together.
+  const byDelay = new Map<number, string[]>();
   for (const message of waiting) {
     const route = config.routes[message.route];
     const delay = route
@@ -208,8 +219,10 @@ async function handleBatch(
           route.heartbeatTimeoutSeconds,
         ) ?? 0)
       : 0;
-    await deps.queue.send(deps.heartbeatQueue, [encodeMessage(message)], { delaySeconds: delay });
+    byDelay.set(delay, [...(byDelay.get(delay) ?? []), encodeMessage(message)]);
   }
+  for (const [delaySeconds, bodies] of byDelay)
+    await deps.queue.send(deps.heartbeatQueue, bodies, { delaySeconds });
   for (const { message, ids } of timedOut.values())
     counts.diagnosed += await diagnose(deps, message, ids, instances);
   return counts;

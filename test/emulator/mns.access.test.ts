@@ -105,7 +105,12 @@ describe("admission (rate limits and injected faults)", () => {
     await mnsClient(harness.port, accountA).sendMessage(queue, { MessageBody: "x" });
     await mnsClient(harness.port, accountA).batchReceiveMessage(queue, 16);
     expect(harness.admissions).toEqual([
-      expect.objectContaining({ service: "mns", operation: "SendMessage", accountId: accountA.accountId, region }),
+      expect.objectContaining({
+        service: "mns",
+        operation: "SendMessage",
+        accountId: accountA.accountId,
+        region,
+      }),
       expect.objectContaining({
         service: "mns",
         operation: "BatchReceiveMessage",

@@ -114,7 +114,12 @@ describe("admission (rate limits and injected faults)", () => {
     harness.admissions.length = 0;
     await slsClient(harness.port, accountA).getProject(project);
     expect(harness.admissions).toEqual([
-      expect.objectContaining({ service: "sls", operation: "GetProject", accountId: accountA.accountId, region }),
+      expect.objectContaining({
+        service: "sls",
+        operation: "GetProject",
+        accountId: accountA.accountId,
+        region,
+      }),
     ]);
   });
 
