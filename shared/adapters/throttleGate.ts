@@ -19,7 +19,10 @@ export interface ApiBudget {
 
 export interface ThrottleGateOptions {
   budgets?: readonly ApiBudget[];
-  /** Pauses after a throttled answer: first, then doubled, up to max (ms). */
+  /**
+   * Pauses after a throttled answer: first (default 5 s), then doubled, up to max (30 s). Quotas
+   * count per minute, so short pauses would only collect more refusals.
+   */
   firstPauseMs?: number;
   maxPauseMs?: number;
   /** Throttled answers tolerated per call before its (retryable) error is thrown. */
@@ -57,7 +60,7 @@ export class ThrottleGate implements CallGate {
     const state = this.keys.get(key) ?? { pausedUntil: 0, recent: [] };
     this.keys.set(key, state);
     const budget = this.budgetFor(call);
-    const first = this.options.firstPauseMs ?? 1_000;
+    const first = this.options.firstPauseMs ?? 5_000;
     const max = this.options.maxPauseMs ?? 30_000;
     for (let throttled = 0; ; throttled += 1) {
       await this.admit(state, budget);

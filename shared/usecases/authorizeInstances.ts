@@ -61,6 +61,11 @@ interface HostWork {
   instanceIds: string[];
   /** Status on success. */
   success: Status;
+  /**
+   * A revoke that offboards the instance (its tag is gone) marks it revoked; one that removes an
+   * old route's identifier from a re-tagged instance leaves the status to the new route.
+   */
+  offboards: boolean;
 }
 
 const NOT_RUNNING = new Set(["Stopped", "Stopping", "Starting", "Pending"]);
@@ -106,9 +111,23 @@ export async function authorizeInstances(
   };
 
   const work = new Map<string, HostWork>();
-  const addWork = (instance: InstanceRecord, route: string, action: HostAction, success: Status): void => {
-    const key = `${action.action}|${route}|${instance.os}`;
-    const entry = work.get(key) ?? { key, route, os: instance.os, action, instanceIds: [], success };
+  const addWork = (
+    instance: InstanceRecord,
+    route: string,
+    action: HostAction,
+    success: Status,
+    offboards = action.action === "revoke",
+  ): void => {
+    const key = `${action.action}|${route}|${instance.os}|${offboards}`;
+    const entry = work.get(key) ?? {
+      key,
+      route,
+      os: instance.os,
+      action,
+      instanceIds: [],
+      success,
+      offboards,
+    };
     entry.instanceIds.push(instance.instanceId);
     work.set(key, entry);
   };
@@ -135,17 +154,21 @@ export async function authorizeInstances(
     }
     if (resolution.kind === "untagged") {
       if (current === undefined || current.stage === "revoked") continue;
-      for (const [name, route] of Object.entries(config.routes)) {
-        const identifier = route.identifier[instance.os];
-        if (identifier === undefined || !route.sources.some((s) => s.account === instance.accountId))
-          continue;
+      for (const name of candidateRoutes(config, instance))
         addWork(instance, name, revokeAction(config, name, instance.os), { stage: "revoked" });
-      }
       continue;
     }
     const identifier = resolution.route.identifier[instance.os];
     const destination = config.destinations[resolution.route.destination];
     if (identifier === undefined || destination === undefined) continue;
+    if (current !== undefined && current.stage !== "pending" && current.stage !== "revoked") {
+      // Onboarded before, possibly under another route (a re-tag): the other routes' identifiers
+      // this account may carry come off the host. Removing one that is not there changes nothing.
+      for (const other of candidateRoutes(config, instance)) {
+        if (other === resolution.name) continue;
+        addWork(instance, other, revokeAction(config, other, instance.os), { stage: "authorized" }, false);
+      }
+    }
     addWork(
       instance,
       resolution.name,
@@ -206,6 +229,9 @@ export async function authorizeInstances(
         route: entry.route,
         instanceIds: succeeded,
         invokeId: invocation.invokeId,
+        ...(entry.action.action === "revoke" && !entry.offboards
+          ? { detail: "re-tagged: this route's identifier removed" }
+          : {}),
       });
     }
     if (entry.action.action === "authorize") {
@@ -227,7 +253,7 @@ export async function authorizeInstances(
 
   // An instance is revoked only when every candidate route's revoke succeeded on it.
   for (const entry of work.values()) {
-    if (entry.action.action !== "revoke") continue;
+    if (entry.action.action !== "revoke" || !entry.offboards) continue;
     for (const id of entry.instanceIds) {
       const instance = byId.get(id);
       if (instance && online.get(id) === true && !failedRevokes.has(id))
@@ -240,6 +266,17 @@ export async function authorizeInstances(
   for (const [value, ids] of writes) await ecs.tagInstances(ids, { [config.statusTagKey]: value });
   if (heartbeatBatches.length > 0) await deps.queue.send(deps.heartbeatQueue, heartbeatBatches);
   return { statuses, commands };
+}
+
+/** Routes whose identifier an instance of this account and OS may carry. */
+function candidateRoutes(config: RoutesFile, instance: InstanceRecord): string[] {
+  return Object.entries(config.routes)
+    .filter(
+      ([, route]) =>
+        route.identifier[instance.os] !== undefined &&
+        route.sources.some((source) => source.account === instance.accountId),
+    )
+    .map(([name]) => name);
 }
 
 /** Revoke one route's identifier; the UID file stays while another route of that UID is on the host. */

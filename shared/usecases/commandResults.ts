@@ -1,14 +1,14 @@
 /**
  * Waiting for a Cloud Assistant invocation. The host script takes seconds (an agent restart), so
- * the first look comes after one interval and later ones back off: a 100-instance command usually
- * costs two or three reads, not one per second.
+ * the first look comes after 4 s and later ones back off: a 100-instance command usually costs one
+ * or two reads, not one per second.
  */
 import type { EcsPort, InvocationResult } from "../ports/ecs";
 
 export interface ResultWaitDeps {
   now(): number;
   sleep(ms: number): Promise<void>;
-  /** First wait, then ×1.5 per look up to 4×, in ms. */
+  /** First wait, then ×1.5 per look up to 2.5×, in ms. */
   resultPollMs?: number;
   /** Give up after this long (ms): unfinished instances are reported as such. */
   resultWaitMs?: number;
@@ -19,13 +19,13 @@ export async function waitForInvocation(
   ecs: EcsPort,
   invokeId: string,
 ): Promise<InvocationResult[]> {
-  const first = deps.resultPollMs ?? 2000;
+  const first = deps.resultPollMs ?? 4000;
   const deadline = deps.now() + (deps.resultWaitMs ?? 90_000);
   let wait = first;
   for (;;) {
     await deps.sleep(wait);
     const results = await ecs.invocationResults(invokeId);
     if (results.finished || deps.now() >= deadline) return results.results;
-    wait = Math.min(wait * 1.5, first * 4);
+    wait = Math.min(wait * 1.5, first * 2.5);
   }
 }

@@ -101,6 +101,30 @@ describeRequiring(sandboxRequirement(), "authorize on the local stack", () => {
     ).toHaveLength(1);
   });
 
+  test("re-tagging to another route moves the host: the old route's identifier comes off, the new one goes on", async () => {
+    const ecs = kit.deps.ecs({ accountId: SPOKE, region: REGION });
+    await ecs.tagInstances([ids.web], { [ROUTE_KEY]: "payments-prod" });
+
+    await authorize([ids.web]);
+
+    expect(kit.status(ids.web)).toBe("authorized");
+    expect(kit.stack.fleet.host(ids.web)?.root().identifierFile()).toBe("payments-prod-linux\n");
+    // Both routes send to the hub: its UID file stays.
+    expect(kit.stack.fleet.host(ids.web)?.uidFiles()).toEqual([config.hub.accountId]);
+    expect(kit.logs).toContainEqual(
+      expect.objectContaining({
+        action: "revoke",
+        outcome: "ok",
+        route: "app-b-prod",
+        instanceIds: [ids.web],
+        detail: "re-tagged: this route's identifier removed",
+      }),
+    );
+    await ecs.tagInstances([ids.web], { [ROUTE_KEY]: "app-b-prod" });
+    await authorize([ids.web]);
+    expect(kit.stack.fleet.host(ids.web)?.root().identifierFile()).toBe("app-b-prod-linux\n");
+  });
+
   test("untagging revokes: the host's files are as before onboarding, the status says revoked", async () => {
     await kit.deps.ecs({ accountId: SPOKE, region: REGION }).untagInstances([ids.shared], [ROUTE_KEY]);
 
