@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { type EmulatorHandle, startEmulator } from "../emulator/index";
 import { defaultQueueAttributes } from "../emulator/mns/backend";
+import { deadLetterBody } from "../shared/messages/deadLetters";
 import type { AgentSimulatorOptions } from "./agent/agentSimulator";
 import { connectEcsEvents, LocalEventBridge } from "./eventbridge";
 import { roleTrust } from "./eventbridge/roleTrust";
@@ -44,6 +45,12 @@ export interface LocalStackOptions {
   maxConcurrentCommands?: number;
   /** Queues the deployment creates in the hub (before any function polls them). */
   hubQueues?: readonly string[];
+  /**
+   * The hub's dead-letter queue: created first; every hub queue moves a message there after
+   * `maxReceiveCount` deliveries, and a trigger's dead letters (an event whose invocation failed past
+   * its retries) land there as records.
+   */
+  deadLetterQueue?: { name: string; maxReceiveCount: number };
   /** Region of the hub's functions and queues. */
   hubRegion?: string;
   /** Environment every function gets besides FC's own (the endpoints file is added when given). */
@@ -80,13 +87,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stops.push(connectEcsEvents(emulator.ecs, bridge));
     forwardSpokeEvents(bridge, options.hubAccountId, options.fleet);
 
+    const hubRegion = options.hubRegion ?? "cn-hangzhou";
+    const dlq = options.deadLetterQueue;
+    if (dlq) emulator.mns.createQueue(options.hubAccountId, hubRegion, dlq.name, defaultQueueAttributes);
     for (const queue of options.hubQueues ?? []) {
-      emulator.mns.createQueue(
-        options.hubAccountId,
-        options.hubRegion ?? "cn-hangzhou",
-        queue,
-        defaultQueueAttributes,
-      );
+      emulator.mns.createQueue(options.hubAccountId, hubRegion, queue, {
+        ...defaultQueueAttributes,
+        dlqPolicy: dlq
+          ? { enabled: true, deadLetterTargetQueue: dlq.name, maxReceiveCount: dlq.maxReceiveCount }
+          : undefined,
+      });
     }
 
     let runtime: LocalFcRuntime | undefined;
@@ -103,6 +113,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         bridge,
         credentials,
         logger: options.logger ?? silentLogger,
+        // As FC's runOptions.deadLetterQueue does: the failed event goes to the queue its ARN names.
+        onDeadLetter: (record) => {
+          const queue = record.arn
+            ? /:\/queues\/([A-Za-z][A-Za-z0-9-]{0,255})$/.exec(record.arn)?.[1]
+            : undefined;
+          if (queue === undefined) return;
+          emulator.mns.send(options.hubAccountId, hubRegion, queue, [
+            {
+              body: deadLetterBody({
+                function: record.function,
+                source: `trigger ${record.trigger}`,
+                reason: "InvocationFailed",
+                detail: record.error,
+                at: clock.now(),
+                original: record.event.toString("utf8"),
+              }),
+              delaySeconds: undefined,
+              priority: undefined,
+            },
+          ]);
+        },
         extraEnv: {
           ...options.functionEnv,
           ...(options.endpointsFile ? { LOGTAIL_XACCT_ENDPOINTS_FILE: options.endpointsFile } : {}),

@@ -20,6 +20,7 @@ const DEFAULT_ROUTES = join(ROOT, "config/routes.example.yaml");
 const DEFAULT_FLEET = join(ROOT, "config/fleet.demo.yaml");
 const TEMPLATE = join(ROOT, "s.yaml");
 const QUEUES = ["logtail-xacct-heartbeat", "logtail-xacct-apply"];
+const DEAD_LETTER_QUEUE = { name: "logtail-xacct-dead-letter", maxReceiveCount: 10 };
 /** Not converged within this much wall time is a failure (issue 5 asks for under 2 minutes). */
 const DEADLINE_SECONDS = 115;
 
@@ -121,6 +122,7 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
         ...(options.apiLimits ? { LOGTAIL_XACCT_API_BUDGETS: options.apiLimits } : {}),
       },
       hubQueues: QUEUES,
+      deadLetterQueue: DEAD_LETTER_QUEUE,
       clock: { scale },
     });
     io.err(
@@ -156,6 +158,11 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
       byOperation[`${op.service}:${op.operation}`] =
         (byOperation[`${op.service}:${op.operation}`] ?? 0) + op.calls;
     }
+    summary.deadLetters = stack.emulator.mns.getQueue(
+      routes.hub.accountId,
+      routes.hub.region,
+      DEAD_LETTER_QUEUE.name,
+    ).activeMessages;
     summary.apiCalls = {
       total: metrics.totalCalls,
       throttled: metrics.operations.reduce((n, op) => n + op.throttled, 0),
@@ -242,6 +249,8 @@ interface Summary {
     byCaller: MetricsSnapshot["callers"];
   };
   byStage: Record<string, number>;
+  /** Records in the dead-letter queue at the end. */
+  deadLetters?: number;
   byRoute: Record<string, Record<string, number>>;
   unexpected: Array<{ instanceId: string; status: string; expected: string }>;
 }

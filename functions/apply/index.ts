@@ -21,19 +21,29 @@ export async function handler(
     return "rejected";
   }
   const batch = readQueueTrigger(decoded.value);
-  for (const { index, reason } of batch.rejected)
+  for (const { index, reason, original } of batch.rejected) {
     log({ action: "apply", outcome: "rejected", reason: `batch element ${index}: ${reason}` });
+    await steps.deadLetter({
+      source: steps.applyQueue,
+      reason: "MalformedTriggerEvent",
+      detail: reason,
+      original,
+    });
+  }
   // Messages for the same route, account and region are applied together: one look at the
   // destination and one cutover check per group instead of one per message.
   const groups = new Map<string, ApplyMessage>();
   for (const item of batch.messages) {
     const message = decodeMessage(item.body);
     if (!message.ok || message.message.type !== "apply") {
-      log({
-        action: "apply",
-        outcome: "rejected",
+      const detail = message.ok ? `a ${message.message.type} message` : message.reason;
+      log({ action: "apply", outcome: "rejected", messageId: item.messageId, reason: detail });
+      await steps.deadLetter({
+        source: steps.applyQueue,
+        reason: message.ok ? "WrongQueue" : "MalformedMessage",
+        detail,
         messageId: item.messageId,
-        reason: message.ok ? "not an apply message" : message.reason,
+        original: item.body,
       });
       continue;
     }
@@ -45,7 +55,16 @@ export async function handler(
   }
   let applied = 0;
   for (const message of groups.values()) {
-    await logFailures(log, "apply", () => applyRoute(steps, message));
+    const outcome = await logFailures(log, "apply", () => applyRoute(steps, message));
+    if (outcome.refused !== undefined) {
+      await steps.deadLetter({
+        source: steps.applyQueue,
+        reason: outcome.refused,
+        detail: `route ${message.route} is not in the routes file`,
+        original: JSON.stringify(message),
+      });
+      continue;
+    }
     applied += 1;
   }
   return `applied ${applied}`;

@@ -21,6 +21,12 @@ export async function handler(
   const decoded = decodeFcEvent(event);
   if (!decoded.ok) {
     log({ action: "authorize", outcome: "rejected", reason: decoded.reason });
+    await steps.deadLetter({
+      source: "event",
+      reason: "MalformedEvent",
+      detail: decoded.reason,
+      original: event.toString("utf8"),
+    });
     return "rejected";
   }
   const parsed = parseInstanceEvent(decoded.value, {
@@ -29,6 +35,14 @@ export async function handler(
   });
   if (parsed.kind !== "observe") {
     log({ action: "authorize", outcome: parsed.kind, reason: parsed.reason, dedupeKey: parsed.dedupeKey });
+    // Ignored events (another API call, only the status tag) are expected; a rejected one is poison.
+    if (parsed.kind === "rejected")
+      await steps.deadLetter({
+        source: "event",
+        reason: "MalformedEvent",
+        detail: parsed.reason,
+        original: event.toString("utf8"),
+      });
     return parsed.kind;
   }
   if (seen.has(parsed.dedupeKey)) {

@@ -21,6 +21,8 @@ const envSchema = z.object({
   LOGTAIL_XACCT_NETWORK: z.enum(["public", "vpc"]).default("public"),
   LOGTAIL_XACCT_HEARTBEAT_QUEUE: queueName.default("logtail-xacct-heartbeat"),
   LOGTAIL_XACCT_APPLY_QUEUE: queueName.default("logtail-xacct-apply"),
+  /** Where what can never be handled goes, with its reason. */
+  LOGTAIL_XACCT_DEAD_LETTER_QUEUE: queueName.default("logtail-xacct-dead-letter"),
   /**
    * Call budgets per account, region and API (calls per minute), e.g. `ecs=300,ecs:RunCommand=60`.
    * Unset: no budget; a throttled answer still pauses that API and is called again.

@@ -18,6 +18,7 @@ import { loadRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import type { HostScripts } from "../../shared/hostscript/hostCommand";
 import { readHostScripts } from "../../shared/hostscript/hostScripts";
+import { deadLetterBody } from "../../shared/messages/deadLetters";
 import type {
   AccountRegion,
   EcsPort,
@@ -28,6 +29,7 @@ import type {
 } from "../../shared/ports";
 import { errorCode, isRetryable } from "../../shared/ports/errors";
 import type { LogLine } from "../../shared/usecases/authorizeInstances";
+import type { DeadLetterSink } from "../../shared/usecases/deadLetter";
 import { functionClock } from "./clock";
 import { type FunctionEnv, readFunctionEnv } from "./functionEnv";
 
@@ -45,6 +47,7 @@ export interface StepDeps {
   queue: QueuePort;
   heartbeatQueue: string;
   applyQueue: string;
+  deadLetter: DeadLetterSink;
   scripts: HostScripts;
   slsDataEndpoint(region: string): string;
   now(): number;
@@ -124,13 +127,28 @@ export async function wire(
     else appendFileSync(env.LOGTAIL_XACCT_LOG_FILE, text);
   };
   hostScripts ??= readHostScripts();
+  const queue = adapters.queue();
   const steps: StepDeps = {
     config,
     ecs: (scope) => adapters.ecs(scope),
     sls: (scope) => adapters.sls(scope),
-    queue: adapters.queue(),
+    queue,
     heartbeatQueue: env.LOGTAIL_XACCT_HEARTBEAT_QUEUE,
     applyQueue: env.LOGTAIL_XACCT_APPLY_QUEUE,
+    deadLetter: async (entry) => {
+      await queue.send(env.LOGTAIL_XACCT_DEAD_LETTER_QUEUE, [
+        deadLetterBody({ ...entry, function: functionName, at: now() }),
+      ]);
+      log({
+        action: "dead-letter",
+        outcome: "ok",
+        queue: env.LOGTAIL_XACCT_DEAD_LETTER_QUEUE,
+        source: entry.source,
+        reason: entry.reason,
+        ...(entry.detail === undefined ? {} : { detail: entry.detail }),
+        ...(entry.messageId === undefined ? {} : { messageId: entry.messageId }),
+      });
+    },
     scripts: hostScripts,
     slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
     now,

@@ -29,7 +29,7 @@ export interface QueueMessage {
 export interface QueueTriggerBatch {
   messages: QueueMessage[];
   /** Elements that are not MNS messages, with the reason, by position in the batch. */
-  rejected: Array<{ index: number; reason: string }>;
+  rejected: Array<{ index: number; reason: string; original: string }>;
 }
 
 /** An MNS queue trigger event: a JSON array in batch mode, one object otherwise. */
@@ -37,23 +37,25 @@ export function readQueueTrigger(value: unknown): QueueTriggerBatch {
   const items = Array.isArray(value) ? value : [value];
   const batch: QueueTriggerBatch = { messages: [], rejected: [] };
   items.forEach((item, index) => {
+    const reject = (reason: string) =>
+      batch.rejected.push({ index, reason, original: JSON.stringify(item) ?? String(item) });
     if (!isJsonObject(item)) {
-      batch.rejected.push({ index, reason: "not a JSON object" });
+      reject("not a JSON object");
       return;
     }
     const record = item;
     if (record.type !== "mns:Queue:SendMessage") {
-      batch.rejected.push({ index, reason: `type ${String(record.type)} is not mns:Queue:SendMessage` });
+      reject(`type ${String(record.type)} is not mns:Queue:SendMessage`);
       return;
     }
     const data = record.data;
     if (!isJsonObject(data)) {
-      batch.rejected.push({ index, reason: "no data object" });
+      reject("no data object");
       return;
     }
     const { messageId, messageBody } = data;
     if (typeof messageBody !== "string") {
-      batch.rejected.push({ index, reason: "data.messageBody is not a string" });
+      reject("data.messageBody is not a string");
       return;
     }
     batch.messages.push({

@@ -29,6 +29,8 @@ export interface ApplyDeps {
 }
 
 export interface ApplyOutcome {
+  /** Why nothing could be done, when the message can never succeed (its route is gone). */
+  refused?: string;
   collecting: string[];
   cutover: { retired: boolean; backfillJob?: string } | undefined;
 }
@@ -48,7 +50,7 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
       instanceIds: message.instanceIds,
       reason: "UnknownRoute",
     });
-    return { collecting: [], cutover: undefined };
+    return { refused: "UnknownRoute", collecting: [], cutover: undefined };
   }
   const ecs = deps.ecs({ accountId: message.accountId, region: message.region });
   const instances = (await ecs.describeInstances({ instanceIds: message.instanceIds })).filter(

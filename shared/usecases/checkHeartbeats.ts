@@ -23,6 +23,7 @@ import type { QueuePort, ReceivedMessage } from "../ports/queue";
 import type { SlsPort } from "../ports/sls";
 import type { LogLine } from "./authorizeInstances";
 import { waitForInvocation } from "./commandResults";
+import type { DeadLetterSink } from "./deadLetter";
 
 export interface HeartbeatDeps {
   config: RoutesFile;
@@ -31,6 +32,7 @@ export interface HeartbeatDeps {
   queue: QueuePort;
   heartbeatQueue: string;
   applyQueue: string;
+  deadLetter: DeadLetterSink;
   scripts: HostScripts;
   /** Same clock the authorize step stamped `authorizedAt` with (ms). */
   now(): number;
@@ -67,14 +69,24 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
     for (const message of received) {
       const decoded = decodeMessage(message.body);
       if (!decoded.ok || decoded.message.type !== "await-heartbeat") {
-        // Poison: it can never be handled. Logged with its reason, then removed.
+        // Poison: it can never be handled. Kept in the dead-letter queue with its reason, then removed.
+        const reason = decoded.ok ? "WrongQueue" : "MalformedMessage";
+        const detail = decoded.ok ? `a ${decoded.message.type} message` : decoded.reason;
         deps.log({
           action: "heartbeat",
           outcome: "refused",
           accountId: "",
           region: "",
           instanceIds: [],
-          reason: decoded.ok ? "WrongQueue" : decoded.reason,
+          reason,
+          detail,
+        });
+        await deps.deadLetter({
+          source: deps.heartbeatQueue,
+          reason,
+          detail,
+          messageId: message.messageId,
+          original: message.body,
         });
         done.push(message.receiptHandle);
         continue;

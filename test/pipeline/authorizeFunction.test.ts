@@ -8,11 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as $Ecs from "@alicloud/ecs20140526";
 import { type LocalStack, startLocalStack } from "../../localstack/stack";
+import { parseDeadLetter } from "../../shared/messages/deadLetters";
 import { ecsClient, HUB, REGION, SPOKE, stackFleet, until } from "../support/localAccounts";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
 const ROUTES = join(__dirname, "../../config/routes.example.yaml");
 const INSTANCE = "i-bp1fnauthz00001";
+const DEAD_LETTER_QUEUE = "logtail-xacct-dead-letter";
 
 const fleet = stackFleet([
   { account: "app-b", region: REGION, id: INSTANCE, userDefinedIds: ["team-x-web"] },
@@ -32,6 +34,7 @@ describeRequiring(sandboxRequirement(), "the pipeline's functions on the local s
       template: join(__dirname, "../fixtures/pipeline/s.yaml"),
       functionEnv: { LOGTAIL_XACCT_ROUTES_FILE: ROUTES },
       hubQueues: ["logtail-xacct-heartbeat", "logtail-xacct-apply"],
+      deadLetterQueue: { name: DEAD_LETTER_QUEUE, maxReceiveCount: 10 },
       clock: { startAt: Date.UTC(2026, 0, 1), scale: 0 },
     });
   });
@@ -98,6 +101,57 @@ describeRequiring(sandboxRequirement(), "the pipeline's functions on the local s
 
     expect(applyCalls()).toBe(before);
     expect(stack.runtime?.deadLetters).toEqual([]);
+  });
+
+  /** Records on the hub's dead-letter queue, read without receiving them. */
+  const deadLetters = () => {
+    try {
+      return stack.emulator.mns
+        .peek(HUB.id, REGION, DEAD_LETTER_QUEUE, 16)
+        .map((m) => parseDeadLetter(Buffer.from(m.body, "base64").toString("utf8")));
+    } catch {
+      return [];
+    }
+  };
+
+  test("poison lands in the dead-letter queue with its reason: a malformed event, a message for a route that is gone", async () => {
+    const event = '{"specversion":"1.0","type":"ecs:ActionTrail:ApiCall","source":"acs.ecs"}';
+    const invoked = await stack.runtime?.invoke("logtail-xacct-authorize", event);
+    expect(invoked?.ok).toBe(true);
+
+    const ghost = JSON.stringify({
+      v: 1,
+      type: "apply",
+      accountId: SPOKE.id,
+      region: REGION,
+      route: "retired-route",
+      instanceIds: [INSTANCE],
+    });
+    // As the adapter sends it: Base64 (the trigger decodes it, IsBase64Decode).
+    stack.emulator.mns.send(HUB.id, REGION, "logtail-xacct-apply", [
+      { body: Buffer.from(ghost).toString("base64"), delaySeconds: undefined, priority: undefined },
+    ]);
+    const records = await until("two dead letters", () => {
+      const found = deadLetters();
+      return found.length >= 2 ? found : undefined;
+    });
+
+    expect(records).toEqual([
+      expect.objectContaining({
+        function: "authorize",
+        source: "event",
+        reason: "MalformedEvent",
+        original: event,
+      }),
+      expect.objectContaining({
+        function: "apply",
+        source: "logtail-xacct-apply",
+        reason: "UnknownRoute",
+        original: ghost,
+      }),
+    ]);
+    // The apply message itself was handled (deleted), not left to come back.
+    expect(stack.emulator.mns.getQueue(HUB.id, REGION, "logtail-xacct-apply").activeMessages).toBe(0);
   });
 
   test("the status write's own tag event starts no second round of work", async () => {

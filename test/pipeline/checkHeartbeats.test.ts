@@ -95,15 +95,27 @@ describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", (
     );
   });
 
-  test("a malformed message is removed with its reason, never retried forever", async () => {
-    await kit.adapters
-      .queue()
-      .send(HEARTBEAT_QUEUE, ['{"v":1,"type":"await-heartbeat","instanceIds":["i-$(reboot)"]}']);
+  test("a malformed message goes to the dead-letter queue with its reason, never retried forever", async () => {
+    const body = '{"v":1,"type":"await-heartbeat","instanceIds":["i-$(reboot)"]}';
+    await kit.adapters.queue().send(HEARTBEAT_QUEUE, [body]);
 
     const outcome = await checkHeartbeats(deps);
 
     expect(outcome.messages).toBe(1);
     expect(kit.messagesIn(HEARTBEAT_QUEUE)).toEqual([]);
-    expect(kit.logs.at(-1)).toMatchObject({ action: "heartbeat", outcome: "refused" });
+    expect(kit.logs.at(-1)).toMatchObject({
+      action: "heartbeat",
+      outcome: "refused",
+      reason: "MalformedMessage",
+    });
+    expect(kit.deadLetters()).toEqual([
+      expect.objectContaining({
+        source: HEARTBEAT_QUEUE,
+        reason: "MalformedMessage",
+        detail: expect.stringMatching(/^accountId: /),
+        original: body,
+        truncated: false,
+      }),
+    ]);
   });
 });

@@ -69,7 +69,7 @@ describeRequiring(sandboxRequirement(), "reconcile on the local stack", () => {
 
   async function converge(): Promise<void> {
     kit.stack.emulator.advanceClock(10_000);
-    await checkHeartbeats({ ...deps, applyQueue: APPLY_QUEUE });
+    await checkHeartbeats({ ...deps, applyQueue: APPLY_QUEUE, deadLetter: kit.deps.deadLetter });
     await drainApply();
   }
 

@@ -21,11 +21,13 @@ import { loadRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import type { HostScripts } from "../../shared/hostscript/hostCommand";
 import { readHostScripts } from "../../shared/hostscript/hostScripts";
+import { type DeadLetterRecord, deadLetterBody, parseDeadLetter } from "../../shared/messages/deadLetters";
 import { decodeMessage } from "../../shared/messages/queueMessages";
 import type { EcsPort } from "../../shared/ports/ecs";
 import type { EndpointResolver } from "../../shared/ports/endpoints";
 import type { QueuePort } from "../../shared/ports/queue";
 import type { LogLine } from "../../shared/usecases/authorizeInstances";
+import type { DeadLetterSink } from "../../shared/usecases/deadLetter";
 
 export const config: RoutesFile = loadRoutesConfig(join(__dirname, "../../config/routes.example.yaml"));
 export const HUB = config.hub.accountId;
@@ -34,6 +36,7 @@ export const PAYMENTS = "1800000000000512";
 export const REGION = "cn-hangzhou";
 export const HEARTBEAT_QUEUE = "logtail-xacct-heartbeat";
 export const APPLY_QUEUE = "logtail-xacct-apply";
+export const DEAD_LETTER_QUEUE = "logtail-xacct-dead-letter";
 
 /** The routes file's three accounts, the spokes trusting the hub. */
 export const ACCOUNTS: SimulatedFleetInput["accounts"] = [
@@ -46,6 +49,7 @@ export interface StepDeps {
   config: RoutesFile;
   ecs(scope: { accountId: string; region: string }): EcsPort;
   queue: QueuePort;
+  deadLetter: DeadLetterSink;
   scripts: HostScripts;
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -63,6 +67,8 @@ export interface PipelineKit {
   status(instanceId: string): string | undefined;
   /** Decoded messages visible on a hub queue (without receiving them). */
   messagesIn(queue: string): ReturnType<typeof decodeMessage>[];
+  /** Records visible on the dead-letter queue. */
+  deadLetters(): Array<DeadLetterRecord | undefined>;
   stop(): Promise<void>;
 }
 
@@ -79,7 +85,7 @@ export async function startPipelineKit(
     endpointsFile,
     clock: { startAt, scale: 0 },
   });
-  for (const queue of [HEARTBEAT_QUEUE, APPLY_QUEUE])
+  for (const queue of [HEARTBEAT_QUEUE, APPLY_QUEUE, DEAD_LETTER_QUEUE])
     stack.emulator.mns.createQueue(HUB, REGION, queue, defaultQueueAttributes);
   const document = await readEndpointsFile(endpointsFile);
   const hubKey = document.accounts.find((a) => a.id === HUB);
@@ -96,10 +102,16 @@ export async function startPipelineKit(
     now: () => stack.emulator.now(),
   });
   const logs: LogLine[] = [];
+  const queue = adapters.queue();
   const deps: StepDeps = {
     config,
     ecs: (scope) => adapters.ecs(scope),
-    queue: adapters.queue(),
+    queue,
+    deadLetter: async (entry) => {
+      await queue.send(DEAD_LETTER_QUEUE, [
+        deadLetterBody({ ...entry, function: "test", at: stack.emulator.now() }),
+      ]);
+    },
     scripts: readHostScripts(),
     now: () => stack.emulator.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -121,6 +133,15 @@ export async function startPipelineKit(
           .map((m) => decodeMessage(Buffer.from(m.body, "base64").toString("utf8")));
       } catch {
         return []; // MessageNotExist: nothing visible
+      }
+    },
+    deadLetters: () => {
+      try {
+        return stack.emulator.mns
+          .peek(HUB, REGION, DEAD_LETTER_QUEUE, 16)
+          .map((m) => parseDeadLetter(Buffer.from(m.body, "base64").toString("utf8")));
+      } catch {
+        return [];
       }
     },
     stop: async () => {
