@@ -7,7 +7,7 @@
 
 import { decodeFcEvent, readQueueTrigger } from "../../shared/events/fcEvent";
 import { type ApplyMessage, decodeMessage } from "../../shared/messages/queueMessages";
-import { applyRoute } from "../../shared/usecases/applyRoute";
+import { applyRoute, watchCopyJob } from "../../shared/usecases/applyRoute";
 import { type FcContextLike, logFailures, wire } from "../common/wiring";
 
 export async function handler(
@@ -35,6 +35,11 @@ export async function handler(
   const groups = new Map<string, ApplyMessage>();
   for (const item of batch.messages) {
     const message = decodeMessage(item.body);
+    if (message.ok && message.message.type === "watch-copy-job") {
+      const watch = message.message;
+      await logFailures(log, "copy-job", () => watchCopyJob(steps, watch));
+      continue;
+    }
     if (!message.ok || message.message.type !== "apply") {
       const detail = message.ok ? `a ${message.message.type} message` : message.reason;
       log({ action: "apply", outcome: "rejected", messageId: item.messageId, reason: detail });

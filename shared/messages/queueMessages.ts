@@ -37,10 +37,26 @@ export const applyMessage = z.strictObject({
   ...identity,
 });
 
-export const queueMessage = z.discriminatedUnion("type", [awaitHeartbeatMessage, applyMessage]);
+/** A route's copy job in a source account: look at it again until it ends, then report how. */
+export const watchCopyJobMessage = z.strictObject({
+  v: z.literal(1),
+  type: z.literal("watch-copy-job"),
+  /** The source account and the region of its project. */
+  accountId: identity.accountId,
+  region: identity.region,
+  route: identity.route,
+  checks: z.number().int().nonnegative().max(10_000),
+});
+
+export const queueMessage = z.discriminatedUnion("type", [
+  awaitHeartbeatMessage,
+  applyMessage,
+  watchCopyJobMessage,
+]);
 
 export type AwaitHeartbeatMessage = z.infer<typeof awaitHeartbeatMessage>;
 export type ApplyMessage = z.infer<typeof applyMessage>;
+export type WatchCopyJobMessage = z.infer<typeof watchCopyJobMessage>;
 export type QueueMessage = z.infer<typeof queueMessage>;
 
 export function encodeMessage(message: QueueMessage): string {

@@ -10,15 +10,19 @@ import { createHash } from "node:crypto";
 import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
 import { resolveRoute } from "../domain/routeResolution";
 import { formatStatus } from "../domain/status";
-import type { ApplyMessage } from "../messages/queueMessages";
+import { type ApplyMessage, encodeMessage, type WatchCopyJobMessage } from "../messages/queueMessages";
 import { isHeartbeating } from "../planner/heartbeating";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
 import { errorCode, isRetryable } from "../ports/errors";
+import type { QueuePort } from "../ports/queue";
 import type { SlsPort } from "../ports/sls";
 import type { LogLine } from "./authorizeInstances";
 
 export interface ApplyDeps {
   config: RoutesFile;
+  /** Where the copy job's watch goes (the apply queue: apply handles it). */
+  queue: QueuePort;
+  applyQueue: string;
   ecs(scope: { accountId: string; region: string }): EcsPort;
   sls(scope: { accountId: string; region: string; project: string }): SlsPort;
   /** The SLS endpoint agents and copy jobs write to, for a region. */
@@ -225,6 +229,20 @@ async function maybeCutover(
       instanceIds: [],
       detail: `${backfillJob}: ${outcome}`,
     });
+    await deps.queue.send(
+      deps.applyQueue,
+      [
+        encodeMessage({
+          v: 1,
+          type: "watch-copy-job",
+          accountId: account.uid,
+          region: message.region,
+          route: message.route,
+          checks: 0,
+        }),
+      ],
+      { delaySeconds: watchDelaySeconds(0) },
+    );
   }
   return { retired: source.retire !== undefined, ...(backfillJob ? { backfillJob } : {}) };
 }
@@ -233,4 +251,98 @@ async function maybeCutover(
 export function copyJobName(prefix: string, route: string, accountId: string): string {
   const digest = createHash("sha256").update(`${route}|${accountId}`).digest("hex").slice(0, 12);
   return `${prefix.slice(0, 64 - 13)}-${digest}`;
+}
+
+/** Still under way: look again after 1, 2, 4, … minutes, at most every 15 minutes. */
+const RUNNING_ETL = new Set(["STARTING", "RUNNING", "RESTARTING", "STOPPING"]);
+/** Watched this many times (about 2 days at the longest interval), then left to reconcile. */
+const MAX_WATCH_CHECKS = 200;
+
+export function watchDelaySeconds(checks: number): number {
+  return Math.min(60 * 2 ** Math.min(checks, 10), 900);
+}
+
+export type CopyJobReport =
+  | "succeeded"
+  | "failed"
+  | "stopped"
+  | "missing"
+  | "running"
+  | "unwatched"
+  | "not-configured";
+
+/**
+ * Looks at a route's copy job in a source account and reports it once it ends: `SUCCEEDED` as done,
+ * `FAILED` or `STOPPED` with what to do. While it runs, the watch comes back later (delayed message).
+ */
+export async function watchCopyJob(deps: ApplyDeps, message: WatchCopyJobMessage): Promise<CopyJobReport> {
+  const { config } = deps;
+  const route = config.routes[message.route];
+  const source = route?.sources.find((s) => s.account === message.accountId);
+  const base = {
+    accountId: message.accountId,
+    region: message.region,
+    route: message.route,
+    instanceIds: [],
+  };
+  if (!route?.backfill || !source?.backfill) {
+    deps.log({ ...base, action: "copy-job", outcome: "skipped", reason: "BackfillNotConfigured" });
+    return "not-configured";
+  }
+  const name = copyJobName(route.backfill.jobNamePrefix ?? "logtail-xacct", message.route, message.accountId);
+  const where = `${source.backfill.project}/${name}`;
+  const job = await deps
+    .sls({ accountId: message.accountId, region: message.region, project: source.backfill.project })
+    .getEtl(name);
+  if (job === undefined) {
+    deps.log({
+      ...base,
+      action: "copy-job",
+      outcome: "failed",
+      reason: "CopyJobMissing",
+      detail: `${where} is gone; reconcile creates it again once the route collects`,
+    });
+    return "missing";
+  }
+  const range = `${new Date(job.fromTime * 1000).toISOString()} to ${new Date(job.toTime * 1000).toISOString()}`;
+  if (RUNNING_ETL.has(job.status)) {
+    if (message.checks + 1 >= MAX_WATCH_CHECKS) {
+      deps.log({
+        ...base,
+        action: "copy-job",
+        outcome: "skipped",
+        reason: "CopyJobStillRunning",
+        detail: where,
+      });
+      return "unwatched";
+    }
+    await deps.queue.send(deps.applyQueue, [encodeMessage({ ...message, checks: message.checks + 1 })], {
+      delaySeconds: watchDelaySeconds(message.checks + 1),
+    });
+    deps.log({
+      ...base,
+      action: "copy-job",
+      outcome: "ok",
+      detail: `${where} ${job.status}: copying ${range}`,
+    });
+    return "running";
+  }
+  if (job.status === "SUCCEEDED") {
+    deps.log({
+      ...base,
+      action: "copy-job",
+      outcome: "ok",
+      detail: `${where} SUCCEEDED: ${source.backfill.logstore} from ${range} copied into ${route.project}/${route.logstore}`,
+    });
+    return "succeeded";
+  }
+  const stopped = job.status === "STOPPED";
+  deps.log({
+    ...base,
+    action: "copy-job",
+    outcome: "failed",
+    reason: stopped ? "CopyJobStopped" : "CopyJobFailed",
+    detail: `${where} ${job.status}: check the job's run logs in ${source.backfill.project} and the read and write roles (${source.backfill.readRoleArn}, ${route.backfill.writeRoleArn}); start it again in the console or delete it for reconcile to recreate it`,
+  });
+  return stopped ? "stopped" : "failed";
 }

@@ -4,7 +4,7 @@
  * collect, the old source config is unbound and the cross-account copy job created — once.
  */
 import { decodeMessage } from "../../shared/messages/queueMessages";
-import { type ApplyDeps, applyRoute, copyJobName } from "../../shared/usecases/applyRoute";
+import { type ApplyDeps, applyRoute, copyJobName, watchCopyJob } from "../../shared/usecases/applyRoute";
 import { authorizeInstances } from "../../shared/usecases/authorizeInstances";
 import { checkHeartbeats } from "../../shared/usecases/checkHeartbeats";
 import {
@@ -47,6 +47,7 @@ describeRequiring(sandboxRequirement(), "apply and cutover on the local stack", 
       ...kit.deps,
       sls: (scope) => adapters.sls(scope),
       slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
+      applyQueue: APPLY_QUEUE,
     };
 
     await authorizeInstances(
@@ -133,5 +134,83 @@ describeRequiring(sandboxRequirement(), "apply and cutover on the local stack", 
       .sls({ accountId: SPOKE, region: REGION, project: "app-b-logs" })
       .listEtls();
     expect(jobs).toHaveLength(1);
+  });
+
+  test("the copy job is watched until it ends, then reported: running, then SUCCEEDED with what was copied", async () => {
+    const watches = kit.messagesIn(APPLY_QUEUE).filter((m) => m.ok && m.message.type === "watch-copy-job");
+    // Sent with a delay: not visible yet.
+    expect(watches).toEqual([]);
+    kit.stack.emulator.advanceClock(61_000);
+    const received = await kit.adapters.queue().receive(APPLY_QUEUE, 16, 0);
+    const decoded = received
+      .map((m) => decodeMessage(m.body))
+      .find((m) => m.ok && m.message.type === "watch-copy-job");
+    if (!decoded?.ok || decoded.message.type !== "watch-copy-job") throw new Error("no watch message");
+    expect(decoded.message).toEqual({
+      v: 1,
+      type: "watch-copy-job",
+      accountId: SPOKE,
+      region: REGION,
+      route: "app-b-prod",
+      checks: 0,
+    });
+
+    const first = await watchCopyJob(deps, decoded.message);
+    expect(first).toBe("running");
+    expect(kit.logs.at(-1)).toMatchObject({
+      action: "copy-job",
+      outcome: "ok",
+      detail: expect.stringMatching(/RUNNING|STARTING/),
+    });
+
+    // The emulator's job copies months of history in a while of emulator time.
+    for (
+      let i = 0;
+      i < 100 && (await watchCopyJob(deps, { ...decoded.message, checks: 1 })) === "running";
+      i++
+    )
+      kit.stack.emulator.advanceClock(600_000);
+    expect(kit.logs.at(-1)).toMatchObject({
+      action: "copy-job",
+      outcome: "ok",
+      detail: expect.stringMatching(
+        /SUCCEEDED: app-b from 2026-01-01T00:00:00.000Z to .* copied into central-logs\/app-b$/,
+      ),
+    });
+  });
+
+  test("a copy job that fails is reported with what to check, and not watched again", async () => {
+    const source = kit.adapters.sls({ accountId: SPOKE, region: REGION, project: "app-b-logs" });
+    const name = copyJobName("logtail-xacct", "app-b-prod", SPOKE);
+    const missing = await watchCopyJob(deps, {
+      v: 1,
+      type: "watch-copy-job",
+      accountId: "1800000000000512",
+      region: REGION,
+      route: "app-b-prod",
+      checks: 0,
+    });
+    expect(missing).toBe("not-configured");
+    expect(await source.getEtl(name)).toBeDefined();
+    kit.stack.emulator.sls.stopEtl(
+      { accountId: SPOKE, region: REGION, action: "StopETL" },
+      "app-b-logs",
+      name,
+    );
+    kit.stack.emulator.advanceClock(600_000);
+    const sent = kit.stack.emulator.metrics().operations.filter((o) => o.operation === "BatchSendMessage");
+    const report = await watchCopyJob(deps, {
+      v: 1,
+      type: "watch-copy-job",
+      accountId: SPOKE,
+      region: REGION,
+      route: "app-b-prod",
+      checks: 3,
+    });
+    expect(report).toBe("stopped");
+    expect(kit.logs.at(-1)).toMatchObject({ outcome: "failed", reason: "CopyJobStopped" });
+    expect(kit.stack.emulator.metrics().operations.filter((o) => o.operation === "BatchSendMessage")).toEqual(
+      sent,
+    );
   });
 });

@@ -38,7 +38,12 @@ describeRequiring(sandboxRequirement(), "reconcile on the local stack", () => {
     );
     const sls = (scope: { accountId: string; region: string; project: string }) => kit.adapters.sls(scope);
     deps = { ...kit.deps, sls, heartbeatQueue: HEARTBEAT_QUEUE, applyQueue: APPLY_QUEUE };
-    applyDeps = { ...kit.deps, sls, slsDataEndpoint: (region) => kit.endpoints.slsDataEndpoint(region) };
+    applyDeps = {
+      ...kit.deps,
+      sls,
+      slsDataEndpoint: (region) => kit.endpoints.slsDataEndpoint(region),
+      applyQueue: APPLY_QUEUE,
+    };
     // The source's history and old collection, so the cutover can complete.
     const source = sls({ accountId: SPOKE, region: REGION, project: "app-b-logs" });
     await source.ensureProject();
