@@ -7,8 +7,9 @@
 #
 # authorize: creates /etc/ilogtail/users/<UID> (the destination account may collect from this host)
 #            and adds <IDENTIFIER> as its own line of /etc/ilogtail/user_defined_id.
-# revoke:    removes only the <IDENTIFIER> line; removes the UID file unless a line that remains is
-#            one of the --other-id identifiers (other routes of the same UID still need it).
+# revoke:    removes only the <IDENTIFIER> line (and the file, when no line is left); removes the UID
+#            file unless a line that remains is one of the --other-id identifiers (other routes of
+#            the same UID still need it).
 # inspect:   changes nothing.
 # The agent (Logtail or LoongCollector) is restarted when a file changed, so it applies at once.
 #
@@ -359,6 +360,13 @@ replace_identifier_file() {
   fi
   if [ ! -f "$ID_FILE" ] && [ ! -s "$tmp" ]; then
     rm -f "$tmp"
+    return 0
+  fi
+  # Revoking the last identifier removes the file: a host that had none has none again.
+  if [ "$1" = remove ] && [ ! -s "$tmp" ]; then
+    rm -f "$tmp"
+    rm -f "$ID_FILE" || finish 4 WriteFailed "cannot remove /etc/ilogtail/user_defined_id"
+    id_file_changed=true
     return 0
   fi
   chmod 644 "$tmp" 2>/dev/null

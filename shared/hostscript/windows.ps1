@@ -178,6 +178,12 @@ function Update-IdentifierFile([bool]$Add) {
   if ($out.Count -gt 0) { $new = ($out -join "`n") + "`n" }
   if ($new -ceq $old) { return }
   if (-not (Test-Path -LiteralPath $IdFile) -and $new -eq '') { return }
+  # Revoking the last identifier removes the file: a host that had none has none again.
+  if (-not $Add -and $new -eq '') {
+    try { Remove-Item -LiteralPath $IdFile -Force } catch { Exit-Failure 4 'WriteFailed' 'cannot remove C:\LogtailData\user_defined_id' }
+    $State.IdFileChanged = $true
+    return
+  }
   $tmp = Join-Path $DataDir (".user_defined_id.logtail-xacct.$PID")
   try {
     [System.IO.File]::WriteAllText($tmp, $new, $utf8)

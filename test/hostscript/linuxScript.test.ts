@@ -225,6 +225,22 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
     expect(host.ilogtailTree()).toEqual(treeBefore);
   });
 
+  test("authorize then revoke on a host with no identifier file leaves no identifier file", async () => {
+    const host = newHost({ uidFiles: [OTHER_UID] });
+    const treeBefore = host.ilogtailTree();
+    expect(host.identifierFile()).toBeUndefined();
+
+    await runRendered(host, authorize());
+    const run = await runRendered(host, revoke());
+
+    expect(run.exitCode).toBe(0);
+    expect(host.identifierFile()).toBeUndefined();
+    expect(host.uidFiles()).toEqual([OTHER_UID]);
+    // users/ was there already (the other UID); nothing of ours is left beside it.
+    expect(host.ilogtailTree()).toEqual(treeBefore);
+    expect(run.report.changed).toEqual({ uidFile: true, identifiers: true });
+  });
+
   test("revoke on a host that never had /etc/ilogtail succeeds and creates nothing", async () => {
     const host = newHost();
     // The sandbox binds the host's /etc/ilogtail, so it exists but is empty: nothing may appear in it.

@@ -57,12 +57,13 @@ export function stackFleet(instances: SimulatedFleetInput["instances"]): Simulat
   });
 }
 
-/** Polls until `probe` returns a value (every 25 ms, 200 times), else fails naming what it waited for. */
+/** Polls until `probe` returns a value (every 25 ms, `attempts` times), else fails naming what it waited for. */
 export async function until<T>(
   what: string,
   probe: () => T | undefined | Promise<T | undefined>,
+  attempts = 200,
 ): Promise<T> {
-  for (let attempt = 0; attempt < 200; attempt++) {
+  for (let attempt = 0; attempt < attempts; attempt++) {
     const value = await probe();
     if (value !== undefined) return value;
     await new Promise((resolve) => setTimeout(resolve, 25));
