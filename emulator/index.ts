@@ -20,7 +20,14 @@ export type { EndpointsDocument } from "./core/endpoints";
 export { installLocalhostResolver } from "./core/resolver";
 export { FleetError, loadFleet, parseFleet, readFleetFile } from "./fleet/load";
 export type { Fleet, FleetInput } from "./fleet/schema";
-export { accountSchema, createFleetSchema, fleetSchema, instanceSchema, roleSchema } from "./fleet/schema";
+export {
+  accountSchema,
+  createFleetSchema,
+  fleetSchema,
+  instanceSchema,
+  projectSchema,
+  roleSchema,
+} from "./fleet/schema";
 
 export interface StartEmulatorOptions {
   /** TCP port on 127.0.0.1; 0 or omitted = any free port. */
@@ -91,7 +98,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   core.register(partners.mns);
 
   const applyFleet = (fleet: Fleet): LoadedFleet =>
-    loadFleet(fleet, { accounts: core.accounts, ecs: ecsService.backend });
+    loadFleet(fleet, { accounts: core.accounts, ecs: ecsService.backend, sls: partners.sls.backend });
   if (initialFleet !== undefined) applyFleet(initialFleet);
 
   let port = 0;
@@ -142,7 +149,12 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     },
     loadFleet: async (document) => {
       const loaded = await handle.loadFleet(validateFleet(document, "fleet body"));
-      return { accounts: loaded.accountIds, instances: loaded.instances.length, endpoints: endpoints() };
+      return {
+        accounts: loaded.accountIds,
+        instances: loaded.instances.length,
+        projects: loaded.projects.length,
+        endpoints: endpoints(),
+      };
     },
     endpoints,
     addFault: (rule) => core.faults.add(rule),

@@ -12,6 +12,7 @@ import { type LocalStack, startLocalStack } from "../../localstack/stack";
 import { type ApiBudget, parseApiBudgets } from "../../shared/adapters/throttleGate";
 import { loadRoutesConfig, RoutesConfigError, summarizeRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
+import { copyJobName } from "../../shared/usecases/applyRoute";
 import { EXIT_INVALID_INPUT, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE } from "../exitCodes";
 import type { CliIo } from "../io";
 
@@ -158,6 +159,7 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
       byOperation[`${op.service}:${op.operation}`] =
         (byOperation[`${op.service}:${op.operation}`] ?? 0) + op.calls;
     }
+    summary.cutovers = cutovers(stack, routes);
     summary.deadLetters = stack.emulator.mns.getQueue(
       routes.hub.accountId,
       routes.hub.region,
@@ -234,6 +236,17 @@ async function tagFleet(stack: LocalStack, routes: RoutesFile): Promise<number> 
   return tagged;
 }
 
+interface CutoverState {
+  route: string;
+  sourceAccount: string;
+  /** Running instances of the route in that account that do not collect yet (the cutover waits). */
+  waitingFor: number;
+  /** Whether the source's old config is still bound (undefined: the route retires nothing). */
+  sourceConfigBound?: boolean;
+  /** The copy job's status, "none" before it exists (undefined: the route copies nothing). */
+  copyJob?: string;
+}
+
 interface Summary {
   instances: number;
   /** Wall seconds from the first tag to convergence (or the deadline). */
@@ -251,6 +264,8 @@ interface Summary {
   byStage: Record<string, number>;
   /** Records in the dead-letter queue at the end. */
   deadLetters?: number;
+  /** Per route and source account that retires a config or copies history: where the cutover is. */
+  cutovers?: CutoverState[];
   byRoute: Record<string, Record<string, number>>;
   unexpected: Array<{ instanceId: string; status: string; expected: string }>;
 }
@@ -318,11 +333,67 @@ async function watch(
   }
 }
 
+/** The cutover of every route source that retires a config or copies history, read from the emulator. */
+function cutovers(stack: LocalStack, routes: RoutesFile): CutoverState[] {
+  const states: CutoverState[] = [];
+  for (const [name, route] of Object.entries(routes.routes)) {
+    for (const source of route.sources) {
+      if (!source.retire && !source.backfill) continue;
+      let waitingFor = 0;
+      for (const host of stack.fleet.hosts.values()) {
+        const instance = stack.emulator.ecs.getInstance(host.instanceId);
+        if (!instance || instance.accountId !== source.account || instance.status !== "Running") continue;
+        if (instance.tags.get(routes.tagKey) !== name) continue;
+        if (instance.tags.get(routes.statusTagKey) !== "collecting") waitingFor += 1;
+      }
+      const region = routes.sourceAccounts.find((a) => a.uid === source.account)?.regions[0] ?? "";
+      const scope = { accountId: source.account, region, action: "start" };
+      const read = <T>(fn: () => T): T | undefined => {
+        try {
+          return fn();
+        } catch {
+          return undefined; // the source project or job does not exist
+        }
+      };
+      const state: CutoverState = { route: name, sourceAccount: source.account, waitingFor };
+      const retire = source.retire;
+      if (retire) {
+        const bound = read(() =>
+          stack.emulator.sls.getAppliedConfigs(scope, retire.project, retire.machineGroup),
+        );
+        state.sourceConfigBound = bound?.includes(retire.config) ?? false;
+      }
+      const backfill = source.backfill;
+      if (backfill && route.backfill) {
+        const job = copyJobName(route.backfill.jobNamePrefix ?? "logtail-xacct", name, source.account);
+        const record = read(() => stack.emulator.sls.getEtl(scope, backfill.project, job));
+        state.copyJob = record ? stack.emulator.sls.etlStatus(record) : "none";
+      }
+      states.push(state);
+    }
+  }
+  return states;
+}
+
 function renderTable(summary: Summary): string {
   const rows: string[][] = [["route", "status", "instances"]];
   for (const [route, statuses] of Object.entries(summary.byRoute).sort()) {
     for (const [status, count] of Object.entries(statuses).sort()) rows.push([route, status, String(count)]);
   }
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  return `${rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ")).join("\n")}\n`;
+  let text = `${rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ")).join("\n")}\n`;
+  for (const cutover of summary.cutovers ?? []) {
+    const parts = [
+      cutover.waitingFor > 0
+        ? `waiting for ${cutover.waitingFor} running instances to collect`
+        : "all collect",
+      ...(cutover.sourceConfigBound === undefined
+        ? []
+        : [cutover.sourceConfigBound ? "source config still bound" : "source config retired"]),
+      ...(cutover.copyJob === undefined ? [] : [`copy job ${cutover.copyJob}`]),
+    ];
+    text += `cutover  ${cutover.route} from ${cutover.sourceAccount}: ${parts.join(", ")}\n`;
+  }
+  if (summary.deadLetters !== undefined) text += `dead letters  ${summary.deadLetters}\n`;
+  return text;
 }

@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { namePatterns } from "../sls/schemas";
 
 /**
- * The fleet file (YAML or JSON): accounts with keys and roles, and ECS instances. Every object is
- * strict, so a typo is an error with its path. The simulated-fleet issue extends `instanceSchema`
- * (agent fields) with `.extend()`; keep these objects the single source of truth.
+ * The fleet file (YAML or JSON): accounts with keys and roles, ECS instances, and SLS projects that
+ * exist before our tool runs. Every object is strict, so a typo is an error with its path. The
+ * simulated-fleet issue extends `instanceSchema` (agent fields) with `.extend()`; keep these objects
+ * the single source of truth.
  */
 export const accountUid = z.string().regex(/^\d{16}$/, "an account UID is 16 digits");
 
@@ -32,10 +34,12 @@ export const accountSchema = z.strictObject({
 
 const tagKey = z.string().min(1).max(128);
 
+const regionId = z.string().regex(/^[a-z]{2,}(-[a-z0-9]+)+$/, "a region id such as cn-hangzhou");
+
 export const instanceSchema = z.strictObject({
   /** Account UID or account name. */
   account: z.string().min(1),
-  region: z.string().regex(/^[a-z]{2,}(-[a-z0-9]+)+$/, "a region id such as cn-hangzhou"),
+  region: regionId,
   /** Fixed instance id (only with count 1). */
   id: z
     .string()
@@ -51,6 +55,62 @@ export const instanceSchema = z.strictObject({
   name: z.string().min(1).max(128).optional(),
 });
 
+/** An SLS resource name, checked with the SLS emulator's own rules. */
+function slsName(kind: keyof typeof namePatterns, rule: string) {
+  return z.string().regex(namePatterns[kind], `an SLS ${kind} name is ${rule}`);
+}
+
+const projectName = slsName(
+  "project",
+  "3–63 of a-z, 0-9 and '-', starting and ending with a letter or digit",
+);
+const logstoreName = slsName(
+  "logstore",
+  "3–63 of a-z, 0-9, '_' and '-', starting and ending with a letter or digit",
+);
+const machineGroupName = slsName("machineGroup", "3–128 of a-z, 0-9, '_' and '-'");
+const configName = slsName(
+  "config",
+  "2–128 of a-z, 0-9, '_' and '-', starting and ending with a letter or digit",
+);
+
+/** A custom identifier as a host writes it into `user_defined_id` (no spaces or control characters). */
+const customIdentifier = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+    "a custom identifier is 1–128 of letters, digits, '.', '_' or '-'",
+  );
+
+/**
+ * SLS resources that exist in an account before our tool runs (e.g. a source account's own log
+ * collection). Loaded through the SLS backend's create methods, as if created through the API.
+ */
+export const projectSchema = z.strictObject({
+  /** Name or UID of an account in this fleet's `accounts`. */
+  account: z.string().min(1),
+  region: regionId,
+  name: projectName,
+  /** Logstores with default settings. */
+  logstores: z.array(logstoreName).default([]),
+  /** Custom-identifier (`userdefined`) machine groups. */
+  machineGroups: z
+    .array(z.strictObject({ name: machineGroupName, identifiers: z.array(customIdentifier).min(1) }))
+    .default([]),
+  /** Logtail pipeline configs: a file input into one of this project's logstores. */
+  configs: z
+    .array(
+      z.strictObject({
+        name: configName,
+        logstore: logstoreName,
+        filePaths: z.array(z.string().min(1)).min(1),
+      }),
+    )
+    .default([]),
+  /** A config applied to a machine group, both of this project. */
+  bindings: z.array(z.strictObject({ machineGroup: machineGroupName, config: configName })).default([]),
+});
+
 /**
  * Builds the fleet schema from an account and an instance schema, so a later layer (the simulated
  * fleet's agent fields) can extend `instanceSchema` and keep every whole-fleet check.
@@ -63,6 +123,7 @@ export function createFleetSchema<
     .strictObject({
       accounts: z.array(account).default([]),
       instances: z.array(instance).default([]),
+      projects: z.array(projectSchema).default([]),
     })
     .superRefine((fleet, issues) => {
       const ids = new Set<string>();
@@ -110,7 +171,83 @@ export function createFleetSchema<
           issues.addIssue({ code: "custom", path: ["instances", index, "tags"], message: "at most 20 tags" });
         }
       }
+      checkProjects(fleet, issues);
     });
+}
+
+type Issues = z.core.$RefinementCtx<unknown>;
+
+/** References inside and between `projects` entries; each issue names the entry's path. */
+function checkProjects(
+  fleet: { accounts: Array<z.output<typeof accountSchema>>; projects: FleetProject[] },
+  issues: Issues,
+): void {
+  const issue = (path: Array<string | number>, message: string): void =>
+    issues.addIssue({ code: "custom", path: ["projects", ...path], message });
+  const duplicates = (names: string[], at: (index: number) => Array<string | number>, what: string): void => {
+    const seen = new Set<string>();
+    for (const [index, name] of names.entries()) {
+      if (seen.has(name)) issue(at(index), `duplicate ${what} "${name}"`);
+      seen.add(name);
+    }
+  };
+  // SLS project names are unique per region across all accounts, so account+region+name and
+  // region+name duplicates are both refused.
+  const projectKeys = new Map<string, number>();
+  for (const [index, project] of fleet.projects.entries()) {
+    if (
+      !fleet.accounts.some((account) => account.id === project.account || account.name === project.account)
+    ) {
+      issue([index, "account"], `unknown account "${project.account}" (not in accounts)`);
+    }
+    const key = `${project.region}/${project.name}`;
+    const first = projectKeys.get(key);
+    if (first !== undefined) {
+      issue(
+        [index, "name"],
+        `duplicate project "${project.name}" in ${project.region} (also projects.${first})`,
+      );
+    } else projectKeys.set(key, index);
+
+    duplicates(project.logstores, (at) => [index, "logstores", at], "logstore");
+    duplicates(
+      project.machineGroups.map((group) => group.name),
+      (at) => [index, "machineGroups", at, "name"],
+      "machine group",
+    );
+    duplicates(
+      project.configs.map((config) => config.name),
+      (at) => [index, "configs", at, "name"],
+      "config",
+    );
+    duplicates(
+      project.bindings.map((binding) => `${binding.machineGroup} ← ${binding.config}`),
+      (at) => [index, "bindings", at],
+      "binding",
+    );
+    for (const [at, config] of project.configs.entries()) {
+      if (!project.logstores.includes(config.logstore)) {
+        issue(
+          [index, "configs", at, "logstore"],
+          `logstore "${config.logstore}" is not in this project's logstores`,
+        );
+      }
+    }
+    for (const [at, binding] of project.bindings.entries()) {
+      if (!project.machineGroups.some((group) => group.name === binding.machineGroup)) {
+        issue(
+          [index, "bindings", at, "machineGroup"],
+          `machine group "${binding.machineGroup}" is not in this project's machineGroups`,
+        );
+      }
+      if (!project.configs.some((config) => config.name === binding.config)) {
+        issue(
+          [index, "bindings", at, "config"],
+          `config "${binding.config}" is not in this project's configs`,
+        );
+      }
+    }
+  }
 }
 
 export const fleetSchema = createFleetSchema(instanceSchema, accountSchema);
@@ -119,3 +256,4 @@ export type FleetInput = z.input<typeof fleetSchema>;
 export type Fleet = z.output<typeof fleetSchema>;
 export type FleetAccount = z.output<typeof accountSchema>;
 export type FleetInstance = z.output<typeof instanceSchema>;
+export type FleetProject = z.output<typeof projectSchema>;

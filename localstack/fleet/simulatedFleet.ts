@@ -91,6 +91,7 @@ export async function startSimulatedFleet(
 ): Promise<SimulatedFleet> {
   const loaded = await emulator.loadFleet({
     accounts: fleet.accounts,
+    projects: fleet.projects,
     instances: fleet.instances.map(
       ({
         agent: _a,
