@@ -110,6 +110,10 @@ async function run(): Promise<void> {
       API_LIMITS,
       "--deadline",
       "600",
+      // The burst starts a few seconds into a quota minute: the operator's tagging and the
+      // pipeline's first status writes share one window (the worst case for throttling).
+      "--clock-start",
+      new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString(),
       "--json",
       "--exit-when-converged",
     ],

@@ -34,6 +34,7 @@ interface StartOptions {
   scale: string;
   apiLimits?: string;
   deadline: string;
+  clockStart?: string;
 }
 
 /**
@@ -60,6 +61,7 @@ export function registerStartCommand(program: Command, io: CliIo): void {
       "rate limits per account, region and API in calls per minute, e.g. ecs=300,ecs:RunCommand=60: the emulator enforces them and the functions get them as their call budgets",
     )
     .option("--deadline <seconds>", "give up after this many wall seconds", String(DEADLINE_SECONDS))
+    .option("--clock-start <iso>", "the emulator's clock starts at this instant (default: now)")
     .action(async (options: StartOptions) => {
       io.setExitCode(await start(options, io));
     });
@@ -86,6 +88,11 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
     io.err(
       "--scale must be a number in (0, 100], --deadline above 0 and --instances a whole number above 0\n",
     );
+    return EXIT_USAGE;
+  }
+  const clockStart = options.clockStart === undefined ? undefined : Date.parse(options.clockStart);
+  if (clockStart !== undefined && Number.isNaN(clockStart)) {
+    io.err(`--clock-start: "${options.clockStart}" is not an ISO-8601 time\n`);
     return EXIT_USAGE;
   }
   let apiLimits: ApiBudget[] = [];
@@ -124,7 +131,7 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
       },
       hubQueues: QUEUES,
       deadLetterQueue: DEAD_LETTER_QUEUE,
-      clock: { scale },
+      clock: { scale, ...(clockStart === undefined ? {} : { startAt: clockStart }) },
     });
     io.err(
       `cloud    emulator on 127.0.0.1:${stack.emulator.port} (time ×${scale}), endpoints in ${endpointsFile}\n`,
@@ -385,7 +392,7 @@ function renderTable(summary: Summary): string {
   for (const cutover of summary.cutovers ?? []) {
     const parts = [
       cutover.waitingFor > 0
-        ? `waiting for ${cutover.waitingFor} running instances to collect`
+        ? `waiting for ${cutover.waitingFor} running instances to collect (fix or untag the failed ones)`
         : "all collect",
       ...(cutover.sourceConfigBound === undefined
         ? []

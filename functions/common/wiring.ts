@@ -111,7 +111,7 @@ export async function wire(
         sessionName: `logtail-xacct-${functionName}`,
         now: () => holder.now(),
         // Shared by every call of this warm instance: one pause per throttled API, not one per call.
-        gate: new ThrottleGate({ budgets: env.LOGTAIL_XACCT_API_BUDGETS }),
+        gate: new ThrottleGate({ budgets: env.LOGTAIL_XACCT_API_BUDGETS, now: () => holder.now() }),
       }),
     };
     warm.set(key, kept);

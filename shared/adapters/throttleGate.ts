@@ -1,8 +1,8 @@
 /**
  * Per account, region and API call limits. Alibaba counts calls per API, per account and region, per
  * minute, and publishes no numbers: this gate keeps each such key within a budget when one is
- * configured, and when the service answers "throttled" it pauses that key — every concurrent call
- * on it waits, instead of each retrying on its own — then calls again. Throttling delays work; it
+ * configured, and when the service answers "throttled" it pauses that key until the next minute —
+ * every concurrent call on it waits, instead of each retrying on its own — then calls again. Throttling delays work; it
  * never fails it: past the longest pause the call's error is retryable, so the message or event
  * comes back later.
  */
@@ -20,13 +20,15 @@ export interface ApiBudget {
 export interface ThrottleGateOptions {
   budgets?: readonly ApiBudget[];
   /**
-   * Pauses after a throttled answer: first (default 5 s), then doubled, up to max (30 s). Quotas
-   * count per minute, so short pauses would only collect more refusals.
+   * After a throttled answer the API is paused until the next quota window (quotas count per
+   * minute: sooner would only collect more refusals), plus up to `jitterMs` so the callers released
+   * together do not all arrive in the same second.
    */
-  firstPauseMs?: number;
-  maxPauseMs?: number;
+  windowMs?: number;
+  jitterMs?: number;
   /** Throttled answers tolerated per call before its (retryable) error is thrown. */
   maxThrottled?: number;
+  /** The clock the quota windows follow: the function's (the emulator's on the local stack). */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -60,8 +62,8 @@ export class ThrottleGate implements CallGate {
     const state = this.keys.get(key) ?? { pausedUntil: 0, recent: [] };
     this.keys.set(key, state);
     const budget = this.budgetFor(call);
-    const first = this.options.firstPauseMs ?? 5_000;
-    const max = this.options.maxPauseMs ?? 30_000;
+    const windowMs = this.options.windowMs ?? MINUTE_MS;
+    const jitterMs = this.options.jitterMs ?? 2_000;
     for (let throttled = 0; ; throttled += 1) {
       await this.admit(state, budget);
       try {
@@ -71,9 +73,9 @@ export class ThrottleGate implements CallGate {
         if (!isThrottlingCode(cloud.code, cloud.httpStatus)) throw error;
         this.throttled += 1;
         if (throttled >= (this.options.maxThrottled ?? 8)) throw error;
-        // Jittered so that the callers released together do not all hit the same second again.
-        const pause = Math.min(max, first * 2 ** throttled) * (0.5 + this.random() / 2);
-        state.pausedUntil = Math.max(state.pausedUntil, this.now() + pause);
+        const now = this.now();
+        const nextWindow = now - (now % windowMs) + windowMs;
+        state.pausedUntil = Math.max(state.pausedUntil, nextWindow + Math.floor(this.random() * jitterMs));
       }
     }
   }

@@ -1,6 +1,6 @@
 /**
  * Waiting for a Cloud Assistant invocation. The host script takes seconds (an agent restart), so
- * the first look comes after 4 s and later ones back off: a 100-instance command usually costs one
+ * the first look comes after 5 s and later ones back off: a 100-instance command usually costs one
  * or two reads, not one per second.
  */
 import type { EcsPort, InvocationResult } from "../ports/ecs";
@@ -19,7 +19,7 @@ export async function waitForInvocation(
   ecs: EcsPort,
   invokeId: string,
 ): Promise<InvocationResult[]> {
-  const first = deps.resultPollMs ?? 4000;
+  const first = deps.resultPollMs ?? 5000;
   const deadline = deps.now() + (deps.resultWaitMs ?? 90_000);
   let wait = first;
   for (;;) {

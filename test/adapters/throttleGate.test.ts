@@ -31,9 +31,10 @@ function throttled(): CloudError {
 }
 
 describe("ThrottleGate", () => {
-  it("pauses a throttled API and calls it again until it is served", async () => {
+  it("pauses a throttled API until the next minute (plus jitter) and calls it again until it is served", async () => {
     const time = fakeTime();
-    const gate = new ThrottleGate({ ...time, random: () => 1, firstPauseMs: 1000 });
+    time.clock.now = 10_000;
+    const gate = new ThrottleGate({ ...time, random: () => 0.5, jitterMs: 2000 });
     let answers = 0;
     const result = await gate.run(call, async () => {
       answers += 1;
@@ -41,13 +42,15 @@ describe("ThrottleGate", () => {
       return "served";
     });
     expect(result).toBe("served");
-    expect(time.clock.slept).toEqual([1000, 2000, 4000]);
+    // 10 s → 61 s, then 121 s, then 181 s: one refusal per quota window, not one per second.
+    expect(time.clock.slept).toEqual([51_000, 60_000, 60_000]);
     expect(gate.throttled).toBe(3);
   });
 
   it("makes the other callers of the same API wait out the pause instead of each being throttled", async () => {
     const time = fakeTime();
-    const gate = new ThrottleGate({ ...time, random: () => 1, firstPauseMs: 5000 });
+    time.clock.now = 55_000;
+    const gate = new ThrottleGate({ ...time, random: () => 0 });
     let first = true;
     await gate.run(call, async () => {
       if (first) {
@@ -60,7 +63,7 @@ describe("ThrottleGate", () => {
     await gate.run(call, async () => startedAt.push(time.clock.now));
     // Another API of the same account is not paused.
     await gate.run({ ...call, operation: "DescribeInstances" }, async () => startedAt.push(time.clock.now));
-    expect(startedAt).toEqual([5000, 5000]);
+    expect(startedAt).toEqual([60_000, 60_000]);
   });
 
   it("gives up after the configured number of throttled answers with the (retryable) error", async () => {
