@@ -57,11 +57,11 @@ export function stackFleet(instances: SimulatedFleetInput["instances"]): Simulat
   });
 }
 
-/** Polls until `probe` returns a value (every 25 ms, `attempts` times), else fails naming what it waited for. */
+/** Polls until `probe` returns a value (every 25 ms, `attempts` times (20 s by default: a host command is first read after 5 s)), else fails naming what it waited for. */
 export async function until<T>(
   what: string,
   probe: () => T | undefined | Promise<T | undefined>,
-  attempts = 200,
+  attempts = 800,
 ): Promise<T> {
   for (let attempt = 0; attempt < attempts; attempt++) {
     const value = await probe();
