@@ -460,7 +460,14 @@ observe_agent() {
   wants_restart=false
   case $restart_mode in
     always) wants_restart=true ;;
-    changed) if [ "$uid_file_changed" = true ] || [ "$id_file_changed" = true ]; then wants_restart=true; fi ;;
+    changed)
+      if [ "$uid_file_changed" = true ] || [ "$id_file_changed" = true ]; then
+        wants_restart=true
+      # A stopped agent never reads the identifier: authorize starts it (revoke leaves it alone).
+      elif [ "$action" = authorize ] && ! agent_is_running; then
+        wants_restart=true
+      fi
+      ;;
   esac
   if [ "$wants_restart" = true ]; then
     if restart_agent; then

@@ -233,6 +233,11 @@ function Update-Agent {
   Find-Agent
   if ($null -eq $State.Service) { return }
   $changed = $State.UidFileChanged -or $State.IdFileChanged
+  # A stopped agent never reads the identifier: authorize starts it (revoke leaves it alone).
+  if (-not $changed -and $State.Action -eq 'authorize') {
+    $current = Get-Service -Name $State.Service -ErrorAction SilentlyContinue
+    $changed = ($null -eq $current -or $current.Status -ne 'Running')
+  }
   $wants = ($State.RestartMode -eq 'always') -or ($State.RestartMode -eq 'changed' -and $changed)
   if ($wants) {
     try { Restart-Service -Name $State.Service -Force; $State.Restarted = $true }

@@ -301,6 +301,23 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
     expect(host.agentEvents()).toContain("systemctl-restart");
   });
 
+  test("authorize starts a stopped agent even when the files are already right; revoke leaves it stopped", async () => {
+    const host = newHost({ userDefinedIdContent: `${ID}\n`, uidFiles: [UID], agentRunning: false });
+    const treeBefore = host.ilogtailTree();
+
+    const run = await runRendered(host, authorize());
+
+    expect(host.ilogtailTree()).toEqual(treeBefore);
+    expect(run.report.changed).toEqual({ uidFile: false, identifiers: false });
+    expect(run.report.agent).toMatchObject({ restarted: true, running: true });
+
+    // Nothing of ours on this host: revoke changes nothing and does not start the agent.
+    const stopped = newHost({ userDefinedIdContent: "team-x\n", agentRunning: false });
+    const revoked = await runRendered(stopped, revoke());
+    expect(revoked.report.changed).toEqual({ uidFile: false, identifiers: false });
+    expect(revoked.report.agent).toMatchObject({ restarted: false, running: false });
+  });
+
   test("a host without an agent still gets its files; the report says no agent", async () => {
     const host = newHost({ agent: "none" });
 
