@@ -88,6 +88,21 @@ export function plan(
         }
         continue;
       }
+      const group = observed.routes[name]?.groups[os];
+      if (
+        !group?.exists &&
+        members.length === 0 &&
+        (current?.stage === "collecting" || current?.stage === "authorized")
+      ) {
+        // Without its machine group no heartbeat can be seen: ensureRoute makes the group again and
+        // the next look judges the host. Running the host script now would change nothing on it.
+        builder.verdict(
+          { ...base, route: name, stage: current.stage, detail: "machine group missing: made again first" },
+          current,
+          false,
+        );
+        continue;
+      }
       if (instance.cloudAssistantOnline === false) {
         builder.verdict({ ...base, route: name, stage: "failed", reason: "CloudAssistantOffline" }, current);
         continue;

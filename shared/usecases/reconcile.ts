@@ -6,7 +6,12 @@
  * revokes untagged hosts), the heartbeat queue, the apply queue, status tags.
  */
 import type { OperatingSystem } from "../config/routesSchema";
-import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
+import {
+  type ApplyMessage,
+  decodeMessage,
+  encodeMessage,
+  MAX_INSTANCES_PER_MESSAGE,
+} from "../messages/queueMessages";
 import { plan } from "../planner/plan";
 import type {
   Action,
@@ -27,6 +32,27 @@ export interface ReconcileDeps extends AuthorizeDeps {
   applyQueue: string;
 }
 
+export interface Progress {
+  phase: "observe" | "act";
+  done: number;
+  total: number;
+  /** What was just done, in words. */
+  what: string;
+}
+
+export interface ReconcileOptions {
+  /** Only this route's actions (the whole fleet is still observed: a re-tag involves two routes). */
+  route?: string;
+  /** Only this source account: observed and acted on. */
+  accountId?: string;
+  onProgress?(progress: Progress): void;
+  /**
+   * Run the apply work now instead of queueing it (the operator's `reconcile` ends with the
+   * repairs made; the function hands them to the apply queue).
+   */
+  applyNow?(message: ApplyMessage): Promise<void>;
+}
+
 export interface ReconcileOutcome {
   plan: Plan;
   executed: Record<Action["type"], number>;
@@ -35,6 +61,10 @@ export interface ReconcileOutcome {
 const OS_LIST: readonly OperatingSystem[] = ["linux", "windows"];
 
 export interface ObserveOptions {
+  /** Only these source accounts (UIDs); every account of the routes file when absent. */
+  accounts?: readonly string[];
+  /** Called as each account-region and route has been read. */
+  onProgress?(progress: Progress): void;
   /**
    * Also ask Cloud Assistant about every running instance (≤ 50 a call), so a plan can say which
    * ones it could not reach. Reconcile does not: authorize checks the instances it acts on.
@@ -46,8 +76,16 @@ export interface ObserveOptions {
 export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions = {}): Promise<Observed> {
   const { config } = deps;
   const instances: ObservedInstance[] = [];
-  for (const account of config.sourceAccounts) {
+  const accounts = config.sourceAccounts.filter(
+    (account) => options.accounts === undefined || options.accounts.includes(account.uid),
+  );
+  const total =
+    accounts.reduce((n, account) => n + account.regions.length, 0) + Object.keys(config.routes).length;
+  let done = 0;
+  const progress = (what: string) => options.onProgress?.({ phase: "observe", done: ++done, total, what });
+  for (const account of accounts) {
     for (const region of account.regions) {
+      progress(`instances of ${account.uid} in ${region}`);
       const ecs = deps.ecs({ accountId: account.uid, region });
       const byId = new Map<string, ObservedInstance>();
       for (const tagKey of [config.tagKey, config.statusTagKey]) {
@@ -67,6 +105,7 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
   }
   const routes: Record<string, ObservedRoute> = {};
   for (const [name, route] of Object.entries(config.routes)) {
+    progress(`route ${name}`);
     const destination = config.destinations[route.destination];
     if (!destination) continue;
     const sls = deps.sls({ accountId: destination.uid, region: destination.region, project: route.project });
@@ -121,9 +160,15 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
   return { now: deps.now(), instances, routes };
 }
 
-export async function reconcile(deps: ReconcileDeps): Promise<ReconcileOutcome> {
-  const observed = await observeFleet(deps);
-  const result = plan(deps.config, observed);
+export async function reconcile(
+  deps: ReconcileDeps,
+  options: ReconcileOptions = {},
+): Promise<ReconcileOutcome> {
+  const observed = await observeFleet(deps, {
+    ...(options.accountId === undefined ? {} : { accounts: [options.accountId] }),
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+  });
+  const result = filterPlan(plan(deps.config, observed), observed, deps.config.tagKey, options.route);
   const executed: ReconcileOutcome["executed"] = {
     ensureRoute: 0,
     authorize: 0,
@@ -134,6 +179,12 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileOutcome> 
     createBackfill: 0,
   };
   const byId = new Map(observed.instances.map((i) => [i.instanceId, i]));
+  const total = result.actions.length;
+  let done = 0;
+  const acted = (what: string, count = 1) => {
+    done = Math.min(total, done + count);
+    options.onProgress?.({ phase: "act", done, total, what });
+  };
 
   // Host work goes through authorize, which re-observes and authorizes or revokes as the tags say.
   const hostWork = new Map<string, Set<string>>();
@@ -185,6 +236,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileOutcome> 
           .tagInstances(action.instanceIds, {
             [deps.config.statusTagKey]: action.status,
           });
+        acted(`status ${action.status} on ${action.instanceIds.length} instances`);
         break;
     }
   }
@@ -194,8 +246,16 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileOutcome> 
     for (let i = 0; i < running.length; i += 100) {
       await authorizeInstances(deps, { accountId, region, instanceIds: running.slice(i, i + 100) });
     }
+    const actions = result.actions.filter(
+      (a) =>
+        (a.type === "authorize" || a.type === "revoke") && a.accountId === accountId && a.region === region,
+    ).length;
+    acted(`host commands for ${ids.size} instances of ${accountId} in ${region}`, actions);
   }
-  if (heartbeat.length > 0) await deps.queue.send(deps.heartbeatQueue, heartbeat);
+  if (heartbeat.length > 0) {
+    await deps.queue.send(deps.heartbeatQueue, heartbeat);
+    acted("heartbeat checks queued", result.actions.filter((a) => a.type === "awaitHeartbeat").length);
+  }
   const applyMessages: string[] = [];
   for (const [key, ids] of applyWork) {
     const [accountId = "", region = "", route = ""] = key.split("|");
@@ -213,7 +273,17 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileOutcome> 
       );
     }
   }
-  if (applyMessages.length > 0) await deps.queue.send(deps.applyQueue, applyMessages);
+  if (applyMessages.length > 0) {
+    if (options.applyNow) {
+      for (const body of applyMessages) {
+        const decoded = decodeMessage(body);
+        if (decoded.ok && decoded.message.type === "apply") await options.applyNow(decoded.message);
+      }
+    } else {
+      await deps.queue.send(deps.applyQueue, applyMessages);
+    }
+  }
+  acted("routes applied", total);
   deps.log({
     action: "reconcile",
     outcome: "ok",
@@ -233,4 +303,40 @@ async function orMissing<T>(read: () => Promise<T>, missing: T): Promise<T> {
     if (isRetryable(error)) throw error;
     return missing;
   }
+}
+
+/**
+ * Keeps the actions of one route: its route-level actions, and instance actions for instances
+ * tagged with it or carrying its identifier (a revoke naming it).
+ */
+export function filterPlan(
+  result: Plan,
+  observed: Observed,
+  tagKey: string,
+  route: string | undefined,
+): Plan {
+  if (route === undefined) return result;
+  const tagged = new Set(observed.instances.filter((i) => i.tags[tagKey] === route).map((i) => i.instanceId));
+  const keep = (action: Action): boolean => {
+    switch (action.type) {
+      case "ensureRoute":
+      case "retireSourceConfig":
+      case "createBackfill":
+      case "authorize":
+      case "awaitHeartbeat":
+        return action.route === route;
+      case "revoke":
+        return action.routes.includes(route) || action.instanceIds.some((id) => tagged.has(id));
+      case "setStatus":
+        return action.instanceIds.some((id) => tagged.has(id));
+    }
+  };
+  const actions = result.actions
+    .filter(keep)
+    .map((action) =>
+      action.type === "setStatus"
+        ? { ...action, instanceIds: action.instanceIds.filter((id) => tagged.has(id)) }
+        : action,
+    );
+  return { actions, verdicts: result.verdicts.filter((v) => v.route === route || tagged.has(v.instanceId)) };
 }

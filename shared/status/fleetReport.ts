@@ -1,0 +1,142 @@
+/**
+ * What `status` shows, built from what the cloud says (the instances' tags and status tags, the
+ * routes' copy jobs) — never from a local cache. Pure: the same observation gives the same report,
+ * so the text, JSON and HTML renderings agree.
+ */
+import type { RoutesFile } from "../config/routesSchema";
+import { parseStatus, REMEDIES } from "../domain/status";
+import type { Observed } from "../planner/types";
+
+/** The stages a count can be under; `failed:<Reason>` keeps the reason, `unknown` is a tag we did not write. */
+export type StageKey = "pending" | "authorized" | "collecting" | "revoked" | "untracked" | `failed:${string}`;
+
+export interface ReportGroup {
+  /** The route tag's value; `(untagged)` for instances onboarded once and untagged since. */
+  route: string;
+  accountId: string;
+  region: string;
+  counts: Partial<Record<StageKey, number>>;
+  total: number;
+}
+
+export interface ReportInstance {
+  instanceId: string;
+  accountId: string;
+  region: string;
+  route: string;
+  /** The ECS status (Running, Stopped, …). */
+  state: string;
+  stage: StageKey;
+}
+
+export interface ReportFailure extends ReportInstance {
+  reason: string;
+  remedy: string;
+}
+
+export interface ReportCopyJob {
+  route: string;
+  sourceAccount: string;
+  name: string;
+  /** The job's status, or `missing` when the route's cutover has not created it (yet). */
+  status: string;
+}
+
+export interface FleetReport {
+  /** ISO-8601, when the cloud was read. */
+  generatedAt: string;
+  hubAccountId: string;
+  /** Counts per route, account and region, sorted. */
+  groups: ReportGroup[];
+  /** Totals per stage over every group. */
+  totals: Partial<Record<StageKey, number>>;
+  instances: ReportInstance[];
+  failed: ReportFailure[];
+  copyJobs: ReportCopyJob[];
+}
+
+export const UNTAGGED = "(untagged)";
+
+export function stageKeyOf(statusTag: string | undefined): StageKey {
+  const status = parseStatus(statusTag);
+  if (status === undefined) return "untracked";
+  return status.stage === "failed" ? `failed:${status.reason}` : status.stage;
+}
+
+export function buildFleetReport(config: RoutesFile, observed: Observed): FleetReport {
+  const statusTags = new Map(observed.instances.map((i) => [i.instanceId, i.tags[config.statusTagKey]]));
+  const instances: ReportInstance[] = observed.instances
+    .map((instance) => ({
+      instanceId: instance.instanceId,
+      accountId: instance.accountId,
+      region: instance.region,
+      route: instance.tags[config.tagKey] ?? UNTAGGED,
+      state: instance.status,
+      stage: stageKeyOf(instance.tags[config.statusTagKey]),
+    }))
+    .sort(
+      (a, b) =>
+        a.route.localeCompare(b.route) ||
+        a.accountId.localeCompare(b.accountId) ||
+        a.region.localeCompare(b.region) ||
+        a.instanceId.localeCompare(b.instanceId),
+    );
+
+  const groups = new Map<string, ReportGroup>();
+  const totals: FleetReport["totals"] = {};
+  const failed: ReportFailure[] = [];
+  for (const instance of instances) {
+    const key = `${instance.route}|${instance.accountId}|${instance.region}`;
+    const group = groups.get(key) ?? {
+      route: instance.route,
+      accountId: instance.accountId,
+      region: instance.region,
+      counts: {},
+      total: 0,
+    };
+    group.counts[instance.stage] = (group.counts[instance.stage] ?? 0) + 1;
+    group.total += 1;
+    groups.set(key, group);
+    totals[instance.stage] = (totals[instance.stage] ?? 0) + 1;
+    const status = parseStatus(statusTags.get(instance.instanceId));
+    if (status?.stage === "failed")
+      failed.push({ ...instance, reason: status.reason, remedy: REMEDIES[status.reason] });
+  }
+
+  const copyJobs: ReportCopyJob[] = [];
+  for (const [name, route] of Object.entries(config.routes)) {
+    if (!route.backfill) continue;
+    for (const source of route.sources) {
+      if (!source.backfill) continue;
+      const job = observed.routes[name]?.sources[source.account]?.backfillJob;
+      copyJobs.push({
+        route: name,
+        sourceAccount: source.account,
+        name: job?.name ?? "",
+        status: job?.status ?? "missing",
+      });
+    }
+  }
+
+  return {
+    generatedAt: new Date(observed.now).toISOString(),
+    hubAccountId: config.hub.accountId,
+    groups: [...groups.values()],
+    totals,
+    instances,
+    failed,
+    copyJobs,
+  };
+}
+
+/** The order stages are shown in. */
+export function stageOrder(stage: StageKey): number {
+  const fixed: Record<string, number> = {
+    pending: 0,
+    authorized: 1,
+    collecting: 2,
+    revoked: 4,
+    untracked: 5,
+  };
+  return fixed[stage] ?? 3;
+}
