@@ -2,6 +2,9 @@
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** Colour on stdout only when it is a terminal; progress bars on stderr likewise. */
+  stdoutIsTty?(): boolean;
+  stderrIsTty?(): boolean;
   setExitCode(code: number): void;
   exitCode(): number;
 }
@@ -11,6 +14,8 @@ let processExitCode = 0;
 export const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  stdoutIsTty: () => process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
+  stderrIsTty: () => process.stderr.isTTY === true,
   setExitCode: (code) => {
     processExitCode = code;
   },

@@ -1,10 +1,13 @@
 /**
- * `npx logtail-xacct <command>`. Exit codes: 0 success; 1 the input is invalid (e.g. a routes file
- * with errors); 2 the command line is wrong; 3 the local stack cannot run here; 70 an internal error.
+ * `npx logtail-xacct <command>`. Exit codes: 0 success; 1 the input is invalid (a routes file with
+ * errors, an unknown route, account or instance) or some instances could not be revoked; 2 the
+ * command line is wrong; 3 unavailable (no credentials, the cloud or the local stack cannot be
+ * reached, or the local stack cannot run here); 70 an internal error.
  */
 import { Command, CommanderError } from "commander";
 import { registerEmulatorCommand } from "./commands/emulator";
 import { registerInvokeCommand } from "./commands/invoke";
+import { registerOperatorCommands } from "./commands/operate";
 import { registerStartCommand } from "./commands/start";
 import { registerValidateConfigCommand } from "./commands/validateConfig";
 import { EXIT_USAGE } from "./exitCodes";
@@ -23,6 +26,7 @@ export function buildProgram(io: CliIo): Command {
   registerStartCommand(program, io);
   registerEmulatorCommand(program, io);
   registerInvokeCommand(program, io);
+  registerOperatorCommands(program, io);
   return program;
 }
 

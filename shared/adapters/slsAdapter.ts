@@ -303,6 +303,12 @@ export class SlsAdapter implements SlsPort {
     );
   }
 
+  async pipelineConfigExists(name: string): Promise<boolean> {
+    return this.exists("GetLogtailPipelineConfig", ["ConfigNotExist", "ProjectNotExist"], (sls) =>
+      sls.getLogtailPipelineConfig(this.scope.project, name),
+    );
+  }
+
   async indexExists(logstore: string): Promise<boolean> {
     return this.exists("GetIndex", ["IndexConfigNotExist", "LogStoreNotExist", "ProjectNotExist"], (sls) =>
       sls.getIndex(this.scope.project, logstore),

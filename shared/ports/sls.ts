@@ -101,6 +101,7 @@ export interface SlsPort {
   /** Every machine of the group (all pages); undefined when the group does not exist. */
   listMachines(machineGroup: string): Promise<ObservedMachine[] | undefined>;
   logstoreExists(logstore: string): Promise<boolean>;
+  pipelineConfigExists(name: string): Promise<boolean>;
   indexExists(logstore: string): Promise<boolean>;
   /** Creates the job; "unchanged" when a job of that name already exists (never copies twice). */
   createEtl(job: EtlJobSpec): Promise<EnsureOutcome>;

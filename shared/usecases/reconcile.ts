@@ -123,8 +123,10 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
       const machines =
         applied === undefined ? [] : ((await orMissing(() => sls.listMachines(group), undefined)) ?? []);
       groups[os] = { exists: applied !== undefined, appliedConfigs: applied ?? [], machines };
-      // A bound config exists; an unbound one is made again by apply, which is harmless.
-      configExists[os] = applied?.includes(logtail.name) ?? false;
+      // A bound config exists; an unbound one is looked up (one read, only when drift is likely).
+      configExists[os] =
+        applied?.includes(logtail.name) === true ||
+        (await orMissing(() => sls.pipelineConfigExists(logtail.name), false));
     }
     const sources: Record<string, ObservedSource> = {};
     for (const source of route.sources) {

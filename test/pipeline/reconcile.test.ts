@@ -109,7 +109,7 @@ describeRequiring(sandboxRequirement(), "reconcile on the local stack", () => {
     expect(outcome.plan.actions).toContainEqual({
       type: "ensureRoute",
       route: "app-b-prod",
-      missing: ["config:linux", "binding:linux"],
+      missing: ["binding:linux"],
     });
     const applied = await kit.adapters
       .sls({ accountId: HUB, region: REGION, project: "central-logs" })

@@ -1,0 +1,173 @@
+/**
+ * What `plan` shows: the planner's actions as drift found, in the operator's words — what is wrong,
+ * where, and what reconcile would do about it — with counts per account. Pure.
+ */
+import type { RoutesFile } from "../config/routesSchema";
+import type { Action, InstanceVerdict, Observed, Plan } from "../planner/types";
+
+export type DriftKind =
+  | "tagged-not-collecting"
+  | "untagged-still-onboarded"
+  | "retagged"
+  | "refused"
+  | "awaiting-heartbeat"
+  | "route-resource-missing"
+  | "source-config-still-bound"
+  | "copy-job-missing"
+  | "copy-job-failed"
+  | "status-out-of-date";
+
+export interface DriftItem {
+  kind: DriftKind;
+  route?: string;
+  accountId?: string;
+  region?: string;
+  instanceIds: string[];
+  /** What is wrong, in words. */
+  detail: string;
+  /** What reconcile does about it ("" when it needs a person). */
+  remedy: string;
+}
+
+export interface DriftReport {
+  generatedAt: string;
+  items: DriftItem[];
+  /** Instances affected per source account and kind. */
+  byAccount: Record<string, Partial<Record<DriftKind, number>>>;
+  actions: Action[];
+}
+
+export function buildDriftReport(config: RoutesFile, observed: Observed, result: Plan): DriftReport {
+  const items: DriftItem[] = [];
+  const verdicts = new Map<string, InstanceVerdict>(result.verdicts.map((v) => [v.instanceId, v]));
+  const tagOf = new Map(observed.instances.map((i) => [i.instanceId, i.tags[config.tagKey]]));
+
+  for (const action of result.actions) {
+    switch (action.type) {
+      case "authorize": {
+        const details = [
+          ...new Set(action.instanceIds.map((id) => verdicts.get(id)?.detail ?? "not onboarded yet")),
+        ];
+        items.push({
+          kind: "tagged-not-collecting",
+          route: action.route,
+          accountId: action.accountId,
+          region: action.region,
+          instanceIds: action.instanceIds,
+          detail: `tagged ${action.route}, not collecting (${details.join("; ")})`,
+          remedy: `run the host script's authorize on ${action.instanceIds.length} ${action.os} instances`,
+        });
+        break;
+      }
+      case "revoke": {
+        const untagged = action.instanceIds.filter((id) => tagOf.get(id) === undefined);
+        const retagged = action.instanceIds.filter((id) => {
+          const tag = tagOf.get(id);
+          return tag !== undefined && Object.hasOwn(config.routes, tag);
+        });
+        const refused = action.instanceIds.filter((id) => !untagged.includes(id) && !retagged.includes(id));
+        const base = { accountId: action.accountId, region: action.region, route: action.routes.join(", ") };
+        const remedy = `revoke ${action.routes.join(", ")} on the host`;
+        if (untagged.length > 0)
+          items.push({
+            ...base,
+            kind: "untagged-still-onboarded",
+            instanceIds: untagged,
+            detail: `untagged, still carrying ${action.routes.join(", ")}`,
+            remedy,
+          });
+        if (retagged.length > 0)
+          items.push({
+            ...base,
+            kind: "retagged",
+            instanceIds: retagged,
+            detail: `tagged with another route, still carrying ${action.routes.join(", ")}`,
+            remedy,
+          });
+        if (refused.length > 0)
+          items.push({
+            ...base,
+            kind: "refused",
+            instanceIds: refused,
+            detail: "its tag is not a route it may use, yet it carries one",
+            remedy,
+          });
+        break;
+      }
+      case "awaitHeartbeat":
+        items.push({
+          kind: "awaiting-heartbeat",
+          route: action.route,
+          accountId: action.accountId,
+          region: action.region,
+          instanceIds: action.instanceIds,
+          detail: "authorized, no heartbeat yet",
+          remedy: "queue a heartbeat check (diagnosed past the route's timeout)",
+        });
+        break;
+      case "ensureRoute":
+        items.push({
+          kind: "route-resource-missing",
+          route: action.route,
+          instanceIds: [],
+          detail: `missing in the destination: ${action.missing.join(", ")}`,
+          remedy: "make them again (apply)",
+        });
+        break;
+      case "retireSourceConfig":
+        items.push({
+          kind: "source-config-still-bound",
+          route: action.route,
+          accountId: action.sourceAccount,
+          instanceIds: [],
+          detail: "every instance collects in the destination, the source's old config is still bound",
+          remedy: "unbind the source config (cutover)",
+        });
+        break;
+      case "createBackfill":
+        items.push({
+          kind: "copy-job-missing",
+          route: action.route,
+          accountId: action.sourceAccount,
+          instanceIds: [],
+          detail: "every instance collects, the history copy job does not exist",
+          remedy: "create the copy job (cutover)",
+        });
+        break;
+      case "setStatus":
+        items.push({
+          kind: "status-out-of-date",
+          accountId: action.accountId,
+          region: action.region,
+          instanceIds: action.instanceIds,
+          detail: `status tag should be ${action.status}`,
+          remedy: `write ${action.status}`,
+        });
+        break;
+    }
+  }
+
+  for (const [name, route] of Object.entries(config.routes)) {
+    for (const source of route.sources) {
+      const job = observed.routes[name]?.sources[source.account]?.backfillJob;
+      if (job?.status !== "FAILED" && job?.status !== "STOPPED") continue;
+      items.push({
+        kind: "copy-job-failed",
+        route: name,
+        accountId: source.account,
+        instanceIds: [],
+        detail: `copy job ${job.name} is ${job.status}`,
+        remedy: "",
+      });
+    }
+  }
+
+  const byAccount: DriftReport["byAccount"] = {};
+  for (const item of items) {
+    if (item.accountId === undefined) continue;
+    const counts = byAccount[item.accountId] ?? {};
+    counts[item.kind] = (counts[item.kind] ?? 0) + Math.max(item.instanceIds.length, 1);
+    byAccount[item.accountId] = counts;
+  }
+  return { generatedAt: new Date(observed.now).toISOString(), items, byAccount, actions: result.actions };
+}
