@@ -5,6 +5,7 @@
  * wrong ends as one CliFailure line with an exit code, before anything is changed.
  */
 import Credential from "@alicloud/credentials";
+import { installLocalhostResolver } from "../emulator/core/resolver";
 import { functionClock } from "../functions/common/clock";
 import {
   type AlibabaAdapters,
@@ -92,6 +93,8 @@ export async function openCloud(options: CloudOptions): Promise<CloudSession> {
         `--endpoints-file ${file}: the hub account ${config.hub.accountId} of ${options.config} has no key there`,
         EXIT_INVALID_INPUT,
       );
+    // The local stack's endpoints are `*.localhost` names on 127.0.0.1: resolve them in-process.
+    installLocalhostResolver();
     const hubKey = localAccountCredentials(document, config.hub.accountId);
     credentials = async () => hubKey;
     endpoints = localEndpoints(document);

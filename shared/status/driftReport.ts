@@ -3,6 +3,7 @@
  * where, and what reconcile would do about it — with counts per account. Pure.
  */
 import type { RoutesFile } from "../config/routesSchema";
+import { parseStatus, REMEDIES } from "../domain/status";
 import type { Action, InstanceVerdict, Observed, Plan } from "../planner/types";
 
 export type DriftKind =
@@ -134,16 +135,21 @@ export function buildDriftReport(config: RoutesFile, observed: Observed, result:
           remedy: "create the copy job (cutover)",
         });
         break;
-      case "setStatus":
+      case "setStatus": {
+        const status = parseStatus(action.status);
         items.push({
           kind: "status-out-of-date",
           accountId: action.accountId,
           region: action.region,
           instanceIds: action.instanceIds,
-          detail: `status tag should be ${action.status}`,
+          detail:
+            status?.stage === "failed"
+              ? `status tag should be ${action.status}: ${REMEDIES[status.reason]}`
+              : `status tag should be ${action.status}`,
           remedy: `write ${action.status}`,
         });
         break;
+      }
     }
   }
 
