@@ -88,8 +88,13 @@ async function run(io: CliIo, command: () => Promise<number>): Promise<void> {
   }
 }
 
-async function readStatus(session: CloudSession): Promise<FleetReport> {
-  return buildFleetReport(session.config, await observeFleet(session.deps));
+async function readStatus(session: CloudSession, io?: CliIo): Promise<FleetReport> {
+  const progress = io ? progressPrinter(io.err, io.stderrIsTty?.() ?? false, "status") : undefined;
+  const observed = await observeFleet(session.deps, {
+    ...(progress ? { onProgress: (p: Parameters<typeof progress.update>[0]) => progress.update(p) } : {}),
+  });
+  progress?.done();
+  return buildFleetReport(session.config, observed);
 }
 
 function printStatus(io: CliIo, report: FleetReport, json: boolean | undefined): void {
@@ -100,7 +105,7 @@ function printStatus(io: CliIo, report: FleetReport, json: boolean | undefined):
 
 async function status(io: CliIo, options: CommonOptions & { html?: string }): Promise<number> {
   const session = await openCloud(options);
-  const report = await readStatus(session);
+  const report = await readStatus(session, io);
   printStatus(io, report, options.json);
   if (options.html !== undefined) {
     writeFileSync(options.html, renderHtmlReport(report));
