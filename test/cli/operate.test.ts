@@ -237,6 +237,16 @@ describeRequiring(sandboxRequirement(), "operator commands on the local stack", 
     ).toBeUndefined();
   });
 
+  test("revoke --route offboards every instance tagged with it", async () => {
+    const { code, out } = await cli("revoke", "--route", "payments-prod", "--json");
+    expect(code).toBe(0);
+    const result = JSON.parse(out) as { revoked: Array<{ instanceId: string; status: string }> };
+    expect(result.revoked).toEqual(PAY.map((instanceId) => ({ instanceId, status: "revoked" })));
+    for (const id of PAY) expect(stack.fleet.host(id)?.root().identifierFile()).toBeUndefined();
+    const after = JSON.parse((await cli("status", "--json")).out) as FleetReport;
+    expect(after.groups.some((g) => g.route === "payments-prod")).toBe(false);
+  });
+
   test.each([
     [["status", "--config", "/nonexistent/routes.yaml"], 1, /routes\.yaml.*cannot read the file/],
     [

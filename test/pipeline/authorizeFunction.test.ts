@@ -64,7 +64,15 @@ describeRequiring(sandboxRequirement(), "the pipeline's functions on the local s
     expect(status).toBe("authorized");
     expect(stack.fleet.host(INSTANCE)?.root().identifierFile()).toBe("team-x-web\napp-b-prod-linux\n");
     expect(stack.fleet.host(INSTANCE)?.uidFiles()).toEqual([HUB.id]);
-    expect(stack.emulator.mns.peek(HUB.id, REGION, "logtail-xacct-heartbeat", 16)).toHaveLength(1);
+    // The status is written first, the heartbeat check queued right after it.
+    const queued = await until("the heartbeat check", () => {
+      try {
+        return stack.emulator.mns.peek(HUB.id, REGION, "logtail-xacct-heartbeat", 16);
+      } catch {
+        return undefined; // MessageNotExist: not sent yet
+      }
+    });
+    expect(queued).toHaveLength(1);
   });
 
   test("a minute later the heartbeat timer finds the host and apply binds the config: the instance is collecting", async () => {
