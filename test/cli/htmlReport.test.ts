@@ -4,12 +4,12 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { escapeHtml, renderHtmlReport } from "../../cli/report/htmlReport";
-import { REMEDIES, type ReasonCode } from "../../shared/domain/status";
+import { loadRoutesConfig } from "../../shared/config/routesConfig";
+import type { Observed } from "../../shared/planner/types";
 import {
+  buildFleetReport,
   type FleetReport,
   type ReportCopyJob,
-  type ReportFailure,
-  type ReportGroup,
   type ReportInstance,
   type StageKey,
   UNTAGGED,
@@ -34,49 +34,30 @@ const STAGE_CYCLE: StageKey[] = [
   "untracked",
 ];
 
-function reasonOf(stage: StageKey): ReasonCode | undefined {
-  if (!stage.startsWith("failed:")) return undefined;
-  const reason = stage.slice("failed:".length);
-  return Object.hasOwn(REMEDIES, reason) ? (reason as ReasonCode) : undefined;
-}
+const config = loadRoutesConfig(join(__dirname, "../../config/routes.example.yaml"));
 
-/** A report as buildFleetReport shapes it: groups, totals and failures derived from the instances. */
+/**
+ * The report the status command would build for these instances: each becomes an observed instance
+ * whose tags carry its route and status, through the real buildFleetReport.
+ */
 function reportOf(instances: ReportInstance[], copyJobs: ReportCopyJob[] = []): FleetReport {
-  const sorted = [...instances].sort(
-    (a, b) =>
-      a.route.localeCompare(b.route) ||
-      a.accountId.localeCompare(b.accountId) ||
-      a.region.localeCompare(b.region) ||
-      a.instanceId.localeCompare(b.instanceId),
-  );
-  const groups = new Map<string, ReportGroup>();
-  const totals: FleetReport["totals"] = {};
-  const failed: ReportFailure[] = [];
-  for (const instance of sorted) {
-    const key = `${instance.route}|${instance.accountId}|${instance.region}`;
-    const group = groups.get(key) ?? {
-      route: instance.route,
+  const observed: Observed = {
+    now: Date.parse("2025-11-02T04:00:00.000Z"),
+    instances: instances.map((instance) => ({
+      instanceId: instance.instanceId,
       accountId: instance.accountId,
       region: instance.region,
-      counts: {},
-      total: 0,
-    };
-    group.counts[instance.stage] = (group.counts[instance.stage] ?? 0) + 1;
-    group.total += 1;
-    groups.set(key, group);
-    totals[instance.stage] = (totals[instance.stage] ?? 0) + 1;
-    const reason = reasonOf(instance.stage);
-    if (reason !== undefined) failed.push({ ...instance, reason, remedy: REMEDIES[reason] });
-  }
-  return {
-    generatedAt: "2025-11-02T04:00:00.000Z",
-    hubAccountId: "9999999999999999",
-    groups: [...groups.values()],
-    totals,
-    instances: sorted,
-    failed,
-    copyJobs,
+      os: "linux",
+      status: instance.state,
+      serialNumber: "",
+      tags: {
+        ...(instance.route === UNTAGGED ? {} : { [config.tagKey]: instance.route }),
+        ...(instance.stage === "untracked" ? {} : { [config.statusTagKey]: instance.stage }),
+      },
+    })),
+    routes: {},
   };
+  return { ...buildFleetReport(config, observed), copyJobs };
 }
 
 function fleet(routes: Record<string, number>): ReportInstance[] {
