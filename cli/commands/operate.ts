@@ -6,6 +6,7 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { INSTANCE_ID } from "../../shared/config/patterns";
+import { ensureHubQueues } from "../../shared/deploy/hubQueues";
 import { plan } from "../../shared/planner/plan";
 import { buildDriftReport } from "../../shared/status/driftReport";
 import { buildFleetReport, type FleetReport } from "../../shared/status/fleetReport";
@@ -64,6 +65,15 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
     .action((options: CommonOptions & { route?: string; account?: string }) =>
       run(io, () => reconcileCommand(io, options)),
     );
+
+  program
+    .command("queues")
+    .description(
+      "Create the hub's queues — heartbeat, apply and the dead-letter queue with its policy — where missing (the deploy's first step).",
+    )
+    .requiredOption("--config <file>", CONFIG_HELP)
+    .option("--endpoints-file <file>", ENDPOINTS_HELP)
+    .action((options: CommonOptions) => run(io, () => queuesCommand(io, options)));
 
   program
     .command("revoke")
@@ -233,4 +243,14 @@ async function revokeCommand(
   }
   const failed = ids.filter((id) => statuses[id] !== undefined && statuses[id] !== "revoked");
   return failed.length > 0 ? EXIT_INVALID_INPUT : EXIT_OK;
+}
+
+async function queuesCommand(io: CliIo, options: CommonOptions): Promise<number> {
+  const session = await openCloud(options);
+  const { hub } = session.config;
+  const credentials = await session.adapters.credentials.forAccount(hub.accountId);
+  const client = session.adapters.clients.mns(hub.accountId, hub.region, credentials);
+  for (const { name, outcome } of await ensureHubQueues(client))
+    io.out(`${name}  ${outcome}  (${hub.accountId}, ${hub.region})\n`);
+  return EXIT_OK;
 }

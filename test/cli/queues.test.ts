@@ -1,0 +1,72 @@
+/** `logtail-xacct queues`: the deployment makes the hub's queues and the dead-letter policy, idempotently. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bufferIo } from "../../cli/io";
+import { main } from "../../cli/main";
+import { parseSimulatedFleet } from "../../localstack/fleet/simulatedFleet";
+import { type LocalStack, startLocalStack } from "../../localstack/stack";
+import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/deploy/hubQueues";
+import { REGION } from "../support/localAccounts";
+import { ACCOUNTS, HUB } from "../support/pipelineKit";
+import { describeRequiring, sandboxRequirement } from "../support/requires";
+
+const ROUTES = join(__dirname, "../../config/routes.example.yaml");
+
+describeRequiring(sandboxRequirement(), "queues: the hub's queues made by the deployment", () => {
+  let stack: LocalStack;
+  let workDir: string;
+  const run = async () => {
+    const io = bufferIo();
+    const code = await main(
+      ["queues", "--config", ROUTES, "--endpoints-file", join(workDir, "endpoints.json")],
+      io,
+    );
+    return { code, out: io.stdout(), err: io.stderr() };
+  };
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), "ltx-queues-"));
+    stack = await startLocalStack({
+      fleet: parseSimulatedFleet({ accounts: ACCOUNTS, instances: [] }),
+      hubAccountId: HUB,
+      workDir,
+      endpointsFile: join(workDir, "endpoints.json"),
+      clock: { scale: 0 },
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test("creates the three queues, the dead-letter queue first, with the policy on the other two", async () => {
+    const { code, out } = await run();
+
+    expect(code).toBe(0);
+    expect(out.trim().split("\n")).toEqual([
+      `${HUB_QUEUES.deadLetter}  created  (${HUB}, ${REGION})`,
+      `${HUB_QUEUES.heartbeat}  created  (${HUB}, ${REGION})`,
+      `${HUB_QUEUES.apply}  created  (${HUB}, ${REGION})`,
+    ]);
+    for (const name of [HUB_QUEUES.heartbeat, HUB_QUEUES.apply]) {
+      expect(stack.emulator.mns.getQueue(HUB, REGION, name).attributes.dlqPolicy).toEqual({
+        enabled: true,
+        deadLetterTargetQueue: HUB_QUEUES.deadLetter,
+        maxReceiveCount: MAX_RECEIVE_COUNT,
+      });
+    }
+    expect(
+      stack.emulator.mns.getQueue(HUB, REGION, HUB_QUEUES.deadLetter).attributes.dlqPolicy,
+    ).toBeUndefined();
+  });
+
+  test("a second run changes nothing", async () => {
+    const { code, out } = await run();
+
+    expect(code).toBe(0);
+    expect(out).not.toMatch(/created|updated/);
+    expect(out.match(/unchanged/g)).toHaveLength(3);
+  });
+});
