@@ -1,0 +1,115 @@
+/**
+ * s.yaml as Serverless Devs reads it: parsed offline by its own parser (@serverless-devs/parse-spec)
+ * with a throwaway access alias, every resource an fc3 function with the fields the component
+ * requires, triggers complete, the pre-deploy build and queue steps present.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(__dirname, "../..");
+const HUB = "1200000000000456";
+
+interface Step {
+  projectName: string;
+  component: string;
+  props: Record<string, unknown>;
+}
+
+let spec: { steps: Step[]; actions?: unknown[] };
+let home: string;
+
+beforeAll(async () => {
+  // parse-spec resolves ${config('AccountID')} from the access file of `s config add`.
+  home = mkdtempSync(join(tmpdir(), "ltx-s-home-"));
+  mkdirSync(join(home, ".s"));
+  writeFileSync(
+    join(home, ".s", "access.yaml"),
+    `default:\n  AccountID: "${HUB}"\n  AccessKeyID: "LTAIexampleOnly01"\n  AccessKeySecret: "example-only"\n`,
+  );
+  // Read when the Serverless Devs modules load: set before they are imported.
+  process.env.serverless_devs_config_home = home;
+  const { default: ParseSpec } =
+    require("@serverless-devs/parse-spec") as typeof import("@serverless-devs/parse-spec");
+  spec = (await new ParseSpec(join(ROOT, "s.yaml"), { argv: ["deploy"] }).start()) as unknown as typeof spec;
+});
+
+afterAll(() => {
+  delete process.env.serverless_devs_config_home;
+  rmSync(home, { recursive: true, force: true });
+});
+
+const FUNCTIONS = ["heartbeat", "reconcile", "apply", "authorize"];
+
+describe("s.yaml", () => {
+  test("parses with Serverless Devs' own parser into the four fc3 functions, eventbridge triggers last", () => {
+    expect(spec.steps.map((step) => step.projectName)).toEqual(FUNCTIONS);
+    expect(spec.steps.every((step) => step.component === "fc3")).toBe(true);
+    const kinds = spec.steps.map((step) =>
+      ((step.props.triggers as Array<{ triggerType: string }>) ?? []).map((t) => t.triggerType).join(","),
+    );
+    expect(kinds).toEqual(["timer", "timer", "eventbridge", "eventbridge"]);
+  });
+
+  test.each(FUNCTIONS)(
+    "%s has the props fc3 requires, sized, with the function role and its queues",
+    (name) => {
+      const step = spec.steps.find((s) => s.projectName === name);
+      const props = step?.props ?? {};
+      expect(props).toMatchObject({
+        region: "cn-hangzhou",
+        functionName: `logtail-xacct-${name}`,
+        runtime: "nodejs20",
+        code: `./dist/${name}`,
+        handler: "index.handler",
+        role: `acs:ram::${HUB}:role/logtail-xacct-fc`,
+      });
+      expect(props.memorySize).toBe(512);
+      expect(Number(props.timeout)).toBeGreaterThanOrEqual(300);
+      const env = props.environmentVariables as Record<string, string>;
+      expect(env).toMatchObject({
+        LOGTAIL_XACCT_HEARTBEAT_QUEUE: "logtail-xacct-heartbeat",
+        LOGTAIL_XACCT_APPLY_QUEUE: "logtail-xacct-apply",
+        LOGTAIL_XACCT_DEAD_LETTER_QUEUE: "logtail-xacct-dead-letter",
+      });
+      // FC allows 4 KB of environment in all.
+      expect(Buffer.byteLength(JSON.stringify(env))).toBeLessThan(4096);
+    },
+  );
+
+  test("every trigger has the fields the fc3 component requires for its type", () => {
+    for (const step of spec.steps) {
+      for (const trigger of step.props.triggers as Array<Record<string, unknown>>) {
+        expect(trigger).toEqual(
+          expect.objectContaining({ triggerName: expect.any(String), triggerType: expect.any(String) }),
+        );
+        const config = trigger.triggerConfig as Record<string, unknown>;
+        if (trigger.triggerType === "timer") {
+          expect(config).toEqual(
+            expect.objectContaining({ cronExpression: expect.stringMatching(/^@every \d+m$/), enable: true }),
+          );
+        } else {
+          expect(config).toEqual(
+            expect.objectContaining({
+              triggerEnable: true,
+              asyncInvocationType: expect.any(Boolean),
+              eventRuleFilterPattern: expect.any(String),
+              eventSourceConfig: expect.objectContaining({ eventSourceType: expect.any(String) }),
+            }),
+          );
+          JSON.parse(String(config.eventRuleFilterPattern));
+          const run = config.runOptions as { deadLetterQueue?: { Arn: string } };
+          expect(run.deadLetterQueue?.Arn).toBe(
+            `acs:mns:cn-hangzhou:${HUB}:/queues/logtail-xacct-dead-letter`,
+          );
+        }
+      }
+    }
+  });
+
+  test("the deploy first builds the bundles (validating the routes file), then makes the queues", () => {
+    const text = JSON.stringify(spec.actions ?? spec);
+    expect(text).toContain("npm run package -- --config config/routes.yaml");
+    expect(text).toContain("npx logtail-xacct queues --config config/routes.yaml");
+  });
+});
