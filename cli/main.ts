@@ -8,6 +8,7 @@ import { Command, CommanderError } from "commander";
 import { registerEmulatorCommand } from "./commands/emulator";
 import { registerInvokeCommand } from "./commands/invoke";
 import { registerOperatorCommands } from "./commands/operate";
+import { registerPoliciesCommand } from "./commands/policies";
 import { registerStartCommand } from "./commands/start";
 import { registerValidateConfigCommand } from "./commands/validateConfig";
 import { EXIT_USAGE } from "./exitCodes";
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIo): Command {
   registerEmulatorCommand(program, io);
   registerInvokeCommand(program, io);
   registerOperatorCommands(program, io);
+  registerPoliciesCommand(program, io);
   return program;
 }
 

@@ -1,0 +1,613 @@
+/**
+ * The generated RAM policies stay exact: every SDK call the adapters make has a RAM action, the
+ * roles grant exactly the actions of the calls their principal makes (no more, no fewer), resources
+ * are the ones the routes file names, the trust policies trust exactly who assumes the role, and
+ * `logtail-xacct policies` writes the files atomically with a setup script that passes bash -n and
+ * shellcheck.
+ */
+import { spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Command } from "commander";
+import {
+  GENERATED_MARKER,
+  registerPoliciesCommand,
+  renderDeploymentFiles,
+} from "../../cli/commands/policies";
+import { bufferIo } from "../../cli/io";
+import { loadRoutesConfig } from "../../shared/config/routesConfig";
+import type { RoutesFile } from "../../shared/config/routesSchema";
+import {
+  buildDeployment,
+  DeploymentConflictError,
+  type DeploymentDocuments,
+  grantedActions,
+  operationsFor,
+  type RoleDocuments,
+} from "../../shared/deploy/policies";
+import {
+  ADAPTER_RAM_ACTIONS,
+  isAdapterOperation,
+  isServiceOperation,
+  ramActionsFor,
+  SERVICE_RAM_ACTIONS,
+} from "../../shared/deploy/ramActions";
+import { commandRequirement, describeRequiring } from "../support/requires";
+
+const ROOT = join(__dirname, "../..");
+const EXAMPLE = join(ROOT, "config/routes.example.yaml");
+const ADAPTERS = join(ROOT, "shared/adapters");
+const HUB = "1200000000000456";
+const APP_B = "1700000000000397";
+const PAYMENTS = "1800000000000512";
+
+const CALL_SITE = /this\.(?:call|read|exists|createTolerant)\s*(?:<[^>()]*>)?\(\s*/g;
+const NAMED_CALL = /this\.(?:call|read|exists|createTolerant)\s*(?:<[^>()]*>)?\(\s*"([A-Za-z][A-Za-z0-9]*)"/g;
+
+function adapterSources(): Array<{ file: string; text: string }> {
+  return readdirSync(ADAPTERS)
+    .filter((file) => file.endsWith(".ts"))
+    .sort()
+    .map((file) => ({ file, text: readFileSync(join(ADAPTERS, file), "utf8") }));
+}
+
+/** Every SDK operation the adapters name at their call sites, plus STS AssumeRole. */
+function adapterOperations(): Set<string> {
+  const operations = new Set<string>();
+  for (const { text } of adapterSources()) {
+    for (const match of text.matchAll(NAMED_CALL)) {
+      const name = match[1];
+      if (name !== undefined) operations.add(name);
+    }
+  }
+  const sts = readFileSync(join(ADAPTERS, "assumeRoleCredentials.ts"), "utf8");
+  if (/\.assumeRole\(/.test(sts) && sts.includes('operation: "AssumeRole"')) operations.add("AssumeRole");
+  return operations;
+}
+
+function exampleDeployment(): DeploymentDocuments {
+  return buildDeployment(loadRoutesConfig(EXAMPLE));
+}
+
+function allRoles(documents: DeploymentDocuments): RoleDocuments[] {
+  return documents.accounts.flatMap((account) => account.roles);
+}
+
+function findRole(documents: DeploymentDocuments, accountId: string, name: string): RoleDocuments {
+  const role = allRoles(documents).find((r) => r.accountId === accountId && r.name === name);
+  if (role === undefined) throw new Error(`no role ${accountId}/${name}`);
+  return role;
+}
+
+function sorted(values: Iterable<string>): string[] {
+  return [...new Set(values)].sort();
+}
+
+describe("the RAM action table", () => {
+  const operations = adapterOperations();
+
+  test("the extraction sees the adapters' calls (a broken pattern cannot pass vacuously)", () => {
+    for (const known of ["RunCommand", "BatchSendMessage", "GetLogStore", "CreateETL", "AssumeRole"]) {
+      expect(operations).toContain(known);
+    }
+    expect(operations.size).toBeGreaterThanOrEqual(25);
+  });
+
+  test("every call site names its operation as a literal (only the adapters' own forwarding passes a variable)", () => {
+    const unnamed: string[] = [];
+    for (const { file, text } of adapterSources()) {
+      for (const match of text.matchAll(CALL_SITE)) {
+        const rest = text.slice((match.index ?? 0) + match[0].length);
+        if (!rest.startsWith('"') && !rest.startsWith("operation,"))
+          unnamed.push(`${file}: ${rest.slice(0, 40)}`);
+      }
+    }
+    expect(unnamed).toEqual([]);
+  });
+
+  test("every SDK operation the adapters call has a RAM action", () => {
+    const missing = [...operations].filter((operation) => !isAdapterOperation(operation));
+    expect(missing).toEqual([]);
+  });
+
+  test("the table has no operation the adapters never call", () => {
+    const unused = Object.keys(ADAPTER_RAM_ACTIONS).filter((operation) => !operations.has(operation));
+    expect(unused).toEqual([]);
+  });
+
+  test("actions are service:Name, and service operations are not adapter operations", () => {
+    const actions = [...Object.values(ADAPTER_RAM_ACTIONS), ...Object.values(SERVICE_RAM_ACTIONS)].flat();
+    for (const action of actions)
+      expect(action).toMatch(/^(ecs|mns|log|sts|ram|eventbridge):[A-Z][A-Za-z]+$/);
+    for (const operation of Object.keys(SERVICE_RAM_ACTIONS))
+      expect(isAdapterOperation(operation)).toBe(false);
+  });
+
+  test("the documented names: ApplyConfigToGroup, the batch MNS actions, AssumeRole", () => {
+    expect(ADAPTER_RAM_ACTIONS.ApplyConfigToMachineGroup).toEqual(["log:ApplyConfigToGroup"]);
+    expect(ADAPTER_RAM_ACTIONS.RemoveConfigFromMachineGroup).toContain("log:RemoveConfigFromGroup");
+    expect(ADAPTER_RAM_ACTIONS.BatchSendMessage).toEqual(["mns:BatchSendMessage"]);
+    expect(ADAPTER_RAM_ACTIONS.AssumeRole).toEqual(["sts:AssumeRole"]);
+  });
+});
+
+describe("buildDeployment on the example routes", () => {
+  const documents = exampleDeployment();
+  const roles = allRoles(documents);
+  const codeRoles = roles.filter((role) => role.principal === "code");
+  const serviceRoles = roles.filter((role) => role.principal === "service");
+
+  test("the roles, per account", () => {
+    expect(roles.map((role) => `${role.accountId}/${role.name} ${role.kind}`).sort()).toEqual([
+      `${HUB}/logtail-xacct-etl-write etl-write`,
+      `${HUB}/logtail-xacct-event-forwarder event-forwarder`,
+      `${HUB}/logtail-xacct-fc functions`,
+      `${APP_B}/logtail-xacct-etl-read etl-read`,
+      `${APP_B}/logtail-xacct-spoke spoke`,
+      `${PAYMENTS}/logtail-xacct-spoke spoke`,
+    ]);
+    expect(documents.accounts.map((account) => account.accountId)).toEqual([HUB, APP_B, PAYMENTS]);
+    expect(documents.warnings).toEqual([]);
+  });
+
+  test("each role grants exactly the RAM actions of the operations its principal performs", () => {
+    for (const role of roles) {
+      expect({ role: role.arn, actions: grantedActions(role.policy) }).toEqual({
+        role: role.arn,
+        actions: ramActionsFor(operationsFor(role)),
+      });
+    }
+  });
+
+  test("code roles perform adapter operations, service roles service operations", () => {
+    for (const role of codeRoles)
+      for (const op of operationsFor(role)) expect(isAdapterOperation(op)).toBe(true);
+    for (const role of serviceRoles)
+      for (const op of operationsFor(role)) expect(isServiceOperation(op)).toBe(true);
+  });
+
+  test("together the functions' roles grant exactly what the adapters call: nothing missing, nothing extra", () => {
+    const operations = adapterOperations();
+    expect(sorted(codeRoles.flatMap((role) => [...operationsFor(role)]))).toEqual(sorted(operations));
+    const granted = sorted(codeRoles.flatMap((role) => grantedActions(role.policy)));
+    expect(granted).toEqual(ramActionsFor([...operations].filter(isAdapterOperation)));
+  });
+
+  test("resources are never '*', always in the role's own account, and wildcards only where the API cannot be narrowed", () => {
+    for (const role of roles) {
+      for (const statement of role.policy.Statement) {
+        for (const resource of statement.Resource) {
+          const where = `${role.arn}: ${statement.Action.join(",")} on ${resource}`;
+          expect({ where, resource }).not.toEqual({ where, resource: "*" });
+          const [, service, region, account] = /^acs:([a-z]+):([a-z0-9-]*):(\d{16}):/.exec(resource) ?? [];
+          expect({ where, service: service ?? "unparsed" }).not.toEqual({ where, service: "unparsed" });
+          if (service === "ram") {
+            // sts:AssumeRole and ram:PassRole name roles: exact ARNs, no region.
+            expect({ where, ok: /^acs:ram::\d{16}:role\/[A-Za-z0-9.-]+$/.test(resource) }).toEqual({
+              where,
+              ok: true,
+            });
+            continue;
+          }
+          expect({ where, region }).toEqual({
+            where,
+            region: expect.stringMatching(/^[a-z]{2,4}(-[a-z0-9]+)+$/),
+          });
+          expect({ where, account }).toEqual({ where, account: role.accountId });
+          if (service === "ecs") {
+            // Instance and command IDs are not known in advance: all of the account's in the region.
+            expect({
+              where,
+              ok: /^acs:ecs:[a-z0-9-]+:\d{16}:(instance|command)\/\*$/.test(resource),
+            }).toEqual({
+              where,
+              ok: true,
+            });
+          } else if (resource.includes("*")) {
+            // ListETLs lists a project's jobs; the copy job's consumer groups are named by SLS.
+            const listEtls = /\/job\/\*$/.test(resource) && statement.Action.join() === "log:ListETLs";
+            const consumerGroups = /\/logstore\/[a-z0-9_-]+\/consumergroup\/\*$/.test(resource);
+            expect({ where, ok: listEtls || consumerGroups }).toEqual({ where, ok: true });
+          }
+        }
+      }
+    }
+  });
+
+  test("the functions assume exactly the routes file's role ARNs", () => {
+    const config = loadRoutesConfig(EXAMPLE);
+    const expected = sorted([
+      ...config.sourceAccounts.map((account) => account.roleArn),
+      ...Object.values(config.destinations).flatMap((d) => (d.uid !== HUB && d.roleArn ? [d.roleArn] : [])),
+    ]);
+    const fc = findRole(documents, HUB, "logtail-xacct-fc");
+    const assumeStatements = fc.policy.Statement.filter((s) => s.Action.includes("sts:AssumeRole"));
+    expect(assumeStatements.flatMap((s) => s.Action)).toEqual(["sts:AssumeRole"]);
+    expect(sorted(assumeStatements.flatMap((s) => s.Resource))).toEqual(expected);
+  });
+
+  test("the functions' MNS access is the hub's three queues, consuming only the heartbeat queue", () => {
+    const fc = findRole(documents, HUB, "logtail-xacct-fc");
+    const mns = fc.policy.Statement.filter((s) => s.Action.some((a) => a.startsWith("mns:")));
+    const queues = sorted(mns.flatMap((s) => s.Resource));
+    expect(queues).toEqual([
+      `acs:mns:cn-hangzhou:${HUB}:/queues/logtail-xacct-apply/messages`,
+      `acs:mns:cn-hangzhou:${HUB}:/queues/logtail-xacct-dead-letter/messages`,
+      `acs:mns:cn-hangzhou:${HUB}:/queues/logtail-xacct-heartbeat/messages`,
+    ]);
+    const receive = mns.find((s) => s.Action.includes("mns:BatchReceiveMessage"));
+    expect(receive?.Resource).toEqual([
+      `acs:mns:cn-hangzhou:${HUB}:/queues/logtail-xacct-heartbeat/messages`,
+    ]);
+  });
+
+  test("SLS resources are the ones the routes name: destination, retire binding, copy job", () => {
+    const fc = findRole(documents, HUB, "logtail-xacct-fc");
+    const slsResources = sorted(
+      fc.policy.Statement.filter((s) => s.Action.some((a) => a.startsWith("log:"))).flatMap(
+        (s) => s.Resource,
+      ),
+    );
+    const base = `acs:log:cn-hangzhou:${HUB}:project/central-logs`;
+    expect(slsResources).toEqual([
+      base,
+      `${base}/logstore/app-b`,
+      `${base}/logstore/payments`,
+      `${base}/logtailconfig/app-b-prod-linux`,
+      `${base}/logtailconfig/app-b-prod-windows`,
+      `${base}/logtailconfig/payments-prod-linux`,
+      `${base}/machinegroup/app-b-prod-linux`,
+      `${base}/machinegroup/app-b-prod-windows`,
+      `${base}/machinegroup/payments-prod-linux`,
+    ]);
+    const spoke = findRole(documents, APP_B, "logtail-xacct-spoke");
+    const remove = spoke.policy.Statement.find((s) => s.Action.includes("log:RemoveConfigFromGroup"));
+    expect(remove?.Resource).toEqual([
+      `acs:log:cn-hangzhou:${APP_B}:project/app-b-logs/logtailconfig/app-b-files`,
+      `acs:log:cn-hangzhou:${APP_B}:project/app-b-logs/machinegroup/app-b-servers`,
+      `acs:log:cn-shanghai:${APP_B}:project/app-b-logs/logtailconfig/app-b-files`,
+      `acs:log:cn-shanghai:${APP_B}:project/app-b-logs/machinegroup/app-b-servers`,
+    ]);
+    const passRole = spoke.policy.Statement.find((s) => s.Action.includes("ram:PassRole"));
+    expect(passRole).toEqual({
+      Action: ["ram:PassRole"],
+      Effect: "Allow",
+      Resource: [`acs:ram::${APP_B}:role/logtail-xacct-etl-read`],
+    });
+    // payments has neither retire nor backfill: ECS only.
+    const payments = findRole(documents, PAYMENTS, "logtail-xacct-spoke");
+    expect(grantedActions(payments.policy).every((action) => action.startsWith("ecs:"))).toBe(true);
+  });
+
+  test("trust: spokes exactly the hub, FC fc.aliyuncs.com, read role log.aliyuncs.com, write role the source's SLS", () => {
+    const principal = (role: RoleDocuments) => role.trust.Statement.map((s) => s.Principal);
+    for (const role of roles) {
+      expect(role.trust.Version).toBe("1");
+      expect(role.trust.Statement.map((s) => [s.Action, s.Effect])).toEqual([["sts:AssumeRole", "Allow"]]);
+    }
+    expect(principal(findRole(documents, APP_B, "logtail-xacct-spoke"))).toEqual([
+      { RAM: [`acs:ram::${HUB}:root`] },
+    ]);
+    const payments = findRole(documents, PAYMENTS, "logtail-xacct-spoke");
+    expect(payments.trust.Statement).toEqual([
+      {
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "sts:ExternalId": "logtail-xacct" } },
+        Effect: "Allow",
+        Principal: { RAM: [`acs:ram::${HUB}:root`] },
+      },
+    ]);
+    expect(principal(findRole(documents, HUB, "logtail-xacct-fc"))).toEqual([
+      { Service: ["fc.aliyuncs.com"] },
+    ]);
+    expect(principal(findRole(documents, APP_B, "logtail-xacct-etl-read"))).toEqual([
+      { Service: ["log.aliyuncs.com"] },
+    ]);
+    expect(principal(findRole(documents, HUB, "logtail-xacct-etl-write"))).toEqual([
+      { Service: [`${APP_B}@log.aliyuncs.com`] },
+    ]);
+    expect(principal(findRole(documents, HUB, "logtail-xacct-event-forwarder"))).toEqual([
+      { Service: [`${APP_B}@eventbridge.aliyuncs.com`, `${PAYMENTS}@eventbridge.aliyuncs.com`] },
+    ]);
+    // The example file's trust, as ALIBABA-FACTS.md prints it for a spoke.
+    expect(JSON.stringify(findRole(documents, APP_B, "logtail-xacct-spoke").trust)).toBe(
+      `{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"RAM":["acs:ram::${HUB}:root"]}}],"Version":"1"}`,
+    );
+  });
+
+  test("the copy job's roles: read the source logstore, write the destination logstore", () => {
+    const read = findRole(documents, APP_B, "logtail-xacct-etl-read");
+    expect(grantedActions(read.policy)).toEqual(
+      expect.arrayContaining(["log:ListShards", "log:GetCursorOrData"]),
+    );
+    expect(sorted(read.policy.Statement.flatMap((s) => s.Resource))).toEqual([
+      `acs:log:cn-hangzhou:${APP_B}:project/app-b-logs/logstore/app-b`,
+      `acs:log:cn-hangzhou:${APP_B}:project/app-b-logs/logstore/app-b/consumergroup/*`,
+      `acs:log:cn-shanghai:${APP_B}:project/app-b-logs/logstore/app-b`,
+      `acs:log:cn-shanghai:${APP_B}:project/app-b-logs/logstore/app-b/consumergroup/*`,
+    ]);
+    const write = findRole(documents, HUB, "logtail-xacct-etl-write");
+    expect(write.policy.Statement).toEqual([
+      {
+        Action: ["log:BatchPostLogStoreLogs", "log:PostLogStoreLogs"],
+        Effect: "Allow",
+        Resource: [`acs:log:cn-hangzhou:${HUB}:project/central-logs/logstore/app-b`],
+      },
+    ]);
+  });
+
+  test("event forwarding: PutEvents on the hub's default bus; per source account and region, rules to it", () => {
+    const forwarder = findRole(documents, HUB, "logtail-xacct-event-forwarder");
+    expect(forwarder.policy.Statement).toEqual([
+      {
+        Action: ["eventbridge:PutEvents"],
+        Effect: "Allow",
+        Resource: [`acs:eventbridge:cn-hangzhou:${HUB}:eventbus/default`],
+      },
+    ]);
+    const rules = documents.accounts.flatMap((account) => account.eventRules);
+    expect(rules.map((r) => `${r.accountId} ${r.region}`)).toEqual([
+      `${APP_B} cn-hangzhou`,
+      `${APP_B} cn-shanghai`,
+      `${PAYMENTS} cn-hangzhou`,
+    ]);
+    for (const ruleSet of rules) {
+      expect(ruleSet.eventBusName).toBe("default");
+      const patterns = ruleSet.rules.map((rule) => rule.filterPattern);
+      expect(patterns).toContainEqual({ source: ["acs.ecs"], type: ["ecs:Instance:StateChange"] });
+      expect(patterns).toContainEqual({
+        data: { eventName: ["AddTags", "RemoveTags", "TagResources", "UntagResources"] },
+        source: ["acs.ecs"],
+        type: ["ecs:ActionTrail:ApiCall"],
+      });
+      for (const rule of ruleSet.rules) {
+        expect(rule.targets).toHaveLength(1);
+        const [target] = rule.targets;
+        expect(target?.Endpoint).toBe(`acs:eventbridge:cn-hangzhou:${HUB}:eventbus/default`);
+        expect(target?.ParamList).toContainEqual({
+          ResourceKey: "RAMRoleName",
+          Form: "CONSTANT",
+          Value: "logtail-xacct-event-forwarder",
+        });
+        expect(target?.ParamList).toContainEqual({ ResourceKey: "AccountId", Form: "CONSTANT", Value: HUB });
+      }
+    }
+  });
+
+  test("deterministic: the same file gives the same documents and files", () => {
+    expect(exampleDeployment()).toEqual(documents);
+    expect(renderDeploymentFiles(exampleDeployment(), "r.yaml")).toEqual(
+      renderDeploymentFiles(documents, "r.yaml"),
+    );
+  });
+});
+
+describe("buildDeployment on other shapes", () => {
+  const OTHER = "1900000000000001";
+
+  function withOtherDestination(): RoutesFile {
+    const config = loadRoutesConfig(EXAMPLE);
+    return {
+      ...config,
+      destinations: {
+        ...config.destinations,
+        other: { uid: OTHER, region: "cn-beijing", roleArn: `acs:ram::${OTHER}:role/logtail-xacct-dest` },
+      },
+      routes: {
+        ...config.routes,
+        "other-prod": {
+          destination: "other",
+          project: "other-logs",
+          logstore: "other",
+          machineGroup: { linux: "other-linux" },
+          identifier: { linux: "other-linux" },
+          logtailConfig: {
+            linux: { name: "other-linux", filePaths: ["/var/log/other/*.log"], processors: [] },
+          },
+          heartbeatTimeoutSeconds: 600,
+          sources: [{ account: PAYMENTS }],
+        },
+      },
+    };
+  }
+
+  test("a destination other than the hub gets a role trusted by the hub, with the destination's SLS actions", () => {
+    const documents = buildDeployment(withOtherDestination());
+    const destination = findRole(documents, OTHER, "logtail-xacct-dest");
+    expect(destination.kind).toBe("destination");
+    expect(destination.trust.Statement.map((s) => s.Principal)).toEqual([{ RAM: [`acs:ram::${HUB}:root`] }]);
+    expect(grantedActions(destination.policy)).toContain("log:ApplyConfigToGroup");
+    expect(destination.policy.Statement.flatMap((s) => s.Resource)).toContain(
+      `acs:log:cn-beijing:${OTHER}:project/other-logs/machinegroup/other-linux`,
+    );
+    const fc = findRole(documents, HUB, "logtail-xacct-fc");
+    const assumed = fc.policy.Statement.filter((s) => s.Action.includes("sts:AssumeRole")).flatMap(
+      (s) => s.Resource,
+    );
+    expect(assumed).toContain(`acs:ram::${OTHER}:role/logtail-xacct-dest`);
+    for (const role of allRoles(documents)) {
+      expect(grantedActions(role.policy)).toEqual(ramActionsFor(operationsFor(role)));
+    }
+  });
+
+  test("one role used both as the spoke role and as the copy job's read role: refused", () => {
+    const config = loadRoutesConfig(EXAMPLE);
+    const route = config.routes["app-b-prod"];
+    const source = route?.sources[0];
+    if (route === undefined || source?.backfill === undefined) throw new Error("example changed");
+    source.backfill.readRoleArn = `acs:ram::${APP_B}:role/logtail-xacct-spoke`;
+    expect(() => buildDeployment(config)).toThrow(DeploymentConflictError);
+  });
+});
+
+describe("logtail-xacct policies", () => {
+  async function run(args: string[]) {
+    const io = bufferIo();
+    const program = new Command("logtail-xacct").exitOverride();
+    registerPoliciesCommand(program, io);
+    await program.parseAsync(["policies", ...args], { from: "user" });
+    return io;
+  }
+
+  function listFiles(dir: string, prefix = ""): string[] {
+    return readdirSync(dir, { withFileTypes: true })
+      .flatMap((entry) =>
+        entry.isDirectory()
+          ? listFiles(join(dir, entry.name), `${prefix}${entry.name}/`)
+          : [`${prefix}${entry.name}`],
+      )
+      .sort();
+  }
+
+  const parent = mkdtempSync(join(tmpdir(), "ltx-policies-"));
+  const out = join(parent, "out");
+  let io: ReturnType<typeof bufferIo>;
+
+  beforeAll(async () => {
+    io = await run(["--config", EXAMPLE, "--out", out]);
+  });
+
+  test("writes every role's trust and policy, the EventBridge rules, setup.sh and README.md", () => {
+    expect(io.exitCode()).toBe(0);
+    expect(io.stderr()).toBe("");
+    expect(io.stdout()).toContain("6 roles in 3 accounts");
+    expect(listFiles(out)).toEqual([
+      `${HUB}/logtail-xacct-etl-write.policy.json`,
+      `${HUB}/logtail-xacct-etl-write.trust.json`,
+      `${HUB}/logtail-xacct-event-forwarder.policy.json`,
+      `${HUB}/logtail-xacct-event-forwarder.trust.json`,
+      `${HUB}/logtail-xacct-fc.policy.json`,
+      `${HUB}/logtail-xacct-fc.trust.json`,
+      `${APP_B}/eventbridge-rule-cn-hangzhou.json`,
+      `${APP_B}/eventbridge-rule-cn-shanghai.json`,
+      `${APP_B}/logtail-xacct-etl-read.policy.json`,
+      `${APP_B}/logtail-xacct-etl-read.trust.json`,
+      `${APP_B}/logtail-xacct-spoke.policy.json`,
+      `${APP_B}/logtail-xacct-spoke.trust.json`,
+      `${PAYMENTS}/eventbridge-rule-cn-hangzhou.json`,
+      `${PAYMENTS}/logtail-xacct-spoke.policy.json`,
+      `${PAYMENTS}/logtail-xacct-spoke.trust.json`,
+      "README.md",
+      "setup.sh",
+    ]);
+    // Nothing left beside it: the temporary directory was renamed into place.
+    expect(readdirSync(parent)).toEqual(["out"]);
+  });
+
+  test("every JSON file parses, and is the document buildDeployment made", () => {
+    const documents = exampleDeployment();
+    for (const file of listFiles(out).filter((f) => f.endsWith(".json"))) {
+      expect(() => JSON.parse(readFileSync(join(out, file), "utf8"))).not.toThrow();
+    }
+    for (const role of allRoles(documents)) {
+      const policy: unknown = JSON.parse(
+        readFileSync(join(out, role.accountId, `${role.name}.policy.json`), "utf8"),
+      );
+      const trust: unknown = JSON.parse(
+        readFileSync(join(out, role.accountId, `${role.name}.trust.json`), "utf8"),
+      );
+      expect(policy).toEqual(role.policy);
+      expect(trust).toEqual(role.trust);
+    }
+  });
+
+  test("setup.sh: executable, passes bash -n, one block per account with whose credentials to use", () => {
+    const script = join(out, "setup.sh");
+    expect(statSync(script).mode & 0o111).not.toBe(0);
+    const check = spawnSync("bash", ["-n", script], { encoding: "utf8" });
+    expect(check.stderr).toBe("");
+    expect(check.status).toBe(0);
+    const text = readFileSync(script, "utf8");
+    for (const uid of [HUB, APP_B, PAYMENTS]) {
+      expect(text).toMatch(new RegExp(`# ---- Account ${uid}.*: run with .*credentials ----`));
+      expect(text).toContain(`  ${uid}) account_${uid} ;;`);
+    }
+    for (const role of allRoles(exampleDeployment())) {
+      expect(text).toContain(`ali ram CreateRole --RoleName '${role.name}'`);
+      expect(text).toContain(
+        `--AssumeRolePolicyDocument "$(cat '${role.accountId}/${role.name}.trust.json')"`,
+      );
+      expect(text).toContain(`--PolicyDocument "$(cat '${role.accountId}/${role.name}.policy.json')"`);
+      expect(text).toContain(
+        `ali ram AttachPolicyToRole --PolicyType Custom --PolicyName '${role.policyName}' \\\n    --RoleName '${role.name}'`,
+      );
+    }
+    expect(text.match(/ali eventbridge CreateRule /g)).toHaveLength(6);
+    // Without an account: usage, exit 2, nothing called.
+    const usage = spawnSync("bash", [script], { encoding: "utf8" });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain("usage: ./setup.sh <account UID>");
+  });
+
+  test("the same routes file twice: byte-identical output", async () => {
+    const again = join(parent, "again");
+    expect((await run(["--config", EXAMPLE, "--out", again])).exitCode()).toBe(0);
+    const files = listFiles(out);
+    expect(listFiles(again)).toEqual(files);
+    for (const file of files)
+      expect(readFileSync(join(again, file), "utf8")).toBe(readFileSync(join(out, file), "utf8"));
+  });
+
+  test("an earlier output is replaced; any other directory is left alone", async () => {
+    const previous = join(parent, "previous");
+    expect((await run(["--config", EXAMPLE, "--out", previous])).exitCode()).toBe(0);
+    writeFileSync(join(previous, "stale.json"), "{}");
+    expect((await run(["--config", EXAMPLE, "--out", previous])).exitCode()).toBe(0);
+    expect(existsSync(join(previous, "stale.json"))).toBe(false);
+    expect(readFileSync(join(previous, "README.md"), "utf8").startsWith(GENERATED_MARKER)).toBe(true);
+
+    const foreign = join(parent, "foreign");
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, "notes.txt"), "mine");
+    const refused = await run(["--config", EXAMPLE, "--out", foreign]);
+    expect(refused.exitCode()).toBe(1);
+    expect(refused.stderr()).toContain("is not an output of `logtail-xacct policies`");
+    expect(readdirSync(foreign)).toEqual(["notes.txt"]);
+    expect(readdirSync(parent).filter((name) => name.startsWith("."))).toEqual([]);
+  });
+
+  test("a bad routes file: exit 1 with its problems, and the output directory is not created", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ltx-policies-bad-"));
+    const bad = join(dir, "routes.yaml");
+    writeFileSync(
+      bad,
+      readFileSync(EXAMPLE, "utf8").replace("roleArn: acs:ram::1800000000000512", "roleArn: acs:ram::18"),
+    );
+    const target = join(dir, "out");
+
+    const result = await run(["--config", bad, "--out", target]);
+
+    expect(result.exitCode()).toBe(1);
+    expect(result.stdout()).toBe("");
+    expect(result.stderr()).toMatch(
+      /^.*routes\.yaml: 1 problem\n {2}sourceAccounts\[1\]\.roleArn: must be a RAM role ARN/,
+    );
+    expect(existsSync(target)).toBe(false);
+    expect(readdirSync(dir)).toEqual(["routes.yaml"]);
+  });
+});
+
+describeRequiring(commandRequirement("shellcheck"), "setup.sh under shellcheck", () => {
+  test("the generated setup.sh passes shellcheck", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "ltx-policies-sc-")), "out");
+    const io = bufferIo();
+    const program = new Command("logtail-xacct").exitOverride();
+    registerPoliciesCommand(program, io);
+    await program.parseAsync(["policies", "--config", EXAMPLE, "--out", out], { from: "user" });
+    expect(io.exitCode()).toBe(0);
+
+    const result = spawnSync("shellcheck", ["-s", "bash", join(out, "setup.sh")], { encoding: "utf8" });
+
+    expect(result.stdout).toBe("");
+    expect(result.status).toBe(0);
+  });
+});
