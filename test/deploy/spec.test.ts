@@ -3,9 +3,10 @@
  * with a throwaway access alias, every resource an fc3 function with the fields the component
  * requires, triggers complete, the pre-deploy build and queue steps present.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { packageFunctions } from "../../scripts/package";
 
 const ROOT = join(__dirname, "../..");
 const HUB = "1200000000000456";
@@ -111,5 +112,27 @@ describe("s.yaml", () => {
     const text = JSON.stringify(spec.actions ?? spec);
     expect(text).toContain("npm run package -- --config config/routes.yaml");
     expect(text).toContain("npx logtail-xacct queues --config config/routes.yaml");
+  });
+
+  test("every resource's code path holds, after the build, a bundle whose handler export is a function", async () => {
+    const out = mkdtempSync(join(tmpdir(), "ltx-spec-dist-"));
+    try {
+      await packageFunctions({
+        outDir: out,
+        config: join(ROOT, "config/routes.example.yaml"),
+        log: () => undefined,
+      });
+      for (const step of spec.steps) {
+        const code = String(step.props.code);
+        const [file = "", exportName = ""] = String(step.props.handler).split(".");
+        expect(code).toMatch(/^\.\/dist\/[a-z]+$/);
+        const bundle = join(out, basename(code), `${file}.js`);
+        expect(existsSync(bundle)).toBe(true);
+        const loaded = require(bundle) as Record<string, unknown>;
+        expect(typeof loaded[exportName]).toBe("function");
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
