@@ -28,6 +28,8 @@ beforeAll(async () => {
     join(home, ".s", "access.yaml"),
     `default:\n  AccountID: "${HUB}"\n  AccessKeyID: "LTAIexampleOnly01"\n  AccessKeySecret: "example-only"\n`,
   );
+  // The Serverless Devs credential module narrates its alias lookup on console.debug.
+  jest.spyOn(console, "debug").mockImplementation(() => undefined);
   // Read when the Serverless Devs modules load: set before they are imported.
   process.env.serverless_devs_config_home = home;
   const { default: ParseSpec } =
