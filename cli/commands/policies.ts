@@ -37,6 +37,7 @@ import {
   grantedActions,
   type RoleDocuments,
 } from "../../shared/deploy/policies";
+import { canonicalJson } from "../../shared/util/json";
 import { EXIT_INVALID_INPUT, EXIT_OK } from "../exitCodes";
 import type { CliIo } from "../io";
 
@@ -106,21 +107,9 @@ export function writePolicies(configFile: string, out: string, io: CliIo): numbe
   return EXIT_OK;
 }
 
-/** JSON with object keys sorted at every level, two-space indented, newline-terminated. */
-export function canonicalJson(value: unknown, indent = 2): string {
-  const sortKeys = (item: unknown): unknown => {
-    if (Array.isArray(item)) return item.map(sortKeys);
-    if (typeof item === "object" && item !== null) {
-      return Object.fromEntries(
-        Object.entries(item)
-          .filter(([, v]) => v !== undefined)
-          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-          .map(([k, v]) => [k, sortKeys(v)]),
-      );
-    }
-    return item;
-  };
-  const text = JSON.stringify(sortKeys(value), null, indent);
+/** Canonical JSON, two-space indented and newline-terminated (a file), or on one line (indent 0). */
+export function canonicalJsonFile(value: unknown, indent = 2): string {
+  const text = canonicalJson(value, indent);
   return indent === 0 ? text : `${text}\n`;
 }
 
@@ -146,11 +135,11 @@ export function renderDeploymentFiles(documents: DeploymentDocuments, source: st
   const files: GeneratedFile[] = [];
   for (const account of documents.accounts) {
     for (const role of account.roles) {
-      files.push({ path: trustFile(role), content: canonicalJson(role.trust), mode: 0o644 });
-      files.push({ path: policyFile(role), content: canonicalJson(role.policy), mode: 0o644 });
+      files.push({ path: trustFile(role), content: canonicalJsonFile(role.trust), mode: 0o644 });
+      files.push({ path: policyFile(role), content: canonicalJsonFile(role.policy), mode: 0o644 });
     }
     for (const rules of account.eventRules) {
-      files.push({ path: ruleFile(rules), content: canonicalJson(rules), mode: 0o644 });
+      files.push({ path: ruleFile(rules), content: canonicalJsonFile(rules), mode: 0o644 });
     }
   }
   files.push({ path: "setup.sh", content: renderSetupScript(documents, source), mode: 0o755 });

@@ -13,6 +13,7 @@ import type {
   SlsPort,
   SlsScope,
 } from "../ports/sls";
+import { canonicalJson } from "../util/json";
 import { type CallPolicy, cloudCall } from "./cloudCall";
 import { CloudError } from "./cloudError";
 import { realSleep } from "./retry";
@@ -527,21 +528,4 @@ function toEtlJob(etl: $Sls.ETL): EtlJob | undefined {
       logstore: sink.logstore ?? "",
     })),
   };
-}
-
-/** JSON with object keys sorted, to compare what SLS echoes with what we sent. */
-function canonicalJson(value: unknown): string {
-  const sortKeys = (item: unknown): unknown => {
-    if (Array.isArray(item)) return item.map(sortKeys);
-    if (typeof item === "object" && item !== null) {
-      return Object.fromEntries(
-        Object.entries(item)
-          .filter(([, v]) => v !== undefined)
-          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-          .map(([k, v]) => [k, sortKeys(v)]),
-      );
-    }
-    return item;
-  };
-  return JSON.stringify(sortKeys(value));
 }
