@@ -6,8 +6,11 @@
  */
 import { z } from "zod";
 
-/** MNS bodies are ≤ 64 KB; the envelope keeps the original's first 48 KB. */
-const MAX_ORIGINAL_CHARS = 48 * 1024;
+/**
+ * MNS bodies are ≤ 64 KB and the queue adapter sends them Base64 (4/3 larger): a record's JSON must
+ * stay under 48 KB of UTF-8 — counted after escaping, which can make one character six bytes.
+ */
+export const MAX_RECORD_BYTES = 46 * 1024;
 
 export const deadLetterRecord = z.strictObject({
   v: z.literal(1),
@@ -38,8 +41,7 @@ export function deadLetterBody(input: {
   at: number;
   original: string;
 }): string {
-  const truncated = input.original.length > MAX_ORIGINAL_CHARS;
-  const record: DeadLetterRecord = {
+  const record = (original: string, truncated: boolean): DeadLetterRecord => ({
     v: 1,
     type: "dead-letter",
     function: input.function,
@@ -48,10 +50,22 @@ export function deadLetterBody(input: {
     ...(input.detail === undefined ? {} : { detail: input.detail.slice(0, 1024) }),
     ...(input.messageId === undefined ? {} : { messageId: input.messageId.slice(0, 128) }),
     at: input.at,
-    original: truncated ? input.original.slice(0, MAX_ORIGINAL_CHARS) : input.original,
+    original,
     truncated,
-  };
-  return JSON.stringify(deadLetterRecord.parse(record));
+  });
+  let text = JSON.stringify(deadLetterRecord.parse(record(input.original, false)));
+  // Too big once encoded: keep a shorter head of the original, shrinking until the record fits.
+  for (let keep = input.original.length; Buffer.byteLength(text) > MAX_RECORD_BYTES; ) {
+    keep = Math.floor(((keep * MAX_RECORD_BYTES) / Buffer.byteLength(text)) * 0.95);
+    text = JSON.stringify(deadLetterRecord.parse(record(wholeCharacters(input.original, keep), true)));
+  }
+  return text;
+}
+
+/** The first `count` UTF-16 units, without splitting a surrogate pair. */
+function wholeCharacters(text: string, count: number): string {
+  const last = text.charCodeAt(count - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? count - 1 : count);
 }
 
 export function parseDeadLetter(body: string): DeadLetterRecord | undefined {

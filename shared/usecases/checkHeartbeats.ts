@@ -91,6 +91,29 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
         done.push(message.receiptHandle);
         continue;
       }
+      // Well formed but outside the routes file (an account, region or route that is not there,
+      // or no longer): nothing can be checked, and it must not hold up the rest of the batch.
+      const refusal = scopeRefusal(deps.config, decoded.message);
+      if (refusal !== undefined) {
+        deps.log({
+          action: "heartbeat",
+          outcome: "refused",
+          accountId: decoded.message.accountId,
+          region: decoded.message.region,
+          route: decoded.message.route,
+          instanceIds: decoded.message.instanceIds,
+          reason: refusal,
+        });
+        await deps.deadLetter({
+          source: deps.heartbeatQueue,
+          reason: refusal,
+          detail: `${decoded.message.accountId}/${decoded.message.region} route ${decoded.message.route}`,
+          messageId: message.messageId,
+          original: message.body,
+        });
+        done.push(message.receiptHandle);
+        continue;
+      }
       pending.push({ message: decoded.message, received: message });
     }
     const counts = await handleBatch(deps, pending);
@@ -299,4 +322,16 @@ async function diagnose(
   for (const [value, statusIds] of statuses)
     await ecs.tagInstances(statusIds, { [config.statusTagKey]: value });
   return [...statuses.values()].reduce((n, list) => n + list.length, 0);
+}
+
+/** Why the routes file cannot cover this message's account, region or route; undefined when it can. */
+function scopeRefusal(config: RoutesFile, message: AwaitHeartbeatMessage): string | undefined {
+  const account = config.sourceAccounts.find((a) => a.uid === message.accountId);
+  if (!account) return "AccountNotConfigured";
+  if (!account.regions.includes(message.region)) return "RegionNotConfigured";
+  const route = Object.hasOwn(config.routes, message.route) ? config.routes[message.route] : undefined;
+  if (!route) return "UnknownRoute";
+  if (!route.sources.some((source) => source.account === message.accountId))
+    return "RouteNotAllowedForAccount";
+  return undefined;
 }
