@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bufferIo } from "../cli/io";
 import { main } from "../cli/main";
-import { parseApiBudgets } from "../shared/adapters/throttleGate";
+import { type ApiBudget, budgetFor, parseApiBudgets } from "../shared/adapters/throttleGate";
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -71,14 +71,11 @@ function rateBoundSeconds(calls: number, limit: number): number {
 }
 
 function limitFor(operation: string): number | undefined {
-  const [service, name] = operation.split(":");
-  let found: number | undefined;
-  for (const budget of parseApiBudgets(API_LIMITS)) {
-    if (budget.service !== service) continue;
-    if (budget.operation !== undefined && budget.operation !== name) continue;
-    if (budget.operation !== undefined || found === undefined) found = budget.perMinute;
-  }
-  return found;
+  const [service = "", name = ""] = operation.split(":");
+  return budgetFor(parseApiBudgets(API_LIMITS), {
+    service: service as ApiBudget["service"],
+    operation: name,
+  });
 }
 
 async function run(): Promise<void> {

@@ -21,6 +21,7 @@ import { formatIssue, loadRoutesConfig, RoutesConfigError } from "../shared/conf
 import type { RoutesFile } from "../shared/config/routesSchema";
 import { readHostScripts } from "../shared/hostscript/hostScripts";
 import { deadLetterBody } from "../shared/messages/deadLetters";
+import { HUB_QUEUES } from "../shared/messages/queueMessages";
 import type { CloudCredentials } from "../shared/ports";
 import { errorCode } from "../shared/ports/errors";
 import type { ApplyDeps } from "../shared/usecases/applyRoute";
@@ -55,10 +56,6 @@ export interface CloudSession {
   /** Where the commands act, in words. */
   where: string;
 }
-
-const HEARTBEAT_QUEUE = "logtail-xacct-heartbeat";
-const APPLY_QUEUE = "logtail-xacct-apply";
-const DEAD_LETTER_QUEUE = "logtail-xacct-dead-letter";
 
 export function loadConfig(path: string): RoutesFile {
   try {
@@ -145,10 +142,10 @@ export async function openCloud(options: CloudOptions): Promise<CloudSession> {
     ecs: (scope) => adapters.ecs(scope),
     sls: (scope) => adapters.sls(scope),
     queue,
-    heartbeatQueue: HEARTBEAT_QUEUE,
-    applyQueue: APPLY_QUEUE,
+    heartbeatQueue: HUB_QUEUES.heartbeat,
+    applyQueue: HUB_QUEUES.apply,
     deadLetter: async (entry) => {
-      await queue.send(DEAD_LETTER_QUEUE, [deadLetterBody({ ...entry, function: "cli", at: now() })]);
+      await queue.send(HUB_QUEUES.deadLetter, [deadLetterBody({ ...entry, function: "cli", at: now() })]);
     },
     scripts: readHostScripts(),
     slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),

@@ -12,6 +12,7 @@ import { type LocalStack, startLocalStack } from "../../localstack/stack";
 import { type ApiBudget, parseApiBudgets } from "../../shared/adapters/throttleGate";
 import { loadRoutesConfig, RoutesConfigError, summarizeRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
+import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
 import { copyJobName } from "../../shared/usecases/applyRoute";
 import { EXIT_INVALID_INPUT, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE } from "../exitCodes";
 import type { CliIo } from "../io";
@@ -20,8 +21,8 @@ const ROOT = join(__dirname, "../..");
 const DEFAULT_ROUTES = join(ROOT, "config/routes.example.yaml");
 const DEFAULT_FLEET = join(ROOT, "config/fleet.demo.yaml");
 const TEMPLATE = join(ROOT, "s.yaml");
-const QUEUES = ["logtail-xacct-heartbeat", "logtail-xacct-apply"];
-const DEAD_LETTER_QUEUE = { name: "logtail-xacct-dead-letter", maxReceiveCount: 10 };
+const QUEUES = [HUB_QUEUES.heartbeat, HUB_QUEUES.apply];
+const DEAD_LETTER_QUEUE = { name: HUB_QUEUES.deadLetter, maxReceiveCount: MAX_RECEIVE_COUNT };
 /** Not converged within this much wall time is a failure (issue 5 asks for under 2 minutes). */
 const DEADLINE_SECONDS = 115;
 

@@ -18,15 +18,13 @@ export async function handler(
   context: FcContextLike & Record<string, unknown>,
 ): Promise<string> {
   const { config, log, steps } = await wire(context, "authorize");
+  // Poison: kept in the dead-letter queue with the reason, never retried.
+  const deadLetter = (detail: string) =>
+    steps.deadLetter({ source: "event", reason: "MalformedEvent", detail, original: event.toString("utf8") });
   const decoded = decodeFcEvent(event);
   if (!decoded.ok) {
     log({ action: "authorize", outcome: "rejected", reason: decoded.reason });
-    await steps.deadLetter({
-      source: "event",
-      reason: "MalformedEvent",
-      detail: decoded.reason,
-      original: event.toString("utf8"),
-    });
+    await deadLetter(decoded.reason);
     return "rejected";
   }
   const parsed = parseInstanceEvent(decoded.value, {
@@ -36,13 +34,7 @@ export async function handler(
   if (parsed.kind !== "observe") {
     log({ action: "authorize", outcome: parsed.kind, reason: parsed.reason, dedupeKey: parsed.dedupeKey });
     // Ignored events (another API call, only the status tag) are expected; a rejected one is poison.
-    if (parsed.kind === "rejected")
-      await steps.deadLetter({
-        source: "event",
-        reason: "MalformedEvent",
-        detail: parsed.reason,
-        original: event.toString("utf8"),
-      });
+    if (parsed.kind === "rejected") await deadLetter(parsed.reason);
     return parsed.kind;
   }
   if (seen.has(parsed.dedupeKey)) {

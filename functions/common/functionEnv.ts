@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { type ApiBudget, parseApiBudgets } from "../../shared/adapters/throttleGate";
+import { HUB_QUEUES } from "../../shared/messages/queueMessages";
 
 /** MNS queue names: a letter, then letters, digits and '-', at most 256. */
 const queueName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,255}$/, { error: "must be an MNS queue name" });
@@ -19,10 +20,10 @@ const envSchema = z.object({
   LOGTAIL_XACCT_LOG_FILE: z.string().min(1).optional(),
   /** `public` or `vpc` endpoints on Alibaba Cloud. */
   LOGTAIL_XACCT_NETWORK: z.enum(["public", "vpc"]).default("public"),
-  LOGTAIL_XACCT_HEARTBEAT_QUEUE: queueName.default("logtail-xacct-heartbeat"),
-  LOGTAIL_XACCT_APPLY_QUEUE: queueName.default("logtail-xacct-apply"),
+  LOGTAIL_XACCT_HEARTBEAT_QUEUE: queueName.default(HUB_QUEUES.heartbeat),
+  LOGTAIL_XACCT_APPLY_QUEUE: queueName.default(HUB_QUEUES.apply),
   /** Where what can never be handled goes, with its reason. */
-  LOGTAIL_XACCT_DEAD_LETTER_QUEUE: queueName.default("logtail-xacct-dead-letter"),
+  LOGTAIL_XACCT_DEAD_LETTER_QUEUE: queueName.default(HUB_QUEUES.deadLetter),
   /**
    * Call budgets per account, region and API (calls per minute), e.g. `ecs=300,ecs:RunCommand=60`.
    * Unset: no budget; a throttled answer still pauses that API and is called again.

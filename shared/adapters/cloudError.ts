@@ -43,8 +43,6 @@ const retryableCodes = new Set([
   "ServerBusy",
   "RequestTimeout",
   "UnknownError",
-  // MNS throttling
-  "QpsLimitExceeded",
   // SLS data-plane quotas (per shard / per project per second)
   "WriteQuotaExceed",
   "ReadQuotaExceed",
@@ -71,11 +69,11 @@ export function isThrottlingCode(code: string, httpStatus?: number): boolean {
 
 /** Whether trying the same call again later can succeed. */
 export function isRetryableCode(code: string, httpStatus?: number): boolean {
-  if (code.startsWith("Throttling")) return true;
+  if (isThrottlingCode(code, httpStatus)) return true;
   if (retryableCodes.has(code)) return true;
   if (transientNetworkCodes.has(code)) return true;
-  // SLS answers control-plane throttling with 403 ExceedQuota; a 400 ExceedQuota is a count limit
-  // (e.g. 100 configs per project) that waiting does not lift.
+  // A 400 ExceedQuota is a count limit (e.g. 100 configs per project) that waiting does not lift;
+  // without a status it is taken for throttling (403, above).
   if (code === "ExceedQuota") return httpStatus !== 400;
   return httpStatus !== undefined && httpStatus >= 500;
 }

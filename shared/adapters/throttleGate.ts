@@ -61,7 +61,7 @@ export class ThrottleGate implements CallGate {
     const key = `${call.service}|${call.operation}|${call.accountId}|${call.region}`;
     const state = this.keys.get(key) ?? { pausedUntil: 0, recent: [] };
     this.keys.set(key, state);
-    const budget = this.budgetFor(call);
+    const budget = budgetFor(this.options.budgets ?? [], call);
     const windowMs = this.options.windowMs ?? MINUTE_MS;
     const jitterMs = this.options.jitterMs ?? 2_000;
     for (let throttled = 0; ; throttled += 1) {
@@ -78,17 +78,6 @@ export class ThrottleGate implements CallGate {
         state.pausedUntil = Math.max(state.pausedUntil, nextWindow + Math.floor(this.random() * jitterMs));
       }
     }
-  }
-
-  private budgetFor(call: CallIdentity): number | undefined {
-    let found: number | undefined;
-    for (const budget of this.options.budgets ?? []) {
-      if (budget.service !== call.service) continue;
-      if (budget.operation !== undefined && budget.operation !== call.operation) continue;
-      // The operation's own budget wins over the service's.
-      if (budget.operation !== undefined || found === undefined) found = budget.perMinute;
-    }
-    return found;
   }
 
   /** Waits out a pause and, with a budget, until the last minute has room for one more call. */
@@ -108,6 +97,20 @@ export class ThrottleGate implements CallGate {
       await this.sleep((state.recent[0] ?? now) + MINUTE_MS - now);
     }
   }
+}
+
+/** The calls per minute allowed for this API: its own budget, else its service's, else none. */
+export function budgetFor(
+  budgets: readonly ApiBudget[],
+  call: Pick<CallIdentity, "service" | "operation">,
+): number | undefined {
+  let found: number | undefined;
+  for (const budget of budgets) {
+    if (budget.service !== call.service) continue;
+    if (budget.operation !== undefined && budget.operation !== call.operation) continue;
+    if (budget.operation !== undefined || found === undefined) found = budget.perMinute;
+  }
+  return found;
 }
 
 const BUDGET_ITEM = /^(ecs|sls|mns|sts)(?::([A-Za-z]{2,64}))?=([1-9][0-9]{0,6})$/;

@@ -5,15 +5,9 @@
  */
 import type MnsClient from "@alicloud/mns";
 import { CloudError, toCloudError } from "../adapters/cloudError";
+import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../messages/queueMessages";
 
-export const HUB_QUEUES = {
-  heartbeat: "logtail-xacct-heartbeat",
-  apply: "logtail-xacct-apply",
-  deadLetter: "logtail-xacct-dead-letter",
-} as const;
-
-/** After this many deliveries a message goes to the dead-letter queue. */
-export const MAX_RECEIVE_COUNT = 10;
+export { HUB_QUEUES, MAX_RECEIVE_COUNT };
 
 export interface QueueSpec {
   name: string;

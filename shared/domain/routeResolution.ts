@@ -30,31 +30,11 @@ export function resolveRoute(
       detail: "the route tag's value is not a route name",
     };
   }
-  const account = config.sourceAccounts.find((a) => a.uid === instance.accountId);
-  if (!account) {
-    return {
-      kind: "refused",
-      reason: "AccountNotConfigured",
-      detail: `account ${instance.accountId} is not a source account`,
-    };
-  }
-  if (!account.regions.includes(instance.region)) {
-    return {
-      kind: "refused",
-      reason: "RegionNotConfigured",
-      detail: `region ${instance.region} is not configured for account ${instance.accountId}`,
-    };
-  }
-  // Own properties only: a tag value such as "constructor" must not find anything.
-  const route = Object.hasOwn(config.routes, tagValue) ? config.routes[tagValue] : undefined;
+  const refused = scopeRefusal(config, instance, tagValue);
+  if (refused) return { kind: "refused", ...refused };
+  // Own properties only (checked by scopeRefusal): a tag value such as "constructor" finds nothing.
+  const route = config.routes[tagValue];
   if (!route) return { kind: "refused", reason: "UnknownRoute", detail: `no route named ${tagValue}` };
-  if (!route.sources.some((source) => source.account === instance.accountId)) {
-    return {
-      kind: "refused",
-      reason: "RouteNotAllowedForAccount",
-      detail: `route ${tagValue} does not list account ${instance.accountId}`,
-    };
-  }
   if (route.identifier[instance.os] === undefined) {
     return {
       kind: "refused",
@@ -63,4 +43,34 @@ export function resolveRoute(
     };
   }
   return { kind: "route", name: tagValue, route };
+}
+
+/**
+ * Why the routes file does not cover this account and region — and, when one is named, this route
+ * for that account; undefined when it does. Events, messages and tags are all checked with it.
+ */
+export function scopeRefusal(
+  config: RoutesFile,
+  scope: { accountId: string; region: string },
+  routeName?: string,
+): { reason: ReasonCode; detail: string } | undefined {
+  const account = config.sourceAccounts.find((a) => a.uid === scope.accountId);
+  if (!account)
+    return { reason: "AccountNotConfigured", detail: `account ${scope.accountId} is not a source account` };
+  if (!account.regions.includes(scope.region)) {
+    return {
+      reason: "RegionNotConfigured",
+      detail: `region ${scope.region} is not configured for account ${scope.accountId}`,
+    };
+  }
+  if (routeName === undefined) return undefined;
+  const route = Object.hasOwn(config.routes, routeName) ? config.routes[routeName] : undefined;
+  if (!route) return { reason: "UnknownRoute", detail: `no route named ${routeName}` };
+  if (!route.sources.some((source) => source.account === scope.accountId)) {
+    return {
+      reason: "RouteNotAllowedForAccount",
+      detail: `route ${routeName} does not list account ${scope.accountId}`,
+    };
+  }
+  return undefined;
 }

@@ -6,6 +6,16 @@
 import { z } from "zod";
 import { ACCOUNT_UID, INSTANCE_ID, REGION_ID, ROUTE_NAME } from "../config/patterns";
 
+/** The hub's queues: the deployment makes them (`logtail-xacct queues`), the functions use them. */
+export const HUB_QUEUES = {
+  heartbeat: "logtail-xacct-heartbeat",
+  apply: "logtail-xacct-apply",
+  deadLetter: "logtail-xacct-dead-letter",
+} as const;
+
+/** After this many deliveries the heartbeat and apply queues move a message to the dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 10;
+
 /** MNS message bodies are at most 64 KB; 100 ids of ≤ 32 characters stay far below it. */
 export const MAX_INSTANCES_PER_MESSAGE = 100;
 

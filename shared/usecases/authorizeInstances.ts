@@ -6,7 +6,7 @@
  * running it again on a converged instance changes nothing on the host.
  */
 import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
-import { resolveRoute } from "../domain/routeResolution";
+import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus, parseStatus, type Status } from "../domain/status";
 import { type HostAction, type HostScripts, renderHostCommand } from "../hostscript/hostCommand";
 import { parseHostReport } from "../hostscript/hostReport";
@@ -77,15 +77,16 @@ export async function authorizeInstances(
   const { config } = deps;
   const base = { accountId: target.accountId, region: target.region };
   const statuses = new Map<string, string>();
-  const account = config.sourceAccounts.find((a) => a.uid === target.accountId);
-  if (!account?.regions.includes(target.region)) {
+  const refused = scopeRefusal(config, target);
+  if (refused) {
     // No role to reach it: nothing can be written on the instances, so the log says it.
     deps.log({
       ...base,
       action: "authorize",
       outcome: "refused",
       instanceIds: [...target.instanceIds],
-      reason: account ? "RegionNotConfigured" : "AccountNotConfigured",
+      reason: refused.reason,
+      detail: refused.detail,
     });
     return { statuses, commands: 0 };
   }

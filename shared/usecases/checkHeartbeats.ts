@@ -5,7 +5,7 @@
  * diagnose them with the host script's inspect and record the reason on the instance.
  */
 import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
-import { resolveRoute } from "../domain/routeResolution";
+import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus, parseStatus, type Status } from "../domain/status";
 import { diagnoseNoHeartbeat, nextHeartbeatCheckDelaySeconds } from "../heartbeat/diagnosis";
 import { type HostScripts, renderHostCommand } from "../hostscript/hostCommand";
@@ -93,7 +93,7 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
       }
       // Well formed but outside the routes file (an account, region or route that is not there,
       // or no longer): nothing can be checked, and it must not hold up the rest of the batch.
-      const refusal = scopeRefusal(deps.config, decoded.message);
+      const refusal = scopeRefusal(deps.config, decoded.message, decoded.message.route)?.reason;
       if (refusal !== undefined) {
         deps.log({
           action: "heartbeat",
@@ -322,16 +322,4 @@ async function diagnose(
   for (const [value, statusIds] of statuses)
     await ecs.tagInstances(statusIds, { [config.statusTagKey]: value });
   return [...statuses.values()].reduce((n, list) => n + list.length, 0);
-}
-
-/** Why the routes file cannot cover this message's account, region or route; undefined when it can. */
-function scopeRefusal(config: RoutesFile, message: AwaitHeartbeatMessage): string | undefined {
-  const account = config.sourceAccounts.find((a) => a.uid === message.accountId);
-  if (!account) return "AccountNotConfigured";
-  if (!account.regions.includes(message.region)) return "RegionNotConfigured";
-  const route = Object.hasOwn(config.routes, message.route) ? config.routes[message.route] : undefined;
-  if (!route) return "UnknownRoute";
-  if (!route.sources.some((source) => source.account === message.accountId))
-    return "RouteNotAllowedForAccount";
-  return undefined;
 }

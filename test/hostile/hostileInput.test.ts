@@ -26,7 +26,7 @@ import { decodeFcEvent } from "../../shared/events/fcEvent";
 import { type ParsedInstanceEvent, parseInstanceEvent } from "../../shared/events/instanceEvents";
 import { compactScript } from "../../shared/hostscript/hostCommand";
 import { type DeadLetterRecord, parseDeadLetter } from "../../shared/messages/deadLetters";
-import { encodeMessage } from "../../shared/messages/queueMessages";
+import { type AwaitHeartbeatMessage, encodeMessage } from "../../shared/messages/queueMessages";
 import type { ReceivedMessage } from "../../shared/ports/queue";
 import { authorizeInstances } from "../../shared/usecases/authorizeInstances";
 import { checkHeartbeats, type HeartbeatDeps } from "../../shared/usecases/checkHeartbeats";
@@ -660,17 +660,22 @@ const MUTATIONS: Record<string, fc.Arbitrary<unknown>> = {
   checks: fc.oneof(notNonNegativeInt, fc.integer({ min: 10_001 })),
 };
 
-function hostileMessage(now: number): fc.Arbitrary<HostileMessage> {
-  const base = {
+/** The heartbeat check of the good app-b instance: what every hostile message is a variation of. */
+function validHeartbeatMessage(now: number): AwaitHeartbeatMessage {
+  return {
     v: 1,
     type: "await-heartbeat",
     accountId: SPOKE,
     region: REGION,
-    route: "app-b-prod",
+    route: goodOf(SPOKE).route,
     instanceIds: [goodOf(SPOKE).id],
     authorizedAt: now,
     checks: 0,
   };
+}
+
+function hostileMessage(now: number): fc.Arbitrary<HostileMessage> {
+  const base = validHeartbeatMessage(now);
   const malformed = (body: string): HostileMessage => ({ body, reason: "MalformedMessage" });
   return fc.oneof(
     // Not a message at all (too short to be a valid one by accident).
@@ -738,16 +743,7 @@ function hostileMessage(now: number): fc.Arbitrary<HostileMessage> {
 }
 
 function messageCorpus(now: number): HostileMessage[] {
-  const base = {
-    v: 1,
-    type: "await-heartbeat",
-    accountId: SPOKE,
-    region: REGION,
-    route: "app-b-prod",
-    instanceIds: [goodOf(SPOKE).id],
-    authorizedAt: now,
-    checks: 0,
-  };
+  const base = validHeartbeatMessage(now);
   const text = JSON.stringify(base);
   const malformed = (body: string): HostileMessage => ({ body, reason: "MalformedMessage" });
   return [
@@ -1425,17 +1421,7 @@ describeRequiring(sandboxRequirement(), "hostile input never reaches a host unva
       await drain(APPLY_QUEUE);
     });
 
-    const validHeartbeat = () =>
-      encodeMessage({
-        v: 1,
-        type: "await-heartbeat",
-        accountId: SPOKE,
-        region: REGION,
-        route: goodOf(SPOKE).route,
-        instanceIds: [goodOf(SPOKE).id],
-        authorizedAt: kit.stack.emulator.now(),
-        checks: 0,
-      });
+    const validHeartbeat = () => encodeMessage(validHeartbeatMessage(kit.stack.emulator.now()));
 
     /** Sends the hostile messages with one valid one among them and checks the step's handling. */
     const runMessages = async (hostile: readonly HostileMessage[], validAt: number) => {

@@ -7,14 +7,22 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as $Ecs from "@alicloud/ecs20140526";
-import { type LocalStack, startLocalStack } from "../../localstack/stack";
+import type { LocalStack } from "../../localstack/stack";
 import { parseDeadLetter } from "../../shared/messages/deadLetters";
-import { ecsClient, HUB, REGION, SPOKE, stackFleet, until } from "../support/localAccounts";
+import { HUB_QUEUES } from "../../shared/messages/queueMessages";
+import {
+  ecsClient,
+  HUB,
+  REGION,
+  SPOKE,
+  stackFleet,
+  startFunctionStack,
+  until,
+} from "../support/localAccounts";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
-const ROUTES = join(__dirname, "../../config/routes.example.yaml");
 const INSTANCE = "i-bp1fnauthz00001";
-const DEAD_LETTER_QUEUE = "logtail-xacct-dead-letter";
+const DEAD_LETTER_QUEUE = HUB_QUEUES.deadLetter;
 
 const fleet = stackFleet([
   { account: "app-b", region: REGION, id: INSTANCE, userDefinedIds: ["team-x-web"] },
@@ -26,17 +34,7 @@ describeRequiring(sandboxRequirement(), "the pipeline's functions on the local s
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), "ltx-authorize-fn-"));
-    stack = await startLocalStack({
-      fleet,
-      hubAccountId: HUB.id,
-      workDir,
-      endpointsFile: join(workDir, "endpoints.json"),
-      template: join(__dirname, "../fixtures/pipeline/s.yaml"),
-      functionEnv: { LOGTAIL_XACCT_ROUTES_FILE: ROUTES },
-      hubQueues: ["logtail-xacct-heartbeat", "logtail-xacct-apply"],
-      deadLetterQueue: { name: DEAD_LETTER_QUEUE, maxReceiveCount: 10 },
-      clock: { startAt: Date.UTC(2026, 0, 1), scale: 0 },
-    });
+    stack = await startFunctionStack(fleet, workDir, Date.UTC(2026, 0, 1));
   });
 
   afterAll(async () => {

@@ -8,11 +8,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as $Ecs from "@alicloud/ecs20140526";
-import { type LocalStack, startLocalStack } from "../../localstack/stack";
-import { ecsClient, HUB, REGION, SPOKE, stackFleet, until } from "../support/localAccounts";
+import type { LocalStack } from "../../localstack/stack";
+import {
+  ecsClient,
+  HUB,
+  REGION,
+  SPOKE,
+  stackFleet,
+  startFunctionStack,
+  until,
+} from "../support/localAccounts";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
-const ROUTES = join(__dirname, "../../config/routes.example.yaml");
 const IDS = ["i-bp1e2e000000001", "i-bp1e2e000000002", "i-bp1e2e000000003", "i-bp1e2e000000004"];
 const FOREIGN: Record<string, string[]> = {
   "i-bp1e2e000000002": ["team-x-web"],
@@ -37,20 +44,7 @@ describeRequiring(sandboxRequirement(), "tag, converge, untag, converge back —
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), "ltx-e2e-"));
-    stack = await startLocalStack({
-      fleet,
-      hubAccountId: HUB.id,
-      workDir,
-      endpointsFile: join(workDir, "endpoints.json"),
-      template: join(__dirname, "../fixtures/pipeline/s.yaml"),
-      functionEnv: {
-        LOGTAIL_XACCT_ROUTES_FILE: ROUTES,
-        LOGTAIL_XACCT_LOG_FILE: join(workDir, "functions.log"),
-      },
-      hubQueues: ["logtail-xacct-heartbeat", "logtail-xacct-apply"],
-      deadLetterQueue: { name: "logtail-xacct-dead-letter", maxReceiveCount: 10 },
-      clock: { startAt: Date.UTC(2026, 2, 1), scale: 0 },
-    });
+    stack = await startFunctionStack(fleet, workDir, Date.UTC(2026, 2, 1));
     for (const id of IDS) {
       const host = stack.fleet.host(id);
       before.set(id, { identifiers: host?.root().identifierFile(), uids: host?.uidFiles() ?? [] });

@@ -1,4 +1,6 @@
 /** The hub and spoke accounts the local-stack tests load, and official-SDK clients for them. */
+
+import { join } from "node:path";
 import Ecs from "@alicloud/ecs20140526";
 import { $OpenApiUtil } from "@alicloud/openapi-core";
 import Sls from "@alicloud/sls20201230";
@@ -7,7 +9,8 @@ import {
   type SimulatedFleetInput,
   type SimulatedFleetSpec,
 } from "../../localstack/fleet/simulatedFleet";
-import { FORWARD_ROLE_NAME } from "../../localstack/stack";
+import { FORWARD_ROLE_NAME, type LocalStack, startLocalStack } from "../../localstack/stack";
+import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
 
 export const REGION = "cn-hangzhou";
 export const IDENTIFIER = "app-b-prod-linux";
@@ -69,4 +72,30 @@ export async function until<T>(
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * The deployed functions (test/fixtures/pipeline/s.yaml) on the local stack with the example routes
+ * file, the hub's queues as the deployment makes them, the clock stopped at `startAt` (tests move
+ * it) and the functions' log lines in `<workDir>/functions.log`.
+ */
+export function startFunctionStack(
+  fleet: SimulatedFleetSpec,
+  workDir: string,
+  startAt: number,
+): Promise<LocalStack> {
+  return startLocalStack({
+    fleet,
+    hubAccountId: HUB.id,
+    workDir,
+    endpointsFile: join(workDir, "endpoints.json"),
+    template: join(__dirname, "../fixtures/pipeline/s.yaml"),
+    functionEnv: {
+      LOGTAIL_XACCT_ROUTES_FILE: join(__dirname, "../../config/routes.example.yaml"),
+      LOGTAIL_XACCT_LOG_FILE: join(workDir, "functions.log"),
+    },
+    hubQueues: [HUB_QUEUES.heartbeat, HUB_QUEUES.apply],
+    deadLetterQueue: { name: HUB_QUEUES.deadLetter, maxReceiveCount: MAX_RECEIVE_COUNT },
+    clock: { startAt, scale: 0 },
+  });
 }
