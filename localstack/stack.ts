@@ -13,6 +13,7 @@ import { roleTrust } from "./eventbridge/roleTrust";
 import {
   cachingProvider,
   emulatorRoleCredentials,
+  type InvocationKiller,
   LocalFcRuntime,
   loadServerlessSpec,
   MnsQueueSource,
@@ -20,6 +21,7 @@ import {
   silentLogger,
 } from "./fc";
 import { type SimulatedFleet, type SimulatedFleetSpec, startSimulatedFleet } from "./fleet/simulatedFleet";
+import type { SimulatedHost } from "./fleet/simulatedHost";
 
 /** The rule a spoke's default bus uses to send its ECS tag and state events to the hub. */
 export const FORWARD_RULE_NAME = "logtail-xacct-forward-to-hub";
@@ -55,6 +57,12 @@ export interface LocalStackOptions {
   hubRegion?: string;
   /** Environment every function gets besides FC's own (the endpoints file is added when given). */
   functionEnv?: Readonly<Record<string, string>>;
+  /** Chaos: kills chosen function invocations part-way (localstack/fc/invocationKill.ts). */
+  killer?: InvocationKiller;
+  /** Called after each command a simulated host ran. */
+  onCommandFinished?: (host: SimulatedHost) => void;
+  /** Seed of the emulator's fault injection (repeatable runs). */
+  faultSeed?: number;
 }
 
 export interface LocalStack {
@@ -69,6 +77,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const emulator = await startEmulator({
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.endpointsFile ? { endpointsFile: options.endpointsFile } : {}),
+    ...(options.faultSeed !== undefined ? { faultSeed: options.faultSeed } : {}),
   });
   const stops: Array<() => void | Promise<void>> = [() => emulator.stop()];
   const stop = async (): Promise<void> => {
@@ -79,6 +88,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       workDir: join(options.workDir, "hosts"),
       ...(options.agent ? { agent: options.agent } : {}),
       ...(options.maxConcurrentCommands ? { maxConcurrentCommands: options.maxConcurrentCommands } : {}),
+      ...(options.onCommandFinished ? { onCommandFinished: options.onCommandFinished } : {}),
     });
     stops.push(() => fleet.stop());
 
@@ -113,6 +123,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         bridge,
         credentials,
         logger: options.logger ?? silentLogger,
+        ...(options.killer ? { killer: options.killer } : {}),
         // As FC's runOptions.deadLetterQueue does: the failed event goes to the queue its ARN names.
         onDeadLetter: (record) => {
           const queue = record.arn

@@ -49,6 +49,7 @@ const duplicateDeliveryBody = z.strictObject({
   probability: z.number().min(0).max(1).optional(),
   nextCount: z.number().int().min(0).optional(),
   seed: z.number().int().optional(),
+  outOfOrder: z.boolean().optional(),
 });
 const rateLimitsBody = z.strictObject({ rules: z.array(rateLimitRuleSchema) });
 

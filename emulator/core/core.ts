@@ -14,6 +14,9 @@ import type {
   ServiceResponse,
 } from "./types";
 
+/** Metrics status of a call whose connection was closed without an answer (no HTTP status exists). */
+export const LOST_STATUS = 599;
+
 /** What the core learns about a request while a service handles it (for the metrics). */
 interface RequestScope {
   service: ServiceName | "unknown";
@@ -21,6 +24,7 @@ interface RequestScope {
   accountId: string;
   caller?: string;
   throttled: boolean;
+  lose?: "request" | "response";
 }
 
 export interface EmulatorCoreOptions {
@@ -82,6 +86,10 @@ export class EmulatorCore {
     try {
       const response = await this.scope.run(record, () => service.handle(req));
       status = response.status;
+      if (record.lose !== undefined) {
+        status = LOST_STATUS;
+        return { ...response, lost: true };
+      }
       return response;
     } finally {
       this.metrics.record({
@@ -126,6 +134,17 @@ export class EmulatorCore {
     const decision = this.faults.decide(call);
     if (decision.latencyMs > 0) await sleep(decision.latencyMs);
     if (decision.error !== undefined) return { kind: "fault", ...decision.error };
+    if (decision.lose !== undefined && record !== undefined) {
+      record.lose = decision.lose;
+      // A request lost on its way in is never served: the service answers an error nobody reads.
+      if (decision.lose === "request")
+        return {
+          kind: "fault",
+          status: LOST_STATUS,
+          code: "RequestLost",
+          message: "Injected: request lost.",
+        };
+    }
     return { kind: "ok" };
   }
 }

@@ -19,6 +19,12 @@ export const faultRuleSchema = z.strictObject({
       message: z.string().default("Injected fault."),
     })
     .optional(),
+  /**
+   * The connection is closed without an answer instead of an error: `request` before the service acts
+   * (nothing happened), `response` after it acted (it happened, the caller cannot know). Both look
+   * to the client like a network failure. Applies at `errorRate` (default 1).
+   */
+  lose: z.enum(["request", "response"]).optional(),
   /** Wall-clock delay added to every matching call, in ms (network latency is wall time). */
   latencyMs: z.number().int().min(0).max(120_000).optional(),
   /** The rule applies to this many matching calls, then disappears. */
@@ -31,6 +37,7 @@ export type FaultRule = z.output<typeof faultRuleSchema> & { id: string };
 export interface FaultDecision {
   latencyMs: number;
   error?: { status: number; code: string; message: string };
+  lose?: "request" | "response";
 }
 
 const defaultError = {
@@ -79,16 +86,18 @@ export class FaultInjector {
 
   decide(call: CallIdentity): FaultDecision {
     let latencyMs = 0;
-    let error: FaultDecision["error"];
+    let failure: Pick<FaultDecision, "error" | "lose"> | undefined;
     for (const rule of [...this.rules]) {
       if (!matches(rule, call)) continue;
       this.consume(rule);
       latencyMs += rule.latencyMs ?? 0;
-      if (error !== undefined) continue;
-      const rate = rule.errorRate ?? (rule.error === undefined ? 0 : 1);
-      if (rate > 0 && this.random() < rate) error = rule.error ?? defaultError;
+      if (failure !== undefined) continue;
+      const fails = rule.error !== undefined || rule.lose !== undefined;
+      const rate = rule.errorRate ?? (fails ? 1 : 0);
+      if (rate > 0 && this.random() < rate)
+        failure = rule.lose !== undefined ? { lose: rule.lose } : { error: rule.error ?? defaultError };
     }
-    return error === undefined ? { latencyMs } : { latencyMs, error };
+    return { latencyMs, ...failure };
   }
 
   private consume(rule: FaultRule): void {

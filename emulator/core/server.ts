@@ -100,6 +100,10 @@ async function route(options: HttpServerOptions, request: ServiceRequest): Promi
 }
 
 function send(outgoing: http.ServerResponse, response: ServiceResponse): void {
+  if (response.lost) {
+    outgoing.socket?.destroy();
+    return;
+  }
   const body = typeof response.body === "string" ? Buffer.from(response.body, "utf8") : response.body;
   outgoing.writeHead(response.status, { ...response.headers, "content-length": String(body.length) });
   outgoing.end(body);

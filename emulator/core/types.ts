@@ -31,6 +31,8 @@ export interface ServiceResponse {
   status: number;
   headers: Record<string, string>;
   body: Buffer | string;
+  /** Close the connection without sending this answer (an injected lost request or response). */
+  lost?: boolean;
 }
 
 /** The principal a verified AccessKey acts as. */

@@ -101,8 +101,10 @@ export interface DuplicateDeliveryFault {
   probability?: number;
   /** The next N deliveries are duplicated, whatever the probability. */
   nextCount?: number;
-  /** Seed of the deterministic random source used with `probability`. */
+  /** Seed of the deterministic random source used with `probability` and `outOfOrder`. */
   seed?: number;
+  /** Receives take visible messages in random order instead of oldest first. */
+  outOfOrder?: boolean;
 }
 
 export interface MnsBackendOptions {
@@ -116,6 +118,7 @@ export class MnsBackend {
   private sequence = 0;
   private duplicateNext = 0;
   private duplicateProbability = 0;
+  private outOfOrder = false;
   private random: () => number = seededRandom(1);
   private readonly options: MnsBackendOptions;
 
@@ -144,11 +147,13 @@ export class MnsBackend {
     }
     if (fault.nextCount !== undefined) this.duplicateNext = Math.max(0, Math.floor(fault.nextCount));
     if (fault.seed !== undefined) this.random = seededRandom(fault.seed);
+    if (fault.outOfOrder !== undefined) this.outOfOrder = fault.outOfOrder;
   }
 
   clearDuplicateDeliveries(): void {
     this.duplicateNext = 0;
     this.duplicateProbability = 0;
+    this.outOfOrder = false;
     this.random = seededRandom(1);
   }
 
@@ -385,9 +390,17 @@ export class MnsBackend {
   }
 
   private visibleMessages(queue: QueueRecord, now: number): MessageRecord[] {
-    return [...queue.messages.values()]
+    const visible = [...queue.messages.values()]
       .filter((message) => message.visibleAt <= now)
       .sort((a, b) => a.priority - b.priority || a.visibleAt - b.visibleAt || a.key - b.key);
+    if (this.outOfOrder) {
+      // Fisher–Yates on the seeded source: a run repeats, its order does not follow sending.
+      for (let i = visible.length - 1; i > 0; i -= 1) {
+        const j = Math.floor(this.random() * (i + 1));
+        [visible[i], visible[j]] = [visible[j] as MessageRecord, visible[i] as MessageRecord];
+      }
+    }
+    return visible;
   }
 
   private take(accountId: string, region: string, queue: QueueRecord, count: number): MessageView[] {

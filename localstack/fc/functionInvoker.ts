@@ -10,6 +10,12 @@ import { type CredentialsProvider, credentialsEnv } from "./credentials";
 import { runWithEnv } from "./envOverlay";
 import { FunctionTimeoutError } from "./errors";
 import { type FcContext, type FcHandler, loadHandler, locateHandler } from "./handlerModule";
+import {
+  InvocationKilledError,
+  type InvocationKiller,
+  InvocationTracker,
+  runTracked,
+} from "./invocationKill";
 import { type RuntimeLogger, silentLogger } from "./invocationLog";
 import { Semaphore } from "./semaphore";
 import type { FunctionSpec } from "./serverlessSpec";
@@ -26,6 +32,8 @@ export interface InvokerOptions {
   /** Variables every function sees besides its own (e.g. where the local endpoints are). */
   extraEnv?: Readonly<Record<string, string>>;
   newRequestId?: () => string;
+  /** Chaos: kills chosen invocations part-way (see invocationKill.ts). */
+  killer?: InvocationKiller;
 }
 
 export type InvocationResult =
@@ -96,21 +104,34 @@ export class FunctionInvoker {
       ...credentialsEnv(credentials),
     };
     const timeoutMs = this.spec.timeout * 1000;
+    const tracker = new InvocationTracker(this.options.killer?.({ functionName: this.spec.name, requestId }));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () => reject(new FunctionTimeoutError(`${this.spec.name} timed out after ${this.spec.timeout} s`)),
-        timeoutMs,
-      );
+      timer = setTimeout(() => {
+        // FC stops a timed-out instance: the abandoned handler must not act any more.
+        tracker.kill();
+        reject(new FunctionTimeoutError(`${this.spec.name} timed out after ${this.spec.timeout} s`));
+      }, timeoutMs);
       timer.unref();
     });
+    let value: unknown;
     try {
       // A fresh Buffer per invocation: a handler that mutates it cannot affect a retry.
-      const result = runWithEnv(env, () => Promise.resolve(handler(Buffer.from(event), context)));
-      return await Promise.race([result, timeout]);
+      const result = runTracked(tracker, () =>
+        runWithEnv(env, () => Promise.resolve(handler(Buffer.from(event), context))),
+      );
+      value = await Promise.race([result, timeout]).catch((error: unknown) => {
+        if (tracker.killed && !(error instanceof FunctionTimeoutError)) return undefined;
+        throw error;
+      });
     } finally {
       clearTimeout(timer);
     }
+    if (tracker.killed)
+      throw new InvocationKilledError(
+        `${this.spec.name} killed after ${tracker.requestCount} cloud request(s) (chaos)`,
+      );
+    return value;
   }
 
   private loadedHandler(): FcHandler {

@@ -33,6 +33,14 @@ export {
   locateHandler,
 } from "./handlerModule";
 export {
+  InvocationKilledError,
+  type InvocationKiller,
+  InvocationTracker,
+  type KillPlan,
+  randomKiller,
+  runTracked,
+} from "./invocationKill";
+export {
   type InvocationLine,
   jsonLinesLogger,
   memoryLogger,

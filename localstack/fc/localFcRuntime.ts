@@ -17,6 +17,7 @@ import type { CredentialsProvider } from "./credentials";
 import { acquireEnvOverlay } from "./envOverlay";
 import { LocalFcError } from "./errors";
 import { FunctionInvoker, type InvocationResult } from "./functionInvoker";
+import type { InvocationKiller } from "./invocationKill";
 import { type RuntimeLogger, silentLogger } from "./invocationLog";
 import type { QueueSource } from "./queueSource";
 import { QueueTrigger } from "./queueTrigger";
@@ -44,6 +45,8 @@ export interface LocalFcRuntimeOptions {
   concurrency?: number;
   asyncRetry?: AsyncRetryPolicy;
   loadModule?: (modulePath: string) => unknown;
+  /** Chaos: kills chosen invocations part-way (see invocationKill.ts). */
+  killer?: InvocationKiller;
   extraEnv?: Readonly<Record<string, string>>;
   /** Long-poll seconds of queue triggers. Default 30. */
   queueWaitSeconds?: number;
@@ -72,6 +75,7 @@ export class LocalFcRuntime {
           ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
           ...(options.loadModule ? { loadModule: options.loadModule } : {}),
           ...(options.extraEnv ? { extraEnv: options.extraEnv } : {}),
+          ...(options.killer ? { killer: options.killer } : {}),
         }),
       );
     }

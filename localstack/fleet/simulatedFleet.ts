@@ -67,6 +67,8 @@ export interface SimulatedFleetOptions {
   agent?: Partial<AgentSimulatorOptions>;
   /** Commands running at once across the fleet. */
   maxConcurrentCommands?: number;
+  /** Called after each command a host ran (tests watch what each run left on the host). */
+  onCommandFinished?: (host: SimulatedHost) => void;
 }
 
 export const DEFAULT_AGENT_OPTIONS: AgentSimulatorOptions = {
@@ -150,7 +152,14 @@ export async function startSimulatedFleet(
   });
   emulator.setCommandExecutor(
     new FleetCommandExecutor(
-      { host: (id) => hosts.get(id), commandFinished: (id) => agents.hostChanged(id) },
+      {
+        host: (id) => hosts.get(id),
+        commandFinished: (id) => {
+          agents.hostChanged(id);
+          const host = hosts.get(id);
+          if (host !== undefined) options.onCommandFinished?.(host);
+        },
+      },
       assistant,
     ),
   );

@@ -328,4 +328,34 @@ describe("duplicate-delivery fault", () => {
     expect(first.length).toBeGreaterThan(16);
     expect(await deliveriesWithSeed()).toEqual(first);
   });
+
+  it("hands visible messages out of order when asked, the same order for a seed", async () => {
+    const receivedOrder = async (outOfOrder: boolean): Promise<string[]> => {
+      harness.service.reset();
+      harness.service.backend.injectDuplicateDeliveries({ seed: 11, outOfOrder });
+      await mns.createQueue(queue, { VisibilityTimeout: 60 });
+      const sent = Array.from({ length: 16 }, (_, n) => `m${String(n).padStart(2, "0")}`);
+      await mns.batchSendMessage(
+        queue,
+        sent.map((body) => ({ MessageBody: body })),
+      );
+      const bodies: string[] = [];
+      while (bodies.length < sent.length) {
+        const response = await mns.batchReceiveMessage(queue, 4);
+        bodies.push(
+          ...z
+            .array(receivedMessage)
+            .parse(response.body)
+            .map((message) => message.MessageBody),
+        );
+      }
+      return bodies;
+    };
+    const inOrder = await receivedOrder(false);
+    const shuffled = await receivedOrder(true);
+    expect(inOrder).toEqual([...inOrder].sort());
+    expect(shuffled).not.toEqual(inOrder);
+    expect([...shuffled].sort()).toEqual(inOrder);
+    expect(await receivedOrder(true)).toEqual(shuffled);
+  });
 });
