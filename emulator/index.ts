@@ -92,6 +92,8 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   });
   ecsService.backend.setExecutor(options.ecs?.executor);
   const partners = createPartnerServices(core.context);
+  // Copy jobs assume RAM roles: SLS checks their trust against the accounts' roles.
+  partners.sls.backend.useRoles(core.accounts);
   core.register(ecsService);
   core.register(createStsService(core.context, { accounts: core.accounts }));
   core.register(partners.sls);

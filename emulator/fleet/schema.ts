@@ -13,7 +13,7 @@ export const roleSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9.-]{1,64}$/, "a RAM role name is 1–64 letters, digits, '.' or '-'"),
   /** Account UIDs the role's trust policy lets assume it. */
   trustedAccounts: z.array(accountUid).default([]),
-  /** Service principals, e.g. `log.aliyuncs.com` (recorded; AssumeRole by services is not emulated). */
+  /** Service principals, e.g. `log.aliyuncs.com` (SLS copy jobs check them; other services' AssumeRole is not emulated). */
   trustedServices: z.array(z.string().min(1)).default([]),
   maxSessionDuration: z.number().int().min(3600).max(43200).default(3600),
 });

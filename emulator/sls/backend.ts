@@ -155,7 +155,16 @@ interface RegionState {
   heartbeats: Map<string, HeartbeatRecord>;
 }
 
-const roleArnPattern = /^acs:ram::(\d+):role\/[a-z0-9._-]{1,64}$/i;
+const roleArnPattern = /^acs:ram::(\d+):role\/([a-z0-9._-]{1,64})$/i;
+
+/**
+ * The RAM roles SLS may look up when a copy job assumes them (the core's AccountStore fits as is).
+ * Without one, or for a role it does not know, a job's roles are taken to exist with the trust the
+ * job needs: fleets need not declare every role.
+ */
+export interface SlsRoleDirectory {
+  getRole(accountId: string, roleName: string): { trustedServices: readonly string[] } | undefined;
+}
 const slsEndpointPattern =
   /^(?:https?:\/\/)?([a-z0-9-]+?)(?:-intranet|-share|-vpc)?\.log\.(?:aliyuncs\.com|localhost)(?::\d+)?$/;
 
@@ -164,6 +173,7 @@ export class SlsBackend {
   private readonly regions = new Map<string, RegionState>();
   private options: SlsBackendOptions;
   private etlCounter = 0;
+  private roles: SlsRoleDirectory | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -174,6 +184,11 @@ export class SlsBackend {
 
   configure(options: Partial<SlsBackendOptions>): void {
     this.options = { ...this.options, ...options };
+  }
+
+  /** Roles copy jobs are checked against: a known role must trust the job's account's SLS. */
+  useRoles(roles: SlsRoleDirectory | undefined): void {
+    this.roles = roles;
   }
 
   get settings(): Readonly<SlsBackendOptions> {
@@ -699,11 +714,16 @@ export class SlsBackend {
 
   /** The reasons a real copy job fails at run time that the emulator can see. */
   private diagnoseEtl(project: ProjectRecord, configuration: EtlConfiguration): string | undefined {
+    // The job runs as SLS of the project's owner: the read role is assumed by `log.aliyuncs.com`,
+    // a sink role of another account by `<owner UID>@log.aliyuncs.com` (ALIBABA-FACTS, copy roles).
+    const owner = project.ownerAccountId;
     const sourceRole = checkRole(
+      this.roles,
       configuration.roleArn,
       configuration.accessKeyId,
-      project.ownerAccountId,
+      owner,
       "source",
+      ["log.aliyuncs.com", `${owner}@log.aliyuncs.com`],
     );
     if (sourceRole !== undefined) return sourceRole;
     if (!project.logstores.has(configuration.logstore)) {
@@ -720,10 +740,14 @@ export class SlsBackend {
         return `sink ${sink.name}: logstore ${sink.logstore} does not exist in ${sink.project}`;
       }
       const sinkRole = checkRole(
+        this.roles,
         sink.roleArn,
         sink.accessKeyId,
         sinkProject.ownerAccountId,
         `sink ${sink.name}`,
+        sinkProject.ownerAccountId === owner
+          ? ["log.aliyuncs.com", `${owner}@log.aliyuncs.com`]
+          : [`${owner}@log.aliyuncs.com`],
       );
       if (sinkRole !== undefined) return sinkRole;
     }
@@ -731,11 +755,18 @@ export class SlsBackend {
   }
 }
 
+/**
+ * Why a job cannot use a role: malformed, not in the account that owns the project it reads or
+ * writes, or (when the directory knows the role) not trusting any of `principals` — the real job
+ * fails to assume such a role, so another account's role cannot be borrowed to write into it.
+ */
 function checkRole(
+  roles: SlsRoleDirectory | undefined,
   roleArn: string | undefined,
   accessKeyId: string | undefined,
   ownerAccountId: string,
   what: string,
+  principals: readonly string[],
 ): string | undefined {
   if (roleArn === undefined || roleArn === "") {
     return accessKeyId === undefined ? `${what}: neither roleArn nor accessKeyId given` : undefined;
@@ -744,6 +775,10 @@ function checkRole(
   if (match === null) return `${what}: roleArn ${roleArn} is malformed`;
   if (match[1] !== ownerAccountId) {
     return `${what}: role ${roleArn} is not in account ${ownerAccountId} that owns the project`;
+  }
+  const role = roles?.getRole(ownerAccountId, match[2] ?? "");
+  if (role !== undefined && !principals.some((principal) => role.trustedServices.includes(principal))) {
+    return `${what}: role ${roleArn} does not trust ${principals.join(" or ")}: the job cannot assume it`;
   }
   return undefined;
 }

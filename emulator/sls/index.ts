@@ -22,7 +22,7 @@ import {
 } from "./protocol";
 import { routeSlsRequest } from "./routing";
 
-export type { HeartbeatInput, MachineIdentity, SlsBackendOptions } from "./backend";
+export type { HeartbeatInput, MachineIdentity, SlsBackendOptions, SlsRoleDirectory } from "./backend";
 export { SlsBackend } from "./backend";
 export { SlsError } from "./errors";
 export type { SlsOperation } from "./routing";

@@ -139,3 +139,89 @@ describe("ETL copy jobs", () => {
     });
   });
 });
+
+describe("copy-job roles: the trust a job needs to assume them", () => {
+  // A third account, with its own project, tries to borrow the hub's write role.
+  const intruder = { accountId: "3333333333333333", accessKeyId: "LTAI-C", accessKeySecret: "secret-c" };
+  const intruderRead = `acs:ram::${intruder.accountId}:role/logtail-xacct-read`;
+  const trust: Record<string, string[]> = {
+    [`${accountB.accountId}/logtail-xacct-read`]: ["log.aliyuncs.com"],
+    [`${intruder.accountId}/logtail-xacct-read`]: ["log.aliyuncs.com"],
+    // What `logtail-xacct policies` makes: the write role trusts the copying source account only.
+    [`${accountA.accountId}/logtail-xacct-write`]: [`${accountB.accountId}@log.aliyuncs.com`],
+    [`${accountB.accountId}/untrusting-read`]: [],
+  };
+
+  beforeEach(async () => {
+    harness.addKey(permanentKey(intruder));
+    harness.service.backend.useRoles({
+      getRole: (accountId, roleName) => {
+        const services = trust[`${accountId}/${roleName.toLowerCase()}`];
+        return services === undefined ? undefined : { trustedServices: services };
+      },
+    });
+    const client = slsClient(harness.port, intruder);
+    await client.createProject(
+      new $Sls.CreateProjectRequest({ projectName: "intruder-logs", description: "" }),
+    );
+    await client.createLogStore(
+      "intruder-logs",
+      new $Sls.CreateLogStoreRequest({ logstoreName: "app", ttl: 30, shardCount: 2 }),
+    );
+  });
+
+  afterEach(() => {
+    harness.service.backend.useRoles(undefined);
+  });
+
+  it("fails a job of another account that writes through a role trusting only the source account", async () => {
+    const client = slsClient(harness.port, intruder);
+    await client.createETL(
+      "intruder-logs",
+      copyJob("borrowed-write", { fromTime: 1, toTime: 0, roleArn: intruderRead }),
+    );
+    harness.clock.advance(harness.service.backend.settings.etlStartingMs);
+
+    expect((await client.getETL("intruder-logs", "borrowed-write")).body?.status).toBe("FAILED");
+    const etl = harness.service.backend.getEtl(
+      { accountId: intruder.accountId, region, action: "GetETL" },
+      "intruder-logs",
+      "borrowed-write",
+    );
+    expect(harness.service.backend.etlFailure(etl)).toBe(
+      `sink hub: role ${writeRole} does not trust ${intruder.accountId}@log.aliyuncs.com: the job cannot assume it`,
+    );
+  });
+
+  it("runs the same job from the source account the role trusts", async () => {
+    await spoke.createETL(sourceProject, copyJob("trusted", { fromTime: 1, toTime: 0 }));
+    harness.clock.advance(harness.service.backend.settings.etlStartingMs);
+    expect(await status("trusted")).toBe("RUNNING");
+  });
+
+  it("fails a job whose read role does not trust log.aliyuncs.com", async () => {
+    await spoke.createETL(
+      sourceProject,
+      copyJob("untrusted-read", {
+        fromTime: 1,
+        toTime: 0,
+        roleArn: `acs:ram::${accountB.accountId}:role/untrusting-read`,
+      }),
+    );
+    harness.clock.advance(harness.service.backend.settings.etlStartingMs);
+    expect(await status("untrusted-read")).toBe("FAILED");
+  });
+
+  it("takes a role the directory does not know to trust the job (fleets need not declare every role)", async () => {
+    await spoke.createETL(
+      sourceProject,
+      copyJob("undeclared", {
+        fromTime: 1,
+        toTime: 0,
+        sinkRoleArn: `acs:ram::${accountA.accountId}:role/other`,
+      }),
+    );
+    harness.clock.advance(harness.service.backend.settings.etlStartingMs);
+    expect(await status("undeclared")).toBe("RUNNING");
+  });
+});

@@ -77,21 +77,23 @@ export async function until<T>(
 /**
  * The deployed functions (test/fixtures/pipeline/s.yaml) on the local stack with the example routes
  * file, the hub's queues as the deployment makes them, the clock stopped at `startAt` (tests move
- * it) and the functions' log lines in `<workDir>/functions.log`.
+ * it) and the functions' log lines in `<workDir>/functions.log`. `options` swaps in another routes
+ * file (same hub) or template (e.g. the project's own s.yaml, with reconcile).
  */
 export function startFunctionStack(
   fleet: SimulatedFleetSpec,
   workDir: string,
   startAt: number,
+  options: { routesFile?: string; template?: string } = {},
 ): Promise<LocalStack> {
   return startLocalStack({
     fleet,
     hubAccountId: HUB.id,
     workDir,
     endpointsFile: join(workDir, "endpoints.json"),
-    template: join(__dirname, "../fixtures/pipeline/s.yaml"),
+    template: options.template ?? join(__dirname, "../fixtures/pipeline/s.yaml"),
     functionEnv: {
-      LOGTAIL_XACCT_ROUTES_FILE: join(__dirname, "../../config/routes.example.yaml"),
+      LOGTAIL_XACCT_ROUTES_FILE: options.routesFile ?? join(__dirname, "../../config/routes.example.yaml"),
       LOGTAIL_XACCT_LOG_FILE: join(workDir, "functions.log"),
     },
     hubQueues: [HUB_QUEUES.heartbeat, HUB_QUEUES.apply],
