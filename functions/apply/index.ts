@@ -65,7 +65,7 @@ export async function handler(
       await steps.deadLetter({
         source: steps.applyQueue,
         reason: outcome.refused,
-        detail: `route ${message.route} is not in the routes file`,
+        detail: outcome.refusedDetail ?? `route ${message.route} is not in the routes file`,
         original: JSON.stringify(message),
       });
       continue;

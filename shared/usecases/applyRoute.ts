@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
-import { resolveRoute } from "../domain/routeResolution";
+import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus } from "../domain/status";
 import { type ApplyMessage, encodeMessage, type WatchCopyJobMessage } from "../messages/queueMessages";
 import { isHeartbeating } from "../planner/heartbeating";
@@ -33,8 +33,12 @@ export interface ApplyDeps {
 }
 
 export interface ApplyOutcome {
-  /** Why nothing could be done, when the message can never succeed (its route is gone). */
+  /**
+   * Why nothing could be done, when the message can never succeed: its route is gone, or its
+   * account, region or route is outside the routes file (a forged or stale message).
+   */
   refused?: string;
+  refusedDetail?: string;
   collecting: string[];
   cutover: { retired: boolean; backfillJob?: string } | undefined;
 }
@@ -43,18 +47,24 @@ const OS_LIST: readonly OperatingSystem[] = ["linux", "windows"];
 
 export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promise<ApplyOutcome> {
   const { config } = deps;
-  const route = config.routes[message.route];
-  const destination = route ? config.destinations[route.destination] : undefined;
   const base = { accountId: message.accountId, region: message.region, route: message.route };
-  if (!route || !destination) {
+  // The same scope check as authorize and heartbeat: no role is assumed and no destination is
+  // touched for an account, region or route the routes file does not pair.
+  const refusal = scopeRefusal(config, message, message.route);
+  const route = refusal ? undefined : config.routes[message.route];
+  const destination = route ? config.destinations[route.destination] : undefined;
+  if (refusal || !route || !destination) {
+    const reason = refusal?.reason ?? "UnknownRoute";
+    const detail = refusal?.detail ?? `route ${message.route} has no destination`;
     deps.log({
       ...base,
       action: "apply",
       outcome: "refused",
       instanceIds: message.instanceIds,
-      reason: "UnknownRoute",
+      reason,
+      detail,
     });
-    return { refused: "UnknownRoute", collecting: [], cutover: undefined };
+    return { refused: reason, refusedDetail: detail, collecting: [], cutover: undefined };
   }
   const ecs = deps.ecs({ accountId: message.accountId, region: message.region });
   const instances = (await ecs.describeInstances({ instanceIds: message.instanceIds })).filter(
@@ -285,6 +295,17 @@ export async function watchCopyJob(deps: ApplyDeps, message: WatchCopyJobMessage
     route: message.route,
     instanceIds: [],
   };
+  const refusal = scopeRefusal(config, message, message.route);
+  if (refusal) {
+    deps.log({
+      ...base,
+      action: "copy-job",
+      outcome: "refused",
+      reason: refusal.reason,
+      detail: refusal.detail,
+    });
+    return "not-configured";
+  }
   if (!route?.backfill || !source?.backfill) {
     deps.log({ ...base, action: "copy-job", outcome: "skipped", reason: "BackfillNotConfigured" });
     return "not-configured";

@@ -12,6 +12,7 @@ import {
   config,
   HEARTBEAT_QUEUE,
   HUB,
+  PAYMENTS,
   type PipelineKit,
   REGION,
   SPOKE,
@@ -134,6 +135,38 @@ describeRequiring(sandboxRequirement(), "apply and cutover on the local stack", 
       .sls({ accountId: SPOKE, region: REGION, project: "app-b-logs" })
       .listEtls();
     expect(jobs).toHaveLength(1);
+  });
+
+  test.each([
+    [
+      "an account outside the routes file",
+      { accountId: "1900000000000789", route: "app-b-prod" },
+      "AccountNotConfigured",
+    ],
+    [
+      "a region the account is not configured for",
+      { region: "cn-beijing", route: "app-b-prod" },
+      "RegionNotConfigured",
+    ],
+    [
+      "a route the account may not use",
+      { accountId: PAYMENTS, route: "app-b-prod" },
+      "RouteNotAllowedForAccount",
+    ],
+    ["a route that does not exist", { route: "ghost-route" }, "UnknownRoute"],
+  ])("an apply message naming %s is refused before any cloud call", async (_what, fields, reason) => {
+    const callsBefore = kit.stack.emulator.metrics().totalCalls;
+    const outcome = await applyRoute(deps, {
+      v: 1,
+      type: "apply",
+      accountId: SPOKE,
+      region: REGION,
+      instanceIds: ids,
+      ...fields,
+    });
+    expect(outcome).toMatchObject({ refused: reason, refusedDetail: expect.any(String), collecting: [] });
+    expect(kit.stack.emulator.metrics().totalCalls).toBe(callsBefore);
+    expect(kit.logs.at(-1)).toMatchObject({ action: "apply", outcome: "refused", reason });
   });
 
   test("the copy job is watched until it ends, then reported: running, then SUCCEEDED with what was copied", async () => {
