@@ -20,9 +20,15 @@ export interface RoleIssuer<R extends RoleLike> {
   ): { accessKeyId: string; accessKeySecret: string; securityToken: string; expiresAt: number };
 }
 
+/**
+ * FC's context credentials are valid for 36 hours (FC docs, "Context"): an invocation never outlives
+ * them, even when the emulator clock runs many times faster than the wall clock.
+ */
+export const FC_CREDENTIALS_SECONDS = 36 * 3600;
+
 export function emulatorRoleCredentials<R extends RoleLike>(
   issuer: RoleIssuer<R>,
-  durationSeconds = 3600,
+  durationSeconds = FC_CREDENTIALS_SECONDS,
 ): CredentialsProvider {
   return async (request) => {
     if (request.role === undefined) {

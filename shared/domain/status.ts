@@ -27,6 +27,16 @@ export const REASON_CODES = [
 
 export type ReasonCode = (typeof REASON_CODES)[number];
 
+/** Reasons that refuse an instance before any host command: its host was never touched for them. */
+export const REFUSAL_REASONS: ReadonlySet<ReasonCode> = new Set([
+  "InvalidRouteTag",
+  "UnknownRoute",
+  "AccountNotConfigured",
+  "RegionNotConfigured",
+  "RouteNotAllowedForAccount",
+  "OsNotSupportedByRoute",
+]);
+
 export type Status =
   | { stage: "pending" }
   | { stage: "authorized" }

@@ -22,7 +22,7 @@ import type {
   ObservedSource,
   Plan,
 } from "../planner/types";
-import { isRetryable } from "../ports/errors";
+import { errorCode } from "../ports/errors";
 import type { SlsPort } from "../ports/sls";
 import { copyJobName } from "./applyRoute";
 import { type AuthorizeDeps, authorizeInstances } from "./authorizeInstances";
@@ -297,13 +297,17 @@ export async function reconcile(
   return { plan: result, executed };
 }
 
-/** A read that fails for a reason a retry cannot fix (a missing project) counts as "not there". */
+/**
+ * A read that finds its object or a parent gone (SLS answers `…NotExist`) counts as "not there".
+ * Any other failure — an expired token, a refused role, a 5xx past its retries — stops the look:
+ * taken for "missing", it would demote collecting instances and recreate what exists.
+ */
 async function orMissing<T>(read: () => Promise<T>, missing: T): Promise<T> {
   try {
     return await read();
   } catch (error) {
-    if (isRetryable(error)) throw error;
-    return missing;
+    if (/NotExist$/.test(errorCode(error) ?? "")) return missing;
+    throw error;
   }
 }
 

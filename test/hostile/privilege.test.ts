@@ -1062,8 +1062,12 @@ describeRequiring(
         .filter((r) => !recordsBefore.has(r.id))
         .map((r) => `${r.source}: ${r.reason}`)
         .sort();
+      // Apply refuses what the routes file does not pair before assuming any role, as heartbeat does.
       expect(records).toEqual([
+        `${APPLY_QUEUE}: AccountNotConfigured`,
+        `${APPLY_QUEUE}: AccountNotConfigured`,
         `${APPLY_QUEUE}: MalformedMessage`,
+        `${APPLY_QUEUE}: RouteNotAllowedForAccount`,
         `${HEARTBEAT_QUEUE}: AccountNotConfigured`,
         `${HEARTBEAT_QUEUE}: AccountNotConfigured`,
         `${HEARTBEAT_QUEUE}: MalformedMessage`,

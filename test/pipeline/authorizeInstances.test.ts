@@ -125,6 +125,33 @@ describeRequiring(sandboxRequirement(), "authorize on the local stack", () => {
     expect(kit.stack.fleet.host(ids.web)?.root().identifierFile()).toBe("app-b-prod-linux\n");
   });
 
+  test("re-tagging an onboarded host to a route it may not use takes it off its route, with the reason", async () => {
+    const ecs = kit.deps.ecs({ accountId: SPOKE, region: REGION });
+    await ecs.tagInstances([ids.web], { [ROUTE_KEY]: "no-such-route" });
+    // Commands are idempotent per attempt and instant: on this frozen clock, a new instant is a new attempt.
+    kit.stack.emulator.advanceClock(1_000);
+
+    await authorize([ids.web]);
+
+    expect(kit.status(ids.web)).toBe("failed:UnknownRoute");
+    // The host had neither file before onboarding: it has neither again.
+    expect(kit.stack.fleet.host(ids.web)?.root().identifierFile()).toBeUndefined();
+    expect(kit.stack.fleet.host(ids.web)?.uidFiles()).toEqual([]);
+    // A second pass changes nothing on the host: no file, no restart.
+    const host = kit.stack.fleet.host(ids.web);
+    const restarts = host?.restartCount();
+    kit.stack.emulator.advanceClock(1_000);
+    await authorize([ids.web]);
+    expect(host?.root().identifierFile()).toBeUndefined();
+    expect(host?.restartCount()).toBe(restarts);
+    expect(kit.status(ids.web)).toBe("failed:UnknownRoute");
+
+    await ecs.tagInstances([ids.web], { [ROUTE_KEY]: "app-b-prod" });
+    kit.stack.emulator.advanceClock(1_000);
+    await authorize([ids.web]);
+    expect(kit.stack.fleet.host(ids.web)?.root().identifierFile()).toBe("app-b-prod-linux\n");
+  });
+
   test("untagging revokes: the host's files are as before onboarding, the status says revoked", async () => {
     await kit.deps.ecs({ accountId: SPOKE, region: REGION }).untagInstances([ids.shared], [ROUTE_KEY]);
 
