@@ -98,6 +98,29 @@ describeRequiring(sandboxRequirement(), "reconcile on the local stack", () => {
     expect(outcome.plan.actions).toEqual([]);
   });
 
+  test("a read refused for another reason than a missing resource stops the run: nothing taken for drift", async () => {
+    // Not retryable and not "…NotExist": once, such an answer was read as "no config here" and the
+    // collecting instances were demoted. Now the run stops and changes nothing.
+    const fault = kit.stack.emulator.addFault({
+      service: "sls",
+      operation: "GetAppliedConfigs",
+      error: { status: 401, code: "Unauthorized", message: "The security token you provided has expired" },
+    });
+    const writes = () =>
+      kit.stack.emulator
+        .metrics()
+        .operations.filter((o) => /^(Create|Apply|TagResources|RunCommand)/.test(o.operation))
+        .reduce((n, o) => n + o.calls, 0);
+    const before = writes();
+    try {
+      await expect(reconcile(deps)).rejects.toMatchObject({ code: "Unauthorized" });
+    } finally {
+      kit.stack.emulator.removeFault(fault.id);
+    }
+    expect(writes()).toBe(before);
+    expect(ids.map(kit.status)).toEqual(["collecting", "collecting", "collecting"]);
+  });
+
   test("drift: a binding removed in the destination is put back", async () => {
     await kit.adapters
       .sls({ accountId: HUB, region: REGION, project: "central-logs" })
