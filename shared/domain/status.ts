@@ -37,6 +37,14 @@ export const REFUSAL_REASONS: ReadonlySet<ReasonCode> = new Set([
   "OsNotSupportedByRoute",
 ]);
 
+/**
+ * A failure found on the host (it could not be reached, changed, or does not heartbeat), as opposed
+ * to a refusal: retrying may fix it, and until a retry says otherwise the reason stands.
+ */
+export function isHostFailure(status: Status): status is { stage: "failed"; reason: ReasonCode } {
+  return status.stage === "failed" && !REFUSAL_REASONS.has(status.reason);
+}
+
 export type Status =
   | { stage: "pending" }
   | { stage: "authorized" }

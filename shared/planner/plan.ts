@@ -6,7 +6,7 @@
  */
 import type { OperatingSystem, Route, RoutesFile } from "../config/routesSchema";
 import { resolveRoute } from "../domain/routeResolution";
-import { formatStatus, parseStatus, type Status } from "../domain/status";
+import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
 import { isHeartbeating } from "./heartbeating";
 import {
   type Action,
@@ -120,6 +120,21 @@ export function plan(
       // Anything else — new, pending, revoked, failed (the host may have been fixed), or collecting
       // without a heartbeat (drift) — is authorized again; on a converged host that changes nothing.
       builder.authorize(instance, name);
+      if (current !== undefined && isHostFailure(current)) {
+        // Retried without flapping: the reason stands until a new verdict replaces it.
+        builder.verdict(
+          {
+            ...base,
+            route: name,
+            stage: "failed",
+            reason: current.reason,
+            detail: "retried: the host may have been fixed",
+          },
+          current,
+          false,
+        );
+        continue;
+      }
       const detail = current?.stage === "collecting" ? "was collecting, no heartbeat now (drift)" : undefined;
       builder.verdict({ ...base, route: name, stage: "pending", ...(detail ? { detail } : {}) }, current);
       continue;

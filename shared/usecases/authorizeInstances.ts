@@ -7,7 +7,7 @@
  */
 import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
-import { formatStatus, parseStatus, REFUSAL_REASONS, type Status } from "../domain/status";
+import { formatStatus, isHostFailure, parseStatus, REFUSAL_REASONS, type Status } from "../domain/status";
 import { type HostAction, type HostScripts, renderHostCommand } from "../hostscript/hostCommand";
 import { parseHostReport } from "../hostscript/hostReport";
 import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
@@ -181,11 +181,13 @@ export async function authorizeInstances(
         addWork(instance, other, revokeAction(config, other, instance.os), { stage: "authorized" }, false);
       }
     }
+    // A retried host failure keeps its reason until the heartbeat check gives a new verdict:
+    // the status does not flap to authorized and back every reconcile period.
     addWork(
       instance,
       resolution.name,
       { action: "authorize", uid: destination.uid, identifier },
-      { stage: "authorized" },
+      current !== undefined && isHostFailure(current) ? current : { stage: "authorized" },
     );
   }
 

@@ -6,7 +6,7 @@
  */
 import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
-import { formatStatus, parseStatus, type Status } from "../domain/status";
+import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
 import { diagnoseNoHeartbeat, nextHeartbeatCheckDelaySeconds } from "../heartbeat/diagnosis";
 import { type HostScripts, renderHostCommand } from "../hostscript/hostCommand";
 import { parseHostReport } from "../hostscript/hostReport";
@@ -199,7 +199,9 @@ async function handleBatch(
       if (!instance || !route) continue;
       const resolution = resolveRoute(config, instance, instance.tags[config.tagKey]);
       if (resolution.kind !== "route" || resolution.name !== message.route) continue;
-      if (parseStatus(instance.tags[config.statusTagKey])?.stage !== "authorized") continue;
+      const status = parseStatus(instance.tags[config.statusTagKey]);
+      // Authorized, or a host failure being retried (its reason stands until this check decides).
+      if (status === undefined || !(status.stage === "authorized" || isHostFailure(status))) continue;
       const identifier = route.identifier[instance.os];
       const listed = machines.get(groupKey(message.route, instance.os)) ?? [];
       const heartbeating =

@@ -6,6 +6,7 @@
  * revokes untagged hosts), the heartbeat queue, the apply queue, status tags.
  */
 import type { OperatingSystem } from "../config/routesSchema";
+import { resolveRoute } from "../domain/routeResolution";
 import {
   type ApplyMessage,
   decodeMessage,
@@ -224,7 +225,11 @@ export async function reconcile(
       case "createBackfill":
         // Apply makes the destination ready and cuts over; it needs the route's instances.
         for (const instance of observed.instances) {
-          if (instance.tags[deps.config.tagKey] !== action.route || instance.status !== "Running") continue;
+          if (instance.status !== "Running") continue;
+          // Only instances the route takes: a tag the routes file refuses for this account (one
+          // account tagging another's route) must not send apply a message it will refuse.
+          const resolution = resolveRoute(deps.config, instance, instance.tags[deps.config.tagKey]);
+          if (resolution.kind !== "route" || resolution.name !== action.route) continue;
           if (action.type !== "ensureRoute" && instance.accountId !== action.sourceAccount) continue;
           const key = `${instance.accountId}|${instance.region}|${action.route}`;
           const ids = applyWork.get(key) ?? new Set();

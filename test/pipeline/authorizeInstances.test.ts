@@ -101,6 +101,23 @@ describeRequiring(sandboxRequirement(), "authorize on the local stack", () => {
     ).toHaveLength(1);
   });
 
+  test("retrying a host failure keeps its reason until the heartbeat check decides, and queues that check", async () => {
+    const ecs = kit.deps.ecs({ accountId: SPOKE, region: REGION });
+    await ecs.tagInstances([ids.web], { [config.statusTagKey]: "failed:NoHeartbeat" });
+    kit.stack.emulator.advanceClock(1_000);
+
+    await authorize([ids.web]);
+
+    expect(kit.status(ids.web)).toBe("failed:NoHeartbeat");
+    const checks = kit.messagesIn(HEARTBEAT_QUEUE).filter(
+      (m) => m.ok && m.message.type === "await-heartbeat" && m.message.instanceIds.includes(ids.web),
+    );
+    expect(checks.length).toBeGreaterThan(1);
+    await ecs.tagInstances([ids.web], { [config.statusTagKey]: "authorized" });
+    // The next command to this host is a new attempt, not this one again (same instant, same token).
+    kit.stack.emulator.advanceClock(1_000);
+  });
+
   test("re-tagging to another route moves the host: the old route's identifier comes off, the new one goes on", async () => {
     const ecs = kit.deps.ecs({ accountId: SPOKE, region: REGION });
     await ecs.tagInstances([ids.web], { [ROUTE_KEY]: "payments-prod" });

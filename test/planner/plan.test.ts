@@ -195,6 +195,24 @@ describe("planner: desired × observed → actions", () => {
     expect(result.verdicts[0]).toMatchObject({ stage: "revoked" });
   });
 
+  test("a host failure is retried without flapping: authorize again, the reason stays, no status write", () => {
+    const vm = instance({ ...tagged(), [STATUS_KEY]: "failed:AgentNotInstalled" });
+
+    const result = plan(config, observe([vm], { "app-b-prod": convergedRoute([]) }));
+
+    expect(types(result.actions)).toEqual(["authorize"]);
+    expect(result.verdicts[0]).toMatchObject({ stage: "failed", reason: "AgentNotInstalled" });
+  });
+
+  test("a refusal that no longer holds (the tag was fixed) is authorized as new: pending", () => {
+    const vm = instance({ ...tagged(), [STATUS_KEY]: "failed:UnknownRoute" });
+
+    const result = plan(config, observe([vm], { "app-b-prod": convergedRoute([]) }));
+
+    expect(types(result.actions)).toEqual(["authorize", "setStatus"]);
+    expect(result.verdicts[0]).toMatchObject({ stage: "pending" });
+  });
+
   test("untagged, onboarded once, not heartbeating: every route the account may use is revoked", () => {
     const vm = instance({ [STATUS_KEY]: "failed:AgentNotRunning" });
 

@@ -38,6 +38,9 @@ const config = (endpoint: string, key: Key) =>
     regionId: REGION,
     endpoint,
     protocol: "http",
+    // The SDK's 3 s default is shorter than the pause a function's first load (ts-jest compiling it
+    // in this process) can put on the emulator's answers on a loaded machine.
+    readTimeout: 30_000,
   });
 
 export const ecsClient = (port: number, key: Key) => new Ecs(config(`ecs.${REGION}.localhost:${port}`, key));
