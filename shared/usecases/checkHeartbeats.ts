@@ -189,11 +189,17 @@ async function handleBatch(
   const apply = new Map<string, string[]>();
   const waiting: AwaitHeartbeatMessage[] = [];
   const timedOut = new Map<string, { message: AwaitHeartbeatMessage; ids: string[] }>();
-  for (const { message } of batch) {
+  // An instance is judged once per batch, by its latest authorization: duplicate deliveries and
+  // repeated authorizations of the same host must not multiply its checks and diagnoses.
+  const judged = new Set<string>();
+  const newestFirst = [...batch].sort((a, b) => b.message.authorizedAt - a.message.authorizedAt);
+  for (const { message } of newestFirst) {
     const route = config.routes[message.route];
     const elapsedSeconds = (nowMs - message.authorizedAt) / 1000;
     const later: string[] = [];
     for (const id of message.instanceIds) {
+      if (judged.has(id)) continue;
+      judged.add(id);
       const instance = instances.get(id);
       // Re-observed: gone, re-tagged or no longer authorized means this check has nothing to do.
       if (!instance || !route) continue;

@@ -3,6 +3,8 @@
  * apply queue; the silent ones are looked at again with backoff, then diagnosed with the host
  * script's inspect once the route's timeout passes.
  */
+
+import { encodeMessage } from "../../shared/messages/queueMessages";
 import { authorizeInstances } from "../../shared/usecases/authorizeInstances";
 import { checkHeartbeats, type HeartbeatDeps } from "../../shared/usecases/checkHeartbeats";
 import {
@@ -93,6 +95,37 @@ describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", (
     expect(kit.logs).toContainEqual(
       expect.objectContaining({ action: "diagnose", reason: "AgentNotRunning", instanceIds: [ids.down] }),
     );
+  });
+
+  test("the same silent hosts named by several messages (redelivered, duplicated, re-authorized) are inspected once", async () => {
+    const message = (authorizedAt: number) =>
+      encodeMessage({
+        v: 1,
+        type: "await-heartbeat",
+        accountId: SPOKE,
+        region: REGION,
+        route: "app-b-prod",
+        instanceIds: [ids.down, ids.noAgent],
+        authorizedAt,
+        checks: 5,
+      });
+    const longAgo = kit.stack.emulator.now() - 3_600_000;
+    await kit.adapters
+      .queue()
+      .send(HEARTBEAT_QUEUE, [message(longAgo), message(longAgo), message(longAgo + 1)]);
+    const logged = kit.logs.length;
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ messages: 3, diagnosed: 2 });
+    const diagnoses = kit.logs.slice(logged).filter((line) => line.action === "diagnose");
+    expect(diagnoses.map((line) => line.instanceIds).sort()).toEqual([[ids.down], [ids.noAgent]].sort());
+    // The reasons found before stand; nothing is re-queued.
+    expect([kit.status(ids.down), kit.status(ids.noAgent)]).toEqual([
+      "failed:AgentNotRunning",
+      "failed:AgentNotInstalled",
+    ]);
+    expect(kit.messagesIn(HEARTBEAT_QUEUE)).toEqual([]);
   });
 
   test("a malformed message goes to the dead-letter queue with its reason, never retried forever", async () => {
