@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { type EmulatorHandle, startEmulator } from "../emulator/index";
 import { defaultQueueAttributes } from "../emulator/mns/backend";
+import { hubQueueSpecs } from "../shared/deploy/hubQueues";
 import { deadLetterBody } from "../shared/messages/deadLetters";
 import type { AgentSimulatorOptions } from "./agent/agentSimulator";
 import { connectEcsEvents, LocalEventBridge } from "./eventbridge";
@@ -103,6 +104,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const queue of options.hubQueues ?? []) {
       emulator.mns.createQueue(options.hubAccountId, hubRegion, queue, {
         ...defaultQueueAttributes,
+        // As the deployment makes them: a message stays hidden while a function run works on it.
+        visibilityTimeout: deployedVisibilitySeconds(queue) ?? defaultQueueAttributes.visibilityTimeout,
         dlqPolicy: dlq
           ? { enabled: true, deadLetterTargetQueue: dlq.name, maxReceiveCount: dlq.maxReceiveCount }
           : undefined,
@@ -174,6 +177,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stop();
     throw error;
   }
+}
+
+/** The visibility timeout `npm run deploy` gives a hub queue (shared/deploy/hubQueues.ts). */
+function deployedVisibilitySeconds(queue: string): number | undefined {
+  const value = hubQueueSpecs().find((spec) => spec.name === queue)?.attributes.VisibilityTimeout;
+  return typeof value === "number" ? value : undefined;
 }
 
 /**

@@ -210,7 +210,8 @@ function isMember(
   const identifier = route.identifier[instance.os];
   const group = seen?.groups[instance.os];
   if (identifier === undefined || !group?.exists) return false;
-  return isHeartbeating(group.machines, instance, identifier, nowSeconds, options.heartbeatFreshSeconds);
+  const at = group.listedAt === undefined ? nowSeconds : group.listedAt / 1000;
+  return isHeartbeating(group.machines, instance, identifier, at, options.heartbeatFreshSeconds);
 }
 
 function missingResources(

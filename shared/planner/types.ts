@@ -36,6 +36,11 @@ export interface ObservedMachine {
 export interface ObservedGroup {
   exists: boolean;
   machines: readonly ObservedMachine[];
+  /**
+   * When the machines were listed (ms). Freshness is judged against this, not the end of a long
+   * observation: retries and throttling pauses between the read and the end must not age them.
+   */
+  listedAt?: number;
   /** Config names applied to the group (GetAppliedConfigs). */
   appliedConfigs: readonly string[];
 }

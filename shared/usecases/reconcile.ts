@@ -123,7 +123,8 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
       const applied = await orMissing(() => sls.appliedConfigs(group), undefined);
       const machines =
         applied === undefined ? [] : ((await orMissing(() => sls.listMachines(group), undefined)) ?? []);
-      groups[os] = { exists: applied !== undefined, appliedConfigs: applied ?? [], machines };
+      const listedAt = deps.now();
+      groups[os] = { exists: applied !== undefined, appliedConfigs: applied ?? [], machines, listedAt };
       // A bound config exists; an unbound one is looked up (one read, only when drift is likely).
       configExists[os] =
         applied?.includes(logtail.name) === true ||

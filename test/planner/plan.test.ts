@@ -105,6 +105,22 @@ describe("planner: desired × observed → actions", () => {
     expect(result.verdicts[0]).toMatchObject({ stage: "collecting" });
   });
 
+  test("freshness is judged when the machines were listed, not when a slow observation ended", () => {
+    const vm = instance(tagged("app-b-prod", "collecting"));
+    const route = convergedRoute([vm]);
+    const group = route.groups.linux;
+    if (!group) throw new Error("no linux group");
+    // Listed 20 s after the last heartbeat; the observation then took 10 more minutes (retries,
+    // throttling pauses) before it ended.
+    const late = { ...observe([vm], { "app-b-prod": route }), now: NOW + 600_000 };
+
+    expect(plan(config, late).verdicts[0]).toMatchObject({ stage: "pending" });
+    route.groups.linux = { ...group, listedAt: NOW };
+    const result = plan(config, late);
+    expect(result.verdicts[0]).toMatchObject({ stage: "collecting" });
+    expect(result.actions).toEqual([]);
+  });
+
   test("heartbeating with every resource: the status becomes collecting", () => {
     const vm = instance(tagged("app-b-prod", "authorized"));
 

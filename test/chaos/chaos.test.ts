@@ -1,0 +1,663 @@
+/**
+ * Chaos: the whole pipeline on the local stack — 515 instances in two spokes and two regions, the
+ * deployed s.yaml's four functions — while the cloud misbehaves:
+ *  - about 20% of ECS, SLS, MNS and STS calls fail: throttled, 5xx, the request lost before it was
+ *    served, or the answer lost after it was (the caller cannot tell whether it happened); the mix
+ *    differs per service and comes from the seed;
+ *  - MNS delivers some messages twice and hands visible messages out in random order;
+ *  - function invocations are killed part-way, before or after any of their cloud requests.
+ * Expected: every eligible instance collects and every ineligible one ends with its reason within
+ * a bounded number of reconcile periods; one machine group, pipeline config, binding and copy job
+ * per route; no host file ever holds anything but its state before or after onboarding; the
+ * dead-letter queue holds only the poison messages planted here. Then half the collecting
+ * instances are untagged under the same faults: revoked, hosts' files exactly as before onboarding.
+ *
+ * Seeded: LOGTAIL_XACCT_CHAOS_SEED=<n> reruns one scenario; every failure names its seed. The seed
+ * fixes the fault mix, the kill plans and MNS's order; concurrency still interleaves differently
+ * from run to run, which is the point of running it every time.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Ecs, * as $Ecs from "@alicloud/ecs20140526";
+import { $OpenApiUtil } from "@alicloud/openapi-core";
+import type { FaultRuleInput } from "../../emulator/core/faults";
+import { randomKiller } from "../../localstack/fc";
+import { parseSimulatedFleet, type SimulatedFleetInput } from "../../localstack/fleet/simulatedFleet";
+import type { SimulatedHost } from "../../localstack/fleet/simulatedHost";
+import { type LocalStack, startLocalStack } from "../../localstack/stack";
+import { loadRoutesConfig } from "../../shared/config/routesConfig";
+import { parseDeadLetter } from "../../shared/messages/deadLetters";
+import { encodeMessage, HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
+import { copyJobName } from "../../shared/usecases/applyRoute";
+import { describeRequiring, sandboxRequirement } from "../support/requires";
+
+const SEED = Number(process.env.LOGTAIL_XACCT_CHAOS_SEED ?? "20261124");
+const ROOT = join(__dirname, "../..");
+const ROUTES_FILE = join(ROOT, "config/routes.example.yaml");
+const routes = loadRoutesConfig(ROUTES_FILE);
+const KEPT_LOG_DIR = join(ROOT, ".tmp/chaos");
+const HUB = routes.hub.accountId;
+const REGION = routes.hub.region;
+const APP_B = "1700000000000397";
+const PAYMENTS = "1800000000000512";
+/** Emulated ms per wall ms: a reconcile period (10 min) takes 30 s of wall time. */
+const SCALE = 20;
+const RECONCILE_PERIOD_MS = 10 * 60_000;
+/** Converged within this many reconcile periods of emulated time, or the test fails. */
+const MAX_RECONCILE_PERIODS = 5;
+const CALL_FAILURE_RATE = 0.2;
+const KILL_RATE = 0.15;
+const DUPLICATE_DELIVERY_RATE = 0.1;
+
+/** What an instance must end as, and why. */
+type Expected = "collecting" | "pending" | `failed:${string}`;
+
+interface Group {
+  entry: NonNullable<SimulatedFleetInput["instances"]>[number];
+  /** The route tag the operator sets (none: left alone). */
+  tag: string;
+  expected: Expected;
+}
+
+const FOREIGN_WEB = ["team-x-web"];
+const FOREIGN_PAYMENTS = ["payments-legacy", "ops-baseline"];
+
+/**
+ * app-b-prod retires app-b's own collection and backfills it once every running instance of the
+ * route collects, so only healthy hosts carry it; the hosts that cannot collect are on payments-prod
+ * (which app-b may use too), next to payments' own.
+ */
+const GROUPS: Group[] = [
+  {
+    entry: { account: "app-b", region: "cn-hangzhou", count: 180 },
+    tag: "app-b-prod",
+    expected: "collecting",
+  },
+  {
+    entry: { account: "app-b", region: "cn-hangzhou", count: 40, userDefinedIds: FOREIGN_WEB },
+    tag: "app-b-prod",
+    expected: "collecting",
+  },
+  {
+    entry: { account: "app-b", region: "cn-hangzhou", count: 10, agent: "loongcollector" },
+    tag: "app-b-prod",
+    expected: "collecting",
+  },
+  {
+    entry: { account: "app-b", region: "cn-hangzhou", count: 10, agentControl: "systemd" },
+    tag: "app-b-prod",
+    expected: "collecting",
+  },
+  {
+    entry: { account: "app-b", region: "cn-hangzhou", count: 10, agentRunning: false },
+    tag: "app-b-prod",
+    expected: "collecting",
+  },
+  {
+    entry: { account: "app-b", region: "cn-shanghai", count: 100, slsRegion: "cn-hangzhou" },
+    tag: "app-b-prod",
+    expected: "collecting",
+  },
+  {
+    entry: { account: "app-b", region: "cn-hangzhou", count: 5, status: "Stopped" },
+    tag: "payments-prod",
+    expected: "pending",
+  },
+  {
+    entry: { account: "app-b", region: "cn-hangzhou", count: 5, cloudAssistant: "offline" },
+    tag: "payments-prod",
+    expected: "failed:CloudAssistantOffline",
+  },
+  {
+    entry: { account: "app-b", region: "cn-hangzhou", count: 5, agent: "none" },
+    tag: "payments-prod",
+    expected: "failed:AgentNotInstalled",
+  },
+  {
+    entry: { account: "app-b", region: "cn-hangzhou", count: 5, heartbeat: "blocked" },
+    tag: "payments-prod",
+    expected: "failed:NoHeartbeat",
+  },
+  {
+    entry: { account: "app-b", region: "cn-hangzhou", count: 5 },
+    tag: "no-such-route",
+    expected: "failed:UnknownRoute",
+  },
+  {
+    entry: { account: "payments", region: "cn-hangzhou", count: 130, userDefinedIds: FOREIGN_PAYMENTS },
+    tag: "payments-prod",
+    expected: "collecting",
+  },
+  {
+    entry: { account: "payments", region: "cn-hangzhou", count: 5, status: "Stopped" },
+    tag: "payments-prod",
+    expected: "pending",
+  },
+  {
+    entry: { account: "payments", region: "cn-hangzhou", count: 5 },
+    tag: "app-b-prod",
+    expected: "failed:RouteNotAllowedForAccount",
+  },
+];
+
+const FLEET = parseSimulatedFleet({
+  accounts: [
+    {
+      id: HUB,
+      name: "hub",
+      roles: [
+        { name: "logtail-xacct-event-forwarder", trustedAccounts: [APP_B, PAYMENTS] },
+        { name: "logtail-xacct-fc", trustedServices: ["fc.aliyuncs.com"] },
+        { name: "logtail-xacct-etl-write", trustedServices: [`${APP_B}@log.aliyuncs.com`] },
+      ],
+    },
+    {
+      id: APP_B,
+      name: "app-b",
+      roles: [
+        { name: "logtail-xacct-spoke", trustedAccounts: [HUB] },
+        { name: "logtail-xacct-etl-read", trustedServices: ["log.aliyuncs.com"] },
+      ],
+    },
+    { id: PAYMENTS, name: "payments", roles: [{ name: "logtail-xacct-spoke", trustedAccounts: [HUB] }] },
+  ],
+  instances: GROUPS.map((group) => group.entry),
+  // app-b's own collection, which app-b-prod retires and copies history from.
+  projects: [
+    {
+      account: "app-b",
+      region: "cn-hangzhou",
+      name: "app-b-logs",
+      logstores: ["app-b"],
+      machineGroups: [{ name: "app-b-servers", identifiers: ["app-b-web"] }],
+      configs: [{ name: "app-b-files", logstore: "app-b", filePaths: ["/var/log/app-b/*.log"] }],
+      bindings: [{ machineGroup: "app-b-servers", config: "app-b-files" }],
+    },
+  ],
+});
+
+/** mulberry32: one seeded stream per purpose, so adding draws to one does not shift the others. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Each service's share of failures split among its kinds of failure, at random from the seed. */
+function faultRules(random: () => number): FaultRuleInput[] {
+  const kinds: Record<string, Array<Pick<FaultRuleInput, "error" | "lose">>> = {
+    ecs: [
+      {
+        error: {
+          status: 400,
+          code: "Throttling.User",
+          message: "Request was denied due to user flow control.",
+        },
+      },
+      {
+        error: {
+          status: 503,
+          code: "ServiceUnavailable",
+          message: "The request has failed due to a temporary failure of the server.",
+        },
+      },
+      {
+        error: {
+          status: 500,
+          code: "InternalError",
+          message: "The request processing has failed due to some unknown error.",
+        },
+      },
+      { lose: "request" },
+      { lose: "response" },
+    ],
+    sts: [
+      {
+        error: {
+          status: 400,
+          code: "Throttling.User",
+          message: "Request was denied due to user flow control.",
+        },
+      },
+      {
+        error: {
+          status: 500,
+          code: "InternalError",
+          message: "The request processing has failed due to some unknown error.",
+        },
+      },
+      { lose: "response" },
+    ],
+    sls: [
+      { error: { status: 403, code: "ExceedQuota", message: "Project write quota exceed." } },
+      { error: { status: 500, code: "InternalServerError", message: "Internal server error." } },
+      { error: { status: 503, code: "ServerBusy", message: "Server is busy, please try again later." } },
+      { lose: "request" },
+      { lose: "response" },
+    ],
+    mns: [
+      { error: { status: 503, code: "QpsLimitExceeded", message: "The QPS exceeds the limit." } },
+      { error: { status: 500, code: "InternalError", message: "Internal error." } },
+      { lose: "request" },
+      { lose: "response" },
+    ],
+  };
+  const rules: FaultRuleInput[] = [];
+  for (const [service, failures] of Object.entries(kinds)) {
+    const weights = failures.map(() => 0.25 + random());
+    const total = weights.reduce((sum, w) => sum + w, 0);
+    // Rules are tried in order and the first failing draw wins: rule i fails a call with the
+    // conditional rate that makes its overall share weight_i / total of CALL_FAILURE_RATE.
+    let left = 1;
+    failures.forEach((failure, index) => {
+      const share = (CALL_FAILURE_RATE * (weights[index] ?? 0)) / total;
+      rules.push({ service: service as FaultRuleInput["service"], errorRate: share / left, ...failure });
+      left -= share;
+    });
+  }
+  return rules;
+}
+
+/** A host's identifier file and UID files, as one comparable value. */
+function hostFiles(host: SimulatedHost): string {
+  return JSON.stringify({ userDefinedId: host.identifierFile() ?? null, users: host.uidFiles() });
+}
+
+function onboardedFiles(foreign: readonly string[] | undefined, identifier: string): string {
+  return JSON.stringify({
+    userDefinedId: [...(foreign ?? []), identifier].map((l) => `${l}\n`).join(""),
+    users: [HUB],
+  });
+}
+
+/** Every failure names the seed that reproduces it. */
+function chaosTest(name: string, fn: () => Promise<void>, timeoutMs: number): void {
+  test(
+    name,
+    async () => {
+      try {
+        await fn();
+      } catch (error) {
+        if (error instanceof Error)
+          error.message = `[chaos seed ${SEED}: rerun with LOGTAIL_XACCT_CHAOS_SEED=${SEED} npx jest test/chaos; the functions' log and each instance's status changes are kept in .tmp/chaos/]\n${error.message}`;
+        throw error;
+      }
+    },
+    timeoutMs,
+  );
+}
+
+describeRequiring(sandboxRequirement(), `chaos (seed ${SEED})`, () => {
+  let stack: LocalStack;
+  let workDir: string;
+  /** Instance id → its group, in fleet order. */
+  const groupOf = new Map<string, Group>();
+  /** Instance id → every distinct state of its files, in the order seen (consecutive repeats dropped). */
+  const history = new Map<string, string[]>();
+  const initial = new Map<string, string>();
+  const restartsAfterOnboarding = new Map<string, number>();
+  const poison: string[] = [];
+  /** Instance id → each change of its status tag: emulated minutes since the start, by whom, to what. */
+  const statusTimeline = new Map<string, string[]>();
+  const lastChange = new Map<string, number>();
+  let startedAt = 0;
+  /** Off at the end, so the invocations under way finish and the stack stops promptly. */
+  let chaosOn = true;
+
+  const record = (host: SimulatedHost): void => {
+    const states = history.get(host.instanceId) ?? [];
+    const now = hostFiles(host);
+    if (states.at(-1) !== now) states.push(now);
+    history.set(host.instanceId, states);
+  };
+  const status = (id: string) => stack.emulator.ecs.getInstance(id)?.tags.get(routes.statusTagKey);
+  const identifierOf = (group: Group) => routes.routes[group.tag]?.identifier.linux ?? "";
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), "ltx-chaos-"));
+    const kill = randomKiller({ rate: KILL_RATE, maxRequest: 30, random: seededRandom(SEED ^ 0x4b11) });
+    stack = await startLocalStack({
+      fleet: FLEET,
+      hubAccountId: HUB,
+      hubRegion: REGION,
+      workDir,
+      endpointsFile: join(workDir, "endpoints.json"),
+      template: join(ROOT, "s.yaml"),
+      functionEnv: {
+        LOGTAIL_XACCT_ROUTES_FILE: ROUTES_FILE,
+        LOGTAIL_XACCT_LOG_FILE: join(workDir, "functions.log"),
+      },
+      hubQueues: [HUB_QUEUES.heartbeat, HUB_QUEUES.apply],
+      deadLetterQueue: { name: HUB_QUEUES.deadLetter, maxReceiveCount: MAX_RECEIVE_COUNT },
+      clock: { startAt: Date.UTC(2026, 5, 1, 8), scale: SCALE },
+      faultSeed: SEED,
+      killer: (invocation) => (chaosOn ? kill(invocation) : undefined),
+      onCommandFinished: record,
+    });
+    let index = 0;
+    const ids = [...stack.fleet.hosts.keys()];
+    for (const group of GROUPS) {
+      for (let n = 0; n < (group.entry.count ?? 1); n += 1) {
+        const id = ids[index++];
+        if (id !== undefined) groupOf.set(id, group);
+      }
+    }
+    for (const host of stack.fleet.hosts.values()) {
+      initial.set(host.instanceId, hostFiles(host));
+      history.set(host.instanceId, [hostFiles(host)]);
+    }
+    startedAt = stack.emulator.now();
+    stack.emulator.ecs.onTagChange((change) => {
+      for (const { instanceId, before, after } of change.changes) {
+        const from = before[routes.statusTagKey];
+        const to = after[routes.statusTagKey];
+        const routeChanged = before[routes.tagKey] !== after[routes.tagKey];
+        if (from === to && !routeChanged) continue;
+        const minutes = ((change.at - startedAt) / 60_000).toFixed(1);
+        const who = change.callerArn.split("/").at(-1) ?? change.callerArn;
+        const what = routeChanged ? `route ${after[routes.tagKey] ?? "(removed)"}` : `${to ?? "(none)"}`;
+        lastChange.set(instanceId, change.at);
+        const line = statusTimeline.get(instanceId) ?? [];
+        line.push(`${minutes}m ${who}: ${what}`);
+        statusTimeline.set(instanceId, line);
+      }
+    });
+    for (const rule of faultRules(seededRandom(SEED ^ 0xfa17))) stack.emulator.addFault(rule);
+    stack.emulator.mns.injectDuplicateDeliveries({
+      probability: DUPLICATE_DELIVERY_RATE,
+      seed: SEED,
+      outOfOrder: true,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    chaosOn = false;
+    stack?.emulator.clearFaults();
+    stack?.emulator.mns.clearDuplicateDeliveries();
+    await stack?.stop();
+    // The functions' log outlives the run: it is what explains a failure.
+    if (workDir) {
+      mkdirSync(KEPT_LOG_DIR, { recursive: true });
+      copyFileSync(join(workDir, "functions.log"), join(KEPT_LOG_DIR, `functions-${SEED}.log`));
+      writeFileSync(
+        join(KEPT_LOG_DIR, `timeline-${SEED}.txt`),
+        [...statusTimeline]
+          .map(([id, changes]) => `${id} ${groupOf.get(id)?.expected}: ${changes.join(" → ")}`)
+          .join("\n"),
+      );
+      rmSync(workDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  /** The operator's tagging through the ECS API, calling again after a failure as any CLI would. */
+  async function setTags(action: "tag" | "untag", ids: readonly string[], value = ""): Promise<void> {
+    const byScope = new Map<string, string[]>();
+    for (const id of ids) {
+      const instance = stack.emulator.ecs.getInstance(id);
+      if (!instance) throw new Error(`no instance ${id}`);
+      const key = `${instance.accountId}|${instance.regionId}`;
+      byScope.set(key, [...(byScope.get(key) ?? []), id]);
+    }
+    for (const [scope, scoped] of byScope) {
+      const [accountId = "", region = ""] = scope.split("|");
+      const keys = stack.emulator.endpoints.accounts.find((a) => a.id === accountId);
+      if (!keys) throw new Error(`no keys for ${accountId}`);
+      const ecs = new Ecs(
+        new $OpenApiUtil.Config({
+          accessKeyId: keys.accessKeyId,
+          accessKeySecret: keys.accessKeySecret,
+          regionId: region,
+          endpoint: `ecs.${region}.localhost:${stack.emulator.port}`,
+          protocol: "http",
+          readTimeout: 30_000,
+        }),
+      );
+      for (let i = 0; i < scoped.length; i += 50) {
+        const batch = scoped.slice(i, i + 50);
+        for (let attempt = 1; ; attempt += 1) {
+          try {
+            if (action === "tag")
+              await ecs.tagResources(
+                new $Ecs.TagResourcesRequest({
+                  regionId: region,
+                  resourceType: "instance",
+                  resourceId: batch,
+                  tag: [new $Ecs.TagResourcesRequestTag({ key: routes.tagKey, value })],
+                }),
+              );
+            else
+              await ecs.untagResources(
+                new $Ecs.UntagResourcesRequest({
+                  regionId: region,
+                  resourceType: "instance",
+                  resourceId: batch,
+                  tagKey: [routes.tagKey],
+                }),
+              );
+            break;
+          } catch (error) {
+            if (attempt >= 20) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+          }
+        }
+      }
+    }
+  }
+
+  /** Waits until `settled` holds for 2 s of wall time; fails past the reconcile-period budget. */
+  async function converge(what: string, unsettled: () => string[]): Promise<number> {
+    const started = stack.emulator.now();
+    const deadline = started + MAX_RECONCILE_PERIODS * RECONCILE_PERIOD_MS;
+    let stableSince: number | undefined;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const left = unsettled();
+      if (left.length === 0) {
+        stableSince ??= stack.emulator.now();
+        if (stack.emulator.now() - stableSince >= 2_000 * SCALE)
+          return (stableSince - started) / RECONCILE_PERIOD_MS;
+      } else {
+        stableSince = undefined;
+      }
+      if (left.length > 0 && stack.emulator.now() > deadline)
+        throw new Error(
+          `${what}: not converged within ${MAX_RECONCILE_PERIODS} reconcile periods; ${left.length} left, e.g.\n${left.slice(0, 15).join("\n")}\nstatus changes of the first three:\n${left
+            .slice(0, 3)
+            .map(
+              (line) =>
+                `${line.split(":")[0]}: ${(statusTimeline.get(line.split(":")[0] ?? "") ?? []).join(" → ")}`,
+            )
+            .join("\n")}`,
+        );
+    }
+  }
+
+  function unexpectedStatuses(expectedOf: (id: string) => Expected | "revoked"): string[] {
+    const wrong: string[] = [];
+    for (const id of stack.fleet.hosts.keys()) {
+      const expected = expectedOf(id);
+      const actual = status(id) ?? "(none)";
+      if (actual !== expected) wrong.push(`${id}: ${actual}, expected ${expected}`);
+    }
+    return wrong;
+  }
+
+  /** The destination's and the source's SLS resources, exactly one of each per route. */
+  function cloudResources(): Record<string, unknown> {
+    const sls = stack.emulator.sls;
+    const hub = { accountId: HUB, region: REGION, action: "test" };
+    const appB = { accountId: APP_B, region: REGION, action: "test" };
+    const page = { offset: 0, size: 500 };
+    const read = <T>(fn: () => T): T | string => {
+      try {
+        return fn();
+      } catch (error) {
+        return `(${error instanceof Error ? error.message : String(error)})`; // not there (yet)
+      }
+    };
+    const groups = read(() => sls.listMachineGroups(hub, "central-logs", page, undefined).items);
+    return {
+      hubProjects: read(() => sls.listProjects(hub, page, undefined).items.map((p) => p.name)),
+      groups,
+      configs: read(() => sls.listConfigs(hub, "central-logs", page, {}).items),
+      bindings: Array.isArray(groups)
+        ? Object.fromEntries(
+            groups.map((g) => [g, read(() => sls.getAppliedConfigs(hub, "central-logs", g))]),
+          )
+        : groups,
+      retiredSourceBinding: read(() => sls.getAppliedConfigs(appB, "app-b-logs", "app-b-servers")),
+      copyJobs: read(() => sls.listEtls(appB, "app-b-logs", page, undefined).items.map((etl) => etl.name)),
+    };
+  }
+
+  const expectedResources = {
+    hubProjects: ["central-logs"],
+    groups: ["app-b-prod-linux", "payments-prod-linux"],
+    configs: ["app-b-prod-linux", "payments-prod-linux"],
+    bindings: { "app-b-prod-linux": ["app-b-prod-linux"], "payments-prod-linux": ["payments-prod-linux"] },
+    retiredSourceBinding: [],
+    copyJobs: [
+      copyJobName(
+        routes.routes["app-b-prod"]?.backfill?.jobNamePrefix ?? "logtail-xacct",
+        "app-b-prod",
+        APP_B,
+      ),
+    ],
+  };
+
+  /** Every record on the dead-letter queue (the backend's peek is not held to MNS's 16). */
+  function deadLetters(): Array<{ reason: string; original: string }> {
+    let visible: ReturnType<typeof stack.emulator.mns.peek> = [];
+    try {
+      visible = stack.emulator.mns.peek(HUB, REGION, HUB_QUEUES.deadLetter, 10_000);
+    } catch {
+      return []; // MessageNotExist: the queue is empty
+    }
+    return visible.map((message) => {
+      const text = Buffer.from(message.body, "base64").toString("utf8");
+      const record = parseDeadLetter(text);
+      // Not a record: a message the queue itself moved after its 10th delivery.
+      return record
+        ? { reason: record.reason, original: record.original }
+        : { reason: "TooManyDeliveries", original: text };
+    });
+  }
+
+  chaosTest(
+    "onboarding under faults: every instance at its expected state, one of each resource, clean host files, only poison dead-lettered",
+    async () => {
+      const byTag = new Map<string, string[]>();
+      for (const [id, group] of groupOf) byTag.set(group.tag, [...(byTag.get(group.tag) ?? []), id]);
+      for (const [tag, ids] of byTag) await setTags("tag", ids, tag);
+
+      // Two truly poison messages among the real ones: not a message at all, and a route nobody has.
+      const notAMessage = '{"v":1,"type":"await-heartbeat"';
+      const ghostRoute = encodeMessage({
+        v: 1,
+        type: "apply",
+        accountId: APP_B,
+        region: REGION,
+        route: "ghost-route",
+        instanceIds: [[...groupOf.keys()][0] ?? "i-none"],
+      });
+      poison.push(notAMessage, ghostRoute);
+      stack.emulator.mns.send(HUB, REGION, HUB_QUEUES.heartbeat, [
+        { body: Buffer.from(notAMessage).toString("base64"), delaySeconds: undefined, priority: undefined },
+      ]);
+      stack.emulator.mns.send(HUB, REGION, HUB_QUEUES.apply, [
+        { body: Buffer.from(ghostRoute).toString("base64"), delaySeconds: undefined, priority: undefined },
+      ]);
+
+      const periods = await converge("onboarding", () => {
+        const wrong = unexpectedStatuses((id) => groupOf.get(id)?.expected ?? "pending");
+        const resources = cloudResources();
+        if (JSON.stringify(resources) !== JSON.stringify(expectedResources))
+          wrong.push(`resources ${JSON.stringify(resources)}`);
+        return wrong;
+      });
+      const settled = [...groupOf.keys()]
+        .map((id) => ((lastChange.get(id) ?? startedAt) - startedAt) / 60_000)
+        .sort((a, b) => a - b);
+      const at = (q: number) =>
+        (settled[Math.min(settled.length - 1, Math.floor(q * settled.length))] ?? 0).toFixed(1);
+      process.stderr.write(
+        `chaos seed ${SEED}: onboarding converged in ${periods.toFixed(2)} reconcile periods; instances at their final status after p50 ${at(0.5)} / p90 ${at(0.9)} / max ${at(1)} emulated minutes\n`,
+      );
+
+      expect(cloudResources()).toEqual(expectedResources);
+      for (const [id, group] of groupOf) {
+        const host = stack.fleet.host(id);
+        if (!host) throw new Error(`no host ${id}`);
+        const states = history.get(id) ?? [];
+        const before = initial.get(id);
+        if (group.expected === "collecting") {
+          const after = onboardedFiles(group.entry.userDefinedIds, identifierOf(group));
+          expect({ id, files: hostFiles(host) }).toEqual({ id, files: after });
+          // Before, then after: never a third content, never back and forth.
+          expect({ id, states }).toEqual({ id, states: [before, after] });
+          restartsAfterOnboarding.set(id, host.restartCount());
+        } else {
+          expect({
+            id,
+            states: states.filter(
+              (s) => s !== before && s !== onboardedFiles(group.entry.userDefinedIds, identifierOf(group)),
+            ),
+          }).toEqual({ id, states: [] });
+        }
+      }
+      // A converged host is restarted once, however often its command ran.
+      const restarts = [...restartsAfterOnboarding.values()];
+      expect(Math.max(...restarts)).toBe(1);
+
+      const letters = deadLetters();
+      expect(letters.length).toBeGreaterThan(0);
+      // Nothing but the planted poison: a record of anything else names its reason here.
+      expect(letters.filter((letter) => !poison.includes(letter.original))).toEqual([]);
+      for (const planted of poison) expect(letters.map((l) => l.original)).toContain(planted);
+      for (const letter of letters) expect(letter.reason).toMatch(/^(MalformedMessage|UnknownRoute)$/);
+    },
+    600_000,
+  );
+
+  chaosTest(
+    "offboarding half under the same faults: revoked, host files exactly as before onboarding",
+    async () => {
+      const collecting = [...groupOf].filter(([, g]) => g.expected === "collecting").map(([id]) => id);
+      const untag = new Set(collecting.filter((_, index) => index % 2 === 0));
+      await setTags("untag", [...untag]);
+
+      await converge("offboarding", () =>
+        unexpectedStatuses((id) => (untag.has(id) ? "revoked" : (groupOf.get(id)?.expected ?? "pending"))),
+      );
+      for (const id of untag) {
+        const host = stack.fleet.host(id);
+        if (!host) throw new Error(`no host ${id}`);
+        const group = groupOf.get(id);
+        if (!group) throw new Error(`no group for ${id}`);
+        const before = initial.get(id);
+        const after = onboardedFiles(group.entry.userDefinedIds, identifierOf(group));
+        expect({ id, files: hostFiles(host) }).toEqual({ id, files: before });
+        expect({ id, states: history.get(id) }).toEqual({ id, states: [before, after, before] });
+      }
+      // The rest still collect, their files untouched by the others' offboarding.
+      for (const id of collecting.filter((id) => !untag.has(id))) {
+        const group = groupOf.get(id);
+        const host = stack.fleet.host(id);
+        if (!group || !host) throw new Error(`no host ${id}`);
+        expect({ id, files: hostFiles(host) }).toEqual({
+          id,
+          files: onboardedFiles(group.entry.userDefinedIds, identifierOf(group)),
+        });
+      }
+      expect(cloudResources()).toEqual(expectedResources);
+      expect(deadLetters().filter((letter) => !poison.includes(letter.original))).toEqual([]);
+    },
+    600_000,
+  );
+});
