@@ -96,9 +96,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const clock = emulator.core.clock;
     const bridge = new LocalEventBridge({ scheduler: clock, trust: roleTrust(emulator.accounts) });
     stops.push(connectEcsEvents(emulator.ecs, bridge));
-    forwardSpokeEvents(bridge, options.hubAccountId, options.fleet);
-
     const hubRegion = options.hubRegion ?? "cn-hangzhou";
+    forwardSpokeEvents(bridge, options.hubAccountId, hubRegion, options.fleet);
+
     const dlq = options.deadLetterQueue;
     if (dlq) emulator.mns.createQueue(options.hubAccountId, hubRegion, dlq.name, defaultQueueAttributes);
     for (const queue of options.hubQueues ?? []) {
@@ -186,11 +186,17 @@ function deployedVisibilitySeconds(queue: string): number | undefined {
 }
 
 /**
- * In every spoke account and region of the fleet, a rule on the default bus sends ECS tag and state
- * events to the hub's default bus, through the hub's forwarder role (which must trust the spoke: an
- * untrusted forward is refused and dead-lettered, as in the cloud).
+ * In every account and region of the fleet but the hub's own region, a rule on the default bus sends
+ * ECS tag and state events to the hub's default bus in the hub's region; across accounts through the
+ * hub's forwarder role (which must trust the spoke: an untrusted forward is refused and
+ * dead-lettered, as in the cloud).
  */
-function forwardSpokeEvents(bridge: LocalEventBridge, hub: string, fleet: SimulatedFleetSpec): void {
+function forwardSpokeEvents(
+  bridge: LocalEventBridge,
+  hub: string,
+  hubRegion: string,
+  fleet: SimulatedFleetSpec,
+): void {
   const accountOf = (reference: string) =>
     fleet.accounts.find((a) => a.id === reference || a.name === reference)?.id ?? reference;
   const scopes = new Set(
@@ -198,7 +204,9 @@ function forwardSpokeEvents(bridge: LocalEventBridge, hub: string, fleet: Simula
   );
   for (const scope of scopes) {
     const [accountId = "", region = ""] = scope.split("|");
-    if (accountId === hub) continue;
+    // The authorize trigger reads the hub's bus in the hub's region; every other bus forwards there
+    // (cross-region, as the deployment's rules do: shared/deploy/policies.ts).
+    if (accountId === hub && region === hubRegion) continue;
     bridge.putRule({
       accountId,
       region,
@@ -210,9 +218,9 @@ function forwardSpokeEvents(bridge: LocalEventBridge, hub: string, fleet: Simula
           kind: "bus",
           id: "hub",
           accountId: hub,
-          region,
+          region: hubRegion,
           busName: "default",
-          roleArn: `acs:ram::${hub}:role/${FORWARD_ROLE_NAME}`,
+          ...(accountId === hub ? {} : { roleArn: `acs:ram::${hub}:role/${FORWARD_ROLE_NAME}` }),
         },
       ],
     });
