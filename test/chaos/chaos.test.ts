@@ -41,8 +41,12 @@ const HUB = routes.hub.accountId;
 const REGION = routes.hub.region;
 const APP_B = "1700000000000397";
 const PAYMENTS = "1800000000000512";
-/** Emulated ms per wall ms: a reconcile period (10 min) takes 30 s of wall time. */
-const SCALE = 20;
+/**
+ * Emulated ms per wall ms: a reconcile period (10 min) takes 60 s of wall time. Higher scales turn
+ * this machine's own pauses (4 sandboxed hosts at a time, a function's first load) into minutes of
+ * emulated time: silent agents and overdue commands that no cloud would show.
+ */
+const SCALE = 10;
 const RECONCILE_PERIOD_MS = 10 * 60_000;
 /** Converged within this many reconcile periods of emulated time, or the test fails. */
 const MAX_RECONCILE_PERIODS = 5;

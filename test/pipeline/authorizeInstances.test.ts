@@ -109,9 +109,9 @@ describeRequiring(sandboxRequirement(), "authorize on the local stack", () => {
     await authorize([ids.web]);
 
     expect(kit.status(ids.web)).toBe("failed:NoHeartbeat");
-    const checks = kit.messagesIn(HEARTBEAT_QUEUE).filter(
-      (m) => m.ok && m.message.type === "await-heartbeat" && m.message.instanceIds.includes(ids.web),
-    );
+    const checks = kit
+      .messagesIn(HEARTBEAT_QUEUE)
+      .filter((m) => m.ok && m.message.type === "await-heartbeat" && m.message.instanceIds.includes(ids.web));
     expect(checks.length).toBeGreaterThan(1);
     await ecs.tagInstances([ids.web], { [config.statusTagKey]: "authorized" });
     // The next command to this host is a new attempt, not this one again (same instant, same token).
