@@ -108,19 +108,23 @@ export class FunctionInvoker {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
+        reject(new FunctionTimeoutError(`${this.spec.name} timed out after ${this.spec.timeout} s`));
         // FC stops a timed-out instance: the abandoned handler must not act any more.
         tracker.kill();
-        reject(new FunctionTimeoutError(`${this.spec.name} timed out after ${this.spec.timeout} s`));
       }, timeoutMs);
       timer.unref();
     });
+    // A killed instance ends its invocation at once: the handler left behind (still awaiting its
+    // sleeps) can reach nothing, and must not hold the function's concurrency slot.
+    const death = new Promise<undefined>((resolve) => tracker.onDeath(() => resolve(undefined)));
     let value: unknown;
     try {
       // A fresh Buffer per invocation: a handler that mutates it cannot affect a retry.
       const result = runTracked(tracker, () =>
         runWithEnv(env, () => Promise.resolve(handler(Buffer.from(event), context))),
       );
-      value = await Promise.race([result, timeout]).catch((error: unknown) => {
+      result.catch(() => undefined); // an abandoned handler's failure is nobody's to handle
+      value = await Promise.race([result, timeout, death]).catch((error: unknown) => {
         if (tracker.killed && !(error instanceof FunctionTimeoutError)) return undefined;
         throw error;
       });

@@ -33,6 +33,7 @@ export class InvocationKilledError extends LocalFcError {
 export class InvocationTracker {
   private requests = 0;
   private dead = false;
+  private readonly listeners: Array<() => void> = [];
 
   constructor(private readonly plan: KillPlan | undefined) {}
 
@@ -40,13 +41,25 @@ export class InvocationTracker {
   admit(): boolean {
     if (this.dead) return false;
     this.requests += 1;
-    if (this.plan !== undefined && this.requests >= this.plan.atRequest) this.dead = true;
+    if (this.plan !== undefined && this.requests >= this.plan.atRequest) this.die();
     return !this.dead;
   }
 
   /** The runtime ends the invocation from outside (its timeout): nothing more leaves it. */
   kill(): void {
+    this.die();
+  }
+
+  /** Called once when the invocation dies part-way (not for a kill after its last request). */
+  onDeath(listener: () => void): void {
+    if (this.dead) listener();
+    else this.listeners.push(listener);
+  }
+
+  private die(): void {
+    if (this.dead) return;
     this.dead = true;
+    for (const listener of this.listeners.splice(0)) listener();
   }
 
   /** Whether the invocation counts as killed once its handler has returned. */

@@ -113,6 +113,23 @@ test("a handler that swallows the failure and goes on still sends nothing more",
   expect(result.ok ? undefined : result.error).toBeInstanceOf(InvocationKilledError);
 });
 
+test("a killed invocation ends at once: the handler left waiting does not hold the function's slot", async () => {
+  let released = false;
+  const lingering: FcHandler = async () => {
+    await get("/f/1").catch(() => "refused");
+    // A killed handler that would sleep on (a result poll, a backoff) before returning.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    released = true;
+    return "late";
+  };
+  const started = Date.now();
+  const result = await invoker(lingering, () => ({ atRequest: 1 })).invoke(Buffer.from("{}"), "t");
+  expect(result.ok ? undefined : result.error).toBeInstanceOf(InvocationKilledError);
+  expect(Date.now() - started).toBeLessThan(1_500);
+  expect(released).toBe(false);
+  expect(arrived).toEqual([]);
+});
+
 test("only the killed invocation is cut off; one running beside it is served in full", async () => {
   const killOnlyFirst: InvocationKiller = (() => {
     let calls = 0;
