@@ -49,7 +49,7 @@ const PAYMENTS = "1800000000000512";
 const SCALE = 10;
 const RECONCILE_PERIOD_MS = 10 * 60_000;
 /** Converged within this many reconcile periods of emulated time, or the test fails. */
-const MAX_RECONCILE_PERIODS = 5;
+const MAX_RECONCILE_PERIODS = 6;
 const CALL_FAILURE_RATE = 0.2;
 const KILL_RATE = 0.15;
 const DUPLICATE_DELIVERY_RATE = 0.1;
