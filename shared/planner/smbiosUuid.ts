@@ -18,7 +18,7 @@ export function normalizeUuid(text: string): string | undefined {
 }
 
 /** The same UUID with its first three fields byte-swapped. */
-function swapped(canonical: string): string {
+export function swapped(canonical: string): string {
   const [a = "", b = "", c = "", d = "", e = ""] = canonical.split("-");
   return `${swapBytes(a)}-${swapBytes(b)}-${swapBytes(c)}-${d}-${e}`;
 }
