@@ -9,17 +9,18 @@
  * inside the child (process.hrtime around it, so Node's own start-up is left out), the whole
  * process from outside. Medians of N runs. The unbundled size is what the require loaded: the sum
  * of the files in require.cache. Exits non-zero only if a bundle fails to load.
+ * `runBundleBench` returns the figures for bench/report.ts; run directly, this file prints them.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { packageFunctions, REPO_ROOT } from "../scripts/package";
+import { type Log, median, numberOption, stdoutLog } from "./common";
 
-const TARGET_KB = 1536;
-const TARGET_LOAD_MS = 150;
+export const BUNDLE_TARGET_KB = 1536;
+export const BUNDLE_TARGET_LOAD_MS = 150;
 
 /** Run by each child: `node -e PROBE <module>`. */
 const PROBE = `
@@ -51,20 +52,12 @@ const probeResult = z.object({
   bytes: z.number(),
 });
 
-interface Measured {
+export interface Measured {
   error?: string;
   loadMs: number;
   wallMs: number;
   files: number;
   bytes: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] ?? Number.NaN)
-    : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
 }
 
 /** N fresh processes, each requiring `module` once, with a clean environment. */
@@ -131,10 +124,34 @@ const kb = (bytes: number) => (bytes / 1024).toFixed(1);
 const ms = (value: number) => (Number.isNaN(value) ? "—" : value.toFixed(1));
 const ratio = (a: number, b: number) => (b > 0 && Number.isFinite(a / b) ? (a / b).toFixed(2) : "—");
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { runs: { type: "string", default: "15" } } });
-  const runs = Number.parseInt(values.runs ?? "15", 10);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${values.runs}: a positive integer`);
+export interface BundleBenchOptions {
+  /** Cold loads per build and function (medians are reported). */
+  runs?: number;
+  log?: Log;
+}
+
+export interface BundledFunction {
+  name: string;
+  bytes: number;
+  bundled: Measured;
+  /** The same function from the tsc build, loaded from node_modules. */
+  unbundled: Measured;
+}
+
+export interface BundleBenchResult {
+  runs: number;
+  packageSeconds: number;
+  tscSeconds: number;
+  sdk: Array<{ pkg: string; methodsKept: number; methodsOf: number; models?: { kept: number; of: number } }>;
+  functions: BundledFunction[];
+  /** Bundles that did not load (each is also in its function's `bundled.error`). */
+  failed: number;
+}
+
+export async function runBundleBench(options: BundleBenchOptions = {}): Promise<BundleBenchResult> {
+  const runs = options.runs ?? 15;
+  const log = options.log ?? stdoutLog;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${runs}: a positive integer`);
 
   const out = mkdtempSync(join(tmpdir(), "ltx-bench-bundle-"));
   const scratch = join(REPO_ROOT, ".tmp");
@@ -151,14 +168,12 @@ async function main(): Promise<number> {
     const tscStarted = process.hrtime.bigint();
     compileWithTsc(compiled);
     const tscMs = Number(process.hrtime.bigint() - tscStarted) / 1e6;
-    process.stdout.write(
-      `bench:bundle — node ${process.version}, ${runs} cold loads each; package ${(buildMs / 1000).toFixed(1)} s, tsc ${(tscMs / 1000).toFixed(1)} s\n`,
+    log(
+      `bench:bundle — node ${process.version}, ${runs} cold loads each; package ${(buildMs / 1000).toFixed(1)} s, tsc ${(tscMs / 1000).toFixed(1)} s`,
     );
     for (const sdk of packaged.sdk) {
       const models = sdk.models ? `${sdk.models.kept}/${sdk.models.of} models` : "models whole";
-      process.stdout.write(
-        `  ${sdk.pkg}: ${sdk.methods.kept}/${sdk.methods.of} methods, ${models} bundled\n`,
-      );
+      log(`  ${sdk.pkg}: ${sdk.methods.kept}/${sdk.methods.of} methods, ${models} bundled`);
     }
 
     const rows: string[][] = [
@@ -172,11 +187,12 @@ async function main(): Promise<number> {
         "wall ms",
         "size ×",
         "load ×",
-        `< ${TARGET_KB} KB`,
-        `< ${TARGET_LOAD_MS} ms`,
+        `< ${BUNDLE_TARGET_KB} KB`,
+        `< ${BUNDLE_TARGET_LOAD_MS} ms`,
       ],
     ];
     let failed = 0;
+    const functions: BundledFunction[] = [];
     for (const fn of packaged.functions) {
       const bundled = coldLoads(fn.bundle, fn.dir, runs);
       const unbundledModule = join(compiled, "functions", fn.name, "index.js");
@@ -189,6 +205,7 @@ async function main(): Promise<number> {
       }
       if (unbundled.error !== undefined)
         process.stderr.write(`${fn.name}: the tsc build does not load: ${unbundled.error}\n`);
+      functions.push({ name: fn.name, bytes: fn.bytes, bundled, unbundled });
       rows.push([
         fn.name,
         kb(fn.bytes),
@@ -199,8 +216,8 @@ async function main(): Promise<number> {
         ms(unbundled.wallMs),
         ratio(fn.bytes, unbundled.bytes),
         ratio(bundled.loadMs, unbundled.loadMs),
-        fn.bytes / 1024 < TARGET_KB ? "yes" : "NO",
-        bundled.loadMs < TARGET_LOAD_MS ? "yes" : "NO",
+        fn.bytes / 1024 < BUNDLE_TARGET_KB ? "yes" : "NO",
+        bundled.loadMs < BUNDLE_TARGET_LOAD_MS ? "yes" : "NO",
       ]);
     }
     const widths =
@@ -211,25 +228,39 @@ async function main(): Promise<number> {
           column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0),
         )
         .join("  ");
-      process.stdout.write(`${line}\n`);
-      if (i === 0) process.stdout.write(`${"-".repeat(line.length)}\n`);
+      log(line);
+      if (i === 0) log("-".repeat(line.length));
     }
-    process.stdout.write(
-      "load ms: median require time inside a fresh node; wall ms: median of the whole process; × = bundled / tsc\n",
+    log(
+      "load ms: median require time inside a fresh node; wall ms: median of the whole process; × = bundled / tsc",
     );
-    return failed === 0 ? 0 : 1;
+    return {
+      runs,
+      packageSeconds: buildMs / 1000,
+      tscSeconds: tscMs / 1000,
+      sdk: packaged.sdk.map((sdk) => ({
+        pkg: sdk.pkg,
+        methodsKept: sdk.methods.kept,
+        methodsOf: sdk.methods.of,
+        ...(sdk.models ? { models: { kept: sdk.models.kept, of: sdk.models.of } } : {}),
+      })),
+      functions,
+      failed,
+    };
   } finally {
     rmSync(out, { recursive: true, force: true });
     rmSync(compiled, { recursive: true, force: true });
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+if (require.main === module) {
+  runBundleBench({ runs: numberOption("runs", 15) }).then(
+    (result) => {
+      process.exitCode = result.failed === 0 ? 0 : 1;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

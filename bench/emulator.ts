@@ -6,6 +6,7 @@
  *
  * The emulator runs in a child process (as `npx logtail-xacct emulator` would), so the SDK clients
  * driving it do not share its event loop. Reports client-observed and server-side latency.
+ * `runEmulatorBench` returns the figures for bench/report.ts; run directly, this file prints them.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -16,10 +17,14 @@ import { $OpenApiUtil } from "@alicloud/openapi-core";
 import Sls, * as $Sls from "@alicloud/sls20201230";
 import { z } from "zod";
 import { installLocalhostResolver, runEmulatorCommand } from "../emulator/index";
+import { type Log, numberOption, quantile, stdoutLog } from "./common";
 
 const region = "cn-hangzhou";
 const accountCount = 10;
 const instancesPerAccount = 1_000;
+
+export const EMULATOR_TARGET_CALLS_PER_SECOND = 500;
+export const EMULATOR_TARGET_P99_MS = 20;
 
 const endpointsSchema = z.object({
   port: z.number(),
@@ -43,10 +48,41 @@ const metricsSchema = z.object({
   ),
 });
 
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index < 0 ? undefined : Number(process.argv[index + 1]);
-  return value === undefined || Number.isNaN(value) ? fallback : value;
+export interface EmulatorBenchOptions {
+  /** Length of each run (unpaced, then paced). */
+  seconds?: number;
+  /** Calls per second of the paced run. */
+  rate?: number;
+  /** SDK calls in flight at once. */
+  concurrency?: number;
+  log?: Log;
+}
+
+export interface EmulatorRun {
+  label: string;
+  /** Calls per second the run was paced at; absent: as fast as the clients go. */
+  pacedRate?: number;
+  calls: number;
+  seconds: number;
+  callsPerSecond: number;
+  errors: number;
+  /** Latency seen by the SDK clients (network, signing, parsing included). */
+  clientP50Ms: number;
+  clientP99Ms: number;
+  /** The emulator's own time per request (admin metrics: parsed request to response). */
+  serverP50Ms: number;
+  serverP99Ms: number;
+  serverMaxMs: number;
+  byOperation: Array<{ operation: string; calls: number; serverP99Ms: number }>;
+}
+
+export interface EmulatorBenchResult {
+  instances: number;
+  accounts: number;
+  concurrency: number;
+  secondsPerRun: number;
+  unpaced: EmulatorRun;
+  paced: EmulatorRun;
 }
 
 function fleetYaml(): string {
@@ -66,6 +102,7 @@ function fleetYaml(): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** The child process: serves the emulator until killed. */
 async function serve(): Promise<void> {
   const fleetIndex = process.argv.indexOf("--fleet");
   const endpointsIndex = process.argv.indexOf("--endpoints-file");
@@ -77,19 +114,17 @@ async function serve(): Promise<void> {
   process.exitCode = code;
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
-}
-
-async function drive(): Promise<void> {
-  const seconds = option("seconds", 10);
-  const rate = option("rate", 500);
-  const concurrency = option("concurrency", 16);
+export async function runEmulatorBench(options: EmulatorBenchOptions = {}): Promise<EmulatorBenchResult> {
+  const seconds = options.seconds ?? 10;
+  const rate = options.rate ?? EMULATOR_TARGET_CALLS_PER_SECOND;
+  const concurrency = options.concurrency ?? 16;
+  const log = options.log ?? stdoutLog;
   const directory = await mkdtemp(join(tmpdir(), "bench-emulator-"));
   const fleetFile = join(directory, "fleet.yaml");
   const endpointsFile = join(directory, "endpoints.json");
   await writeFile(fleetFile, fleetYaml());
 
+  // This very file, run by tsx in a child: the emulator gets an event loop of its own.
   const child = spawn(
     process.execPath,
     ["--import", "tsx", __filename, "--serve", "--fleet", fleetFile, "--endpoints-file", endpointsFile],
@@ -168,7 +203,7 @@ async function drive(): Promise<void> {
       );
     }
 
-    async function run(label: string, pacedRate: number | undefined): Promise<void> {
+    async function run(label: string, pacedRate: number | undefined): Promise<EmulatorRun> {
       await fetch(`http://127.0.0.1:${port}/_admin/metrics`, { method: "DELETE" });
       const latencies: number[] = [];
       let errors = 0;
@@ -206,12 +241,6 @@ async function drive(): Promise<void> {
       const server = metricsSchema.parse(
         await (await fetch(`http://127.0.0.1:${port}/_admin/metrics`)).json(),
       );
-      process.stdout.write(
-        `${label}: ${latencies.length} calls in ${elapsed.toFixed(1)} s = ${(latencies.length / elapsed).toFixed(0)} calls/s, ` +
-          `errors ${errors}; client p50 ${quantile(sorted, 0.5).toFixed(1)} ms p99 ${quantile(sorted, 0.99).toFixed(1)} ms; ` +
-          `server (emulator overhead) p50 ${server.latency.p50Ms.toFixed(2)} ms p99 ${server.latency.p99Ms.toFixed(2)} ms ` +
-          `max ${server.latency.maxMs.toFixed(1)} ms\n`,
-      );
       const byOperation = new Map<string, { calls: number; p99: number }>();
       for (const entry of server.operations) {
         const key = `${entry.service}:${entry.operation}`;
@@ -221,23 +250,60 @@ async function drive(): Promise<void> {
           p99: Math.max(previous?.p99 ?? 0, entry.latency.p99Ms),
         });
       }
-      for (const [key, value] of byOperation) {
-        process.stdout.write(
-          `    ${key.padEnd(40)} ${String(value.calls).padStart(6)} calls  server p99 ≤ ${value.p99.toFixed(2)} ms\n`,
+      const result: EmulatorRun = {
+        label,
+        ...(pacedRate === undefined ? {} : { pacedRate }),
+        calls: latencies.length,
+        seconds: elapsed,
+        callsPerSecond: latencies.length / elapsed,
+        errors,
+        clientP50Ms: quantile(sorted, 0.5),
+        clientP99Ms: quantile(sorted, 0.99),
+        serverP50Ms: server.latency.p50Ms,
+        serverP99Ms: server.latency.p99Ms,
+        serverMaxMs: server.latency.maxMs,
+        byOperation: [...byOperation].map(([operation, value]) => ({
+          operation,
+          calls: value.calls,
+          serverP99Ms: value.p99,
+        })),
+      };
+      log(
+        `${label}: ${result.calls} calls in ${elapsed.toFixed(1)} s = ${result.callsPerSecond.toFixed(0)} calls/s, ` +
+          `errors ${errors}; client p50 ${result.clientP50Ms.toFixed(1)} ms p99 ${result.clientP99Ms.toFixed(1)} ms; ` +
+          `server (emulator overhead) p50 ${result.serverP50Ms.toFixed(2)} ms p99 ${result.serverP99Ms.toFixed(2)} ms ` +
+          `max ${result.serverMaxMs.toFixed(1)} ms`,
+      );
+      for (const entry of result.byOperation) {
+        log(
+          `    ${entry.operation.padEnd(40)} ${String(entry.calls).padStart(6)} calls  server p99 ≤ ${entry.serverP99Ms.toFixed(2)} ms`,
         );
       }
+      return result;
     }
 
-    process.stdout.write(
+    log(
       `emulator bench: ${accountCount * instancesPerAccount} instances in ${accountCount} accounts, ` +
-        `${concurrency} concurrent SDK clients, ${seconds} s per run\n`,
+        `${concurrency} concurrent SDK clients, ${seconds} s per run`,
     );
-    await run("max throughput", undefined);
-    await run(`paced at ${rate}/s`, rate);
+    const unpaced = await run("max throughput", undefined);
+    const paced = await run(`paced at ${rate}/s`, rate);
+    return {
+      instances: accountCount * instancesPerAccount,
+      accounts: accountCount,
+      concurrency,
+      secondsPerRun: seconds,
+      unpaced,
+      paced,
+    };
   } finally {
     release();
-    child.kill("SIGTERM");
-    await new Promise((resolve) => child.once("exit", resolve));
+    // An emulator that already died would never emit "exit" again.
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
     await rm(directory, { recursive: true, force: true });
   }
 }
@@ -253,9 +319,15 @@ async function waitForEndpoints(path: string): Promise<z.infer<typeof endpointsS
   throw new Error("the emulator did not write its endpoints file within 60 s");
 }
 
-if (process.argv.includes("--serve")) void serve();
-else
-  drive().catch((error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  });
+if (require.main === module) {
+  if (process.argv.includes("--serve")) void serve();
+  else
+    runEmulatorBench({
+      seconds: numberOption("seconds", 10),
+      rate: numberOption("rate", EMULATOR_TARGET_CALLS_PER_SECOND),
+      concurrency: numberOption("concurrency", 16),
+    }).catch((error: unknown) => {
+      process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    });
+}

@@ -9,6 +9,7 @@
  * DescribeInvocationResults reports every instance finished, with the real rendered host script
  * running in each host's sandbox. The heartbeat figure is this process's CPU time over a window of
  * wall time with the emulator clock at real speed, minus the same window with no agents.
+ * `runFleetBench` returns the figures for bench/report.ts; run directly, this file prints them.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +21,7 @@ import { parseSimulatedFleet, startSimulatedFleet } from "../localstack/fleet/si
 import { detectSandbox } from "../localstack/hostSandbox";
 import { renderHostCommand } from "../shared/hostscript/hostCommand";
 import { readHostScripts } from "../shared/hostscript/hostScripts";
+import { type Log, numberOption, stdoutLog } from "./common";
 
 const REGION = "cn-hangzhou";
 const HUB = "1200000000000456";
@@ -30,10 +32,39 @@ const SPOKE = {
   accessKeySecret: "bench-spoke-secret",
 };
 
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index < 0 ? Number.NaN : Number(process.argv[index + 1]);
-  return Number.isNaN(value) ? fallback : value;
+export const FLEET_TARGET_RUN_COMMAND_SECONDS = 2;
+export const FLEET_TARGET_HEARTBEAT_CPU_SHARE = 0.1;
+const LOADED_HOSTS = 1000;
+const IDLE_AGENTS = 10_000;
+
+export interface FleetBenchOptions {
+  /** Length of each heartbeat CPU window. */
+  seconds?: number;
+  log?: Log;
+}
+
+export interface RunCommandRound {
+  round: number;
+  seconds: number;
+  success: number;
+  polls: number;
+}
+
+export interface FleetBenchResult {
+  sandbox: string;
+  loadedHosts: number;
+  rounds: RunCommandRound[];
+  heartbeat: {
+    agents: number;
+    windowSeconds: number;
+    heartbeats: number;
+    heartbeatsPerSecond: number;
+    /** Share of one core this process used with the agents, and with none. */
+    loadedShare: number;
+    idleShare: number;
+    /** The difference: what the agents' heartbeats cost. */
+    share: number;
+  };
 }
 
 const fleetOf = (count: number) =>
@@ -42,11 +73,12 @@ const fleetOf = (count: number) =>
     instances: count > 0 ? [{ account: "app-b", region: REGION, count, userDefinedIds: ["team-x-web"] }] : [],
   });
 
-async function runCommandAcross100(): Promise<void> {
+async function runCommandAcross100(log: Log): Promise<RunCommandRound[]> {
   const workDir = mkdtempSync(join(tmpdir(), "bench-fleet-"));
   const emulator = await startEmulator({ clock: { scale: 1 } });
+  const rounds: RunCommandRound[] = [];
   try {
-    const fleet = await startSimulatedFleet(emulator, fleetOf(1000), { workDir });
+    const fleet = await startSimulatedFleet(emulator, fleetOf(LOADED_HOSTS), { workDir });
     const ecs = new Ecs(
       new $OpenApiUtil.Config({
         ...SPOKE,
@@ -101,11 +133,13 @@ async function runCommandAcross100(): Promise<void> {
         } while (nextToken);
       }
       const seconds = (performance.now() - started) / 1000;
-      process.stdout.write(
-        `RunCommand across 100 of 1,000 hosts (round ${round}): ${seconds.toFixed(2)} s wall, ${success}/100 Success, ${polls} result polls (target < 2 s)\n`,
+      rounds.push({ round, seconds, success, polls });
+      log(
+        `RunCommand across 100 of 1,000 hosts (round ${round}): ${seconds.toFixed(2)} s wall, ${success}/100 Success, ${polls} result polls (target < 2 s)`,
       );
     }
     fleet.stop();
+    return rounds;
   } finally {
     await emulator.stop();
     rmSync(workDir, { recursive: true, force: true });
@@ -135,23 +169,40 @@ async function cpuShare(agents: number, seconds: number): Promise<{ share: numbe
   }
 }
 
-async function main(): Promise<void> {
+export async function runFleetBench(options: FleetBenchOptions = {}): Promise<FleetBenchResult> {
+  const log = options.log ?? stdoutLog;
   const sandbox = detectSandbox();
   if (!sandbox.available) throw new Error(`no sandbox for simulated hosts: ${sandbox.reason}`);
-  const seconds = option("seconds", 20);
-  process.stdout.write(`fleet bench: sandbox ${sandbox.kind}, ${seconds} s heartbeat windows\n`);
-  await runCommandAcross100();
+  const seconds = options.seconds ?? 20;
+  log(`fleet bench: sandbox ${sandbox.kind}, ${seconds} s heartbeat windows`);
+  const rounds = await runCommandAcross100(log);
   const idle = await cpuShare(0, seconds);
-  const loaded = await cpuShare(10_000, seconds);
+  const loaded = await cpuShare(IDLE_AGENTS, seconds);
   const share = loaded.share - idle.share;
-  process.stdout.write(
+  log(
     `10,000 idle agents: ${loaded.heartbeats} heartbeats in ${seconds} s (${(loaded.heartbeats / seconds).toFixed(0)}/s); ` +
       `process CPU ${(loaded.share * 100).toFixed(1)}% of one core vs ${(idle.share * 100).toFixed(1)}% with no agents ` +
-      `= ${(share * 100).toFixed(1)}% for the heartbeats (target < 10%)\n`,
+      `= ${(share * 100).toFixed(1)}% for the heartbeats (target < 10%)`,
   );
+  return {
+    sandbox: sandbox.kind,
+    loadedHosts: LOADED_HOSTS,
+    rounds,
+    heartbeat: {
+      agents: IDLE_AGENTS,
+      windowSeconds: seconds,
+      heartbeats: loaded.heartbeats,
+      heartbeatsPerSecond: loaded.heartbeats / seconds,
+      loadedShare: loaded.share,
+      idleShare: idle.share,
+      share,
+    },
+  };
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  runFleetBench({ seconds: numberOption("seconds", 20) }).catch((error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -11,26 +11,22 @@
  * Runs `logtail-xacct start` on a generated fleet of healthy hosts and reads its JSON summary. At
  * scale 1 the emulator's clock is the wall clock: timers, rate-limit windows and the agents'
  * heartbeats run at their real pace, and the simulated hosts' own CPU time is not magnified.
+ * `runPipelineBench` returns the figures for bench/report.ts; run directly, this file prints them.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bufferIo } from "../cli/io";
 import { main } from "../cli/main";
 import { type ApiBudget, budgetFor, parseApiBudgets } from "../shared/adapters/throttleGate";
-
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index < 0 ? Number.NaN : Number(process.argv[index + 1]);
-  return Number.isNaN(value) ? fallback : value;
-}
+import { type Log, numberOption, pipelineFleetYaml, stdoutLog } from "./common";
 
 /**
  * Per account, region and API, calls per minute. Alibaba publishes no numbers; these are tight
  * enough that TagResources (the operator's 20 calls, then the pipeline's status writes) spills over
  * one window at 1,000 instances, so the limits shape the run.
  */
-const API_LIMITS = [
+export const API_LIMITS = [
   "ecs=300",
   "ecs:RunCommand=60",
   "ecs:DescribeInvocations=120",
@@ -41,6 +37,8 @@ const API_LIMITS = [
   "sts=60",
 ].join(",");
 
+export const PIPELINE_TARGET_CALLS_PER_INSTANCE = 0.25;
+export const PIPELINE_TARGET_BOUND_RATIO = 1.5;
 const HEARTBEAT_PERIOD_SECONDS = 60;
 const WINDOW_SECONDS = 60;
 
@@ -50,7 +48,7 @@ const WINDOW_SECONDS = 60;
  * asked about Cloud Assistant, run on, read back, marked authorized, listed in its machine group,
  * described again by heartbeat and apply, and marked collecting.
  */
-function floorCalls(n: number): Record<string, number> {
+export function floorCalls(n: number): Record<string, number> {
   const per = (size: number) => Math.ceil(n / size);
   return {
     "ecs:TagResources": per(50) * 3, // operator's route tag, authorized, collecting
@@ -78,100 +76,149 @@ function limitFor(operation: string): number | undefined {
   });
 }
 
-async function run(): Promise<void> {
-  const instances = option("instances", 1000);
-  const scale = option("scale", 1);
+export interface PipelineBenchOptions {
+  instances?: number;
+  /** Emulator time per wall time; 1 keeps the rate-limit windows and timers at their real pace. */
+  scale?: number;
+  log?: Log;
+}
+
+export interface PipelineBenchResult {
+  instances: number;
+  scale: number;
+  apiLimits: string;
+  exitCode: number;
+  converged: boolean;
+  collecting: number;
+  wallSeconds: number;
+  emulatedSeconds: number;
+  apiCalls: number;
+  callsPerInstance: number;
+  throttled: number;
+  floorCalls: number;
+  floorPerInstance: number;
+  /** Earliest emulated seconds the rate limits and the heartbeat period allow. */
+  boundSeconds: number;
+  rateBoundSeconds: number;
+  bindingApi: string;
+  /** emulatedSeconds / boundSeconds. */
+  boundRatio: number;
+  byOperation: Record<string, number>;
+  byCaller: Record<string, { calls: number; operations: Record<string, number> }>;
+}
+
+export async function runPipelineBench(options: PipelineBenchOptions = {}): Promise<PipelineBenchResult> {
+  const instances = options.instances ?? 1000;
+  const scale = options.scale ?? 1;
+  const log = options.log ?? stdoutLog;
   const dir = mkdtempSync(join(tmpdir(), "bench-pipeline-"));
-  const fleet = join(dir, "fleet.yaml");
-  writeFileSync(
-    fleet,
-    [
-      "accounts:",
-      '  - { id: "1200000000000456", name: hub, roles: [{ name: logtail-xacct-event-forwarder, trustedAccounts: ["1700000000000397"] }, { name: logtail-xacct-fc, trustedServices: [fc.aliyuncs.com] }] }',
-      '  - { id: "1700000000000397", name: app-b, roles: [{ name: logtail-xacct-spoke, trustedAccounts: ["1200000000000456"] }] }',
-      '  - { id: "1800000000000512", name: payments, roles: [{ name: logtail-xacct-spoke, trustedAccounts: ["1200000000000456"] }] }',
-      "instances:",
-      `  - { account: app-b, region: cn-hangzhou, count: ${instances} }`,
-      "",
-    ].join("\n"),
-  );
-  const io = bufferIo();
-  const code = await main(
-    [
-      "start",
-      "--fleet",
-      fleet,
-      "--scale",
-      String(scale),
-      "--api-limits",
-      API_LIMITS,
-      "--deadline",
-      "600",
-      // The burst starts a few seconds into a quota minute: the operator's tagging and the
-      // pipeline's first status writes share one window (the worst case for throttling).
-      "--clock-start",
-      new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString(),
-      "--json",
-      "--exit-when-converged",
-    ],
-    io,
-  );
-  const last = io.stdout().trim().split("\n").at(-1) ?? "{}";
-  const summary = JSON.parse(last);
-  const total: number = summary.apiCalls?.total ?? Number.NaN;
-  const collecting: number = summary.byStage?.collecting ?? 0;
-  const perInstance = total / Math.max(collecting, 1);
-
-  const floor = floorCalls(instances);
-  const floorTotal = Object.values(floor).reduce((sum, calls) => sum + calls, 0);
-  let rateBound = 0;
-  let bindingApi = "none";
-  for (const [operation, calls] of Object.entries(floor)) {
-    const limit = limitFor(operation);
-    if (limit === undefined) continue;
-    const bound = rateBoundSeconds(calls, limit);
-    if (bound > rateBound) {
-      rateBound = bound;
-      bindingApi = `${operation} (${calls} calls at ${limit}/min)`;
-    }
-  }
-  const bound = rateBound + HEARTBEAT_PERIOD_SECONDS;
-  const emulated: number = summary.emulatedSeconds ?? Number.NaN;
-  const ratio = emulated / bound;
-
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-  out(
-    `pipeline bench: ${instances} healthy instances tagged in one burst, emulator time ×${scale}, exit ${code}`,
-  );
-  out(`  rate limits (per account, region and API, per minute): ${API_LIMITS}`);
-  out(
-    `  converged: ${summary.converged}, collecting ${collecting}, ${summary.seconds} s wall = ${emulated} s emulated from the first tag`,
-  );
-  out(
-    `  API calls: ${total} = ${perInstance.toFixed(3)} per onboarded instance (target ≤ 0.25); floor from batch sizes ${floorTotal} = ${(floorTotal / instances).toFixed(3)}; throttled answers ${summary.apiCalls?.throttled ?? 0}`,
-  );
-  out(
-    `  time bound: rate limits ${rateBound} s (binding: ${bindingApi}) + heartbeat period ${HEARTBEAT_PERIOD_SECONDS} s = ${bound} s; measured ${emulated} s = ${ratio.toFixed(2)}× the bound (target ≤ 1.5×)`,
-  );
-  const byOperation: Record<string, number> = summary.apiCalls?.byOperation ?? {};
-  out("  calls by operation (measured / floor):");
-  for (const [operation, calls] of Object.entries(byOperation).sort((a, b) => b[1] - a[1]))
-    out(
-      `    ${operation.padEnd(40)} ${String(calls).padStart(6)} / ${String(floor[operation] ?? 0).padStart(4)}`,
+  try {
+    const fleet = join(dir, "fleet.yaml");
+    writeFileSync(fleet, pipelineFleetYaml(instances));
+    const io = bufferIo();
+    const code = await main(
+      [
+        "start",
+        "--fleet",
+        fleet,
+        "--scale",
+        String(scale),
+        "--api-limits",
+        API_LIMITS,
+        "--deadline",
+        "600",
+        // The burst starts a few seconds into a quota minute: the operator's tagging and the
+        // pipeline's first status writes share one window (the worst case for throttling).
+        "--clock-start",
+        new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString(),
+        "--json",
+        "--exit-when-converged",
+      ],
+      io,
     );
-  out("  calls by caller:");
-  const callers: Record<string, { calls: number; operations: Record<string, number> }> =
-    summary.apiCalls?.byCaller ?? {};
-  for (const [caller, entry] of Object.entries(callers)) {
-    const operations = Object.entries(entry.operations)
-      .sort((a, b) => b[1] - a[1])
-      .map(([operation, calls]) => `${operation} ${calls}`)
-      .join(", ");
-    out(`    ${caller.padEnd(44)} ${String(entry.calls).padStart(6)}  ${operations}`);
+    const last = io.stdout().trim().split("\n").at(-1) ?? "{}";
+    const summary = JSON.parse(last);
+    const total: number = summary.apiCalls?.total ?? Number.NaN;
+    const collecting: number = summary.byStage?.collecting ?? 0;
+    const perInstance = total / Math.max(collecting, 1);
+
+    const floor = floorCalls(instances);
+    const floorTotal = Object.values(floor).reduce((sum, calls) => sum + calls, 0);
+    let rateBound = 0;
+    let bindingApi = "none";
+    for (const [operation, calls] of Object.entries(floor)) {
+      const limit = limitFor(operation);
+      if (limit === undefined) continue;
+      const bound = rateBoundSeconds(calls, limit);
+      if (bound > rateBound) {
+        rateBound = bound;
+        bindingApi = `${operation} (${calls} calls at ${limit}/min)`;
+      }
+    }
+    const bound = rateBound + HEARTBEAT_PERIOD_SECONDS;
+    const emulated: number = summary.emulatedSeconds ?? Number.NaN;
+    const ratio = emulated / bound;
+
+    log(
+      `pipeline bench: ${instances} healthy instances tagged in one burst, emulator time ×${scale}, exit ${code}`,
+    );
+    log(`  rate limits (per account, region and API, per minute): ${API_LIMITS}`);
+    log(
+      `  converged: ${summary.converged}, collecting ${collecting}, ${summary.seconds} s wall = ${emulated} s emulated from the first tag`,
+    );
+    log(
+      `  API calls: ${total} = ${perInstance.toFixed(3)} per onboarded instance (target ≤ 0.25); floor from batch sizes ${floorTotal} = ${(floorTotal / instances).toFixed(3)}; throttled answers ${summary.apiCalls?.throttled ?? 0}`,
+    );
+    log(
+      `  time bound: rate limits ${rateBound} s (binding: ${bindingApi}) + heartbeat period ${HEARTBEAT_PERIOD_SECONDS} s = ${bound} s; measured ${emulated} s = ${ratio.toFixed(2)}× the bound (target ≤ 1.5×)`,
+    );
+    const byOperation: Record<string, number> = summary.apiCalls?.byOperation ?? {};
+    log("  calls by operation (measured / floor):");
+    for (const [operation, calls] of Object.entries(byOperation).sort((a, b) => b[1] - a[1]))
+      log(
+        `    ${operation.padEnd(40)} ${String(calls).padStart(6)} / ${String(floor[operation] ?? 0).padStart(4)}`,
+      );
+    log("  calls by caller:");
+    const callers: Record<string, { calls: number; operations: Record<string, number> }> =
+      summary.apiCalls?.byCaller ?? {};
+    for (const [caller, entry] of Object.entries(callers)) {
+      const operations = Object.entries(entry.operations)
+        .sort((a, b) => b[1] - a[1])
+        .map(([operation, calls]) => `${operation} ${calls}`)
+        .join(", ");
+      log(`    ${caller.padEnd(44)} ${String(entry.calls).padStart(6)}  ${operations}`);
+    }
+    return {
+      instances,
+      scale,
+      apiLimits: API_LIMITS,
+      exitCode: code,
+      converged: summary.converged === true,
+      collecting,
+      wallSeconds: summary.seconds ?? Number.NaN,
+      emulatedSeconds: emulated,
+      apiCalls: total,
+      callsPerInstance: perInstance,
+      throttled: summary.apiCalls?.throttled ?? 0,
+      floorCalls: floorTotal,
+      floorPerInstance: floorTotal / instances,
+      boundSeconds: bound,
+      rateBoundSeconds: rateBound,
+      bindingApi,
+      boundRatio: ratio,
+      byOperation,
+      byCaller: callers,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-run().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  runPipelineBench({ instances: numberOption("instances", 1000), scale: numberOption("scale", 1) }).catch(
+    (error: unknown) => {
+      process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
