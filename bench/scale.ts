@@ -26,6 +26,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ecs, * as $Ecs from "@alicloud/ecs20140526";
 import { $OpenApiUtil } from "@alicloud/openapi-core";
+import { tagFleet } from "../cli/commands/start";
 import { loadServerlessSpec, queueMessageEvent, timerEvent } from "../localstack/fc";
 import { readSimulatedFleetFile } from "../localstack/fleet/simulatedFleet";
 import { detectSandbox } from "../localstack/hostSandbox";
@@ -190,48 +191,6 @@ async function startPipelineStack(
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** The operator's part, as `npm start` does it: each instance gets the first route its account may use, 50 per TagResources. */
-async function tagFleet(stack: LocalStack, routes: RoutesFile): Promise<number> {
-  const groups = new Map<string, { route: string; ids: string[] }>();
-  for (const host of stack.fleet.hosts.values()) {
-    const route = Object.entries(routes.routes).find(([, r]) =>
-      r.sources.some((s) => s.account === host.accountId),
-    )?.[0];
-    if (!route) continue;
-    const key = `${host.accountId}|${host.spec.region}|${route}`;
-    const group = groups.get(key) ?? { route, ids: [] };
-    group.ids.push(host.instanceId);
-    groups.set(key, group);
-  }
-  let tagged = 0;
-  for (const [key, { route, ids }] of groups) {
-    const [accountId = "", region = ""] = key.split("|");
-    const keys = stack.emulator.endpoints.accounts.find((a) => a.id === accountId);
-    if (!keys) continue;
-    const ecs = new Ecs(
-      new $OpenApiUtil.Config({
-        accessKeyId: keys.accessKeyId,
-        accessKeySecret: keys.accessKeySecret,
-        regionId: region,
-        endpoint: `ecs.${region}.localhost:${stack.emulator.port}`,
-        protocol: "http",
-      }),
-    );
-    for (let i = 0; i < ids.length; i += 50) {
-      await ecs.tagResources(
-        new $Ecs.TagResourcesRequest({
-          regionId: region,
-          resourceType: "instance",
-          resourceId: ids.slice(i, i + 50),
-          tag: [new $Ecs.TagResourcesRequestTag({ key: routes.tagKey, value: route })],
-        }),
-      );
-      tagged += Math.min(50, ids.length - i);
-    }
-  }
-  return tagged;
 }
 
 /** Status tag of every simulated instance, counted by stage. */

@@ -203,7 +203,7 @@ function firstInstances(fleet: SimulatedFleetSpec, limit: number | undefined): S
 }
 
 /** The operator's part: each instance gets the first route its account may use, by the ECS API. */
-async function tagFleet(stack: LocalStack, routes: RoutesFile): Promise<number> {
+export async function tagFleet(stack: LocalStack, routes: RoutesFile): Promise<number> {
   const groups = new Map<string, { route: string; ids: string[] }>();
   for (const host of stack.fleet.hosts.values()) {
     const route = Object.entries(routes.routes).find(([, r]) =>

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { CallIdentity } from "./limits";
+import { seededRandom } from "./random";
 
 const serviceNames = ["ecs", "sls", "mns", "sts", "eventbridge"] as const;
 
@@ -115,16 +116,4 @@ function matches(rule: FaultRule, call: CallIdentity): boolean {
     (rule.accountId === undefined || rule.accountId === call.accountId) &&
     (rule.region === undefined || rule.region === call.region)
   );
-}
-
-/** mulberry32: small, fast, deterministic for a seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { seededRandom } from "../core/random";
 import type { Clock } from "../core/types";
 import { MnsError, mnsErrors } from "./errors";
 
@@ -544,16 +545,4 @@ function messageIdFor(sequence: number, now: number): string {
 
 function sameAttributes(a: QueueAttributes, b: QueueAttributes): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** mulberry32: small, deterministic, good enough for fault injection. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

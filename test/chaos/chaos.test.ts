@@ -22,6 +22,7 @@ import { join } from "node:path";
 import Ecs, * as $Ecs from "@alicloud/ecs20140526";
 import { $OpenApiUtil } from "@alicloud/openapi-core";
 import type { FaultRuleInput } from "../../emulator/core/faults";
+import { seededRandom } from "../../emulator/core/random";
 import { randomKiller } from "../../localstack/fc";
 import { parseSimulatedFleet, type SimulatedFleetInput } from "../../localstack/fleet/simulatedFleet";
 import type { SimulatedHost } from "../../localstack/fleet/simulatedHost";
@@ -181,17 +182,7 @@ const FLEET = parseSimulatedFleet({
   ],
 });
 
-/** mulberry32: one seeded stream per purpose, so adding draws to one does not shift the others. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// One seeded stream per purpose (emulator/core/random.ts), so adding draws to one does not shift the others.
 
 /** Each service's share of failures split among its kinds of failure, at random from the seed. */
 function faultRules(random: () => number): FaultRuleInput[] {
