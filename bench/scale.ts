@@ -300,15 +300,18 @@ async function onboard(
         `${point.apiCalls} API calls = ${point.callsPerInstance} per instance, ${point.failedOnTheWay} failed on the way; ` +
         `stages ${JSON.stringify(point.finalStages)}`,
     );
-    if (!point.converged) {
-      // Invocations under way would run on for minutes (stopping waits for them): every call now
-      // fails, not retryable, so they end at their next request.
-      for (const service of ["ecs", "sts", "sls", "mns"] as const)
-        stack.emulator.addFault({
-          service,
-          error: { status: 403, code: "Forbidden.BenchDeadline", message: "the benchmark's deadline passed" },
-        });
-    }
+    // The figures are taken. Invocations under way (a reconcile run re-authorizing batches, say)
+    // would go on for minutes, and stopping waits for them: every call now fails, not retryable,
+    // so they end at their next request. Their retries' dead letters land after the count above.
+    for (const service of ["ecs", "sts", "sls", "mns"] as const)
+      stack.emulator.addFault({
+        service,
+        error: {
+          status: 403,
+          code: "Forbidden.BenchStopping",
+          message: "the benchmark is stopping the functions",
+        },
+      });
     const stopping = performance.now();
     await stack.runtime?.stop();
     stack.emulator.clearFaults();
