@@ -18,3 +18,19 @@ export async function functionClock(endpointsFile: string | undefined): Promise<
   const wallAtRead = Date.now();
   return () => emulator.now + (Date.now() - wallAtRead) * emulator.scale;
 }
+
+/**
+ * Waits `ms` of the functions' time. On the local stack that is the emulator's: at ×20 a 5 s wait
+ * for a command's result is 250 ms of wall time (waiting 5 s of wall time let 100 s of emulated
+ * time pass, and the result wait gave up after one look). A frozen clock (scale 0, tests that
+ * advance it by hand) waits wall time, as before.
+ */
+export async function functionSleep(
+  endpointsFile: string | undefined,
+): Promise<(ms: number) => Promise<void>> {
+  const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  if (endpointsFile === undefined) return wait;
+  const { admin } = endpointsAdmin.parse(JSON.parse(await readFile(endpointsFile, "utf8")));
+  const { scale } = clockView.parse(await (await fetch(`${admin}/clock`)).json());
+  return scale > 0 ? (ms) => wait(ms / scale) : wait;
+}

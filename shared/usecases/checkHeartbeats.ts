@@ -189,11 +189,12 @@ async function handleBatch(
   const apply = new Map<string, string[]>();
   const waiting: AwaitHeartbeatMessage[] = [];
   const timedOut = new Map<string, { message: AwaitHeartbeatMessage; ids: string[] }>();
-  // An instance is judged once per batch, by its latest authorization: duplicate deliveries and
-  // repeated authorizations of the same host must not multiply its checks and diagnoses.
+  // An instance is judged once per batch, by its first authorization: duplicate deliveries and
+  // repeated authorizations must not multiply its checks and diagnoses, and reconcile's fresh
+  // check every period must not restart a timeout that is as long as the period.
   const judged = new Set<string>();
-  const newestFirst = [...batch].sort((a, b) => b.message.authorizedAt - a.message.authorizedAt);
-  for (const { message } of newestFirst) {
+  const oldestFirst = [...batch].sort((a, b) => a.message.authorizedAt - b.message.authorizedAt);
+  for (const { message } of oldestFirst) {
     const route = config.routes[message.route];
     const elapsedSeconds = (nowMs - message.authorizedAt) / 1000;
     const later: string[] = [];
