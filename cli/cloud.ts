@@ -6,7 +6,7 @@
  */
 import Credential from "@alicloud/credentials";
 import { installLocalhostResolver } from "../emulator/core/resolver";
-import { functionClock } from "../functions/common/clock";
+import { functionTime } from "../functions/common/clock";
 import {
   type AlibabaAdapters,
   alibabaEndpoints,
@@ -118,12 +118,14 @@ export async function openCloud(options: CloudOptions): Promise<CloudSession> {
   }
   // Resolve the credentials now: "no credentials" is said before anything is read or changed.
   await credentials();
-  const now = await functionClock(options.endpointsFile).catch((error: unknown) => {
-    throw new CliFailure(
-      `cannot read the local stack's clock (${error instanceof Error ? error.message : String(error)}): is it running?`,
-      EXIT_UNAVAILABLE,
-    );
-  });
+  const now = await functionTime(options.endpointsFile)
+    .then((time) => time.now)
+    .catch((error: unknown) => {
+      throw new CliFailure(
+        `cannot read the local stack's clock (${error instanceof Error ? error.message : String(error)}): is it running?`,
+        EXIT_UNAVAILABLE,
+      );
+    });
   const adapters = createAlibabaAdapters({
     endpoints,
     // The chain caches and refreshes what it found (an instance role's token expires).

@@ -202,6 +202,24 @@ function firstInstances(fleet: SimulatedFleetSpec, limit: number | undefined): S
   return { ...fleet, instances };
 }
 
+/** The ECS SDK as the account's operator, on the local stack (undefined: the account has no keys). */
+export function operatorEcs(stack: LocalStack, accountId: string, region: string): Ecs | undefined {
+  const keys = stack.emulator.endpoints.accounts.find((a) => a.id === accountId);
+  if (!keys) return undefined;
+  return new Ecs(
+    new $OpenApiUtil.Config({
+      accessKeyId: keys.accessKeyId,
+      accessKeySecret: keys.accessKeySecret,
+      regionId: region,
+      endpoint: `ecs.${region}.localhost:${stack.emulator.port}`,
+      protocol: "http",
+      // The SDK's 3 s default is shorter than the pause a function's first load can put on the
+      // in-process emulator on a loaded machine.
+      readTimeout: 30_000,
+    }),
+  );
+}
+
 /** The operator's part: each instance gets the first route its account may use, by the ECS API. */
 export async function tagFleet(stack: LocalStack, routes: RoutesFile): Promise<number> {
   const groups = new Map<string, { route: string; ids: string[] }>();
@@ -218,17 +236,8 @@ export async function tagFleet(stack: LocalStack, routes: RoutesFile): Promise<n
   let tagged = 0;
   for (const [key, { route, ids }] of groups) {
     const [accountId = "", region = ""] = key.split("|");
-    const keys = stack.emulator.endpoints.accounts.find((a) => a.id === accountId);
-    if (!keys) continue;
-    const ecs = new Ecs(
-      new $OpenApiUtil.Config({
-        accessKeyId: keys.accessKeyId,
-        accessKeySecret: keys.accessKeySecret,
-        regionId: region,
-        endpoint: `ecs.${region}.localhost:${stack.emulator.port}`,
-        protocol: "http",
-      }),
-    );
+    const ecs = operatorEcs(stack, accountId, region);
+    if (!ecs) continue;
     for (let i = 0; i < ids.length; i += 50) {
       await ecs.tagResources(
         new $Ecs.TagResourcesRequest({

@@ -10,27 +10,27 @@ import { z } from "zod";
 const endpointsAdmin = z.object({ admin: z.string().regex(/^http:\/\/127\.0\.0\.1:\d+\/_admin$/) });
 const clockView = z.object({ now: z.number(), scale: z.number().nonnegative() });
 
-export async function functionClock(endpointsFile: string | undefined): Promise<() => number> {
-  if (endpointsFile === undefined) return () => Date.now();
+export interface FunctionTime {
+  now(): number;
+  /**
+   * Waits `ms` of the functions' time: at ×20 a 5 s wait for a command's result is 250 ms of wall
+   * time (a wall-time wait let 100 s of emulated time pass, and the result wait gave up after one
+   * look). A frozen clock (scale 0, tests that advance it by hand) waits wall time.
+   */
+  sleep(ms: number): Promise<void>;
+}
+
+const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One read of the clock per invocation serves both its time and its waits. */
+export async function functionTime(endpointsFile: string | undefined): Promise<FunctionTime> {
+  if (endpointsFile === undefined) return { now: () => Date.now(), sleep: wait };
   const { admin } = endpointsAdmin.parse(JSON.parse(await readFile(endpointsFile, "utf8")));
   const response = await fetch(`${admin}/clock`);
   const emulator = clockView.parse(await response.json());
   const wallAtRead = Date.now();
-  return () => emulator.now + (Date.now() - wallAtRead) * emulator.scale;
-}
-
-/**
- * Waits `ms` of the functions' time. On the local stack that is the emulator's: at ×20 a 5 s wait
- * for a command's result is 250 ms of wall time (waiting 5 s of wall time let 100 s of emulated
- * time pass, and the result wait gave up after one look). A frozen clock (scale 0, tests that
- * advance it by hand) waits wall time, as before.
- */
-export async function functionSleep(
-  endpointsFile: string | undefined,
-): Promise<(ms: number) => Promise<void>> {
-  const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-  if (endpointsFile === undefined) return wait;
-  const { admin } = endpointsAdmin.parse(JSON.parse(await readFile(endpointsFile, "utf8")));
-  const { scale } = clockView.parse(await (await fetch(`${admin}/clock`)).json());
-  return scale > 0 ? (ms) => wait(ms / scale) : wait;
+  return {
+    now: () => emulator.now + (Date.now() - wallAtRead) * emulator.scale,
+    sleep: emulator.scale > 0 ? (ms) => wait(ms / emulator.scale) : wait,
+  };
 }

@@ -30,7 +30,7 @@ import type {
 import { errorCode, isRetryable } from "../../shared/ports/errors";
 import type { LogLine } from "../../shared/usecases/authorizeInstances";
 import type { DeadLetterSink } from "../../shared/usecases/deadLetter";
-import { functionClock, functionSleep } from "./clock";
+import { functionTime } from "./clock";
 import { type FunctionEnv, readFunctionEnv } from "./functionEnv";
 
 export interface FcContextLike {
@@ -90,8 +90,7 @@ export async function wire(
     env.LOGTAIL_XACCT_ENDPOINTS_FILE !== undefined
       ? localEndpoints(await readEndpointsFile(env.LOGTAIL_XACCT_ENDPOINTS_FILE))
       : alibabaEndpoints({ network: env.LOGTAIL_XACCT_NETWORK });
-  const now = await functionClock(env.LOGTAIL_XACCT_ENDPOINTS_FILE);
-  const sleep = await functionSleep(env.LOGTAIL_XACCT_ENDPOINTS_FILE);
+  const { now, sleep } = await functionTime(env.LOGTAIL_XACCT_ENDPOINTS_FILE);
   // Adapters live as long as the warm instance: the roles they assumed stay cached (one AssumeRole
   // per spoke per hour, not per invocation). FC's own credentials and the clock are this call's.
   const key = [functionName, env.LOGTAIL_XACCT_ROUTES_FILE, env.LOGTAIL_XACCT_ENDPOINTS_FILE ?? ""].join("|");

@@ -37,12 +37,17 @@ export const REFUSAL_REASONS: ReadonlySet<ReasonCode> = new Set([
   "OsNotSupportedByRoute",
 ]);
 
+/** A refusal by the tag or the routes file: the host was never touched for it. */
+export function isRefusal(status: Status): boolean {
+  return status.stage === "failed" && REFUSAL_REASONS.has(status.reason);
+}
+
 /**
- * A failure found on the host (it could not be reached, changed, or does not heartbeat), as opposed
- * to a refusal: retrying may fix it, and until a retry says otherwise the reason stands.
+ * A failure found on the host (it could not be reached, changed, or does not heartbeat): retrying
+ * may fix it, and until a retry says otherwise the reason stands.
  */
 export function isHostFailure(status: Status): status is { stage: "failed"; reason: ReasonCode } {
-  return status.stage === "failed" && !REFUSAL_REASONS.has(status.reason);
+  return status.stage === "failed" && !isRefusal(status);
 }
 
 export type Status =

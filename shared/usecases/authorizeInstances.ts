@@ -7,7 +7,7 @@
  */
 import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
-import { formatStatus, isHostFailure, parseStatus, REFUSAL_REASONS, type Status } from "../domain/status";
+import { formatStatus, isHostFailure, isRefusal, parseStatus, type Status } from "../domain/status";
 import { type HostAction, type HostScripts, renderHostCommand } from "../hostscript/hostCommand";
 import { parseHostReport } from "../hostscript/hostReport";
 import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
@@ -149,10 +149,7 @@ export async function authorizeInstances(
       // Onboarded before and now tagged with a route it may not use: the host leaves the routes it
       // was on, as untagged it would (the planner revokes the same). Only routes-file identifiers.
       // A host refused from the start (or already taken off) is left alone.
-      const onboarded =
-        current !== undefined &&
-        current.stage !== "revoked" &&
-        !(current.stage === "failed" && REFUSAL_REASONS.has(current.reason));
+      const onboarded = current !== undefined && current.stage !== "revoked" && !isRefusal(current);
       if (onboarded && !NOT_RUNNING.has(instance.status)) {
         for (const name of candidateRoutes(config, instance))
           addWork(instance, name, revokeAction(config, name, instance.os), current, false);

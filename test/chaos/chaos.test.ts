@@ -19,8 +19,8 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Ecs, * as $Ecs from "@alicloud/ecs20140526";
-import { $OpenApiUtil } from "@alicloud/openapi-core";
+import * as $Ecs from "@alicloud/ecs20140526";
+import { operatorEcs } from "../../cli/commands/start";
 import type { FaultRuleInput } from "../../emulator/core/faults";
 import { seededRandom } from "../../emulator/core/random";
 import { randomKiller } from "../../localstack/fc";
@@ -401,18 +401,8 @@ describeRequiring(sandboxRequirement(), `chaos (seed ${SEED})`, () => {
     }
     for (const [scope, scoped] of byScope) {
       const [accountId = "", region = ""] = scope.split("|");
-      const keys = stack.emulator.endpoints.accounts.find((a) => a.id === accountId);
-      if (!keys) throw new Error(`no keys for ${accountId}`);
-      const ecs = new Ecs(
-        new $OpenApiUtil.Config({
-          accessKeyId: keys.accessKeyId,
-          accessKeySecret: keys.accessKeySecret,
-          regionId: region,
-          endpoint: `ecs.${region}.localhost:${stack.emulator.port}`,
-          protocol: "http",
-          readTimeout: 30_000,
-        }),
-      );
+      const ecs = operatorEcs(stack, accountId, region);
+      if (!ecs) throw new Error(`no keys for ${accountId}`);
       for (let i = 0; i < scoped.length; i += 50) {
         const batch = scoped.slice(i, i + 50);
         for (let attempt = 1; ; attempt += 1) {
