@@ -8,69 +8,70 @@
 import { decodeFcEvent, readQueueTrigger } from "../../shared/events/fcEvent";
 import { type ApplyMessage, decodeMessage } from "../../shared/messages/queueMessages";
 import { applyRoute, watchCopyJob } from "../../shared/usecases/applyRoute";
-import { type FcContextLike, logFailures, wire } from "../common/wiring";
+import { type FcContextLike, logFailures, withWiring } from "../common/wiring";
 
 export async function handler(
   event: Buffer,
   context: FcContextLike & Record<string, unknown>,
 ): Promise<string> {
-  const { log, steps } = await wire(context, "apply");
-  const decoded = decodeFcEvent(event);
-  if (!decoded.ok) {
-    log({ action: "apply", outcome: "rejected", reason: decoded.reason });
-    return "rejected";
-  }
-  const batch = readQueueTrigger(decoded.value);
-  for (const { index, reason, original } of batch.rejected) {
-    log({ action: "apply", outcome: "rejected", reason: `batch element ${index}: ${reason}` });
-    await steps.deadLetter({
-      source: steps.applyQueue,
-      reason: "MalformedTriggerEvent",
-      detail: reason,
-      original,
-    });
-  }
-  // Messages for the same route, account and region are applied together: one look at the
-  // destination and one cutover check per group instead of one per message.
-  const groups = new Map<string, ApplyMessage>();
-  for (const item of batch.messages) {
-    const message = decodeMessage(item.body);
-    if (message.ok && message.message.type === "watch-copy-job") {
-      const watch = message.message;
-      await logFailures(log, "copy-job", () => watchCopyJob(steps, watch));
-      continue;
+  return withWiring(context, "apply", async ({ log, steps }) => {
+    const decoded = decodeFcEvent(event);
+    if (!decoded.ok) {
+      log({ action: "apply", outcome: "rejected", reason: decoded.reason });
+      return "rejected";
     }
-    if (!message.ok || message.message.type !== "apply") {
-      const detail = message.ok ? `a ${message.message.type} message` : message.reason;
-      log({ action: "apply", outcome: "rejected", messageId: item.messageId, reason: detail });
+    const batch = readQueueTrigger(decoded.value);
+    for (const { index, reason, original } of batch.rejected) {
+      log({ action: "apply", outcome: "rejected", reason: `batch element ${index}: ${reason}` });
       await steps.deadLetter({
         source: steps.applyQueue,
-        reason: message.ok ? "WrongQueue" : "MalformedMessage",
-        detail,
-        messageId: item.messageId,
-        original: item.body,
+        reason: "MalformedTriggerEvent",
+        detail: reason,
+        original,
       });
-      continue;
     }
-    const { accountId, region, route, instanceIds } = message.message;
-    const key = `${accountId}|${region}|${route}`;
-    const group = groups.get(key);
-    if (group) group.instanceIds = [...new Set([...group.instanceIds, ...instanceIds])];
-    else groups.set(key, { ...message.message, instanceIds: [...instanceIds] });
-  }
-  let applied = 0;
-  for (const message of groups.values()) {
-    const outcome = await logFailures(log, "apply", () => applyRoute(steps, message));
-    if (outcome.refused !== undefined) {
-      await steps.deadLetter({
-        source: steps.applyQueue,
-        reason: outcome.refused,
-        detail: outcome.refusedDetail ?? `route ${message.route} is not in the routes file`,
-        original: JSON.stringify(message),
-      });
-      continue;
+    // Messages for the same route, account and region are applied together: one look at the
+    // destination and one cutover check per group instead of one per message.
+    const groups = new Map<string, ApplyMessage>();
+    for (const item of batch.messages) {
+      const message = decodeMessage(item.body);
+      if (message.ok && message.message.type === "watch-copy-job") {
+        const watch = message.message;
+        await logFailures(log, "copy-job", () => watchCopyJob(steps, watch));
+        continue;
+      }
+      if (!message.ok || message.message.type !== "apply") {
+        const detail = message.ok ? `a ${message.message.type} message` : message.reason;
+        log({ action: "apply", outcome: "rejected", messageId: item.messageId, reason: detail });
+        await steps.deadLetter({
+          source: steps.applyQueue,
+          reason: message.ok ? "WrongQueue" : "MalformedMessage",
+          detail,
+          messageId: item.messageId,
+          original: item.body,
+        });
+        continue;
+      }
+      const { accountId, region, route, instanceIds } = message.message;
+      const key = `${accountId}|${region}|${route}`;
+      const group = groups.get(key);
+      if (group) group.instanceIds = [...new Set([...group.instanceIds, ...instanceIds])];
+      else groups.set(key, { ...message.message, instanceIds: [...instanceIds] });
     }
-    applied += 1;
-  }
-  return `applied ${applied}`;
+    let applied = 0;
+    for (const message of groups.values()) {
+      const outcome = await logFailures(log, "apply", () => applyRoute(steps, message));
+      if (outcome.refused !== undefined) {
+        await steps.deadLetter({
+          source: steps.applyQueue,
+          reason: outcome.refused,
+          detail: outcome.refusedDetail ?? `route ${message.route} is not in the routes file`,
+          original: JSON.stringify(message),
+        });
+        continue;
+      }
+      applied += 1;
+    }
+    return `applied ${applied}`;
+  });
 }

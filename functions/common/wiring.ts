@@ -3,6 +3,7 @@
  * warm instance), adapters acting with the function's role credentials, and a JSON-lines logger.
  */
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { appendFileSync } from "node:fs";
 import {
   type AlibabaAdapters,
@@ -37,6 +38,21 @@ export interface FcContextLike {
   requestId?: string;
   region?: string;
   accountId?: string;
+  function?: { timeout?: unknown };
+}
+
+/**
+ * The share of its timeout an invocation may spend waiting on throttled APIs: the rest is left for
+ * the calls under way and for saying what happened. The hub queues' visibility timeout equals the
+ * functions' timeout, so a run that ends by then is never handed out again while it works.
+ */
+const WAIT_SHARE_OF_TIMEOUT = 0.8;
+
+/** When this invocation must be done waiting, from FC's `context.function.timeout` (seconds). */
+function invocationDeadline(context: FcContextLike, startedAt: number): number | undefined {
+  const timeout = context.function?.timeout;
+  if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout <= 0) return undefined;
+  return startedAt + timeout * 1000 * WAIT_SHARE_OF_TIMEOUT;
 }
 
 /** What every pipeline step takes, built once here instead of in each handler. */
@@ -70,18 +86,37 @@ export interface Wiring {
 let hostScripts: HostScripts | undefined;
 
 const configs = new Map<string, RoutesFile>();
-const warm = new Map<
-  string,
-  {
-    adapters: AlibabaAdapters;
-    holder: { credentials: ReturnType<typeof credentialsFromFcContext>; now: () => number };
-  }
->();
+/** What changes per invocation under adapters kept across warm starts. */
+interface InvocationHolder {
+  credentials: ReturnType<typeof credentialsFromFcContext>;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  deadline: number | undefined;
+}
 
-export async function wire(
+const warm = new Map<string, { adapters: AlibabaAdapters; state: { latest: InvocationHolder } }>();
+
+/**
+ * The invocation the warm adapters are working for. FC runs one invocation per instance at a time,
+ * but the local stack runs a function's concurrent invocations in one process: each must keep its
+ * own deadline and credentials, not the last one wired's.
+ */
+const invocation = new AsyncLocalStorage<InvocationHolder>();
+
+/** Wires the function for this invocation and runs `work` as it. */
+export async function withWiring<T>(
   context: FcContextLike & Record<string, unknown>,
   functionName: string,
-): Promise<Wiring> {
+  work: (wiring: Wiring) => Promise<T>,
+): Promise<T> {
+  const { wiring, holder } = await wire(context, functionName);
+  return invocation.run(holder, () => work(wiring));
+}
+
+async function wire(
+  context: FcContextLike & Record<string, unknown>,
+  functionName: string,
+): Promise<{ wiring: Wiring; holder: InvocationHolder }> {
   const env = readFunctionEnv(process.env);
   const config =
     configs.get(env.LOGTAIL_XACCT_ROUTES_FILE) ?? loadRoutesConfig(env.LOGTAIL_XACCT_ROUTES_FILE);
@@ -92,32 +127,43 @@ export async function wire(
       : alibabaEndpoints({ network: env.LOGTAIL_XACCT_NETWORK });
   const { now, sleep } = await functionTime(env.LOGTAIL_XACCT_ENDPOINTS_FILE);
   // Adapters live as long as the warm instance: the roles they assumed stay cached (one AssumeRole
-  // per spoke per hour, not per invocation). FC's own credentials and the clock are this call's.
+  // per spoke per hour, not per invocation). FC's own credentials, the clock and the deadline are
+  // this call's; every wait of the adapters (throttle pauses, retry backoff) is on that clock.
   const key = [functionName, env.LOGTAIL_XACCT_ROUTES_FILE, env.LOGTAIL_XACCT_ENDPOINTS_FILE ?? ""].join("|");
-  const current = { credentials: credentialsFromFcContext(context), now };
+  const current: InvocationHolder = {
+    credentials: credentialsFromFcContext(context),
+    now,
+    sleep,
+    deadline: invocationDeadline(context, now()),
+  };
   let kept = warm.get(key);
   if (!kept) {
-    const holder = current;
-    kept = {
-      holder,
-      adapters: createAlibabaAdapters({
-        endpoints,
-        hub: {
-          accountId: config.hub.accountId,
-          region: config.hub.region,
-          credentials: () => holder.credentials,
-        },
-        roles: rolesFromRoutes(config),
-        sessionName: `logtail-xacct-${functionName}`,
-        now: () => holder.now(),
-        // Shared by every call of this warm instance: one pause per throttled API, not one per call.
-        gate: new ThrottleGate({ budgets: env.LOGTAIL_XACCT_API_BUDGETS, now: () => holder.now() }),
+    const state = { latest: current };
+    // Outside withWiring's scope the latest invocation's values serve.
+    const holder = (): InvocationHolder => invocation.getStore() ?? state.latest;
+    const adapters = createAlibabaAdapters({
+      endpoints,
+      hub: {
+        accountId: config.hub.accountId,
+        region: config.hub.region,
+        credentials: () => holder().credentials,
+      },
+      roles: rolesFromRoutes(config),
+      sessionName: `logtail-xacct-${functionName}`,
+      now: () => holder().now(),
+      sleep: (ms) => holder().sleep(ms),
+      // Shared by every call of this warm instance: one pause per throttled API, not one per call.
+      gate: new ThrottleGate({
+        budgets: env.LOGTAIL_XACCT_API_BUDGETS,
+        now: () => holder().now(),
+        sleep: (ms) => holder().sleep(ms),
+        deadline: () => holder().deadline,
       }),
-    };
+    });
+    kept = { adapters, state };
     warm.set(key, kept);
   }
-  kept.holder.credentials = current.credentials;
-  kept.holder.now = now;
+  kept.state.latest = current;
   const adapters = kept.adapters;
   const requestId = typeof context.requestId === "string" ? context.requestId : undefined;
   // One JSON object per line: FC ships stdout to SLS, where each line is one searchable log.
@@ -155,7 +201,7 @@ export async function wire(
     sleep,
     log: (line) => log({ ...line }),
   };
-  return { env, config, adapters, endpoints, now, log, steps };
+  return { wiring: { env, config, adapters, endpoints, now, log, steps }, holder: current };
 }
 
 /**

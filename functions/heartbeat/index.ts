@@ -4,14 +4,15 @@
  * finish stay on the queue.
  */
 import { checkHeartbeats } from "../../shared/usecases/checkHeartbeats";
-import { type FcContextLike, logFailures, wire } from "../common/wiring";
+import { type FcContextLike, logFailures, withWiring } from "../common/wiring";
 
 export async function handler(
   _event: Buffer,
   context: FcContextLike & Record<string, unknown>,
 ): Promise<string> {
-  const { steps, log } = await wire(context, "heartbeat");
-  const outcome = await logFailures(log, "heartbeat", () => checkHeartbeats(steps));
-  log({ action: "heartbeat", outcome: "done", ...outcome });
-  return JSON.stringify(outcome);
+  return withWiring(context, "heartbeat", async ({ steps, log }) => {
+    const outcome = await logFailures(log, "heartbeat", () => checkHeartbeats(steps));
+    log({ action: "heartbeat", outcome: "done", ...outcome });
+    return JSON.stringify(outcome);
+  });
 }

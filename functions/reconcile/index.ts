@@ -4,13 +4,14 @@
  * status tags.
  */
 import { reconcile } from "../../shared/usecases/reconcile";
-import { type FcContextLike, logFailures, wire } from "../common/wiring";
+import { type FcContextLike, logFailures, withWiring } from "../common/wiring";
 
 export async function handler(
   _event: Buffer,
   context: FcContextLike & Record<string, unknown>,
 ): Promise<string> {
-  const { steps, log } = await wire(context, "reconcile");
-  const outcome = await logFailures(log, "reconcile", () => reconcile(steps));
-  return JSON.stringify(outcome.executed);
+  return withWiring(context, "reconcile", async ({ steps, log }) => {
+    const outcome = await logFailures(log, "reconcile", () => reconcile(steps));
+    return JSON.stringify(outcome.executed);
+  });
 }

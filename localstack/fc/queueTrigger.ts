@@ -163,39 +163,53 @@ export class QueueTrigger {
     return batch;
   }
 
+  /**
+   * One invocation per batch, and the log accounts for every delivery: `fc.queue-received` when the
+   * messages are taken (their delivery counts), then `fc.queue-settled` with the invocation's request
+   * id, its outcome, what became of the messages and how long (emulated) they were held — a batch
+   * held past the queue's visibility timeout was handed out again while it ran.
+   */
   private async handleBatch(messages: ReceivedMessage[]): Promise<void> {
+    const receivedAt = this.options.scheduler.now();
+    const accounting = {
+      function: this.invoker.spec.name,
+      trigger: this.trigger.name,
+      queue: this.queue.queueName,
+      messageIds: messages.map((message) => message.messageId),
+      dequeueCounts: messages.map((message) => message.dequeueCount),
+    };
+    this.options.logger.note({ msg: "fc.queue-received", ...accounting });
     const where = {
       accountId: this.options.accountId,
       region: this.invoker.spec.region,
       functionName: this.invoker.spec.name,
-      now: this.options.scheduler.now(),
+      now: receivedAt,
     };
     const events = messages.map((message) => queueMessageEvent(message, this.trigger, where));
     const payload = this.trigger.mode === "event-streaming" ? events : events[0];
     const result = await this.invoker.invoke(Buffer.from(JSON.stringify(payload)), this.trigger.name, {
       count: messages.length,
     });
+    const settled = (messages: string, extra: Record<string, unknown> = {}): void =>
+      this.options.logger.note({
+        msg: "fc.queue-settled",
+        ...accounting,
+        requestId: result.requestId,
+        invocation: result.ok ? "success" : result.timedOut ? "timeout" : "error",
+        messages,
+        heldSeconds: Math.round((this.options.scheduler.now() - receivedAt) / 1000),
+        ...extra,
+      });
     if (!result.ok) {
       // Not deleted: the queue redelivers after the visibility timeout and dead-letters in the end.
-      this.options.logger.note({
-        msg: "fc.queue-redeliver",
-        function: this.invoker.spec.name,
-        trigger: this.trigger.name,
-        requestId: result.requestId,
-        messageIds: messages.map((message) => message.messageId),
-        dequeueCounts: messages.map((message) => message.dequeueCount),
-      });
+      settled("left for redelivery", { error: describeError(result.error) });
       return;
     }
     try {
       await this.queue.delete(messages.map((message) => message.receiptHandle));
+      settled("deleted");
     } catch (error) {
-      this.options.logger.note({
-        msg: "fc.queue-delete-failed",
-        function: this.invoker.spec.name,
-        queue: this.queue.queueName,
-        error: describeError(error),
-      });
+      settled("delete failed: redelivered", { error: describeError(error) });
     }
   }
 }

@@ -30,6 +30,11 @@ export interface AlibabaAdaptersOptions {
   /** Clock for credential expiry; default Date.now. */
   now?: () => number;
   retry?: Partial<RetryOptions>;
+  /**
+   * How the adapters wait (retry backoff, SLS's eventual consistency): the function's clock, which on
+   * the local stack is the emulator's. Default: wall time.
+   */
+  sleep?: (ms: number) => Promise<void>;
   /** Rate-limiting seam; default lets every call through. */
   gate?: CallGate;
   slsConsistency?: Partial<ConsistencyRetry>;
@@ -46,7 +51,8 @@ export interface AlibabaAdapters {
 
 export function createAlibabaAdapters(options: AlibabaAdaptersOptions): AlibabaAdapters {
   const clients = createSdkClients(options.endpoints, options.timeouts);
-  const policy: CallPolicy = { gate: options.gate ?? openGate, retry: options.retry ?? {} };
+  const sleep = options.sleep === undefined ? {} : { sleep: options.sleep };
+  const policy: CallPolicy = { gate: options.gate ?? openGate, retry: { ...sleep, ...options.retry } };
   const credentials = new AssumeRoleCredentials({
     hubAccountId: options.hub.accountId,
     hubCredentials: options.hub.credentials,
@@ -67,7 +73,7 @@ export function createAlibabaAdapters(options: AlibabaAdaptersOptions): AlibabaA
         clients,
         credentials,
         policy,
-        ...(options.slsConsistency === undefined ? {} : { consistency: options.slsConsistency }),
+        consistency: { ...sleep, ...options.slsConsistency },
       }),
     queue: (scope = { accountId: options.hub.accountId, region: options.hub.region }) =>
       new MnsQueueAdapter(scope, { clients, credentials, policy }),

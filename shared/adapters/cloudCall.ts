@@ -1,7 +1,8 @@
 /** How every adapter calls an SDK: through the gate, errors made CloudErrors, retryable ones retried. */
 import type { CallGate, CallIdentity } from "./callGate";
 import { toCloudError } from "./cloudError";
-import { type RetryOptions, withRetry } from "./retry";
+import { isRetryableError, type RetryOptions, withRetry } from "./retry";
+import { isDeferred } from "./throttleGate";
 
 export interface CallPolicy {
   gate: CallGate;
@@ -9,11 +10,17 @@ export interface CallPolicy {
 }
 
 export function cloudCall<T>(policy: CallPolicy, call: CallIdentity, fn: () => Promise<T>): Promise<T> {
-  return withRetry(async () => {
-    try {
-      return await policy.gate.run(call, fn);
-    } catch (error) {
-      throw toCloudError(error, call.service, call.operation);
-    }
-  }, policy.retry);
+  return withRetry(
+    async () => {
+      try {
+        return await policy.gate.run(call, fn);
+      } catch (error) {
+        throw toCloudError(error, call.service, call.operation);
+      }
+    },
+    {
+      shouldRetry: (error) => isRetryableError(error) && !isDeferred(error),
+      ...policy.retry,
+    },
+  );
 }

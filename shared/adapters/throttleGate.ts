@@ -7,7 +7,7 @@
  * comes back later.
  */
 import type { CallGate, CallIdentity } from "./callGate";
-import { isThrottlingCode, toCloudError } from "./cloudError";
+import { CloudError, isThrottlingCode, toCloudError } from "./cloudError";
 
 export interface ApiBudget {
   service: CallIdentity["service"];
@@ -32,6 +32,13 @@ export interface ThrottleGateOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /**
+   * When the caller must be done (ms on `now`'s clock): a function's end of time. A wait that would
+   * end later fails the call at once with a retryable throttling error, so the invocation ends
+   * inside its timeout (and its queue message's visibility timeout) and the work comes back later,
+   * instead of sleeping past them while the queue hands the same message out again.
+   */
+  deadline?: () => number | undefined;
 }
 
 interface KeyState {
@@ -65,7 +72,7 @@ export class ThrottleGate implements CallGate {
     const windowMs = this.options.windowMs ?? MINUTE_MS;
     const jitterMs = this.options.jitterMs ?? 2_000;
     for (let throttled = 0; ; throttled += 1) {
-      await this.admit(state, budget);
+      await this.admit(call, state, budget);
       try {
         return await fn();
       } catch (error) {
@@ -81,11 +88,11 @@ export class ThrottleGate implements CallGate {
   }
 
   /** Waits out a pause and, with a budget, until the last minute has room for one more call. */
-  private async admit(state: KeyState, budget: number | undefined): Promise<void> {
+  private async admit(call: CallIdentity, state: KeyState, budget: number | undefined): Promise<void> {
     for (;;) {
       const now = this.now();
       if (now < state.pausedUntil) {
-        await this.sleep(state.pausedUntil - now);
+        await this.waitUntil(call, state.pausedUntil, "paused after a throttled answer");
         continue;
       }
       if (budget === undefined) return;
@@ -94,9 +101,31 @@ export class ThrottleGate implements CallGate {
         state.recent.push(now);
         return;
       }
-      await this.sleep((state.recent[0] ?? now) + MINUTE_MS - now);
+      await this.waitUntil(call, (state.recent[0] ?? now) + MINUTE_MS, "at its budget");
     }
   }
+
+  private async waitUntil(call: CallIdentity, until: number, why: string): Promise<void> {
+    const deadline = this.options.deadline?.();
+    if (deadline !== undefined && until > deadline) throw deferred(call, why);
+    await this.sleep(until - this.now());
+  }
+}
+
+/** The code of a call the gate refused because its wait would outlast the caller's deadline. */
+export const DEFERRED_CODE = "Throttling.Deferred";
+
+/** Retrying a deferred call in the same invocation only meets the same pause: leave it to redelivery. */
+export const isDeferred = (error: unknown): boolean =>
+  error instanceof CloudError && error.code === DEFERRED_CODE;
+
+function deferred(call: CallIdentity, why: string): CloudError {
+  return new CloudError(`the API is ${why} until after this invocation must end; the work comes back later`, {
+    code: DEFERRED_CODE,
+    service: call.service,
+    operation: call.operation,
+    retryable: true,
+  });
 }
 
 /** The calls per minute allowed for this API: its own budget, else its service's, else none. */

@@ -1,4 +1,4 @@
-import { CloudError, parseApiBudgets, ThrottleGate } from "../../shared/adapters";
+import { CloudError, cloudCall, parseApiBudgets, ThrottleGate } from "../../shared/adapters";
 
 /** A clock that only moves when the gate sleeps: waits become numbers to assert on. */
 function fakeTime() {
@@ -112,6 +112,46 @@ describe("ThrottleGate", () => {
     expect(other).toEqual([120_000, 120_000, 120_000, 120_000, 120_000, 180_000]);
   });
 
+  it("fails a call at once, retryable, when the pause would outlast the caller's deadline", async () => {
+    const time = fakeTime();
+    time.clock.now = 30_000;
+    const gate = new ThrottleGate({ ...time, random: () => 0, deadline: () => 50_000 });
+    await expect(
+      gate.run(call, async () => {
+        throw throttled();
+      }),
+    ).rejects.toMatchObject({ code: "Throttling.Deferred", retryable: true });
+    // Paused until 60 s: past the deadline, so no wait at all, and the next caller is refused too.
+    expect(time.clock.slept).toEqual([]);
+    await expect(gate.run(call, async () => 1)).rejects.toMatchObject({ code: "Throttling.Deferred" });
+    expect(gate.throttled).toBe(1);
+  });
+
+  it("waits out a pause that ends before the deadline", async () => {
+    const time = fakeTime();
+    time.clock.now = 30_000;
+    const gate = new ThrottleGate({ ...time, random: () => 0, deadline: () => 90_000 });
+    let answers = 0;
+    await gate.run(call, async () => {
+      answers += 1;
+      if (answers === 1) throw throttled();
+      return 1;
+    });
+    expect(time.clock.slept).toEqual([30_000]);
+  });
+
+  it("refuses a budget wait past the deadline instead of sleeping through it", async () => {
+    const time = fakeTime();
+    const gate = new ThrottleGate({
+      ...time,
+      budgets: [{ service: "ecs", perMinute: 1 }],
+      deadline: () => 30_000,
+    });
+    await gate.run(call, async () => 1);
+    await expect(gate.run(call, async () => 1)).rejects.toMatchObject({ code: "Throttling.Deferred" });
+    expect(time.clock.slept).toEqual([]);
+  });
+
   it("budgets of another account or region are counted apart", async () => {
     const time = fakeTime();
     const gate = new ThrottleGate({ ...time, budgets: [{ service: "ecs", perMinute: 1 }] });
@@ -119,6 +159,23 @@ describe("ThrottleGate", () => {
     await gate.run({ ...call, accountId: "1800000000000512" }, async () => 1);
     await gate.run({ ...call, region: "cn-shanghai" }, async () => 1);
     expect(time.clock.slept).toEqual([]);
+  });
+});
+
+describe("cloudCall through the gate", () => {
+  it("does not retry a deferred call in the same invocation: the pause would meet it again", async () => {
+    const time = fakeTime();
+    time.clock.now = 30_000;
+    const gate = new ThrottleGate({ ...time, random: () => 0, deadline: () => 50_000 });
+    let served = 0;
+    const retrySleeps: number[] = [];
+    const attempt = () =>
+      cloudCall({ gate, retry: { sleep: async (ms) => void retrySleeps.push(ms) } }, call, async () => {
+        served += 1;
+        throw throttled();
+      });
+    await expect(attempt()).rejects.toMatchObject({ code: "Throttling.Deferred" });
+    expect({ served, retrySleeps }).toEqual({ served: 1, retrySleeps: [] });
   });
 });
 

@@ -16,14 +16,14 @@
  * fixes the fault mix, the kill plans and MNS's order; concurrency still interleaves differently
  * from run to run, which is the point of running it every time.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as $Ecs from "@alicloud/ecs20140526";
 import { operatorEcs } from "../../cli/commands/start";
 import type { FaultRuleInput } from "../../emulator/core/faults";
 import { seededRandom } from "../../emulator/core/random";
-import { randomKiller } from "../../localstack/fc";
+import { jsonLinesLogger, randomKiller } from "../../localstack/fc";
 import { parseSimulatedFleet, type SimulatedFleetInput } from "../../localstack/fleet/simulatedFleet";
 import type { SimulatedHost } from "../../localstack/fleet/simulatedHost";
 import { type LocalStack, startLocalStack } from "../../localstack/stack";
@@ -38,6 +38,8 @@ const ROOT = join(__dirname, "../..");
 const ROUTES_FILE = join(ROOT, "config/routes.example.yaml");
 const routes = loadRoutesConfig(ROUTES_FILE);
 const KEPT_LOG_DIR = join(ROOT, ".tmp/chaos");
+/** The functions' lines and the runtime's, written where they outlive the run: they explain a failure. */
+const FUNCTIONS_LOG = join(KEPT_LOG_DIR, `functions-${SEED}.log`);
 const HUB = routes.hub.accountId;
 const REGION = routes.hub.region;
 const APP_B = "1700000000000397";
@@ -316,6 +318,8 @@ describeRequiring(sandboxRequirement(), `chaos (seed ${SEED})`, () => {
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), "ltx-chaos-"));
+    mkdirSync(KEPT_LOG_DIR, { recursive: true });
+    writeFileSync(FUNCTIONS_LOG, "");
     const kill = randomKiller({ rate: KILL_RATE, maxRequest: 30, random: seededRandom(SEED ^ 0x4b11) });
     stack = await startLocalStack({
       fleet: FLEET,
@@ -326,12 +330,15 @@ describeRequiring(sandboxRequirement(), `chaos (seed ${SEED})`, () => {
       template: join(ROOT, "s.yaml"),
       functionEnv: {
         LOGTAIL_XACCT_ROUTES_FILE: ROUTES_FILE,
-        LOGTAIL_XACCT_LOG_FILE: join(workDir, "functions.log"),
+        LOGTAIL_XACCT_LOG_FILE: FUNCTIONS_LOG,
       },
       hubQueues: [HUB_QUEUES.heartbeat, HUB_QUEUES.apply],
       deadLetterQueue: { name: HUB_QUEUES.deadLetter, maxReceiveCount: MAX_RECEIVE_COUNT },
       clock: { startAt: Date.UTC(2026, 5, 1, 8), scale: SCALE },
       faultSeed: SEED,
+      // The runtime's own lines (each queue delivery received, invoked and settled) beside the
+      // functions' lines, so that a message's every delivery can be followed in one file.
+      logger: jsonLinesLogger((text) => appendFileSync(FUNCTIONS_LOG, text)),
       killer: (invocation) => (chaosOn ? kill(invocation) : undefined),
       onCommandFinished: record,
     });
@@ -376,10 +383,7 @@ describeRequiring(sandboxRequirement(), `chaos (seed ${SEED})`, () => {
     stack?.emulator.clearFaults();
     stack?.emulator.mns.clearDuplicateDeliveries();
     await stack?.stop();
-    // The functions' log outlives the run: it is what explains a failure.
     if (workDir) {
-      mkdirSync(KEPT_LOG_DIR, { recursive: true });
-      copyFileSync(join(workDir, "functions.log"), join(KEPT_LOG_DIR, `functions-${SEED}.log`));
       writeFileSync(
         join(KEPT_LOG_DIR, `timeline-${SEED}.txt`),
         [...statusTimeline]

@@ -469,7 +469,19 @@ describe("MNS queue triggers", () => {
     expect(queue?.bodies()).toEqual([]);
     expect(s.dlq.bodies()).toEqual(["poison"]);
     expect(s.logger.lines).toEqual(
-      expect.arrayContaining([expect.objectContaining({ msg: "fc.queue-redeliver", dequeueCounts: [2] })]),
+      expect.arrayContaining([
+        expect.objectContaining({ msg: "fc.queue-received", dequeueCounts: [1] }),
+        expect.objectContaining({
+          msg: "fc.queue-settled",
+          invocation: "error",
+          messages: "left for redelivery",
+        }),
+        expect.objectContaining({
+          msg: "fc.queue-settled",
+          dequeueCounts: [2],
+          messages: "left for redelivery",
+        }),
+      ]),
     );
   });
 });
