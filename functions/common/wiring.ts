@@ -68,6 +68,8 @@ export interface StepDeps {
   slsDataEndpoint(region: string): string;
   now(): number;
   sleep(ms: number): Promise<void>;
+  /** When this invocation must be done waiting (ms on `now`'s clock); undefined: no limit known. */
+  deadline(): number | undefined;
   log(line: LogLine): void;
 }
 
@@ -199,6 +201,7 @@ async function wire(
     slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
     now,
     sleep,
+    deadline: () => current.deadline,
     log: (line) => log({ ...line }),
   };
   return { wiring: { env, config, adapters, endpoints, now, log, steps }, holder: current };

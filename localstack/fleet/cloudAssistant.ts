@@ -33,6 +33,8 @@ export interface CommandHost {
   /** ECS status at the time the command is delivered. */
   status: string;
   cloudAssistantOnline: boolean;
+  /** Emulated ms before a command starts on the host (a slow host); 0 for most. */
+  commandDelayMs: number;
   /** The host's private files; created on first use. */
   root(): HostRoot;
 }
@@ -67,6 +69,8 @@ export interface CloudAssistantOptions {
   /** How many commands run at once across the fleet (the machine has 2 cores). */
   maxConcurrent: number;
   now: () => number;
+  /** Waits emulated ms (a slow host's delay before its command starts). */
+  sleep: (ms: number) => Promise<void>;
 }
 
 export class SimulatedCloudAssistant {
@@ -86,6 +90,8 @@ export class SimulatedCloudAssistant {
   ): Promise<InvocationOutcome> {
     const refused = this.precondition(host, command);
     if (refused) return refused;
+    // A slow host picks the command up late; the status stays Pending until it does.
+    if (host.commandDelayMs > 0) await this.options.sleep(host.commandDelayMs);
     // Waiting for a free slot is the simulation's limit, not the host's: the command starts (and
     // its timeout starts counting) when its sandbox does.
     await this.acquire();

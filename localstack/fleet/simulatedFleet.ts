@@ -32,6 +32,11 @@ export const simulatedInstanceSchema = instanceSchema.extend({
     .string()
     .regex(/^[a-z]{2,}(-[a-z0-9]+)+$/)
     .optional(),
+  /**
+   * A slow host: emulated seconds before a command starts on it (a loaded server, slow delivery).
+   * Cloud Assistant shows the command `Pending` meanwhile, as it does for a real slow host.
+   */
+  commandDelaySeconds: z.number().min(0).max(3_600).default(0),
 });
 
 /** The emulator's fleet checks (duplicate accounts, fixed ids with count 1, …) apply as they are. */
@@ -102,6 +107,7 @@ export async function startSimulatedFleet(
         heartbeat: _h,
         userDefinedIds: _u,
         slsRegion: _s,
+        commandDelaySeconds: _d,
         ...ecs
       }) => ecs,
     ),
@@ -131,6 +137,7 @@ export async function startSimulatedFleet(
             heartbeat: spec.heartbeat,
             ...(spec.userDefinedIds ? { userDefinedIds: spec.userDefinedIds } : {}),
             ...(spec.slsRegion ? { slsRegion: spec.slsRegion } : {}),
+            commandDelaySeconds: spec.commandDelaySeconds,
           },
           join(options.workDir, id),
           () => emulator.ecs.getInstance(id)?.status ?? "Released",
@@ -149,6 +156,7 @@ export async function startSimulatedFleet(
     workDir: join(options.workDir, ".cloud-assistant"),
     maxConcurrent: options.maxConcurrentCommands ?? 4,
     now: () => clock.now(),
+    sleep: (ms) => new Promise<void>((resolve) => clock.setTimeout(ms, resolve)),
   });
   emulator.setCommandExecutor(
     new FleetCommandExecutor(

@@ -27,6 +27,8 @@ export interface SimulatedHostSpec {
   userDefinedIds?: readonly string[];
   /** Region of the SLS endpoint the agent was installed for; the host's region by default. */
   slsRegion?: string;
+  /** Emulated seconds before a command starts on this host (a slow host). */
+  commandDelaySeconds?: number;
 }
 
 const RESTART_EVENTS = new Set(["start", "restart", "systemctl-restart"]);
@@ -70,6 +72,9 @@ export class SimulatedHost implements CommandHost, AgentHost {
   }
   get status(): string {
     return this.statusOf();
+  }
+  get commandDelayMs(): number {
+    return (this.spec.commandDelaySeconds ?? 0) * 1000;
   }
   get cloudAssistantOnline(): boolean {
     return this.cloudAssistantOf();

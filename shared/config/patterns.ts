@@ -50,6 +50,9 @@ export const TAG_KEY = /^(?!aliyun)(?!acs:)(?!.*https?:\/\/)[A-Za-z0-9._:/=+@-]{
 /** An ECS instance id as the API returns it: `i-` and 6–30 lowercase letters and digits. */
 export const INSTANCE_ID = /^i-[a-z0-9]{6,30}$/;
 
+/** A Cloud Assistant invocation id (`InvokeId`), such as `t-hz0jdfwd9f1a2b`. */
+export const INVOKE_ID = /^t-[A-Za-z0-9]{4,60}$/;
+
 /** The UID a role ARN belongs to, or undefined when it is not a role ARN. */
 export function roleArnAccount(arn: string): string | undefined {
   return ROLE_ARN.exec(arn)?.[1];

@@ -4,7 +4,7 @@
  * cause a no-op. Every field is validated on the way in: a message is outside data like an event.
  */
 import { z } from "zod";
-import { ACCOUNT_UID, INSTANCE_ID, REGION_ID, ROUTE_NAME } from "../config/patterns";
+import { ACCOUNT_UID, INSTANCE_ID, INVOKE_ID, REGION_ID, ROUTE_NAME } from "../config/patterns";
 
 /** The hub's queues: the deployment makes them (`logtail-xacct queues`), the functions use them. */
 export const HUB_QUEUES = {
@@ -40,6 +40,20 @@ export const awaitHeartbeatMessage = z.strictObject({
   checks: z.number().int().nonnegative().max(10_000),
 });
 
+/**
+ * Hosts whose authorize command was still running when authorize stopped waiting: a slow host is
+ * not a failed one. The heartbeat step reads the invocation's results later and settles them.
+ */
+export const checkCommandMessage = z.strictObject({
+  v: z.literal(1),
+  type: z.literal("check-command"),
+  ...identity,
+  invokeId: z.string().regex(INVOKE_ID, { error: "must be a Cloud Assistant invoke id" }),
+  /** When the command was sent (ms): a result still missing long after it is a failure. */
+  sentAt: z.number().int().nonnegative(),
+  checks: z.number().int().nonnegative().max(10_000),
+});
+
 /** Instances that heartbeat: apply the route's config to them and check the cutover. */
 export const applyMessage = z.strictObject({
   v: z.literal(1),
@@ -60,11 +74,13 @@ export const watchCopyJobMessage = z.strictObject({
 
 export const queueMessage = z.discriminatedUnion("type", [
   awaitHeartbeatMessage,
+  checkCommandMessage,
   applyMessage,
   watchCopyJobMessage,
 ]);
 
 export type AwaitHeartbeatMessage = z.infer<typeof awaitHeartbeatMessage>;
+export type CheckCommandMessage = z.infer<typeof checkCommandMessage>;
 export type ApplyMessage = z.infer<typeof applyMessage>;
 export type WatchCopyJobMessage = z.infer<typeof watchCopyJobMessage>;
 export type QueueMessage = z.infer<typeof queueMessage>;

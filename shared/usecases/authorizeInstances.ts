@@ -9,11 +9,11 @@ import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus, isHostFailure, isRefusal, parseStatus, type Status } from "../domain/status";
 import { type HostAction, type HostScripts, renderHostCommand } from "../hostscript/hostCommand";
-import { parseHostReport } from "../hostscript/hostReport";
 import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
-import type { EcsPort, InstanceRecord, InvocationResult } from "../ports/ecs";
+import type { EcsPort, InstanceRecord } from "../ports/ecs";
 import type { QueuePort } from "../ports/queue";
-import { waitForInvocation } from "./commandResults";
+import { type ResultWaitDeps, waitForInvocation } from "./commandResults";
+import { commandCheckDelaySeconds, commandFailure } from "./hostCommandOutcome";
 
 export interface AuthorizeTarget {
   accountId: string;
@@ -33,18 +33,14 @@ export interface LogLine {
   invokeId?: string;
 }
 
-export interface AuthorizeDeps {
+/** Cloud Assistant's result wait (first look, limit, the invocation's deadline) is ResultWaitDeps'. */
+export interface AuthorizeDeps extends ResultWaitDeps {
   config: RoutesFile;
   ecs(scope: { accountId: string; region: string }): EcsPort;
   queue: QueuePort;
   heartbeatQueue: string;
   scripts: HostScripts;
-  now(): number;
-  sleep(ms: number): Promise<void>;
   log(line: LogLine): void;
-  /** How often and how long to wait for Cloud Assistant's results. */
-  resultPollMs?: number;
-  resultWaitMs?: number;
 }
 
 export interface AuthorizeOutcome {
@@ -195,6 +191,7 @@ export async function authorizeInstances(
   const byId = new Map(instances.map((i) => [i.instanceId, i]));
   let commands = 0;
   const heartbeatBatches: string[] = [];
+  const checkLater: string[] = [];
   const failedRevokes = new Set<string>();
 
   for (const entry of work.values()) {
@@ -206,14 +203,24 @@ export async function authorizeInstances(
     }
     if (ready.length === 0) continue;
     const rendered = renderHostCommand(entry.os, entry.action, deps.scripts);
+    const commandSentAt = Math.floor(deps.now());
     const invocations = await ecs.runCommand(rendered, ready, { attemptKey: `${entry.key}|${deps.now()}` });
     commands += invocations.length;
     const succeeded: string[] = [];
     for (const invocation of invocations) {
       const results = await waitForInvocation(deps, ecs, invocation.invokeId);
+      const running: string[] = [];
       for (const result of results) {
         const instance = byId.get(result.instanceId);
         if (!instance) continue;
+        if (!result.finished && entry.action.action === "authorize") {
+          // A slow host is not a failed one: its result is read later (check-command), and its
+          // status says it is not onboarded yet until then.
+          running.push(result.instanceId);
+          if (parseStatus(instance.tags[config.statusTagKey]) === undefined)
+            setStatus(instance, { stage: "pending" });
+          continue;
+        }
         const failure = commandFailure(result);
         if (failure === undefined) {
           succeeded.push(result.instanceId);
@@ -232,6 +239,30 @@ export async function authorizeInstances(
             invokeId: invocation.invokeId,
           });
         }
+      }
+      if (running.length > 0) {
+        checkLater.push(
+          encodeMessage({
+            v: 1,
+            type: "check-command",
+            ...base,
+            route: entry.route,
+            instanceIds: running,
+            invokeId: invocation.invokeId,
+            sentAt: commandSentAt,
+            checks: 0,
+          }),
+        );
+        deps.log({
+          ...base,
+          action: entry.action.action,
+          outcome: "skipped",
+          route: entry.route,
+          instanceIds: running,
+          reason: "HostCommandRunning",
+          detail: `no result yet: looked at again in ${commandCheckDelaySeconds(0)} s`,
+          invokeId: invocation.invokeId,
+        });
       }
       deps.log({
         ...base,
@@ -276,6 +307,8 @@ export async function authorizeInstances(
   // the send fails after this, reconcile finds them authorized and queues the check itself.
   for (const [value, ids] of writes) await ecs.tagInstances(ids, { [config.statusTagKey]: value });
   if (heartbeatBatches.length > 0) await deps.queue.send(deps.heartbeatQueue, heartbeatBatches);
+  if (checkLater.length > 0)
+    await deps.queue.send(deps.heartbeatQueue, checkLater, { delaySeconds: commandCheckDelaySeconds(0) });
   return { statuses, commands };
 }
 
@@ -303,44 +336,4 @@ function revokeAction(config: RoutesFile, routeName: string, os: OperatingSystem
     .map(([, other]) => other.identifier[os])
     .filter((id): id is string => id !== undefined && id !== identifier);
   return { action: "revoke", uid: destination?.uid ?? "", identifier, otherIdentifiers };
-}
-
-/** Why a command result is not a success, as a status to write. */
-function commandFailure(
-  result: InvocationResult,
-): { status: Status; reason: string; detail?: string } | undefined {
-  if (result.status === "Success") {
-    const report = parseHostReport(result.output);
-    if (report.ok && report.report.ok) return undefined;
-    const detail = report.ok ? report.report.error?.message : report.reason;
-    return {
-      status: { stage: "failed", reason: "HostScriptFailed" },
-      reason: "HostScriptFailed",
-      ...(detail ? { detail } : {}),
-    };
-  }
-  const code = result.errorCode ?? "";
-  if (!result.finished)
-    return {
-      status: { stage: "failed", reason: "HostCommandTimeout" },
-      reason: "HostCommandTimeout",
-      detail: "no result in time",
-    };
-  if (code === "InstanceNotRunning") return { status: { stage: "pending" }, reason: code };
-  if (["ClientNotRunning", "ClientNotResponse", "ClientNeedUpgrade", "DeliveryTimeout"].includes(code)) {
-    return {
-      status: { stage: "failed", reason: "CloudAssistantOffline" },
-      reason: code,
-      ...(result.errorInfo ? { detail: result.errorInfo } : {}),
-    };
-  }
-  if (result.status === "Timeout" || code === "ExecutionTimeout")
-    return { status: { stage: "failed", reason: "HostCommandTimeout" }, reason: "HostCommandTimeout" };
-  const report = parseHostReport(result.output);
-  const detail = report.ok ? report.report.error?.message : result.errorInfo;
-  return {
-    status: { stage: "failed", reason: "HostScriptFailed" },
-    reason: code || result.status,
-    ...(detail ? { detail } : {}),
-  };
 }

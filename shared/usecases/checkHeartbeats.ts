@@ -12,6 +12,7 @@ import { type HostScripts, renderHostCommand } from "../hostscript/hostCommand";
 import { parseHostReport } from "../hostscript/hostReport";
 import {
   type AwaitHeartbeatMessage,
+  type CheckCommandMessage,
   decodeMessage,
   encodeMessage,
   MAX_INSTANCES_PER_MESSAGE,
@@ -22,10 +23,12 @@ import type { EcsPort, InstanceRecord } from "../ports/ecs";
 import type { QueuePort, ReceivedMessage } from "../ports/queue";
 import type { SlsPort } from "../ports/sls";
 import type { LogLine } from "./authorizeInstances";
-import { waitForInvocation } from "./commandResults";
+import { checkCommands } from "./checkCommands";
+import { type ResultWaitDeps, waitForInvocation } from "./commandResults";
 import type { DeadLetterSink } from "./deadLetter";
 
-export interface HeartbeatDeps {
+/** `now` is the clock the authorize step stamped `authorizedAt` with (ms). */
+export interface HeartbeatDeps extends ResultWaitDeps {
   config: RoutesFile;
   ecs(scope: { accountId: string; region: string }): EcsPort;
   sls(scope: { accountId: string; region: string; project: string }): SlsPort;
@@ -34,16 +37,11 @@ export interface HeartbeatDeps {
   applyQueue: string;
   deadLetter: DeadLetterSink;
   scripts: HostScripts;
-  /** Same clock the authorize step stamped `authorizedAt` with (ms). */
-  now(): number;
-  sleep(ms: number): Promise<void>;
   log(line: LogLine): void;
   /** A heartbeat older than this is stale. */
   freshSeconds?: number;
   /** Receive rounds per run (16 messages each). */
   maxRounds?: number;
-  resultPollMs?: number;
-  resultWaitMs?: number;
 }
 
 export interface HeartbeatOutcome {
@@ -51,6 +49,14 @@ export interface HeartbeatOutcome {
   healthy: number;
   waiting: number;
   diagnosed: number;
+  /** Slow hosts' authorize commands: results read and settled, or still running. */
+  commandsSettled: number;
+  commandsRunning: number;
+}
+
+/** The longest a round takes: a diagnosis's command wait, and the calls around it. */
+function roundBudgetMs(deps: HeartbeatDeps): number {
+  return (deps.resultWaitMs ?? 90_000) + 30_000;
 }
 
 interface Pending {
@@ -59,16 +65,31 @@ interface Pending {
 }
 
 export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOutcome> {
-  const outcome: HeartbeatOutcome = { messages: 0, healthy: 0, waiting: 0, diagnosed: 0 };
+  const outcome: HeartbeatOutcome = {
+    messages: 0,
+    healthy: 0,
+    waiting: 0,
+    diagnosed: 0,
+    commandsSettled: 0,
+    commandsRunning: 0,
+  };
   for (let round = 0; round < (deps.maxRounds ?? 10); round++) {
+    // Another round only when a whole one (a diagnosis included) ends before the invocation must:
+    // what is left stays on the queue for the next tick instead of being handed out again mid-work.
+    const deadline = deps.deadline?.();
+    if (round > 0 && deadline !== undefined && deadline - deps.now() < roundBudgetMs(deps)) break;
     const received = await deps.queue.receive(deps.heartbeatQueue, 16, 0);
     if (received.length === 0) break;
     outcome.messages += received.length;
     const pending: Pending[] = [];
+    const commandChecks: Array<{ message: CheckCommandMessage; received: ReceivedMessage }> = [];
     const done: string[] = [];
     for (const message of received) {
       const decoded = decodeMessage(message.body);
-      if (!decoded.ok || decoded.message.type !== "await-heartbeat") {
+      if (
+        !decoded.ok ||
+        (decoded.message.type !== "await-heartbeat" && decoded.message.type !== "check-command")
+      ) {
         // Poison: it can never be handled. Kept in the dead-letter queue with its reason, then removed.
         const reason = decoded.ok ? "WrongQueue" : "MalformedMessage";
         const detail = decoded.ok ? `a ${decoded.message.type} message` : decoded.reason;
@@ -114,15 +135,26 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
         done.push(message.receiptHandle);
         continue;
       }
-      pending.push({ message: decoded.message, received: message });
+      if (decoded.message.type === "check-command")
+        commandChecks.push({ message: decoded.message, received: message });
+      else pending.push({ message: decoded.message, received: message });
     }
+    const commands = await checkCommands(
+      deps,
+      commandChecks.map((c) => c.message),
+    );
+    outcome.commandsSettled += commands.settled;
+    outcome.commandsRunning += commands.running;
     const counts = await handleBatch(deps, pending);
     outcome.healthy += counts.healthy;
     outcome.waiting += counts.waiting;
     outcome.diagnosed += counts.diagnosed;
     // Deleted only once everything they asked for is done (or re-queued): a crash before this
     // point redelivers them, and every step above is idempotent.
-    done.push(...pending.map((p) => p.received.receiptHandle));
+    done.push(
+      ...pending.map((p) => p.received.receiptHandle),
+      ...commandChecks.map((c) => c.received.receiptHandle),
+    );
     await deps.queue.delete(deps.heartbeatQueue, done);
     // A short batch means the queue is drained: another receive would only come back empty.
     if (received.length < 16) break;
@@ -133,7 +165,7 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
 async function handleBatch(
   deps: HeartbeatDeps,
   batch: Pending[],
-): Promise<Omit<HeartbeatOutcome, "messages">> {
+): Promise<Pick<HeartbeatOutcome, "healthy" | "waiting" | "diagnosed">> {
   const { config } = deps;
   const counts = { healthy: 0, waiting: 0, diagnosed: 0 };
   const nowMs = deps.now();

@@ -12,6 +12,8 @@ export interface ResultWaitDeps {
   resultPollMs?: number;
   /** Give up after this long (ms): unfinished instances are reported as such. */
   resultWaitMs?: number;
+  /** When the invocation must be done (ms): no wait goes past it. */
+  deadline?(): number | undefined;
 }
 
 export async function waitForInvocation(
@@ -20,12 +22,12 @@ export async function waitForInvocation(
   invokeId: string,
 ): Promise<InvocationResult[]> {
   const first = deps.resultPollMs ?? 5000;
-  const deadline = deps.now() + (deps.resultWaitMs ?? 90_000);
+  const giveUpAt = Math.min(deps.now() + (deps.resultWaitMs ?? 90_000), deps.deadline?.() ?? Infinity);
   let wait = first;
   for (;;) {
-    await deps.sleep(wait);
+    await deps.sleep(Math.max(0, Math.min(wait, giveUpAt - deps.now())));
     const results = await ecs.invocationResults(invokeId);
-    if (results.finished || deps.now() >= deadline) return results.results;
+    if (results.finished || deps.now() >= giveUpAt) return results.results;
     wait = Math.min(wait * 1.5, first * 2.5);
   }
 }

@@ -28,6 +28,10 @@ class FakeClock {
   now(): number {
     return this.ms;
   }
+  /** A wait on this clock moves it: a slow host's delay becomes a number to assert on. */
+  readonly sleep = async (ms: number): Promise<void> => {
+    this.ms += ms;
+  };
 }
 
 let workDir: string;
@@ -144,7 +148,12 @@ describe("the simulated agent's heartbeats", () => {
 describeRequiring(sandboxRequirement(), "Cloud Assistant on simulated hosts", () => {
   const clock = new FakeClock();
   const assistant = () =>
-    new SimulatedCloudAssistant({ workDir: join(workDir, "ca"), maxConcurrent: 4, now: () => clock.now() });
+    new SimulatedCloudAssistant({
+      workDir: join(workDir, "ca"),
+      maxConcurrent: 4,
+      now: () => clock.now(),
+      sleep: clock.sleep,
+    });
 
   test("authorize runs the exact script: Success, the report as output, the files on the host", async () => {
     const simulated = host({ userDefinedIds: ["team-x"] });
@@ -156,6 +165,22 @@ describeRequiring(sandboxRequirement(), "Cloud Assistant on simulated hosts", ()
     expect(report.ok && report.report.identifiers).toEqual(["team-x", "app-b-prod"]);
     expect(simulated.uidFiles()).toEqual([HUB]);
     expect(simulated.root().identifierFile()).toBe("team-x\napp-b-prod\n");
+  });
+
+  test("a slow host starts its command only after its delay, on the emulated clock", async () => {
+    const simulated = host({ commandDelaySeconds: 45 });
+    const sentAt = clock.now();
+    let startedAt: number | undefined;
+
+    const outcome = await assistant().run(simulated, authorizeCommand(), () => {
+      startedAt = clock.now();
+    });
+
+    expect(outcome.invocationStatus).toBe("Success");
+    expect({ delayMs: (startedAt ?? 0) - sentAt, outcomeStart: outcome.startTime }).toEqual({
+      delayMs: 45_000,
+      outcomeStart: startedAt,
+    });
   });
 
   test("after authorize and the restart, the agent heartbeats for the destination account at once", async () => {
@@ -266,6 +291,7 @@ describeRequiring(sandboxRequirement(), "Cloud Assistant on simulated hosts", ()
       workDir: join(workDir, "ca100"),
       maxConcurrent: 8,
       now: () => clock.now(),
+      sleep: clock.sleep,
     });
 
     const outcomes = await Promise.all(hosts.map((h) => ca.run(h, authorizeCommand("burst"))));

@@ -1,0 +1,179 @@
+/**
+ * The later look at authorize commands that were still running when authorize stopped waiting
+ * (check-command messages, drained by the heartbeat step). One DescribeInvocationResults per
+ * message and one DescribeInstances per account and region re-observe; a finished command is
+ * settled as authorize would have settled it, a running one is looked at again later.
+ */
+import type { RoutesFile } from "../config/routesSchema";
+import { resolveRoute } from "../domain/routeResolution";
+import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
+import { type CheckCommandMessage, encodeMessage } from "../messages/queueMessages";
+import type { EcsPort, InstanceRecord, InvocationResult } from "../ports/ecs";
+import { isRetryable } from "../ports/errors";
+import type { QueuePort } from "../ports/queue";
+import type { LogLine } from "./authorizeInstances";
+import { COMMAND_RESULT_GIVE_UP_MS, commandCheckDelaySeconds, commandFailure } from "./hostCommandOutcome";
+
+export interface CommandCheckDeps {
+  config: RoutesFile;
+  ecs(scope: { accountId: string; region: string }): EcsPort;
+  queue: QueuePort;
+  heartbeatQueue: string;
+  now(): number;
+  log(line: LogLine): void;
+}
+
+export interface CommandCheckOutcome {
+  /** Instances whose result was read and written as a status. */
+  settled: number;
+  /** Instances whose command still runs: looked at again later. */
+  running: number;
+}
+
+/** Statuses a slow host can be in while its authorize command runs; anything else moved on. */
+function awaitsResult(status: Status | undefined): boolean {
+  return status === undefined || status.stage === "pending" || isHostFailure(status);
+}
+
+/** What a host whose result Cloud Assistant no longer lists counts as: a command that never ended. */
+function lostResult(instanceId: string): InvocationResult {
+  return { instanceId, status: "Unknown", finished: false, output: "", dropped: 0 };
+}
+
+/**
+ * The invocation's results; undefined when Cloud Assistant does not know the invocation (its
+ * records expired, or the message is not ours): waiting cannot bring them back.
+ */
+async function invocationResults(ecs: EcsPort, invokeId: string): Promise<InvocationResult[] | undefined> {
+  try {
+    return (await ecs.invocationResults(invokeId)).results;
+  } catch (error) {
+    if (isRetryable(error)) throw error;
+    return undefined;
+  }
+}
+
+export async function checkCommands(
+  deps: CommandCheckDeps,
+  messages: readonly CheckCommandMessage[],
+): Promise<CommandCheckOutcome> {
+  const { config } = deps;
+  const outcome: CommandCheckOutcome = { settled: 0, running: 0 };
+  if (messages.length === 0) return outcome;
+
+  // Re-observe the instances, one DescribeInstances batch per account and region.
+  const instances = new Map<string, InstanceRecord>();
+  const byScope = new Map<string, Set<string>>();
+  for (const message of messages) {
+    const key = `${message.accountId}|${message.region}`;
+    byScope.set(key, new Set([...(byScope.get(key) ?? []), ...message.instanceIds]));
+  }
+  for (const [key, ids] of byScope) {
+    const [accountId = "", region = ""] = key.split("|");
+    for (const record of await deps.ecs({ accountId, region }).describeInstances({ instanceIds: [...ids] }))
+      instances.set(record.instanceId, record);
+  }
+
+  const nowMs = deps.now();
+  const writes = new Map<
+    string,
+    { scope: { accountId: string; region: string }; value: string; ids: string[] }
+  >();
+  const heartbeat: string[] = [];
+  /** Delay in seconds → re-checks: those with the same delay go out together. */
+  const again = new Map<number, string[]>();
+  for (const message of messages) {
+    const base = { accountId: message.accountId, region: message.region, route: message.route };
+    const results = await invocationResults(deps.ecs(base), message.invokeId);
+    if (results === undefined)
+      deps.log({
+        ...base,
+        action: "authorize",
+        outcome: "skipped",
+        instanceIds: message.instanceIds,
+        reason: "InvocationNotFound",
+        detail: `Cloud Assistant no longer knows ${message.invokeId}: its hosts' results are lost`,
+        invokeId: message.invokeId,
+      });
+    const resultOf = new Map((results ?? []).map((result) => [result.instanceId, result]));
+    const gaveUp = results === undefined || nowMs - message.sentAt >= COMMAND_RESULT_GIVE_UP_MS;
+    const running: string[] = [];
+    const authorized: string[] = [];
+    for (const id of message.instanceIds) {
+      const instance = instances.get(id);
+      if (!instance) continue;
+      // Re-tagged, untagged or already settled by a newer authorize: this look has nothing to do.
+      const resolution = resolveRoute(config, instance, instance.tags[config.tagKey]);
+      if (resolution.kind !== "route" || resolution.name !== message.route) continue;
+      const current = parseStatus(instance.tags[config.statusTagKey]);
+      if (!awaitsResult(current)) continue;
+      const result = resultOf.get(id);
+      if (result?.finished !== true && !gaveUp) {
+        running.push(id);
+        continue;
+      }
+      const failure = commandFailure(result ?? lostResult(id));
+      // A retried host failure keeps its reason until the heartbeat check gives a new verdict.
+      const status: Status =
+        failure?.status ??
+        (current !== undefined && isHostFailure(current) ? current : { stage: "authorized" });
+      const value = formatStatus(status);
+      if (instance.tags[config.statusTagKey] !== value) {
+        const key = `${message.accountId}|${message.region}|${value}`;
+        const entry = writes.get(key) ?? {
+          scope: { accountId: message.accountId, region: message.region },
+          value,
+          ids: [],
+        };
+        entry.ids.push(id);
+        writes.set(key, entry);
+      }
+      outcome.settled += 1;
+      if (failure === undefined) authorized.push(id);
+      else
+        deps.log({
+          ...base,
+          action: "authorize",
+          outcome: "failed",
+          instanceIds: [id],
+          reason: failure.reason,
+          ...(failure.detail ? { detail: failure.detail } : {}),
+          invokeId: message.invokeId,
+        });
+    }
+    if (authorized.length > 0) {
+      deps.log({
+        ...base,
+        action: "authorize",
+        outcome: "ok",
+        instanceIds: authorized,
+        detail: `result read after ${Math.round((nowMs - message.sentAt) / 1000)} s`,
+        invokeId: message.invokeId,
+      });
+      heartbeat.push(
+        encodeMessage({
+          v: 1,
+          type: "await-heartbeat",
+          ...base,
+          instanceIds: authorized,
+          authorizedAt: Math.floor(nowMs),
+          checks: 0,
+        }),
+      );
+    }
+    if (running.length > 0) {
+      outcome.running += running.length;
+      const delay = commandCheckDelaySeconds(message.checks + 1);
+      const body = encodeMessage({ ...message, instanceIds: running, checks: message.checks + 1 });
+      again.set(delay, [...(again.get(delay) ?? []), body]);
+    }
+  }
+
+  // Status first, as in authorize: the heartbeat check acts only on instances marked authorized.
+  for (const { scope, value, ids } of writes.values())
+    await deps.ecs(scope).tagInstances(ids, { [config.statusTagKey]: value });
+  if (heartbeat.length > 0) await deps.queue.send(deps.heartbeatQueue, heartbeat);
+  for (const [delaySeconds, bodies] of again)
+    await deps.queue.send(deps.heartbeatQueue, bodies, { delaySeconds });
+  return outcome;
+}

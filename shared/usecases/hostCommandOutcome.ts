@@ -1,0 +1,59 @@
+/**
+ * What a host command's result means for the instance, decided in one place for the authorize step
+ * and for the later look at a command that was still running (check-command messages).
+ */
+import type { Status } from "../domain/status";
+import { parseHostReport } from "../hostscript/hostReport";
+import type { InvocationResult } from "../ports/ecs";
+
+/**
+ * A command still without a result this long after it was sent is failed `HostCommandTimeout`.
+ * Cloud Assistant ends every command by itself (the script's own 60 s run timeout, or a delivery
+ * timeout for an agent that never picks it up), so this is reached only when results are lost.
+ */
+export const COMMAND_RESULT_GIVE_UP_MS = 30 * 60_000;
+
+/** Delay before the next look at a running command: 30 s, then doubling up to 5 minutes. */
+export function commandCheckDelaySeconds(checks: number): number {
+  return Math.min(30 * 2 ** Math.min(checks, 4), 300);
+}
+
+/** Why a command result is not a success, as a status to write. */
+export function commandFailure(
+  result: InvocationResult,
+): { status: Status; reason: string; detail?: string } | undefined {
+  if (result.status === "Success") {
+    const report = parseHostReport(result.output);
+    if (report.ok && report.report.ok) return undefined;
+    const detail = report.ok ? report.report.error?.message : report.reason;
+    return {
+      status: { stage: "failed", reason: "HostScriptFailed" },
+      reason: "HostScriptFailed",
+      ...(detail ? { detail } : {}),
+    };
+  }
+  const code = result.errorCode ?? "";
+  if (!result.finished)
+    return {
+      status: { stage: "failed", reason: "HostCommandTimeout" },
+      reason: "HostCommandTimeout",
+      detail: "no result in time",
+    };
+  if (code === "InstanceNotRunning") return { status: { stage: "pending" }, reason: code };
+  if (["ClientNotRunning", "ClientNotResponse", "ClientNeedUpgrade", "DeliveryTimeout"].includes(code)) {
+    return {
+      status: { stage: "failed", reason: "CloudAssistantOffline" },
+      reason: code,
+      ...(result.errorInfo ? { detail: result.errorInfo } : {}),
+    };
+  }
+  if (result.status === "Timeout" || code === "ExecutionTimeout")
+    return { status: { stage: "failed", reason: "HostCommandTimeout" }, reason: "HostCommandTimeout" };
+  const report = parseHostReport(result.output);
+  const detail = report.ok ? report.report.error?.message : result.errorInfo;
+  return {
+    status: { stage: "failed", reason: "HostScriptFailed" },
+    reason: code || result.status,
+    ...(detail ? { detail } : {}),
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * Slow hosts are waited for, not failed: a command still running when authorize stops waiting is
+ * handed to a later look (a check-command message the heartbeat step drains), and the instance is
+ * authorized once its result is in. A command no agent picks up ends as Cloud Assistant reports it.
+ */
+import { decodeMessage, encodeMessage } from "../../shared/messages/queueMessages";
+import { authorizeInstances } from "../../shared/usecases/authorizeInstances";
+import { checkHeartbeats, type HeartbeatDeps } from "../../shared/usecases/checkHeartbeats";
+import {
+  APPLY_QUEUE,
+  config,
+  HEARTBEAT_QUEUE,
+  type PipelineKit,
+  REGION,
+  SPOKE,
+  startPipelineKit,
+} from "../support/pipelineKit";
+import { describeRequiring, sandboxRequirement } from "../support/requires";
+
+const tagged = { [config.tagKey]: "app-b-prod" };
+const ids = {
+  fast: "i-bp1slowfast0001",
+  slow: "i-bp1slowslow0001",
+  stuck: "i-bp1slowstuck001",
+};
+
+describeRequiring(sandboxRequirement(), "slow hosts on the local stack", () => {
+  let kit: PipelineKit;
+  let deps: HeartbeatDeps;
+  /** Messages on the heartbeat queue, received and deleted (the step under test is not running). */
+  const drainedTypes = async (): Promise<string[]> => {
+    const received = await kit.deps.queue.receive(HEARTBEAT_QUEUE, 16, 0);
+    await kit.deps.queue.delete(
+      HEARTBEAT_QUEUE,
+      received.map((m) => m.receiptHandle),
+    );
+    return received.map((m) => {
+      const decoded = decodeMessage(m.body);
+      return decoded.ok ? decoded.message.type : "malformed";
+    });
+  };
+
+  beforeAll(async () => {
+    kit = await startPipelineKit([
+      { account: "app-b", region: REGION, id: ids.fast, tags: tagged },
+      { account: "app-b", region: REGION, id: ids.slow, tags: tagged, commandDelaySeconds: 90 },
+      { account: "app-b", region: REGION, id: ids.stuck, tags: tagged, commandDelaySeconds: 3_600 },
+    ]);
+    deps = {
+      ...kit.deps,
+      sls: (scope) => kit.adapters.sls(scope),
+      heartbeatQueue: HEARTBEAT_QUEUE,
+      applyQueue: APPLY_QUEUE,
+    };
+  });
+
+  afterAll(async () => {
+    await kit?.stop();
+  });
+
+  test("authorize does not fail a host whose command is still pending: it stays pending and is looked at later", async () => {
+    // The emulator's clock stands still here; the invocation's deadline has come, so authorize
+    // looks at the results once: the fast host has finished, the slow ones have not started.
+    const fast = kit.stack.fleet.host(ids.fast);
+    const outcome = await authorizeInstances(
+      {
+        ...kit.deps,
+        heartbeatQueue: HEARTBEAT_QUEUE,
+        deadline: () => kit.stack.emulator.now(),
+        sleep: async (ms) => {
+          // Let the fast host's sandbox finish before the one look.
+          while (fast?.restartCount() === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+          // Its result is recorded just after the run.
+          await new Promise((resolve) => setTimeout(resolve, 300 + ms));
+        },
+      },
+      { accountId: SPOKE, region: REGION, instanceIds: Object.values(ids) },
+    );
+
+    expect(outcome.commands).toBe(1);
+    expect([kit.status(ids.fast), kit.status(ids.slow), kit.status(ids.stuck)]).toEqual([
+      "authorized",
+      "pending",
+      "pending",
+    ]);
+    const messages = kit.messagesIn(HEARTBEAT_QUEUE);
+    expect(messages.map((m) => (m.ok ? m.message.type : "malformed"))).toEqual(["await-heartbeat"]);
+    expect(kit.logs).toContainEqual(
+      expect.objectContaining({
+        action: "authorize",
+        outcome: "skipped",
+        reason: "HostCommandRunning",
+        instanceIds: [ids.slow, ids.stuck].sort(),
+      }),
+    );
+    expect(kit.logs.filter((line) => line.outcome === "failed")).toEqual([]);
+  });
+
+  test("the later look authorizes the slow host once its command ran, and keeps waiting for the other", async () => {
+    expect(await drainedTypes()).toEqual(["await-heartbeat"]); // the fast host's: not under test here
+    // The check message is delayed 30 s; the slow host starts its command 90 s after it was sent.
+    kit.stack.emulator.advanceClock(95_000);
+    const slow = kit.stack.fleet.host(ids.slow);
+    for (let i = 0; i < 400 && slow?.restartCount() === 0; i += 1)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the result is recorded after the run
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ commandsSettled: 1, commandsRunning: 1 });
+    expect([kit.status(ids.slow), kit.status(ids.stuck)]).toEqual(["authorized", "pending"]);
+    expect(kit.messagesIn(HEARTBEAT_QUEUE)).toEqual([
+      { ok: true, message: expect.objectContaining({ type: "await-heartbeat", instanceIds: [ids.slow] }) },
+    ]);
+    // The next look at the stuck host's command comes a minute later.
+    kit.stack.emulator.advanceClock(60_000);
+    expect(kit.messagesIn(HEARTBEAT_QUEUE)).toContainEqual({
+      ok: true,
+      message: expect.objectContaining({ type: "check-command", instanceIds: [ids.stuck], checks: 1 }),
+    });
+  });
+
+  test("a command never picked up ends as Cloud Assistant reports it: a delivery timeout, not a wait forever", async () => {
+    // The emulator's Cloud Assistant ends a command no agent picked up after 10 minutes.
+    kit.stack.emulator.advanceClock(10 * 60_000);
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ commandsSettled: 1, commandsRunning: 0 });
+    expect(kit.status(ids.stuck)).toBe("failed:CloudAssistantOffline");
+    expect(kit.logs).toContainEqual(
+      expect.objectContaining({ outcome: "failed", reason: "DeliveryTimeout", instanceIds: [ids.stuck] }),
+    );
+  });
+
+  test("a look at an invocation Cloud Assistant does not know settles its hosts at once instead of failing the run", async () => {
+    const body = encodeMessage({
+      v: 1,
+      type: "check-command",
+      accountId: SPOKE,
+      region: REGION,
+      route: "app-b-prod",
+      instanceIds: [ids.stuck],
+      invokeId: "t-hz0000gone0000",
+      sentAt: kit.stack.emulator.now(),
+      checks: 0,
+    });
+    await kit.deps.queue.send(HEARTBEAT_QUEUE, [body]);
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ commandsSettled: 1, commandsRunning: 0 });
+    expect(kit.status(ids.stuck)).toBe("failed:HostCommandTimeout");
+    expect(kit.logs).toContainEqual(
+      expect.objectContaining({ reason: "InvocationNotFound", invokeId: "t-hz0000gone0000" }),
+    );
+  });
+});
