@@ -6,6 +6,7 @@
  * function run at once. The module is loaded on the first invocation (a cold start) and reused.
  */
 import { randomUUID } from "node:crypto";
+import type { Scheduler } from "../eventbridge/types";
 import { type CredentialsProvider, credentialsEnv } from "./credentials";
 import { runWithEnv } from "./envOverlay";
 import { FunctionTimeoutError } from "./errors";
@@ -34,6 +35,12 @@ export interface InvokerOptions {
   newRequestId?: () => string;
   /** Chaos: kills chosen invocations part-way (see invocationKill.ts). */
   killer?: InvocationKiller;
+  /**
+   * The clock the function's timeout counts on: the scheduler's, as the queues' visibility timeouts
+   * do, so a run that outlives its timeout in emulated time is stopped as FC would stop it.
+   * Default: wall time.
+   */
+  clock?: Scheduler;
 }
 
 export type InvocationResult =
@@ -105,14 +112,21 @@ export class FunctionInvoker {
     };
     const timeoutMs = this.spec.timeout * 1000;
     const tracker = new InvocationTracker(this.options.killer?.({ functionName: this.spec.name, requestId }));
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimeout = (): void => undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
+      const expire = (): void => {
         reject(new FunctionTimeoutError(`${this.spec.name} timed out after ${this.spec.timeout} s`));
         // FC stops a timed-out instance: the abandoned handler must not act any more.
         tracker.kill();
-      }, timeoutMs);
+      };
+      const clock = this.options.clock;
+      if (clock !== undefined) {
+        cancelTimeout = clock.setTimer(clock.now() + timeoutMs, expire);
+        return;
+      }
+      const timer = setTimeout(expire, timeoutMs);
       timer.unref();
+      cancelTimeout = () => clearTimeout(timer);
     });
     // A killed instance ends its invocation at once: the handler left behind (still awaiting its
     // sleeps) can reach nothing, and must not hold the function's concurrency slot.
@@ -129,7 +143,7 @@ export class FunctionInvoker {
         throw error;
       });
     } finally {
-      clearTimeout(timer);
+      cancelTimeout();
     }
     if (tracker.killed)
       throw new InvocationKilledError(

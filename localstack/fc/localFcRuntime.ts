@@ -76,6 +76,7 @@ export class LocalFcRuntime {
           ...(options.loadModule ? { loadModule: options.loadModule } : {}),
           ...(options.extraEnv ? { extraEnv: options.extraEnv } : {}),
           ...(options.killer ? { killer: options.killer } : {}),
+          clock: options.scheduler,
         }),
       );
     }

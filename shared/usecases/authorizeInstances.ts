@@ -12,7 +12,7 @@ import { type HostAction, type HostScripts, renderHostCommand } from "../hostscr
 import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
 import type { QueuePort } from "../ports/queue";
-import { type ResultWaitDeps, waitForInvocation } from "./commandResults";
+import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
 import { commandCheckDelaySeconds, commandFailure } from "./hostCommandOutcome";
 
 export interface AuthorizeTarget {
@@ -194,6 +194,11 @@ export async function authorizeInstances(
   const checkLater: string[] = [];
   const failedRevokes = new Set<string>();
 
+  // One result wait for the whole invocation, counted from its first command: a host's commands
+  // run in order (a re-tag's revoke before its authorize), and the invocation's time does not grow
+  // with the number of routes and actions in it.
+  let waitEnds: number | undefined;
+  const sharedWait = { ...deps, deadline: () => waitEnds };
   for (const entry of work.values()) {
     const ready = entry.instanceIds.filter((id) => online.get(id) === true);
     for (const id of entry.instanceIds.filter((id) => online.get(id) !== true)) {
@@ -204,11 +209,15 @@ export async function authorizeInstances(
     if (ready.length === 0) continue;
     const rendered = renderHostCommand(entry.os, entry.action, deps.scripts);
     const commandSentAt = Math.floor(deps.now());
+    waitEnds ??= Math.min(
+      commandSentAt + (deps.resultWaitMs ?? DEFAULT_RESULT_WAIT_MS),
+      deps.deadline?.() ?? Number.POSITIVE_INFINITY,
+    );
     const invocations = await ecs.runCommand(rendered, ready, { attemptKey: `${entry.key}|${deps.now()}` });
     commands += invocations.length;
     const succeeded: string[] = [];
     for (const invocation of invocations) {
-      const results = await waitForInvocation(deps, ecs, invocation.invokeId);
+      const results = await waitForInvocation(sharedWait, ecs, invocation.invokeId);
       const running: string[] = [];
       for (const result of results) {
         const instance = byId.get(result.instanceId);

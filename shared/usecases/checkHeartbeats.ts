@@ -24,7 +24,7 @@ import type { QueuePort, ReceivedMessage } from "../ports/queue";
 import type { SlsPort } from "../ports/sls";
 import type { LogLine } from "./authorizeInstances";
 import { checkCommands } from "./checkCommands";
-import { type ResultWaitDeps, waitForInvocation } from "./commandResults";
+import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
 import type { DeadLetterSink } from "./deadLetter";
 
 /** `now` is the clock the authorize step stamped `authorizedAt` with (ms). */
@@ -56,7 +56,7 @@ export interface HeartbeatOutcome {
 
 /** The longest a round takes: a diagnosis's command wait, and the calls around it. */
 function roundBudgetMs(deps: HeartbeatDeps): number {
-  return (deps.resultWaitMs ?? 90_000) + 30_000;
+  return (deps.resultWaitMs ?? DEFAULT_RESULT_WAIT_MS) + 30_000;
 }
 
 interface Pending {

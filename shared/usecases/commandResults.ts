@@ -16,13 +16,19 @@ export interface ResultWaitDeps {
   deadline?(): number | undefined;
 }
 
+/** How long a command's results are waited for by default (ms). */
+export const DEFAULT_RESULT_WAIT_MS = 90_000;
+
 export async function waitForInvocation(
   deps: ResultWaitDeps,
   ecs: EcsPort,
   invokeId: string,
 ): Promise<InvocationResult[]> {
   const first = deps.resultPollMs ?? 5000;
-  const giveUpAt = Math.min(deps.now() + (deps.resultWaitMs ?? 90_000), deps.deadline?.() ?? Infinity);
+  const giveUpAt = Math.min(
+    deps.now() + (deps.resultWaitMs ?? DEFAULT_RESULT_WAIT_MS),
+    deps.deadline?.() ?? Infinity,
+  );
   let wait = first;
   for (;;) {
     await deps.sleep(Math.max(0, Math.min(wait, giveUpAt - deps.now())));

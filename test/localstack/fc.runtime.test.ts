@@ -245,6 +245,28 @@ describe("function invoker limits", () => {
     expect(logger.lines[0]).toMatchObject({ outcome: "timeout" });
   });
 
+  it("counts the timeout on the scheduler's clock when it is given one, as the queues' visibility does", async () => {
+    const clock = new EmulatorClock({ startAt: START, scale: 0 });
+    const invoker = new FunctionInvoker(spec({ timeout: 300 }), {
+      accountId: HUB,
+      credentials,
+      clock,
+      loadModule: () => ({ handler: () => new Promise(() => {}) }),
+    });
+    let settled: unknown;
+    const invocation = invoker.invoke(Buffer.from("{}"), "t").then((result) => {
+      settled = result;
+      return result;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clock.advance(299_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(settled).toBeUndefined();
+
+    clock.advance(1_000);
+    expect(await invocation).toMatchObject({ ok: false, timedOut: true });
+  });
+
   it("reports a module without the handler export as a failed invocation", async () => {
     const invoker = new FunctionInvoker(spec(), { accountId: HUB, credentials, loadModule: () => ({}) });
     const result = await invoker.invoke(Buffer.from("{}"), "t");
