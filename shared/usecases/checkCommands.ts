@@ -8,11 +8,12 @@ import type { RoutesFile } from "../config/routesSchema";
 import { resolveRoute } from "../domain/routeResolution";
 import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
 import { type CheckCommandMessage, encodeMessage } from "../messages/queueMessages";
-import type { EcsPort, InstanceRecord, InvocationResult } from "../ports/ecs";
+import type { EcsPort, InvocationResult } from "../ports/ecs";
 import { isRetryable } from "../ports/errors";
 import type { QueuePort } from "../ports/queue";
 import type { LogLine } from "./authorizeInstances";
 import { COMMAND_RESULT_GIVE_UP_MS, commandCheckDelaySeconds, commandFailure } from "./hostCommandOutcome";
+import { observeInstances } from "./observeInstances";
 
 export interface CommandCheckDeps {
   config: RoutesFile;
@@ -61,18 +62,7 @@ export async function checkCommands(
   const outcome: CommandCheckOutcome = { settled: 0, running: 0 };
   if (messages.length === 0) return outcome;
 
-  // Re-observe the instances, one DescribeInstances batch per account and region.
-  const instances = new Map<string, InstanceRecord>();
-  const byScope = new Map<string, Set<string>>();
-  for (const message of messages) {
-    const key = `${message.accountId}|${message.region}`;
-    byScope.set(key, new Set([...(byScope.get(key) ?? []), ...message.instanceIds]));
-  }
-  for (const [key, ids] of byScope) {
-    const [accountId = "", region = ""] = key.split("|");
-    for (const record of await deps.ecs({ accountId, region }).describeInstances({ instanceIds: [...ids] }))
-      instances.set(record.instanceId, record);
-  }
+  const instances = await observeInstances(deps.ecs, messages);
 
   const nowMs = deps.now();
   const writes = new Map<

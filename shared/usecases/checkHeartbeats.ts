@@ -26,6 +26,7 @@ import type { LogLine } from "./authorizeInstances";
 import { checkCommands } from "./checkCommands";
 import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
 import type { DeadLetterSink } from "./deadLetter";
+import { observeInstances } from "./observeInstances";
 
 /** `now` is the clock the authorize step stamped `authorizedAt` with (ms). */
 export interface HeartbeatDeps extends ResultWaitDeps {
@@ -171,21 +172,10 @@ async function handleBatch(
   const nowMs = deps.now();
   const fresh = deps.freshSeconds ?? 180;
 
-  // Re-observe the instances, one DescribeInstances batch per account and region.
-  const instances = new Map<string, InstanceRecord>();
-  const byScope = new Map<string, Set<string>>();
-  for (const { message } of batch) {
-    const key = `${message.accountId}|${message.region}`;
-    const ids = byScope.get(key) ?? new Set();
-    for (const id of message.instanceIds) ids.add(id);
-    byScope.set(key, ids);
-  }
-  for (const [key, ids] of byScope) {
-    const [accountId = "", region = ""] = key.split("|");
-    for (const record of await deps.ecs({ accountId, region }).describeInstances({ instanceIds: [...ids] })) {
-      instances.set(record.instanceId, record);
-    }
-  }
+  const instances = await observeInstances(
+    deps.ecs,
+    batch.map((p) => p.message),
+  );
 
   // ListMachines once per machine group involved.
   const machines = new Map<string, ObservedMachine[]>();
