@@ -21,6 +21,13 @@ export async function handler(
       return "rejected";
     }
     const batch = readQueueTrigger(decoded.value);
+    // What this run was handed: with the runtime's own record, every delivery is accounted for.
+    log({
+      action: "apply-batch",
+      outcome: "received",
+      messageIds: batch.messages.map((m) => m.messageId),
+      rejected: batch.rejected.length,
+    });
     for (const { index, reason, original } of batch.rejected) {
       log({ action: "apply", outcome: "rejected", reason: `batch element ${index}: ${reason}` });
       await steps.deadLetter({

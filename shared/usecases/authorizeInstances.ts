@@ -31,6 +31,9 @@ export interface LogLine {
   reason?: string;
   detail?: string;
   invokeId?: string;
+  /** Queue messages the line accounts for (their MNS ids), and how often each was delivered. */
+  messageIds?: string[];
+  dequeueCounts?: number[];
 }
 
 /** Cloud Assistant's result wait (first look, limit, the invocation's deadline) is ResultWaitDeps'. */

@@ -156,7 +156,22 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
       ...pending.map((p) => p.received.receiptHandle),
       ...commandChecks.map((c) => c.received.receiptHandle),
     );
-    await deps.queue.delete(deps.heartbeatQueue, done);
+    const notDeleted = await deps.queue.delete(deps.heartbeatQueue, done);
+    // Every delivery accounted for: what came, how often it had come, and what was not deleted
+    // (a stale handle: the visibility timeout passed and the queue handed the message out again).
+    deps.log({
+      action: "heartbeat-queue",
+      outcome: notDeleted.length === 0 ? "ok" : "failed",
+      accountId: "",
+      region: "",
+      instanceIds: [],
+      messageIds: received.map((m) => m.messageId),
+      dequeueCounts: received.map((m) => m.dequeueCount),
+      detail:
+        `${done.length - notDeleted.length} of ${received.length} handled and deleted` +
+        (notDeleted.length > 0 ? `; ${notDeleted.length} not deleted, redelivered` : ""),
+      ...(notDeleted[0] === undefined ? {} : { reason: notDeleted[0].code }),
+    });
     // A short batch means the queue is drained: another receive would only come back empty.
     if (received.length < 16) break;
   }

@@ -136,11 +136,16 @@ describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", (
 
     expect(outcome.messages).toBe(1);
     expect(kit.messagesIn(HEARTBEAT_QUEUE)).toEqual([]);
-    expect(kit.logs.at(-1)).toMatchObject({
-      action: "heartbeat",
-      outcome: "refused",
-      reason: "MalformedMessage",
-    });
+    expect(kit.logs.slice(-2)).toEqual([
+      expect.objectContaining({ action: "heartbeat", outcome: "refused", reason: "MalformedMessage" }),
+      // The delivery is accounted for: received once, deleted (its record is in the dead-letter queue).
+      expect.objectContaining({
+        action: "heartbeat-queue",
+        outcome: "ok",
+        dequeueCounts: [1],
+        detail: "1 of 1 handled and deleted",
+      }),
+    ]);
     expect(kit.deadLetters()).toEqual([
       expect.objectContaining({
         source: HEARTBEAT_QUEUE,
