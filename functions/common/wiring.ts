@@ -42,9 +42,10 @@ export interface FcContextLike {
 }
 
 /**
- * The share of its timeout an invocation may spend waiting on throttled APIs: the rest is left for
- * the calls under way and for saying what happened. The hub queues' visibility timeout equals the
- * functions' timeout, so a run that ends by then is never handed out again while it works.
+ * The share of its timeout after which an invocation waits no more (throttle pauses, command
+ * results, another heartbeat round): the rest is left for the calls under way and for saying what
+ * happened. The hub queues' visibility timeout equals the functions' timeout, so a run that ends by
+ * then is never handed out again while it works.
  */
 const WAIT_SHARE_OF_TIMEOUT = 0.8;
 
