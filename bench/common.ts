@@ -54,20 +54,42 @@ export const REGION = "cn-hangzhou";
  * of the example routes file, and `instances` healthy Linux hosts of app-b. `tags` presets tags on
  * every instance (no event is emitted for them: the emulator loads them as they are).
  */
-export function pipelineFleetYaml(instances: number, tags?: Readonly<Record<string, string>>): string {
+/** A share of a generated fleet whose hosts start their commands late (emulated seconds). */
+export interface SlowHosts {
+  share: number;
+  commandDelaySeconds: number;
+}
+
+export function pipelineFleetYaml(
+  instances: number,
+  tags?: Readonly<Record<string, string>>,
+  slow: readonly SlowHosts[] = [],
+): string {
   const tagText =
     tags === undefined
       ? ""
       : `, tags: { ${Object.entries(tags)
           .map(([key, value]) => `${key}: ${value}`)
           .join(", ")} }`;
+  // The slow shares first, the rest at full speed; every count at least 1 where its share is.
+  const groups: string[] = [];
+  let left = instances;
+  for (const { share, commandDelaySeconds } of slow) {
+    const count = Math.min(left, Math.max(1, Math.round(instances * share)));
+    if (count <= 0) continue;
+    groups.push(
+      `  - { account: app-b, region: ${REGION}, count: ${count}, commandDelaySeconds: ${commandDelaySeconds}${tagText} }`,
+    );
+    left -= count;
+  }
+  if (left > 0) groups.push(`  - { account: app-b, region: ${REGION}, count: ${left}${tagText} }`);
   return [
     "accounts:",
     `  - { id: "${HUB_ACCOUNT}", name: hub, roles: [{ name: logtail-xacct-event-forwarder, trustedAccounts: ["${SPOKE_ACCOUNT}"] }, { name: logtail-xacct-fc, trustedServices: [fc.aliyuncs.com] }] }`,
     `  - { id: "${SPOKE_ACCOUNT}", name: app-b, roles: [{ name: logtail-xacct-spoke, trustedAccounts: ["${HUB_ACCOUNT}"] }] }`,
     `  - { id: "1800000000000512", name: payments, roles: [{ name: logtail-xacct-spoke, trustedAccounts: ["${HUB_ACCOUNT}"] }] }`,
     "instances:",
-    `  - { account: app-b, region: ${REGION}, count: ${instances}${tagText} }`,
+    ...groups,
     "",
   ].join("\n");
 }

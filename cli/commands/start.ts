@@ -149,15 +149,21 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
     );
     if (apiLimits.length > 0)
       io.err(`limits   ${options.apiLimits} (calls per minute per account and region)\n`);
+    // Every instance ever marked failed, to tell a host failed too early from one that truly failed.
+    const failedOnTheWay = new Set<string>();
+    stack.emulator.ecs.onTagChange((change) => {
+      for (const { instanceId, after } of change.changes)
+        if (after[routes.statusTagKey]?.startsWith("failed:")) failedOnTheWay.add(instanceId);
+    });
     const tagStarted = Date.now();
     const emulatedStart = stack.emulator.now();
     const tagged = await tagFleet(stack, routes);
     io.err(
       `tags     ${tagged} instances tagged with a route through the ECS API; the pipeline takes it from here\n`,
     );
-    const reached = await watch(stack, routes, io, deadline);
+    const reached = await watch(stack, routes, io, deadline, failedOnTheWay);
     const converged = reached !== undefined;
-    const summary = summarize(stack, routes);
+    const summary = summarize(stack, routes, failedOnTheWay);
     summary.seconds = Math.round(((reached?.wallMs ?? Date.now()) - tagStarted) / 100) / 10;
     summary.emulatedSeconds =
       Math.round(((reached?.emulatedMs ?? stack.emulator.now()) - emulatedStart) / 100) / 10;
@@ -285,24 +291,33 @@ interface Summary {
   cutovers?: CutoverState[];
   byRoute: Record<string, Record<string, number>>;
   unexpected: Array<{ instanceId: string; status: string; expected: string }>;
+  /** Hosts that collect in the end but were marked `failed:` on the way (a host failed too early). */
+  failedOnTheWay: number;
 }
 
-/** What a host of this kind must end as: healthy Linux hosts collect, the rest end with a reason. */
-function expectedFinal(stack: LocalStack, instanceId: string): "collecting" | "failed" | "pending" {
+/** Cloud Assistant ends a command no agent picked up after this long (DeliveryTimeout). */
+const DELIVERY_TIMEOUT_SECONDS = 600;
+
+/**
+ * What a host of this kind must end as: healthy Linux hosts collect, the others with the reason
+ * their kind in the fleet file implies — a host told to fix the wrong thing is not converged.
+ */
+export function expectedFinal(stack: LocalStack, instanceId: string): string {
   const host = stack.fleet.host(instanceId);
   const instance = stack.emulator.ecs.getInstance(instanceId);
-  if (!host || !instance) return "failed";
+  if (!host || !instance) return "(released)";
   if (instance.status !== "Running") return "pending";
-  const healthy =
-    host.spec.os === "linux" &&
-    host.spec.cloudAssistant === "online" &&
-    host.spec.agent !== "none" &&
-    host.spec.heartbeat === "ok";
-  return healthy ? "collecting" : "failed";
+  const { spec } = host;
+  // Windows hosts cannot run PowerShell here: Cloud Assistant answers ClientNotResponse.
+  if (spec.cloudAssistant === "offline" || spec.os === "windows") return "failed:CloudAssistantOffline";
+  if ((spec.commandDelaySeconds ?? 0) >= DELIVERY_TIMEOUT_SECONDS) return "failed:CloudAssistantOffline";
+  if (spec.agent === "none") return "failed:AgentNotInstalled";
+  if (spec.heartbeat === "blocked") return "failed:NoHeartbeat";
+  return "collecting";
 }
 
-function summarize(stack: LocalStack, routes: RoutesFile): Summary {
-  const summary: Summary = { instances: 0, byStage: {}, byRoute: {}, unexpected: [] };
+function summarize(stack: LocalStack, routes: RoutesFile, failedOnTheWay: ReadonlySet<string>): Summary {
+  const summary: Summary = { instances: 0, byStage: {}, byRoute: {}, unexpected: [], failedOnTheWay: 0 };
   for (const host of stack.fleet.hosts.values()) {
     const instance = stack.emulator.ecs.getInstance(host.instanceId);
     const status = instance?.tags.get(routes.statusTagKey) ?? "(none)";
@@ -314,7 +329,8 @@ function summarize(stack: LocalStack, routes: RoutesFile): Summary {
     perRoute[status] = (perRoute[status] ?? 0) + 1;
     summary.byRoute[route] = perRoute;
     const expected = expectedFinal(stack, host.instanceId);
-    if (stage !== expected) summary.unexpected.push({ instanceId: host.instanceId, status, expected });
+    if (status !== expected) summary.unexpected.push({ instanceId: host.instanceId, status, expected });
+    if (expected === "collecting" && failedOnTheWay.has(host.instanceId)) summary.failedOnTheWay += 1;
   }
   return summary;
 }
@@ -325,13 +341,14 @@ async function watch(
   routes: RoutesFile,
   io: CliIo,
   deadlineSeconds: number,
+  failedOnTheWay: ReadonlySet<string>,
 ): Promise<{ wallMs: number; emulatedMs: number } | undefined> {
   const started = Date.now();
   let lastLine = "";
   let stableSince: { wallMs: number; emulatedMs: number } | undefined;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const summary = summarize(stack, routes);
+    const summary = summarize(stack, routes, failedOnTheWay);
     const elapsed = Math.round((Date.now() - started) / 1000);
     const stages = ["(none)", "pending", "authorized", "collecting", "failed", "revoked"]
       .map((stage) => `${stage} ${summary.byStage[stage] ?? 0}`)
@@ -412,5 +429,8 @@ function renderTable(summary: Summary): string {
     text += `cutover  ${cutover.route} from ${cutover.sourceAccount}: ${parts.join(", ")}\n`;
   }
   if (summary.deadLetters !== undefined) text += `dead letters  ${summary.deadLetters}\n`;
+  text += `failed on the way  ${summary.failedOnTheWay} (hosts that collect in the end but were marked failed before)\n`;
+  for (const { instanceId, status, expected } of summary.unexpected.slice(0, 10))
+    text += `unexpected  ${instanceId}: ${status}, expected ${expected}\n`;
   return text;
 }

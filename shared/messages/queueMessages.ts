@@ -41,14 +41,16 @@ export const awaitHeartbeatMessage = z.strictObject({
 });
 
 /**
- * Hosts whose authorize command was still running when authorize stopped waiting: a slow host is
- * not a failed one. The heartbeat step reads the invocation's results later and settles them.
+ * Hosts whose authorize or revoke command was still running when authorize stopped waiting: a
+ * slow host is not a failed one. The heartbeat step reads the invocation's results later.
  */
 export const checkCommandMessage = z.strictObject({
   v: z.literal(1),
   type: z.literal("check-command"),
   ...identity,
   invokeId: z.string().regex(INVOKE_ID, { error: "must be a Cloud Assistant invoke id" }),
+  /** Which host script action the invocation ran. */
+  action: z.enum(["authorize", "revoke"]),
   /** When the command was sent (ms): a result still missing long after it is a failure. */
   sentAt: z.number().int().nonnegative(),
   checks: z.number().int().nonnegative().max(10_000),

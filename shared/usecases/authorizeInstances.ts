@@ -225,11 +225,12 @@ export async function authorizeInstances(
       for (const result of results) {
         const instance = byId.get(result.instanceId);
         if (!instance) continue;
-        if (!result.finished && entry.action.action === "authorize") {
-          // A slow host is not a failed one: its result is read later (check-command), and its
-          // status says it is not onboarded yet until then.
+        if (!result.finished) {
+          // A slow host is not a failed one: its result is read later (check-command). Until
+          // then an authorized host says it is not onboarded yet, a revoked one is not revoked.
           running.push(result.instanceId);
-          if (parseStatus(instance.tags[config.statusTagKey]) === undefined)
+          if (entry.action.action === "revoke") failedRevokes.add(result.instanceId);
+          else if (parseStatus(instance.tags[config.statusTagKey]) === undefined)
             setStatus(instance, { stage: "pending" });
           continue;
         }
@@ -261,6 +262,7 @@ export async function authorizeInstances(
             route: entry.route,
             instanceIds: running,
             invokeId: invocation.invokeId,
+            action: entry.action.action === "revoke" ? "revoke" : "authorize",
             sentAt: commandSentAt,
             checks: 0,
           }),
@@ -325,7 +327,7 @@ export async function authorizeInstances(
 }
 
 /** Routes whose identifier an instance of this account and OS may carry. */
-function candidateRoutes(config: RoutesFile, instance: InstanceRecord): string[] {
+export function candidateRoutes(config: RoutesFile, instance: InstanceRecord): string[] {
   return Object.entries(config.routes)
     .filter(
       ([, route]) =>

@@ -1,17 +1,20 @@
 /**
- * The later look at authorize commands that were still running when authorize stopped waiting
+ * The later look at host commands that were still running when authorize stopped waiting
  * (check-command messages, drained by the heartbeat step). One DescribeInvocationResults per
- * message and one DescribeInstances per account and region re-observe; a finished command is
- * settled as authorize would have settled it, a running one is looked at again later.
+ * message and one DescribeInstances per account and region re-observe; a finished authorize is
+ * settled as authorize would have settled it; a finished revoke hands its hosts back to authorize,
+ * which decides again (an offboarded host is revoked once every route's revoke succeeded on it);
+ * a command still running is looked at again later.
  */
 import type { RoutesFile } from "../config/routesSchema";
 import { resolveRoute } from "../domain/routeResolution";
 import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
+import { parseHostReport } from "../hostscript/hostReport";
 import { type CheckCommandMessage, encodeMessage } from "../messages/queueMessages";
-import type { EcsPort, InvocationResult } from "../ports/ecs";
+import type { EcsPort, InstanceRecord, InvocationResult } from "../ports/ecs";
 import { isRetryable } from "../ports/errors";
 import type { QueuePort } from "../ports/queue";
-import type { LogLine } from "./authorizeInstances";
+import { candidateRoutes, type LogLine } from "./authorizeInstances";
 import { COMMAND_RESULT_GIVE_UP_MS, commandCheckDelaySeconds, commandFailure } from "./hostCommandOutcome";
 import { observeInstances } from "./observeInstances";
 
@@ -34,6 +37,32 @@ export interface CommandCheckOutcome {
 /** Statuses a slow host can be in while its authorize command runs; anything else moved on. */
 function awaitsResult(status: Status | undefined): boolean {
   return status === undefined || status.stage === "pending" || isHostFailure(status);
+}
+
+/**
+ * What a finished revoke means for an instance whose route tag is gone: revoked once no identifier
+ * of any route it may carry is left on the host (the host script reports what is left), so the
+ * revokes of several routes settle in any order. A re-tagged instance's status is its new route's.
+ */
+function revokeVerdict(
+  config: RoutesFile,
+  instance: InstanceRecord,
+  result: InvocationResult,
+): { revoked: boolean; failure?: { reason: string }; detail: string } {
+  const failure = commandFailure(result);
+  if (failure) return { revoked: false, failure, detail: failure.detail ?? "reconcile tries again" };
+  const offboarded = resolveRoute(config, instance, instance.tags[config.tagKey]).kind === "untagged";
+  const current = parseStatus(instance.tags[config.statusTagKey]);
+  if (!offboarded || current?.stage === "revoked")
+    return { revoked: false, detail: "result read later; the status is not this revoke's to change" };
+  const report = parseHostReport(result.output);
+  const ours = new Set(
+    candidateRoutes(config, instance).map((name) => config.routes[name]?.identifier[instance.os] ?? ""),
+  );
+  const left = report.ok ? report.report.identifiers.filter((id) => ours.has(id)) : ["(no report)"];
+  return left.length === 0
+    ? { revoked: true, detail: "result read later: no route's identifier left on the host" }
+    : { revoked: false, detail: `result read later; still on the host: ${left.join(", ")}` };
 }
 
 /** What a host whose result Cloud Assistant no longer lists counts as: a command that never ended. */
@@ -69,6 +98,16 @@ export async function checkCommands(
     string,
     { scope: { accountId: string; region: string }; value: string; ids: string[] }
   >();
+  const addWrite = (scope: { accountId: string; region: string }, id: string, value: string): void => {
+    const key = `${scope.accountId}|${scope.region}|${value}`;
+    const entry = writes.get(key) ?? {
+      scope: { accountId: scope.accountId, region: scope.region },
+      value,
+      ids: [],
+    };
+    entry.ids.push(id);
+    writes.set(key, entry);
+  };
   const heartbeat: string[] = [];
   /** Delay in seconds → re-checks: those with the same delay go out together. */
   const again = new Map<number, string[]>();
@@ -92,6 +131,26 @@ export async function checkCommands(
     for (const id of message.instanceIds) {
       const instance = instances.get(id);
       if (!instance) continue;
+      if (message.action === "revoke") {
+        const result = resultOf.get(id);
+        if (result?.finished !== true && !gaveUp) {
+          running.push(id);
+          continue;
+        }
+        outcome.settled += 1;
+        const verdict = revokeVerdict(config, instance, result ?? lostResult(id));
+        if (verdict.revoked) addWrite(message, id, formatStatus({ stage: "revoked" }));
+        deps.log({
+          ...base,
+          action: "revoke",
+          outcome: verdict.failure ? "failed" : "ok",
+          instanceIds: [id],
+          ...(verdict.failure ? { reason: verdict.failure.reason } : {}),
+          detail: verdict.detail,
+          invokeId: message.invokeId,
+        });
+        continue;
+      }
       // Re-tagged, untagged or already settled by a newer authorize: this look has nothing to do.
       const resolution = resolveRoute(config, instance, instance.tags[config.tagKey]);
       if (resolution.kind !== "route" || resolution.name !== message.route) continue;
@@ -108,16 +167,7 @@ export async function checkCommands(
         failure?.status ??
         (current !== undefined && isHostFailure(current) ? current : { stage: "authorized" });
       const value = formatStatus(status);
-      if (instance.tags[config.statusTagKey] !== value) {
-        const key = `${message.accountId}|${message.region}|${value}`;
-        const entry = writes.get(key) ?? {
-          scope: { accountId: message.accountId, region: message.region },
-          value,
-          ids: [],
-        };
-        entry.ids.push(id);
-        writes.set(key, entry);
-      }
+      if (instance.tags[config.statusTagKey] !== value) addWrite(message, id, value);
       outcome.settled += 1;
       if (failure === undefined) authorized.push(id);
       else

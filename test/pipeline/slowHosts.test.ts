@@ -40,6 +40,18 @@ describeRequiring(sandboxRequirement(), "slow hosts on the local stack", () => {
     });
   };
 
+  /** Waits (wall time) until every command the emulator ran on the host has its result recorded. */
+  const commandsDone = async (instanceId: string): Promise<void> => {
+    const pending = () =>
+      kit.stack.emulator.ecs
+        .invocationsIn(SPOKE, REGION)
+        .flatMap((invocation) => invocation.results)
+        .filter((result) => result.instanceId === instanceId && result.finishTime === undefined);
+    for (let i = 0; i < 400 && pending().length > 0; i += 1)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(pending()).toEqual([]);
+  };
+
   beforeAll(async () => {
     kit = await startPipelineKit([
       { account: "app-b", region: REGION, id: ids.fast, tags: tagged },
@@ -61,18 +73,13 @@ describeRequiring(sandboxRequirement(), "slow hosts on the local stack", () => {
   test("authorize does not fail a host whose command is still pending: it stays pending and is looked at later", async () => {
     // The emulator's clock stands still here; the invocation's deadline has come, so authorize
     // looks at the results once: the fast host has finished, the slow ones have not started.
-    const fast = kit.stack.fleet.host(ids.fast);
     const outcome = await authorizeInstances(
       {
         ...kit.deps,
         heartbeatQueue: HEARTBEAT_QUEUE,
         deadline: () => kit.stack.emulator.now(),
-        sleep: async (ms) => {
-          // Let the fast host's sandbox finish before the one look.
-          while (fast?.restartCount() === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-          // Its result is recorded just after the run.
-          await new Promise((resolve) => setTimeout(resolve, 300 + ms));
-        },
+        // Let the fast host's command finish before the one look.
+        sleep: () => commandsDone(ids.fast),
       },
       { accountId: SPOKE, region: REGION, instanceIds: Object.values(ids) },
     );
@@ -100,10 +107,7 @@ describeRequiring(sandboxRequirement(), "slow hosts on the local stack", () => {
     expect(await drainedTypes()).toEqual(["await-heartbeat"]); // the fast host's: not under test here
     // The check message is delayed 30 s; the slow host starts its command 90 s after it was sent.
     kit.stack.emulator.advanceClock(95_000);
-    const slow = kit.stack.fleet.host(ids.slow);
-    for (let i = 0; i < 400 && slow?.restartCount() === 0; i += 1)
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the result is recorded after the run
+    await commandsDone(ids.slow);
 
     const outcome = await checkHeartbeats(deps);
 
@@ -142,6 +146,7 @@ describeRequiring(sandboxRequirement(), "slow hosts on the local stack", () => {
       route: "app-b-prod",
       instanceIds: [ids.stuck],
       invokeId: "t-hz0000gone0000",
+      action: "authorize",
       sentAt: kit.stack.emulator.now(),
       checks: 0,
     });
@@ -154,5 +159,29 @@ describeRequiring(sandboxRequirement(), "slow hosts on the local stack", () => {
     expect(kit.logs).toContainEqual(
       expect.objectContaining({ reason: "InvocationNotFound", invokeId: "t-hz0000gone0000" }),
     );
+  });
+
+  test("a slow host's revoke is read later too: revoked once its command ran, not a period later", async () => {
+    await kit.adapters.ecs({ accountId: SPOKE, region: REGION }).untagInstances([ids.slow], [config.tagKey]);
+    const slow = kit.stack.fleet.host(ids.slow);
+
+    await authorizeInstances(
+      { ...kit.deps, heartbeatQueue: HEARTBEAT_QUEUE, deadline: () => kit.stack.emulator.now() },
+      { accountId: SPOKE, region: REGION, instanceIds: [ids.slow] },
+    );
+    expect(kit.status(ids.slow)).toBe("authorized");
+    expect(kit.logs).toContainEqual(
+      expect.objectContaining({ action: "revoke", reason: "HostCommandRunning", instanceIds: [ids.slow] }),
+    );
+
+    kit.stack.emulator.advanceClock(95_000);
+    await commandsDone(ids.slow);
+    const outcome = await checkHeartbeats(deps);
+
+    // app-b's hosts may carry both routes' identifiers: one revoke per route, each read later.
+    expect(outcome).toMatchObject({ commandsSettled: 2, commandsRunning: 0 });
+    expect(kit.status(ids.slow)).toBe("revoked");
+    expect(slow?.root().identifierFile()).toBeUndefined();
+    expect(slow?.uidFiles()).toEqual([]);
   });
 });
