@@ -10,7 +10,11 @@ import type { RoutesFile } from "../config/routesSchema";
 import { resolveRoute } from "../domain/routeResolution";
 import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
 import { parseHostReport } from "../hostscript/hostReport";
-import { type CheckCommandMessage, encodeMessage } from "../messages/queueMessages";
+import {
+  type AwaitHeartbeatMessage,
+  type CheckCommandMessage,
+  encodeMessage,
+} from "../messages/queueMessages";
 import type { EcsPort, InstanceRecord, InvocationResult } from "../ports/ecs";
 import { isRetryable } from "../ports/errors";
 import type { QueuePort } from "../ports/queue";
@@ -32,6 +36,8 @@ export interface CommandCheckOutcome {
   settled: number;
   /** Instances whose command still runs: looked at again later. */
   running: number;
+  /** The hosts found authorized, for the caller's heartbeat check (not sent to a queue). */
+  authorized: AwaitHeartbeatMessage[];
 }
 
 /** Statuses a slow host can be in while its authorize command runs; anything else moved on. */
@@ -88,7 +94,7 @@ export async function checkCommands(
   messages: readonly CheckCommandMessage[],
 ): Promise<CommandCheckOutcome> {
   const { config } = deps;
-  const outcome: CommandCheckOutcome = { settled: 0, running: 0 };
+  const outcome: CommandCheckOutcome = { settled: 0, running: 0, authorized: [] };
   if (messages.length === 0) return outcome;
 
   const instances = await observeInstances(deps.ecs, messages);
@@ -108,7 +114,6 @@ export async function checkCommands(
     entry.ids.push(id);
     writes.set(key, entry);
   };
-  const heartbeat: string[] = [];
   /** Delay in seconds → re-checks: those with the same delay go out together. */
   const again = new Map<number, string[]>();
   for (const message of messages) {
@@ -190,16 +195,14 @@ export async function checkCommands(
         detail: `result read after ${Math.round((nowMs - message.sentAt) / 1000)} s`,
         invokeId: message.invokeId,
       });
-      heartbeat.push(
-        encodeMessage({
-          v: 1,
-          type: "await-heartbeat",
-          ...base,
-          instanceIds: authorized,
-          authorizedAt: Math.floor(nowMs),
-          checks: 0,
-        }),
-      );
+      outcome.authorized.push({
+        v: 1,
+        type: "await-heartbeat",
+        ...base,
+        instanceIds: authorized,
+        authorizedAt: Math.floor(nowMs),
+        checks: 0,
+      });
     }
     if (running.length > 0) {
       outcome.running += running.length;
@@ -212,7 +215,6 @@ export async function checkCommands(
   // Status first, as in authorize: the heartbeat check acts only on instances marked authorized.
   for (const { scope, value, ids } of writes.values())
     await deps.ecs(scope).tagInstances(ids, { [config.statusTagKey]: value });
-  if (heartbeat.length > 0) await deps.queue.send(deps.heartbeatQueue, heartbeat);
   for (const [delaySeconds, bodies] of again)
     await deps.queue.send(deps.heartbeatQueue, bodies, { delaySeconds });
   return outcome;

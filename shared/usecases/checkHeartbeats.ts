@@ -146,7 +146,9 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
     );
     outcome.commandsSettled += commands.settled;
     outcome.commandsRunning += commands.running;
-    const counts = await handleBatch(deps, pending);
+    // Hosts just found authorized are checked in this round: their agents restarted when their
+    // commands ran, often a minute ago, and need not wait for the next tick.
+    const counts = await handleBatch(deps, [...pending.map((p) => p.message), ...commands.authorized]);
     outcome.healthy += counts.healthy;
     outcome.waiting += counts.waiting;
     outcome.diagnosed += counts.diagnosed;
@@ -180,22 +182,19 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
 
 async function handleBatch(
   deps: HeartbeatDeps,
-  batch: Pending[],
+  batch: readonly AwaitHeartbeatMessage[],
 ): Promise<Pick<HeartbeatOutcome, "healthy" | "waiting" | "diagnosed">> {
   const { config } = deps;
   const counts = { healthy: 0, waiting: 0, diagnosed: 0 };
   const nowMs = deps.now();
   const fresh = deps.freshSeconds ?? 180;
 
-  const instances = await observeInstances(
-    deps.ecs,
-    batch.map((p) => p.message),
-  );
+  const instances = await observeInstances(deps.ecs, batch);
 
   // ListMachines once per machine group involved.
   const machines = new Map<string, ObservedMachine[]>();
   const groupKey = (route: string, os: OperatingSystem) => `${route}|${os}`;
-  for (const { message } of batch) {
+  for (const message of batch) {
     const route = config.routes[message.route];
     const destination = route ? config.destinations[route.destination] : undefined;
     if (!route || !destination) continue;
@@ -230,8 +229,8 @@ async function handleBatch(
   // repeated authorizations must not multiply its checks and diagnoses, and reconcile's fresh
   // check every period must not restart a timeout that is as long as the period.
   const judged = new Set<string>();
-  const oldestFirst = [...batch].sort((a, b) => a.message.authorizedAt - b.message.authorizedAt);
-  for (const { message } of oldestFirst) {
+  const oldestFirst = [...batch].sort((a, b) => a.authorizedAt - b.authorizedAt);
+  for (const message of oldestFirst) {
     const route = config.routes[message.route];
     const elapsedSeconds = (nowMs - message.authorizedAt) / 1000;
     const later: string[] = [];

@@ -1,14 +1,14 @@
 /**
  * Waiting for a Cloud Assistant invocation. The host script takes seconds (an agent restart), so
- * the first look comes after 5 s and later ones back off: a 100-instance command usually costs one
- * or two reads, not one per second.
+ * the first look comes after 5 s and each later one waits twice as long: a 100-instance command
+ * usually costs one or two reads, and a slow one at most five before it is left to a later look.
  */
 import type { EcsPort, InvocationResult } from "../ports/ecs";
 
 export interface ResultWaitDeps {
   now(): number;
   sleep(ms: number): Promise<void>;
-  /** First wait, then ×1.5 per look up to 2.5×, in ms. */
+  /** First wait, then twice as long per look, in ms. */
   resultPollMs?: number;
   /** Give up after this long (ms): unfinished instances are reported as such. */
   resultWaitMs?: number;
@@ -34,6 +34,6 @@ export async function waitForInvocation(
     await deps.sleep(Math.max(0, Math.min(wait, giveUpAt - deps.now())));
     const results = await ecs.invocationResults(invokeId);
     if (results.finished || deps.now() >= giveUpAt) return results.results;
-    wait = Math.min(wait * 1.5, first * 2.5);
+    wait *= 2;
   }
 }

@@ -13,9 +13,13 @@ import type { InvocationResult } from "../ports/ecs";
  */
 export const COMMAND_RESULT_GIVE_UP_MS = 30 * 60_000;
 
-/** Delay before the next look at a running command: 30 s, then doubling up to 5 minutes. */
+/**
+ * Delay before the next look at a running command. The heartbeat step that reads it runs every
+ * minute; a delay just under that makes each of the first looks the next tick's, then they back off
+ * to every 5 minutes.
+ */
 export function commandCheckDelaySeconds(checks: number): number {
-  return Math.min(30 * 2 ** Math.min(checks, 4), 300);
+  return checks < 4 ? 50 : Math.min(50 * 2 ** (checks - 3), 300);
 }
 
 /** Why a command result is not a success, as a status to write. */
