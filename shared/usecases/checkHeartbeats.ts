@@ -20,7 +20,7 @@ import {
 import { isHeartbeating } from "../planner/heartbeating";
 import type { ObservedMachine } from "../planner/types";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
-import type { QueuePort, ReceivedMessage } from "../ports/queue";
+import type { QueuePort } from "../ports/queue";
 import type { SlsPort } from "../ports/sls";
 import type { LogLine } from "./authorizeInstances";
 import { checkCommands } from "./checkCommands";
@@ -50,7 +50,7 @@ export interface HeartbeatOutcome {
   healthy: number;
   waiting: number;
   diagnosed: number;
-  /** Slow hosts' authorize commands: results read and settled, or still running. */
+  /** Slow hosts' authorize and revoke commands: results read and settled, or still running. */
   commandsSettled: number;
   commandsRunning: number;
 }
@@ -58,11 +58,6 @@ export interface HeartbeatOutcome {
 /** The longest a round takes: a diagnosis's command wait, and the calls around it. */
 function roundBudgetMs(deps: HeartbeatDeps): number {
   return (deps.resultWaitMs ?? DEFAULT_RESULT_WAIT_MS) + 30_000;
-}
-
-interface Pending {
-  message: AwaitHeartbeatMessage;
-  received: ReceivedMessage;
 }
 
 export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOutcome> {
@@ -82,10 +77,13 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
     const received = await deps.queue.receive(deps.heartbeatQueue, 16, 0);
     if (received.length === 0) break;
     outcome.messages += received.length;
-    const pending: Pending[] = [];
-    const commandChecks: Array<{ message: CheckCommandMessage; received: ReceivedMessage }> = [];
+    const awaiting: AwaitHeartbeatMessage[] = [];
+    const commandChecks: CheckCommandMessage[] = [];
+    // Every message of the round is deleted at its end, once what it asked for is done, re-queued
+    // or dead-lettered: a crash before then redelivers them, and every step below is idempotent.
     const done: string[] = [];
     for (const message of received) {
+      done.push(message.receiptHandle);
       const decoded = decodeMessage(message.body);
       if (
         !decoded.ok ||
@@ -110,7 +108,6 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
           messageId: message.messageId,
           original: message.body,
         });
-        done.push(message.receiptHandle);
         continue;
       }
       // Well formed but outside the routes file (an account, region or route that is not there,
@@ -133,31 +130,20 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
           messageId: message.messageId,
           original: message.body,
         });
-        done.push(message.receiptHandle);
         continue;
       }
-      if (decoded.message.type === "check-command")
-        commandChecks.push({ message: decoded.message, received: message });
-      else pending.push({ message: decoded.message, received: message });
+      if (decoded.message.type === "check-command") commandChecks.push(decoded.message);
+      else awaiting.push(decoded.message);
     }
-    const commands = await checkCommands(
-      deps,
-      commandChecks.map((c) => c.message),
-    );
+    const commands = await checkCommands(deps, commandChecks);
     outcome.commandsSettled += commands.settled;
     outcome.commandsRunning += commands.running;
     // Hosts just found authorized are checked in this round: their agents restarted when their
     // commands ran, often a minute ago, and need not wait for the next tick.
-    const counts = await handleBatch(deps, [...pending.map((p) => p.message), ...commands.authorized]);
+    const counts = await handleBatch(deps, [...awaiting, ...commands.authorized]);
     outcome.healthy += counts.healthy;
     outcome.waiting += counts.waiting;
     outcome.diagnosed += counts.diagnosed;
-    // Deleted only once everything they asked for is done (or re-queued): a crash before this
-    // point redelivers them, and every step above is idempotent.
-    done.push(
-      ...pending.map((p) => p.received.receiptHandle),
-      ...commandChecks.map((c) => c.received.receiptHandle),
-    );
     const notDeleted = await deps.queue.delete(deps.heartbeatQueue, done);
     // Every delivery accounted for: what came, how often it had come, and what was not deleted
     // (a stale handle: the visibility timeout passed and the queue handed the message out again).
