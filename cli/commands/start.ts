@@ -5,6 +5,7 @@ import Ecs, * as $Ecs from "@alicloud/ecs20140526";
 import { $OpenApiUtil } from "@alicloud/openapi-core";
 import type { Command } from "commander";
 import type { MetricsSnapshot } from "../../emulator/core/metrics";
+import { DELIVERY_TIMEOUT_MS } from "../../emulator/ecs";
 import { DEFAULT_ENDPOINTS_FILE } from "../../localstack/fc";
 import { readSimulatedFleetFile, type SimulatedFleetSpec } from "../../localstack/fleet/simulatedFleet";
 import { detectSandbox } from "../../localstack/hostSandbox";
@@ -295,14 +296,11 @@ interface Summary {
   failedOnTheWay: number;
 }
 
-/** Cloud Assistant ends a command no agent picked up after this long (DeliveryTimeout). */
-const DELIVERY_TIMEOUT_SECONDS = 600;
-
 /**
  * What a host of this kind must end as: healthy Linux hosts collect, the others with the reason
  * their kind in the fleet file implies — a host told to fix the wrong thing is not converged.
  */
-export function expectedFinal(stack: LocalStack, instanceId: string): string {
+function expectedFinal(stack: LocalStack, instanceId: string): string {
   const host = stack.fleet.host(instanceId);
   const instance = stack.emulator.ecs.getInstance(instanceId);
   if (!host || !instance) return "(released)";
@@ -310,7 +308,8 @@ export function expectedFinal(stack: LocalStack, instanceId: string): string {
   const { spec } = host;
   // Windows hosts cannot run PowerShell here: Cloud Assistant answers ClientNotResponse.
   if (spec.cloudAssistant === "offline" || spec.os === "windows") return "failed:CloudAssistantOffline";
-  if ((spec.commandDelaySeconds ?? 0) >= DELIVERY_TIMEOUT_SECONDS) return "failed:CloudAssistantOffline";
+  // A host slower than the emulated Cloud Assistant's delivery timeout never gets its command.
+  if ((spec.commandDelaySeconds ?? 0) * 1000 >= DELIVERY_TIMEOUT_MS) return "failed:CloudAssistantOffline";
   if (spec.agent === "none") return "failed:AgentNotInstalled";
   if (spec.heartbeat === "blocked") return "failed:NoHeartbeat";
   return "collecting";

@@ -20,7 +20,7 @@ export const instanceStatuses: readonly InstanceStatus[] = [
 ];
 
 /** How long a command may wait to be picked up by the agent before it ends as DeliveryTimeout. */
-const DELIVERY_TIMEOUT_MS = 10 * 60_000;
+export const DELIVERY_TIMEOUT_MS = 10 * 60_000;
 
 export interface EcsInstance {
   instanceId: string;

@@ -12,7 +12,7 @@ export type {
   StateChangeEvent,
   TagChangeEvent,
 } from "./backend";
-export { EcsBackend } from "./backend";
+export { DELIVERY_TIMEOUT_MS, EcsBackend } from "./backend";
 export type {
   CommandExecution,
   CommandExecutor,

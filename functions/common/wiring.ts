@@ -97,7 +97,7 @@ interface InvocationHolder {
   deadline: number | undefined;
 }
 
-const warm = new Map<string, { adapters: AlibabaAdapters; state: { latest: InvocationHolder } }>();
+const warm = new Map<string, AlibabaAdapters>();
 
 /**
  * The invocation the warm adapters are working for. FC runs one invocation per instance at a time,
@@ -139,12 +139,16 @@ async function wire(
     sleep,
     deadline: invocationDeadline(context, now()),
   };
-  let kept = warm.get(key);
-  if (!kept) {
-    const state = { latest: current };
-    // Outside withWiring's scope the latest invocation's values serve.
-    const holder = (): InvocationHolder => invocation.getStore() ?? state.latest;
-    const adapters = createAlibabaAdapters({
+  let adapters = warm.get(key);
+  if (!adapters) {
+    // Every use of the adapters is inside withWiring (continuations included): the invocation's
+    // own values are always there.
+    const holder = (): InvocationHolder => {
+      const store = invocation.getStore();
+      if (store === undefined) throw new Error(`${functionName}: adapters used outside an invocation`);
+      return store;
+    };
+    adapters = createAlibabaAdapters({
       endpoints,
       hub: {
         accountId: config.hub.accountId,
@@ -163,11 +167,8 @@ async function wire(
         deadline: () => holder().deadline,
       }),
     });
-    kept = { adapters, state };
-    warm.set(key, kept);
+    warm.set(key, adapters);
   }
-  kept.state.latest = current;
-  const adapters = kept.adapters;
   const requestId = typeof context.requestId === "string" ? context.requestId : undefined;
   // One JSON object per line: FC ships stdout to SLS, where each line is one searchable log.
   const log = (line: Record<string, unknown>): void => {

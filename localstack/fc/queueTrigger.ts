@@ -190,13 +190,13 @@ export class QueueTrigger {
     const result = await this.invoker.invoke(Buffer.from(JSON.stringify(payload)), this.trigger.name, {
       count: messages.length,
     });
-    const settled = (messages: string, extra: Record<string, unknown> = {}): void =>
+    const settled = (disposition: string, extra: Record<string, unknown> = {}): void =>
       this.options.logger.note({
         msg: "fc.queue-settled",
         ...accounting,
         requestId: result.requestId,
         invocation: result.ok ? "success" : result.timedOut ? "timeout" : "error",
-        messages,
+        messages: disposition,
         heldSeconds: Math.round((this.options.scheduler.now() - receivedAt) / 1000),
         ...extra,
       });

@@ -1,10 +1,9 @@
 /**
  * The later look at host commands that were still running when authorize stopped waiting
  * (check-command messages, drained by the heartbeat step). One DescribeInvocationResults per
- * message and one DescribeInstances per account and region re-observe; a finished authorize is
- * settled as authorize would have settled it; a finished revoke hands its hosts back to authorize,
- * which decides again (an offboarded host is revoked once every route's revoke succeeded on it);
- * a command still running is looked at again later.
+ * message and one DescribeInstances per account and region re-observe; `settle` decides per host:
+ * a finished authorize is settled as authorize would have settled it, a finished revoke from the
+ * host's own report of what is left on it; a command still running is looked at again later.
  */
 import type { RoutesFile } from "../config/routesSchema";
 import { resolveRoute } from "../domain/routeResolution";
@@ -45,30 +44,82 @@ function awaitsResult(status: Status | undefined): boolean {
   return status === undefined || status.stage === "pending" || isHostFailure(status);
 }
 
+/** What one host's result, read later, means; `running` and `moved-on` change nothing now. */
+export type Settlement =
+  | "running"
+  | "moved-on"
+  | {
+      /** The status to write (none: the status is not this command's to change). */
+      status?: Status;
+      /** Authorized now: its heartbeat is checked next. */
+      authorized: boolean;
+      /** Why the command failed (Cloud Assistant's or the host script's code). */
+      failure?: string;
+      detail?: string;
+    };
+
+/** Decides, from the re-observed instance and its result, what a later look settles. */
+export function settle(
+  config: RoutesFile,
+  message: CheckCommandMessage,
+  instance: InstanceRecord,
+  result: InvocationResult | undefined,
+  gaveUp: boolean,
+): Settlement {
+  const current = parseStatus(instance.tags[config.statusTagKey]);
+  if (message.action === "authorize") {
+    // Re-tagged, untagged or already settled by a newer authorize: this look has nothing to do.
+    const resolution = resolveRoute(config, instance, instance.tags[config.tagKey]);
+    if (resolution.kind !== "route" || resolution.name !== message.route || !awaitsResult(current))
+      return "moved-on";
+  }
+  if (result?.finished !== true && !gaveUp) return "running";
+  const failure = commandFailure(result ?? lostResult(instance.instanceId));
+  if (message.action === "authorize") {
+    if (failure)
+      return {
+        status: failure.status,
+        authorized: false,
+        failure: failure.reason,
+        ...(failure.detail ? { detail: failure.detail } : {}),
+      };
+    // A retried host failure keeps its reason until the heartbeat check gives a new verdict.
+    return {
+      status: current && isHostFailure(current) ? current : { stage: "authorized" },
+      authorized: true,
+    };
+  }
+  if (failure)
+    return { authorized: false, failure: failure.reason, detail: failure.detail ?? "reconcile tries again" };
+  return revokeSettlement(config, instance, current, result);
+}
+
 /**
- * What a finished revoke means for an instance whose route tag is gone: revoked once no identifier
- * of any route it may carry is left on the host (the host script reports what is left), so the
- * revokes of several routes settle in any order. A re-tagged instance's status is its new route's.
+ * A finished revoke on an instance whose route tag is gone: revoked once no identifier of any route
+ * it may carry is left on the host (the host script reports what is left), so the revokes of several
+ * routes settle in any order. A re-tagged instance's status is its new route's.
  */
-function revokeVerdict(
+function revokeSettlement(
   config: RoutesFile,
   instance: InstanceRecord,
-  result: InvocationResult,
-): { revoked: boolean; failure?: { reason: string }; detail: string } {
-  const failure = commandFailure(result);
-  if (failure) return { revoked: false, failure, detail: failure.detail ?? "reconcile tries again" };
+  current: Status | undefined,
+  result: InvocationResult | undefined,
+): Settlement {
   const offboarded = resolveRoute(config, instance, instance.tags[config.tagKey]).kind === "untagged";
-  const current = parseStatus(instance.tags[config.statusTagKey]);
   if (!offboarded || current?.stage === "revoked")
-    return { revoked: false, detail: "result read later; the status is not this revoke's to change" };
-  const report = parseHostReport(result.output);
+    return { authorized: false, detail: "result read later; the status is not this revoke's to change" };
+  const report = parseHostReport(result?.output ?? "");
   const ours = new Set(
     candidateRoutes(config, instance).map((name) => config.routes[name]?.identifier[instance.os] ?? ""),
   );
   const left = report.ok ? report.report.identifiers.filter((id) => ours.has(id)) : ["(no report)"];
   return left.length === 0
-    ? { revoked: true, detail: "result read later: no route's identifier left on the host" }
-    : { revoked: false, detail: `result read later; still on the host: ${left.join(", ")}` };
+    ? {
+        status: { stage: "revoked" },
+        authorized: false,
+        detail: "result read later: no route's identifier left",
+      }
+    : { authorized: false, detail: `result read later; still on the host: ${left.join(", ")}` };
 }
 
 /** What a host whose result Cloud Assistant no longer lists counts as: a command that never ended. */
@@ -122,7 +173,7 @@ export async function checkCommands(
     if (results === undefined)
       deps.log({
         ...base,
-        action: "authorize",
+        action: message.action,
         outcome: "skipped",
         instanceIds: message.instanceIds,
         reason: "InvocationNotFound",
@@ -136,53 +187,24 @@ export async function checkCommands(
     for (const id of message.instanceIds) {
       const instance = instances.get(id);
       if (!instance) continue;
-      if (message.action === "revoke") {
-        const result = resultOf.get(id);
-        if (result?.finished !== true && !gaveUp) {
-          running.push(id);
-          continue;
-        }
-        outcome.settled += 1;
-        const verdict = revokeVerdict(config, instance, result ?? lostResult(id));
-        if (verdict.revoked) addWrite(message, id, formatStatus({ stage: "revoked" }));
-        deps.log({
-          ...base,
-          action: "revoke",
-          outcome: verdict.failure ? "failed" : "ok",
-          instanceIds: [id],
-          ...(verdict.failure ? { reason: verdict.failure.reason } : {}),
-          detail: verdict.detail,
-          invokeId: message.invokeId,
-        });
-        continue;
-      }
-      // Re-tagged, untagged or already settled by a newer authorize: this look has nothing to do.
-      const resolution = resolveRoute(config, instance, instance.tags[config.tagKey]);
-      if (resolution.kind !== "route" || resolution.name !== message.route) continue;
-      const current = parseStatus(instance.tags[config.statusTagKey]);
-      if (!awaitsResult(current)) continue;
-      const result = resultOf.get(id);
-      if (result?.finished !== true && !gaveUp) {
+      const settlement = settle(config, message, instance, resultOf.get(id), gaveUp);
+      if (settlement === "moved-on") continue;
+      if (settlement === "running") {
         running.push(id);
         continue;
       }
-      const failure = commandFailure(result ?? lostResult(id));
-      // A retried host failure keeps its reason until the heartbeat check gives a new verdict.
-      const status: Status =
-        failure?.status ??
-        (current !== undefined && isHostFailure(current) ? current : { stage: "authorized" });
-      const value = formatStatus(status);
-      if (instance.tags[config.statusTagKey] !== value) addWrite(message, id, value);
       outcome.settled += 1;
-      if (failure === undefined) authorized.push(id);
+      const value = settlement.status && formatStatus(settlement.status);
+      if (value !== undefined && instance.tags[config.statusTagKey] !== value) addWrite(message, id, value);
+      if (settlement.authorized) authorized.push(id);
       else
         deps.log({
           ...base,
-          action: "authorize",
-          outcome: "failed",
+          action: message.action,
+          outcome: settlement.failure ? "failed" : "ok",
           instanceIds: [id],
-          reason: failure.reason,
-          ...(failure.detail ? { detail: failure.detail } : {}),
+          ...(settlement.failure ? { reason: settlement.failure } : {}),
+          ...(settlement.detail ? { detail: settlement.detail } : {}),
           invokeId: message.invokeId,
         });
     }
