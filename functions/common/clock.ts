@@ -29,8 +29,11 @@ export async function functionTime(endpointsFile: string | undefined): Promise<F
   const response = await fetch(`${admin}/clock`);
   const emulator = clockView.parse(await response.json());
   const wallAtRead = Date.now();
+  // On a frozen clock the invocation's own time passes at wall speed, as its waits do: otherwise
+  // a wait bounded by a deadline on that clock (a command's result) would never end.
+  const scale = emulator.scale > 0 ? emulator.scale : 1;
   return {
-    now: () => emulator.now + (Date.now() - wallAtRead) * emulator.scale,
-    sleep: emulator.scale > 0 ? (ms) => wait(ms / emulator.scale) : wait,
+    now: () => emulator.now + (Date.now() - wallAtRead) * scale,
+    sleep: (ms) => wait(ms / scale),
   };
 }

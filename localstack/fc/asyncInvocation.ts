@@ -33,6 +33,8 @@ export interface AsyncContext {
   retry: AsyncRetryPolicy;
   logger: RuntimeLogger;
   deadLetter(record: DeadLetterRecord): void;
+  /** Aborted when the runtime stops: a retry still waiting is dropped, not awaited forever. */
+  stopped?: AbortSignal;
 }
 
 export async function invokeAsync(
@@ -61,10 +63,30 @@ export async function invokeAsync(
       });
       return;
     }
-    await sleepOn(context.scheduler, context.retry.delayMs(attempt + 1));
+    await sleepOn(context.scheduler, context.retry.delayMs(attempt + 1), context.stopped);
+    if (context.stopped?.aborted) {
+      // The local runtime is shutting down (a frozen clock would hold this retry forever).
+      context.logger.note({
+        msg: "fc.retry-dropped-at-stop",
+        function: invoker.spec.name,
+        trigger,
+        attempts: attempt + 1,
+      });
+      return;
+    }
   }
 }
 
-export function sleepOn(scheduler: Scheduler, ms: number): Promise<void> {
-  return new Promise((resolve) => scheduler.setTimer(scheduler.now() + ms, resolve));
+/** Waits `ms` on the scheduler's clock; ends early when `stopped` is aborted. */
+export function sleepOn(scheduler: Scheduler, ms: number, stopped?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (stopped?.aborted) return resolve();
+    const done = (): void => {
+      cancel();
+      stopped?.removeEventListener("abort", done);
+      resolve();
+    };
+    const cancel = scheduler.setTimer(scheduler.now() + ms, done);
+    stopped?.addEventListener("abort", done, { once: true });
+  });
 }

@@ -37,8 +37,8 @@ export interface InvokerOptions {
   killer?: InvocationKiller;
   /**
    * The clock the function's timeout counts on: the scheduler's, as the queues' visibility timeouts
-   * do, so a run that outlives its timeout in emulated time is stopped as FC would stop it.
-   * Default: wall time.
+   * do, so a run that outlives its timeout in emulated time is stopped as FC would stop it. The
+   * wall-time timeout holds in any case.
    */
   clock?: Scheduler;
 }
@@ -50,6 +50,9 @@ export type InvocationResult =
 export class FunctionInvoker {
   private handler: FcHandler | undefined;
   private readonly semaphore: Semaphore;
+  /** Invocations under way, so a stopping runtime can end them. */
+  private readonly live = new Set<InvocationTracker>();
+  private stopping = false;
   private readonly logger: RuntimeLogger;
 
   constructor(
@@ -58,6 +61,22 @@ export class FunctionInvoker {
   ) {
     this.semaphore = new Semaphore(options.concurrency ?? 10);
     this.logger = options.logger ?? silentLogger;
+  }
+
+  /**
+   * Ends every invocation under way, as FC does when the instances go away: nothing more leaves
+   * them, and each reports it was stopped. The runtime calls this when stopping outlasts its grace.
+   */
+  stopAll(): number {
+    this.stopping = true;
+    const count = this.live.size;
+    for (const tracker of this.live) tracker.kill();
+    return count;
+  }
+
+  /** Lets invocations run again once the stop is over (`invoke` after `stop`, a new start). */
+  resume(): void {
+    this.stopping = false;
   }
 
   /** Runs the handler once with `event`; never throws: the result says how it went. */
@@ -112,6 +131,8 @@ export class FunctionInvoker {
     };
     const timeoutMs = this.spec.timeout * 1000;
     const tracker = new InvocationTracker(this.options.killer?.({ functionName: this.spec.name, requestId }));
+    if (this.stopping) tracker.kill();
+    this.live.add(tracker);
     let cancelTimeout = (): void => undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
       const expire = (): void => {
@@ -119,14 +140,17 @@ export class FunctionInvoker {
         // FC stops a timed-out instance: the abandoned handler must not act any more.
         tracker.kill();
       };
-      const clock = this.options.clock;
-      if (clock !== undefined) {
-        cancelTimeout = clock.setTimer(clock.now() + timeoutMs, expire);
-        return;
-      }
+      // FC's timeout is wall time; on the local stack it also counts on the scheduler's clock,
+      // whichever ends first: a frozen clock (tests that advance it by hand) must not let a run
+      // go on forever.
       const timer = setTimeout(expire, timeoutMs);
       timer.unref();
-      cancelTimeout = () => clearTimeout(timer);
+      const clock = this.options.clock;
+      const cancelScheduled = clock?.setTimer(clock.now() + timeoutMs, expire);
+      cancelTimeout = () => {
+        clearTimeout(timer);
+        cancelScheduled?.();
+      };
     });
     // A killed instance ends its invocation at once: the handler left behind (still awaiting its
     // sleeps) can reach nothing, and must not hold the function's concurrency slot.
@@ -144,10 +168,11 @@ export class FunctionInvoker {
       });
     } finally {
       cancelTimeout();
+      this.live.delete(tracker);
     }
     if (tracker.killed)
       throw new InvocationKilledError(
-        `${this.spec.name} killed after ${tracker.requestCount} cloud request(s) (chaos)`,
+        `${this.spec.name} killed after ${tracker.requestCount} cloud request(s) (${this.stopping ? "runtime stopped" : "chaos"})`,
       );
     return value;
   }

@@ -51,6 +51,11 @@ export interface LocalFcRuntimeOptions {
   /** Long-poll seconds of queue triggers. Default 30. */
   queueWaitSeconds?: number;
   onDeadLetter?: (record: DeadLetterRecord) => void;
+  /**
+   * How long `stop` lets invocations under way finish (wall ms) before it ends them. Default 5000:
+   * a frozen clock or a long wait must not hold a test's teardown past its own timeout.
+   */
+  stopGraceMs?: number;
 }
 
 export class LocalFcRuntime {
@@ -61,6 +66,7 @@ export class LocalFcRuntime {
   private readonly pending = new Set<Promise<void>>();
   private readonly logger: RuntimeLogger;
   private env: { release(): void } | undefined;
+  private stopping = new AbortController();
 
   constructor(private readonly options: LocalFcRuntimeOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -91,6 +97,7 @@ export class LocalFcRuntime {
     if (this.stops.length > 0 || this.env !== undefined)
       throw new LocalFcError("the runtime is already started");
     this.acquireEnv();
+    this.stopping = new AbortController();
     const context = this.asyncContext();
     const track = (work: Promise<void>): void => this.track(work);
     for (const invoker of this.invokers.values()) {
@@ -139,11 +146,34 @@ export class LocalFcRuntime {
     }
   }
 
-  /** Stops every trigger and waits for invocations under way. */
+  /**
+   * Stops every trigger and waits for invocations and retries under way — for `stopGraceMs` at
+   * most; then it drops the retries still waiting and ends the invocations (their queue messages
+   * would be delivered again).
+   */
   async stop(): Promise<void> {
-    await Promise.all(this.stops.splice(0).map((stop) => stop()));
-    this.queueTriggers.length = 0;
-    await this.idle();
+    const settled = (async () => {
+      await Promise.all(this.stops.splice(0).map((stop) => stop()));
+      this.queueTriggers.length = 0;
+      await this.idle();
+    })();
+    let grace: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      grace = setTimeout(resolve, this.options.stopGraceMs ?? 5000);
+    });
+    const first = await Promise.race([
+      settled.then(() => "settled" as const),
+      graceOver.then(() => "grace" as const),
+    ]);
+    clearTimeout(grace);
+    if (first === "grace") {
+      this.stopping.abort();
+      let ended = 0;
+      for (const invoker of this.invokers.values()) ended += invoker.stopAll();
+      this.logger.note({ msg: "fc.stopped-invocations", count: ended });
+      await settled;
+      for (const invoker of this.invokers.values()) invoker.resume();
+    }
     this.env?.release();
     this.env = undefined;
   }
@@ -187,6 +217,7 @@ export class LocalFcRuntime {
       scheduler: this.options.scheduler,
       retry: this.options.asyncRetry ?? FC_ASYNC_RETRY,
       logger: this.logger,
+      stopped: this.stopping.signal,
       deadLetter: (record) => {
         this.deadLetters.push(record);
         this.options.onDeadLetter?.(record);

@@ -7,6 +7,7 @@ import {
   type FunctionSpec,
   FunctionTimeoutError,
   HandlerLoadError,
+  InvocationKilledError,
   LocalFcRuntime,
   loadServerlessSpec,
   MemoryQueue,
@@ -43,7 +44,10 @@ interface Stack {
   logger: ReturnType<typeof memoryLogger>;
 }
 
-function stack(spec: ServerlessSpec = loadServerlessSpec(FIXTURE, { env: {} })): Stack {
+function stack(
+  spec: ServerlessSpec = loadServerlessSpec(FIXTURE, { env: {} }),
+  options: { stopGraceMs?: number; loadModule?: (modulePath: string) => unknown } = {},
+): Stack {
   const clock = new EmulatorClock({ startAt: START, scale: 0 });
   const bridge = new LocalEventBridge({ scheduler: clock });
   const dlq = new MemoryQueue("dlq", { clock });
@@ -69,6 +73,7 @@ function stack(spec: ServerlessSpec = loadServerlessSpec(FIXTURE, { env: {} })):
     logger,
     queueWaitSeconds: 0.02,
     asyncRetry: { maxRetries: 2, delayMs: () => 1000 },
+    ...options,
   });
   return { clock, bridge, runtime, queues, dlq, logger };
 }
@@ -267,6 +272,17 @@ describe("function invoker limits", () => {
     expect(await invocation).toMatchObject({ ok: false, timedOut: true });
   });
 
+  it("keeps the wall-time timeout on a frozen scheduler's clock: a test that holds the clock still cannot hang a run", async () => {
+    const clock = new EmulatorClock({ startAt: START, scale: 0 });
+    const invoker = new FunctionInvoker(spec({ timeout: 0.05 }), {
+      accountId: HUB,
+      credentials,
+      clock,
+      loadModule: () => ({ handler: () => new Promise(() => {}) }),
+    });
+    expect(await invoker.invoke(Buffer.from("{}"), "t")).toMatchObject({ ok: false, timedOut: true });
+  });
+
   it("reports a module without the handler export as a failed invocation", async () => {
     const invoker = new FunctionInvoker(spec(), { accountId: HUB, credentials, loadModule: () => ({}) });
     const result = await invoker.invoke(Buffer.from("{}"), "t");
@@ -320,6 +336,56 @@ describe("timer triggers on the emulator clock", () => {
       }),
     ]);
     expect(JSON.parse(s.runtime.deadLetters[0]?.event.toString() ?? "{}")).toMatchObject({ payload: "fail" });
+  });
+});
+
+describe("stopping the runtime", () => {
+  const neverEnds = () => ({ handler: () => new Promise(() => {}) });
+
+  it("ends an invocation still under way once the grace is over; its message stays for redelivery", async () => {
+    const s = stack(undefined, { stopGraceMs: 50, loadModule: neverEnds });
+    const queue = s.queues.get("single-queue");
+    queue?.send("stuck");
+    s.runtime.start();
+    await until(
+      () => s.logger.lines.some((line) => line.msg === "fc.queue-received"),
+      "the delivery",
+    );
+    await s.runtime.stop();
+
+    expect(s.logger.lines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ msg: "fc.stopped-invocations", count: 1 }),
+        expect.objectContaining({ msg: "fc.queue-settled", messages: "left for redelivery" }),
+      ]),
+    );
+    expect(queue?.bodies()).toEqual(["stuck"]);
+  });
+
+  it("drops a retry that waits on a frozen clock once the grace is over, and runs again after the stop", async () => {
+    const base = loadServerlessSpec(FIXTURE, { env: {} });
+    const spec: ServerlessSpec = {
+      ...base,
+      functions: base.functions
+        .filter((fn) => fn.resource === "flaky")
+        .map((fn) => ({ ...fn, triggers: fn.triggers.map((t) => ({ ...t, enabled: true })) })),
+    };
+    const s = stack(spec, { stopGraceMs: 50 });
+    s.runtime.start();
+    await advance(s, 60_000, 60_000);
+    await until(() => callsOf("flaky").length === 1, "the first attempt");
+    await s.runtime.stop();
+
+    expect(s.runtime.deadLetters).toEqual([]);
+    expect(s.logger.lines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ msg: "fc.retry-dropped-at-stop", function: "fixture-flaky", attempts: 1 }),
+      ]),
+    );
+    // The stop is over: a direct invocation runs (and fails as the flaky fixture does) again.
+    const after = await s.runtime.invoke("fixture-flaky", '{"payload":"fail"}');
+    expect(after.ok ? undefined : after.error).not.toBeInstanceOf(InvocationKilledError);
+    expect(callsOf("flaky")).toHaveLength(2);
   });
 });
 
