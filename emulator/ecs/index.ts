@@ -1,18 +1,19 @@
 import { createRpcService } from "../core/rpc/service";
 import type { EmulatedService, ServiceContext } from "../core/types";
 import { EcsBackend, type EcsBackendOptions, type Scheduler } from "./backend";
-import { ecsOperations } from "./routing";
+import { ecsOperations } from "./operations";
 
 export type {
   EcsInstance,
   InstanceSpec,
   InstanceStatus,
-  Invocation,
   Scheduler,
   StateChangeEvent,
   TagChangeEvent,
 } from "./backend";
-export { DELIVERY_TIMEOUT_MS, EcsBackend } from "./backend";
+export { EcsBackend } from "./backend";
+export type { Invocation } from "./cloudAssistant";
+export { DELIVERY_TIMEOUT_MS } from "./cloudAssistant";
 export type {
   CommandExecution,
   CommandExecutor,

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { isoSeconds } from "../core/clock";
 import type { RpcParams } from "../core/rpc/params";
-import type { EcsInstance, InstanceInvocationResult, Invocation, InvocationStatus } from "./backend";
+import type { EcsInstance } from "./backend";
+import type { InstanceInvocationResult, Invocation, InvocationStatus } from "./cloudAssistant";
 import { ecsErrors } from "./errors";
 
 /** ECS writes instance times at minute precision: `2026-01-01T08:00Z`. */

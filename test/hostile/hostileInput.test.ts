@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import type { TemporaryCredentials } from "../../emulator/core/accounts";
-import type { Invocation } from "../../emulator/ecs/backend";
+import type { Invocation } from "../../emulator/ecs/cloudAssistant";
 import { handler as authorizeHandler } from "../../functions/authorize/index";
 import { CloudError } from "../../shared/adapters/cloudError";
 import {

@@ -1,3 +1,8 @@
+/**
+ * The ECS operation handlers. The core's RPC service (core/rpc/service.ts) routes a request by its
+ * `Action` to one of them after checking the signature; each validates its parameters, calls the
+ * backend and shapes the answer with protocol.ts.
+ */
 import { gatewayErrors } from "../core/rpc/errors";
 import type { RpcHandler, RpcInvocation } from "../core/rpc/service";
 import { type EcsBackend, type EcsInstance, instanceStatuses } from "./backend";
