@@ -26,7 +26,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ecs, * as $Ecs from "@alicloud/ecs20140526";
 import { $OpenApiUtil } from "@alicloud/openapi-core";
-import { tagFleet } from "../cli/commands/start";
+import { tagFleet } from "../localstack/demo/scenario";
 import { loadServerlessSpec, queueMessageEvent, timerEvent } from "../localstack/fc";
 import { readSimulatedFleetFile } from "../localstack/fleet/simulatedFleet";
 import { detectSandbox } from "../localstack/hostSandbox";

@@ -1,11 +1,16 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import Ecs, * as $Ecs from "@alicloud/ecs20140526";
-import { $OpenApiUtil } from "@alicloud/openapi-core";
 import type { Command } from "commander";
 import type { MetricsSnapshot } from "../../emulator/core/metrics";
-import { DELIVERY_TIMEOUT_MS } from "../../emulator/ecs";
+import {
+  type CutoverState,
+  cutovers,
+  type FleetSummary,
+  summarize,
+  tagFleet,
+  trackFailedOnTheWay,
+} from "../../localstack/demo/scenario";
 import { DEFAULT_ENDPOINTS_FILE } from "../../localstack/fc";
 import { readSimulatedFleetFile, type SimulatedFleetSpec } from "../../localstack/fleet/simulatedFleet";
 import { detectSandbox } from "../../localstack/hostSandbox";
@@ -14,7 +19,6 @@ import { type ApiBudget, parseApiBudgets } from "../../shared/adapters/throttleG
 import { loadRoutesConfig, RoutesConfigError, summarizeRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
-import { copyJobName } from "../../shared/usecases/applyRoute";
 import { EXIT_INVALID_INPUT, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE } from "../exitCodes";
 import type { CliIo } from "../io";
 
@@ -150,12 +154,7 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
     );
     if (apiLimits.length > 0)
       io.err(`limits   ${options.apiLimits} (calls per minute per account and region)\n`);
-    // Every instance ever marked failed, to tell a host failed too early from one that truly failed.
-    const failedOnTheWay = new Set<string>();
-    stack.emulator.ecs.onTagChange((change) => {
-      for (const { instanceId, after } of change.changes)
-        if (after[routes.statusTagKey]?.startsWith("failed:")) failedOnTheWay.add(instanceId);
-    });
+    const failedOnTheWay = trackFailedOnTheWay(stack, routes);
     const tagStarted = Date.now();
     const emulatedStart = stack.emulator.now();
     const tagged = await tagFleet(stack, routes);
@@ -164,7 +163,7 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
     );
     const reached = await watch(stack, routes, io, deadline, failedOnTheWay);
     const converged = reached !== undefined;
-    const summary = summarize(stack, routes, failedOnTheWay);
+    const summary: Summary = summarize(stack, routes, failedOnTheWay);
     summary.seconds = Math.round(((reached?.wallMs ?? Date.now()) - tagStarted) / 100) / 10;
     summary.emulatedSeconds =
       Math.round(((reached?.emulatedMs ?? stack.emulator.now()) - emulatedStart) / 100) / 10;
@@ -209,70 +208,8 @@ function firstInstances(fleet: SimulatedFleetSpec, limit: number | undefined): S
   return { ...fleet, instances };
 }
 
-/** The ECS SDK as the account's operator, on the local stack (undefined: the account has no keys). */
-export function operatorEcs(stack: LocalStack, accountId: string, region: string): Ecs | undefined {
-  const keys = stack.emulator.endpoints.accounts.find((a) => a.id === accountId);
-  if (!keys) return undefined;
-  return new Ecs(
-    new $OpenApiUtil.Config({
-      accessKeyId: keys.accessKeyId,
-      accessKeySecret: keys.accessKeySecret,
-      regionId: region,
-      endpoint: `ecs.${region}.localhost:${stack.emulator.port}`,
-      protocol: "http",
-      // The SDK's 3 s default is shorter than the pause a function's first load can put on the
-      // in-process emulator on a loaded machine.
-      readTimeout: 30_000,
-    }),
-  );
-}
-
-/** The operator's part: each instance gets the first route its account may use, by the ECS API. */
-export async function tagFleet(stack: LocalStack, routes: RoutesFile): Promise<number> {
-  const groups = new Map<string, { route: string; ids: string[] }>();
-  for (const host of stack.fleet.hosts.values()) {
-    const route = Object.entries(routes.routes).find(([, r]) =>
-      r.sources.some((s) => s.account === host.accountId),
-    )?.[0];
-    if (!route) continue;
-    const key = `${host.accountId}|${host.spec.region}|${route}`;
-    const group = groups.get(key) ?? { route, ids: [] };
-    group.ids.push(host.instanceId);
-    groups.set(key, group);
-  }
-  let tagged = 0;
-  for (const [key, { route, ids }] of groups) {
-    const [accountId = "", region = ""] = key.split("|");
-    const ecs = operatorEcs(stack, accountId, region);
-    if (!ecs) continue;
-    for (let i = 0; i < ids.length; i += 50) {
-      await ecs.tagResources(
-        new $Ecs.TagResourcesRequest({
-          regionId: region,
-          resourceType: "instance",
-          resourceId: ids.slice(i, i + 50),
-          tag: [new $Ecs.TagResourcesRequestTag({ key: routes.tagKey, value: route })],
-        }),
-      );
-      tagged += Math.min(50, ids.length - i);
-    }
-  }
-  return tagged;
-}
-
-interface CutoverState {
-  route: string;
-  sourceAccount: string;
-  /** Running instances of the route in that account that do not collect yet (the cutover waits). */
-  waitingFor: number;
-  /** Whether the source's old config is still bound (undefined: the route retires nothing). */
-  sourceConfigBound?: boolean;
-  /** The copy job's status, "none" before it exists (undefined: the route copies nothing). */
-  copyJob?: string;
-}
-
-interface Summary {
-  instances: number;
+/** What the command reports: the fleet's summary, plus time, API calls, dead letters and cutovers. */
+interface Summary extends FleetSummary {
   /** Wall seconds from the first tag to convergence (or the deadline). */
   seconds?: number;
   /** The same on the emulator's clock (wall × scale). */
@@ -285,53 +222,10 @@ interface Summary {
     byOperation: Record<string, number>;
     byCaller: MetricsSnapshot["callers"];
   };
-  byStage: Record<string, number>;
   /** Records in the dead-letter queue at the end. */
   deadLetters?: number;
   /** Per route and source account that retires a config or copies history: where the cutover is. */
   cutovers?: CutoverState[];
-  byRoute: Record<string, Record<string, number>>;
-  unexpected: Array<{ instanceId: string; status: string; expected: string }>;
-  /** Hosts that collect in the end but were marked `failed:` on the way (a host failed too early). */
-  failedOnTheWay: number;
-}
-
-/**
- * What a host of this kind must end as: healthy Linux hosts collect, the others with the reason
- * their kind in the fleet file implies — a host told to fix the wrong thing is not converged.
- */
-function expectedFinal(stack: LocalStack, instanceId: string): string {
-  const host = stack.fleet.host(instanceId);
-  const instance = stack.emulator.ecs.getInstance(instanceId);
-  if (!host || !instance) return "(released)";
-  if (instance.status !== "Running") return "pending";
-  const { spec } = host;
-  // Windows hosts cannot run PowerShell here: Cloud Assistant answers ClientNotResponse.
-  if (spec.cloudAssistant === "offline" || spec.os === "windows") return "failed:CloudAssistantOffline";
-  // A host slower than the emulated Cloud Assistant's delivery timeout never gets its command.
-  if ((spec.commandDelaySeconds ?? 0) * 1000 >= DELIVERY_TIMEOUT_MS) return "failed:CloudAssistantOffline";
-  if (spec.agent === "none") return "failed:AgentNotInstalled";
-  if (spec.heartbeat === "blocked") return "failed:NoHeartbeat";
-  return "collecting";
-}
-
-function summarize(stack: LocalStack, routes: RoutesFile, failedOnTheWay: ReadonlySet<string>): Summary {
-  const summary: Summary = { instances: 0, byStage: {}, byRoute: {}, unexpected: [], failedOnTheWay: 0 };
-  for (const host of stack.fleet.hosts.values()) {
-    const instance = stack.emulator.ecs.getInstance(host.instanceId);
-    const status = instance?.tags.get(routes.statusTagKey) ?? "(none)";
-    const route = instance?.tags.get(routes.tagKey) ?? "(untagged)";
-    summary.instances += 1;
-    const stage = status.startsWith("failed:") ? "failed" : status;
-    summary.byStage[stage] = (summary.byStage[stage] ?? 0) + 1;
-    const perRoute = summary.byRoute[route] ?? {};
-    perRoute[status] = (perRoute[status] ?? 0) + 1;
-    summary.byRoute[route] = perRoute;
-    const expected = expectedFinal(stack, host.instanceId);
-    if (status !== expected) summary.unexpected.push({ instanceId: host.instanceId, status, expected });
-    if (expected === "collecting" && failedOnTheWay.has(host.instanceId)) summary.failedOnTheWay += 1;
-  }
-  return summary;
 }
 
 /** Progress by stage until every instance is where it should end, or the deadline passes. */
@@ -364,48 +258,6 @@ async function watch(
     }
     if (elapsed >= deadlineSeconds) return undefined;
   }
-}
-
-/** The cutover of every route source that retires a config or copies history, read from the emulator. */
-function cutovers(stack: LocalStack, routes: RoutesFile): CutoverState[] {
-  const states: CutoverState[] = [];
-  for (const [name, route] of Object.entries(routes.routes)) {
-    for (const source of route.sources) {
-      if (!source.retire && !source.backfill) continue;
-      let waitingFor = 0;
-      for (const host of stack.fleet.hosts.values()) {
-        const instance = stack.emulator.ecs.getInstance(host.instanceId);
-        if (!instance || instance.accountId !== source.account || instance.status !== "Running") continue;
-        if (instance.tags.get(routes.tagKey) !== name) continue;
-        if (instance.tags.get(routes.statusTagKey) !== "collecting") waitingFor += 1;
-      }
-      const region = routes.sourceAccounts.find((a) => a.uid === source.account)?.regions[0] ?? "";
-      const scope = { accountId: source.account, region, action: "start" };
-      const read = <T>(fn: () => T): T | undefined => {
-        try {
-          return fn();
-        } catch {
-          return undefined; // the source project or job does not exist
-        }
-      };
-      const state: CutoverState = { route: name, sourceAccount: source.account, waitingFor };
-      const retire = source.retire;
-      if (retire) {
-        const bound = read(() =>
-          stack.emulator.sls.getAppliedConfigs(scope, retire.project, retire.machineGroup),
-        );
-        state.sourceConfigBound = bound?.includes(retire.config) ?? false;
-      }
-      const backfill = source.backfill;
-      if (backfill && route.backfill) {
-        const job = copyJobName(route.backfill.jobNamePrefix ?? "logtail-xacct", name, source.account);
-        const record = read(() => stack.emulator.sls.getEtl(scope, backfill.project, job));
-        state.copyJob = record ? stack.emulator.sls.etlStatus(record) : "none";
-      }
-      states.push(state);
-    }
-  }
-  return states;
 }
 
 function renderTable(summary: Summary): string {

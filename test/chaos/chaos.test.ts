@@ -20,9 +20,9 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as $Ecs from "@alicloud/ecs20140526";
-import { operatorEcs } from "../../cli/commands/start";
 import type { FaultRuleInput } from "../../emulator/core/faults";
 import { seededRandom } from "../../emulator/core/random";
+import { operatorEcs } from "../../localstack/demo/scenario";
 import { jsonLinesLogger, randomKiller } from "../../localstack/fc";
 import { parseSimulatedFleet, type SimulatedFleetInput } from "../../localstack/fleet/simulatedFleet";
 import type { SimulatedHost } from "../../localstack/fleet/simulatedHost";

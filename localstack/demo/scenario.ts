@@ -1,0 +1,188 @@
+/**
+ * The demo scenario on the local stack, as `npm start` plays it: the operator tags every instance
+ * of the simulated fleet with a route through the ECS API, then the fleet is judged host by host
+ * against the final status its kind in the fleet file implies, and each route's cutover is read
+ * from the emulator.
+ *
+ * It lives beside the local stack, not in cli/commands/, because the CLI is only one of its users:
+ * the scale bench tags its fleets with it and the chaos suite tags as the same operator, and a
+ * bench or a test must not import a CLI command. cli/commands/start.ts keeps the options, the
+ * progress and table output and the exit codes.
+ */
+import Ecs, * as $Ecs from "@alicloud/ecs20140526";
+import { $OpenApiUtil } from "@alicloud/openapi-core";
+import { DELIVERY_TIMEOUT_MS } from "../../emulator/ecs";
+import type { RoutesFile } from "../../shared/config/routesSchema";
+import { copyJobName } from "../../shared/usecases/applyRoute";
+import type { LocalStack } from "../stack";
+
+/** The ECS SDK as the account's operator, on the local stack (undefined: the account has no keys). */
+export function operatorEcs(stack: LocalStack, accountId: string, region: string): Ecs | undefined {
+  const keys = stack.emulator.endpoints.accounts.find((a) => a.id === accountId);
+  if (!keys) return undefined;
+  return new Ecs(
+    new $OpenApiUtil.Config({
+      accessKeyId: keys.accessKeyId,
+      accessKeySecret: keys.accessKeySecret,
+      regionId: region,
+      endpoint: `ecs.${region}.localhost:${stack.emulator.port}`,
+      protocol: "http",
+      // The SDK's 3 s default is shorter than the pause a function's first load can put on the
+      // in-process emulator on a loaded machine.
+      readTimeout: 30_000,
+    }),
+  );
+}
+
+/** The operator's part: each instance gets the first route its account may use, by the ECS API. */
+export async function tagFleet(stack: LocalStack, routes: RoutesFile): Promise<number> {
+  const groups = new Map<string, { route: string; ids: string[] }>();
+  for (const host of stack.fleet.hosts.values()) {
+    const route = Object.entries(routes.routes).find(([, r]) =>
+      r.sources.some((s) => s.account === host.accountId),
+    )?.[0];
+    if (!route) continue;
+    const key = `${host.accountId}|${host.spec.region}|${route}`;
+    const group = groups.get(key) ?? { route, ids: [] };
+    group.ids.push(host.instanceId);
+    groups.set(key, group);
+  }
+  let tagged = 0;
+  for (const [key, { route, ids }] of groups) {
+    const [accountId = "", region = ""] = key.split("|");
+    const ecs = operatorEcs(stack, accountId, region);
+    if (!ecs) continue;
+    for (let i = 0; i < ids.length; i += 50) {
+      await ecs.tagResources(
+        new $Ecs.TagResourcesRequest({
+          regionId: region,
+          resourceType: "instance",
+          resourceId: ids.slice(i, i + 50),
+          tag: [new $Ecs.TagResourcesRequestTag({ key: routes.tagKey, value: route })],
+        }),
+      );
+      tagged += Math.min(50, ids.length - i);
+    }
+  }
+  return tagged;
+}
+
+/**
+ * Every instance ever marked `failed:` from now on, to tell a host failed too early from one that
+ * truly failed (call it before tagging).
+ */
+export function trackFailedOnTheWay(stack: LocalStack, routes: RoutesFile): ReadonlySet<string> {
+  const failedOnTheWay = new Set<string>();
+  stack.emulator.ecs.onTagChange((change) => {
+    for (const { instanceId, after } of change.changes)
+      if (after[routes.statusTagKey]?.startsWith("failed:")) failedOnTheWay.add(instanceId);
+  });
+  return failedOnTheWay;
+}
+
+/** Where the fleet stands, host by host, against what each host's kind must end as. */
+export interface FleetSummary {
+  instances: number;
+  byStage: Record<string, number>;
+  byRoute: Record<string, Record<string, number>>;
+  unexpected: Array<{ instanceId: string; status: string; expected: string }>;
+  /** Hosts that collect in the end but were marked `failed:` on the way (a host failed too early). */
+  failedOnTheWay: number;
+}
+
+/**
+ * What a host of this kind must end as: healthy Linux hosts collect, the others with the reason
+ * their kind in the fleet file implies — a host told to fix the wrong thing is not converged.
+ */
+export function expectedFinal(stack: LocalStack, instanceId: string): string {
+  const host = stack.fleet.host(instanceId);
+  const instance = stack.emulator.ecs.getInstance(instanceId);
+  if (!host || !instance) return "(released)";
+  if (instance.status !== "Running") return "pending";
+  const { spec } = host;
+  // Windows hosts cannot run PowerShell here: Cloud Assistant answers ClientNotResponse.
+  if (spec.cloudAssistant === "offline" || spec.os === "windows") return "failed:CloudAssistantOffline";
+  // A host slower than the emulated Cloud Assistant's delivery timeout never gets its command.
+  if ((spec.commandDelaySeconds ?? 0) * 1000 >= DELIVERY_TIMEOUT_MS) return "failed:CloudAssistantOffline";
+  if (spec.agent === "none") return "failed:AgentNotInstalled";
+  if (spec.heartbeat === "blocked") return "failed:NoHeartbeat";
+  return "collecting";
+}
+
+/** Every simulated host's status by stage and route, and those not (yet) at their expected final status. */
+export function summarize(
+  stack: LocalStack,
+  routes: RoutesFile,
+  failedOnTheWay: ReadonlySet<string>,
+): FleetSummary {
+  const summary: FleetSummary = { instances: 0, byStage: {}, byRoute: {}, unexpected: [], failedOnTheWay: 0 };
+  for (const host of stack.fleet.hosts.values()) {
+    const instance = stack.emulator.ecs.getInstance(host.instanceId);
+    const status = instance?.tags.get(routes.statusTagKey) ?? "(none)";
+    const route = instance?.tags.get(routes.tagKey) ?? "(untagged)";
+    summary.instances += 1;
+    const stage = status.startsWith("failed:") ? "failed" : status;
+    summary.byStage[stage] = (summary.byStage[stage] ?? 0) + 1;
+    const perRoute = summary.byRoute[route] ?? {};
+    perRoute[status] = (perRoute[status] ?? 0) + 1;
+    summary.byRoute[route] = perRoute;
+    const expected = expectedFinal(stack, host.instanceId);
+    if (status !== expected) summary.unexpected.push({ instanceId: host.instanceId, status, expected });
+    if (expected === "collecting" && failedOnTheWay.has(host.instanceId)) summary.failedOnTheWay += 1;
+  }
+  return summary;
+}
+
+/** Where one route source's cutover stands. */
+export interface CutoverState {
+  route: string;
+  sourceAccount: string;
+  /** Running instances of the route in that account that do not collect yet (the cutover waits). */
+  waitingFor: number;
+  /** Whether the source's old config is still bound (undefined: the route retires nothing). */
+  sourceConfigBound?: boolean;
+  /** The copy job's status, "none" before it exists (undefined: the route copies nothing). */
+  copyJob?: string;
+}
+
+/** The cutover of every route source that retires a config or copies history, read from the emulator. */
+export function cutovers(stack: LocalStack, routes: RoutesFile): CutoverState[] {
+  const states: CutoverState[] = [];
+  for (const [name, route] of Object.entries(routes.routes)) {
+    for (const source of route.sources) {
+      if (!source.retire && !source.backfill) continue;
+      let waitingFor = 0;
+      for (const host of stack.fleet.hosts.values()) {
+        const instance = stack.emulator.ecs.getInstance(host.instanceId);
+        if (!instance || instance.accountId !== source.account || instance.status !== "Running") continue;
+        if (instance.tags.get(routes.tagKey) !== name) continue;
+        if (instance.tags.get(routes.statusTagKey) !== "collecting") waitingFor += 1;
+      }
+      const region = routes.sourceAccounts.find((a) => a.uid === source.account)?.regions[0] ?? "";
+      const scope = { accountId: source.account, region, action: "start" };
+      const read = <T>(fn: () => T): T | undefined => {
+        try {
+          return fn();
+        } catch {
+          return undefined; // the source project or job does not exist
+        }
+      };
+      const state: CutoverState = { route: name, sourceAccount: source.account, waitingFor };
+      const retire = source.retire;
+      if (retire) {
+        const bound = read(() =>
+          stack.emulator.sls.getAppliedConfigs(scope, retire.project, retire.machineGroup),
+        );
+        state.sourceConfigBound = bound?.includes(retire.config) ?? false;
+      }
+      const backfill = source.backfill;
+      if (backfill && route.backfill) {
+        const job = copyJobName(route.backfill.jobNamePrefix ?? "logtail-xacct", name, source.account);
+        const record = read(() => stack.emulator.sls.getEtl(scope, backfill.project, job));
+        state.copyJob = record ? stack.emulator.sls.etlStatus(record) : "none";
+      }
+      states.push(state);
+    }
+  }
+  return states;
+}
