@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
+import { MnsQueueAdminAdapter } from "../../shared/adapters/mnsQueueAdminAdapter";
 import { INSTANCE_ID } from "../../shared/config/patterns";
 import { ensureHubQueues } from "../../shared/deploy/hubQueues";
 import { plan } from "../../shared/planner/plan";
@@ -248,9 +249,8 @@ async function revokeCommand(
 async function queuesCommand(io: CliIo, options: CommonOptions): Promise<number> {
   const session = await openCloud(options);
   const { hub } = session.config;
-  const credentials = await session.adapters.credentials.forAccount(hub.accountId);
-  const client = session.adapters.clients.mns(hub.accountId, hub.region, credentials);
-  for (const { name, outcome } of await ensureHubQueues(client))
+  const admin = new MnsQueueAdminAdapter({ accountId: hub.accountId, region: hub.region }, session.adapters);
+  for (const { name, outcome } of await ensureHubQueues(admin))
     io.out(`${name}  ${outcome}  (${hub.accountId}, ${hub.region})\n`);
   return EXIT_OK;
 }

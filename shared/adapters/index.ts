@@ -29,6 +29,7 @@ export {
   readEndpointsFile,
 } from "./localEndpoints";
 export { MNS_LIMITS, MnsQueueAdapter, packBatches } from "./mnsQueueAdapter";
+export { MnsQueueAdminAdapter, type MnsQueueAdminAdapterDependencies } from "./mnsQueueAdminAdapter";
 export {
   backoffDelayMs,
   DEFAULT_RETRY,

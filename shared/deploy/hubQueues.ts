@@ -3,15 +3,14 @@
  * the heartbeat and apply queues with a dead-letter policy. Idempotent: a queue that exists with the
  * same attributes is left alone; one that exists with others is updated to these.
  */
-import type MnsClient from "@alicloud/mns";
-import { CloudError, toCloudError } from "../adapters/cloudError";
 import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../messages/queueMessages";
+import type { QueueAdminPort, QueueAttributes } from "../ports/queueAdmin";
 
 export { HUB_QUEUES, MAX_RECEIVE_COUNT };
 
 export interface QueueSpec {
   name: string;
-  attributes: Record<string, string | number>;
+  attributes: QueueAttributes;
 }
 
 /** What the deployment creates, in order (the dead-letter target must exist first). */
@@ -40,23 +39,16 @@ export type QueueOutcome = "created" | "updated" | "unchanged";
 
 /** Creates each queue, or brings an existing one to these attributes. */
 export async function ensureHubQueues(
-  client: MnsClient,
+  admin: QueueAdminPort,
 ): Promise<Array<{ name: string; outcome: QueueOutcome }>> {
   const outcomes: Array<{ name: string; outcome: QueueOutcome }> = [];
   for (const spec of hubQueueSpecs()) {
-    try {
-      const response = (await client.createQueue(spec.name, spec.attributes)) as { code?: number };
-      // MNS answers 201 for a new queue, 204 for an identical existing one.
-      outcomes.push({ name: spec.name, outcome: response.code === 204 ? "unchanged" : "created" });
-    } catch (error) {
-      const cloud = toCloudError(error, "mns", "CreateQueue");
-      if (cloud.code !== "QueueAlreadyExist") throw cloud;
-      try {
-        await client.setQueueAttributes(spec.name, spec.attributes);
-      } catch (update) {
-        throw update instanceof CloudError ? update : toCloudError(update, "mns", "SetQueueAttributes");
-      }
+    const created = await admin.createQueue(spec.name, spec.attributes);
+    if (created === "exists") {
+      await admin.setQueueAttributes(spec.name, spec.attributes);
       outcomes.push({ name: spec.name, outcome: "updated" });
+    } else {
+      outcomes.push({ name: spec.name, outcome: created });
     }
   }
   return outcomes;
