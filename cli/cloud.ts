@@ -4,9 +4,7 @@
  * by an endpoints file — with the same adapters and steps the functions use. Every way this can go
  * wrong ends as one CliFailure line with an exit code, before anything is changed.
  */
-import Credential from "@alicloud/credentials";
 import { installLocalhostResolver } from "../emulator/core/resolver";
-import { functionTime } from "../functions/common/clock";
 import {
   type AlibabaAdapters,
   alibabaEndpoints,
@@ -17,17 +15,16 @@ import {
   rolesFromRoutes,
   ThrottleGate,
 } from "../shared/adapters";
+import { defaultCredentialChain } from "../shared/adapters/credentialChain";
+import { functionTime } from "../shared/adapters/functionTime";
 import { formatIssue, loadRoutesConfig, RoutesConfigError } from "../shared/config/routesConfig";
 import type { RoutesFile } from "../shared/config/routesSchema";
 import { readHostScripts } from "../shared/hostscript/hostScripts";
-import { deadLetterBody } from "../shared/messages/deadLetters";
 import { HUB_QUEUES } from "../shared/messages/queueMessages";
 import type { CloudCredentials } from "../shared/ports";
-import { errorCode } from "../shared/ports/errors";
-import type { ApplyDeps } from "../shared/usecases/applyRoute";
-import type { LogLine } from "../shared/usecases/authorizeInstances";
-import type { HeartbeatDeps } from "../shared/usecases/checkHeartbeats";
-import type { ReconcileDeps } from "../shared/usecases/reconcile";
+import { errorCode, errorMessage } from "../shared/ports/errors";
+import type { LogLine } from "../shared/ports/log";
+import { buildStepDeps, type StepDeps } from "../shared/usecases/stepDeps";
 import { EXIT_INVALID_INPUT, EXIT_UNAVAILABLE } from "./exitCodes";
 
 export class CliFailure extends Error {
@@ -44,8 +41,6 @@ export interface CloudOptions {
   config: string;
   endpointsFile?: string;
 }
-
-export type StepDeps = ReconcileDeps & ApplyDeps & HeartbeatDeps;
 
 export interface CloudSession {
   config: RoutesFile;
@@ -80,10 +75,7 @@ export async function openCloud(options: CloudOptions): Promise<CloudSession> {
   if (options.endpointsFile !== undefined) {
     const file = options.endpointsFile;
     const document = await readEndpointsFile(file).catch((error: unknown) => {
-      throw new CliFailure(
-        `--endpoints-file ${file}: ${error instanceof Error ? error.message : String(error)}`,
-        EXIT_INVALID_INPUT,
-      );
+      throw new CliFailure(`--endpoints-file ${file}: ${errorMessage(error)}`, EXIT_INVALID_INPUT);
     });
     if (!document.accounts.some((account) => account.id === config.hub.accountId))
       throw new CliFailure(
@@ -97,15 +89,10 @@ export async function openCloud(options: CloudOptions): Promise<CloudSession> {
     endpoints = localEndpoints(document);
     where = `the local stack (${file})`;
   } else {
-    const chain = new Credential();
+    const chain = defaultCredentialChain();
     credentials = async () => {
       try {
-        const found = await chain.getCredential();
-        return {
-          accessKeyId: found.accessKeyId ?? "",
-          accessKeySecret: found.accessKeySecret ?? "",
-          ...(found.securityToken ? { securityToken: found.securityToken } : {}),
-        };
+        return await chain();
       } catch (error) {
         throw new CliFailure(
           `no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, a profile in ~/.alibabacloud/credentials (ALIBABA_CLOUD_PROFILE), or run where an instance role is attached; or point at the local stack with --endpoints-file (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`,
@@ -122,7 +109,7 @@ export async function openCloud(options: CloudOptions): Promise<CloudSession> {
     .then((time) => time.now)
     .catch((error: unknown) => {
       throw new CliFailure(
-        `cannot read the local stack's clock (${error instanceof Error ? error.message : String(error)}): is it running?`,
+        `cannot read the local stack's clock (${errorMessage(error)}): is it running?`,
         EXIT_UNAVAILABLE,
       );
     });
@@ -138,24 +125,17 @@ export async function openCloud(options: CloudOptions): Promise<CloudSession> {
     retry: { attempts: 2, baseDelayMs: 200, maxDelayMs: 1_000 },
   });
   const logs: LogLine[] = [];
-  const queue = adapters.queue();
-  const deps: StepDeps = {
+  const deps = buildStepDeps({
     config,
-    ecs: (scope) => adapters.ecs(scope),
-    sls: (scope) => adapters.sls(scope),
-    queue,
-    heartbeatQueue: HUB_QUEUES.heartbeat,
-    applyQueue: HUB_QUEUES.apply,
-    deadLetter: async (entry) => {
-      await queue.send(HUB_QUEUES.deadLetter, [deadLetterBody({ ...entry, function: "cli", at: now() })]);
-    },
+    adapters,
+    queues: { heartbeat: HUB_QUEUES.heartbeat, apply: HUB_QUEUES.apply, deadLetter: HUB_QUEUES.deadLetter },
     scripts: readHostScripts(),
     slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
-    now,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    clock: { now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
     log: (line) => logs.push(line),
-    ...resultPolling(process.env.LOGTAIL_XACCT_RESULT_POLL_MS),
-  };
+    origin: "cli",
+    tuning: resultPolling(process.env.LOGTAIL_XACCT_RESULT_POLL_MS),
+  });
   return { config, adapters, deps, logs, where };
 }
 

@@ -8,12 +8,13 @@ import type { Command } from "commander";
 import { MnsQueueAdminAdapter } from "../../shared/adapters/mnsQueueAdminAdapter";
 import { INSTANCE_ID } from "../../shared/config/patterns";
 import { ensureHubQueues } from "../../shared/deploy/hubQueues";
-import { plan } from "../../shared/planner/plan";
+import { plan, RUN_COMMAND_BATCH } from "../../shared/planner/plan";
 import { buildDriftReport } from "../../shared/status/driftReport";
 import { buildFleetReport, type FleetReport } from "../../shared/status/fleetReport";
 import { applyRoute } from "../../shared/usecases/applyRoute";
 import { authorizeInstances } from "../../shared/usecases/authorizeInstances";
 import { filterPlan, observeFleet, reconcile } from "../../shared/usecases/reconcile";
+import { chunk, groupBy } from "../../shared/util/collections";
 import { CliFailure, type CloudSession, checkFilters, describeFailure, openCloud } from "../cloud";
 import { EXIT_INVALID_INPUT, EXIT_OK } from "../exitCodes";
 import type { CliIo } from "../io";
@@ -211,23 +212,15 @@ async function revokeCommand(
       EXIT_INVALID_INPUT,
     );
 
-  const byScope = new Map<string, string[]>();
-  for (const [id, where] of found) {
-    const key = `${where.accountId}|${where.region}`;
-    byScope.set(key, [...(byScope.get(key) ?? []), id]);
-  }
   const statuses: Record<string, string> = {};
-  for (const [key, ids] of byScope) {
-    const [accountId = "", region = ""] = key.split("|");
+  for (const { key, items } of groupBy(found, ([, where]) => [where.accountId, where.region] as const)) {
+    const [accountId, region] = key;
+    const ids = items.map(([id]) => id);
     const ecs = deps.ecs({ accountId, region });
     // Without the route tag, authorize revokes: the same code path as an operator's untagging.
     await ecs.untagInstances(ids, [config.tagKey]);
-    for (let i = 0; i < ids.length; i += 100) {
-      const outcome = await authorizeInstances(deps, {
-        accountId,
-        region,
-        instanceIds: ids.slice(i, i + 100),
-      });
+    for (const instanceIds of chunk(ids, RUN_COMMAND_BATCH)) {
+      const outcome = await authorizeInstances(deps, { accountId, region, instanceIds });
       for (const [id, value] of outcome.statuses) statuses[id] = value;
     }
   }

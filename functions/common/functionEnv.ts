@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { type ApiBudget, parseApiBudgets } from "../../shared/adapters/throttleGate";
 import { HUB_QUEUES } from "../../shared/messages/queueMessages";
+import { errorMessage } from "../../shared/ports/errors";
 
 /** MNS queue names: a letter, then letters, digits and '-', at most 256. */
 const queueName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,255}$/, { error: "must be an MNS queue name" });
@@ -35,7 +36,7 @@ const envSchema = z.object({
       try {
         return parseApiBudgets(text);
       } catch (error) {
-        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+        ctx.addIssue({ code: "custom", message: errorMessage(error) });
         return z.NEVER;
       }
     }),

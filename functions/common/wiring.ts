@@ -14,24 +14,15 @@ import {
   readEndpointsFile,
   rolesFromRoutes,
 } from "../../shared/adapters";
+import { functionTime } from "../../shared/adapters/functionTime";
 import { ThrottleGate } from "../../shared/adapters/throttleGate";
 import { loadRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import type { HostScripts } from "../../shared/hostscript/hostCommand";
 import { readHostScripts } from "../../shared/hostscript/hostScripts";
-import { deadLetterBody } from "../../shared/messages/deadLetters";
-import type {
-  AccountRegion,
-  EcsPort,
-  EndpointResolver,
-  QueuePort,
-  SlsPort,
-  SlsScope,
-} from "../../shared/ports";
-import { errorCode, isRetryable } from "../../shared/ports/errors";
-import type { LogLine } from "../../shared/usecases/authorizeInstances";
-import type { DeadLetterSink } from "../../shared/usecases/deadLetter";
-import { functionTime } from "./clock";
+import type { EndpointResolver } from "../../shared/ports";
+import { errorCode, errorMessage, isRetryable } from "../../shared/ports/errors";
+import { buildStepDeps, type StepDeps } from "../../shared/usecases/stepDeps";
 import { type FunctionEnv, readFunctionEnv } from "./functionEnv";
 
 export interface FcContextLike {
@@ -54,24 +45,6 @@ function invocationDeadline(context: FcContextLike, startedAt: number): number |
   const timeout = context.function?.timeout;
   if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout <= 0) return undefined;
   return startedAt + timeout * 1000 * WAIT_SHARE_OF_TIMEOUT;
-}
-
-/** What every pipeline step takes, built once here instead of in each handler. */
-export interface StepDeps {
-  config: RoutesFile;
-  ecs(scope: AccountRegion): EcsPort;
-  sls(scope: SlsScope): SlsPort;
-  queue: QueuePort;
-  heartbeatQueue: string;
-  applyQueue: string;
-  deadLetter: DeadLetterSink;
-  scripts: HostScripts;
-  slsDataEndpoint(region: string): string;
-  now(): number;
-  sleep(ms: number): Promise<void>;
-  /** When this invocation must be done waiting (ms on `now`'s clock); undefined: no limit known. */
-  deadline(): number | undefined;
-  log(line: LogLine): void;
 }
 
 export interface Wiring {
@@ -177,35 +150,30 @@ async function wire(
     else appendFileSync(env.LOGTAIL_XACCT_LOG_FILE, text);
   };
   hostScripts ??= readHostScripts();
-  const queue = adapters.queue();
-  const steps: StepDeps = {
+  const steps = buildStepDeps({
     config,
-    ecs: (scope) => adapters.ecs(scope),
-    sls: (scope) => adapters.sls(scope),
-    queue,
-    heartbeatQueue: env.LOGTAIL_XACCT_HEARTBEAT_QUEUE,
-    applyQueue: env.LOGTAIL_XACCT_APPLY_QUEUE,
-    deadLetter: async (entry) => {
-      await queue.send(env.LOGTAIL_XACCT_DEAD_LETTER_QUEUE, [
-        deadLetterBody({ ...entry, function: functionName, at: now() }),
-      ]);
+    adapters,
+    queues: {
+      heartbeat: env.LOGTAIL_XACCT_HEARTBEAT_QUEUE,
+      apply: env.LOGTAIL_XACCT_APPLY_QUEUE,
+      deadLetter: env.LOGTAIL_XACCT_DEAD_LETTER_QUEUE,
+    },
+    scripts: hostScripts,
+    slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
+    clock: { now, sleep, deadline: () => current.deadline },
+    log: (line) => log({ ...line }),
+    origin: functionName,
+    onDeadLetter: (entry, queue) =>
       log({
         action: "dead-letter",
         outcome: "ok",
-        queue: env.LOGTAIL_XACCT_DEAD_LETTER_QUEUE,
+        queue,
         source: entry.source,
         reason: entry.reason,
         ...(entry.detail === undefined ? {} : { detail: entry.detail }),
         ...(entry.messageId === undefined ? {} : { messageId: entry.messageId }),
-      });
-    },
-    scripts: hostScripts,
-    slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
-    now,
-    sleep,
-    deadline: () => current.deadline,
-    log: (line) => log({ ...line }),
-  };
+      }),
+  });
   return { wiring: { env, config, adapters, endpoints, now, log, steps }, holder: current };
 }
 
@@ -228,7 +196,7 @@ export async function logFailures<T>(log: Wiring["log"], action: string, work: (
       action,
       outcome: "error",
       reason: errorCode(error) ?? (error instanceof Error ? error.name : "Error"),
-      detail: error instanceof Error ? error.message : String(error),
+      detail: errorMessage(error),
       retryable: isRetryable(error),
       ...(requestId === undefined ? {} : { cloudRequestId: requestId }),
     });

@@ -23,7 +23,7 @@
 import { rolesFromRoutes } from "../adapters/assumeRoleCredentials";
 import { ROLE_ARN } from "../config/patterns";
 import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
-import { copyJobName } from "../usecases/applyRoute";
+import { copyJobName } from "../domain/copyJob";
 import { HUB_QUEUES } from "./hubQueues";
 import {
   type AdapterOperation,

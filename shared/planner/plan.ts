@@ -6,7 +6,9 @@
  */
 import type { OperatingSystem, Route, RoutesFile } from "../config/routesSchema";
 import { resolveRoute } from "../domain/routeResolution";
-import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
+import { formatStatus, parseStatus, type Status } from "../domain/status";
+import { chunk } from "../util/collections";
+import { decideInstance, NOT_RUNNING, pendingCutoverSteps, readyForCutover, verdictStatus } from "./decide";
 import { isHeartbeating } from "./heartbeating";
 import {
   type Action,
@@ -25,8 +27,6 @@ export const RUN_COMMAND_BATCH = 100;
 /** Resources per TagResources. */
 export const TAG_RESOURCES_BATCH = 50;
 
-const NOT_RUNNING = new Set(["Stopped", "Stopping", "Starting", "Pending"]);
-
 export function plan(
   config: RoutesFile,
   observed: Observed,
@@ -34,142 +34,57 @@ export function plan(
 ): Plan {
   const builder = new PlanBuilder();
   const nowSeconds = observed.now / 1000;
-  const memberOf = (instance: ObservedInstance): string[] =>
+  const heartbeatingIn = (instance: ObservedInstance): string[] =>
     Object.entries(config.routes)
       .filter(([name, route]) => isMember(instance, route, observed.routes[name], nowSeconds, options))
       .map(([name]) => name);
 
-  // Route name → source account → Running desired instances and how many collect.
-  const cutover = new Map<string, Map<string, { desired: number; collecting: number }>>();
+  // Route name → source account → running instances tagged for it and how many collect.
+  const cutover = new Map<string, Map<string, { running: number; collecting: number }>>();
   const usedOs = new Map<string, Set<OperatingSystem>>();
 
   for (const instance of [...observed.instances].sort(byIdentity)) {
     const current = parseStatus(instance.tags[config.statusTagKey]);
-    const resolution = resolveRoute(config, instance, instance.tags[config.tagKey]);
-    const members = memberOf(instance);
-    const base = { accountId: instance.accountId, region: instance.region, instanceId: instance.instanceId };
-    const running = !NOT_RUNNING.has(instance.status);
+    const tagged = resolveRoute(config, instance, instance.tags[config.tagKey]);
+    const route = tagged.kind === "route" ? tagged.route : undefined;
+    const seen = tagged.kind === "route" ? observed.routes[tagged.name] : undefined;
+    const decision = decideInstance(config, instance, {
+      heartbeatingIn: heartbeatingIn(instance),
+      ...(tagged.kind === "route" ? { machineGroupExists: seen?.groups[instance.os]?.exists === true } : {}),
+      ...(route !== undefined
+        ? { missingResources: missingResources(route, seen, new Set([instance.os])) }
+        : {}),
+      ...(instance.cloudAssistantOnline !== undefined
+        ? { cloudAssistantOnline: instance.cloudAssistantOnline }
+        : {}),
+    });
 
-    if (resolution.kind === "route") {
-      const name = resolution.name;
-      const os = instance.os;
-      usedOs.set(name, (usedOs.get(name) ?? new Set()).add(os));
-      if (!running) {
-        // Onboarded when it starts: the start event wakes authorize, reconcile is the safety net.
-        builder.verdict(
-          { ...base, route: name, stage: "pending", detail: `instance is ${instance.status}` },
-          current,
-        );
-        continue;
+    if (decision.route !== undefined) {
+      usedOs.set(decision.route, (usedOs.get(decision.route) ?? new Set()).add(instance.os));
+      if (!NOT_RUNNING.has(instance.status)) {
+        const perSource = cutover.get(decision.route) ?? new Map();
+        cutover.set(decision.route, perSource);
+        const counts = perSource.get(instance.accountId) ?? { running: 0, collecting: 0 };
+        perSource.set(instance.accountId, counts);
+        counts.running += 1;
+        if (decision.verdict?.stage === "collecting") counts.collecting += 1;
       }
-      const others = members.filter((member) => member !== name);
-      if (others.length > 0) builder.revoke(instance, others);
-      const perSource = cutover.get(name) ?? new Map();
-      cutover.set(name, perSource);
-      const counts = perSource.get(instance.accountId) ?? { desired: 0, collecting: 0 };
-      perSource.set(instance.accountId, counts);
-      counts.desired += 1;
-
-      if (members.includes(name)) {
-        const missing = missingResources(resolution.route, observed.routes[name], new Set([os]));
-        if (missing.length === 0) {
-          counts.collecting += 1;
-          builder.verdict({ ...base, route: name, stage: "collecting" }, current);
-        } else {
-          builder.verdict(
-            {
-              ...base,
-              route: name,
-              stage: "authorized",
-              detail: `heartbeating, but ${missing.join(", ")} missing`,
-            },
-            current,
-          );
-        }
-        continue;
-      }
-      const group = observed.routes[name]?.groups[os];
-      if (
-        !group?.exists &&
-        members.length === 0 &&
-        (current?.stage === "collecting" || current?.stage === "authorized")
-      ) {
-        // Without its machine group no heartbeat can be seen: ensureRoute makes the group again and
-        // the next look judges the host. Running the host script now would change nothing on it.
-        builder.verdict(
-          { ...base, route: name, stage: current.stage, detail: "machine group missing: made again first" },
-          current,
-          false,
-        );
-        continue;
-      }
-      if (instance.cloudAssistantOnline === false) {
-        builder.verdict({ ...base, route: name, stage: "failed", reason: "CloudAssistantOffline" }, current);
-        continue;
-      }
-      if (current?.stage === "authorized") {
-        // Authorized and not heartbeating yet: the heartbeat function owns the wait and its timeout.
-        builder.awaitHeartbeat(instance, name);
-        builder.verdict(
-          { ...base, route: name, stage: "authorized", detail: "waiting for the first heartbeat" },
-          current,
-          false,
-        );
-        continue;
-      }
-      // Anything else — new, pending, revoked, failed (the host may have been fixed), or collecting
-      // without a heartbeat (drift) — is authorized again; on a converged host that changes nothing.
-      builder.authorize(instance, name);
-      if (current !== undefined && isHostFailure(current)) {
-        // Retried without flapping: the reason stands until a new verdict replaces it.
-        builder.verdict(
-          {
-            ...base,
-            route: name,
-            stage: "failed",
-            reason: current.reason,
-            detail: "retried: the host may have been fixed",
-          },
-          current,
-          false,
-        );
-        continue;
-      }
-      const detail = current?.stage === "collecting" ? "was collecting, no heartbeat now (drift)" : undefined;
-      builder.verdict({ ...base, route: name, stage: "pending", ...(detail ? { detail } : {}) }, current);
-      continue;
     }
-
-    if (resolution.kind === "refused") {
-      if (running && members.length > 0) builder.revoke(instance, members);
+    if (decision.revoke) builder.revoke(instance, decision.revoke);
+    if (decision.authorize !== undefined) builder.authorize(instance, decision.authorize);
+    if (decision.awaitHeartbeat !== undefined) builder.awaitHeartbeat(instance, decision.awaitHeartbeat);
+    if (decision.verdict) {
       builder.verdict(
-        { ...base, stage: "failed", reason: resolution.reason, detail: resolution.detail },
+        {
+          accountId: instance.accountId,
+          region: instance.region,
+          instanceId: instance.instanceId,
+          ...(decision.route !== undefined ? { route: decision.route } : {}),
+          ...decision.verdict,
+        },
         current,
+        decision.writeStatus,
       );
-      continue;
-    }
-
-    // Untagged: offboard whatever the host still carries.
-    if (!running) continue;
-    if (members.length > 0) {
-      builder.revoke(instance, members);
-      builder.verdict(
-        { ...base, stage: "revoked", detail: `untagged, still in ${members.join(", ")}` },
-        current,
-        false,
-      );
-    } else if (current !== undefined && current.stage !== "revoked") {
-      // Not heartbeating but onboarded once: the identifier may still be on disk. Revoking an
-      // identifier that is not there changes nothing, so every route the account may use is named.
-      const candidates = Object.entries(config.routes)
-        .filter(
-          ([, route]) =>
-            route.identifier[instance.os] !== undefined &&
-            route.sources.some((s) => s.account === instance.accountId),
-        )
-        .map(([name]) => name);
-      if (candidates.length > 0) builder.revoke(instance, candidates);
-      builder.verdict({ ...base, stage: "revoked", detail: "untagged" }, current, false);
     }
   }
 
@@ -185,14 +100,20 @@ export function plan(
     if (!route) continue;
     for (const source of route.sources) {
       const counts = perSource.get(source.account);
-      if (!counts || counts.desired === 0 || counts.collecting < counts.desired) continue;
+      if (!counts || !readyForCutover(counts)) continue;
       const seen = observed.routes[name]?.sources[source.account];
-      if (source.retire && seen?.retireBindingPresent !== false) {
+      const steps = pendingCutoverSteps({
+        retireConfigured: source.retire !== undefined,
+        backfillConfigured: source.backfill !== undefined && route.backfill !== undefined,
+        ...(seen?.retireBindingPresent !== undefined
+          ? { retireBindingPresent: seen.retireBindingPresent }
+          : {}),
+        backfillJobExists: seen?.backfillJob !== undefined,
+      });
+      if (steps.retire)
         builder.action({ type: "retireSourceConfig", route: name, sourceAccount: source.account });
-      }
-      if (source.backfill && route.backfill && seen?.backfillJob === undefined) {
+      if (steps.createBackfill)
         builder.action({ type: "createBackfill", route: name, sourceAccount: source.account });
-      }
     }
   }
 
@@ -269,11 +190,15 @@ class PlanBuilder {
     );
   }
 
-  revoke(instance: ObservedInstance, routes: string[]): void {
+  revoke(
+    instance: ObservedInstance,
+    revoke: { routes: readonly string[]; offboards: boolean; presumed: boolean },
+  ): void {
     const { accountId, region, os } = instance;
-    const sorted = [...routes].sort();
+    const { offboards, presumed } = revoke;
+    const sorted = [...revoke.routes].sort();
     this.batch(
-      `revoke|${accountId}|${region}|${sorted.join(",")}|${os}`,
+      `revoke|${accountId}|${region}|${sorted.join(",")}|${os}|${offboards}|${presumed}`,
       RUN_COMMAND_BATCH,
       instance.instanceId,
       (instanceIds) => ({
@@ -281,6 +206,8 @@ class PlanBuilder {
         accountId,
         region,
         routes: sorted,
+        offboards,
+        presumed,
         os,
         instanceIds,
       }),
@@ -307,11 +234,7 @@ class PlanBuilder {
   verdict(verdict: InstanceVerdict, current: Status | undefined, writeStatus = true): void {
     this.verdicts.push(verdict);
     if (!writeStatus) return;
-    const status: Status =
-      verdict.stage === "failed"
-        ? { stage: "failed", reason: verdict.reason ?? "HostScriptFailed" }
-        : { stage: verdict.stage };
-    const wanted = formatStatus(status);
+    const wanted = formatStatus(verdictStatus(verdict));
     if (current !== undefined && formatStatus(current) === wanted) return;
     const { accountId, region } = verdict;
     this.batch(
@@ -331,7 +254,7 @@ class PlanBuilder {
   build(): { actions: Action[]; verdicts: InstanceVerdict[] } {
     const batched: Action[] = [];
     for (const { make, ids, size } of this.batches.values()) {
-      for (let i = 0; i < ids.length; i += size) batched.push(make(ids.slice(i, i + size)));
+      for (const slice of chunk(ids, size)) batched.push(make(slice));
     }
     // Offboarding first, then route resources, then host work, then status writes.
     const order: Record<Action["type"], number> = {

@@ -101,6 +101,10 @@ export type Action =
       region: string;
       /** Routes whose identifiers are to be removed (the host may hold any of them). */
       routes: string[];
+      /** The instance leaves this tool (marked revoked once all are removed), not a re-tag's clean-up. */
+      offboards: boolean;
+      /** No heartbeat showed these routes: they are every route the host may carry (a precaution). */
+      presumed: boolean;
       os: OperatingSystem;
       instanceIds: string[];
     }

@@ -1,4 +1,5 @@
 export type { CloudCredentials, CredentialsPort } from "./credentials";
+export type { DeadLetterEntry, DeadLetterSink } from "./deadLetter";
 export type {
   AccountRegion,
   CommandInvocation,
@@ -11,6 +12,7 @@ export type {
 } from "./ecs";
 export type { EndpointResolver, ServiceEndpoint } from "./endpoints";
 export { errorCode, isRetryable } from "./errors";
+export type { LogLine, StepLog } from "./log";
 export type { DeleteFailure, QueuePort, QueueScope, ReceivedMessage } from "./queue";
 export type {
   EnsureOutcome,

@@ -42,6 +42,9 @@ export function buildDriftReport(config: RoutesFile, observed: Observed, result:
   const items: DriftItem[] = [];
   const verdicts = new Map<string, InstanceVerdict>(result.verdicts.map((v) => [v.instanceId, v]));
   const tagOf = new Map(observed.instances.map((i) => [i.instanceId, i.tags[config.tagKey]]));
+  const reauthorized = new Set(
+    result.actions.flatMap((action) => (action.type === "authorize" ? action.instanceIds : [])),
+  );
 
   for (const action of result.actions) {
     switch (action.type) {
@@ -62,11 +65,14 @@ export function buildDriftReport(config: RoutesFile, observed: Observed, result:
       }
       case "revoke": {
         const untagged = action.instanceIds.filter((id) => tagOf.get(id) === undefined);
-        const retagged = action.instanceIds.filter((id) => {
+        const tagged = action.instanceIds.filter((id) => {
           const tag = tagOf.get(id);
           return tag !== undefined && Object.hasOwn(config.routes, tag);
         });
-        const refused = action.instanceIds.filter((id) => !untagged.includes(id) && !retagged.includes(id));
+        // A presumed clean-up beside a re-authorize is part of that repair (reported as
+        // tagged-not-collecting), not drift of its own.
+        const retagged = action.presumed ? tagged.filter((id) => !reauthorized.has(id)) : tagged;
+        const refused = action.instanceIds.filter((id) => !untagged.includes(id) && !tagged.includes(id));
         const base = { accountId: action.accountId, region: action.region, route: action.routes.join(", ") };
         const remedy = `revoke ${action.routes.join(", ")} on the host`;
         if (untagged.length > 0)

@@ -6,31 +6,25 @@
  * copy job in the source project (once: its name is derived from route and account, so a second
  * create finds it and changes nothing).
  */
-import { createHash } from "node:crypto";
 import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
+import { copyJobName } from "../domain/copyJob";
+
+// Until every importer reads it from the domain.
+export { copyJobName } from "../domain/copyJob";
+
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus } from "../domain/status";
 import { type ApplyMessage, encodeMessage, type WatchCopyJobMessage } from "../messages/queueMessages";
+import { pendingCutoverSteps, readyForCutover } from "../planner/decide";
 import { isHeartbeating } from "../planner/heartbeating";
-import type { EcsPort, InstanceRecord } from "../ports/ecs";
-import { errorCode, isRetryable } from "../ports/errors";
-import type { QueuePort } from "../ports/queue";
-import type { SlsPort } from "../ports/sls";
-import type { LogLine } from "./authorizeInstances";
+import type { InstanceRecord } from "../ports/ecs";
+import { errorCode, errorMessage, isRetryable } from "../ports/errors";
+import type { StepDeps } from "./stepDeps";
 
-export interface ApplyDeps {
-  config: RoutesFile;
-  /** Where the copy job's watch goes (the apply queue: apply handles it). */
-  queue: QueuePort;
-  applyQueue: string;
-  ecs(scope: { accountId: string; region: string }): EcsPort;
-  sls(scope: { accountId: string; region: string; project: string }): SlsPort;
-  /** The SLS endpoint agents and copy jobs write to, for a region. */
-  slsDataEndpoint(region: string): string;
-  now(): number;
-  log(line: LogLine): void;
-  freshSeconds?: number;
-}
+export type ApplyDeps = Pick<
+  StepDeps,
+  "config" | "queue" | "applyQueue" | "ecs" | "sls" | "slsDataEndpoint" | "now" | "log" | "freshSeconds"
+>;
 
 export interface ApplyOutcome {
   /**
@@ -130,7 +124,7 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
       outcome: "failed",
       instanceIds: [],
       reason: errorCode(error) ?? "CutoverFailed",
-      detail: error instanceof Error ? error.message : String(error),
+      detail: errorMessage(error),
     });
   }
   return { collecting, cutover };
@@ -175,27 +169,34 @@ async function maybeCutover(
       ? copyJobName(route.backfill.jobNamePrefix ?? "logtail-xacct", message.route, account.uid)
       : undefined;
   const existingJob = backfillJob && backfillSls ? await backfillSls.getEtl(backfillJob) : undefined;
-  const jobMissing = backfillJob !== undefined && existingJob === undefined;
-  if (!bindingPresent && !jobMissing) {
-    return { retired: source.retire !== undefined, ...(backfillJob ? { backfillJob } : {}) };
-  }
+  const steps = pendingCutoverSteps({
+    retireConfigured: source.retire !== undefined,
+    backfillConfigured: backfillJob !== undefined,
+    retireBindingPresent: bindingPresent,
+    backfillJobExists: existingJob !== undefined,
+  });
+  const done = { retired: source.retire !== undefined, ...(backfillJob ? { backfillJob } : {}) };
+  if (!steps.retire && !steps.createBackfill) return done;
 
+  // Counted across every region configured for the account: the tags say who collects, and the
+  // instances this run just marked count although their tag write may not be visible yet.
   const collecting = new Set(justCollecting);
+  const counts = { running: 0, collecting: 0 };
   for (const region of account.regions) {
     const tagged = await deps
       .ecs({ accountId: account.uid, region })
       .describeInstances({ tagKey: config.tagKey, tagValue: message.route });
-    const pending = tagged.filter(
-      (i) =>
-        i.status === "Running" &&
-        !collecting.has(i.instanceId) &&
-        i.tags[config.statusTagKey] !== "collecting",
-    );
-    if (pending.length > 0) return undefined;
+    for (const instance of tagged) {
+      if (instance.status !== "Running") continue;
+      counts.running += 1;
+      if (collecting.has(instance.instanceId) || instance.tags[config.statusTagKey] === "collecting")
+        counts.collecting += 1;
+    }
   }
+  if (!readyForCutover(counts)) return undefined;
 
   // The source project is taken to be in the region the instances report from.
-  if (source.retire && retireSls && bindingPresent) {
+  if (source.retire && retireSls && steps.retire) {
     await retireSls.removeConfig(source.retire.machineGroup, source.retire.config);
     deps.log({
       accountId: account.uid,
@@ -207,7 +208,7 @@ async function maybeCutover(
       detail: `${source.retire.project}/${source.retire.machineGroup}/${source.retire.config}`,
     });
   }
-  if (route.backfill && source.backfill && backfillSls && backfillJob && jobMissing) {
+  if (route.backfill && source.backfill && backfillSls && backfillJob && steps.createBackfill) {
     const fromTime = Math.floor(Date.parse(route.backfill.from) / 1000);
     const toTime = route.backfill.to
       ? Math.floor(Date.parse(route.backfill.to) / 1000)
@@ -254,13 +255,7 @@ async function maybeCutover(
       { delaySeconds: watchDelaySeconds(0) },
     );
   }
-  return { retired: source.retire !== undefined, ...(backfillJob ? { backfillJob } : {}) };
-}
-
-/** Deterministic and within the ETL name limit (2–64 of [a-z0-9_-]): the same route and account, the same job. */
-export function copyJobName(prefix: string, route: string, accountId: string): string {
-  const digest = createHash("sha256").update(`${route}|${accountId}`).digest("hex").slice(0, 12);
-  return `${prefix.slice(0, 64 - 13)}-${digest}`;
+  return done;
 }
 
 /** Still under way: look again after 1, 2, 4, … minutes, at most every 15 minutes. */

@@ -1,19 +1,26 @@
 /**
- * The authorize step: for instances an event named, re-read their tags, resolve the route, check
- * instance state and Cloud Assistant, run the host script on up to 100 instances per RunCommand,
- * read the results, write the status tag and queue the authorized instances for the heartbeat
- * check. An instance whose route tag is gone but that was onboarded is revoked. Level-triggered:
- * running it again on a converged instance changes nothing on the host.
+ * The authorize step: for instances an event named, re-read their tags, let the planner's instance
+ * decision say what each needs, and act: check Cloud Assistant, run the host script on up to 100
+ * instances per RunCommand, read the results, write the status tag and queue the authorized
+ * instances for the heartbeat check. Reconcile hands the planner's host actions to the same actor
+ * (`runHostActions`). Level-triggered: running it again on a converged instance changes nothing.
  */
 import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
-import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
-import { formatStatus, isHostFailure, isRefusal, parseStatus, type Status } from "../domain/status";
-import { type HostAction, type HostScripts, renderHostCommand } from "../hostscript/hostCommand";
+import { scopeRefusal } from "../domain/routeResolution";
+import { formatStatus, isRefusal, parseStatus, type Status } from "../domain/status";
+import { type HostAction, renderHostCommand } from "../hostscript/hostCommand";
 import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
+import {
+  decideInstance,
+  hostActionStillApplies,
+  statusAfterAuthorize,
+  verdictStatus,
+} from "../planner/decide";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
-import type { QueuePort } from "../ports/queue";
+import { chunk } from "../util/collections";
 import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
 import { commandCheckDelaySeconds, commandFailure } from "./hostCommandOutcome";
+import type { StepDeps } from "./stepDeps";
 
 export interface AuthorizeTarget {
   accountId: string;
@@ -21,30 +28,9 @@ export interface AuthorizeTarget {
   instanceIds: readonly string[];
 }
 
-export interface LogLine {
-  action: string;
-  outcome: "ok" | "refused" | "failed" | "skipped";
-  accountId: string;
-  region: string;
-  instanceIds: string[];
-  route?: string;
-  reason?: string;
-  detail?: string;
-  invokeId?: string;
-  /** Queue messages the line accounts for (their MNS ids), and how often each was delivered. */
-  messageIds?: string[];
-  dequeueCounts?: number[];
-}
-
 /** Cloud Assistant's result wait (first look, limit, the invocation's deadline) is ResultWaitDeps'. */
-export interface AuthorizeDeps extends ResultWaitDeps {
-  config: RoutesFile;
-  ecs(scope: { accountId: string; region: string }): EcsPort;
-  queue: QueuePort;
-  heartbeatQueue: string;
-  scripts: HostScripts;
-  log(line: LogLine): void;
-}
+export type AuthorizeDeps = ResultWaitDeps &
+  Pick<StepDeps, "config" | "ecs" | "queue" | "heartbeatQueue" | "scripts" | "log">;
 
 export interface AuthorizeOutcome {
   /** Instance id → the status written (or left) on it. */
@@ -52,14 +38,23 @@ export interface AuthorizeOutcome {
   commands: number;
 }
 
+/** A host action decided for some instances of one account and region (the planner's shape). */
+export type HostActionRequest =
+  | { kind: "authorize"; route: string; os: OperatingSystem; instanceIds: readonly string[] }
+  | {
+      kind: "revoke";
+      routes: readonly string[];
+      offboards: boolean;
+      os: OperatingSystem;
+      instanceIds: readonly string[];
+    };
+
 interface HostWork {
   key: string;
   route: string;
   os: OperatingSystem;
   action: HostAction;
   instanceIds: string[];
-  /** Status on success. */
-  success: Status;
   /**
    * A revoke that offboards the instance (its tag is gone) marks it revoked; one that removes an
    * old route's identifier from a re-tagged instance leaves the status to the new route.
@@ -67,15 +62,12 @@ interface HostWork {
   offboards: boolean;
 }
 
-const NOT_RUNNING = new Set(["Stopped", "Stopping", "Starting", "Pending"]);
-
 export async function authorizeInstances(
   deps: AuthorizeDeps,
   target: AuthorizeTarget,
 ): Promise<AuthorizeOutcome> {
   const { config } = deps;
   const base = { accountId: target.accountId, region: target.region };
-  const statuses = new Map<string, string>();
   const refused = scopeRefusal(config, target);
   if (refused) {
     // No role to reach it: nothing can be written on the instances, so the log says it.
@@ -87,254 +79,311 @@ export async function authorizeInstances(
       reason: refused.reason,
       detail: refused.detail,
     });
-    return { statuses, commands: 0 };
+    return { statuses: new Map(), commands: 0 };
   }
-  const ecs = deps.ecs(base);
-  const instances = await ecs.describeInstances({ instanceIds: target.instanceIds });
-  const found = new Set(instances.map((i) => i.instanceId));
-  const released = target.instanceIds.filter((id) => !found.has(id));
-  if (released.length > 0)
-    deps.log({
-      ...base,
-      action: "authorize",
-      outcome: "skipped",
-      instanceIds: released,
-      reason: "InstanceReleased",
-    });
-
-  const writes = new Map<string, string[]>();
-  const setStatus = (instance: InstanceRecord, status: Status): void => {
-    const value = formatStatus(status);
-    statuses.set(instance.instanceId, value);
-    if (instance.tags[config.statusTagKey] === value) return;
-    writes.set(value, [...(writes.get(value) ?? []), instance.instanceId]);
-  };
-
-  const work = new Map<string, HostWork>();
-  const addWork = (
-    instance: InstanceRecord,
-    route: string,
-    action: HostAction,
-    success: Status,
-    offboards = action.action === "revoke",
-  ): void => {
-    const key = `${action.action}|${route}|${instance.os}|${offboards}`;
-    const entry = work.get(key) ?? {
-      key,
-      route,
-      os: instance.os,
-      action,
-      instanceIds: [],
-      success,
-      offboards,
-    };
-    entry.instanceIds.push(instance.instanceId);
-    work.set(key, entry);
-  };
-
+  const run = new HostRun(deps, base);
+  const instances = await run.observe(target.instanceIds);
+  const requests: HostActionRequest[] = [];
   for (const instance of instances) {
-    const resolution = resolveRoute(config, instance, instance.tags[config.tagKey]);
-    const current = parseStatus(instance.tags[config.statusTagKey]);
-    if (resolution.kind === "refused") {
+    const decision = decideInstance(config, instance);
+    const verdict = decision.verdict;
+    if (
+      verdict?.stage === "failed" &&
+      verdict.reason &&
+      isRefusal({ stage: "failed", reason: verdict.reason })
+    ) {
       deps.log({
         ...base,
         action: "authorize",
         outcome: "refused",
         instanceIds: [instance.instanceId],
-        reason: resolution.reason,
-        detail: resolution.detail,
+        reason: verdict.reason,
+        ...(verdict.detail ? { detail: verdict.detail } : {}),
       });
-      setStatus(instance, { stage: "failed", reason: resolution.reason });
-      // Onboarded before and now tagged with a route it may not use: the host leaves the routes it
-      // was on, as untagged it would (the planner revokes the same). Only routes-file identifiers.
-      // A host refused from the start (or already taken off) is left alone.
-      const onboarded = current !== undefined && current.stage !== "revoked" && !isRefusal(current);
-      if (onboarded && !NOT_RUNNING.has(instance.status)) {
-        for (const name of candidateRoutes(config, instance))
-          addWork(instance, name, revokeAction(config, name, instance.os), current, false);
-      }
-      continue;
     }
-    if (NOT_RUNNING.has(instance.status)) {
-      // Onboarded (or offboarded) when it starts: the start event brings it back here.
-      if (resolution.kind === "route") setStatus(instance, { stage: "pending" });
-      continue;
+    // A decision with an authorize gets its status from the command's result, in this same run.
+    if (verdict && decision.writeStatus && decision.authorize === undefined)
+      run.setStatus(instance, verdictStatus(verdict));
+    const ids = [instance.instanceId];
+    if (decision.revoke)
+      requests.push({ kind: "revoke", ...decision.revoke, os: instance.os, instanceIds: ids });
+    if (decision.authorize !== undefined)
+      requests.push({ kind: "authorize", route: decision.authorize, os: instance.os, instanceIds: ids });
+  }
+  return run.act(requests);
+}
+
+/**
+ * Carries host actions decided elsewhere (the planner's, in reconcile) through as they are, on
+ * instances read again just before: an action the instance's tag no longer calls for (it changed
+ * since it was observed, and its event decides anew) is skipped and logged.
+ */
+export async function runHostActions(
+  deps: AuthorizeDeps,
+  scope: { accountId: string; region: string },
+  requests: readonly HostActionRequest[],
+): Promise<AuthorizeOutcome> {
+  const run = new HostRun(deps, scope);
+  const instances = await run.observe([...new Set(requests.flatMap((r) => r.instanceIds))]);
+  const byId = new Map(instances.map((i) => [i.instanceId, i]));
+  const kept: HostActionRequest[] = [];
+  for (const request of requests) {
+    const still: string[] = [];
+    const changed: string[] = [];
+    for (const id of request.instanceIds) {
+      const instance = byId.get(id);
+      if (instance === undefined) continue; // released: logged by observe
+      (hostActionStillApplies(deps.config, instance, request) ? still : changed).push(id);
     }
-    if (resolution.kind === "untagged") {
-      if (current === undefined || current.stage === "revoked") continue;
-      for (const name of candidateRoutes(config, instance))
-        addWork(instance, name, revokeAction(config, name, instance.os), { stage: "revoked" });
-      continue;
-    }
-    const identifier = resolution.route.identifier[instance.os];
-    const destination = config.destinations[resolution.route.destination];
-    if (identifier === undefined || destination === undefined) continue;
-    if (current !== undefined && current.stage !== "pending" && current.stage !== "revoked") {
-      // Onboarded before, possibly under another route (a re-tag): the other routes' identifiers
-      // this account may carry come off the host. Removing one that is not there changes nothing.
-      for (const other of candidateRoutes(config, instance)) {
-        if (other === resolution.name) continue;
-        addWork(instance, other, revokeAction(config, other, instance.os), { stage: "authorized" }, false);
-      }
-    }
-    // A retried host failure keeps its reason until the heartbeat check gives a new verdict:
-    // the status does not flap to authorized and back every reconcile period.
-    addWork(
-      instance,
-      resolution.name,
-      { action: "authorize", uid: destination.uid, identifier },
-      current !== undefined && isHostFailure(current) ? current : { stage: "authorized" },
-    );
+    if (changed.length > 0)
+      deps.log({
+        ...scope,
+        action: request.kind,
+        outcome: "skipped",
+        instanceIds: changed,
+        reason: "ChangedSinceObserved",
+        detail: "tag or state changed since the plan was made: its event decides anew",
+      });
+    if (still.length > 0) kept.push({ ...request, instanceIds: still });
+  }
+  return run.act(kept);
+}
+
+/** One run of host work in an account and region: the statuses it writes, the commands it runs. */
+class HostRun {
+  private readonly ecs: EcsPort;
+  private readonly statuses = new Map<string, string>();
+  private readonly writes = new Map<string, string[]>();
+  private readonly byId = new Map<string, InstanceRecord>();
+
+  constructor(
+    private readonly deps: AuthorizeDeps,
+    private readonly base: { accountId: string; region: string },
+  ) {
+    this.ecs = deps.ecs(base);
   }
 
-  // Cloud Assistant must be online before a command can run (≤ 50 ids a call in the adapter).
-  const commandIds = [...new Set([...work.values()].flatMap((w) => w.instanceIds))];
-  const online =
-    commandIds.length > 0 ? await ecs.cloudAssistantStatus(commandIds) : new Map<string, boolean>();
-  const byId = new Map(instances.map((i) => [i.instanceId, i]));
-  let commands = 0;
-  const heartbeatBatches: string[] = [];
-  const checkLater: string[] = [];
-  const failedRevokes = new Set<string>();
+  /** Reads the instances as they are now; the released ones are logged and left out. */
+  async observe(instanceIds: readonly string[]): Promise<InstanceRecord[]> {
+    const instances = instanceIds.length > 0 ? await this.ecs.describeInstances({ instanceIds }) : [];
+    for (const instance of instances) this.byId.set(instance.instanceId, instance);
+    const released = instanceIds.filter((id) => !this.byId.has(id));
+    if (released.length > 0)
+      this.deps.log({
+        ...this.base,
+        action: "authorize",
+        outcome: "skipped",
+        instanceIds: released,
+        reason: "InstanceReleased",
+      });
+    return instances;
+  }
 
-  // One result wait for the whole invocation, counted from its first command: a host's commands
-  // run in order (a re-tag's revoke before its authorize), and the invocation's time does not grow
-  // with the number of routes and actions in it.
-  let waitEnds: number | undefined;
-  const sharedWait = { ...deps, deadline: () => waitEnds };
-  for (const entry of work.values()) {
-    const ready = entry.instanceIds.filter((id) => online.get(id) === true);
-    for (const id of entry.instanceIds.filter((id) => online.get(id) !== true)) {
-      const instance = byId.get(id);
-      if (instance && entry.action.action === "authorize")
-        setStatus(instance, { stage: "failed", reason: "CloudAssistantOffline" });
+  setStatus(instance: InstanceRecord, status: Status): void {
+    const value = formatStatus(status);
+    this.statuses.set(instance.instanceId, value);
+    if (instance.tags[this.deps.config.statusTagKey] === value) return;
+    // The latest status for an instance wins: take it out of any earlier write.
+    for (const [other, ids] of this.writes) {
+      if (other !== value && ids.includes(instance.instanceId))
+        this.writes.set(
+          other,
+          ids.filter((id) => id !== instance.instanceId),
+        );
     }
-    if (ready.length === 0) continue;
-    const rendered = renderHostCommand(entry.os, entry.action, deps.scripts);
-    const commandSentAt = Math.floor(deps.now());
-    waitEnds ??= Math.min(
-      commandSentAt + (deps.resultWaitMs ?? DEFAULT_RESULT_WAIT_MS),
-      deps.deadline?.() ?? Number.POSITIVE_INFINITY,
+    const ids = this.writes.get(value) ?? [];
+    if (!ids.includes(instance.instanceId)) ids.push(instance.instanceId);
+    this.writes.set(value, ids);
+  }
+
+  /** Runs the host work, writes the statuses, queues the heartbeat checks and later looks. */
+  async act(requests: readonly HostActionRequest[]): Promise<AuthorizeOutcome> {
+    const { deps, base, ecs, byId } = this;
+    const { config } = deps;
+    const work = new Map<string, HostWork>();
+    for (const request of requests) {
+      const steps =
+        request.kind === "authorize"
+          ? [
+              {
+                route: request.route,
+                action: authorizeAction(config, request.route, request.os),
+                offboards: false,
+              },
+            ]
+          : request.routes.map((route) => ({
+              route,
+              action: revokeAction(config, route, request.os),
+              offboards: request.offboards,
+            }));
+      for (const step of steps) {
+        if (step.action === undefined) continue;
+        const key = `${step.action.action}|${step.route}|${request.os}|${step.offboards}`;
+        const entry = work.get(key) ?? {
+          key,
+          route: step.route,
+          os: request.os,
+          action: step.action,
+          instanceIds: [],
+          offboards: step.offboards,
+        };
+        for (const id of request.instanceIds) if (!entry.instanceIds.includes(id)) entry.instanceIds.push(id);
+        work.set(key, entry);
+      }
+    }
+
+    // Cloud Assistant must be online before a command can run (≤ 50 ids a call in the adapter).
+    const commandIds = [...new Set([...work.values()].flatMap((w) => w.instanceIds))];
+    const online =
+      commandIds.length > 0 ? await ecs.cloudAssistantStatus(commandIds) : new Map<string, boolean>();
+    let commands = 0;
+    const heartbeatBatches: string[] = [];
+    const checkLater: string[] = [];
+    const failedRevokes = new Set<string>();
+
+    // One result wait for the whole invocation, counted from its first command: a host's commands
+    // run in order (a re-tag's revoke before its authorize), and the invocation's time does not grow
+    // with the number of routes and actions in it.
+    let waitEnds: number | undefined;
+    const sharedWait = { ...deps, deadline: () => waitEnds };
+    // Revokes first: a re-tagged host leaves its old route before it joins the new one.
+    const ordered = [...work.values()].sort(
+      (a, b) => Number(a.action.action === "authorize") - Number(b.action.action === "authorize"),
     );
-    const invocations = await ecs.runCommand(rendered, ready, { attemptKey: `${entry.key}|${deps.now()}` });
-    commands += invocations.length;
-    const succeeded: string[] = [];
-    for (const invocation of invocations) {
-      const results = await waitForInvocation(sharedWait, ecs, invocation.invokeId);
-      const running: string[] = [];
-      for (const result of results) {
-        const instance = byId.get(result.instanceId);
-        if (!instance) continue;
-        if (!result.finished) {
-          // A slow host is not a failed one: its result is read later (check-command). Until
-          // then an authorized host says it is not onboarded yet, a revoked one is not revoked.
-          running.push(result.instanceId);
-          if (entry.action.action === "revoke") failedRevokes.add(result.instanceId);
-          else if (parseStatus(instance.tags[config.statusTagKey]) === undefined)
-            setStatus(instance, { stage: "pending" });
-          continue;
+    for (const entry of ordered) {
+      const ready = entry.instanceIds.filter((id) => online.get(id) === true);
+      for (const id of entry.instanceIds.filter((id) => online.get(id) !== true)) {
+        const instance = byId.get(id);
+        if (instance && entry.action.action === "authorize")
+          this.setStatus(instance, { stage: "failed", reason: "CloudAssistantOffline" });
+      }
+      if (ready.length === 0) continue;
+      const rendered = renderHostCommand(entry.os, entry.action, deps.scripts);
+      const commandSentAt = Math.floor(deps.now());
+      waitEnds ??= Math.min(
+        commandSentAt + (deps.resultWaitMs ?? DEFAULT_RESULT_WAIT_MS),
+        deps.deadline?.() ?? Number.POSITIVE_INFINITY,
+      );
+      const invocations = await ecs.runCommand(rendered, ready, { attemptKey: `${entry.key}|${deps.now()}` });
+      commands += invocations.length;
+      const succeeded: string[] = [];
+      for (const invocation of invocations) {
+        const results = await waitForInvocation(sharedWait, ecs, invocation.invokeId);
+        const running: string[] = [];
+        for (const result of results) {
+          const instance = byId.get(result.instanceId);
+          if (!instance) continue;
+          if (!result.finished) {
+            // A slow host is not a failed one: its result is read later (check-command). Until
+            // then an authorized host says it is not onboarded yet, a revoked one is not revoked.
+            running.push(result.instanceId);
+            if (entry.action.action === "revoke") failedRevokes.add(result.instanceId);
+            else if (parseStatus(instance.tags[config.statusTagKey]) === undefined)
+              this.setStatus(instance, { stage: "pending" });
+            continue;
+          }
+          const failure = commandFailure(result);
+          if (failure === undefined) {
+            succeeded.push(result.instanceId);
+            if (entry.action.action === "authorize")
+              this.setStatus(instance, statusAfterAuthorize(parseStatus(instance.tags[config.statusTagKey])));
+          } else {
+            if (entry.action.action === "revoke") failedRevokes.add(result.instanceId);
+            else this.setStatus(instance, failure.status);
+            deps.log({
+              ...base,
+              action: entry.action.action,
+              outcome: "failed",
+              route: entry.route,
+              instanceIds: [result.instanceId],
+              reason: failure.reason,
+              detail: failure.detail,
+              invokeId: invocation.invokeId,
+            });
+          }
         }
-        const failure = commandFailure(result);
-        if (failure === undefined) {
-          succeeded.push(result.instanceId);
-          if (entry.action.action === "authorize") setStatus(instance, entry.success);
-        } else {
-          if (entry.action.action === "revoke") failedRevokes.add(result.instanceId);
-          else setStatus(instance, failure.status);
+        if (running.length > 0) {
+          checkLater.push(
+            encodeMessage({
+              v: 1,
+              type: "check-command",
+              ...base,
+              route: entry.route,
+              instanceIds: running,
+              invokeId: invocation.invokeId,
+              action: entry.action.action === "revoke" ? "revoke" : "authorize",
+              sentAt: commandSentAt,
+              checks: 0,
+            }),
+          );
           deps.log({
             ...base,
             action: entry.action.action,
-            outcome: "failed",
+            outcome: "skipped",
             route: entry.route,
-            instanceIds: [result.instanceId],
-            reason: failure.reason,
-            detail: failure.detail,
+            instanceIds: running,
+            reason: "HostCommandRunning",
+            detail: `no result yet: looked at again in ${commandCheckDelaySeconds(0)} s`,
             invokeId: invocation.invokeId,
           });
         }
-      }
-      if (running.length > 0) {
-        checkLater.push(
-          encodeMessage({
-            v: 1,
-            type: "check-command",
-            ...base,
-            route: entry.route,
-            instanceIds: running,
-            invokeId: invocation.invokeId,
-            action: entry.action.action === "revoke" ? "revoke" : "authorize",
-            sentAt: commandSentAt,
-            checks: 0,
-          }),
-        );
         deps.log({
           ...base,
           action: entry.action.action,
-          outcome: "skipped",
+          outcome: "ok",
           route: entry.route,
-          instanceIds: running,
-          reason: "HostCommandRunning",
-          detail: `no result yet: looked at again in ${commandCheckDelaySeconds(0)} s`,
+          instanceIds: succeeded,
           invokeId: invocation.invokeId,
+          ...(entry.action.action === "revoke" && !entry.offboards
+            ? { detail: "re-tagged: this route's identifier removed" }
+            : {}),
         });
       }
-      deps.log({
-        ...base,
-        action: entry.action.action,
-        outcome: "ok",
-        route: entry.route,
-        instanceIds: succeeded,
-        invokeId: invocation.invokeId,
-        ...(entry.action.action === "revoke" && !entry.offboards
-          ? { detail: "re-tagged: this route's identifier removed" }
-          : {}),
-      });
-    }
-    if (entry.action.action === "authorize") {
-      for (let i = 0; i < succeeded.length; i += MAX_INSTANCES_PER_MESSAGE) {
-        heartbeatBatches.push(
-          encodeMessage({
-            v: 1,
-            type: "await-heartbeat",
-            ...base,
-            route: entry.route,
-            instanceIds: succeeded.slice(i, i + MAX_INSTANCES_PER_MESSAGE),
-            authorizedAt: deps.now(),
-            checks: 0,
-          }),
-        );
+      if (entry.action.action === "authorize") {
+        for (const instanceIds of chunk(succeeded, MAX_INSTANCES_PER_MESSAGE)) {
+          heartbeatBatches.push(
+            encodeMessage({
+              v: 1,
+              type: "await-heartbeat",
+              ...base,
+              route: entry.route,
+              instanceIds,
+              authorizedAt: deps.now(),
+              checks: 0,
+            }),
+          );
+        }
       }
     }
-  }
 
-  // An instance is revoked only when every candidate route's revoke succeeded on it.
-  for (const entry of work.values()) {
-    if (entry.action.action !== "revoke" || !entry.offboards) continue;
-    for (const id of entry.instanceIds) {
-      const instance = byId.get(id);
-      if (instance && online.get(id) === true && !failedRevokes.has(id))
-        setStatus(instance, { stage: "revoked" });
+    // An instance is revoked only when every candidate route's revoke succeeded on it.
+    for (const entry of work.values()) {
+      if (entry.action.action !== "revoke" || !entry.offboards) continue;
+      for (const id of entry.instanceIds) {
+        const instance = byId.get(id);
+        if (instance && online.get(id) === true && !failedRevokes.has(id))
+          this.setStatus(instance, { stage: "revoked" });
+      }
     }
-  }
 
-  // Status first: the heartbeat check re-observes and acts only on instances marked authorized. If
-  // the send fails after this, reconcile finds them authorized and queues the check itself.
-  for (const [value, ids] of writes) await ecs.tagInstances(ids, { [config.statusTagKey]: value });
-  if (heartbeatBatches.length > 0) await deps.queue.send(deps.heartbeatQueue, heartbeatBatches);
-  if (checkLater.length > 0)
-    await deps.queue.send(deps.heartbeatQueue, checkLater, { delaySeconds: commandCheckDelaySeconds(0) });
-  return { statuses, commands };
+    // Status first: the heartbeat check re-observes and acts only on instances marked authorized. If
+    // the send fails after this, reconcile finds them authorized and queues the check itself.
+    for (const [value, ids] of this.writes)
+      if (ids.length > 0) await ecs.tagInstances(ids, { [config.statusTagKey]: value });
+    if (heartbeatBatches.length > 0) await deps.queue.send(deps.heartbeatQueue, heartbeatBatches);
+    if (checkLater.length > 0)
+      await deps.queue.send(deps.heartbeatQueue, checkLater, { delaySeconds: commandCheckDelaySeconds(0) });
+    return { statuses: this.statuses, commands };
+  }
 }
 
-/** Routes whose identifier an instance of this account and OS may carry. */
-export function candidateRoutes(config: RoutesFile, instance: InstanceRecord): string[] {
-  return Object.entries(config.routes)
-    .filter(
-      ([, route]) =>
-        route.identifier[instance.os] !== undefined &&
-        route.sources.some((source) => source.account === instance.accountId),
-    )
-    .map(([name]) => name);
+/** Authorize a route on the host: its destination's UID file and its identifier for the OS. */
+function authorizeAction(config: RoutesFile, routeName: string, os: OperatingSystem): HostAction | undefined {
+  const route = config.routes[routeName];
+  const identifier = route?.identifier[os];
+  const destination = route ? config.destinations[route.destination] : undefined;
+  if (identifier === undefined || destination === undefined) return undefined;
+  return { action: "authorize", uid: destination.uid, identifier };
 }
 
 /** Revoke one route's identifier; the UID file stays while another route of that UID is on the host. */

@@ -14,21 +14,14 @@ import {
   type CheckCommandMessage,
   encodeMessage,
 } from "../messages/queueMessages";
+import { candidateRoutes } from "../planner/decide";
 import type { EcsPort, InstanceRecord, InvocationResult } from "../ports/ecs";
 import { isRetryable } from "../ports/errors";
-import type { QueuePort } from "../ports/queue";
-import { candidateRoutes, type LogLine } from "./authorizeInstances";
 import { COMMAND_RESULT_GIVE_UP_MS, commandCheckDelaySeconds, commandFailure } from "./hostCommandOutcome";
 import { observeInstances } from "./observeInstances";
+import type { StepDeps } from "./stepDeps";
 
-export interface CommandCheckDeps {
-  config: RoutesFile;
-  ecs(scope: { accountId: string; region: string }): EcsPort;
-  queue: QueuePort;
-  heartbeatQueue: string;
-  now(): number;
-  log(line: LogLine): void;
-}
+export type CommandCheckDeps = Pick<StepDeps, "config" | "ecs" | "queue" | "heartbeatQueue" | "now" | "log">;
 
 export interface CommandCheckOutcome {
   /** Instances whose result was read and written as a status. */

@@ -4,11 +4,11 @@
  * the apply queue, look again later (with backoff) at the others, and past the route's timeout
  * diagnose them with the host script's inspect and record the reason on the instance.
  */
-import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
+import type { OperatingSystem } from "../config/routesSchema";
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
 import { diagnoseNoHeartbeat, nextHeartbeatCheckDelaySeconds } from "../heartbeat/diagnosis";
-import { type HostScripts, renderHostCommand } from "../hostscript/hostCommand";
+import { renderHostCommand } from "../hostscript/hostCommand";
 import { parseHostReport } from "../hostscript/hostReport";
 import {
   type AwaitHeartbeatMessage,
@@ -19,31 +19,29 @@ import {
 } from "../messages/queueMessages";
 import { isHeartbeating } from "../planner/heartbeating";
 import type { ObservedMachine } from "../planner/types";
-import type { EcsPort, InstanceRecord } from "../ports/ecs";
-import type { QueuePort } from "../ports/queue";
-import type { SlsPort } from "../ports/sls";
-import type { LogLine } from "./authorizeInstances";
+import type { InstanceRecord } from "../ports/ecs";
+import { chunk, groupBy } from "../util/collections";
 import { checkCommands } from "./checkCommands";
 import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
-import type { DeadLetterSink } from "./deadLetter";
 import { observeInstances } from "./observeInstances";
+import type { StepDeps } from "./stepDeps";
 
 /** `now` is the clock the authorize step stamped `authorizedAt` with (ms). */
-export interface HeartbeatDeps extends ResultWaitDeps {
-  config: RoutesFile;
-  ecs(scope: { accountId: string; region: string }): EcsPort;
-  sls(scope: { accountId: string; region: string; project: string }): SlsPort;
-  queue: QueuePort;
-  heartbeatQueue: string;
-  applyQueue: string;
-  deadLetter: DeadLetterSink;
-  scripts: HostScripts;
-  log(line: LogLine): void;
-  /** A heartbeat older than this is stale. */
-  freshSeconds?: number;
-  /** Receive rounds per run (16 messages each). */
-  maxRounds?: number;
-}
+export type HeartbeatDeps = ResultWaitDeps &
+  Pick<
+    StepDeps,
+    | "config"
+    | "ecs"
+    | "sls"
+    | "queue"
+    | "heartbeatQueue"
+    | "applyQueue"
+    | "deadLetter"
+    | "scripts"
+    | "log"
+    | "freshSeconds"
+    | "maxRounds"
+  >;
 
 export interface HeartbeatOutcome {
   messages: number;
@@ -208,7 +206,7 @@ async function handleBatch(
     }
   }
 
-  const apply = new Map<string, string[]>();
+  const healthy: Array<{ accountId: string; region: string; route: string; id: string }> = [];
   const waiting: AwaitHeartbeatMessage[] = [];
   const timedOut = new Map<string, { message: AwaitHeartbeatMessage; ids: string[] }>();
   // An instance is judged once per batch, by its first authorization: duplicate deliveries and
@@ -236,8 +234,7 @@ async function handleBatch(
       const heartbeating =
         identifier !== undefined && isHeartbeating(listed, instance, identifier, nowMs / 1000, fresh);
       if (heartbeating) {
-        const key = `${message.accountId}|${message.region}|${message.route}`;
-        apply.set(key, [...(apply.get(key) ?? []), id]);
+        healthy.push({ accountId: message.accountId, region: message.region, route: message.route, id });
         counts.healthy += 1;
       } else if (
         nextHeartbeatCheckDelaySeconds(message.checks, elapsedSeconds, route.heartbeatTimeoutSeconds) !==
@@ -256,12 +253,11 @@ async function handleBatch(
   }
 
   const applyMessages: string[] = [];
-  for (const [key, ids] of apply) {
-    const [accountId = "", region = "", route = ""] = key.split("|");
-    for (let i = 0; i < ids.length; i += MAX_INSTANCES_PER_MESSAGE) {
-      const instanceIds = ids.slice(i, i + MAX_INSTANCES_PER_MESSAGE);
+  for (const { key, items } of groupBy(healthy, (h) => [h.accountId, h.region, h.route] as const)) {
+    const [accountId, region, route] = key;
+    const ids = items.map((h) => h.id);
+    for (const instanceIds of chunk(ids, MAX_INSTANCES_PER_MESSAGE))
       applyMessages.push(encodeMessage({ v: 1, type: "apply", accountId, region, route, instanceIds }));
-    }
     deps.log({
       action: "heartbeat",
       outcome: "ok",

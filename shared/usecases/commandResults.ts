@@ -4,17 +4,10 @@
  * usually costs one or two reads, and a slow one at most five before it is left to a later look.
  */
 import type { EcsPort, InvocationResult } from "../ports/ecs";
+import type { StepDeps } from "./stepDeps";
 
-export interface ResultWaitDeps {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-  /** First wait, then twice as long per look, in ms. */
-  resultPollMs?: number;
-  /** Give up after this long (ms): unfinished instances are reported as such. */
-  resultWaitMs?: number;
-  /** When the invocation must be done (ms): no wait goes past it. */
-  deadline?(): number | undefined;
-}
+/** The clock, its waits and the limits of a result wait; `deadline`: when the run must be done. */
+export type ResultWaitDeps = Pick<StepDeps, "now" | "sleep" | "resultPollMs" | "resultWaitMs" | "deadline">;
 
 /** How long a command's results are waited for by default (ms). */
 export const DEFAULT_RESULT_WAIT_MS = 90_000;

@@ -6,13 +6,9 @@
  * revokes untagged hosts), the heartbeat queue, the apply queue, status tags.
  */
 import type { OperatingSystem } from "../config/routesSchema";
+import { copyJobName } from "../domain/copyJob";
 import { resolveRoute } from "../domain/routeResolution";
-import {
-  type ApplyMessage,
-  decodeMessage,
-  encodeMessage,
-  MAX_INSTANCES_PER_MESSAGE,
-} from "../messages/queueMessages";
+import { type ApplyMessage, encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import { plan } from "../planner/plan";
 import type {
   Action,
@@ -24,14 +20,11 @@ import type {
   Plan,
 } from "../planner/types";
 import { errorCode } from "../ports/errors";
-import type { SlsPort } from "../ports/sls";
-import { copyJobName } from "./applyRoute";
-import { type AuthorizeDeps, authorizeInstances } from "./authorizeInstances";
+import { chunk } from "../util/collections";
+import { type AuthorizeDeps, type HostActionRequest, runHostActions } from "./authorizeInstances";
+import type { StepDeps } from "./stepDeps";
 
-export interface ReconcileDeps extends AuthorizeDeps {
-  sls(scope: { accountId: string; region: string; project: string }): SlsPort;
-  applyQueue: string;
-}
+export type ReconcileDeps = AuthorizeDeps & Pick<StepDeps, "sls" | "applyQueue">;
 
 export interface Progress {
   phase: "observe" | "act";
@@ -182,7 +175,6 @@ export async function reconcile(
     retireSourceConfig: 0,
     createBackfill: 0,
   };
-  const byId = new Map(observed.instances.map((i) => [i.instanceId, i]));
   const total = result.actions.length;
   let done = 0;
   const acted = (what: string, count = 1) => {
@@ -190,9 +182,12 @@ export async function reconcile(
     options.onProgress?.({ phase: "act", done, total, what });
   };
 
-  // Host work goes through authorize, which re-observes and authorizes or revokes as the tags say.
-  const hostWork = new Map<string, Set<string>>();
-  const applyWork = new Map<string, Set<string>>();
+  // Host work: the planner's actions as they are, per account and region, to the host actor.
+  const hostWork = new Map<
+    string,
+    { scope: { accountId: string; region: string }; requests: HostActionRequest[] }
+  >();
+  const applyWork = new Map<string, ApplyMessage>();
   const heartbeat: string[] = [];
   for (const action of result.actions) {
     executed[action.type] += 1;
@@ -200,13 +195,26 @@ export async function reconcile(
       case "authorize":
       case "revoke": {
         const key = `${action.accountId}|${action.region}`;
-        const ids = hostWork.get(key) ?? new Set();
-        for (const id of action.instanceIds) ids.add(id);
-        hostWork.set(key, ids);
+        const entry = hostWork.get(key) ?? {
+          scope: { accountId: action.accountId, region: action.region },
+          requests: [],
+        };
+        entry.requests.push(
+          action.type === "authorize"
+            ? { kind: "authorize", route: action.route, os: action.os, instanceIds: action.instanceIds }
+            : {
+                kind: "revoke",
+                routes: action.routes,
+                offboards: action.offboards,
+                os: action.os,
+                instanceIds: action.instanceIds,
+              },
+        );
+        hostWork.set(key, entry);
         break;
       }
       case "awaitHeartbeat":
-        for (let i = 0; i < action.instanceIds.length; i += MAX_INSTANCES_PER_MESSAGE) {
+        for (const instanceIds of chunk(action.instanceIds, MAX_INSTANCES_PER_MESSAGE)) {
           heartbeat.push(
             encodeMessage({
               v: 1,
@@ -214,7 +222,7 @@ export async function reconcile(
               accountId: action.accountId,
               region: action.region,
               route: action.route,
-              instanceIds: action.instanceIds.slice(i, i + MAX_INSTANCES_PER_MESSAGE),
+              instanceIds,
               authorizedAt: deps.now(),
               checks: 0,
             }),
@@ -233,9 +241,17 @@ export async function reconcile(
           if (resolution.kind !== "route" || resolution.name !== action.route) continue;
           if (action.type !== "ensureRoute" && instance.accountId !== action.sourceAccount) continue;
           const key = `${instance.accountId}|${instance.region}|${action.route}`;
-          const ids = applyWork.get(key) ?? new Set();
-          ids.add(instance.instanceId);
-          applyWork.set(key, ids);
+          const message = applyWork.get(key) ?? {
+            v: 1,
+            type: "apply",
+            accountId: instance.accountId,
+            region: instance.region,
+            route: action.route,
+            instanceIds: [],
+          };
+          if (!message.instanceIds.includes(instance.instanceId))
+            message.instanceIds.push(instance.instanceId);
+          applyWork.set(key, message);
         }
         break;
       case "setStatus":
@@ -248,47 +264,26 @@ export async function reconcile(
         break;
     }
   }
-  for (const [key, ids] of hostWork) {
-    const [accountId = "", region = ""] = key.split("|");
-    const running = [...ids].filter((id) => byId.get(id)?.status === "Running");
-    for (let i = 0; i < running.length; i += 100) {
-      await authorizeInstances(deps, { accountId, region, instanceIds: running.slice(i, i + 100) });
-    }
-    const actions = result.actions.filter(
-      (a) =>
-        (a.type === "authorize" || a.type === "revoke") && a.accountId === accountId && a.region === region,
-    ).length;
-    acted(`host commands for ${ids.size} instances of ${accountId} in ${region}`, actions);
+  for (const { scope, requests } of hostWork.values()) {
+    await runHostActions(deps, scope, requests);
+    const ids = new Set(requests.flatMap((request) => request.instanceIds));
+    acted(
+      `host commands for ${ids.size} instances of ${scope.accountId} in ${scope.region}`,
+      requests.length,
+    );
   }
   if (heartbeat.length > 0) {
     await deps.queue.send(deps.heartbeatQueue, heartbeat);
     acted("heartbeat checks queued", result.actions.filter((a) => a.type === "awaitHeartbeat").length);
   }
-  const applyMessages: string[] = [];
-  for (const [key, ids] of applyWork) {
-    const [accountId = "", region = "", route = ""] = key.split("|");
-    const list = [...ids];
-    for (let i = 0; i < list.length; i += MAX_INSTANCES_PER_MESSAGE) {
-      applyMessages.push(
-        encodeMessage({
-          v: 1,
-          type: "apply",
-          accountId,
-          region,
-          route,
-          instanceIds: list.slice(i, i + MAX_INSTANCES_PER_MESSAGE),
-        }),
-      );
-    }
-  }
+  const applyMessages = [...applyWork.values()].flatMap((message) =>
+    chunk(message.instanceIds, MAX_INSTANCES_PER_MESSAGE).map((instanceIds) => ({ ...message, instanceIds })),
+  );
   if (applyMessages.length > 0) {
     if (options.applyNow) {
-      for (const body of applyMessages) {
-        const decoded = decodeMessage(body);
-        if (decoded.ok && decoded.message.type === "apply") await options.applyNow(decoded.message);
-      }
+      for (const message of applyMessages) await options.applyNow(message);
     } else {
-      await deps.queue.send(deps.applyQueue, applyMessages);
+      await deps.queue.send(deps.applyQueue, applyMessages.map(encodeMessage));
     }
   }
   acted("routes applied", total);

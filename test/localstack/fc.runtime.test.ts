@@ -347,10 +347,7 @@ describe("stopping the runtime", () => {
     const queue = s.queues.get("single-queue");
     queue?.send("stuck");
     s.runtime.start();
-    await until(
-      () => s.logger.lines.some((line) => line.msg === "fc.queue-received"),
-      "the delivery",
-    );
+    await until(() => s.logger.lines.some((line) => line.msg === "fc.queue-received"), "the delivery");
     await s.runtime.stop();
 
     expect(s.logger.lines).toEqual(

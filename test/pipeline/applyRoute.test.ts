@@ -3,8 +3,10 @@
  * ready, the heartbeating instances become `collecting`, and once the source's instances all
  * collect, the old source config is unbound and the cross-account copy job created — once.
  */
+
+import { copyJobName } from "../../shared/domain/copyJob";
 import { decodeMessage } from "../../shared/messages/queueMessages";
-import { type ApplyDeps, applyRoute, copyJobName, watchCopyJob } from "../../shared/usecases/applyRoute";
+import { type ApplyDeps, applyRoute, watchCopyJob } from "../../shared/usecases/applyRoute";
 import { authorizeInstances } from "../../shared/usecases/authorizeInstances";
 import { checkHeartbeats } from "../../shared/usecases/checkHeartbeats";
 import {

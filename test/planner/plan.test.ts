@@ -166,9 +166,10 @@ describe("planner: desired × observed → actions", () => {
       ["ensureRoute", "setStatus"],
     ],
     [
+      // Authorized again; the account's other routes' identifiers come off in the same run.
       "identifier removed on the host (no longer in the group)",
       () => convergedRoute([]),
-      ["authorize", "setStatus"],
+      ["revoke", "authorize", "setStatus"],
     ],
     [
       "heartbeat stale (agent stopped)",
@@ -183,7 +184,7 @@ describe("planner: desired × observed → actions", () => {
           groups: { linux: { exists: true, appliedConfigs: ["app-b-prod-linux"], machines } },
         };
       },
-      ["authorize", "setStatus"],
+      ["revoke", "authorize", "setStatus"],
     ],
   ])("drift — %s — is repaired", (_name, routeOf, expected) => {
     const vm = instance(tagged("app-b-prod", "collecting"));
@@ -204,6 +205,8 @@ describe("planner: desired × observed → actions", () => {
         accountId: APP_B,
         region: "cn-hangzhou",
         routes: ["app-b-prod"],
+        offboards: true,
+        presumed: false,
         os: "linux",
         instanceIds: [vm.instanceId],
       },
@@ -216,7 +219,11 @@ describe("planner: desired × observed → actions", () => {
 
     const result = plan(config, observe([vm], { "app-b-prod": convergedRoute([]) }));
 
-    expect(types(result.actions)).toEqual(["authorize"]);
+    // The account's other route comes off the host in the same run: it may have been re-tagged.
+    expect(result.actions).toEqual([
+      expect.objectContaining({ type: "revoke", routes: ["payments-prod"], offboards: false }),
+      expect.objectContaining({ type: "authorize", route: "app-b-prod" }),
+    ]);
     expect(result.verdicts[0]).toMatchObject({ stage: "failed", reason: "AgentNotInstalled" });
   });
 

@@ -19,15 +19,12 @@ import {
 } from "../../shared/adapters";
 import { loadRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
-import type { HostScripts } from "../../shared/hostscript/hostCommand";
 import { readHostScripts } from "../../shared/hostscript/hostScripts";
-import { type DeadLetterRecord, deadLetterBody, parseDeadLetter } from "../../shared/messages/deadLetters";
+import { type DeadLetterRecord, parseDeadLetter } from "../../shared/messages/deadLetters";
 import { decodeMessage } from "../../shared/messages/queueMessages";
-import type { EcsPort } from "../../shared/ports/ecs";
 import type { EndpointResolver } from "../../shared/ports/endpoints";
-import type { QueuePort } from "../../shared/ports/queue";
-import type { LogLine } from "../../shared/usecases/authorizeInstances";
-import type { DeadLetterSink } from "../../shared/usecases/deadLetter";
+import type { LogLine } from "../../shared/ports/log";
+import { buildStepDeps, type StepDeps } from "../../shared/usecases/stepDeps";
 
 export const config: RoutesFile = loadRoutesConfig(join(__dirname, "../../config/routes.example.yaml"));
 export const HUB = config.hub.accountId;
@@ -44,19 +41,6 @@ export const ACCOUNTS: SimulatedFleetInput["accounts"] = [
   { id: SPOKE, name: "app-b", roles: [{ name: "logtail-xacct-spoke", trustedAccounts: [HUB] }] },
   { id: PAYMENTS, name: "payments", roles: [{ name: "logtail-xacct-spoke", trustedAccounts: [HUB] }] },
 ];
-
-export interface StepDeps {
-  config: RoutesFile;
-  ecs(scope: { accountId: string; region: string }): EcsPort;
-  queue: QueuePort;
-  deadLetter: DeadLetterSink;
-  scripts: HostScripts;
-  now(): number;
-  sleep(ms: number): Promise<void>;
-  log(line: LogLine): void;
-  resultPollMs: number;
-  resultWaitMs: number;
-}
 
 export interface PipelineKit {
   stack: LocalStack;
@@ -102,23 +86,20 @@ export async function startPipelineKit(
     now: () => stack.emulator.now(),
   });
   const logs: LogLine[] = [];
-  const queue = adapters.queue();
-  const deps: StepDeps = {
+  const deps = buildStepDeps({
     config,
-    ecs: (scope) => adapters.ecs(scope),
-    queue,
-    deadLetter: async (entry) => {
-      await queue.send(DEAD_LETTER_QUEUE, [
-        deadLetterBody({ ...entry, function: "test", at: stack.emulator.now() }),
-      ]);
-    },
+    adapters,
+    queues: { heartbeat: HEARTBEAT_QUEUE, apply: APPLY_QUEUE, deadLetter: DEAD_LETTER_QUEUE },
     scripts: readHostScripts(),
-    now: () => stack.emulator.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
+    clock: {
+      now: () => stack.emulator.now(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    },
     log: (line) => logs.push(line),
-    resultPollMs: 25,
-    resultWaitMs: 20_000,
-  };
+    origin: "test",
+    tuning: { resultPollMs: 25, resultWaitMs: 20_000 },
+  });
   return {
     stack,
     adapters,
