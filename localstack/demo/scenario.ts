@@ -13,7 +13,7 @@ import Ecs, * as $Ecs from "@alicloud/ecs20140526";
 import { $OpenApiUtil } from "@alicloud/openapi-core";
 import { DELIVERY_TIMEOUT_MS } from "../../emulator/ecs";
 import type { RoutesFile } from "../../shared/config/routesSchema";
-import { copyJobName } from "../../shared/usecases/applyRoute";
+import { copyJobName } from "../../shared/domain/copyJob";
 import type { LocalStack } from "../stack";
 
 /** The ECS SDK as the account's operator, on the local stack (undefined: the account has no keys). */

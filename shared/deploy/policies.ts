@@ -23,7 +23,7 @@
 import { rolesFromRoutes } from "../adapters/assumeRoleCredentials";
 import { ROLE_ARN } from "../config/patterns";
 import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
-import { copyJobName } from "../domain/copyJob";
+import { routeCopyJobName } from "../domain/copyJob";
 import { HUB_QUEUES } from "./hubQueues";
 import {
   type AdapterOperation,
@@ -39,7 +39,6 @@ export const EVENT_BUS = "default";
 export const FORWARD_TAG_CALLS_RULE = "logtail-xacct-forward-tag-calls";
 export const FORWARD_STATE_CHANGES_RULE = "logtail-xacct-forward-state-changes";
 /** The job-name prefix the apply step uses when the route names none. */
-const DEFAULT_JOB_PREFIX = "logtail-xacct";
 /** unverified: RAM's limit on a custom policy document (6,144 characters, as the console states it). */
 export const POLICY_DOCUMENT_LIMIT = 6144;
 
@@ -432,7 +431,7 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
 
       if (source.backfill && route.backfill) {
         const { project, logstore, readRoleArn } = source.backfill;
-        const job = copyJobName(route.backfill.jobNamePrefix ?? DEFAULT_JOB_PREFIX, routeName, sUid);
+        const job = routeCopyJobName(route, routeName, sUid);
         for (const region of regions) {
           acting.grant("GetETL", [arn.slsJob(region, sUid, project, job)]);
           acting.grant("CreateETL", [arn.slsJob(region, sUid, project, job)], {

@@ -4,7 +4,7 @@
  * `plan` and the tests share it. Each action is level-triggered — running it when already
  * converged changes nothing — and batched by (account, region, route, OS) within the API limits.
  */
-import type { OperatingSystem, Route, RoutesFile } from "../config/routesSchema";
+import { OPERATING_SYSTEMS, type OperatingSystem, type Route, type RoutesFile } from "../config/routesSchema";
 import { resolveRoute } from "../domain/routeResolution";
 import { formatStatus, parseStatus, type Status } from "../domain/status";
 import { chunk } from "../util/collections";
@@ -143,7 +143,7 @@ function missingResources(
   const missing: RouteResource[] = [];
   if (!seen?.logstoreExists) missing.push("logstore");
   if (!seen?.indexExists) missing.push("index");
-  for (const os of ["linux", "windows"] as const) {
+  for (const os of OPERATING_SYSTEMS) {
     const config = route.logtailConfig[os];
     if (!osList.has(os) || !config) continue;
     const group = seen?.groups[os];

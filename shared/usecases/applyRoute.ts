@@ -6,8 +6,8 @@
  * copy job in the source project (once: its name is derived from route and account, so a second
  * create finds it and changes nothing).
  */
-import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
-import { copyJobName } from "../domain/copyJob";
+import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
+import { routeCopyJobName } from "../domain/copyJob";
 
 // Until every importer reads it from the domain.
 export { copyJobName } from "../domain/copyJob";
@@ -19,6 +19,7 @@ import { pendingCutoverSteps, readyForCutover } from "../planner/decide";
 import { isHeartbeating } from "../planner/heartbeating";
 import type { InstanceRecord } from "../ports/ecs";
 import { errorCode, errorMessage, isRetryable } from "../ports/errors";
+import { keyedLog } from "../ports/log";
 import type { StepDeps } from "./stepDeps";
 
 export type ApplyDeps = Pick<
@@ -37,11 +38,10 @@ export interface ApplyOutcome {
   cutover: { retired: boolean; backfillJob?: string } | undefined;
 }
 
-const OS_LIST: readonly OperatingSystem[] = ["linux", "windows"];
-
 export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promise<ApplyOutcome> {
   const { config } = deps;
   const base = { accountId: message.accountId, region: message.region, route: message.route };
+  const log = keyedLog(deps.log, base);
   // The same scope check as authorize and heartbeat: no role is assumed and no destination is
   // touched for an account, region or route the routes file does not pair.
   const refusal = scopeRefusal(config, message, message.route);
@@ -50,8 +50,7 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
   if (refusal || !route || !destination) {
     const reason = refusal?.reason ?? "UnknownRoute";
     const detail = refusal?.detail ?? `route ${message.route} has no destination`;
-    deps.log({
-      ...base,
+    log({
       action: "apply",
       outcome: "refused",
       instanceIds: message.instanceIds,
@@ -70,7 +69,7 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
   await sls.ensureProject();
   await sls.ensureLogstore(route.logstore);
   await sls.ensureIndex(route.logstore, route.index);
-  const osInUse = OS_LIST.filter((os) => instances.some((i) => i.os === os));
+  const osInUse = OPERATING_SYSTEMS.filter((os) => instances.some((i) => i.os === os));
   const members = new Set<string>();
   for (const os of osInUse) {
     const group = route.machineGroup[os];
@@ -103,8 +102,7 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
       { [config.statusTagKey]: formatStatus({ stage: "collecting" }) },
     );
   }
-  deps.log({
-    ...base,
+  log({
     action: "apply",
     outcome: "ok",
     instanceIds: collecting,
@@ -118,11 +116,9 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
     // A retry cannot fix a missing source project or a refused role: say so and let reconcile try
     // again once the routes file or the account is fixed, instead of redelivering forever.
     if (isRetryable(error)) throw error;
-    deps.log({
-      ...base,
+    log({
       action: "cutover",
       outcome: "failed",
-      instanceIds: [],
       reason: errorCode(error) ?? "CutoverFailed",
       detail: errorMessage(error),
     });
@@ -150,6 +146,11 @@ async function maybeCutover(
   const account = config.sourceAccounts.find((a) => a.uid === message.accountId);
   const destination = route ? config.destinations[route.destination] : undefined;
   if (!route || !source || !account || !destination || (!source.retire && !source.backfill)) return undefined;
+  const cutoverLog = keyedLog(deps.log, {
+    accountId: account.uid,
+    region: message.region,
+    route: message.route,
+  });
 
   // Observe the cutover first: once it is done (binding gone, job there) nothing below runs and
   // the route's instances need not be listed again.
@@ -165,9 +166,7 @@ async function maybeCutover(
         false)
       : false;
   const backfillJob =
-    route.backfill && source.backfill
-      ? copyJobName(route.backfill.jobNamePrefix ?? "logtail-xacct", message.route, account.uid)
-      : undefined;
+    route.backfill && source.backfill ? routeCopyJobName(route, message.route, account.uid) : undefined;
   const existingJob = backfillJob && backfillSls ? await backfillSls.getEtl(backfillJob) : undefined;
   const steps = pendingCutoverSteps({
     retireConfigured: source.retire !== undefined,
@@ -198,13 +197,9 @@ async function maybeCutover(
   // The source project is taken to be in the region the instances report from.
   if (source.retire && retireSls && steps.retire) {
     await retireSls.removeConfig(source.retire.machineGroup, source.retire.config);
-    deps.log({
-      accountId: account.uid,
-      region: message.region,
-      route: message.route,
+    cutoverLog({
       action: "retire-source-config",
       outcome: "ok",
-      instanceIds: [],
       detail: `${source.retire.project}/${source.retire.machineGroup}/${source.retire.config}`,
     });
   }
@@ -231,13 +226,9 @@ async function maybeCutover(
         },
       ],
     });
-    deps.log({
-      accountId: account.uid,
-      region: message.region,
-      route: message.route,
+    cutoverLog({
       action: "create-copy-job",
       outcome: "ok",
-      instanceIds: [],
       detail: `${backfillJob}: ${outcome}`,
     });
     await deps.queue.send(
@@ -284,16 +275,14 @@ export async function watchCopyJob(deps: ApplyDeps, message: WatchCopyJobMessage
   const { config } = deps;
   const route = config.routes[message.route];
   const source = route?.sources.find((s) => s.account === message.accountId);
-  const base = {
+  const log = keyedLog(deps.log, {
     accountId: message.accountId,
     region: message.region,
     route: message.route,
-    instanceIds: [],
-  };
+  });
   const refusal = scopeRefusal(config, message, message.route);
   if (refusal) {
-    deps.log({
-      ...base,
+    log({
       action: "copy-job",
       outcome: "refused",
       reason: refusal.reason,
@@ -302,17 +291,16 @@ export async function watchCopyJob(deps: ApplyDeps, message: WatchCopyJobMessage
     return "not-configured";
   }
   if (!route?.backfill || !source?.backfill) {
-    deps.log({ ...base, action: "copy-job", outcome: "skipped", reason: "BackfillNotConfigured" });
+    log({ action: "copy-job", outcome: "skipped", reason: "BackfillNotConfigured" });
     return "not-configured";
   }
-  const name = copyJobName(route.backfill.jobNamePrefix ?? "logtail-xacct", message.route, message.accountId);
+  const name = routeCopyJobName(route, message.route, message.accountId);
   const where = `${source.backfill.project}/${name}`;
   const job = await deps
     .sls({ accountId: message.accountId, region: message.region, project: source.backfill.project })
     .getEtl(name);
   if (job === undefined) {
-    deps.log({
-      ...base,
+    log({
       action: "copy-job",
       outcome: "failed",
       reason: "CopyJobMissing",
@@ -323,8 +311,7 @@ export async function watchCopyJob(deps: ApplyDeps, message: WatchCopyJobMessage
   const range = `${new Date(job.fromTime * 1000).toISOString()} to ${new Date(job.toTime * 1000).toISOString()}`;
   if (RUNNING_ETL.has(job.status)) {
     if (message.checks + 1 >= MAX_WATCH_CHECKS) {
-      deps.log({
-        ...base,
+      log({
         action: "copy-job",
         outcome: "skipped",
         reason: "CopyJobStillRunning",
@@ -335,8 +322,7 @@ export async function watchCopyJob(deps: ApplyDeps, message: WatchCopyJobMessage
     await deps.queue.send(deps.applyQueue, [encodeMessage({ ...message, checks: message.checks + 1 })], {
       delaySeconds: watchDelaySeconds(message.checks + 1),
     });
-    deps.log({
-      ...base,
+    log({
       action: "copy-job",
       outcome: "ok",
       detail: `${where} ${job.status}: copying ${range}`,
@@ -344,8 +330,7 @@ export async function watchCopyJob(deps: ApplyDeps, message: WatchCopyJobMessage
     return "running";
   }
   if (job.status === "SUCCEEDED") {
-    deps.log({
-      ...base,
+    log({
       action: "copy-job",
       outcome: "ok",
       detail: `${where} SUCCEEDED: ${source.backfill.logstore} from ${range} copied into ${route.project}/${route.logstore}`,
@@ -353,8 +338,7 @@ export async function watchCopyJob(deps: ApplyDeps, message: WatchCopyJobMessage
     return "succeeded";
   }
   const stopped = job.status === "STOPPED";
-  deps.log({
-    ...base,
+  log({
     action: "copy-job",
     outcome: "failed",
     reason: stopped ? "CopyJobStopped" : "CopyJobFailed",

@@ -17,6 +17,7 @@ import {
   verdictStatus,
 } from "../planner/decide";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
+import { keyedLog } from "../ports/log";
 import { chunk } from "../util/collections";
 import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
 import { commandCheckDelaySeconds, commandFailure } from "./hostCommandOutcome";
@@ -68,11 +69,11 @@ export async function authorizeInstances(
 ): Promise<AuthorizeOutcome> {
   const { config } = deps;
   const base = { accountId: target.accountId, region: target.region };
+  const log = keyedLog(deps.log, base);
   const refused = scopeRefusal(config, target);
   if (refused) {
     // No role to reach it: nothing can be written on the instances, so the log says it.
-    deps.log({
-      ...base,
+    log({
       action: "authorize",
       outcome: "refused",
       instanceIds: [...target.instanceIds],
@@ -92,8 +93,7 @@ export async function authorizeInstances(
       verdict.reason &&
       isRefusal({ stage: "failed", reason: verdict.reason })
     ) {
-      deps.log({
-        ...base,
+      log({
         action: "authorize",
         outcome: "refused",
         instanceIds: [instance.instanceId],
@@ -136,8 +136,10 @@ export async function runHostActions(
       (hostActionStillApplies(deps.config, instance, request) ? still : changed).push(id);
     }
     if (changed.length > 0)
-      deps.log({
-        ...scope,
+      keyedLog(
+        deps.log,
+        scope,
+      )({
         action: request.kind,
         outcome: "skipped",
         instanceIds: changed,
@@ -155,12 +157,14 @@ class HostRun {
   private readonly statuses = new Map<string, string>();
   private readonly writes = new Map<string, string[]>();
   private readonly byId = new Map<string, InstanceRecord>();
+  private readonly log: ReturnType<typeof keyedLog>;
 
   constructor(
     private readonly deps: AuthorizeDeps,
     private readonly base: { accountId: string; region: string },
   ) {
     this.ecs = deps.ecs(base);
+    this.log = keyedLog(deps.log, base);
   }
 
   /** Reads the instances as they are now; the released ones are logged and left out. */
@@ -169,8 +173,7 @@ class HostRun {
     for (const instance of instances) this.byId.set(instance.instanceId, instance);
     const released = instanceIds.filter((id) => !this.byId.has(id));
     if (released.length > 0)
-      this.deps.log({
-        ...this.base,
+      this.log({
         action: "authorize",
         outcome: "skipped",
         instanceIds: released,
@@ -290,8 +293,7 @@ class HostRun {
           } else {
             if (entry.action.action === "revoke") failedRevokes.add(result.instanceId);
             else this.setStatus(instance, failure.status);
-            deps.log({
-              ...base,
+            this.log({
               action: entry.action.action,
               outcome: "failed",
               route: entry.route,
@@ -316,8 +318,7 @@ class HostRun {
               checks: 0,
             }),
           );
-          deps.log({
-            ...base,
+          this.log({
             action: entry.action.action,
             outcome: "skipped",
             route: entry.route,
@@ -327,8 +328,7 @@ class HostRun {
             invokeId: invocation.invokeId,
           });
         }
-        deps.log({
-          ...base,
+        this.log({
           action: entry.action.action,
           outcome: "ok",
           route: entry.route,

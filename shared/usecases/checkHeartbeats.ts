@@ -4,7 +4,7 @@
  * the apply queue, look again later (with backoff) at the others, and past the route's timeout
  * diagnose them with the host script's inspect and record the reason on the instance.
  */
-import type { OperatingSystem } from "../config/routesSchema";
+import { OPERATING_SYSTEMS, type OperatingSystem } from "../config/routesSchema";
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
 import { diagnoseNoHeartbeat, nextHeartbeatCheckDelaySeconds } from "../heartbeat/diagnosis";
@@ -307,7 +307,7 @@ async function diagnose(
     const value = formatStatus(status);
     statuses.set(value, [...(statuses.get(value) ?? []), id]);
   };
-  for (const os of ["linux", "windows"] as const) {
+  for (const os of OPERATING_SYSTEMS) {
     const osIds = ids.filter((id) => instances.get(id)?.os === os);
     const identifier = route.identifier[os];
     if (osIds.length === 0 || identifier === undefined) continue;

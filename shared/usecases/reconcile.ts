@@ -5,8 +5,8 @@
  * that into actions, which this step hands to the same code the events drive: authorize (which also
  * revokes untagged hosts), the heartbeat queue, the apply queue, status tags.
  */
-import type { OperatingSystem } from "../config/routesSchema";
-import { copyJobName } from "../domain/copyJob";
+import { OPERATING_SYSTEMS, type OperatingSystem } from "../config/routesSchema";
+import { routeCopyJobName } from "../domain/copyJob";
 import { resolveRoute } from "../domain/routeResolution";
 import { type ApplyMessage, encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import { plan } from "../planner/plan";
@@ -51,8 +51,6 @@ export interface ReconcileOutcome {
   plan: Plan;
   executed: Record<Action["type"], number>;
 }
-
-const OS_LIST: readonly OperatingSystem[] = ["linux", "windows"];
 
 export interface ObserveOptions {
   /** Only these source accounts (UIDs); every account of the routes file when absent. */
@@ -109,7 +107,7 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
     const indexExists = logstoreExists
       ? await orMissing(() => sls.indexExists(route.logstore), false)
       : false;
-    for (const os of OS_LIST) {
+    for (const os of OPERATING_SYSTEMS) {
       const group = route.machineGroup[os];
       const logtail = route.logtailConfig[os];
       if (!group || !logtail) continue;
@@ -145,7 +143,7 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
           () =>
             deps
               .sls({ accountId: source.account, region, project: backfill.project })
-              .getEtl(copyJobName(route.backfill?.jobNamePrefix ?? "logtail-xacct", name, source.account)),
+              .getEtl(routeCopyJobName(route, name, source.account)),
           undefined,
         );
         if (job) seen.backfillJob = { name: job.name, status: job.status };

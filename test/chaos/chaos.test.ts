@@ -28,9 +28,9 @@ import { parseSimulatedFleet, type SimulatedFleetInput } from "../../localstack/
 import type { SimulatedHost } from "../../localstack/fleet/simulatedHost";
 import { type LocalStack, startLocalStack } from "../../localstack/stack";
 import { loadRoutesConfig } from "../../shared/config/routesConfig";
+import { copyJobName } from "../../shared/domain/copyJob";
 import { parseDeadLetter } from "../../shared/messages/deadLetters";
 import { encodeMessage, HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
-import { copyJobName } from "../../shared/usecases/applyRoute";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
 const SEED = Number(process.env.LOGTAIL_XACCT_CHAOS_SEED ?? "20261124");
