@@ -9,7 +9,7 @@ import { OPERATING_SYSTEMS, type OperatingSystem } from "../config/routesSchema"
 import { routeCopyJobName } from "../domain/copyJob";
 import { resolveRoute } from "../domain/routeResolution";
 import { type ApplyMessage, encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
-import { plan } from "../planner/plan";
+import { plan, RUN_COMMAND_BATCH } from "../planner/plan";
 import type {
   Action,
   Observed,
@@ -263,7 +263,8 @@ export async function reconcile(
     }
   }
   for (const { scope, requests } of hostWork.values()) {
-    await runHostActions(deps, scope, requests);
+    // At most one command's worth of instances per run: each run has its own result wait.
+    for (const run of runsOfAtMost(requests, RUN_COMMAND_BATCH)) await runHostActions(deps, scope, run);
     const ids = new Set(requests.flatMap((request) => request.instanceIds));
     acted(
       `host commands for ${ids.size} instances of ${scope.accountId} in ${scope.region}`,
@@ -344,4 +345,26 @@ export function filterPlan(
         : action,
     );
   return { actions, verdicts: result.verdicts.filter((v) => v.route === route || tagged.has(v.instanceId)) };
+}
+
+/**
+ * The requests in order, in runs that each touch at most `size` instances (a request is never
+ * split: the planner batches them within that size already).
+ */
+function runsOfAtMost(requests: readonly HostActionRequest[], size: number): HostActionRequest[][] {
+  const runs: HostActionRequest[][] = [];
+  let current: HostActionRequest[] = [];
+  let ids = new Set<string>();
+  for (const request of requests) {
+    const added = request.instanceIds.filter((id) => !ids.has(id));
+    if (current.length > 0 && ids.size + added.length > size) {
+      runs.push(current);
+      current = [];
+      ids = new Set();
+    }
+    current.push(request);
+    for (const id of request.instanceIds) ids.add(id);
+  }
+  if (current.length > 0) runs.push(current);
+  return runs;
 }
