@@ -102,14 +102,27 @@ export function runQuery(
     processedRows += 1;
     if (query.search === undefined || query.search(row)) matched.push(row);
   }
-  // Stable: lines of one second keep their receive order (reversed with `reverse`).
-  const ordered = matched.map((row, position) => ({ row, position }));
-  ordered.sort((a, b) => a.row.time - b.row.time || a.position - b.position);
+  const ordered = inTimeOrder(matched);
   if (page.reverse) ordered.reverse();
-  const rows = ordered.slice(page.offset, page.offset + page.line).map((item) => logObject(item.row));
+  const rows = ordered.slice(page.offset, page.offset + page.line).map(logObject);
   const keys = new Set<string>();
   for (const row of rows) for (const key of Object.keys(row)) keys.add(key);
   return { hasSql: false, rows, keys: [...keys], processedRows, elapsedMs: clock() - started };
+}
+
+/**
+ * Lines by `__time__`, stable: lines of one second keep their scan order. A scan that is already in
+ * time order (the usual case: lines arrive as they are written) is not sorted again.
+ */
+function inTimeOrder(rows: LogRow[]): LogRow[] {
+  let sorted = true;
+  for (let index = 1; index < rows.length && sorted; index += 1) {
+    if ((rows[index]?.time ?? 0) < (rows[index - 1]?.time ?? 0)) sorted = false;
+  }
+  if (sorted) return rows;
+  const decorated = rows.map((row, position) => ({ row, position }));
+  decorated.sort((a, b) => a.row.time - b.row.time || a.position - b.position);
+  return decorated.map((item) => item.row);
 }
 
 /** One stored line as GetLogs shows it: every field and tag, all values strings. */

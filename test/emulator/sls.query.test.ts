@@ -241,6 +241,21 @@ describe("search statement", () => {
     ).toEqual(["200", "103"]);
   });
 
+  it("orders lines by __time__ even when the scan is not in time order, keeping ties in scan order", () => {
+    const shuffled = sourceOf([
+      { time: 5, fields: { status: "1" } },
+      { time: 3, fields: { status: "2" } },
+      { time: 5, fields: { status: "3" } },
+      { time: 4, fields: { status: "4" } },
+    ]);
+    const statuses = (reverse: boolean) =>
+      runQuery(compileQuery("*", queryIndexOf(fullIndex)), shuffled, 0, 10, { ...page, reverse }).rows.map(
+        (row) => row.status,
+      );
+    expect(statuses(false)).toEqual(["2", "4", "1", "3"]);
+    expect(statuses(true)).toEqual(["3", "1", "4", "2"]);
+  });
+
   it("shows a line with every field and tag as strings, plus __time__, __source__ and __topic__", () => {
     const [first] = search("status: 404").rows;
     expect(first).toEqual({
