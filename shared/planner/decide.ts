@@ -34,6 +34,8 @@ export interface InstanceFacts {
 export interface InstanceDecision {
   /** The route the instance's tag resolves to, when it resolves to one. */
   route?: string;
+  /** The tag or the routes file refuse the instance (the verdict says why). */
+  refused?: true;
   /** Where the instance stands; absent for an untagged instance this tool has nothing to do with. */
   verdict?: { stage: Stage; reason?: ReasonCode; detail?: string };
   /**
@@ -98,6 +100,7 @@ export function decideInstance(
     const onboarded = current !== undefined && current.stage !== "revoked" && !isRefusal(current);
     const carried = seenIn.length > 0 ? [...seenIn] : onboarded ? candidateRoutes(config, instance) : [];
     return {
+      refused: true,
       verdict: { stage: "failed", reason: resolution.reason, detail: resolution.detail },
       writeStatus: true,
       ...(running && carried.length > 0

@@ -7,7 +7,7 @@
  */
 import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
 import { scopeRefusal } from "../domain/routeResolution";
-import { formatStatus, isRefusal, parseStatus, type Status } from "../domain/status";
+import { formatStatus, parseStatus, type Status } from "../domain/status";
 import { type HostAction, renderHostCommand } from "../hostscript/hostCommand";
 import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import {
@@ -88,11 +88,7 @@ export async function authorizeInstances(
   for (const instance of instances) {
     const decision = decideInstance(config, instance);
     const verdict = decision.verdict;
-    if (
-      verdict?.stage === "failed" &&
-      verdict.reason &&
-      isRefusal({ stage: "failed", reason: verdict.reason })
-    ) {
+    if (decision.refused && verdict) {
       log({
         action: "authorize",
         outcome: "refused",
@@ -136,10 +132,7 @@ export async function runHostActions(
       (hostActionStillApplies(deps.config, instance, request) ? still : changed).push(id);
     }
     if (changed.length > 0)
-      keyedLog(
-        deps.log,
-        scope,
-      )({
+      run.log({
         action: request.kind,
         outcome: "skipped",
         instanceIds: changed,
@@ -157,7 +150,7 @@ class HostRun {
   private readonly statuses = new Map<string, string>();
   private readonly writes = new Map<string, string[]>();
   private readonly byId = new Map<string, InstanceRecord>();
-  private readonly log: ReturnType<typeof keyedLog>;
+  readonly log: ReturnType<typeof keyedLog>;
 
   constructor(
     private readonly deps: AuthorizeDeps,
@@ -185,15 +178,15 @@ class HostRun {
   setStatus(instance: InstanceRecord, status: Status): void {
     const value = formatStatus(status);
     this.statuses.set(instance.instanceId, value);
-    if (instance.tags[this.deps.config.statusTagKey] === value) return;
     // The latest status for an instance wins: take it out of any earlier write.
     for (const [other, ids] of this.writes) {
-      if (other !== value && ids.includes(instance.instanceId))
+      if (ids.includes(instance.instanceId))
         this.writes.set(
           other,
           ids.filter((id) => id !== instance.instanceId),
         );
     }
+    if (instance.tags[this.deps.config.statusTagKey] === value) return;
     const ids = this.writes.get(value) ?? [];
     if (!ids.includes(instance.instanceId)) ids.push(instance.instanceId);
     this.writes.set(value, ids);
