@@ -134,6 +134,31 @@ function verifyV4(
   return key;
 }
 
+/**
+ * The body a signature covers must be the body received: v1 signs `content-md5` (upper-case hex MD5
+ * of the body as sent, compressed or not; both the official gateway and `@alicloud/log` send it),
+ * v4 signs `x-log-content-sha256` (lower-case hex SHA-256). A request without a body, or a v1 request
+ * without `content-md5`, has nothing to compare.
+ */
+export function verifyBodyDigest(req: ServiceRequest): void {
+  if (req.body.length === 0) return;
+  const sha256 = req.headers["x-log-content-sha256"];
+  if (req.headers.authorization?.startsWith(`${v4Algorithm} `) && sha256 !== undefined) {
+    if (sha256.toLowerCase() !== createHash("sha256").update(req.body).digest("hex")) {
+      throw slsErrors.bodyDigestNotMatch("x-log-content-sha256");
+    }
+    return;
+  }
+  const md5 = req.headers["content-md5"];
+  if (
+    md5 !== undefined &&
+    md5 !== "" &&
+    md5.toUpperCase() !== createHash("md5").update(req.body).digest("hex").toUpperCase()
+  ) {
+    throw slsErrors.bodyDigestNotMatch("content-md5");
+  }
+}
+
 function verifySecurityToken(req: ServiceRequest, ctx: ServiceContext, key: KeyRecord): void {
   if (key.securityToken === undefined) return;
   if (req.headers["x-acs-security-token"] !== key.securityToken) throw slsErrors.invalidSecurityToken();

@@ -1,5 +1,6 @@
 import type { Clock } from "../core/types";
 import { slsErrors } from "./errors";
+import { LogStore } from "./logStore";
 import {
   assertName,
   type CreateEtlBody,
@@ -31,6 +32,10 @@ export interface SlsBackendOptions {
   etlCopySpeed: number;
   /** How a host's several custom identifiers are joined in `userdefined-id` (unverified: space). */
   userDefinedIdSeparator: string;
+  /** PutLogs: largest uncompressed body (10 MB). */
+  putLogsMaxRawBytes: number;
+  /** PutLogs: most logs in one LogGroup (the SDK producers' upper bound, 40960). */
+  putLogsMaxLogs: number;
 }
 
 export const defaultSlsBackendOptions: SlsBackendOptions = {
@@ -42,6 +47,8 @@ export const defaultSlsBackendOptions: SlsBackendOptions = {
   etlMinRunMs: 10_000,
   etlCopySpeed: 3_600,
   userDefinedIdSeparator: " ",
+  putLogsMaxRawBytes: 10 * 1024 * 1024,
+  putLogsMaxLogs: 40_960,
 };
 
 /** Who calls, where, and which action the call needs (used in `Unauthorized` messages). */
@@ -80,6 +87,8 @@ export interface LogstoreRecord {
   createTime: number;
   lastModifyTime: number;
   index: IndexRecord | undefined;
+  /** The stored lines (data plane). */
+  logs: LogStore;
 }
 
 export interface IndexRecord {
@@ -154,6 +163,10 @@ interface RegionState {
   projects: Map<string, ProjectRecord>;
   heartbeats: Map<string, HeartbeatRecord>;
 }
+
+/** What CreateLogStore assumes when the body omits them (the console's defaults). */
+const defaultShardCount = 2;
+const defaultTtlDays = 30;
 
 const roleArnPattern = /^acs:ram::(\d+):role\/([a-z0-9._-]{1,64})$/i;
 
@@ -262,13 +275,18 @@ export class SlsBackend {
     const project = this.getProject(scope, projectName);
     if (project.logstores.has(body.logstoreName)) throw slsErrors.logStoreAlreadyExist(body.logstoreName);
     const now = this.clock.now();
-    project.logstores.set(body.logstoreName, {
+    const record: LogstoreRecord = {
       name: body.logstoreName,
       attributes: body,
       createTime: now,
       lastModifyTime: now,
       index: undefined,
-    });
+      logs: new LogStore(this.clock, {
+        shardCount: body.shardCount ?? defaultShardCount,
+        ttlDays: () => record.attributes.ttl ?? defaultTtlDays,
+      }),
+    };
+    project.logstores.set(body.logstoreName, record);
   }
 
   getLogstore(scope: CallScope, projectName: string, logstoreName: string): LogstoreRecord {
@@ -321,6 +339,25 @@ export class SlsBackend {
     const logstore = this.getLogstore(scope, projectName, logstoreName);
     if (logstore.index === undefined) throw slsErrors.indexConfigNotExist();
     logstore.index = undefined;
+  }
+
+  // ---- data plane -------------------------------------------------------------------------------
+
+  /** The stored lines of a logstore the caller's account owns (PutLogs, shards, cursors). */
+  logStore(scope: CallScope, projectName: string, logstoreName: string): LogStore {
+    return this.getLogstore(scope, projectName, logstoreName).logs;
+  }
+
+  get putLogsLimits(): { maxRawBytes: number; maxLogsPerGroup: number } {
+    return { maxRawBytes: this.options.putLogsMaxRawBytes, maxLogsPerGroup: this.options.putLogsMaxLogs };
+  }
+
+  /**
+   * In-process access for the query engine, tests and the ledger: the LogRowSource of a logstore
+   * owned by `accountId` (its `lineCount`, `groups()` and `scan()`); an SlsError when it does not exist.
+   */
+  logRows(accountId: string, region: string, projectName: string, logstoreName: string): LogStore {
+    return this.logStore({ accountId, region, action: "GetLogStoreLogs" }, projectName, logstoreName);
   }
 
   // ---- machine groups -----------------------------------------------------------------------------

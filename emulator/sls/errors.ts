@@ -75,4 +75,26 @@ export const slsErrors = {
     new SlsError(400, "ExceedQuota", `config quota exceed, the maximum number of configs is ${limit}`),
   jobNotExist: (job: string) => new SlsError(404, "JobNotExist", `job ${job} does not exist`),
   jobAlreadyExist: (job: string) => new SlsError(400, "JobAlreadyExist", `job ${job} already exists`),
+
+  // ---- data plane (codes from the SLS error list the agent and SDKs know; messages are the emulator's)
+  postBodyTooLarge: (what: string, size: number, limit: number) =>
+    new SlsError(400, "PostBodyTooLarge", `${what} ${size} is larger than the limit ${limit}`),
+  postBodyNotLogGroup: (detail: string) =>
+    new SlsError(400, "PostBodyInvalid", `The request body is not a valid protobuf LogGroup: ${detail}`),
+  compressTypeUnsupported: (type: string) =>
+    new SlsError(400, "ParameterInvalid", `x-log-compresstype ${type} is not supported`),
+  bodyNotDecompressed: (type: string, detail: string) =>
+    new SlsError(400, "PostBodyInvalid", `The request body cannot be decompressed as ${type}: ${detail}`),
+  bodyRawSizeInvalid: (declared: string, actual: number) =>
+    new SlsError(
+      400,
+      "PostBodyInvalid",
+      `x-log-bodyrawsize ${declared} does not match the uncompressed body of ${actual} bytes`,
+    ),
+  bodyDigestNotMatch: (header: string) =>
+    new SlsError(401, "SignatureNotMatch", `${header} does not match the request body.`),
+  shardNotExist: (shard: string) => new SlsError(404, "ShardNotExist", `Shard ${shard} does not exist`),
+  invalidCursor: (cursor: string) => new SlsError(400, "InvalidCursor", `cursor ${cursor} is invalid`),
+  invalidAcceptEncoding: (encoding: string) =>
+    new SlsError(400, "InvalidAcceptEncoding", `Accept-Encoding ${encoding} is not supported`),
 };

@@ -5,11 +5,12 @@ import type {
   ServiceRequest,
   ServiceResponse,
 } from "../core/types";
-import { authenticateSls } from "./auth";
+import { authenticateSls, verifyBodyDigest } from "./auth";
 import { SlsBackend, type SlsBackendOptions } from "./backend";
 import { SlsError, slsErrors } from "./errors";
 import { slsHandlers } from "./operations";
 import {
+  binaryResponse,
   emptyResponse,
   errorResponse,
   isSlsHost,
@@ -25,6 +26,8 @@ import { routeSlsRequest } from "./routing";
 export type { HeartbeatInput, MachineIdentity, SlsBackendOptions, SlsRoleDirectory } from "./backend";
 export { SlsBackend } from "./backend";
 export { SlsError } from "./errors";
+export type { LogRow, LogRowSource } from "./logRows";
+export type { LogStore, StoredGroup } from "./logStore";
 export type { SlsOperation } from "./routing";
 
 /** The SLS service plus its backend, which the core's admin API and the simulated agents drive. */
@@ -45,6 +48,7 @@ export function createSlsServiceWithOptions(
       const target = parseSlsHost(req.host);
       const query = parseQuery(req.rawQuery);
       const caller = authenticateSls(req, ctx, target.region, query);
+      verifyBodyDigest(req);
       const route = routeSlsRequest(req.method, req.path, target.project !== undefined, query);
       const admission = await ctx.admit({
         service: "sls",
@@ -62,8 +66,12 @@ export function createSlsServiceWithOptions(
         params: route.params,
         query: new Map(query.map((pair) => [pair.key, pair.value])),
         body: () => parseJsonBody(req),
+        headers: req.headers,
+        rawBody: req.body,
       });
-      return result === undefined ? emptyResponse(requestId) : jsonResponse(requestId, result.json);
+      if (result === undefined) return emptyResponse(requestId);
+      if ("binary" in result) return binaryResponse(requestId, result.binary, result.headers);
+      return jsonResponse(requestId, result.json, 200, result.headers);
     } catch (error) {
       return errorResponse(requestId, toSlsError(error));
     }

@@ -8,6 +8,7 @@ import type {
   ProjectRecord,
   SlsBackend,
 } from "./backend";
+import { dataPlaneHandlers } from "./dataPlane";
 import { slsErrors } from "./errors";
 import type { SlsOperation } from "./routing";
 import {
@@ -33,12 +34,21 @@ export interface OperationInput {
   /** Decoded query parameters; the last value wins. */
   query: ReadonlyMap<string, string | undefined>;
   body: () => unknown;
+  /** Request headers (lower-case names) and the body as received, for the data plane. */
+  headers: Readonly<Record<string, string>>;
+  rawBody: Buffer;
 }
 
-/** `undefined` means an empty 200 response (as the real service answers writes). */
-export type OperationResult = { json: unknown } | undefined;
+/**
+ * `undefined` means an empty 200 response (as the real service answers writes); `binary` is a
+ * protobuf answer (PullLogs) with its own headers.
+ */
+export type OperationResult =
+  | { json: unknown; headers?: Record<string, string> }
+  | { binary: Buffer; headers: Record<string, string> }
+  | undefined;
 
-type Handler = (backend: SlsBackend, input: OperationInput) => OperationResult;
+export type Handler = (backend: SlsBackend, input: OperationInput) => OperationResult;
 
 const maxPageSize = 500;
 
@@ -276,6 +286,7 @@ export const slsHandlers: Record<SlsOperation, Handler> = {
     backend.deleteEtl(input.scope, input.project, param(input, "etl"));
     return undefined;
   },
+  ...dataPlaneHandlers,
 };
 
 function listConfigs(backend: SlsBackend, input: OperationInput): OperationResult {

@@ -79,17 +79,32 @@ function baseHeaders(requestId: string): Record<string, string> {
   };
 }
 
-export function jsonResponse(requestId: string, body: unknown, status = 200): ServiceResponse {
+export function jsonResponse(
+  requestId: string,
+  body: unknown,
+  status = 200,
+  extraHeaders: Record<string, string> = {},
+): ServiceResponse {
   const text = JSON.stringify(body);
   return {
     status,
     headers: {
       ...baseHeaders(requestId),
+      ...extraHeaders,
       "content-type": "application/json",
       "x-log-bodyrawsize": String(Buffer.byteLength(text)),
     },
     body: text,
   };
+}
+
+/** A binary answer (PullLogs); `headers` carry its content type, raw size and compression. */
+export function binaryResponse(
+  requestId: string,
+  body: Buffer,
+  headers: Record<string, string>,
+): ServiceResponse {
+  return { status: 200, headers: { ...baseHeaders(requestId), ...headers }, body };
 }
 
 export function emptyResponse(requestId: string): ServiceResponse {

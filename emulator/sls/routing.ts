@@ -44,6 +44,10 @@ export const slsOperations = [
   "StartETL",
   "StopETL",
   "DeleteETL",
+  "PutLogs",
+  "ListShards",
+  "GetCursor",
+  "PullLogs",
 ] as const;
 
 export type SlsOperation = (typeof slsOperations)[number];
@@ -56,6 +60,8 @@ interface Route {
   projectHost: boolean;
   /** Required `action` query value (StartETL / StopETL share a path with UpdateETL). */
   action?: string;
+  /** Required `type` query value (GetCursor / PullLogs share the shard path). */
+  type?: string;
   operation: SlsOperation;
 }
 
@@ -153,6 +159,35 @@ const routes: Route[] = [
   { method: "PUT", template: "/etls/{etl}", projectHost: true, action: "STOP", operation: "StopETL" },
   { method: "PUT", template: "/etls/{etl}", projectHost: true, operation: "UpdateETL" },
   { method: "DELETE", template: "/etls/{etl}", projectHost: true, operation: "DeleteETL" },
+  // Data plane: `lb` lets the service pick the shard, `route?key=<md5 hex>` picks it by hash key.
+  {
+    method: "POST",
+    template: "/logstores/{logstore}/shards/{route}",
+    projectHost: true,
+    operation: "PutLogs",
+  },
+  { method: "GET", template: "/logstores/{logstore}/shards", projectHost: true, operation: "ListShards" },
+  {
+    method: "GET",
+    template: "/logstores/{logstore}/shards/{shard}",
+    projectHost: true,
+    type: "cursor",
+    operation: "GetCursor",
+  },
+  {
+    method: "GET",
+    template: "/logstores/{logstore}/shards/{shard}",
+    projectHost: true,
+    type: "log",
+    operation: "PullLogs",
+  },
+  {
+    method: "GET",
+    template: "/logstores/{logstore}/shards/{shard}",
+    projectHost: true,
+    type: "logs",
+    operation: "PullLogs",
+  },
 ];
 
 export interface RouteMatch {
@@ -168,12 +203,16 @@ export function routeSlsRequest(
   query: readonly QueryPair[],
 ): RouteMatch {
   const action = query.find((pair) => pair.key === "action")?.value;
+  const type = query.find((pair) => pair.key === "type")?.value;
   const segments = splitPath(path);
   for (const route of routes) {
     if (route.method !== method || route.projectHost !== projectHost) continue;
     if (route.action !== undefined && route.action !== action) continue;
+    if (route.type !== undefined && route.type !== type) continue;
     const params = matchTemplate(route.template, segments);
-    if (params !== undefined) return { operation: route.operation, params };
+    if (params === undefined) continue;
+    if (route.operation === "PutLogs" && params.route !== "lb" && params.route !== "route") continue;
+    return { operation: route.operation, params };
   }
   throw slsErrors.operationNotSupported(method, path);
 }
