@@ -95,6 +95,4 @@ export const slsErrors = {
     new SlsError(401, "SignatureNotMatch", `${header} does not match the request body.`),
   shardNotExist: (shard: string) => new SlsError(404, "ShardNotExist", `Shard ${shard} does not exist`),
   invalidCursor: (cursor: string) => new SlsError(400, "InvalidCursor", `cursor ${cursor} is invalid`),
-  invalidAcceptEncoding: (encoding: string) =>
-    new SlsError(400, "InvalidAcceptEncoding", `Accept-Encoding ${encoding} is not supported`),
 };
