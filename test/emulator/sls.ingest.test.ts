@@ -299,6 +299,25 @@ describe("SLS data plane: PutLogs and reading by cursor", () => {
     expect(rows().lineCount).toBe(0);
   });
 
+  it("the official SDK signing v4 reads shards and cursors too", async () => {
+    const v4 = slsClient(harness.port, { ...accountA, signatureVersion: "v4" });
+    await logClient(harness.port, accountA).postLogStoreLogs(project, logstore, {
+      logs: [{ timestamp: 1, content: { msg: "v4" } }],
+    });
+
+    const shards = await v4.listShards(project, logstore);
+    const cursors = await Promise.all(
+      ["0", "1"].map((shard) =>
+        v4.getCursor(project, logstore, shard, new Sls.GetCursorRequest({ from: "end" })),
+      ),
+    );
+
+    expect(shards.body).toHaveLength(2);
+    expect(cursors.map((cursor) => cursor.body?.cursor).sort()).toEqual(
+      [Buffer.from("0").toString("base64"), Buffer.from("1").toString("base64")].sort(),
+    );
+  });
+
   it("another account's key cannot write or read the logstore", async () => {
     const other = logClient(harness.port, accountB);
     await expect(
