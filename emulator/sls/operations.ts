@@ -10,6 +10,7 @@ import type {
 } from "./backend";
 import { dataPlaneHandlers } from "./dataPlane";
 import { slsErrors } from "./errors";
+import { queryHandlers } from "./queryOperations";
 import type { SlsOperation } from "./routing";
 import {
   createEtlBody,
@@ -287,6 +288,7 @@ export const slsHandlers: Record<SlsOperation, Handler> = {
     return undefined;
   },
   ...dataPlaneHandlers,
+  ...queryHandlers,
 };
 
 function listConfigs(backend: SlsBackend, input: OperationInput): OperationResult {

@@ -128,7 +128,10 @@ function fieldIndexOf(config: Readonly<Record<string, unknown>>): FieldIndex {
     kind,
     delimiters: tokens.length === 0 ? defaultDelimiterSet : new Delimiters(tokens),
     caseSensitive: config.caseSensitive === true,
-    analytic: config.doc_value === true,
+    // The official Node SDK serialises IndexKey inside the `keys` map without its wire names, so it
+    // sends `docValue`; other clients send `doc_value`. Both count (what the live service does with
+    // `docValue` is unverified).
+    analytic: config.doc_value === true || config.docValue === true,
   };
 }
 

@@ -48,6 +48,9 @@ export const slsOperations = [
   "ListShards",
   "GetCursor",
   "PullLogs",
+  "GetLogs",
+  "GetLogsV2",
+  "GetHistograms",
 ] as const;
 
 export type SlsOperation = (typeof slsOperations)[number];
@@ -75,6 +78,24 @@ const routes: Route[] = [
   { method: "DELETE", template: "/", projectHost: true, operation: "DeleteProject" },
   { method: "POST", template: "/logstores", projectHost: true, operation: "CreateLogStore" },
   { method: "GET", template: "/logstores", projectHost: true, operation: "ListLogStores" },
+  // Queries share GetLogStore's and GetIndex's paths; `type` tells them apart (the Tea SDK sends
+  // GetHistograms to `/index?type=histogram`, the `@alicloud/log` client to `?type=histogram`).
+  { method: "GET", template: "/logstores/{logstore}", projectHost: true, type: "log", operation: "GetLogs" },
+  {
+    method: "GET",
+    template: "/logstores/{logstore}",
+    projectHost: true,
+    type: "histogram",
+    operation: "GetHistograms",
+  },
+  {
+    method: "GET",
+    template: "/logstores/{logstore}/index",
+    projectHost: true,
+    type: "histogram",
+    operation: "GetHistograms",
+  },
+  { method: "POST", template: "/logstores/{logstore}/logs", projectHost: true, operation: "GetLogsV2" },
   { method: "GET", template: "/logstores/{logstore}", projectHost: true, operation: "GetLogStore" },
   { method: "PUT", template: "/logstores/{logstore}", projectHost: true, operation: "UpdateLogStore" },
   { method: "DELETE", template: "/logstores/{logstore}", projectHost: true, operation: "DeleteLogStore" },

@@ -512,3 +512,12 @@ describe("histograms", () => {
     expect(day[0]).toEqual({ from: 0, to: 1800, count: 5, progress: "Complete" });
   });
 });
+
+describe("index configs as clients send them", () => {
+  it("takes docValue (the official Node SDK's spelling inside keys) like doc_value", () => {
+    const camel: IndexBody = { keys: { status: { type: "long", docValue: true } } };
+    expect(sql("* | select count(*) as n where status = 200", camel)).toEqual([{ n: "2" }]);
+    const off: IndexBody = { keys: { status: { type: "long", docValue: false } } };
+    expect(failure("* | select status", off).message).toContain("Column 'status' cannot be resolved");
+  });
+});
