@@ -4,12 +4,15 @@
  *
  *   npx tsx bench/query.ts [--lines 1000000] [--runs 3]
  *
- * `measureQuery` returns the figures for a report (bench/dataplane.ts calls it with the lines its
- * ingest run stored in a real LogStore, via `source`); run directly, it fills a columnar in-memory
- * source of its own, laid out as the store keeps lines (one array of keys and one of values per
- * group of 1,000), and prints the figures.
+ * `measureQuery` returns the figures for a report. Given no `source` it fills the emulator's own
+ * LogStore with synthetic lines (no HTTP: the ingest path is bench/dataplane.ts's to measure); a
+ * caller that has stored lines already passes them: bench/dataplane.ts can call
+ * `measureQuery({ source: emulator.sls.logRows(…), lines, from, to, workload: agentLineWorkload })`.
+ * Run directly, it prints the figures.
  */
-import type { LogRow, LogRowSource } from "../emulator/sls/logRows";
+import type { Clock } from "../emulator/core/types";
+import type { LogRowSource } from "../emulator/sls/logRows";
+import { LogStore } from "../emulator/sls/logStore";
 import { compileQuery, runHistogram, runQuery } from "../emulator/sls/queryEngine";
 import { queryIndexOf } from "../emulator/sls/queryIndex";
 import type { IndexBody } from "../emulator/sls/schemas";
@@ -17,46 +20,92 @@ import { type Figure, figure, type Log, median, numberOption, round, stdoutLog }
 
 export const QUERY_TARGET_MS = 1_000;
 
-/** The index the benchmark's lines are queried with: every field analysable, full text on. */
-export const benchIndex: IndexBody = {
-  line: {
-    token: [
-      ",",
-      " ",
-      "'",
-      '"',
-      ";",
-      "=",
-      "(",
-      ")",
-      "[",
-      "]",
-      "{",
-      "}",
-      "?",
-      "@",
-      "&",
-      "<",
-      ">",
-      "/",
-      ":",
-      "\n",
-      "\t",
-      "\r",
-    ],
+/** What is measured: the index the lines are queried with and the five queries. */
+export interface QueryWorkload {
+  index: IndexBody;
+  /** `select … count(*) … group by` over every line: held to the 1 s target. */
+  groupBy: string;
+  /** A search, then a group by: held to the 1 s target. */
+  searchGroupBy: string;
+  distinct: string;
+  /** A search answered as its first page of 100 lines. */
+  searchPage: string;
+  /** The search GetHistograms counts. */
+  histogram: string;
+}
+
+const tokens = [
+  ",",
+  " ",
+  "'",
+  '"',
+  ";",
+  "=",
+  "(",
+  ")",
+  "[",
+  "]",
+  "{",
+  "}",
+  "?",
+  "@",
+  "&",
+  "<",
+  ">",
+  "/",
+  ":",
+  "\n",
+  "\t",
+  "\r",
+];
+
+/** The synthetic lines of this file: `host`, `level`, `seq`, `message` and a `__path__` tag. */
+export const syntheticWorkload: QueryWorkload = {
+  index: {
+    line: { token: tokens },
+    keys: {
+      host: { type: "text", token: [" "], doc_value: true },
+      level: { type: "text", token: [" "], doc_value: true },
+      seq: { type: "long", doc_value: true },
+      message: { type: "text", token: [" ", "="], doc_value: true },
+      "__tag__:__path__": { type: "text", token: ["/"], doc_value: true },
+    },
   },
-  keys: {
-    host: { type: "text", token: [" "], doc_value: true },
-    level: { type: "text", token: [" "], doc_value: true },
-    seq: { type: "long", doc_value: true },
-    message: { type: "text", token: [" ", "="], doc_value: true },
-    "__tag__:__path__": { type: "text", token: ["/"], doc_value: true },
+  groupBy: "* | select host, count(*) as n, max(seq) as last group by host order by n desc limit 1000",
+  searchGroupBy:
+    'level: error | select "__tag__:__path__" as path, count(*) as n group by path order by n desc',
+  distinct: "* | select count(distinct host) as hosts, count(*) as n",
+  searchPage: "level: error and message: done",
+  histogram: "level: error",
+};
+
+/**
+ * Agent-like lines as bench/dataplane.ts writes them: one `content` field of 200 bytes and the tags
+ * `__hostname__`, `__path__`, `__pack_id__`.
+ */
+export const agentLineWorkload: QueryWorkload = {
+  index: {
+    line: { token: tokens },
+    keys: {
+      content: { type: "text", token: tokens, doc_value: true },
+      "__tag__:__hostname__": { type: "text", token: tokens, doc_value: true },
+      "__tag__:__path__": { type: "text", token: tokens, doc_value: true },
+    },
   },
+  groupBy:
+    '* | select "__tag__:__hostname__" as host, count(*) as n group by host order by n desc limit 1000',
+  searchGroupBy:
+    'content: retry | select "__tag__:__path__" as path, count(*) as n group by path order by n desc',
+  distinct: 'content: GET | select count(distinct "__tag__:__hostname__") as hosts, count(*) as n',
+  searchPage: "content: INFO and content: latency",
+  histogram: "content: retry",
 };
 
 export interface QueryBenchOptions {
-  /** The lines to query; by default `lines` synthetic lines over `hosts` hosts. */
+  /** The lines to query; by default `lines` synthetic lines over 300 hosts. */
   source?: LogRowSource;
+  /** What to run (default: {@link syntheticWorkload}; {@link agentLineWorkload} for bench/dataplane.ts). */
+  workload?: QueryWorkload;
   /** How many lines `source` holds (reported), or how many to make. */
   lines?: number;
   /** `[from, to)` covering every line of `source`. */
@@ -84,10 +133,11 @@ export function measureQuery(options: QueryBenchOptions = {}): Figure[] {
     const started = performance.now();
     source = syntheticSource(lines, from, to - from);
     log(
-      `query bench: ${lines.toLocaleString("en")} synthetic lines in ${Math.round(performance.now() - started)} ms`,
+      `query bench: ${lines.toLocaleString("en")} synthetic lines stored in ${Math.round(performance.now() - started)} ms`,
     );
   }
-  const index = queryIndexOf(benchIndex);
+  const workload = options.workload ?? syntheticWorkload;
+  const index = queryIndexOf(workload.index);
   const measure = (label: string, text: string): Timed => {
     const samples: Timed[] = [];
     for (let run = 0; run < runs; run += 1) {
@@ -111,27 +161,21 @@ export function measureQuery(options: QueryBenchOptions = {}): Figure[] {
     return { ms, processedRows: last?.processedRows ?? 0, resultRows: last?.resultRows ?? 0 };
   };
 
-  const groupBy = measure(
-    "group by host",
-    "* | select host, count(*) as n, max(seq) as last group by host order by n desc limit 1000",
-  );
-  const filtered = measure(
-    "search + group by path",
-    'level: error | select "__tag__:__path__" as path, count(*) as n group by path order by n desc',
-  );
-  const distinct = measure("count(distinct host)", "* | select count(distinct host) as hosts, count(*) as n");
-  const searchPage = measure("search page", "level: error and message: done");
+  const groupBy = measure("group by", workload.groupBy);
+  const filtered = measure("search + group by", workload.searchGroupBy);
+  const distinct = measure("count(distinct)", workload.distinct);
+  const searchPage = measure("search page", workload.searchPage);
 
   const histogramSamples: number[] = [];
   for (let run = 0; run < runs; run += 1) {
     const started = performance.now();
-    runHistogram(compileQuery("level: error", index), source, from, to);
+    runHistogram(compileQuery(workload.histogram, index), source, from, to);
     histogramSamples.push(performance.now() - started);
   }
   const histogramMs = median(histogramSamples);
-  log(`query bench: histogram of level: error: ${round(histogramMs, 1)} ms`);
+  log(`query bench: histogram: ${round(histogramMs, 1)} ms`);
 
-  const note = `${lines.toLocaleString("en")} lines, ${options.source === undefined ? "synthetic columnar source" : "the store's own LogRowSource"}, median of ${runs}`;
+  const note = `${lines.toLocaleString("en")} lines, ${options.source === undefined ? "synthetic lines in a LogStore" : "the caller's LogRowSource"}, median of ${runs}`;
   return [
     figure({
       id: "query.groupByCountMs",
@@ -143,7 +187,7 @@ export function measureQuery(options: QueryBenchOptions = {}): Figure[] {
     }),
     figure({
       id: "query.searchGroupByMs",
-      label: "search, then select … count(*) … group by a tag",
+      label: "search, then select … count(*) … group by",
       value: round(filtered.ms, 1),
       unit: "ms",
       target: { comparison: "<", value: QUERY_TARGET_MS },
@@ -173,78 +217,53 @@ export function measureQuery(options: QueryBenchOptions = {}): Figure[] {
   ];
 }
 
-/** Lines as the store keeps them: per group of 1,000, a time array and flat key / value arrays. */
+/**
+ * `lines` lines in the emulator's own LogStore, 1,000 per group as PutLogs would store them (values
+ * interned as its decoder does): `host` (300), `level`, `seq`, `message`, a `__path__` tag (20), spread
+ * evenly over `[start, start + span)`.
+ */
 function syntheticSource(lines: number, start: number, span: number): LogRowSource {
-  const groupSize = 1_000;
+  const clock: Clock = { now: () => (start + span) * 1000 };
+  const store = new LogStore(clock, { shardCount: 2, ttlDays: () => 3650 });
   const hosts = Array.from({ length: 300 }, (_, i) => `host-${String(i).padStart(3, "0")}`);
   const levels = ["info", "info", "info", "warn", "error"];
-  const paths = Array.from({ length: 20 }, (_, i) => `/var/log/app/${i}.log`);
-  const keyNames = ["host", "level", "seq", "message"];
-  const groups: SyntheticGroup[] = [];
+  const groupSize = 1_000;
   for (let first = 0; first < lines; first += groupSize) {
     const count = Math.min(groupSize, lines - first);
     const times = new Uint32Array(count);
+    const keys: string[] = [];
     const values: string[] = [];
+    const fieldStart = [0];
     for (let i = 0; i < count; i += 1) {
       const line = first + i;
       times[i] = start + Math.floor((line / lines) * span);
       const seq = String(line);
+      keys.push("host", "level", "seq", "message");
       values.push(
-        hosts[line % hosts.length] ?? "",
-        levels[line % levels.length] ?? "",
+        store.internValue(hosts[line % hosts.length] ?? ""),
+        store.internValue(levels[line % levels.length] ?? ""),
         seq,
         `request done seq=${seq} ms=${line % 997}`,
       );
+      fieldStart.push(keys.length);
     }
-    groups.push({ times, values, path: paths[(first / groupSize) % paths.length] ?? "" });
+    const path = `/var/log/app/${(first / groupSize) % 20}.log`;
+    store.append(
+      {
+        topic: "",
+        source: "10.0.0.1",
+        tags: ["__path__", path],
+        times,
+        timeNs: undefined,
+        fieldStart: Uint32Array.from(fieldStart),
+        keys,
+        values,
+      },
+      count * 100,
+      undefined,
+    );
   }
-  return {
-    *scan(from, to) {
-      for (const group of groups) {
-        for (let i = 0; i < group.times.length; i += 1) {
-          const time = group.times[i] ?? 0;
-          if (time >= from && time < to) yield new SyntheticRow(group, i, keyNames);
-        }
-      }
-    },
-  };
-}
-
-interface SyntheticGroup {
-  times: Uint32Array;
-  values: string[];
-  path: string;
-}
-
-class SyntheticRow implements LogRow {
-  readonly time: number;
-  constructor(
-    private readonly group: SyntheticGroup,
-    private readonly index: number,
-    private readonly keyNames: readonly string[],
-  ) {
-    this.time = group.times[index] ?? 0;
-  }
-
-  get(key: string): string | undefined {
-    const position = this.keyNames.indexOf(key);
-    if (position >= 0) return this.group.values[this.index * this.keyNames.length + position];
-    if (key === "__tag__:__path__") return this.group.path;
-    if (key === "__time__") return String(this.time);
-    if (key === "__source__") return "10.0.0.1";
-    if (key === "__topic__") return "";
-    return undefined;
-  }
-
-  *entries(): Iterable<readonly [string, string]> {
-    for (const [position, key] of this.keyNames.entries()) {
-      yield [key, this.group.values[this.index * this.keyNames.length + position] ?? ""];
-    }
-    yield ["__time__", String(this.time)];
-    yield ["__source__", "10.0.0.1"];
-    yield ["__topic__", ""];
-    yield ["__tag__:__path__", this.group.path];
-  }
+  return store;
 }
 
 if (require.main === module) {
