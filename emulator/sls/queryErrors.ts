@@ -60,6 +60,13 @@ export const queryErrors = {
     ),
   nestedAggregate: (column: number) =>
     new SlsError(400, "ParameterInvalid", `line 1:${column}: Cannot nest aggregations inside aggregation`),
+  /** The emulator's own bound (the live service's limits and wording are unverified). */
+  tooComplex: (maxTokens: number, maxDepth: number) =>
+    new SlsError(
+      400,
+      "ParameterInvalid",
+      `query is too complex: more than ${maxTokens} tokens or ${maxDepth} levels of nesting`,
+    ),
   /** `| select` without a search statement before it. */
   sqlWithoutSearch: () =>
     new SlsError(400, "ParameterInvalid", "sql query must follow search query,please read syntex doc"),

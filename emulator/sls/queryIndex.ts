@@ -1,6 +1,10 @@
 import { queryErrors } from "./queryErrors";
 import type { IndexBody } from "./schemas";
 
+/** Bounds on a query's size, so that no query text can exhaust the stack (parse, compile or run). */
+export const maxQueryTokens = 4_096;
+export const maxQueryDepth = 100;
+
 /** SLS's default delimiters (console and API default of `token`). */
 export const defaultDelimiters: readonly string[] = [
   ",",

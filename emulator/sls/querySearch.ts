@@ -1,6 +1,12 @@
 import type { LogRow } from "./logRows";
 import { queryErrors } from "./queryErrors";
-import type { Delimiters, FullTextIndex, QueryIndex } from "./queryIndex";
+import {
+  type Delimiters,
+  type FullTextIndex,
+  maxQueryDepth,
+  maxQueryTokens,
+  type QueryIndex,
+} from "./queryIndex";
 
 /** A compiled search statement: whether one stored line matches. */
 export type RowPredicate = (row: LogRow) => boolean;
@@ -63,7 +69,13 @@ function lex(text: string, offset: number): Token[] {
 /** Parses a search statement; `offset` is where it starts in the whole query (for error columns). */
 export function parseSearch(text: string, offset = 0): SearchNode {
   const tokens = mergeTagKeys(lex(text, offset));
+  if (tokens.length > maxQueryTokens) throw queryErrors.tooComplex(maxQueryTokens, maxQueryDepth);
   let position = 0;
+  let depth = 0;
+  const enter = (): void => {
+    depth += 1;
+    if (depth > maxQueryDepth) throw queryErrors.tooComplex(maxQueryTokens, maxQueryDepth);
+  };
   const endColumn = offset + text.length;
 
   const peek = (): Token | undefined => tokens[position];
@@ -96,7 +108,10 @@ export function parseSearch(text: string, offset = 0): SearchNode {
   function parseNot(): SearchNode {
     if (keyword(peek(), "not")) {
       position += 1;
-      return { kind: "not", operand: parseNot() };
+      enter();
+      const operand = parseNot();
+      depth -= 1;
+      return { kind: "not", operand };
     }
     return parsePrimary();
   }
@@ -106,9 +121,11 @@ export function parseSearch(text: string, offset = 0): SearchNode {
     if (token === undefined) return fail(token);
     position += 1;
     if (token.kind === "(") {
+      enter();
       const inner = parseOr();
       if (peek()?.kind !== ")") fail(peek());
       position += 1;
+      depth -= 1;
       return inner;
     }
     if (token.kind === "quoted")

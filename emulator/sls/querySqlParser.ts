@@ -1,4 +1,5 @@
 import { queryErrors } from "./queryErrors";
+import { maxQueryDepth, maxQueryTokens } from "./queryIndex";
 
 /** A value in SQL evaluation: text, numbers, booleans of predicates, SQL NULL. */
 export type SqlValue = string | number | boolean | null;
@@ -129,7 +130,17 @@ const reserved = new Set([
 /** Parses the analytic statement after `|` (one `SELECT`; `FROM log` optional, as in SLS). */
 export function parseSql(sql: string): SelectStatement {
   const tokens = lexSql(sql);
+  if (tokens.length > maxQueryTokens) throw queryErrors.tooComplex(maxQueryTokens, maxQueryDepth);
   let position = 0;
+  let depth = 0;
+  /** Runs a nested parse one level deeper; past the bound the query is refused, not the stack. */
+  const nested = <T>(parse: () => T): T => {
+    depth += 1;
+    if (depth > maxQueryDepth) throw queryErrors.tooComplex(maxQueryTokens, maxQueryDepth);
+    const result = parse();
+    depth -= 1;
+    return result;
+  };
 
   const peek = (ahead = 0): Token => tokens[Math.min(position + ahead, tokens.length - 1)] ?? eofOf(sql);
   const isKeyword = (token: Token, word: string): boolean =>
@@ -263,7 +274,7 @@ export function parseSql(sql: string): SelectStatement {
     if (isKeyword(peek(), "not")) {
       const column = peek().column;
       position += 1;
-      return { kind: "not", operand: parseNot(), column };
+      return { kind: "not", operand: nested(parseNot), column };
     }
     return parsePredicate();
   }
@@ -332,7 +343,7 @@ export function parseSql(sql: string): SelectStatement {
     const token = peek();
     if (isPunct(token, "-")) {
       position += 1;
-      return { kind: "negate", operand: parseUnary(), column: token.column };
+      return { kind: "negate", operand: nested(parseUnary), column: token.column };
     }
     return parsePrimary();
   }
@@ -354,7 +365,7 @@ export function parseSql(sql: string): SelectStatement {
     }
     if (isPunct(token, "(")) {
       position += 1;
-      const inner = parseExpr();
+      const inner = nested(parseExpr);
       expectPunct(")");
       return inner;
     }
@@ -370,7 +381,7 @@ export function parseSql(sql: string): SelectStatement {
       }
       if (isPunct(peek(1), "(")) {
         position += 2;
-        return parseCall(lower, column);
+        return nested(() => parseCall(lower, column));
       }
       if (!reserved.has(lower)) {
         position += 1;

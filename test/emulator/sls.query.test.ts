@@ -2,6 +2,8 @@
  * The SLS query engine (search statement, SQL after `|`, index rules, GetLogs paging, histograms) on
  * an in-memory LogRowSource: no server, no storage layer.
  */
+import fc from "fast-check";
+import { SlsError } from "../../emulator/sls/errors";
 import type { LogRow, LogRowSource } from "../../emulator/sls/logRows";
 import { compileQuery, runHistogram, runQuery, type SearchPage } from "../../emulator/sls/queryEngine";
 import { queryIndexOf } from "../../emulator/sls/queryIndex";
@@ -519,5 +521,101 @@ describe("index configs as clients send them", () => {
     expect(sql("* | select count(*) as n where status = 200", camel)).toEqual([{ n: "2" }]);
     const off: IndexBody = { keys: { status: { type: "long", docValue: false } } };
     expect(failure("* | select status", off).message).toContain("Column 'status' cannot be resolved");
+  });
+});
+
+describe("hostile queries", () => {
+  /** Fixed, so a failure names a reproducible case (fast-check prints the seed and path). */
+  const seed = 13_013;
+  const pieces = [
+    "level",
+    "status",
+    "host",
+    "__tag__",
+    ":",
+    "__path__",
+    "(",
+    ")",
+    '"',
+    "'",
+    "and",
+    "OR",
+    "not",
+    "|",
+    "select",
+    "SELECT",
+    "count(*)",
+    "count",
+    "distinct",
+    "*",
+    ",",
+    "where",
+    "group by",
+    "order by",
+    "limit",
+    "=",
+    "<>",
+    ">=",
+    "<",
+    "in",
+    "like",
+    "is null",
+    "between",
+    "1",
+    "-2.5",
+    "1e400",
+    "'%x_'",
+    "error",
+    "\\",
+    "as",
+    "desc",
+    "from log",
+    "max(",
+    "sum(status)",
+    "avg(host)",
+    "\u65e5\u5fd7",
+    "\n",
+    " ",
+  ];
+  const queryText = fc.oneof(
+    fc.array(fc.constantFrom(...pieces), { maxLength: 24 }).map((parts) => parts.join(" ")),
+    fc.array(fc.constantFrom(...pieces), { maxLength: 24 }).map((parts) => parts.join("")),
+    fc.string({ maxLength: 60 }),
+  );
+
+  it("answers every query with rows or a 400 SlsError, never another exception", () => {
+    const index = queryIndexOf(fullIndex);
+    fc.assert(
+      fc.property(queryText, (text) => {
+        try {
+          const compiled = compileQuery(text, index);
+          runQuery(compiled, source, 0, 1000, page);
+          runHistogram(compiled, source, 0, 1000);
+        } catch (error) {
+          if (!(error instanceof SlsError) || error.status !== 400) throw error;
+        }
+      }),
+      { numRuns: 2_000, seed },
+    );
+  });
+
+  it("refuses deeply nested queries with ParameterInvalid instead of overflowing the stack", () => {
+    const depth = 100_000;
+    expect(failure(`${"(".repeat(depth)}level: error${")".repeat(depth)}`).code).toBe("ParameterInvalid");
+    expect(failure(`* | select count(*) where ${"(".repeat(depth)}status = 1${")".repeat(depth)}`).code).toBe(
+      "ParameterInvalid",
+    );
+    expect(failure(`${"not ".repeat(depth)}level: error`).code).toBe("ParameterInvalid");
+  });
+
+  it("runs long flat chains within the token bound and refuses longer ones", () => {
+    const chain = (count: number) => Array.from({ length: count }, () => "level: nothing").join(" or ");
+    expect(times(`${chain(1_000)} or level: warn`)).toEqual(["102"]);
+    const sqlChain = Array.from({ length: 1_000 }, () => "status = 1").join(" or ");
+    expect(sql(`* | select count(*) as n where ${sqlChain} or status = 404`)).toEqual([{ n: "1" }]);
+    expect(failure(chain(2_000)).message).toContain("too complex");
+    expect(failure(`* | select ${Array.from({ length: 3_000 }, () => "1").join(" + ")}`).message).toContain(
+      "too complex",
+    );
   });
 });
