@@ -28,6 +28,8 @@ export interface QueryOutcome {
   keys: string[];
   processedRows: number;
   elapsedMs: number;
+  /** SQL without `LIMIT`: the 100 rows it was limited to. */
+  limited: number | undefined;
 }
 
 export interface HistogramBucket {
@@ -90,10 +92,11 @@ export function runQuery(
     const result = query.sql.run(source.scan(from, to), query.search);
     return {
       hasSql: true,
-      rows: result.rows.map((values) => rowObject(result.columns, values)),
+      rows: result.rows.map((values) => rowObject(result.columns, values, from)),
       keys: result.columns,
       processedRows: result.processedRows,
       elapsedMs: clock() - started,
+      limited: query.sql.defaultLimit,
     };
   }
   const matched: LogRow[] = [];
@@ -107,7 +110,14 @@ export function runQuery(
   const rows = ordered.slice(page.offset, page.offset + page.line).map(logObject);
   const keys = new Set<string>();
   for (const row of rows) for (const key of Object.keys(row)) keys.add(key);
-  return { hasSql: false, rows, keys: [...keys], processedRows, elapsedMs: clock() - started };
+  return {
+    hasSql: false,
+    rows,
+    keys: [...keys],
+    processedRows,
+    elapsedMs: clock() - started,
+    limited: undefined,
+  };
 }
 
 /**
@@ -133,8 +143,17 @@ export function logObject(row: LogRow): Record<string, string> {
   return out;
 }
 
-function rowObject(columns: readonly string[], values: readonly SqlValue[]): Record<string, string> {
-  const out: Record<string, string> = {};
+/**
+ * One SQL row as SLS answers it: its columns, plus `__source__: ""` and a `__time__` (as GetLogs and
+ * GetLogsV2 examples and real answers show) unless the statement selects those names itself. What the
+ * live service puts in `__time__` is unverified; the emulator puts the query's `from`.
+ */
+function rowObject(
+  columns: readonly string[],
+  values: readonly SqlValue[],
+  from: number,
+): Record<string, string> {
+  const out: Record<string, string> = { __source__: "", __time__: String(from) };
   columns.forEach((column, position) => {
     out[column] = formatValue(values[position] ?? null);
   });

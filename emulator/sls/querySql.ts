@@ -10,6 +10,8 @@ export const defaultSqlLimit = 100;
 /** A compiled analytic statement: run over the rows the search selected. */
 export interface CompiledSql {
   readonly columns: readonly string[] | undefined;
+  /** The default limit when the statement has no `LIMIT` (GetLogsV2 reports it as `meta.limited`). */
+  readonly defaultLimit: number | undefined;
   run(rows: Iterable<LogRow>, search: RowPredicate | undefined): SqlResult;
 }
 
@@ -46,9 +48,10 @@ export function compileSql(statement: SelectStatement, index: QueryIndex): Compi
   const limit = statement.limit ?? defaultSqlLimit;
   const { offset } = statement;
   const names = outputNames(statement);
-  return grouped
+  const compiled = grouped
     ? compileGrouped(statement, index, where, names, limit, offset)
     : compilePlain(statement, index, where, names, limit, offset);
+  return { ...compiled, defaultLimit: statement.limit === undefined ? defaultSqlLimit : undefined };
 }
 
 function whereOf(expr: SqlExpr, columnOf: (expr: SqlExpr) => RowFn): RowPredicate {
@@ -75,7 +78,7 @@ function compilePlain(
   names: (string | undefined)[],
   limit: number,
   offset: number,
-): CompiledSql {
+): Omit<CompiledSql, "defaultLimit"> {
   const star = statement.items.some((item) => item.expr === undefined);
   const projections = statement.items.map((item) =>
     item.expr === undefined ? undefined : compileRow(item.expr, index),
@@ -186,7 +189,7 @@ function compileGrouped(
   names: (string | undefined)[],
   limit: number,
   offset: number,
-): CompiledSql {
+): Omit<CompiledSql, "defaultLimit"> {
   // GROUP BY items: expressions over rows; an alias or ordinal stands for its select expression.
   const groupExprs = statement.groupBy.map((expr) => {
     const position =

@@ -188,8 +188,8 @@ describe("SLS queries through the SDKs", () => {
       '* | select "__tag__:__path__" as path, count(*) as n, max(status) as worst group by path order by n desc',
     );
     expect(response.body).toEqual([
-      { path: "/var/log/app.log", n: "3", worst: "500" },
-      { path: "/var/log/nginx/access.log", n: "2", worst: "502" },
+      { __source__: "", __time__: String(t0), path: "/var/log/app.log", n: "3", worst: "500" },
+      { __source__: "", __time__: String(t0), path: "/var/log/nginx/access.log", n: "2", worst: "502" },
     ]);
     expect(response.headers?.["x-log-has-sql"]).toBe("true");
     expect(response.headers?.["x-log-agg-query"]).toContain("select");
@@ -206,11 +206,12 @@ describe("SLS queries through the SDKs", () => {
         line: 100,
       }),
     );
-    expect(response.body?.data).toEqual([{ n: "2" }]);
+    expect(response.body?.data).toEqual([{ __source__: "", __time__: String(t0), n: "2" }]);
     expect(response.body?.meta).toMatchObject({
       progress: "Complete",
       hasSQL: true,
       count: 1,
+      limited: 100,
       keys: ["n"],
       processedRows: 5,
       whereQuery: "status >= 500",
@@ -247,7 +248,7 @@ describe("SLS queries through the SDKs", () => {
     const counted = z
       .array(stringRecord)
       .parse(await callLogClient(client, "getLogs", t0, t0 + 3600, { query: "* | select count(1) as n" }));
-    expect(counted).toEqual([{ n: "5" }]);
+    expect(counted).toEqual([{ __source__: "", __time__: String(t0), n: "5" }]);
     const buckets = histogram.parse(
       await callLogClient(client, "getHistograms", t0, t0 + 3600, { query: "*" }),
     );

@@ -132,8 +132,13 @@ function times(query: string, index: IndexBody = fullIndex): string[] {
   return search(query, index).rows.map((row) => row.__time__ ?? "");
 }
 
+/** SQL rows without the `__source__: ""` and `__time__` (the query's `from`, 0 here) SLS adds to each. */
 function sql(query: string, index: IndexBody = fullIndex): Record<string, string>[] {
-  return search(query, index).rows;
+  return search(query, index).rows.map(({ __source__, __time__, ...columns }) => ({
+    ...(__source__ === "" ? {} : { __source__: __source__ ?? "" }),
+    ...(__time__ === "0" ? {} : { __time__: __time__ ?? "" }),
+    ...columns,
+  }));
 }
 
 function failure(
@@ -322,6 +327,12 @@ describe("SQL after |", () => {
     expect(sql("* | select count(*) as n")).toEqual([{ n: "5" }]);
     expect(sql("level: error | SELECT COUNT(1) AS n")).toEqual([{ n: "2" }]);
     expect(sql("level: nothing | select count(*) as n")).toEqual([{ n: "0" }]);
+  });
+
+  it("adds __source__ and __time__ to every SQL row, as SLS does", () => {
+    expect(search("* | select count(*) as n", fullIndex, 100, 300).rows).toEqual([
+      { __source__: "", __time__: "100", n: "5" },
+    ]);
   });
 
   it("groups, orders and limits", () => {
