@@ -204,7 +204,19 @@ function createProject(sls: SlsBackend, accountId: string, project: FleetProject
       step(`.configs.${index}`, () =>
         sls.createPipelineConfig(scope("CreateLogtailPipelineConfig"), project.name, {
           configName: config.name,
-          inputs: [{ Type: "input_file", FilePaths: [...config.filePaths] }],
+          inputs: [
+            {
+              Type: "input_file",
+              FilePaths: [...config.filePaths],
+              ...(config.allowingIncludedByMultiConfigs ? { AllowingIncludedByMultiConfigs: true } : {}),
+              ...(config.appendingLogPositionMeta ? { AppendingLogPositionMeta: true } : {}),
+              ...(config.tailSizeKB === undefined ? {} : { TailSizeKB: config.tailSizeKB }),
+              ...(config.maxDirSearchDepth === undefined
+                ? {}
+                : { MaxDirSearchDepth: config.maxDirSearchDepth }),
+            },
+          ],
+
           flushers: [
             {
               Type: "flusher_sls",

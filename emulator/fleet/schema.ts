@@ -104,6 +104,14 @@ export const projectSchema = z.strictObject({
         name: configName,
         logstore: logstoreName,
         filePaths: z.array(z.string().min(1)).min(1),
+        /** `AllowingIncludedByMultiConfigs`: reads files another config owns as well (V2 agents). */
+        allowingIncludedByMultiConfigs: z.boolean().default(false),
+        /** `AppendingLogPositionMeta`: adds `__file_offset__` and the tag `__inode__` (V2 agents). */
+        appendingLogPositionMeta: z.boolean().default(false),
+        /** `TailSizeKB`: how far before the end a file seen for the first time is read from. */
+        tailSizeKB: z.number().int().min(0).max(104_857_600).optional(),
+        /** `MaxDirSearchDepth`: subdirectory levels a path with `/**` before its file name reads (Logtail's default 0). */
+        maxDirSearchDepth: z.number().int().min(0).max(1000).optional(),
       }),
     )
     .default([]),

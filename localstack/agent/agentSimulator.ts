@@ -136,6 +136,15 @@ export class AgentSimulator {
     return sent;
   }
 
+  /** What the agent knows of itself now (the collector reads it); undefined for a host not simulated. */
+  identity(
+    instanceId: string,
+  ): { running: boolean; accountIds: string[]; identifiers: string[] } | undefined {
+    const state = this.agents.get(instanceId);
+    if (state === undefined) return undefined;
+    return { running: state.running, accountIds: state.accountIds, identifiers: state.identifiers };
+  }
+
   /** Counters for benchmarks and tests. */
   stats(): { agents: number; heartbeatsSent: number } {
     return { agents: this.agents.size, heartbeatsSent: this.heartbeatsSent };

@@ -12,32 +12,54 @@ import type { EmulatorHandle } from "../../emulator/index";
 import { accountSchema, createFleetSchema, instanceSchema } from "../../emulator/index";
 import { CUSTOM_IDENTIFIER } from "../../shared/config/patterns";
 import { AgentSimulator, type AgentSimulatorOptions } from "../agent/agentSimulator";
+import { DEFAULT_COLLECTOR_OPTIONS, LogCollector, type LogCollectorOptions } from "../agent/logCollector";
+import { PutLogsClient } from "../agent/putLogsClient";
 import { SimulatedCloudAssistant } from "./cloudAssistant";
+import { accountKeys, slsConfigSource } from "./collectionWiring";
 import { FleetCommandExecutor, slsHeartbeatSink } from "./fleetExecutor";
+import { HostWriters, writersSchema } from "./hostWriters";
+import { LineLedger } from "./lineLedger";
 import { SimulatedHost } from "./simulatedHost";
 
 /** Host and agent fields of a fleet instance; defaults make every host a healthy Logtail host. */
-export const simulatedInstanceSchema = instanceSchema.extend({
-  agent: z.enum(["ilogtail", "loongcollector", "none"]).default("ilogtail"),
-  agentControl: z.enum(["initd", "systemd"]).default("initd"),
-  agentRunning: z.boolean().default(true),
-  /** `blocked`: no network from the agent to SLS, so it never heartbeats. */
-  heartbeat: z.enum(["ok", "blocked"]).default("ok"),
-  /** Lines already in `user_defined_id`, e.g. another team's identifiers. */
-  userDefinedIds: z
-    .array(z.string().regex(CUSTOM_IDENTIFIER, "an identifier line without spaces or control characters"))
-    .optional(),
-  /** Region of the SLS endpoint the agent was installed for; the instance's region by default. */
-  slsRegion: z
-    .string()
-    .regex(/^[a-z]{2,}(-[a-z0-9]+)+$/)
-    .optional(),
-  /**
-   * A slow host: emulated seconds before a command starts on it (a loaded server, slow delivery).
-   * Cloud Assistant shows the command `Pending` meanwhile, as it does for a real slow host.
-   */
-  commandDelaySeconds: z.number().min(0).max(3_600).default(0),
-});
+export const simulatedInstanceSchema = instanceSchema
+  .extend({
+    agent: z.enum(["ilogtail", "loongcollector", "none"]).default("ilogtail"),
+    agentControl: z.enum(["initd", "systemd"]).default("initd"),
+    agentRunning: z.boolean().default(true),
+    /** `blocked`: no network from the agent to SLS, so it never heartbeats. */
+    heartbeat: z.enum(["ok", "blocked"]).default("ok"),
+    /** Lines already in `user_defined_id`, e.g. another team's identifiers. */
+    userDefinedIds: z
+      .array(z.string().regex(CUSTOM_IDENTIFIER, "an identifier line without spaces or control characters"))
+      .optional(),
+    /** Region of the SLS endpoint the agent was installed for; the instance's region by default. */
+    slsRegion: z
+      .string()
+      .regex(/^[a-z]{2,}(-[a-z0-9]+)+$/)
+      .optional(),
+    /**
+     * A slow host: emulated seconds before a command starts on it (a loaded server, slow delivery).
+     * Cloud Assistant shows the command `Pending` meanwhile, as it does for a real slow host.
+     */
+    commandDelaySeconds: z.number().min(0).max(3_600).default(0),
+    /** The agent's version; a 1.x Logtail collects with the conservative model (README "Collection"). */
+    agentVersion: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+$/, "a version such as 1.8.7 or 2.1.1")
+      .optional(),
+    /** Files the host writes logs to (README "Host log writers"). */
+    writers: writersSchema,
+  })
+  .superRefine((instance, issues) => {
+    if (instance.os === "windows" && instance.writers.length > 0) {
+      issues.addIssue({
+        code: "custom",
+        path: ["writers"],
+        message: "log writers write under /var/log: a linux host only",
+      });
+    }
+  });
 
 /** The emulator's fleet checks (duplicate accounts, fixed ids with count 1, …) apply as they are. */
 export const simulatedFleetSchema = createFleetSchema(simulatedInstanceSchema, accountSchema);
@@ -72,6 +94,10 @@ export interface SimulatedFleetOptions {
   agent?: Partial<AgentSimulatorOptions>;
   /** Commands running at once across the fleet. */
   maxConcurrentCommands?: number;
+  /** Collection by the agents of hosts with writers (README "Collection"). */
+  collection?: Partial<LogCollectorOptions>;
+  /** Emulated ms between two writes of the host writers. */
+  writerTickMs?: number;
   /** Called after each command a host ran (tests watch what each run left on the host). */
   onCommandFinished?: (host: SimulatedHost) => void;
 }
@@ -84,6 +110,11 @@ export const DEFAULT_AGENT_OPTIONS: AgentSimulatorOptions = {
 export interface SimulatedFleet {
   hosts: ReadonlyMap<string, SimulatedHost>;
   agents: AgentSimulator;
+  /** The hosts' log writers and the ledger of every line they wrote. */
+  writers: HostWriters;
+  ledger: LineLedger;
+  /** The agents' file collection (hosts with writers). */
+  collector: LogCollector;
   host(instanceId: string): SimulatedHost | undefined;
   /** Stops or starts a host's agent (the heartbeat drops out after SLS's staleness window). */
   setAgentRunning(instanceId: string, running: boolean): void;
@@ -108,6 +139,8 @@ export async function startSimulatedFleet(
         userDefinedIds: _u,
         slsRegion: _s,
         commandDelaySeconds: _d,
+        agentVersion: _v,
+        writers: _w,
         ...ecs
       }) => ecs,
     ),
@@ -138,6 +171,7 @@ export async function startSimulatedFleet(
             ...(spec.userDefinedIds ? { userDefinedIds: spec.userDefinedIds } : {}),
             ...(spec.slsRegion ? { slsRegion: spec.slsRegion } : {}),
             commandDelaySeconds: spec.commandDelaySeconds,
+            ...(spec.agentVersion ? { agentVersion: spec.agentVersion } : {}),
           },
           join(options.workDir, id),
           () => emulator.ecs.getInstance(id)?.status ?? "Released",
@@ -151,6 +185,44 @@ export async function startSimulatedFleet(
   const agentOptions = { ...DEFAULT_AGENT_OPTIONS, ...options.agent };
   const agents = new AgentSimulator(clock, slsHeartbeatSink(emulator.sls), agentOptions);
   for (const host of hosts.values()) agents.add(host);
+
+  // Hosts write logs and their agents collect them (only hosts with writers have log files).
+  const ledger = new LineLedger();
+  const writers = new HostWriters(clock, ledger, options.writerTickMs);
+  const putLogs = new PutLogsClient(emulator.port);
+  const collector = new LogCollector(
+    clock,
+    {
+      identity: (id) => agents.identity(id),
+      configs: slsConfigSource(emulator.sls),
+      keyOf: accountKeys(emulator.accounts),
+      send: (target, body) => putLogs.send(target, body),
+      events: { fate: (record) => ledger.recordFate(record) },
+    },
+    { ...DEFAULT_COLLECTOR_OPTIONS, ...options.collection },
+  );
+  const writerSpecs = new Map<string, SimulatedFleetSpec["instances"][number]["writers"]>();
+  {
+    let index = 0;
+    for (const spec of fleet.instances) {
+      for (let copy = 0; copy < spec.count; copy += 1) {
+        const instance = loaded.instances[index];
+        index += 1;
+        if (instance !== undefined && spec.writers.length > 0)
+          writerSpecs.set(instance.instanceId, spec.writers);
+      }
+    }
+  }
+  for (const [id, specs] of writerSpecs) {
+    const host = hosts.get(id);
+    if (host === undefined) continue;
+    writers.add(id, host.hostDir(), specs);
+    if (host.installed()) collector.add(host);
+  }
+  if (writerSpecs.size > 0) {
+    writers.start();
+    collector.start();
+  }
 
   const assistant = new SimulatedCloudAssistant({
     workDir: join(options.workDir, ".cloud-assistant"),
@@ -189,6 +261,9 @@ export async function startSimulatedFleet(
   return {
     hosts,
     agents,
+    writers,
+    ledger,
+    collector,
     host: (id) => hosts.get(id),
     setAgentRunning: (id, running) => {
       const host = hosts.get(id);
@@ -199,6 +274,9 @@ export async function startSimulatedFleet(
     stop: () => {
       stopped = true;
       cancel();
+      writers.stop();
+      collector.stop();
+      putLogs.close();
       emulator.setCommandExecutor(undefined);
     },
   };

@@ -29,6 +29,8 @@ export interface SimulatedHostSpec {
   slsRegion?: string;
   /** Emulated seconds before a command starts on this host (a slow host). */
   commandDelaySeconds?: number;
+  /** The agent's version (`app_info.json`); below 2 the collector models a 1.x Logtail. */
+  agentVersion?: string;
 }
 
 const RESTART_EVENTS = new Set(["start", "restart", "systemctl-restart"]);
@@ -76,6 +78,14 @@ export class SimulatedHost implements CommandHost, AgentHost {
   get commandDelayMs(): number {
     return (this.spec.commandDelaySeconds ?? 0) * 1000;
   }
+  /** The fleet's `agentVersion`, else a current release of the flavor (2.x Logtail, 3.x LoongCollector). */
+  get agentVersion(): string {
+    return this.spec.agentVersion ?? (this.spec.agent === "loongcollector" ? "3.0.5" : "2.1.1");
+  }
+  /** The host's private directory, created on first use. */
+  hostDir(): string {
+    return this.root().dir;
+  }
   get cloudAssistantOnline(): boolean {
     return this.cloudAssistantOf();
   }
@@ -90,7 +100,7 @@ export class SimulatedHost implements CommandHost, AgentHost {
         userDefinedIdContent: this.spec.userDefinedIds
           ? this.spec.userDefinedIds.map((line) => `${line}\n`).join("")
           : undefined,
-        appInfo: { ip: this.spec.ip, hostname: this.spec.instanceId, version: "1.8.7" },
+        appInfo: { ip: this.spec.ip, hostname: this.spec.instanceId, version: this.agentVersion },
       });
     }
     return this.hostRoot;
