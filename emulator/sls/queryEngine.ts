@@ -2,7 +2,7 @@ import type { LogRow, LogRowSource } from "./logRows";
 import { queryErrors } from "./queryErrors";
 import type { QueryIndex } from "./queryIndex";
 import { compileSearch, parseSearch, type RowPredicate } from "./querySearch";
-import { type CompiledSql, compileSql } from "./querySql";
+import { type CompiledSql, compileSql, type SqlType } from "./querySql";
 import { parseSql, type SqlValue } from "./querySqlParser";
 
 /** GetLogs answers at most this many lines of a search (`line` 0–100, default 100). */
@@ -92,7 +92,7 @@ export function runQuery(
     const result = query.sql.run(source.scan(from, to), query.search);
     return {
       hasSql: true,
-      rows: result.rows.map((values) => rowObject(result.columns, values, from)),
+      rows: result.rows.map((values) => rowObject(result.columns, result.types, values, from)),
       keys: result.columns,
       processedRows: result.processedRows,
       elapsedMs: clock() - started,
@@ -150,19 +150,21 @@ export function logObject(row: LogRow): Record<string, string> {
  */
 function rowObject(
   columns: readonly string[],
+  types: readonly SqlType[],
   values: readonly SqlValue[],
   from: number,
 ): Record<string, string> {
   const out: Record<string, string> = { __source__: "", __time__: String(from) };
   columns.forEach((column, position) => {
-    out[column] = formatValue(values[position] ?? null);
+    out[column] = formatValue(values[position] ?? null, types[position] ?? "unknown");
   });
   return out;
 }
 
-/** SQL values as SLS serialises them: all strings, NULL as "null". */
-export function formatValue(value: SqlValue): string {
+/** SQL values as SLS serialises them: all strings, NULL as "null", a DOUBLE with a fraction ("2.0"). */
+export function formatValue(value: SqlValue, type: SqlType): string {
   if (value === null) return "null";
+  if (type === "double" && typeof value === "number" && Number.isInteger(value)) return value.toFixed(1);
   return String(value);
 }
 

@@ -15,8 +15,13 @@ export interface CompiledSql {
   run(rows: Iterable<LogRow>, search: RowPredicate | undefined): SqlResult;
 }
 
+/** Presto's types as far as the engine needs them: integer arithmetic and how doubles print. */
+export type SqlType = "bigint" | "double" | "varchar" | "boolean" | "unknown";
+
 export interface SqlResult {
   columns: string[];
+  /** Per column: a DOUBLE prints with a fraction (`2.0`), as Presto does. */
+  types: SqlType[];
   rows: SqlValue[][];
   processedRows: number;
 }
@@ -80,6 +85,9 @@ function compilePlain(
   offset: number,
 ): Omit<CompiledSql, "defaultLimit"> {
   const star = statement.items.some((item) => item.expr === undefined);
+  const types = statement.items.map((item) =>
+    item.expr === undefined ? "varchar" : typeOf(item.expr, index),
+  );
   const projections = statement.items.map((item) =>
     item.expr === undefined ? undefined : compileRow(item.expr, index),
   );
@@ -106,13 +114,15 @@ function compilePlain(
       }
       sortRows(out, sortKeys);
       const page = out.slice(offset, offset + limit);
-      if (!star)
+      if (!star) {
         return {
           columns: names.map((name) => name ?? ""),
+          types,
           rows: page.map((item) => item.values),
           processedRows,
         };
-      return expandStar(page, names, processedRows);
+      }
+      return expandStar(page, names, types, processedRows);
     },
   };
 }
@@ -121,6 +131,7 @@ function compilePlain(
 function expandStar(
   page: { values: SqlValue[]; extra: Map<string, string> | undefined }[],
   names: (string | undefined)[],
+  types: SqlType[],
   processedRows: number,
 ): SqlResult {
   const starKeys: string[] = [];
@@ -134,6 +145,9 @@ function expandStar(
     }
   }
   const columns = names.flatMap((name) => (name === undefined ? starKeys : [name]));
+  const columnTypes = names.flatMap((name, position): SqlType[] =>
+    name === undefined ? starKeys.map((): SqlType => "varchar") : [types[position] ?? "unknown"],
+  );
   const rows = page.map((item) =>
     names.flatMap((name, position) =>
       name === undefined
@@ -141,7 +155,7 @@ function expandStar(
         : [item.values[position] ?? null],
     ),
   );
-  return { columns, rows, processedRows };
+  return { columns, types: columnTypes, rows, processedRows };
 }
 
 function orderKeyRow(
@@ -211,6 +225,9 @@ function compileGrouped(
     if (item.expr === undefined) throw queryErrors.notInGroupBy(1, "*");
     return compileGroup(item.expr, context);
   });
+  const types = statement.items.map((item) =>
+    item.expr === undefined ? "unknown" : typeOf(item.expr, index),
+  );
   const having = statement.having === undefined ? undefined : compileGroup(statement.having, context);
   const sortKeys = statement.orderBy.map((order) => {
     const position = outputPosition(order.expr, statement, names);
@@ -267,6 +284,7 @@ function compileGrouped(
       sortRows(out, sortKeys);
       return {
         columns: names.map((name) => name ?? ""),
+        types,
         rows: out.slice(offset, offset + limit).map((item) => item.values),
         processedRows,
       };
@@ -317,7 +335,7 @@ function compileGroup(expr: SqlExpr, context: GroupContext): GroupFn {
     case "binary": {
       const left = compileGroup(expr.left, context);
       const right = compileGroup(expr.right, context);
-      const op = binary(expr.op);
+      const op = binary(expr.op, integerOperands(expr, context.index));
       return (group) => op(left(group), right(group));
     }
     case "in": {
@@ -487,7 +505,7 @@ function compileRow(expr: SqlExpr, index: QueryIndex): RowFn {
     case "binary": {
       const left = compileRow(expr.left, index);
       const right = compileRow(expr.right, index);
-      const op = binary(expr.op);
+      const op = binary(expr.op, integerOperands(expr, index));
       return (row) => op(left(row), right(row));
     }
     case "in": {
@@ -539,7 +557,12 @@ function columnAccessor(name: string, column: number, index: QueryIndex): RowFn 
 
 // ---- operators --------------------------------------------------------------------------------
 
-function binary(op: BinaryOp): (left: SqlValue, right: SqlValue) => SqlValue {
+/** BIGINT op BIGINT stays BIGINT in Presto: `/` truncates (`__time__ / 60 * 60` buckets by minute). */
+function integerOperands(expr: Extract<SqlExpr, { kind: "binary" }>, index: QueryIndex): boolean {
+  return typeOf(expr.left, index) === "bigint" && typeOf(expr.right, index) === "bigint";
+}
+
+function binary(op: BinaryOp, integer: boolean): (left: SqlValue, right: SqlValue) => SqlValue {
   switch (op) {
     case "and":
       return (left, right) => {
@@ -570,9 +593,11 @@ function binary(op: BinaryOp): (left: SqlValue, right: SqlValue) => SqlValue {
     case "*":
       return arithmetic((left, right) => left * right);
     case "/":
-      return arithmetic((left, right) => (right === 0 ? Number.NaN : left / right));
+      return arithmetic((left, right) =>
+        right === 0 ? Number.NaN : integer ? Math.trunc(left / right) : left / right,
+      );
     case "%":
-      return arithmetic((left, right) => left % right);
+      return arithmetic((left, right) => (right === 0 && integer ? Number.NaN : left % right));
   }
 }
 
@@ -685,6 +710,47 @@ function sortRows(rows: { keys: SqlValue[] }[], sortKeys: readonly { descending:
     }
     return 0;
   });
+}
+
+/** The static type of an expression, as Presto would type it (enough for arithmetic and printing). */
+export function typeOf(expr: SqlExpr, index: QueryIndex): SqlType {
+  switch (expr.kind) {
+    case "literal":
+      if (typeof expr.value === "number") return expr.double === true ? "double" : "bigint";
+      if (typeof expr.value === "string") return "varchar";
+      return typeof expr.value === "boolean" ? "boolean" : "unknown";
+    case "column": {
+      if (expr.name === "__time__") return "bigint";
+      const kind = index.field(expr.name)?.kind;
+      return kind === "long" ? "bigint" : kind === "double" ? "double" : "varchar";
+    }
+    case "call": {
+      const argument = expr.args[0];
+      const argumentType = argument === undefined ? "unknown" : typeOf(argument, index);
+      switch (expr.name) {
+        case "count":
+        case "approx_distinct":
+          return "bigint";
+        case "avg":
+          return "double";
+        case "sum":
+          return argumentType === "bigint" ? "bigint" : "double";
+        default:
+          return argumentType;
+      }
+    }
+    case "negate":
+      return typeOf(expr.operand, index);
+    case "binary":
+      if (["+", "-", "*", "/", "%"].includes(expr.op)) {
+        return typeOf(expr.left, index) === "bigint" && typeOf(expr.right, index) === "bigint"
+          ? "bigint"
+          : "double";
+      }
+      return "boolean";
+    default:
+      return "boolean";
+  }
 }
 
 // ---- tree helpers -----------------------------------------------------------------------------

@@ -8,7 +8,8 @@ export type BinaryOp = "+" | "-" | "*" | "/" | "%" | "=" | "!=" | "<" | "<=" | "
 
 /** The SQL expression tree; `column` is the 1-based column of the node in the SQL text. */
 export type SqlExpr =
-  | { kind: "literal"; value: SqlValue; column: number }
+  /** `double`: a number literal written with a point or an exponent (Presto's DOUBLE, else BIGINT). */
+  | { kind: "literal"; value: SqlValue; column: number; double?: boolean }
   | { kind: "column"; name: string; column: number }
   | { kind: "call"; name: string; args: SqlExpr[]; star: boolean; distinct: boolean; column: number }
   | { kind: "negate" | "not"; operand: SqlExpr; column: number }
@@ -353,7 +354,7 @@ export function parseSql(sql: string): SelectStatement {
     const column = token.column;
     if (token.kind === "number") {
       position += 1;
-      return { kind: "literal", value: Number(token.text), column };
+      return { kind: "literal", value: Number(token.text), column, double: /[.eE]/.test(token.text) };
     }
     if (token.kind === "string") {
       position += 1;

@@ -358,6 +358,22 @@ describe("SQL after |", () => {
     ).toEqual([{ lo: "200", hi: "502", total: "1806", mean: "9.25", hosts: "3", methods: "4" }]);
   });
 
+  it("types values as Presto does: BIGINT arithmetic stays integer, DOUBLE prints with a fraction", () => {
+    expect(
+      sql("* | select avg(status) as a, sum(latency) as s, count(*) / 2 as half, count(*) / 2.0 as exact"),
+    ).toEqual([{ a: "361.2", s: "46.25", half: "2", exact: "2.5" }]);
+    expect(sql("status: 200 | select avg(status) as a, min(latency) * 2 as m")).toEqual([
+      { a: "200.0", m: "1.0" },
+    ]);
+    expect(
+      sql("* | select __time__ / 100 * 100 as bucket, count(*) as n group by bucket order by bucket"),
+    ).toEqual([
+      { bucket: "100", n: "4" },
+      { bucket: "200", n: "1" },
+    ]);
+    expect(sql("* | select __time__ % 100 as r where __time__ = 103")).toEqual([{ r: "3" }]);
+  });
+
   it("names unaliased columns by the column, else _col<n>", () => {
     expect(sql("level: warn | select host, count(*)  group by host")).toEqual([
       { host: "web-1", _col1: "1" },
@@ -417,9 +433,8 @@ describe("SQL after |", () => {
       sql("* | select status / 100 as class, count(*) as n group by status / 100 order by class"),
     ).toEqual([
       { class: "2", n: "2" },
-      { class: "4.04", n: "1" },
-      { class: "5", n: "1" },
-      { class: "5.02", n: "1" },
+      { class: "4", n: "1" },
+      { class: "5", n: "2" },
     ]);
   });
 
