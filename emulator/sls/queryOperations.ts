@@ -3,9 +3,11 @@
  * logstore (its index and its stored lines), checks the parameters as SLS does, compiles the query
  * once against the index and runs it over the logstore's LogRowSource.
  */
+import { deflateSync } from "node:zlib";
 import type { SlsBackend } from "./backend";
 import type { LogRow, LogRowSource } from "./logRows";
-import type { Handler, OperationInput } from "./operations";
+import { lz4CompressBlock } from "./lz4";
+import type { Handler, OperationInput, OperationResult } from "./operations";
 import {
   checkPage,
   checkRange,
@@ -41,28 +43,27 @@ export const queryHandlers = {
     });
     const outcome = query(backend, input, params);
     const { where, sql } = splitQuery(params.query);
-    return {
-      json: {
-        meta: {
-          progress: "Complete",
-          aggQuery: sql,
-          whereQuery: where,
-          hasSQL: outcome.hasSql,
-          processedRows: outcome.processedRows,
-          elapsedMillisecond: outcome.elapsedMs,
-          cpuSec: 0,
-          cpuCores: 0,
-          ...(outcome.limited === undefined ? {} : { limited: outcome.limited }),
-          count: outcome.rows.length,
-          keys: outcome.keys,
-          terms: [],
-          mode: 0,
-          isAccurate: true,
-          telementryType: "None",
-        },
-        data: outcome.rows,
+    const answer = {
+      meta: {
+        progress: "Complete",
+        aggQuery: sql,
+        whereQuery: where,
+        hasSQL: outcome.hasSql,
+        processedRows: outcome.processedRows,
+        elapsedMillisecond: outcome.elapsedMs,
+        cpuSec: 0,
+        cpuCores: 0,
+        ...(outcome.limited === undefined ? {} : { limited: outcome.limited }),
+        count: outcome.rows.length,
+        keys: outcome.keys,
+        terms: [],
+        mode: 0,
+        isAccurate: true,
+        telementryType: "None",
       },
+      data: outcome.rows,
     };
+    return compressedJson(answer, input.headers["accept-encoding"]);
   },
   GetHistograms: (backend, input) => {
     const params = paramsOf((name) => input.query.get(name));
@@ -156,4 +157,26 @@ function asciiJson(value: unknown): string {
     /[^\x20-\x7e]/g,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
+}
+
+/**
+ * GetLogsV2 answers compressed as the client asks (`Accept-Encoding`: `lz4`, else `gzip` or `deflate`),
+ * with `x-log-compresstype` and `x-log-bodyrawsize`; otherwise plain JSON. SLS's `gzip` is zlib
+ * (deflate) data: the official gateway inflates `gzip` and `deflate` alike.
+ */
+function compressedJson(answer: unknown, acceptEncoding: string | undefined): OperationResult {
+  const offered = (acceptEncoding ?? "")
+    .split(",")
+    .map((part) => part.split(";")[0]?.trim().toLowerCase() ?? "");
+  const encoding = ["lz4", "gzip", "deflate"].find((candidate) => offered.includes(candidate));
+  if (encoding === undefined) return { json: answer };
+  const raw = Buffer.from(JSON.stringify(answer));
+  return {
+    binary: encoding === "lz4" ? lz4CompressBlock(raw) : deflateSync(raw),
+    headers: {
+      "content-type": "application/json",
+      "x-log-compresstype": encoding,
+      "x-log-bodyrawsize": String(raw.length),
+    },
+  };
 }

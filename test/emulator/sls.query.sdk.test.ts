@@ -6,6 +6,7 @@
 
 import type LogClient from "@alicloud/log";
 import * as Sls from "@alicloud/sls20201230";
+import { RuntimeOptions } from "@darabonba/typescript";
 import { z } from "zod";
 import { createSlsService, type SlsService } from "../../emulator/sls";
 import { type Harness, serveService } from "./serviceHarness";
@@ -224,6 +225,26 @@ describe("SLS queries through the SDKs", () => {
     );
     expect(search.body?.data?.map((row) => row.msg)).toEqual(["user login ok"]);
     expect(search.body?.meta?.hasSQL).toBe(false);
+  });
+
+  it("compresses GetLogsV2 as the client asks: lz4 (the SDK's default), gzip, deflate, or not at all", async () => {
+    const request = () => new Sls.GetLogsV2Request({ from: t0, to: t0 + 3600, query: "status: 404" });
+    const byDefault = await sls.getLogsV2(project, logstore, request());
+    expect(byDefault.headers?.["x-log-compresstype"]).toBe("lz4");
+    expect(byDefault.body?.data?.map((row) => row.msg)).toEqual(["not found /favicon.ico"]);
+    for (const acceptEncoding of ["gzip", "deflate", "identity"]) {
+      const answer = await sls.getLogsV2WithOptions(
+        project,
+        logstore,
+        request(),
+        new Sls.GetLogsV2Headers({ acceptEncoding }),
+        new RuntimeOptions({}),
+      );
+      expect(answer.headers?.["x-log-compresstype"]).toBe(
+        acceptEncoding === "identity" ? undefined : acceptEncoding,
+      );
+      expect(answer.body?.data?.map((row) => row.status)).toEqual(["404"]);
+    }
   });
 
   it("answers GetHistograms with aligned buckets that add up to the matches", async () => {
