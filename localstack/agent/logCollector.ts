@@ -14,6 +14,7 @@
  * removed configs; checkpoints saved every 15 min, on config updates and clean stops (a crash re-reads
  * from the last save); a send whose answer was lost is sent again with the same body and `__pack_id__`.
  */
+import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import type { Clock } from "../../emulator/core/types";
 import type { LogGroupColumns } from "../../emulator/sls/logGroupCodec";
@@ -126,6 +127,15 @@ interface Reader {
   seen: boolean;
 }
 
+/** An offset and the file's signature (its first bytes, up to 1 KB) when it was saved. */
+interface Checkpoint {
+  offset: number;
+  signatureLength: number;
+  signature: string;
+}
+
+const SIGNATURE_BYTES = 1024;
+
 interface Registration {
   at: number;
   /** Inodes at matching names when the config was (re)registered: "existing" files. */
@@ -140,12 +150,14 @@ interface HostState {
   host: CollectorHost;
   running: boolean;
   views: Map<string, AccountView>;
+  /** False until the first config check (what exists then counts as delivered long ago). */
+  viewsStarted: boolean;
   configs: CollectionConfig[];
   fingerprint: string;
   registrations: Map<string, Registration>;
   readers: Map<string, Reader>;
-  /** Offsets as last saved to disk, by reader key; what a crash goes back to. */
-  saved: Map<string, number>;
+  /** Checkpoints as last saved to disk, by reader key; what a crash goes back to. */
+  saved: Map<string, Checkpoint>;
   nextSaveAt: number;
   packSequence: Map<string, number>;
 }
@@ -216,6 +228,7 @@ export class LogCollector {
       host,
       running: false,
       views: new Map(),
+      viewsStarted: false,
       configs: [],
       fingerprint: "",
       registrations: new Map(),
@@ -333,8 +346,11 @@ export class LogCollector {
       const fingerprint = configs.map((config) => `${config.id}@${config.lastModifyTime}`).join(",");
       let view = state.views.get(accountId);
       if (view === undefined) {
-        // What is configured when the agent starts is there already (delivered long ago).
-        view = { history: [{ at: Number.NEGATIVE_INFINITY, fingerprint, configs }] };
+        // What is configured when the simulation starts is there already (delivered long ago); an
+        // account authorized later starts empty and gets its configs after its delay.
+        view = state.viewsStarted
+          ? { history: [{ at: Number.NEGATIVE_INFINITY, fingerprint: "", configs: [] }] }
+          : { history: [{ at: Number.NEGATIVE_INFINITY, fingerprint, configs }] };
         state.views.set(accountId, view);
       }
       const last = view.history[view.history.length - 1];
@@ -345,6 +361,7 @@ export class LogCollector {
         view.history.shift();
       }
     }
+    state.viewsStarted = true;
     const effective = [...state.views.values()].flatMap((view) => view.history[0]?.configs ?? []);
     effective.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const fingerprint = effective.map((config) => `${config.id}@${config.lastModifyTime}`).join(",");
@@ -466,7 +483,7 @@ export class LogCollector {
     const checkpoint = state.saved.get(key);
     let offset: number;
     if (checkpoint !== undefined) {
-      offset = checkpoint <= stat.size ? checkpoint : 0;
+      offset = checkpoint.offset <= stat.size ? checkpoint.offset : 0;
     } else if (registration?.existing !== undefined && !registration.existing.has(stat.ino)) {
       offset = 0; // created after the config was watching its directory
     } else {
@@ -479,6 +496,13 @@ export class LogCollector {
     try {
       fd = openSync(diskPath, "r");
     } catch {
+      return;
+    }
+    if (checkpoint !== undefined && this.signature(fd, checkpoint.signatureLength) !== checkpoint.signature) {
+      // Another file under a reused inode (Logtail compares the first 1 KB): not this checkpoint's file.
+      state.saved.delete(key);
+      closeSync(fd);
+      this.open(state, config, path, diskPath, stat, now);
       return;
     }
     if (offset < 0) {
@@ -505,15 +529,17 @@ export class LogCollector {
       const size = fstatSync(reader.fd).size;
       if (size < reader.offset) {
         // Truncated (copytruncate): what was not read yet is gone; read the new content from 0.
-        this.deps.events?.fate?.({
-          instanceId: state.host.instanceId,
-          path: reader.path,
-          inode: reader.inode,
-          fromOffset: reader.offset,
-          toOffset: Math.max(reader.offset, reader.size),
-          fate: "unread",
-          at: now,
-        });
+        // What it was the agent cannot know; the part it had seen (a size seen earlier) is noted.
+        if (reader.size > reader.offset)
+          this.deps.events?.fate?.({
+            instanceId: state.host.instanceId,
+            path: reader.path,
+            inode: reader.inode,
+            fromOffset: reader.offset,
+            toOffset: reader.size,
+            fate: "unread",
+            at: now,
+          });
         reader.offset = 0;
       }
       reader.size = size;
@@ -698,7 +724,22 @@ export class LogCollector {
   }
 
   private save(state: HostState): void {
-    for (const [key, reader] of state.readers) state.saved.set(key, reader.offset);
+    for (const [key, reader] of state.readers) {
+      const signatureLength = Math.min(SIGNATURE_BYTES, reader.size);
+      state.saved.set(key, {
+        offset: reader.offset,
+        signatureLength,
+        signature: this.signature(reader.fd, signatureLength),
+      });
+    }
+  }
+
+  private signature(fd: number, length: number): string {
+    return length === 0
+      ? ""
+      : createHash("md5")
+          .update(this.peek(fd, 0, length))
+          .digest("hex");
   }
 
   private closeReaders(state: HostState): void {

@@ -13,6 +13,7 @@ import {
   copyFileSync,
   existsSync,
   fstatSync,
+  futimesSync,
   mkdirSync,
   openSync,
   renameSync,
@@ -203,6 +204,7 @@ export class HostWriters {
     const line = body[body.length - 1] === 0x0a ? body : Buffer.concat([body, Buffer.from("\n")]);
     const startOffset = writer.size;
     writeSync(fd, line);
+    this.touch(fd);
     writer.size += line.length;
     writer.seq += 1;
     // Rate-driven lines keep their numbering: this line takes the next sequence number.
@@ -268,6 +270,7 @@ export class HostWriters {
     const body = Buffer.from(parts.join(""), "utf8");
     const startOffset = writer.size;
     writeSync(fd, body);
+    this.touch(fd);
     this.ledger.recordWrite({
       instanceId,
       path: spec.path,
@@ -282,10 +285,17 @@ export class HostWriters {
     writer.size += body.length;
   }
 
+  /** File times are emulator time, so the agent's "modified within 120 s" compares like with like. */
+  private touch(fd: number): void {
+    const seconds = this.clock.now() / 1000;
+    futimesSync(fd, seconds, seconds);
+  }
+
   private open(writer: WriterState): number {
     if (writer.fd !== undefined) return writer.fd;
     const fd = openSync(writer.file, "a");
     const stat = fstatSync(fd);
+    if (stat.size === 0) this.touch(fd);
     writer.fd = fd;
     writer.inode = stat.ino;
     writer.size = stat.size;
@@ -312,6 +322,7 @@ export class HostWriters {
     } else {
       copyFileSync(writer.file, `${writer.file}.1`);
       truncateSync(writer.file, 0);
+      if (writer.fd !== undefined) this.touch(writer.fd);
       writer.size = 0;
     }
   }
