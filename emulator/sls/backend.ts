@@ -1,5 +1,7 @@
 import type { Clock } from "../core/types";
 import { slsErrors } from "./errors";
+import { EtlCopyRun, type EtlEndpoints, type EtlSinkTarget } from "./etlCopy";
+import { compileSpl, SplError, type SplProgram } from "./etlSpl";
 import { LogStore } from "./logStore";
 import {
   assertName,
@@ -28,8 +30,23 @@ export interface SlsBackendOptions {
   etlStoppingMs: number;
   /** ETL: a bounded run lasts at least this long in RUNNING. */
   etlMinRunMs: number;
-  /** ETL: seconds of log time a bounded run copies per second of emulator time. */
+  /** ETL: seconds of receive time a job scans per second of emulator time. */
   etlCopySpeed: number;
+  /** ETL: emulator time between two copy batches. */
+  etlTickMs: number;
+  /** ETL: lines a job copies per tick at most (whole log groups). */
+  etlLinesPerTick: number;
+  /** ETL: the job's consumer group saves its position this often (emulator ms). */
+  etlCheckpointIntervalMs: number;
+  /** ETL: `toTime` inclusive ([from, to]) instead of [from, to) (unverified which is real). */
+  etlToTimeInclusive: boolean;
+  /** ETL: the sink tag the source's receive time is kept under; undefined drops it (unverified). */
+  etlSourceReceiveTimeTag: string | undefined;
+  /**
+   * ETL fault "a restart re-copies": a stop does not save the position, so a restart resumes from
+   * the last periodic save and copies what came after it again.
+   */
+  etlRestartRecopies: boolean;
   /** How a host's several custom identifiers are joined in `userdefined-id` (unverified: space). */
   userDefinedIdSeparator: string;
   /** PutLogs: largest uncompressed body (10 MB). */
@@ -46,6 +63,12 @@ export const defaultSlsBackendOptions: SlsBackendOptions = {
   etlStoppingMs: 2_000,
   etlMinRunMs: 10_000,
   etlCopySpeed: 3_600,
+  etlTickMs: 1_000,
+  etlLinesPerTick: 50_000,
+  etlCheckpointIntervalMs: 60_000,
+  etlToTimeInclusive: false,
+  etlSourceReceiveTimeTag: undefined,
+  etlRestartRecopies: false,
   userDefinedIdSeparator: " ",
   putLogsMaxRawBytes: 10 * 1024 * 1024,
   putLogsMaxLogs: 40_960,
@@ -114,7 +137,7 @@ export type ConfigRecord =
 export type EtlStatus = "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "SUCCEEDED" | "FAILED";
 
 type EtlRun =
-  | { kind: "run"; startedAt: number; durationMs: number | undefined; failure: string | undefined }
+  | { kind: "run"; startedAt: number; failure: string | undefined; copy: EtlCopyRun | undefined }
   | { kind: "stop"; stoppedAt: number };
 
 export interface EtlRecord {
@@ -126,6 +149,8 @@ export interface EtlRecord {
   lastModifiedTime: number;
   scheduleId: string;
   run: EtlRun;
+  /** The consumer group's saved position per source shard (kept across stop / start). */
+  checkpoint: number[] | undefined;
 }
 
 export interface MachineIdentity {
@@ -187,6 +212,9 @@ export class SlsBackend {
   private options: SlsBackendOptions;
   private etlCounter = 0;
   private roles: SlsRoleDirectory | undefined;
+  /** Copy jobs that still have work to do, with their project: advanced whenever SLS state is read. */
+  private readonly activeEtls = new Map<EtlRecord, ProjectRecord>();
+  private pumping = false;
 
   constructor(
     private readonly clock: Clock,
@@ -211,6 +239,7 @@ export class SlsBackend {
   reset(): void {
     this.regions.clear();
     this.etlCounter = 0;
+    this.activeEtls.clear();
   }
 
   // ---- projects ---------------------------------------------------------------------------------
@@ -290,6 +319,8 @@ export class SlsBackend {
   }
 
   getLogstore(scope: CallScope, projectName: string, logstoreName: string): LogstoreRecord {
+    // Copy jobs write into logstores: catch them up before anyone reads or writes one.
+    this.pumpEtls();
     return this.visibleLogstore(this.getProject(scope, projectName), logstoreName);
   }
 
@@ -598,9 +629,11 @@ export class SlsBackend {
       createTime: now,
       lastModifiedTime: now,
       scheduleId: `etl-${now.toString(16)}-${this.etlCounter.toString(16).padStart(6, "0")}`,
-      run: this.newRun(project, body.configuration),
+      run: { kind: "stop", stoppedAt: now },
+      checkpoint: undefined,
     };
     project.etls.set(etl.name, etl);
+    this.startRun(project, etl);
     return etl;
   }
 
@@ -614,16 +647,25 @@ export class SlsBackend {
     const project = this.getProject(scope, projectName);
     const etl = this.getEtl(scope, projectName, etlName);
     assertTimeRange(body.configuration);
+    this.pumpEtls();
+    const before = etl.configuration;
     etl.displayName = body.displayName;
     etl.description = body.description ?? etl.description;
     etl.configuration = body.configuration;
     etl.lastModifiedTime = this.clock.now();
-    // An update of an active job restarts it with the new configuration.
-    if (etl.run.kind === "run") etl.run = this.newRun(project, body.configuration);
+    // An update of an active job restarts it with the new configuration; another source or start
+    // is another stream to consume, so the saved position no longer applies.
+    if (etl.run.kind === "run") this.retireRun(etl, true);
+    if (before.logstore !== body.configuration.logstore || before.fromTime !== body.configuration.fromTime) {
+      etl.checkpoint = undefined;
+    }
+    if (etl.run.kind === "run") this.startRun(project, etl);
   }
 
   deleteEtl(scope: CallScope, projectName: string, etlName: string): void {
-    this.getEtl(scope, projectName, etlName);
+    const etl = this.getEtl(scope, projectName, etlName);
+    this.pumpEtls();
+    this.activeEtls.delete(etl);
     this.getProject(scope, projectName).etls.delete(etlName);
   }
 
@@ -644,32 +686,50 @@ export class SlsBackend {
     const etl = this.getEtl(scope, projectName, etlName);
     const status = this.etlStatus(etl);
     if (status === "STARTING" || status === "RUNNING") return;
-    etl.run = this.newRun(project, etl.configuration);
+    // A finished or failed run leaves its position as a clean end would.
+    if (etl.run.kind === "run") this.retireRun(etl, true);
+    this.startRun(project, etl);
     etl.lastModifiedTime = this.clock.now();
   }
 
   stopEtl(scope: CallScope, projectName: string, etlName: string): void {
     const etl = this.getEtl(scope, projectName, etlName);
     if (etl.run.kind === "stop") return;
+    this.pumpEtls();
+    this.retireRun(etl, !this.options.etlRestartRecopies);
     etl.run = { kind: "stop", stoppedAt: this.clock.now() };
     etl.lastModifiedTime = this.clock.now();
   }
 
-  /** STARTING → RUNNING → SUCCEEDED (bounded range) or FAILED; STOPPING → STOPPED; all by the clock. */
+  /**
+   * STARTING → RUNNING → SUCCEEDED (bounded range, everything up to toTime copied) or FAILED;
+   * STOPPING → STOPPED; all by the clock.
+   */
   etlStatus(etl: EtlRecord): EtlStatus {
+    this.pumpEtls();
     const now = this.clock.now();
     const run = etl.run;
     if (run.kind === "stop") return now < run.stoppedAt + this.options.etlStoppingMs ? "STOPPING" : "STOPPED";
     const runningFrom = run.startedAt + this.options.etlStartingMs;
     if (now < runningFrom) return "STARTING";
-    if (run.failure !== undefined) return "FAILED";
-    if (run.durationMs !== undefined && now >= runningFrom + run.durationMs) return "SUCCEEDED";
+    if (run.failure !== undefined || run.copy?.failure !== undefined) return "FAILED";
+    const completedAt = run.copy?.completedAt;
+    if (completedAt !== undefined && now >= Math.max(completedAt, runningFrom + this.options.etlMinRunMs)) {
+      return "SUCCEEDED";
+    }
     return "RUNNING";
   }
 
   /** Why the current run fails (undefined when it does not): for tests and diagnostics. */
   etlFailure(etl: EtlRecord): string | undefined {
-    return etl.run.kind === "run" ? etl.run.failure : undefined;
+    this.pumpEtls();
+    return etl.run.kind === "run" ? (etl.run.failure ?? etl.run.copy?.failure?.reason) : undefined;
+  }
+
+  /** Lines the current run has written to each sink (undefined when not running): for tests. */
+  etlLinesCopied(etl: EtlRecord): number | undefined {
+    this.pumpEtls();
+    return etl.run.kind === "run" ? etl.run.copy?.linesCopied : undefined;
   }
 
   // ---- internals ----------------------------------------------------------------------------------
@@ -734,19 +794,101 @@ export class SlsBackend {
     this.visibleLogstore(project, logstore);
   }
 
-  private newRun(project: ProjectRecord, configuration: EtlConfiguration): EtlRun {
-    const toTime = configuration.toTime ?? 0;
-    const fromTime = configuration.fromTime ?? 0;
-    const durationMs =
-      toTime > 0
-        ? Math.max(this.options.etlMinRunMs, ((toTime - fromTime) * 1000) / this.options.etlCopySpeed)
-        : undefined;
+  /** Starts a run: STARTING now, copying from the end of STARTING unless the job cannot run. */
+  private startRun(project: ProjectRecord, etl: EtlRecord): void {
+    const now = this.clock.now();
+    const configuration = etl.configuration;
+    let failure = this.diagnoseEtl(project, configuration);
+    let program: SplProgram | undefined;
+    if (failure === undefined) {
+      try {
+        program = compileSpl(configuration.script);
+      } catch (error) {
+        if (!(error instanceof SplError)) throw error;
+        failure = `SPL error: ${error.message}`;
+      }
+    }
+    const copy =
+      program === undefined
+        ? undefined
+        : new EtlCopyRun(
+            { fromTime: configuration.fromTime ?? 0, toTime: configuration.toTime ?? 0 },
+            program,
+            {
+              tickMs: this.options.etlTickMs,
+              scanSpeed: this.options.etlCopySpeed,
+              linesPerTick: this.options.etlLinesPerTick,
+              checkpointIntervalMs: this.options.etlCheckpointIntervalMs,
+              toTimeInclusive: this.options.etlToTimeInclusive,
+              sourceReceiveTimeTag: this.options.etlSourceReceiveTimeTag,
+            },
+            now + this.options.etlStartingMs,
+            etl.checkpoint,
+          );
+    etl.run = { kind: "run", startedAt: now, failure, copy };
+    if (copy !== undefined) this.activeEtls.set(etl, project);
+  }
+
+  /** Ends a run's copying and keeps its position: the current one when clean, else the last save. */
+  private retireRun(etl: EtlRecord, clean: boolean): void {
+    this.activeEtls.delete(etl);
+    if (etl.run.kind !== "run" || etl.run.copy === undefined) return;
+    etl.checkpoint = etl.run.copy.checkpoint(this.clock.now(), clean) ?? etl.checkpoint;
+  }
+
+  /** Catches every active copy job up to now (batched per tick, see EtlCopyRun). */
+  private pumpEtls(): void {
+    if (this.pumping || this.activeEtls.size === 0) return;
+    this.pumping = true;
+    try {
+      const now = this.clock.now();
+      for (const [etl, project] of this.activeEtls) {
+        const run = etl.run;
+        const live =
+          run.kind === "run" &&
+          project.etls.get(etl.name) === etl &&
+          this.region(project.region).projects.get(project.name) === project;
+        if (!live || run.copy === undefined) {
+          this.activeEtls.delete(etl);
+          continue;
+        }
+        run.copy.advance(now, this.etlEndpoints(project, etl.configuration));
+        if (run.copy.completedAt !== undefined || run.copy.failure !== undefined) this.activeEtls.delete(etl);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** The stores a job reads and writes, looked up when it copies (a deleted one fails the job). */
+  private etlEndpoints(project: ProjectRecord, configuration: EtlConfiguration): EtlEndpoints {
     return {
-      kind: "run",
-      startedAt: this.clock.now(),
-      durationMs,
-      failure: this.diagnoseEtl(project, configuration),
+      source: () =>
+        project.logstores.get(configuration.logstore)?.logs ??
+        `source logstore ${configuration.logstore} does not exist in ${project.name}`,
+      sinks: () => {
+        const targets: EtlSinkTarget[] = [];
+        for (const sink of configuration.sinks) {
+          const found = this.sinkLogstore(sink);
+          if (typeof found === "string") return found;
+          targets.push({ name: sink.name, store: found.logs });
+        }
+        return targets;
+      },
     };
+  }
+
+  private sinkLogstore(sink: EtlConfiguration["sinks"][number]): LogstoreRecord | string {
+    const sinkRegion = slsEndpointPattern.exec(sink.endpoint)?.[1];
+    if (sinkRegion === undefined)
+      return `sink ${sink.name}: endpoint ${sink.endpoint} is not an SLS endpoint`;
+    const sinkProject = this.region(sinkRegion).projects.get(sink.project);
+    if (sinkProject === undefined)
+      return `sink ${sink.name}: project ${sink.project} does not exist in ${sinkRegion}`;
+    const logstore = sinkProject.logstores.get(sink.logstore);
+    if (logstore === undefined)
+      return `sink ${sink.name}: logstore ${sink.logstore} does not exist in ${sink.project}`;
+    return logstore;
   }
 
   /** The reasons a real copy job fails at run time that the emulator can see. */
