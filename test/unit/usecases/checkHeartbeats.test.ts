@@ -1,0 +1,491 @@
+/**
+ * The heartbeat step on port fakes: heartbeating hosts go to apply, silent ones are looked at again
+ * with backoff and diagnosed past the route's timeout, poison messages go to the dead-letter queue,
+ * every delivery is deleted and accounted for, and slow hosts' command checks are settled in the
+ * same run. The same scenarios as test/pipeline/checkHeartbeats.test.ts and slowHosts.test.ts.
+ */
+import {
+  type AwaitHeartbeatMessage,
+  type CheckCommandMessage,
+  encodeMessage,
+  HUB_QUEUES,
+} from "../../../shared/messages/queueMessages";
+import { checkHeartbeats } from "../../../shared/usecases/checkHeartbeats";
+import {
+  APP_B,
+  argsOf,
+  type FakeCloud,
+  failedRun,
+  fakeCloud,
+  HUB,
+  hostReport,
+  instance,
+  machineOf,
+  PAYMENTS,
+  REGION,
+  routeFor,
+  stillRunning,
+  succeeded,
+  tags,
+  type UseCaseDeps,
+  useCaseDeps,
+} from "../../support/fakes";
+
+const HEARTBEAT = HUB_QUEUES.heartbeat;
+const APPLY = HUB_QUEUES.apply;
+const APP_B_PROD = routeFor("app-b-prod");
+const UP = "i-bp1hbup000001";
+const DOWN = "i-bp1hbdown0001";
+const NO_AGENT = "i-bp1hbnoagent1";
+
+let cloud: FakeCloud;
+let deps: UseCaseDeps;
+
+beforeEach(() => {
+  cloud = fakeCloud();
+  deps = useCaseDeps(cloud);
+  cloud.add(...[UP, DOWN, NO_AGENT].map((id) => instance(id, { tags: tags("app-b-prod", "authorized") })));
+});
+
+const ecs = () => cloud.ecs({ accountId: APP_B, region: REGION });
+const destination = () => cloud.sls(APP_B_PROD.destination);
+/** Puts messages on the heartbeat queue as a sender would (not through the call log). */
+const enqueue = (...bodies: string[]) => cloud.queue.fns.send(HEARTBEAT, bodies);
+const awaitHeartbeat = (fields: Partial<AwaitHeartbeatMessage> = {}): string =>
+  encodeMessage({
+    v: 1,
+    type: "await-heartbeat",
+    accountId: APP_B,
+    region: REGION,
+    route: "app-b-prod",
+    instanceIds: [UP, DOWN, NO_AGENT],
+    authorizedAt: cloud.clock.now(),
+    checks: 0,
+    ...fields,
+  });
+/** The route's group exists, and these hosts heartbeat in it now. */
+const heartbeating = (...ids: string[]) => {
+  destination().projectExists = true;
+  destination().machineGroups.set(APP_B_PROD.group, [APP_B_PROD.identifier]);
+  destination().machines.set(
+    APP_B_PROD.group,
+    ids.flatMap((id) => {
+      const record = cloud.record(id);
+      return record ? [machineOf(record, APP_B_PROD.identifier, cloud.clock.now())] : [];
+    }),
+  );
+};
+const applies = () =>
+  cloud.queue.sent(APPLY).flatMap((m) => (m.ok && m.message.type === "apply" ? [m.message] : []));
+const rechecks = () =>
+  cloud.queue
+    .sent(HEARTBEAT)
+    .flatMap((m) =>
+      m.ok && m.message.type === "await-heartbeat" ? [{ ...m.message, delay: m.delaySeconds }] : [],
+    );
+/** Original messages still on the queue (re-checks carry checks > 0). */
+const unhandled = () =>
+  cloud.queue
+    .waiting(HEARTBEAT)
+    .filter((m) => m.ok && m.message.type === "await-heartbeat" && m.message.checks === 0);
+const inspected = () =>
+  ecs()
+    .commandsRun("inspect")
+    .flatMap((c) => c.instanceIds);
+
+describe("checkHeartbeats: heartbeats", () => {
+  test("the first check makes the route's machine group (and project), so the heartbeats have a place to land", async () => {
+    enqueue(awaitHeartbeat());
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ messages: 1, healthy: 0, waiting: 3, diagnosed: 0 });
+    expect(destination().projectExists).toBe(true);
+    expect(destination().machineGroups.get(APP_B_PROD.group)).toEqual([APP_B_PROD.identifier]);
+  });
+
+  test("a heartbeating host goes to apply; the silent ones are looked at again in 30 s, still authorized", async () => {
+    heartbeating(UP);
+    enqueue(awaitHeartbeat());
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ messages: 1, healthy: 1, waiting: 2, diagnosed: 0 });
+    expect(applies()).toEqual([
+      { v: 1, type: "apply", accountId: APP_B, region: REGION, route: "app-b-prod", instanceIds: [UP] },
+    ]);
+    expect(rechecks()).toEqual([
+      expect.objectContaining({
+        instanceIds: [DOWN, NO_AGENT],
+        checks: 1,
+        authorizedAt: cloud.clock.now(),
+        delay: 30,
+      }),
+    ]);
+    expect([cloud.status(UP), cloud.status(DOWN), cloud.status(NO_AGENT)]).toEqual([
+      "authorized",
+      "authorized",
+      "authorized",
+    ]);
+    // The message received is gone; only the re-check waits on the queue.
+    expect(cloud.queue.waiting(HEARTBEAT)).toEqual([
+      { ok: true, message: expect.objectContaining({ instanceIds: [DOWN, NO_AGENT], checks: 1 }) },
+    ]);
+    expect(cloud.logs).toContainEqual(
+      expect.objectContaining({
+        action: "heartbeat",
+        outcome: "ok",
+        instanceIds: [UP],
+        detail: "heartbeating: sent to apply",
+      }),
+    );
+  });
+
+  test("the looks back off: the fourth re-check comes 240 s later", async () => {
+    enqueue(awaitHeartbeat({ checks: 3, authorizedAt: cloud.clock.now() - 200_000 }));
+
+    await checkHeartbeats(deps);
+
+    expect(rechecks().map((m) => [m.checks, m.delay])).toEqual([[4, 240]]);
+  });
+
+  test("a stale heartbeat (over 180 s old) is not a heartbeat", async () => {
+    heartbeating(UP);
+    cloud.clock.advance(181_000);
+    enqueue(awaitHeartbeat({ instanceIds: [UP] }));
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ healthy: 0, waiting: 1 });
+    expect(applies()).toEqual([]);
+  });
+
+  test("a retried host failure that now heartbeats goes to apply", async () => {
+    const record = cloud.record(UP);
+    if (record) record.tags = tags("app-b-prod", "failed:NoHeartbeat");
+    heartbeating(UP);
+    enqueue(awaitHeartbeat({ instanceIds: [UP] }));
+
+    await checkHeartbeats(deps);
+
+    expect(applies().flatMap((m) => m.instanceIds)).toEqual([UP]);
+  });
+
+  test("hosts that moved on since the message (re-tagged, collecting, released) are left alone", async () => {
+    const retagged = cloud.record(UP);
+    const collecting = cloud.record(DOWN);
+    if (!retagged || !collecting) throw new Error("instances missing");
+    retagged.tags = tags("payments-prod", "authorized");
+    collecting.tags = tags("app-b-prod", "collecting");
+    ecs().instances.delete(NO_AGENT);
+    heartbeating(UP, DOWN, NO_AGENT);
+    enqueue(awaitHeartbeat({ authorizedAt: cloud.clock.now() - 3_600_000 }));
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ messages: 1, healthy: 0, waiting: 0, diagnosed: 0 });
+    expect(applies()).toEqual([]);
+    expect(rechecks()).toEqual([]);
+    expect(inspected()).toEqual([]);
+  });
+});
+
+describe("checkHeartbeats: diagnosis past the route's timeout", () => {
+  const pastTimeout = () => awaitHeartbeat({ authorizedAt: cloud.clock.now() - 601_000, checks: 5 });
+
+  test("silent hosts are inspected and get the reason found on them; nothing is looked at again", async () => {
+    heartbeating(UP);
+    ecs().answer = (id) =>
+      succeeded(
+        id,
+        hostReport({
+          action: "inspect",
+          uidFiles: [HUB],
+          identifiers: [APP_B_PROD.identifier],
+          agent: {
+            flavor: id === NO_AGENT ? "none" : "ilogtail",
+            control: "initd",
+            running: false,
+            restarted: false,
+            restartError: null,
+          },
+        }),
+      );
+    enqueue(pastTimeout());
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ healthy: 1, diagnosed: 2 });
+    expect(
+      ecs()
+        .commandsRun("inspect")
+        .map((c) => c.words),
+    ).toEqual([["inspect"]]);
+    expect(inspected()).toEqual([DOWN, NO_AGENT]);
+    expect(cloud.status(DOWN)).toBe("failed:AgentNotRunning");
+    expect(cloud.status(NO_AGENT)).toBe("failed:AgentNotInstalled");
+    expect(cloud.logs).toContainEqual(
+      expect.objectContaining({
+        action: "diagnose",
+        outcome: "failed",
+        reason: "AgentNotRunning",
+        instanceIds: [DOWN],
+      }),
+    );
+    expect(rechecks()).toEqual([]);
+  });
+
+  test.each([
+    [
+      "the destination's UID file is missing",
+      hostReport({ identifiers: ["app-b-prod-linux"] }),
+      "UidFileMissing",
+    ],
+    [
+      "the identifier line differs",
+      hostReport({ uidFiles: [HUB], identifiers: ["app-b-prod-linux\r"] }),
+      "IdentifierMismatch",
+    ],
+    [
+      "files and agent are as they should be",
+      hostReport({ uidFiles: [HUB], identifiers: ["app-b-prod-linux"] }),
+      "NoHeartbeat",
+    ],
+  ])("%s: failed %s", async (_what, report, reason) => {
+    ecs().answer = (id) => succeeded(id, report);
+    enqueue(pastTimeout());
+
+    await checkHeartbeats(deps);
+
+    expect(cloud.status(DOWN)).toBe(`failed:${reason}`);
+  });
+
+  test("a host where inspect cannot run is failed NoHeartbeat, with why", async () => {
+    ecs().answer = (id) => failedRun(id, { errorCode: "ClientNotRunning" });
+    enqueue(pastTimeout());
+
+    await checkHeartbeats(deps);
+
+    expect(cloud.status(DOWN)).toBe("failed:NoHeartbeat");
+    expect(cloud.logs).toContainEqual(
+      expect.objectContaining({
+        action: "diagnose",
+        instanceIds: [DOWN],
+        detail: "inspect could not run: ClientNotRunning",
+      }),
+    );
+  });
+
+  test("the same silent hosts named by several messages (redelivered, duplicated, re-authorized) are inspected once", async () => {
+    const longAgo = cloud.clock.now() - 3_600_000;
+    enqueue(
+      awaitHeartbeat({ instanceIds: [DOWN], authorizedAt: longAgo }),
+      awaitHeartbeat({ instanceIds: [DOWN], authorizedAt: longAgo }),
+      awaitHeartbeat({ instanceIds: [DOWN], authorizedAt: longAgo + 1 }),
+    );
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ messages: 3, diagnosed: 1 });
+    expect(inspected()).toEqual([DOWN]);
+    expect(cloud.queue.waiting(HEARTBEAT)).toEqual([]);
+  });
+
+  test("a fresh authorization does not restart the timeout of an older one in the same batch", async () => {
+    enqueue(
+      awaitHeartbeat({ instanceIds: [DOWN], authorizedAt: cloud.clock.now() }),
+      awaitHeartbeat({ instanceIds: [DOWN], authorizedAt: cloud.clock.now() - 3_600_000 }),
+    );
+
+    await checkHeartbeats(deps);
+
+    expect(inspected()).toEqual([DOWN]);
+    expect(rechecks()).toEqual([]);
+  });
+});
+
+describe("checkHeartbeats: the queue", () => {
+  test("a malformed message goes to the dead-letter queue with its reason and is deleted, never retried", async () => {
+    const body = '{"v":1,"type":"await-heartbeat","instanceIds":["i-$(reboot)"]}';
+    enqueue(body);
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome.messages).toBe(1);
+    expect(cloud.deadLetters).toEqual([
+      expect.objectContaining({
+        source: HEARTBEAT,
+        reason: "MalformedMessage",
+        detail: expect.stringMatching(/^accountId: /),
+        original: body,
+        messageId: expect.any(String),
+      }),
+    ]);
+    expect(cloud.queue.waiting(HEARTBEAT)).toEqual([]);
+    expect(cloud.logs).toEqual([
+      expect.objectContaining({ action: "heartbeat", outcome: "refused", reason: "MalformedMessage" }),
+      expect.objectContaining({
+        action: "heartbeat-queue",
+        outcome: "ok",
+        dequeueCounts: [1],
+        detail: "1 of 1 handled and deleted",
+      }),
+    ]);
+  });
+
+  test("a message of another queue's type is dead-lettered as WrongQueue", async () => {
+    enqueue(
+      encodeMessage({
+        v: 1,
+        type: "apply",
+        accountId: APP_B,
+        region: REGION,
+        route: "app-b-prod",
+        instanceIds: [UP],
+      }),
+    );
+
+    await checkHeartbeats(deps);
+
+    expect(cloud.deadLetters).toEqual([
+      expect.objectContaining({ reason: "WrongQueue", detail: "a apply message" }),
+    ]);
+    expect(applies()).toEqual([]);
+  });
+
+  test("a message outside the routes file is dead-lettered and does not hold up the rest of the batch", async () => {
+    heartbeating(UP);
+    enqueue(
+      awaitHeartbeat({ accountId: PAYMENTS, instanceIds: [UP] }),
+      awaitHeartbeat({ instanceIds: [UP] }),
+    );
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ messages: 2, healthy: 1 });
+    expect(cloud.deadLetters).toEqual([expect.objectContaining({ reason: "RouteNotAllowedForAccount" })]);
+    expect(applies().flatMap((m) => m.instanceIds)).toEqual([UP]);
+  });
+
+  test("a delete that fails (a stale handle) is logged, not thrown", async () => {
+    enqueue(awaitHeartbeat());
+    cloud.queue.fns.delete = async (_queue, handles) =>
+      handles.map((receiptHandle) => ({ receiptHandle, code: "ReceiptHandleError", message: "stale" }));
+
+    await checkHeartbeats(deps);
+
+    expect(cloud.logs.at(-1)).toMatchObject({
+      action: "heartbeat-queue",
+      outcome: "failed",
+      reason: "ReceiptHandleError",
+      detail: "0 of 1 handled and deleted; 1 not deleted, redelivered",
+    });
+  });
+
+  test("20 messages: two receive rounds (16 and 4), all deleted", async () => {
+    enqueue(...Array.from({ length: 20 }, () => awaitHeartbeat({ instanceIds: [UP] })));
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome.messages).toBe(20);
+    expect(argsOf(cloud.queue.calls, "receive")).toHaveLength(2);
+    expect(unhandled()).toEqual([]);
+  });
+
+  test("maxRounds bounds the rounds of one run: the rest waits for the next tick", async () => {
+    deps = useCaseDeps(cloud, { maxRounds: 1 });
+    enqueue(...Array.from({ length: 20 }, () => awaitHeartbeat({ instanceIds: [UP] })));
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome.messages).toBe(16);
+    expect(unhandled()).toHaveLength(4);
+  });
+
+  test("no second round starts unless a whole one ends before the invocation's deadline", async () => {
+    const start = cloud.clock.now();
+    deps = useCaseDeps(cloud, { deadline: () => start + 60_000 });
+    enqueue(...Array.from({ length: 20 }, () => awaitHeartbeat({ instanceIds: [UP] })));
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome.messages).toBe(16);
+    expect(argsOf(cloud.queue.calls, "receive")).toHaveLength(1);
+  });
+
+  test("an empty queue: one receive, nothing else", async () => {
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toEqual({
+      messages: 0,
+      healthy: 0,
+      waiting: 0,
+      diagnosed: 0,
+      commandsSettled: 0,
+      commandsRunning: 0,
+    });
+    expect(cloud.journal).toEqual(["queue.receive"]);
+  });
+});
+
+describe("checkHeartbeats: slow hosts' commands", () => {
+  const checkCommand = (invokeId: string, fields: Partial<CheckCommandMessage> = {}): string =>
+    encodeMessage({
+      v: 1,
+      type: "check-command",
+      accountId: APP_B,
+      region: REGION,
+      route: "app-b-prod",
+      instanceIds: [UP],
+      invokeId,
+      action: "authorize",
+      sentAt: cloud.clock.now() - 95_000,
+      checks: 0,
+      ...fields,
+    });
+  /** A command that was still running when authorize stopped waiting. */
+  const slowCommand = async (id: string): Promise<string> => {
+    ecs().answer = (instanceId) => stillRunning(instanceId);
+    const [invocation] = await ecs().fns.runCommand(
+      { type: "RunShellScript", contentEncoding: "Base64", commandContent: "", timeoutSeconds: 60 },
+      [id],
+      { attemptKey: "slow" },
+    );
+    if (!invocation) throw new Error("no invocation");
+    return invocation.invokeId;
+  };
+
+  test("a slow host whose command has ended is authorized and judged in the same run", async () => {
+    const record = cloud.record(UP);
+    if (record) record.tags = tags("app-b-prod", "pending");
+    const invokeId = await slowCommand(UP);
+    ecs().setResult(invokeId, succeeded(UP));
+    heartbeating(UP);
+    enqueue(checkCommand(invokeId));
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ commandsSettled: 1, commandsRunning: 0, healthy: 1 });
+    expect(cloud.status(UP)).toBe("authorized");
+    expect(applies().flatMap((m) => m.instanceIds)).toEqual([UP]);
+  });
+
+  test("a command still running is looked at again at the next tick", async () => {
+    const record = cloud.record(UP);
+    if (record) record.tags = tags("app-b-prod", "pending");
+    const invokeId = await slowCommand(UP);
+    enqueue(checkCommand(invokeId));
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ commandsSettled: 0, commandsRunning: 1 });
+    expect(cloud.status(UP)).toBe("pending");
+    expect(cloud.queue.sent(HEARTBEAT)).toEqual([
+      expect.objectContaining({
+        ok: true,
+        message: expect.objectContaining({ type: "check-command", instanceIds: [UP], checks: 1 }),
+        delaySeconds: 50,
+      }),
+    ]);
+  });
+});
