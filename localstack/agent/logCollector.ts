@@ -172,6 +172,8 @@ interface Pack {
   nextAt: number;
   attempts: number;
   inFlight: boolean;
+  /** Accepted or refused: leaves the queue at the next pump. */
+  done: boolean;
 }
 
 export interface CollectorStats {
@@ -191,6 +193,7 @@ export class LogCollector {
   private readonly hosts = new Map<string, HostState>();
   private queue: Pack[] = [];
   private inFlight = 0;
+  private readyFrom = 0;
   private readonly running = new Set<Promise<void>>();
   private readonly options: LogCollectorOptions;
   private readonly counters = {
@@ -218,6 +221,10 @@ export class LogCollector {
   ) {
     this.options = { ...DEFAULT_COLLECTOR_OPTIONS, ...options };
     this.scratch = Buffer.allocUnsafe(this.options.maxReadBytes);
+  }
+
+  get tickMs(): number {
+    return this.options.tickMs;
   }
 
   add(host: CollectorHost): void {
@@ -278,6 +285,7 @@ export class LogCollector {
     if (state === undefined) throw new Error(`no collecting agent on ${instanceId}`);
     this.closeReaders(state);
     this.queue = this.queue.filter((pack) => pack.instanceId !== instanceId || pack.inFlight);
+    this.readyFrom = 0;
     state.fingerprint = "";
   }
 
@@ -306,7 +314,8 @@ export class LogCollector {
   stats(): CollectorStats {
     let readers = 0;
     for (const state of this.hosts.values()) readers += state.readers.size;
-    return { hosts: this.hosts.size, readers, ...this.counters, pending: this.queue.length };
+    const pending = this.queue.filter((pack) => !pack.done).length;
+    return { hosts: this.hosts.size, readers, ...this.counters, pending };
   }
 
   // ---- one host ----------------------------------------------------------------------------------
@@ -641,6 +650,7 @@ export class LogCollector {
       nextAt: now,
       attempts: 0,
       inFlight: false,
+      done: false,
     });
     this.counters.packsQueued += 1;
   }
@@ -668,7 +678,9 @@ export class LogCollector {
 
   private pump(now: number): void {
     const keep: Pack[] = [];
+    this.readyFrom = 0;
     for (const pack of this.queue) {
+      if (pack.done) continue;
       if (pack.inFlight) {
         keep.push(pack);
         continue;
@@ -696,8 +708,25 @@ export class LogCollector {
       .finally(() => {
         this.inFlight -= 1;
         this.running.delete(job);
+        this.dispatchNextReady();
       });
     this.running.add(job);
+  }
+
+  /** A send finished: the next pack due goes out at once instead of waiting for the next tick. */
+  private dispatchNextReady(): void {
+    const now = this.clock.now();
+    // Packs before `readyFrom` were all in flight or waiting when last looked at: start after them.
+    for (let i = this.readyFrom; i < this.queue.length; i += 1) {
+      const pack = this.queue[i];
+      if (pack === undefined || this.inFlight >= this.options.maxInFlight) return;
+      if (pack.done || pack.inFlight || pack.nextAt > now) continue;
+      if (!this.hosts.get(pack.instanceId)?.host.networkToSls()) continue;
+      this.readyFrom = i + 1;
+      this.dispatch(pack);
+      return;
+    }
+    this.readyFrom = this.queue.length;
   }
 
   private settled(pack: Pack, outcome: PutLogsOutcome): void {
@@ -708,7 +737,7 @@ export class LogCollector {
       pack.nextAt = now + Math.min(60_000, 1_000 * 2 ** Math.min(6, pack.attempts - 1));
       return;
     }
-    this.queue = this.queue.filter((candidate) => candidate !== pack);
+    pack.done = true;
     if (outcome.kind === "refused") {
       this.counters.refused += 1;
       return;

@@ -91,9 +91,21 @@ export const writersSchema = z
 const HEADER_MARK = "ltx";
 
 /**
- * One line: `<ISO time> ltx host=<instance id> file=<path> seq=<n> <x…>` and `\n`, padded with `x`
+ * One line: `<ISO time written> ltx host=<instance id> file=<path> seq=<n> <x…>` and `\n`, padded with `x`
  * to `lineBytes`. `seq` counts from 1 per (host, path) and goes on across rotations.
  */
+const paddings = new Map<number, string>();
+
+/** `x` × n, kept per length (a writer's lines differ in length by a few digits at most). */
+function padding(length: number): string {
+  let text = paddings.get(length);
+  if (text === undefined) {
+    text = "x".repeat(length);
+    if (paddings.size < 4096) paddings.set(length, text);
+  }
+  return text;
+}
+
 export function formatLine(
   at: number,
   instanceId: string,
@@ -103,7 +115,7 @@ export function formatLine(
 ): string {
   const header = `${new Date(at).toISOString()} ${HEADER_MARK} host=${instanceId} file=${path} seq=${seq} `;
   const pad = lineBytes - header.length - 1;
-  return pad > 0 ? `${header}${"x".repeat(pad)}\n` : `${header}\n`;
+  return pad > 0 ? `${header}${padding(pad)}\n` : `${header}\n`;
 }
 
 const linePattern = /^(\S+) ltx host=(\S+) file=(\S+) seq=(\d+) /;
@@ -139,6 +151,7 @@ export interface WriterClock {
 export class HostWriters {
   private readonly writers: WriterState[] = [];
   private cancel: (() => void) | undefined;
+  private stopped = false;
 
   constructor(
     private readonly clock: WriterClock,
@@ -179,7 +192,9 @@ export class HostWriters {
     schedule();
   }
 
+  /** Stops writing for good (the fleet's shared timer may still call `tick`). */
   stop(): void {
+    this.stopped = true;
     this.cancel?.();
     this.cancel = undefined;
     for (const writer of this.writers) this.close(writer);
@@ -187,6 +202,7 @@ export class HostWriters {
 
   /** Writes every line due by now. Returns how many. */
   tick(): number {
+    if (this.stopped) return 0;
     const now = this.clock.now();
     let written = 0;
     for (const writer of this.writers) {
@@ -260,12 +276,13 @@ export class HostWriters {
     const fd = this.open(writer);
     const { spec, instanceId } = writer;
     const parts: string[] = new Array(count);
-    const perLineMs = 1000 / spec.linesPerSecond;
+    // Every line carries the time it was written (the batch's write), so latencies count from there.
+    const head = `${new Date(now).toISOString()} ${HEADER_MARK} host=${instanceId} file=${spec.path} seq=`;
     for (let i = 0; i < count; i += 1) {
       const seq = writer.seq + 1 + i;
-      // The time a line was due: spread over the tick, never after now.
-      const at = Math.min(now, Math.floor(writer.startedAt + seq * perLineMs));
-      parts[i] = formatLine(at, instanceId, spec.path, seq, spec.lineBytes);
+      const header = `${head}${seq} `;
+      const pad = spec.lineBytes - header.length - 1;
+      parts[i] = pad > 0 ? `${header}${padding(pad)}\n` : `${header}\n`;
     }
     const body = Buffer.from(parts.join(""), "utf8");
     const startOffset = writer.size;

@@ -12,7 +12,12 @@ import type { EmulatorHandle } from "../../emulator/index";
 import { accountSchema, createFleetSchema, instanceSchema } from "../../emulator/index";
 import { CUSTOM_IDENTIFIER } from "../../shared/config/patterns";
 import { AgentSimulator, type AgentSimulatorOptions } from "../agent/agentSimulator";
-import { DEFAULT_COLLECTOR_OPTIONS, LogCollector, type LogCollectorOptions } from "../agent/logCollector";
+import {
+  type CollectorEvents,
+  DEFAULT_COLLECTOR_OPTIONS,
+  LogCollector,
+  type LogCollectorOptions,
+} from "../agent/logCollector";
 import { PutLogsClient } from "../agent/putLogsClient";
 import { SimulatedCloudAssistant } from "./cloudAssistant";
 import { accountKeys, slsConfigSource } from "./collectionWiring";
@@ -96,6 +101,8 @@ export interface SimulatedFleetOptions {
   maxConcurrentCommands?: number;
   /** Collection by the agents of hosts with writers (README "Collection"). */
   collection?: Partial<LogCollectorOptions>;
+  /** Called for every pack PutLogs accepted (benchmarks measure delivery latency with it). */
+  onDelivered?: NonNullable<CollectorEvents["delivered"]>;
   /** Emulated ms between two writes of the host writers. */
   writerTickMs?: number;
   /** Called after each command a host ran (tests watch what each run left on the host). */
@@ -194,10 +201,13 @@ export async function startSimulatedFleet(
     clock,
     {
       identity: (id) => agents.identity(id),
-      configs: slsConfigSource(emulator.sls),
+      configs: slsConfigSource(emulator.sls, () => clock.now()),
       keyOf: accountKeys(emulator.accounts),
       send: (target, body) => putLogs.send(target, body),
-      events: { fate: (record) => ledger.recordFate(record) },
+      events: {
+        fate: (record) => ledger.recordFate(record),
+        ...(options.onDelivered ? { delivered: options.onDelivered } : {}),
+      },
     },
     { ...DEFAULT_COLLECTOR_OPTIONS, ...options.collection },
   );
@@ -219,9 +229,20 @@ export async function startSimulatedFleet(
     writers.add(id, host.hostDir(), specs);
     if (host.installed()) collector.add(host);
   }
+  // One timer for both: the agent reads right after the writes of the same instant, as Logtail's
+  // inotify-driven reader does (it reads on the modify event, not on a poll).
+  let cancelCollection = (): void => undefined;
   if (writerSpecs.size > 0) {
-    writers.start();
-    collector.start();
+    const tickMs = Math.min(options.writerTickMs ?? 1_000, collector.tickMs);
+    const collect = (): void => {
+      cancelCollection = clock.setTimeout(tickMs, () => {
+        writers.tick();
+        collector.tick();
+        collect();
+      });
+    };
+    collector.tick();
+    collect();
   }
 
   const assistant = new SimulatedCloudAssistant({
@@ -274,6 +295,7 @@ export async function startSimulatedFleet(
     stop: () => {
       stopped = true;
       cancel();
+      cancelCollection();
       writers.stop();
       collector.stop();
       putLogs.close();
