@@ -871,14 +871,17 @@ export class SlsBackend {
         for (const sink of configuration.sinks) {
           const found = this.sinkLogstore(sink);
           if (typeof found === "string") return found;
-          targets.push({ name: sink.name, store: found.logs });
+          targets.push({ name: sink.name, store: found.logstore.logs });
         }
         return targets;
       },
     };
   }
 
-  private sinkLogstore(sink: EtlConfiguration["sinks"][number]): LogstoreRecord | string {
+  /** A sink's project and logstore, or why there is none (the same words at start and while running). */
+  private sinkLogstore(
+    sink: EtlConfiguration["sinks"][number],
+  ): { project: ProjectRecord; logstore: LogstoreRecord } | string {
     const sinkRegion = slsEndpointPattern.exec(sink.endpoint)?.[1];
     if (sinkRegion === undefined)
       return `sink ${sink.name}: endpoint ${sink.endpoint} is not an SLS endpoint`;
@@ -888,7 +891,7 @@ export class SlsBackend {
     const logstore = sinkProject.logstores.get(sink.logstore);
     if (logstore === undefined)
       return `sink ${sink.name}: logstore ${sink.logstore} does not exist in ${sink.project}`;
-    return logstore;
+    return { project: sinkProject, logstore };
   }
 
   /** The reasons a real copy job fails at run time that the emulator can see. */
@@ -909,15 +912,9 @@ export class SlsBackend {
       return `source logstore ${configuration.logstore} does not exist in ${project.name}`;
     }
     for (const sink of configuration.sinks) {
-      const sinkRegion = slsEndpointPattern.exec(sink.endpoint)?.[1];
-      if (sinkRegion === undefined)
-        return `sink ${sink.name}: endpoint ${sink.endpoint} is not an SLS endpoint`;
-      const sinkProject = this.region(sinkRegion).projects.get(sink.project);
-      if (sinkProject === undefined)
-        return `sink ${sink.name}: project ${sink.project} does not exist in ${sinkRegion}`;
-      if (!sinkProject.logstores.has(sink.logstore)) {
-        return `sink ${sink.name}: logstore ${sink.logstore} does not exist in ${sink.project}`;
-      }
+      const found = this.sinkLogstore(sink);
+      if (typeof found === "string") return found;
+      const sinkProject = found.project;
       const sinkRole = checkRole(
         this.roles,
         sink.roleArn,

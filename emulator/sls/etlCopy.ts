@@ -101,6 +101,7 @@ export class EtlCopyRun {
     while (this.doneAt === undefined && this.failed === undefined && this.nextTickAt <= now) {
       this.tick(this.nextTickAt, now, endpoints);
     }
+    this.saveDue(now);
   }
 
   /**
@@ -108,7 +109,7 @@ export class EtlCopyRun {
    * injected fault) the last periodic save, so what came after it is copied again.
    */
   checkpoint(now: number, clean: boolean): number[] | undefined {
-    if (this.nextSaveAt <= now && this.positions !== undefined) this.saved = [...this.positions];
+    this.saveDue(now);
     return clean ? this.positions?.slice() : this.saved?.slice();
   }
 
@@ -131,10 +132,7 @@ export class EtlCopyRun {
     }
     const positions = this.positions;
     const origin = this.originOf(source, positions, Math.floor(at / 1000));
-    if (this.nextSaveAt <= at) {
-      this.saved = [...positions];
-      this.nextSaveAt = nextOnGrid(this.nextSaveAt, this.settings.checkpointIntervalMs, at + 1);
-    }
+    this.saveDue(at);
 
     const atSeconds = Math.floor(at / 1000);
     const endTime = this.endTime();
@@ -180,6 +178,16 @@ export class EtlCopyRun {
     if (endTime !== undefined)
       wake = Math.min(wake, Math.max(endTime * 1000, this.readableAt(endTime - 1, origin)));
     this.nextTickAt = nextOnGrid(at, tickMs, Math.max(wake, at + 1));
+  }
+
+  /**
+   * Saves the position if a save instant has passed. Positions change only at ticks, and none ran
+   * between that instant and `at`, so the position now is the one the instant saw.
+   */
+  private saveDue(at: number): void {
+    if (this.positions === undefined || this.nextSaveAt > at) return;
+    this.saved = [...this.positions];
+    this.nextSaveAt = nextOnGrid(this.nextSaveAt, this.settings.checkpointIntervalMs, at + 1);
   }
 
   /** When a group received at `second` has been received and scanned. */
