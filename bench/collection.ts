@@ -36,7 +36,10 @@ export interface CollectionOptions {
 
 export interface CollectionFigures {
   hosts: number;
+  /** Lines written in the measured window. */
   linesWritten: number;
+  /** Lines written in the whole run (warm-up, window, drain) and lines stored: equal when none is lost or doubled. */
+  allLinesWritten: number;
   linesStored: number;
   /** CPU seconds per wall second over the measured window (1 = one core). */
   cpuShare: number;
@@ -122,14 +125,19 @@ export async function measureCollection(
     const emulatedSeconds = (emulator.now() - emulatedStart) / 1000;
     measuring = false;
     const linesWritten = fleet.ledger.totals().lines - linesBefore;
-    await fleet.collector.settle();
+    // Drain: stop writing, let the agents read and send the rest, then compare everything.
+    fleet.writers.stop();
+    await wallSleep(Math.ceil(2_000 / o.scale) + 500);
+    await fleet.settleCollection();
     const stats = fleet.collector.stats();
     const linesStored = emulator.sls.logRows(account.id, region, "bench-collect", "app").lineCount;
+    const allLinesWritten = fleet.ledger.totals().lines;
     fleet.stop();
     latencies.sort((a, b) => a - b);
     return {
       hosts: o.hosts,
       linesWritten,
+      allLinesWritten,
       linesStored,
       cpuShare: (cpu.user + cpu.system) / 1e6 / wall,
       emulatedSeconds,

@@ -105,9 +105,9 @@ export const projectSchema = z.strictObject({
         logstore: logstoreName,
         filePaths: z.array(z.string().min(1)).min(1),
         /** `AllowingIncludedByMultiConfigs`: reads files another config owns as well (V2 agents). */
-        allowingIncludedByMultiConfigs: z.boolean().default(false),
+        allowingIncludedByMultiConfigs: z.boolean().optional(),
         /** `AppendingLogPositionMeta`: adds `__file_offset__` and the tag `__inode__` (V2 agents). */
-        appendingLogPositionMeta: z.boolean().default(false),
+        appendingLogPositionMeta: z.boolean().optional(),
         /** `TailSizeKB`: how far before the end a file seen for the first time is read from. */
         tailSizeKB: z.number().int().min(0).max(104_857_600).optional(),
         /** `MaxDirSearchDepth`: subdirectory levels a path with `/**` before its file name reads (Logtail's default 0). */

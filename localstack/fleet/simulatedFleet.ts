@@ -122,6 +122,8 @@ export interface SimulatedFleet {
   ledger: LineLedger;
   /** The agents' file collection (hosts with writers). */
   collector: LogCollector;
+  /** Resolves once the collection tick due by now has run and its sends have finished. */
+  settleCollection(): Promise<void>;
   host(instanceId: string): SimulatedHost | undefined;
   /** Stops or starts a host's agent (the heartbeat drops out after SLS's staleness window). */
   setAgentRunning(instanceId: string, running: boolean): void;
@@ -231,14 +233,26 @@ export async function startSimulatedFleet(
   }
   // One timer for both: the agent reads right after the writes of the same instant, as Logtail's
   // inotify-driven reader does (it reads on the modify event, not on a poll).
+  // The work runs off the timer's callback (setImmediate): the emulator clock fires due timers
+  // synchronously inside setTimeout/setTimer calls, and a callback that takes a while would make
+  // other components' fresh timers due while their setTimer call is still on the stack.
+  let stopped = false;
   let cancelCollection = (): void => undefined;
+  let pendingCollection: Promise<void> = Promise.resolve();
   if (writerSpecs.size > 0) {
     const tickMs = Math.min(options.writerTickMs ?? 1_000, collector.tickMs);
     const collect = (): void => {
       cancelCollection = clock.setTimeout(tickMs, () => {
-        writers.tick();
-        collector.tick();
-        collect();
+        pendingCollection = new Promise<void>((resolve) => {
+          setImmediate(() => {
+            if (!stopped) {
+              writers.tick();
+              collector.tick();
+              collect();
+            }
+            resolve();
+          });
+        });
       });
     };
     collector.tick();
@@ -267,7 +281,6 @@ export async function startSimulatedFleet(
 
   // Agents tick on the emulator clock, so time scaling speeds heartbeats up with everything else.
   const tickEveryMs = Math.max(100, Math.floor(agentOptions.heartbeatPeriodMs / 10));
-  let stopped = false;
   let cancel = (): void => undefined;
   const schedule = (): void => {
     cancel = clock.setTimeout(tickEveryMs, () => {
@@ -285,6 +298,10 @@ export async function startSimulatedFleet(
     writers,
     ledger,
     collector,
+    settleCollection: async () => {
+      await pendingCollection;
+      await collector.settle();
+    },
     host: (id) => hosts.get(id),
     setAgentRunning: (id, running) => {
       const host = hosts.get(id);

@@ -67,7 +67,7 @@ export async function startHarness(
     async advance(seconds) {
       for (let i = 0; i < seconds; i += 1) {
         emulator.advanceClock(1000);
-        await fleet.collector.settle();
+        await fleet.settleCollection();
       }
     },
     stored,
