@@ -81,12 +81,19 @@ export async function invokeAsync(
 export function sleepOn(scheduler: Scheduler, ms: number, stopped?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (stopped?.aborted) return resolve();
+    let settled = false;
+    // The scheduler may call back at once (a time already reached): nothing here may be used
+    // before it is assigned.
+    let cancel: (() => void) | undefined;
     const done = (): void => {
-      cancel();
+      if (settled) return;
+      settled = true;
+      cancel?.();
       stopped?.removeEventListener("abort", done);
       resolve();
     };
-    const cancel = scheduler.setTimer(scheduler.now() + ms, done);
-    stopped?.addEventListener("abort", done, { once: true });
+    cancel = scheduler.setTimer(scheduler.now() + ms, done);
+    if (settled) cancel();
+    else stopped?.addEventListener("abort", done, { once: true });
   });
 }

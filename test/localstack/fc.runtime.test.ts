@@ -14,6 +14,7 @@ import {
   memoryLogger,
   type ServerlessSpec,
 } from "../../localstack/fc";
+import { sleepOn } from "../../localstack/fc/asyncInvocation";
 import { readQueueTrigger } from "../../shared/events/fcEvent";
 import { callsOf, resetCalls } from "../fixtures/fc/functions/recorder";
 
@@ -336,6 +337,24 @@ describe("timer triggers on the emulator clock", () => {
       }),
     ]);
     expect(JSON.parse(s.runtime.deadLetters[0]?.event.toString() ?? "{}")).toMatchObject({ payload: "fail" });
+  });
+});
+
+describe("waiting on the scheduler's clock", () => {
+  it("ends a wait whose time is already reached, which the scheduler calls back at once", async () => {
+    const clock = new EmulatorClock({ startAt: START, scale: 0 });
+    // The queue poller's back-off after a failed receive died here once (its cancel was used
+    // before it was assigned), and the apply queue was never read again.
+    await expect(sleepOn(clock, 0)).resolves.toBeUndefined();
+    await expect(sleepOn(clock, 0, new AbortController().signal)).resolves.toBeUndefined();
+  });
+
+  it("ends a wait on the frozen clock when the stop is signalled", async () => {
+    const clock = new EmulatorClock({ startAt: START, scale: 0 });
+    const stop = new AbortController();
+    const waiting = sleepOn(clock, 60_000, stop.signal);
+    stop.abort();
+    await expect(waiting).resolves.toBeUndefined();
   });
 });
 
