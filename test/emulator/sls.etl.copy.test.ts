@@ -229,6 +229,20 @@ describe("copy jobs copy the receive-time range", () => {
     expect(await status("future")).toBe("SUCCEEDED");
     expect(sinkRows().lineCount).toBe(6);
   });
+
+  it("scans a long backfill at etlCopySpeed seconds of receive time per second", async () => {
+    const days = 30;
+    put(numbered(5, "recent"));
+    const to = nowSeconds() + 1;
+    await spoke.createETL(sourceProject, copyJob("backfill", { fromTime: to - days * 86_400, toTime: to }));
+    const scanMs = ((days * 86_400) / defaults.etlCopySpeed) * 1000;
+    harness.clock.advance(defaults.etlStartingMs + scanMs / 2);
+    expect(await status("backfill")).toBe("RUNNING");
+    expect(sinkRows().lineCount).toBe(0);
+    harness.clock.advance(scanMs / 2 + defaults.etlTickMs);
+    expect(await status("backfill")).toBe("SUCCEEDED");
+    expect(count("recent")).toBe(5);
+  });
 });
 
 describe("SPL", () => {
@@ -388,6 +402,34 @@ describe("restarts and unbounded jobs", () => {
     await spoke.startETL(sourceProject, "recopy");
     harness.clock.advance(defaults.etlStartingMs + 2_000);
     expect([count("saved"), count("unsaved")]).toEqual([10, 14]);
+  });
+});
+
+describe("UpdateETL", () => {
+  it("resumes a running job from its position, and starts afresh when fromTime changes", async () => {
+    const from = nowSeconds();
+    await spoke.createETL(sourceProject, copyJob("update", { fromTime: from, toTime: 0 }));
+    harness.clock.advance(defaults.etlStartingMs);
+    put(numbered(4, "one"));
+    harness.clock.advance(2_000);
+    const update = (fromTime: number, script: string) =>
+      spoke.updateETL(
+        sourceProject,
+        "update",
+        new $Sls.UpdateETLRequest({
+          displayName: "update",
+          configuration: copyJob("update", { fromTime, toTime: 0, script }).configuration,
+        }),
+      );
+    await update(from, "* | where seq != '-1'");
+    harness.clock.advance(defaults.etlStartingMs + 2_000);
+    put(numbered(3, "two"));
+    harness.clock.advance(2_000);
+    expect([count("one"), count("two")]).toEqual([4, 3]);
+
+    await update(from - 1, "*");
+    harness.clock.advance(defaults.etlStartingMs + 2_000);
+    expect([count("one"), count("two")]).toEqual([8, 6]);
   });
 });
 
