@@ -75,7 +75,8 @@ export class HostRoot {
 
   static create(dir: string, spec: HostSpec): HostRoot {
     const host = new HostRoot(dir);
-    // usr-local and sys are bound over the whole /usr/local and /sys: one mount each per run.
+    // usr-local, sys and var-log are bound over the whole /usr/local, /sys and /var/log: one
+    // mount each per run (var-log holds the files the host's writers write and its agent reads).
     for (const sub of [
       "etc-ilogtail",
       "etc-init.d",
@@ -83,6 +84,7 @@ export class HostRoot {
       "usr-bin",
       "run",
       "sys/class/dmi/id",
+      "var-log",
     ]) {
       mkdirSync(join(dir, sub), { recursive: true });
     }

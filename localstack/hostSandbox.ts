@@ -113,6 +113,7 @@ mount --bind "$LTX_HOST/etc-init.d" /etc/init.d
 mount --bind "$LTX_HOST/usr-local" /usr/local
 mount --bind "$LTX_HOST/run" /run
 mount --bind "$LTX_HOST/sys" /sys
+mount --bind "$LTX_HOST/var-log" /var/log
 if [ -n "$LTX_BIN_OVERLAY" ]; then
   mount -t overlay overlay -o "lowerdir=/usr/bin,upperdir=$LTX_SCRATCH/bin-upper,workdir=$LTX_SCRATCH/bin-work" /usr/bin
 fi
@@ -165,6 +166,9 @@ function bwrapArgs(run: SandboxRun, shell: readonly string[]): string[] {
     "--bind",
     join(run.host.dir, "sys"),
     "/sys",
+    "--bind",
+    join(run.host.dir, "var-log"),
+    "/var/log",
     "--chdir",
     "/",
     ...shell,

@@ -9,9 +9,6 @@
 import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
 import { routeCopyJobName } from "../domain/copyJob";
 
-// Until every importer reads it from the domain.
-export { copyJobName } from "../domain/copyJob";
-
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus } from "../domain/status";
 import { type ApplyMessage, encodeMessage, type WatchCopyJobMessage } from "../messages/queueMessages";

@@ -4,12 +4,14 @@
  * running instance of the source account on the route collects, and the copy job's watch. The same
  * scenarios as test/pipeline/applyRoute.test.ts, without the stack.
  */
+
+import { copyJobName } from "../../../shared/domain/copyJob";
 import {
   type ApplyMessage,
   HUB_QUEUES,
   type WatchCopyJobMessage,
 } from "../../../shared/messages/queueMessages";
-import { applyRoute, copyJobName, watchCopyJob } from "../../../shared/usecases/applyRoute";
+import { applyRoute, watchCopyJob } from "../../../shared/usecases/applyRoute";
 import {
   APP_B,
   argsOf,

@@ -4,8 +4,9 @@
  * heartbeat checks and apply messages. The same scenarios as test/pipeline/reconcile.test.ts,
  * without the stack; the planner's own decisions are test/planner/plan.test.ts's.
  */
+
+import { copyJobName } from "../../../shared/domain/copyJob";
 import { type ApplyMessage, HUB_QUEUES } from "../../../shared/messages/queueMessages";
-import { copyJobName } from "../../../shared/usecases/applyRoute";
 import { observeFleet, reconcile } from "../../../shared/usecases/reconcile";
 import {
   APP_B,
