@@ -14,7 +14,7 @@ import type { Clock } from "../emulator/core/types";
 import type { LogRowSource } from "../emulator/sls/logRows";
 import { LogStore } from "../emulator/sls/logStore";
 import { compileQuery, runHistogram, runQuery } from "../emulator/sls/queryEngine";
-import { queryIndexOf } from "../emulator/sls/queryIndex";
+import { defaultDelimiters, queryIndexOf } from "../emulator/sls/queryIndex";
 import type { IndexBody } from "../emulator/sls/schemas";
 import { type Figure, figure, type Log, median, numberOption, round, stdoutLog } from "./common";
 
@@ -34,30 +34,8 @@ export interface QueryWorkload {
   histogram: string;
 }
 
-const tokens = [
-  ",",
-  " ",
-  "'",
-  '"',
-  ";",
-  "=",
-  "(",
-  ")",
-  "[",
-  "]",
-  "{",
-  "}",
-  "?",
-  "@",
-  "&",
-  "<",
-  ">",
-  "/",
-  ":",
-  "\n",
-  "\t",
-  "\r",
-];
+/** SLS's default delimiters, as the emulator knows them. */
+const tokens = [...defaultDelimiters];
 
 /** The synthetic lines of this file: `host`, `level`, `seq`, `message` and a `__path__` tag. */
 export const syntheticWorkload: QueryWorkload = {

@@ -9,6 +9,7 @@ import * as Sls from "@alicloud/sls20201230";
 import { RuntimeOptions } from "@darabonba/typescript";
 import { z } from "zod";
 import { createSlsService, type SlsService } from "../../emulator/sls";
+import { defaultDelimiters } from "../../emulator/sls/queryIndex";
 import { type Harness, serveService } from "./serviceHarness";
 import { logClient } from "./slsDataPlaneKit";
 import { accountA, accountB, permanentKey, slsClient, slsFailure } from "./slsTestKit";
@@ -17,30 +18,8 @@ const project = "query-project";
 const logstore = "app-logs";
 const t0 = 1_767_225_600;
 
-const tokens = [
-  ",",
-  " ",
-  "'",
-  '"',
-  ";",
-  "=",
-  "(",
-  ")",
-  "[",
-  "]",
-  "{",
-  "}",
-  "?",
-  "@",
-  "&",
-  "<",
-  ">",
-  "/",
-  ":",
-  "\n",
-  "\t",
-  "\r",
-];
+/** SLS's default delimiters, as the emulator knows them. */
+const tokens = [...defaultDelimiters];
 
 function textKey(docValue = true) {
   return new Sls.IndexKey({ type: "text", token: tokens, caseSensitive: false, docValue });
