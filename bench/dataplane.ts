@@ -14,7 +14,9 @@ import LogClient from "@alicloud/log";
 import { startEmulator } from "../emulator/index";
 import { encodeLogGroup, type LogGroupColumns } from "../emulator/sls/logGroupCodec";
 import { lz4CompressBlock } from "../emulator/sls/lz4";
+import { COLLECTION_TARGET_CPU_SHARE, COLLECTION_TARGET_P99_MS, measureCollection } from "./collection";
 import { numberOption, stdoutLog } from "./common";
+import { measureQuery } from "./query";
 
 const region = "cn-hangzhou";
 const project = "bench-dataplane";
@@ -170,8 +172,16 @@ if (require.main === module) {
   const lines = numberOption("lines", 1_000_000);
   const groupSize = numberOption("group", 1_000);
   const concurrency = numberOption("concurrency", 4);
-  runDataPlaneBench({ lines, groupSize, concurrency }).then(
-    (result) => {
+  const all = async () => {
+    const ingest = await runDataPlaneBench({ lines, groupSize, concurrency });
+    // The three measurements of issue 13, one after the other in this one process.
+    stdoutLog("queries over 1,000,000 stored lines (median of 3 runs):");
+    measureQuery();
+    const collection = await measureCollection();
+    return { ingest, collection };
+  };
+  all().then(
+    ({ ingest: result, collection }) => {
       const ratio = result.linesPerSecond / DATAPLANE_TARGET_LINES_PER_SECOND;
       stdoutLog(`PutLogs (lz4, ${groupSize} lines of ${lineBytes} B per group, ${concurrency} in flight):`);
       stdoutLog(
@@ -186,6 +196,12 @@ if (require.main === module) {
       stdoutLog(`  lz4 ratio of the bodies: ${result.lz4Ratio.toFixed(2)}×`);
       stdoutLog(
         `  one scan of ${result.scanLines} lines through LogRowSource: ${Math.round(result.scanMs)} ms`,
+      );
+      stdoutLog(
+        `collection: ${collection.hosts} hosts writing, agents shipping through PutLogs: ` +
+          `${(collection.cpuShare * 100).toFixed(1)}% of one core (${(collection.cpuShare / COLLECTION_TARGET_CPU_SHARE).toFixed(2)}× the ${COLLECTION_TARGET_CPU_SHARE * 100}% budget), ` +
+          `write-to-store p99 ${Math.round(collection.latencyP99Ms)} ms emulated (${(collection.latencyP99Ms / COLLECTION_TARGET_P99_MS).toFixed(2)}× the bound), ` +
+          `${collection.linesStored} of ${collection.allLinesWritten} lines stored, ${collection.resends} re-sends`,
       );
     },
     (error: unknown) => {
