@@ -63,7 +63,6 @@ export class EtlCopyRun {
   /** The receive second the scan starts at (fixed on the first tick). */
   private origin: number | undefined;
   private readonly startAt: number;
-  private readonly resumed: boolean;
 
   constructor(
     private readonly range: EtlRange,
@@ -75,7 +74,6 @@ export class EtlCopyRun {
     checkpoint: readonly number[] | undefined,
   ) {
     this.startAt = startAt;
-    this.resumed = checkpoint !== undefined;
     this.nextTickAt = startAt;
     this.nextSaveAt = startAt + settings.checkpointIntervalMs;
     this.positions = checkpoint === undefined ? undefined : [...checkpoint];
@@ -197,18 +195,18 @@ export class EtlCopyRun {
   }
 
   /**
-   * A fresh run scans from `fromTime`; one from the first stored group when `fromTime` is 0, and a
-   * resumed run from the first group after its saved position (or now, when there is none).
+   * Where the scan starts: the first stored group at or after the run's position (GetCursor on
+   * `fromTime` for a fresh run, the saved position for a resumed one), or now when there is none.
+   * A consumer positions itself with a cursor, so receive time before the first stored group costs
+   * nothing (a backfill `from` months before any data starts at once).
    */
   private originOf(source: LogStore, positions: readonly number[], nowSeconds: number): number {
     if (this.origin !== undefined) return this.origin;
-    let origin = this.range.fromTime > 0 && !this.resumed ? this.range.fromTime : nowSeconds;
-    if (this.range.fromTime <= 0 || this.resumed) {
-      positions.forEach((position, shard) => {
-        const [first] = source.read(shard, position, 1, undefined);
-        if (first !== undefined) origin = Math.min(origin, first.receiveTime);
-      });
-    }
+    let origin = nowSeconds;
+    positions.forEach((position, shard) => {
+      const [first] = source.read(shard, position, 1, undefined);
+      if (first !== undefined) origin = Math.min(origin, first.receiveTime);
+    });
     this.origin = origin;
     return origin;
   }

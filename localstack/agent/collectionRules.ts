@@ -80,14 +80,8 @@ export function collectionConfigOf(
     logstore = record.body.outputDetail.logstoreName;
   }
   if (filePath === undefined || logstore === undefined) return undefined;
-  const cut = filePath.lastIndexOf("/");
-  let baseDir = filePath.slice(0, cut);
-  const name = filePath.slice(cut + 1);
-  // `/**` at the end of the directory: subdirectories down to MaxDirSearchDepth (default 0).
-  const recursive = baseDir.endsWith("/**");
-  if (recursive) baseDir = baseDir.slice(0, -3);
-  else if (record.kind === "pipeline") searchDepth = 0;
-  if (cut <= 0 || baseDir === "" || /[*?]/.test(baseDir) || name === "") return undefined;
+  const input = fileInputOf(filePath, searchDepth, record.kind === "pipeline");
+  if (input === undefined) return undefined;
   return {
     id: `${where.accountId}/${where.project}/${record.name}`,
     accountId: where.accountId,
@@ -95,16 +89,46 @@ export function collectionConfigOf(
     project: where.project,
     name: record.name,
     logstore,
-    baseDir,
-    depth: baseDir.split("/").filter((part) => part !== "").length,
-    maxDepth: Math.max(0, Math.min(searchDepth, 1000)),
-    filePattern: globToRegExp(name),
+    ...input,
     forced,
     positionMeta,
     tailSizeKB,
     createTime: record.createTime,
     lastModifyTime: record.lastModifyTime,
   };
+}
+
+type FileInput = Pick<CollectionConfig, "baseDir" | "depth" | "maxDepth" | "filePattern">;
+
+/**
+ * A file path's directory, depth and name pattern. In a pipeline config only a directory ending in
+ * `/**` searches subdirectories (down to MaxDirSearchDepth); a legacy config's `maxDepth` always does.
+ */
+function fileInputOf(filePath: string, searchDepth: number, pipeline: boolean): FileInput | undefined {
+  const cut = filePath.lastIndexOf("/");
+  let baseDir = filePath.slice(0, cut);
+  const name = filePath.slice(cut + 1);
+  const recursive = baseDir.endsWith("/**");
+  if (recursive) baseDir = baseDir.slice(0, -3);
+  const depth = recursive || !pipeline ? searchDepth : 0;
+  if (cut <= 0 || baseDir === "" || /[*?]/.test(baseDir) || name === "") return undefined;
+  return {
+    baseDir,
+    depth: baseDir.split("/").filter((part) => part !== "").length,
+    maxDepth: Math.max(0, Math.min(depth, 1000)),
+    filePattern: globToRegExp(name),
+  };
+}
+
+/**
+ * Whether a pipeline config's `FilePaths` entry (with its `MaxDirSearchDepth`) reads the file at
+ * `path` (false for a path this simulation cannot follow, such as a wildcard directory).
+ */
+export function filePathCovers(filePath: string, path: string, maxDirSearchDepth = 0): boolean {
+  const input = fileInputOf(filePath, maxDirSearchDepth, true);
+  if (input === undefined) return false;
+  const cut = path.lastIndexOf("/");
+  return coversDir(input, path.slice(0, cut)) && input.filePattern.test(path.slice(cut + 1));
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -116,7 +140,7 @@ function globToRegExp(glob: string): RegExp {
 }
 
 /** Whether the config reads files directly in `dir` (its base directory or one within its depth). */
-export function coversDir(config: CollectionConfig, dir: string): boolean {
+export function coversDir(config: Pick<CollectionConfig, "baseDir" | "maxDepth">, dir: string): boolean {
   if (dir === config.baseDir) return true;
   if (config.maxDepth === 0 || !dir.startsWith(`${config.baseDir}/`)) return false;
   return dir.slice(config.baseDir.length + 1).split("/").length <= config.maxDepth;

@@ -12,8 +12,11 @@
 import Ecs, * as $Ecs from "@alicloud/ecs20140526";
 import { $OpenApiUtil } from "@alicloud/openapi-core";
 import { DELIVERY_TIMEOUT_MS } from "../../emulator/ecs";
+import type { LogStore } from "../../emulator/sls/logStore";
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import { copyJobName } from "../../shared/domain/copyJob";
+import { filePathCovers } from "../agent/collectionRules";
+import { auditDelivery, contentsOf, type DeliveryAudit, type ExpectedFile } from "../fleet/deliveryAudit";
 import type { LocalStack } from "../stack";
 
 /** The ECS SDK as the account's operator, on the local stack (undefined: the account has no keys). */
@@ -185,4 +188,124 @@ export function cutovers(stack: LocalStack, routes: RoutesFile): CutoverState[] 
     }
   }
   return states;
+}
+
+/** What became of the lines one route's hosts wrote: the ledger against the destination logstore. */
+export interface RouteDelivery extends Omit<DeliveryAudit, "files"> {
+  route: string;
+  /** `<project>/<logstore>` of the destination account. */
+  destination: string;
+  /** Hosts of the route that collect and write files its config reads (their lines are expected). */
+  hosts: number;
+  /** Lines written by hosts tagged with the route that do not collect (not expected in the destination). */
+  notCollectingLines: number;
+}
+
+/**
+ * Per route, every line its collecting hosts wrote into files its Linux config reads, counted in the
+ * destination logstore: once, more than once, missing (read in process, as the ledger is).
+ */
+export function deliveryByRoute(stack: LocalStack, routes: RoutesFile): RouteDelivery[] {
+  const { ledger } = stack.fleet;
+  const deliveries: RouteDelivery[] = [];
+  for (const [name, route] of Object.entries(routes.routes)) {
+    const destination = routes.destinations[route.destination];
+    if (destination === undefined) continue;
+    const filePaths = route.logtailConfig.linux?.filePaths ?? [];
+    const expected: ExpectedFile[] = [];
+    let hosts = 0;
+    let notCollectingLines = 0;
+    for (const host of stack.fleet.hosts.values()) {
+      const tags = stack.emulator.ecs.getInstance(host.instanceId)?.tags;
+      if (tags?.get(routes.tagKey) !== name) continue;
+      const files = ledger
+        .filesOf(host.instanceId)
+        .filter((file) => filePaths.some((filePath) => filePathCovers(filePath, file.path)));
+      if (files.length === 0) continue;
+      if (tags.get(routes.statusTagKey) !== "collecting") {
+        for (const file of files) notCollectingLines += file.lines;
+        continue;
+      }
+      hosts += 1;
+      for (const file of files) expected.push({ instanceId: file.instanceId, path: file.path });
+    }
+    const { files: _files, ...audit } = auditDelivery(
+      ledger,
+      expected,
+      storedContents(stack, destination.uid, destination.region, route.project, route.logstore),
+    );
+    deliveries.push({
+      route: name,
+      destination: `${route.project}/${route.logstore}`,
+      hosts,
+      notCollectingLines,
+      ...audit,
+    });
+  }
+  return deliveries;
+}
+
+/** Lines stored so far in each route's destination logstore (the progress shows their rate). */
+export function storedLinesByRoute(stack: LocalStack, routes: RoutesFile): Record<string, number> {
+  const lines: Record<string, number> = {};
+  for (const [name, route] of Object.entries(routes.routes)) {
+    const destination = routes.destinations[route.destination];
+    if (destination === undefined) continue;
+    try {
+      lines[name] = stack.emulator.sls.logRows(
+        destination.uid,
+        destination.region,
+        route.project,
+        route.logstore,
+      ).lineCount;
+    } catch {
+      lines[name] = 0; // the destination logstore does not exist yet
+    }
+  }
+  return lines;
+}
+
+/** The `content` of every log stored in a logstore (none when it does not exist). */
+function* storedContents(
+  stack: LocalStack,
+  accountId: string,
+  region: string,
+  project: string,
+  logstore: string,
+): Iterable<string | undefined> {
+  let store: LogStore;
+  try {
+    store = stack.emulator.sls.logRows(accountId, region, project, logstore);
+  } catch {
+    return;
+  }
+  yield* contentsOf(store);
+}
+
+/**
+ * The hosts stop writing; resolves once their agents have read and shipped everything (no pack
+ * pending and nothing new read for `quietMs` of emulator time), or after `maxWallMs`.
+ */
+export async function stopWritingAndDrain(
+  stack: LocalStack,
+  options: { quietMs?: number; maxWallMs?: number } = {},
+): Promise<boolean> {
+  const quietMs = options.quietMs ?? 5_000;
+  const deadline = Date.now() + (options.maxWallMs ?? 30_000);
+  stack.fleet.writers.stop();
+  let lastRead = -1;
+  let quietSince = stack.emulator.now();
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await stack.fleet.settleCollection();
+    const stats = stack.fleet.collector.stats();
+    const now = stack.emulator.now();
+    if (stats.linesRead !== lastRead || stats.pending > 0) {
+      lastRead = stats.linesRead;
+      quietSince = now;
+    } else if (now - quietSince >= quietMs) {
+      return true;
+    }
+  }
+  return false;
 }

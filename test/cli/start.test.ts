@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { bufferIo } from "../../cli/io";
 import { main } from "../../cli/main";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
@@ -20,6 +21,26 @@ describeRequiring(sandboxRequirement(), "logtail-xacct start", () => {
     expect(lines[0]).toMatch(/^route\s+status\s+instances/);
     expect(io.stderr()).toMatch(/tags {5}30 instances tagged/);
     expect(io.stderr()).toMatch(/progress/);
+  });
+});
+
+describeRequiring(sandboxRequirement(), "logtail-xacct start with hosts that write logs", () => {
+  test("shows lines flowing and ends with every written line counted in the route's destination", async () => {
+    const io = bufferIo();
+    const fleet = join(__dirname, "../fixtures/localstack/fleet.writers.yaml");
+
+    const code = await main(["start", "--fleet", fleet, "--exit-when-converged", "--json"], io);
+
+    expect(code).toBe(0);
+    const summary = JSON.parse(io.stdout().trim().split("\n").at(-1) ?? "{}");
+    const appB = summary.delivery.find((route: { route: string }) => route.route === "app-b-prod");
+    // 4 hosts × 10 lines/s of app.log; other.txt is not a path of the route's config.
+    expect(appB).toMatchObject({ destination: "central-logs/app-b", hosts: 4, unexpected: 0, unparsed: 0 });
+    expect(appB.written).toBeGreaterThan(4 * 10 * 60);
+    expect(appB.once + appB.duplicated + appB.missing).toBe(appB.written);
+    expect(appB.stored).toBe(appB.once + appB.duplicated + appB.extraCopies);
+    expect(io.stdout()).toMatch(/delivery app-b-prod → central-logs\/app-b: [\d,]+ written by 4 hosts, /);
+    expect(io.stderr()).toMatch(/flow {5}app-b-prod [\d.]+ lines\/s \([\d,]+ stored\)/);
   });
 });
 

@@ -1,0 +1,179 @@
+/**
+ * What became of every written line: the ledger's lines of some (host, file) pairs against the lines
+ * stored in a logstore, counted line by line — once, more than once, missing — plus what the
+ * logstore holds that nobody expected there. A line is named by the `host`, `file` and `seq` its
+ * writer put in it (hostWriters.ts `formatLine`), so copies made by an agent re-reading, a PutLogs
+ * sent twice or a copy job re-copying all count against the same line.
+ *
+ * Cost: one byte per written line of the expected files (a saturating copy counter), one regex per
+ * stored line; nothing per stored line is kept.
+ */
+import type { LogStore } from "../../emulator/sls/logStore";
+import { parseLine } from "./hostWriters";
+import type { LineLedger, WrittenRun } from "./lineLedger";
+
+/** The files whose lines should all be in the logstore, once. */
+export interface ExpectedFile {
+  instanceId: string;
+  path: string;
+}
+
+export interface DeliveryCounts {
+  /** Lines the expected files received from their writers. */
+  written: number;
+  /** Written lines stored exactly once. */
+  once: number;
+  /** Written lines stored more than once. */
+  duplicated: number;
+  /** Copies beyond the first of the duplicated lines (what a reader of the logstore sees too much). */
+  extraCopies: number;
+  /** Written lines not stored at all. */
+  missing: number;
+  /**
+   * Of the missing lines, those no agent could read any more: their bytes were truncated away
+   * (copytruncate) or an agent recorded them as unread (removed before it got there).
+   */
+  missingUnreadable: number;
+}
+
+export interface DeliveryAudit extends DeliveryCounts {
+  /** Lines in the logstore: once + duplicated + extraCopies + unexpected + unparsed. */
+  stored: number;
+  /** Stored writer lines of files that were not expected here (another host, another file). */
+  unexpected: number;
+  /** Stored logs that are not a writer's line (the parts of a split line after the first, others). */
+  unparsed: number;
+  /** Per expected file, the same counts. */
+  files: Array<ExpectedFile & DeliveryCounts>;
+}
+
+/** One stored log's `content`, in any order; the caller reads its logstore(s) however it must. */
+export type StoredContents = Iterable<string | undefined>;
+
+export function auditDelivery(
+  ledger: LineLedger,
+  expected: readonly ExpectedFile[],
+  stored: StoredContents,
+): DeliveryAudit {
+  const counters = new Map<string, { file: ExpectedFile; copies: Uint8Array }>();
+  for (const file of expected) {
+    const written = ledger.file(file.instanceId, file.path);
+    let lastSeq = 0;
+    for (const run of written.runs) lastSeq = Math.max(lastSeq, run.lastSeq);
+    counters.set(fileKey(file.instanceId, file.path), { file, copies: new Uint8Array(lastSeq + 1) });
+  }
+  const audit: DeliveryAudit = { ...zeroCounts(), stored: 0, unexpected: 0, unparsed: 0, files: [] };
+  for (const content of stored) {
+    audit.stored += 1;
+    const line = content === undefined ? undefined : parseLine(content);
+    if (line === undefined) {
+      audit.unparsed += 1;
+      continue;
+    }
+    const counter = counters.get(fileKey(line.instanceId, line.path));
+    if (counter === undefined || line.seq <= 0 || line.seq >= counter.copies.length) {
+      audit.unexpected += 1;
+      continue;
+    }
+    const copies = counter.copies[line.seq] ?? 0;
+    if (copies < 255) counter.copies[line.seq] = copies + 1;
+  }
+  const unreadable = unreadableRanges(ledger);
+  for (const { file, copies } of counters.values()) {
+    const counts = zeroCounts();
+    const runs = ledger.file(file.instanceId, file.path).runs;
+    const truncatedFrom = truncationPoints(runs);
+    for (const [index, run] of runs.entries()) {
+      for (let seq = run.firstSeq; seq <= run.lastSeq; seq += 1) {
+        counts.written += 1;
+        const n = copies[seq] ?? 0;
+        if (n === 1) counts.once += 1;
+        else if (n > 1) {
+          counts.duplicated += 1;
+          counts.extraCopies += n - 1;
+        } else {
+          counts.missing += 1;
+          const at = ledger.locate(file.instanceId, file.path, seq);
+          if (
+            at !== undefined &&
+            (at.offset >= (truncatedFrom[index] ?? Number.POSITIVE_INFINITY) ||
+              unreadable(file.instanceId, at.inode, at.offset))
+          )
+            counts.missingUnreadable += 1;
+        }
+      }
+    }
+    audit.files.push({ ...file, ...counts });
+    for (const key of countKeys) audit[key] += counts[key];
+  }
+  // Copies past 255 of one line are not counted one by one: the stored total stays exact.
+  audit.extraCopies = Math.max(
+    audit.extraCopies,
+    audit.stored - audit.once - audit.duplicated - audit.unexpected - audit.unparsed,
+  );
+  return audit;
+}
+
+const countKeys = ["written", "once", "duplicated", "extraCopies", "missing", "missingUnreadable"] as const;
+
+function zeroCounts(): DeliveryCounts {
+  return { written: 0, once: 0, duplicated: 0, extraCopies: 0, missing: 0, missingUnreadable: 0 };
+}
+
+/**
+ * Per run, the lowest offset a later run of the same inode started at (a truncation came between:
+ * bytes of this run from there on were overwritten); Infinity when none did.
+ */
+function truncationPoints(runs: readonly WrittenRun[]): number[] {
+  const points = new Array<number>(runs.length);
+  const lowestLater = new Map<number, number>();
+  for (let index = runs.length - 1; index >= 0; index -= 1) {
+    const run = runs[index];
+    if (run === undefined) continue;
+    points[index] = lowestLater.get(run.inode) ?? Number.POSITIVE_INFINITY;
+    lowestLater.set(run.inode, Math.min(points[index] ?? Number.POSITIVE_INFINITY, run.startOffset));
+  }
+  return points;
+}
+
+/**
+ * Whether an agent recorded a byte of a host's file as never readable (the ledger's `unread` fates),
+ * by inode: the agent may have known the file under a rotated name.
+ */
+function unreadableRanges(
+  ledger: LineLedger,
+): (instanceId: string, inode: number, offset: number) => boolean {
+  const byFile = new Map<string, Array<{ from: number; to: number }>>();
+  for (const fate of ledger.fates()) {
+    if (fate.fate !== "unread") continue;
+    const key = fileKey(fate.instanceId, String(fate.inode));
+    const ranges = byFile.get(key) ?? [];
+    ranges.push({ from: fate.fromOffset, to: fate.toOffset });
+    byFile.set(key, ranges);
+  }
+  return (instanceId, inode, offset) =>
+    byFile
+      .get(fileKey(instanceId, String(inode)))
+      ?.some((range) => offset >= range.from && offset < range.to) ?? false;
+}
+
+function fileKey(instanceId: string, path: string): string {
+  return `${instanceId}\u0000${path}`;
+}
+
+/** The `content` of every log a logstore holds, shard after shard (undefined: a log without one). */
+export function* contentsOf(store: LogStore): Iterable<string | undefined> {
+  for (const group of store.groups()) {
+    const { fieldStart, keys, values } = group.columns;
+    for (let i = 0; i + 1 < fieldStart.length; i += 1) {
+      let content: string | undefined;
+      for (let f = fieldStart[i] ?? 0; f < (fieldStart[i + 1] ?? 0); f += 1) {
+        if (keys[f] === "content") {
+          content = values[f];
+          break;
+        }
+      }
+      yield content;
+    }
+  }
+}
