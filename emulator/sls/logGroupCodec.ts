@@ -42,12 +42,13 @@ const wireFixed64 = 1;
 const wireBytes = 2;
 const wireFixed32 = 5;
 
+/** One cursor over the whole buffer; a nested message narrows `end` while it is read (no reader per message). */
 class Reader {
   pos: number;
   constructor(
     readonly buf: Buffer,
     start: number,
-    readonly end: number,
+    public end: number,
   ) {
     this.pos = start;
   }
@@ -75,6 +76,23 @@ class Reader {
     return start;
   }
 
+  /**
+   * Enters a length-delimited field as a message: `end` becomes the field's end, the enclosing end
+   * is returned for `leave` once the message is read (then `pos` is at the field's end).
+   */
+  enter(): number {
+    const length = this.varint();
+    if (length > this.end - this.pos)
+      throw new ProtobufFormatError("length-delimited field runs past its message");
+    const outer = this.end;
+    this.end = this.pos + length;
+    return outer;
+  }
+
+  leave(outer: number): void {
+    this.end = outer;
+  }
+
   string(intern: Intern): string {
     const start = this.bytes();
     return intern(this.buf.toString("utf8", start, this.pos));
@@ -98,9 +116,8 @@ class Reader {
   }
 }
 
-function expectWire(field: string, actual: number, expected: number): void {
-  if (actual !== expected)
-    throw new ProtobufFormatError(`${field} has wire type ${actual}, expected ${expected}`);
+function wireError(field: string, actual: number, expected: number): ProtobufFormatError {
+  return new ProtobufFormatError(`${field} has wire type ${actual}, expected ${expected}`);
 }
 
 /** Decodes a LogGroup; a malformed message is a ProtobufFormatError naming what is wrong. */
@@ -115,7 +132,6 @@ export function decodeLogGroup(
   const tags: string[] = [];
   const times: number[] = [];
   const nanos: number[] = [];
-  let anyNanos = false;
   const fieldStart: number[] = [0];
   const keys: string[] = [];
   const values: string[] = [];
@@ -124,30 +140,30 @@ export function decodeLogGroup(
     const field = Math.floor(tag / 8);
     const wire = tag & 7;
     if (field === 1) {
-      expectWire("LogGroup.Logs", wire, wireBytes);
-      const start = reader.bytes();
-      const log = decodeLog(new Reader(buf, start, reader.pos), keys, values, internKey, internValue);
-      times.push(log.time);
-      nanos.push(log.timeNs);
-      if (log.timeNs >= 0) anyNanos = true;
+      if (wire !== wireBytes) throw wireError("LogGroup.Logs", wire, wireBytes);
+      const outer = reader.enter();
+      decodeLog(reader, times, nanos, keys, values, internKey, internValue);
+      reader.leave(outer);
       fieldStart.push(keys.length);
     } else if (field === 3) {
-      expectWire("LogGroup.Topic", wire, wireBytes);
+      if (wire !== wireBytes) throw wireError("LogGroup.Topic", wire, wireBytes);
       topic = reader.string(identity);
     } else if (field === 4) {
-      expectWire("LogGroup.Source", wire, wireBytes);
+      if (wire !== wireBytes) throw wireError("LogGroup.Source", wire, wireBytes);
       source = reader.string(identity);
     } else if (field === 6) {
-      expectWire("LogGroup.LogTags", wire, wireBytes);
-      const start = reader.bytes();
-      const pair = decodePair(new Reader(buf, start, reader.pos), "LogTag", internKey, identity);
-      tags.push(pair[0], pair[1]);
+      if (wire !== wireBytes) throw wireError("LogGroup.LogTags", wire, wireBytes);
+      const outer = reader.enter();
+      decodePair(reader, "LogTag", internKey, identity, tags, tags);
+      reader.leave(outer);
     } else if (field === 0) {
       throw new ProtobufFormatError("field number 0 is invalid");
     } else {
       reader.skip(wire);
     }
   }
+  let anyNanos = false;
+  for (const value of nanos) if (value >= 0) anyNanos = true;
   return {
     topic,
     source,
@@ -160,13 +176,16 @@ export function decodeLogGroup(
   };
 }
 
+/** Reads one Log up to `reader.end`: its time goes to `times`, its TimeNs (or -1) to `nanos`. */
 function decodeLog(
   reader: Reader,
+  times: number[],
+  nanos: number[],
   keys: string[],
   values: string[],
   internKey: Intern,
   internValue: Intern,
-): { time: number; timeNs: number } {
+): void {
   let time: number | undefined;
   let timeNs = -1;
   while (reader.pos < reader.end) {
@@ -174,21 +193,15 @@ function decodeLog(
     const field = Math.floor(tag / 8);
     const wire = tag & 7;
     if (field === 1) {
-      expectWire("Log.Time", wire, wireVarint);
+      if (wire !== wireVarint) throw wireError("Log.Time", wire, wireVarint);
       time = reader.varint() % 2 ** 32;
     } else if (field === 2) {
-      expectWire("Log.Contents", wire, wireBytes);
-      const start = reader.bytes();
-      const pair = decodePair(
-        new Reader(reader.buf, start, reader.pos),
-        "Log.Content",
-        internKey,
-        internValue,
-      );
-      keys.push(pair[0]);
-      values.push(pair[1]);
+      if (wire !== wireBytes) throw wireError("Log.Contents", wire, wireBytes);
+      const outer = reader.enter();
+      decodePair(reader, "Log.Content", internKey, internValue, keys, values);
+      reader.leave(outer);
     } else if (field === 4) {
-      expectWire("Log.TimeNs", wire, wireFixed32);
+      if (wire !== wireFixed32) throw wireError("Log.TimeNs", wire, wireFixed32);
       timeNs = reader.fixed32();
     } else if (field === 0) {
       throw new ProtobufFormatError("field number 0 is invalid");
@@ -197,15 +210,19 @@ function decodeLog(
     }
   }
   if (time === undefined) throw new ProtobufFormatError("Log.Time is required");
-  return { time, timeNs };
+  times.push(time);
+  nanos.push(timeNs);
 }
 
+/** Reads one key/value message up to `reader.end`; pushes the key to `keysOut`, then the value to `valuesOut`. */
 function decodePair(
   reader: Reader,
   message: string,
   internKey: Intern,
   internValue: Intern,
-): [string, string] {
+  keysOut: string[],
+  valuesOut: string[],
+): void {
   let key: string | undefined;
   let value: string | undefined;
   while (reader.pos < reader.end) {
@@ -213,10 +230,10 @@ function decodePair(
     const field = Math.floor(tag / 8);
     const wire = tag & 7;
     if (field === 1) {
-      expectWire(`${message}.Key`, wire, wireBytes);
+      if (wire !== wireBytes) throw wireError(`${message}.Key`, wire, wireBytes);
       key = reader.string(internKey);
     } else if (field === 2) {
-      expectWire(`${message}.Value`, wire, wireBytes);
+      if (wire !== wireBytes) throw wireError(`${message}.Value`, wire, wireBytes);
       value = reader.string(internValue);
     } else if (field === 0) {
       throw new ProtobufFormatError("field number 0 is invalid");
@@ -226,7 +243,8 @@ function decodePair(
   }
   if (key === undefined) throw new ProtobufFormatError(`${message}.Key is required`);
   if (value === undefined) throw new ProtobufFormatError(`${message}.Value is required`);
-  return [key, value];
+  keysOut.push(key);
+  valuesOut.push(value);
 }
 
 // ---- encoding ---------------------------------------------------------------------------------------
@@ -240,31 +258,42 @@ export interface LogGroupSlice {
 
 /** Encodes a LogGroup (the client side of PutLogs: tests and the benchmark). */
 export function encodeLogGroup(group: LogGroupColumns): Buffer {
-  const size = groupSize({ group, extraTags: [] });
-  const writer = new Writer(size);
-  writeGroupBody(writer, { group, extraTags: [] });
+  const slice = { group, extraTags: [] };
+  const measured = measureGroup(slice);
+  const writer = new Writer(measured.size);
+  writeGroupBody(writer, slice, measured.logSizes);
   return writer.finish();
 }
 
 /** Encodes a LogGroupList (PullLogs' protobuf answer). */
 export function encodeLogGroupList(groups: readonly LogGroupSlice[]): Buffer {
-  const sizes = groups.map(groupSize);
+  const measured = groups.map(measureGroup);
   let total = 0;
-  for (const size of sizes) total += 1 + varintSize(size) + size;
+  for (const { size } of measured) total += 1 + varintSize(size) + size;
   const writer = new Writer(total);
   for (const [index, slice] of groups.entries()) {
+    const group = measured[index];
+    if (group === undefined) throw new Error("no measured group");
     writer.tag(1, wireBytes);
-    writer.varint(sizes[index] ?? 0);
-    writeGroupBody(writer, slice);
+    writer.varint(group.size);
+    writeGroupBody(writer, slice, group.logSizes);
   }
   return writer.finish();
 }
 
-function groupSize(slice: LogGroupSlice): number {
+/** A group's encoded size and each log's (computed once: the writer needs them as length prefixes). */
+interface MeasuredGroup {
+  size: number;
+  logSizes: Float64Array;
+}
+
+function measureGroup(slice: LogGroupSlice): MeasuredGroup {
   const { group } = slice;
+  const logSizes = new Float64Array(group.times.length);
   let size = 0;
   for (let i = 0; i < group.times.length; i += 1) {
     const log = logSize(group, i);
+    logSizes[i] = log;
     size += 1 + varintSize(log) + log;
   }
   if (group.topic !== "") size += stringFieldSize(group.topic);
@@ -275,7 +304,7 @@ function groupSize(slice: LogGroupSlice): number {
       size += 1 + varintSize(pair) + pair;
     }
   }
-  return size;
+  return { size, logSizes };
 }
 
 function logSize(group: LogGroupColumns, index: number): number {
@@ -304,11 +333,11 @@ function varintSize(value: number): number {
   return size;
 }
 
-function writeGroupBody(writer: Writer, slice: LogGroupSlice): void {
+function writeGroupBody(writer: Writer, slice: LogGroupSlice, logSizes: Float64Array): void {
   const { group } = slice;
   for (let i = 0; i < group.times.length; i += 1) {
     writer.tag(1, wireBytes);
-    writer.varint(logSize(group, i));
+    writer.varint(logSizes[i] ?? 0);
     writer.tag(1, wireVarint);
     writer.varint(group.times[i] ?? 0);
     const end = group.fieldStart[i + 1] ?? 0;
@@ -329,10 +358,12 @@ function writeGroupBody(writer: Writer, slice: LogGroupSlice): void {
 }
 
 function writePair(writer: Writer, field: number, key: string, value: string): void {
+  const keyBytes = Buffer.byteLength(key);
+  const valueBytes = Buffer.byteLength(value);
   writer.tag(field, wireBytes);
-  writer.varint(pairSize(key, value));
-  writer.string(1, key);
-  writer.string(2, value);
+  writer.varint(1 + varintSize(keyBytes) + keyBytes + 1 + varintSize(valueBytes) + valueBytes);
+  writer.bytesOf(1, key, keyBytes);
+  writer.bytesOf(2, value, valueBytes);
 }
 
 class Writer {
@@ -357,8 +388,12 @@ class Writer {
     this.pos += 4;
   }
   string(field: number, text: string): void {
+    this.bytesOf(field, text, Buffer.byteLength(text));
+  }
+  /** A string field whose UTF-8 length the caller has measured. */
+  bytesOf(field: number, text: string, byteLength: number): void {
     this.tag(field, wireBytes);
-    this.varint(Buffer.byteLength(text));
+    this.varint(byteLength);
     this.pos += this.buf.write(text, this.pos, "utf8");
   }
   finish(): Buffer {

@@ -71,12 +71,28 @@ export function lz4DecompressBlock(src: Uint8Array, rawSize: number): Buffer {
   return dst;
 }
 
+/**
+ * The compressor's hash table, shared by all calls (compression is synchronous). An entry holds
+ * `base + position + 1` of the call that wrote it; each call starts with a `base` above every entry
+ * written before, so older entries read as empty without clearing 256 KB per call (an agent pack is
+ * a few KB). Cleared only when `base` would leave the Int32 range.
+ */
+const table = new Int32Array(1 << hashBits);
+let base = 0;
+const maxBase = 0x7fffffff;
+
 /** Greedy single-pass LZ4 block compressor (hash of 4 bytes, 64 KB window). */
 export function lz4CompressBlock(src: Uint8Array): Buffer {
   const length = src.length;
   // Worst case: incompressible input grows by 1/255 plus a few bytes.
   const dst = Buffer.allocUnsafe(length + Math.ceil(length / 255) + 16);
-  const table = new Int32Array(1 << hashBits).fill(-1);
+  if (length >= maxBase - base) {
+    table.fill(0);
+    base = 0;
+  }
+  // This call's entries are `start + position`; every earlier one is below `start`, a negative candidate.
+  const start = base + 1;
+  base += length + 1;
   let d = 0;
   let anchor = 0;
   let s = 0;
@@ -84,8 +100,8 @@ export function lz4CompressBlock(src: Uint8Array): Buffer {
   while (s < matchLimit) {
     const sequence = read32(src, s);
     const hash = Math.imul(sequence, 2654435761) >>> (32 - hashBits);
-    const candidate = table[hash] ?? -1;
-    table[hash] = s;
+    const candidate = (table[hash] ?? 0) - start;
+    table[hash] = start + s;
     if (candidate < 0 || s - candidate > 0xffff || read32(src, candidate) !== sequence) {
       s += 1;
       continue;
