@@ -357,6 +357,10 @@ function compileGroup(expr: SqlExpr, context: GroupContext): GroupFn {
       const operand = compileGroup(expr.operand, context);
       return (group) => (operand(group) === null) !== expr.negated;
     }
+    case "cast": {
+      const operand = compileGroup(expr.operand, context);
+      return (group) => castValue(operand(group), expr.type);
+    }
     case "between": {
       const operand = compileGroup(expr.operand, context);
       const low = compileGroup(expr.low, context);
@@ -531,6 +535,10 @@ function compileRow(expr: SqlExpr, index: QueryIndex): RowFn {
       const operand = compileRow(expr.operand, index);
       return (row) => (operand(row) === null) !== expr.negated;
     }
+    case "cast": {
+      const operand = compileRow(expr.operand, index);
+      return (row) => castValue(operand(row), expr.type);
+    }
     case "between": {
       const operand = compileRow(expr.operand, index);
       const low = compileRow(expr.low, index);
@@ -611,6 +619,20 @@ function arithmetic(
     const result = apply(a, b);
     return Number.isNaN(result) ? null : result;
   };
+}
+
+/**
+ * `cast(x as t)`: text to a number when it is one (else null, as `try_cast` — Presto fails the
+ * query for `cast`; here both give null), a number to text as Presto prints it.
+ */
+function castValue(value: SqlValue, type: "bigint" | "double" | "varchar"): SqlValue {
+  if (value === null) return null;
+  if (type === "varchar") return typeof value === "string" ? value : String(value);
+  const number =
+    typeof value === "number" ? value : typeof value === "boolean" ? Number(value) : Number(value.trim());
+  if (typeof value === "string" && value.trim() === "") return null;
+  if (!Number.isFinite(number)) return null;
+  return type === "bigint" ? Math.trunc(number) : number;
 }
 
 function negate(value: SqlValue): SqlValue {
@@ -741,6 +763,8 @@ export function typeOf(expr: SqlExpr, index: QueryIndex): SqlType {
     }
     case "negate":
       return typeOf(expr.operand, index);
+    case "cast":
+      return expr.type;
     case "binary":
       if (["+", "-", "*", "/", "%"].includes(expr.op)) {
         return typeOf(expr.left, index) === "bigint" && typeOf(expr.right, index) === "bigint"
@@ -769,6 +793,7 @@ function findAggregate(expr: SqlExpr): SqlExpr | undefined {
     case "negate":
     case "not":
     case "isNull":
+    case "cast":
       return findAggregate(expr.operand);
     case "binary":
       return findAggregate(expr.left) ?? findAggregate(expr.right);
@@ -809,6 +834,8 @@ function signature(expr: SqlExpr): string {
       return `like(${expr.negated},${signature(expr.operand)},${signature(expr.pattern)})`;
     case "isNull":
       return `isnull(${expr.negated},${signature(expr.operand)})`;
+    case "cast":
+      return `cast(${signature(expr.operand)},${expr.type})`;
     case "between":
       return `between(${expr.negated},${signature(expr.operand)},${signature(expr.low)},${signature(expr.high)})`;
   }

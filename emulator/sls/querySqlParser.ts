@@ -7,6 +7,18 @@ export type SqlValue = string | number | boolean | null;
 export type BinaryOp = "+" | "-" | "*" | "/" | "%" | "=" | "!=" | "<" | "<=" | ">" | ">=" | "and" | "or";
 
 /** The SQL expression tree; `column` is the 1-based column of the node in the SQL text. */
+/** The types `cast(x as …)` converts to (Presto's names; integer types all become bigint). */
+export type CastType = "bigint" | "double" | "varchar";
+
+const castTypes = new Map<string, CastType>([
+  ["bigint", "bigint"],
+  ["integer", "bigint"],
+  ["int", "bigint"],
+  ["double", "double"],
+  ["real", "double"],
+  ["varchar", "varchar"],
+]);
+
 export type SqlExpr =
   /** `double`: a number literal written with a point or an exponent (Presto's DOUBLE, else BIGINT). */
   | { kind: "literal"; value: SqlValue; column: number; double?: boolean }
@@ -17,6 +29,7 @@ export type SqlExpr =
   | { kind: "in"; operand: SqlExpr; list: SqlExpr[]; negated: boolean; column: number }
   | { kind: "like"; operand: SqlExpr; pattern: SqlExpr; negated: boolean; column: number }
   | { kind: "isNull"; operand: SqlExpr; negated: boolean; column: number }
+  | { kind: "cast"; operand: SqlExpr; type: CastType; orNull: boolean; column: number }
   | { kind: "between"; operand: SqlExpr; low: SqlExpr; high: SqlExpr; negated: boolean; column: number };
 
 export interface SelectItem {
@@ -393,6 +406,16 @@ export function parseSql(sql: string): SelectStatement {
   }
 
   function parseCall(name: string, column: number): SqlExpr {
+    if (name === "cast" || name === "try_cast") {
+      const operand = parseExpr();
+      if (!acceptKeyword("as")) return fail("AS");
+      const typeToken = peek();
+      const type = typeToken.kind === "ident" ? castTypes.get(typeToken.text.toLowerCase()) : undefined;
+      if (type === undefined) return fail("bigint, double or varchar");
+      position += 1;
+      expectPunct(")");
+      return { kind: "cast", operand, type, orNull: name === "try_cast", column };
+    }
     if (acceptPunct("*")) {
       expectPunct(")");
       return { kind: "call", name, args: [], star: true, distinct: false, column };

@@ -409,6 +409,14 @@ describe("SQL after |", () => {
     expect(sql("* | select count(*) as n where host > 5")).toEqual([{ n: "0" }]);
   });
 
+  it("casts with cast(x as bigint | double | varchar) and try_cast; text that is no number casts to null", () => {
+    // level is text: cast to bigint is null for every line, so nothing compares.
+    expect(sql("* | select count(*) as n where cast(level as bigint) >= 0")).toEqual([{ n: "0" }]);
+    expect(sql("* | select count(*) as n where cast(status as varchar) = '502'")).toEqual([{ n: "1" }]);
+    expect(sql("* | select max(try_cast(status as double)) as top")).toEqual([{ top: "502.0" }]);
+    expect(() => sql("* | select cast(status as blob) as b")).toThrow(/bigint, double or varchar/);
+  });
+
   it("reads tags, __source__, __topic__ and __time__ as columns", () => {
     expect(
       sql('* | select "__tag__:__path__" as path, count(*) as n group by path order by n desc, path limit 2'),
