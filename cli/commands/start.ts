@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import type { MetricsSnapshot } from "../../emulator/core/metrics";
 import {
   type CutoverState,
+  cutoverSettled,
   cutovers,
   deliveryByRoute,
   type FleetSummary,
@@ -267,7 +268,7 @@ async function watch(
       io.err(`flow     ${renderFlow(flow, now)}\n`);
       flow = now;
     }
-    if (summary.unexpected.length === 0) {
+    if (summary.unexpected.length === 0 && cutovers(stack, routes).every(cutoverSettled)) {
       // Converged when first seen so; the 2 s after only confirm it holds.
       stableSince ??= { wallMs: Date.now(), emulatedMs: stack.emulator.now() };
       if (Date.now() - stableSince.wallMs >= 2000) return stableSince;
@@ -320,8 +321,8 @@ function renderTable(summary: Summary): string {
   for (const cutover of summary.cutovers ?? []) {
     const parts = [
       cutover.waitingFor > 0
-        ? `waiting for ${cutover.waitingFor} running instances to collect (fix or untag the failed ones)`
-        : "all collect",
+        ? `waiting for ${cutover.waitingFor} running instances still on their way`
+        : "every running instance collects or has failed",
       ...(cutover.sourceConfigBound === undefined
         ? []
         : [cutover.sourceConfigBound ? "source config still bound" : "source config retired"]),

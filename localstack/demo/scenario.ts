@@ -140,12 +140,17 @@ export function summarize(
 export interface CutoverState {
   route: string;
   sourceAccount: string;
-  /** Running instances of the route in that account that do not collect yet (the cutover waits). */
+  /** Running instances of the route in that account still on their way (the cutover waits for them). */
   waitingFor: number;
   /** Whether the source's old config is still bound (undefined: the route retires nothing). */
   sourceConfigBound?: boolean;
   /** The copy job's status, "none" before it exists (undefined: the route copies nothing). */
   copyJob?: string;
+}
+
+/** Whether a cutover is over: nobody on the way, and its copy job (if any) has finished copying. */
+export function cutoverSettled(state: CutoverState): boolean {
+  return state.waitingFor === 0 && (state.copyJob === undefined || state.copyJob === "SUCCEEDED");
 }
 
 /** The cutover of every route source that retires a config or copies history, read from the emulator. */
@@ -159,7 +164,9 @@ export function cutovers(stack: LocalStack, routes: RoutesFile): CutoverState[] 
         const instance = stack.emulator.ecs.getInstance(host.instanceId);
         if (!instance || instance.accountId !== source.account || instance.status !== "Running") continue;
         if (instance.tags.get(routes.tagKey) !== name) continue;
-        if (instance.tags.get(routes.statusTagKey) !== "collecting") waitingFor += 1;
+        // A failed host does not hold the cutover back (planner: readyForCutover).
+        const status = instance.tags.get(routes.statusTagKey) ?? "";
+        if (status !== "collecting" && !status.startsWith("failed:")) waitingFor += 1;
       }
       const region = routes.sourceAccounts.find((a) => a.uid === source.account)?.regions[0] ?? "";
       const scope = { accountId: source.account, region, action: "start" };

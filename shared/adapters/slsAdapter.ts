@@ -7,9 +7,13 @@ import type {
   EnsureOutcome,
   EtlJob,
   EtlJobSpec,
+  FieldIndexSpec,
   IndexSpec,
+  LogQuery,
+  LogRow,
   LogstoreOptions,
   PipelineConfigSpec,
+  PipelineInputState,
   SlsPort,
   SlsScope,
 } from "../ports/sls";
@@ -138,6 +142,126 @@ export class SlsAdapter implements SlsPort {
     return "updated";
   }
 
+  async ensureIndexKeys(
+    logstore: string,
+    keys: Readonly<Record<string, FieldIndexSpec>>,
+  ): Promise<EnsureOutcome> {
+    const { project } = this.scope;
+    const wanted = buildIndex({ keys }).keys ?? {};
+    const current = await this.read(
+      "GetIndex",
+      ["IndexConfigNotExist"],
+      (sls) => sls.getIndex(project, logstore),
+      true,
+    );
+    if (current === undefined) {
+      return this.createTolerant(
+        "CreateIndex",
+        "IndexAlreadyExist",
+        (sls) =>
+          sls.createIndex(
+            project,
+            logstore,
+            new $Sls.CreateIndexRequest({ body: new $Sls.Index({ keys: wanted }) }),
+          ),
+        true,
+      );
+    }
+    const existing = current.body?.keys ?? {};
+    const missing = Object.keys(wanted).filter((name) => {
+      const key = existing[name];
+      return key === undefined || key.docValue !== true || key.type !== wanted[name]?.type;
+    });
+    if (missing.length === 0) return "unchanged";
+    const merged = new $Sls.Index({
+      ...(current.body?.line === undefined ? {} : { line: new $Sls.IndexLine(current.body.line) }),
+      ...(current.body?.ttl === undefined ? {} : { ttl: current.body.ttl }),
+      keys: { ...existing, ...Object.fromEntries(missing.map((name) => [name, wanted[name]])) },
+    });
+    await this.call("UpdateIndex", (sls) =>
+      sls.updateIndex(project, logstore, new $Sls.UpdateIndexRequest({ body: merged })),
+    );
+    return "updated";
+  }
+
+  async queryLogs(logstore: string, query: LogQuery): Promise<LogRow[]> {
+    const response = await this.call("GetLogs", (sls) =>
+      sls.getLogs(
+        this.scope.project,
+        logstore,
+        new $Sls.GetLogsRequest({ from: query.from, to: query.to, query: query.query }),
+      ),
+    );
+    const progress = response.headers?.["x-log-progress"];
+    if (progress !== undefined && progress !== "Complete") {
+      throw new CloudError(`the answer for ${logstore} is ${progress}: ask again`, {
+        service: "sls",
+        operation: "GetLogs",
+        code: "QueryIncomplete",
+        retryable: true,
+      });
+    }
+    return (response.body ?? []).map((row) =>
+      Object.fromEntries(Object.entries(row).map(([key, value]) => [key, String(value)])),
+    );
+  }
+
+  async pipelineInput(name: string): Promise<PipelineInputState | undefined> {
+    const response = await this.read("GetLogtailPipelineConfig", ["ConfigNotExist"], (sls) =>
+      sls.getLogtailPipelineConfig(this.scope.project, name),
+    );
+    if (response === undefined) return undefined;
+    const body = response.body;
+    const input = body?.inputs?.find((plugin) => plugin.Type === "input_file");
+    const flusher = body?.flushers?.find((plugin) => plugin.Type === "flusher_sls");
+    return {
+      input,
+      logstore: typeof flusher?.Logstore === "string" ? flusher.Logstore : undefined,
+      lastModifyTime: body?.lastModifyTime ?? 0,
+    };
+  }
+
+  async ensurePipelineInputOptions(
+    name: string,
+    options: Readonly<Record<string, unknown>>,
+  ): Promise<EnsureOutcome> {
+    const { project } = this.scope;
+    const current = await this.call("GetLogtailPipelineConfig", (sls) =>
+      sls.getLogtailPipelineConfig(project, name),
+    );
+    const body = current.body;
+    const inputs = body?.inputs ?? [];
+    const at = inputs.findIndex((plugin) => plugin.Type === "input_file");
+    const input = inputs[at];
+    if (body === undefined || input === undefined) {
+      throw new CloudError(`config ${project}/${name} has no input_file plugin`, {
+        service: "sls",
+        operation: "UpdateLogtailPipelineConfig",
+        code: "InvalidConfig",
+        retryable: false,
+      });
+    }
+    if (Object.entries(options).every(([key, value]) => canonicalJson(input[key]) === canonicalJson(value)))
+      return "unchanged";
+    const updated = inputs.map((plugin, index) => (index === at ? { ...plugin, ...options } : plugin));
+    await this.call("UpdateLogtailPipelineConfig", (sls) =>
+      sls.updateLogtailPipelineConfig(
+        project,
+        name,
+        new $Sls.UpdateLogtailPipelineConfigRequest({
+          configName: name,
+          ...(body.logSample === undefined ? {} : { logSample: body.logSample }),
+          ...(body.global === undefined ? {} : { global: body.global }),
+          inputs: updated,
+          processors: body.processors ?? [],
+          aggregators: body.aggregators ?? [],
+          flushers: body.flushers ?? [],
+        }),
+      ),
+    );
+    return "updated";
+  }
+
   ensureMachineGroup(name: string, identifiers: readonly string[]): Promise<EnsureOutcome> {
     return this.convergeMachineGroup(name, identifiers, true);
   }
@@ -202,7 +326,14 @@ export class SlsAdapter implements SlsPort {
     const { project, region } = this.scope;
     const desired = {
       configName: spec.name,
-      inputs: [{ Type: "input_file", FilePaths: [...spec.filePaths], AllowingIncludedByMultiConfigs: true }],
+      inputs: [
+        {
+          Type: "input_file",
+          FilePaths: [...spec.filePaths],
+          AllowingIncludedByMultiConfigs: true,
+          ...(spec.inputOptions ?? {}),
+        },
+      ],
       processors: spec.processors.map((processor) => ({ ...processor })),
       flushers: [
         {

@@ -165,6 +165,20 @@ const route = z.strictObject({
   index: index.optional(),
   heartbeatTimeoutSeconds: z.number().int().min(60).max(86_400).default(DEFAULT_HEARTBEAT_TIMEOUT_SECONDS),
   sources: z.array(routeSource).min(1, { error: "needs at least one source account" }),
+  /**
+   * Timing of the exactly-once handover from a source's `retire` config (README "Exactly-once
+   * cutover"); what Alibaba's agent does is unverified, so these are parameters.
+   */
+  handover: z
+    .strictObject({
+      /** How long a config change takes at most to reach every agent (open-source agent: 10 s). */
+      configPropagationSeconds: z.number().int().min(0).max(86_400).default(120),
+      /** A source file silent this long is idle; a destination file the source never shipped for this long is not the source's. */
+      sourceSilenceSeconds: z.number().int().min(60).max(86_400).default(300),
+      /** The copy's range ends this long before the cutover looks, so late answers of a send are inside. */
+      copyMarginSeconds: z.number().int().min(0).max(3_600).default(60),
+    })
+    .default({ configPropagationSeconds: 120, sourceSilenceSeconds: 300, copyMarginSeconds: 60 }),
   backfill: z
     .strictObject({
       /** Start of the history to copy; the end is the cutover time unless `to` is given. */

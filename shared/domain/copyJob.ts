@@ -19,3 +19,109 @@ export function routeCopyJobName(
 ): string {
   return copyJobName(route.backfill?.jobNamePrefix ?? DEFAULT_COPY_JOB_PREFIX, routeName, accountId);
 }
+
+/** SLS's limit on a data-transformation script (routes file: `backfill.spl`). */
+export const SPL_MAX_BYTES = 10 * 1024;
+/** Parts a handover copy may be split into (besides the base job), so policies can name them all. */
+export const MAX_COPY_PARTS = 20;
+
+/** A line's position in SPL: the host's tag, the inode tag and the offset (text in SPL: cast). */
+const HOST = `"__tag__:__hostname__"`;
+const INODE = `"__tag__:__inode__"`;
+const OFFSET = `cast("__file_offset__" as bigint)`;
+
+export interface CopyPart {
+  /** 0: the base job (lines without position meta); 1…: parts by host. */
+  part: number;
+  script: string;
+}
+
+export class CopyScriptError extends Error {
+  override readonly name = "CopyScriptError";
+}
+
+/**
+ * The copy scripts of a handover: the base job copies the source lines without position meta
+ * (shipped before the source config had it, all below every destination start); each part copies
+ * the lines with position meta of some hosts, except those at or past the destination's first
+ * offset in their file. Every source host with position meta must be in `hosts`. Each script stays
+ * within SLS's 10 KB; the route's own SPL (`userSpl`, after its `*`) runs after the filter.
+ */
+export function handoverCopyScripts(
+  userSpl: string,
+  hosts: readonly string[],
+  exclusions: ReadonlyArray<{ host: string; inode: string; offset: number }>,
+): CopyPart[] {
+  const rest = userSplRest(userSpl);
+  const byHost = new Map<string, string[]>();
+  for (const host of [...new Set(hosts)].sort()) byHost.set(host, []);
+  for (const { host, inode, offset } of exclusions) {
+    const clauses = byHost.get(host) ?? [];
+    clauses.push(`${INODE} = ${sqlString(inode)} and ${OFFSET} >= ${Math.trunc(offset)}`);
+    byHost.set(host, clauses);
+  }
+  const parts: CopyPart[] = [{ part: 0, script: `* | where ${INODE} is null${rest}` }];
+  const budget = SPL_MAX_BYTES - rest.length - 200;
+  let current: string[] = [];
+  let size = 0;
+  const flush = (): void => {
+    if (current.length === 0) return;
+    parts.push({
+      part: parts.length,
+      script: `* | where ${INODE} is not null and (${current.join(" or ")})${rest}`,
+    });
+    current = [];
+    size = 0;
+  };
+  for (const [host, clauses] of byHost) {
+    const term =
+      clauses.length === 0
+        ? `${HOST} = ${sqlString(host)}`
+        : `(${HOST} = ${sqlString(host)} and not (${clauses.map((clause) => `(${clause})`).join(" or ")}))`;
+    const bytes = Buffer.byteLength(term) + 4;
+    if (bytes > budget) throw new CopyScriptError(`host ${host} has too many files for one copy script`);
+    if (size + bytes > budget) flush();
+    current.push(term);
+    size += bytes;
+  }
+  flush();
+  if (parts.length - 1 > MAX_COPY_PARTS)
+    throw new CopyScriptError(
+      `${byHost.size} hosts need ${parts.length - 1} copy parts, more than ${MAX_COPY_PARTS}: split the route's sources`,
+    );
+  return parts;
+}
+
+/** The copy job of one part of a handover: the route's copy job for part 0. */
+export function copyPartName(
+  route: Pick<Route, "backfill">,
+  routeName: string,
+  accountId: string,
+  part: number,
+): string {
+  return part === 0
+    ? routeCopyJobName(route, routeName, accountId)
+    : copyJobName(
+        route.backfill?.jobNamePrefix ?? DEFAULT_COPY_JOB_PREFIX,
+        routeName,
+        `${accountId}/part-${part}`,
+      );
+}
+
+/** `| …` after the route's SPL data source `*` ("" when it is only `*`). */
+function userSplRest(spl: string): string {
+  const trimmed = spl.trim();
+  if (trimmed === "" || trimmed === "*") return "";
+  if (!trimmed.startsWith("*"))
+    throw new CopyScriptError(`the route's SPL must start with "*": ${trimmed.slice(0, 40)}`);
+  const rest = trimmed.slice(1).trim();
+  return rest === "" ? "" : ` ${rest.startsWith("|") ? rest : `| ${rest}`}`;
+}
+
+/** A SQL string literal; control characters cannot be in one. */
+function sqlString(value: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
+  if (/[\u0000-\u001f\u007f]/.test(value))
+    throw new CopyScriptError(`a control character in ${JSON.stringify(value)}`);
+  return `'${value.replaceAll("'", "''")}'`;
+}

@@ -61,6 +61,8 @@ export const applyMessage = z.strictObject({
   v: z.literal(1),
   type: z.literal("apply"),
   ...identity,
+  /** Set on an apply sent again to wait for the handover: how many times so far. */
+  handoverChecks: z.number().int().nonnegative().max(10_000).optional(),
 });
 
 /** A route's copy job in a source account: look at it again until it ends, then report how. */

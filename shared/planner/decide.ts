@@ -265,9 +265,11 @@ export function pendingCutoverSteps(facts: CutoverFacts): CutoverSteps {
 }
 
 /**
- * A source account cuts over once every running instance it has on the route collects (counted
- * across all its regions), and it has at least one.
+ * A source account cuts over once none of its running instances on the route is still on its way
+ * (counted across all its regions): each collects or has failed, and at least one collects. A
+ * failed host does not hold the others back; its lines stay in the source, and the source config
+ * is retired only when its whole group is migrated.
  */
-export function readyForCutover(counts: { running: number; collecting: number }): boolean {
-  return counts.running > 0 && counts.collecting >= counts.running;
+export function readyForCutover(counts: { running: number; collecting: number; failed?: number }): boolean {
+  return counts.collecting > 0 && counts.collecting + (counts.failed ?? 0) >= counts.running;
 }

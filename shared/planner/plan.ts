@@ -40,7 +40,7 @@ export function plan(
       .map(([name]) => name);
 
   // Route name → source account → running instances tagged for it and how many collect.
-  const cutover = new Map<string, Map<string, { running: number; collecting: number }>>();
+  const cutover = new Map<string, Map<string, { running: number; collecting: number; failed: number }>>();
   const usedOs = new Map<string, Set<OperatingSystem>>();
 
   for (const instance of [...observed.instances].sort(byIdentity)) {
@@ -64,10 +64,12 @@ export function plan(
       if (!NOT_RUNNING.has(instance.status)) {
         const perSource = cutover.get(decision.route) ?? new Map();
         cutover.set(decision.route, perSource);
-        const counts = perSource.get(instance.accountId) ?? { running: 0, collecting: 0 };
+        const counts = perSource.get(instance.accountId) ?? { running: 0, collecting: 0, failed: 0 };
         perSource.set(instance.accountId, counts);
         counts.running += 1;
-        if (decision.verdict?.stage === "collecting") counts.collecting += 1;
+        const stage = decision.verdict?.stage ?? current?.stage;
+        if (stage === "collecting") counts.collecting += 1;
+        else if (stage === "failed") counts.failed += 1;
       }
     }
     if (decision.revoke) builder.revoke(instance, decision.revoke);

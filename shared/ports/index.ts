@@ -22,8 +22,11 @@ export type {
   FieldIndexSpec,
   FullTextIndexSpec,
   IndexSpec,
+  LogQuery,
+  LogRow,
   LogstoreOptions,
   PipelineConfigSpec,
+  PipelineInputState,
   SlsPort,
   SlsScope,
 } from "./sls";

@@ -46,7 +46,32 @@ export interface PipelineConfigSpec {
   logstore: string;
   /** Endpoint the agent ships to (e.g. `cn-hangzhou-intranet.log.aliyuncs.com`). */
   endpoint: string;
+  /**
+   * Options of the `input_file` plugin besides `FilePaths` and `AllowingIncludedByMultiConfigs`
+   * (always true), e.g. `AppendingLogPositionMeta`, `TailSizeKB`.
+   */
+  inputOptions?: Readonly<Record<string, unknown>>;
 }
+
+/** A pipeline config's `input_file` options and when the config last changed. */
+export interface PipelineInputState {
+  /** The first `input_file` plugin's options as stored (undefined: the config has none). */
+  input: Readonly<Record<string, unknown>> | undefined;
+  /** The flusher's logstore (undefined: no `flusher_sls`). */
+  logstore: string | undefined;
+  /** Unix seconds. */
+  lastModifyTime: number;
+}
+
+/** A GetLogs query over `__time__` in [from, to) (Unix seconds). */
+export interface LogQuery {
+  from: number;
+  to: number;
+  query: string;
+}
+
+/** One row of a GetLogs answer (search lines or SQL rows): every value as text. */
+export type LogRow = Readonly<Record<string, string>>;
 
 export interface EtlSinkSpec {
   name: string;
@@ -90,6 +115,23 @@ export interface SlsPort {
   ensureProject(description?: string): Promise<EnsureOutcome>;
   ensureLogstore(name: string, options?: LogstoreOptions): Promise<EnsureOutcome>;
   ensureIndex(logstore: string, spec?: IndexSpec): Promise<EnsureOutcome>;
+  /**
+   * Adds these keys to the logstore's index, keeping every other key and the full-text settings;
+   * creates an index of only these keys when there is none.
+   */
+  ensureIndexKeys(logstore: string, keys: Readonly<Record<string, FieldIndexSpec>>): Promise<EnsureOutcome>;
+  /** Runs a query (the answer must be complete, else a retryable error). */
+  queryLogs(logstore: string, query: LogQuery): Promise<LogRow[]>;
+  /** The config's file input and last change; undefined when the config does not exist. */
+  pipelineInput(name: string): Promise<PipelineInputState | undefined>;
+  /**
+   * Sets these options on the config's `input_file`, everything else as it is ("unchanged" when
+   * they are already so). Fails when the config does not exist or has no `input_file`.
+   */
+  ensurePipelineInputOptions(
+    name: string,
+    options: Readonly<Record<string, unknown>>,
+  ): Promise<EnsureOutcome>;
   /** A `userdefined` machine group with exactly these identifiers. */
   ensureMachineGroup(name: string, identifiers: readonly string[]): Promise<EnsureOutcome>;
   ensurePipelineConfig(spec: PipelineConfigSpec): Promise<EnsureOutcome>;

@@ -7,16 +7,31 @@
  * create finds it and changes nothing).
  */
 import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
-import { routeCopyJobName } from "../domain/copyJob";
+import { copyPartName, handoverCopyScripts, routeCopyJobName } from "../domain/copyJob";
 
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus } from "../domain/status";
 import { type ApplyMessage, encodeMessage, type WatchCopyJobMessage } from "../messages/queueMessages";
 import { pendingCutoverSteps, readyForCutover } from "../planner/decide";
+import {
+  DESTINATION_HANDOVER_INPUT,
+  DESTINATION_INPUT,
+  type DestinationStartVerdict,
+  decideHandover,
+  destinationMayStart,
+  mayRetireSourceGroup,
+} from "../planner/handover";
 import { isHeartbeating } from "../planner/heartbeating";
 import type { InstanceRecord } from "../ports/ecs";
 import { errorCode, errorMessage, isRetryable } from "../ports/errors";
 import { keyedLog } from "../ports/log";
+import {
+  handoverSources,
+  locateSourceConfig,
+  observeHandover,
+  POSITION_INDEX_KEYS,
+  prepareHandoverSources,
+} from "./handover";
 import type { StepDeps } from "./stepDeps";
 
 export type ApplyDeps = Pick<
@@ -63,11 +78,14 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
   const sls = deps.sls({ accountId: destination.uid, region: destination.region, project: route.project });
   const endpoint = deps.slsDataEndpoint(destination.region);
 
+  const handover = handoverSources(config, route);
   await sls.ensureProject();
   await sls.ensureLogstore(route.logstore);
   await sls.ensureIndex(route.logstore, route.index);
+  if (handover.length > 0) await sls.ensureIndexKeys(route.logstore, POSITION_INDEX_KEYS);
   const osInUse = OPERATING_SYSTEMS.filter((os) => instances.some((i) => i.os === os));
   const members = new Set<string>();
+  let gate: DestinationStartVerdict | undefined;
   for (const os of osInUse) {
     const group = route.machineGroup[os];
     const identifier = route.identifier[os];
@@ -80,7 +98,18 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
       processors: logtail.processors,
       logstore: route.logstore,
       endpoint,
+      inputOptions: handover.length > 0 ? DESTINATION_HANDOVER_INPUT : DESTINATION_INPUT,
     });
+    // Once bound, the destination config reaches every host of the group: not before the source
+    // configs ship position meta on those hosts.
+    if (handover.length > 0 && !(await sls.appliedConfigs(group))?.includes(logtail.name)) {
+      gate ??= destinationMayStart(
+        await prepareHandoverSources(deps, handover, message.region),
+        deps.now() / 1000,
+        route.handover.configPropagationSeconds,
+      );
+      if (!gate.start) continue;
+    }
     await sls.applyConfig(group, logtail.name);
     const machines = (await sls.listMachines(group)) ?? [];
     const nowSeconds = deps.now() / 1000;
@@ -88,6 +117,26 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
       if (isHeartbeating(machines, instance, identifier, nowSeconds, deps.freshSeconds ?? 180))
         members.add(instance.instanceId);
     }
+  }
+  if (gate !== undefined && !gate.start) {
+    const delaySeconds = Math.min(Math.max(gate.waitSeconds, 10), 900);
+    log({
+      action: "apply",
+      outcome: "skipped",
+      instanceIds: message.instanceIds,
+      reason: gate.reason,
+      detail: `the destination config waits ${gate.waitSeconds} s for the source configs' position meta to reach the hosts; looking again in ${delaySeconds} s`,
+    });
+    await deps.queue.send(deps.applyQueue, [encodeMessage(message)], { delaySeconds });
+    return { collecting: [], cutover: undefined };
+  }
+  if (gate?.start && gate.missingSources > 0) {
+    log({
+      action: "apply",
+      outcome: "ok",
+      reason: "SourceConfigMissing",
+      detail: `${gate.missingSources} source configs to hand over are not in their projects: they read nothing, so the destination starts; check the route's retire settings`,
+    });
   }
   const collecting = [...members];
   const toWrite = instances.filter(
@@ -151,11 +200,20 @@ async function maybeCutover(
 
   // Observe the cutover first: once it is done (binding gone, job there) nothing below runs and
   // the route's instances need not be listed again.
+  // The source project is in one of the account's regions: the one where the handed-over config
+  // is (this message's region first), else the region the instances report from.
+  const handoverSource = handoverSources(config, route).find(
+    (candidate) => candidate.account.uid === account.uid,
+  );
+  const sourceRegion =
+    (handoverSource &&
+      (await locateSourceConfig(deps, account, handoverSource.source, message.region))?.region) ??
+    message.region;
   const retireSls = source.retire
-    ? deps.sls({ accountId: account.uid, region: message.region, project: source.retire.project })
+    ? deps.sls({ accountId: account.uid, region: sourceRegion, project: source.retire.project })
     : undefined;
   const backfillSls = source.backfill
-    ? deps.sls({ accountId: account.uid, region: message.region, project: source.backfill.project })
+    ? deps.sls({ accountId: account.uid, region: sourceRegion, project: source.backfill.project })
     : undefined;
   const bindingPresent =
     source.retire && retireSls
@@ -177,7 +235,8 @@ async function maybeCutover(
   // Counted across every region configured for the account: the tags say who collects, and the
   // instances this run just marked count although their tag write may not be visible yet.
   const collecting = new Set(justCollecting);
-  const counts = { running: 0, collecting: 0 };
+  const counts = { running: 0, collecting: 0, failed: 0 };
+  const migratedIps = new Set<string>();
   for (const region of account.regions) {
     const tagged = await deps
       .ecs({ accountId: account.uid, region })
@@ -185,49 +244,110 @@ async function maybeCutover(
     for (const instance of tagged) {
       if (instance.status !== "Running") continue;
       counts.running += 1;
-      if (collecting.has(instance.instanceId) || instance.tags[config.statusTagKey] === "collecting")
+      const status = instance.tags[config.statusTagKey] ?? "";
+      if (collecting.has(instance.instanceId) || status === "collecting") {
         counts.collecting += 1;
+        for (const ip of instance.privateIps) migratedIps.add(ip);
+      } else if (status.startsWith("failed:")) counts.failed += 1;
     }
   }
   if (!readyForCutover(counts)) return undefined;
 
-  // The source project is taken to be in the region the instances report from.
-  if (source.retire && retireSls && steps.retire) {
-    await retireSls.removeConfig(source.retire.machineGroup, source.retire.config);
-    cutoverLog({
-      action: "retire-source-config",
-      outcome: "ok",
-      detail: `${source.retire.project}/${source.retire.machineGroup}/${source.retire.config}`,
-    });
-  }
+  // The copy first: the source config must keep reading until the copy's range is closed.
+  const handover = source.retire !== undefined && source.backfill !== undefined;
   if (route.backfill && source.backfill && backfillSls && backfillJob && steps.createBackfill) {
     const fromTime = Math.floor(Date.parse(route.backfill.from) / 1000);
-    const toTime = route.backfill.to
-      ? Math.floor(Date.parse(route.backfill.to) / 1000)
-      : Math.floor(deps.now() / 1000);
-    const outcome = await backfillSls.createEtl({
-      name: backfillJob,
+    const sinks = [
+      {
+        name: "destination",
+        project: route.project,
+        logstore: route.logstore,
+        endpoint: deps.slsDataEndpoint(destination.region),
+        roleArn: route.backfill.writeRoleArn,
+      },
+    ];
+    const job = {
       displayName: `logtail-xacct copy ${message.route} from ${account.uid}`,
-      script: route.backfill.spl,
       logstore: source.backfill.logstore,
       roleArn: source.backfill.readRoleArn,
       fromTime,
-      toTime,
-      sinks: [
-        {
-          name: "destination",
-          project: route.project,
-          logstore: route.logstore,
-          endpoint: deps.slsDataEndpoint(destination.region),
-          roleArn: route.backfill.writeRoleArn,
-        },
-      ],
-    });
-    cutoverLog({
-      action: "create-copy-job",
-      outcome: "ok",
-      detail: `${backfillJob}: ${outcome}`,
-    });
+      sinks,
+    };
+    if (handover) {
+      const nowSeconds = Math.floor(deps.now() / 1000);
+      const until = nowSeconds - route.handover.copyMarginSeconds;
+      const observed = await observeHandover(
+        deps.sls({ accountId: destination.uid, region: destination.region, project: route.project }),
+        route.logstore,
+        backfillSls,
+        source.backfill.logstore,
+        { from: fromTime, until },
+      );
+      const verdict = decideHandover(observed.destinationFirst, observed.sourceLast, {
+        now: nowSeconds,
+        until,
+        sourceSilenceSeconds: route.handover.sourceSilenceSeconds,
+      });
+      if (verdict.kind === "waiting") {
+        const checks = message.handoverChecks ?? 0;
+        const [behind] = verdict.behind;
+        const [unread] = verdict.unread;
+        cutoverLog({
+          action: "cutover",
+          outcome: "skipped",
+          reason: "HandoverWaiting",
+          detail: [
+            verdict.behind.length > 0
+              ? `the source has not shipped up to the destination's first line in ${verdict.behind.length} files (first: host ${behind?.host} inode ${behind?.inode}, source at ${behind?.sourceAt ?? "nothing"}, destination from ${behind?.destinationFrom})`
+              : "",
+            verdict.unread.length > 0
+              ? `the destination has not read ${verdict.unread.length} files the source is shipping (first: host ${unread?.host} inode ${unread?.inode})`
+              : "",
+          ]
+            .filter((part) => part !== "")
+            .join("; "),
+        });
+        if (checks < MAX_HANDOVER_CHECKS) {
+          await deps.queue.send(
+            deps.applyQueue,
+            [encodeMessage({ ...message, handoverChecks: checks + 1 })],
+            {
+              delaySeconds: HANDOVER_CHECK_SECONDS,
+            },
+          );
+        }
+        return undefined;
+      }
+      const parts = handoverCopyScripts(route.backfill.spl, observed.sourceHosts, verdict.exclusions);
+      // Parts by host first, the base job last: the base job's existence says the copy is made.
+      for (const part of [...parts.slice(1), ...parts.slice(0, 1)]) {
+        const name = copyPartName(route, message.route, account.uid, part.part);
+        const outcome = await backfillSls.createEtl({
+          ...job,
+          name,
+          displayName: part.part === 0 ? job.displayName : `${job.displayName} (part ${part.part})`,
+          script: part.script,
+          toTime: until,
+        });
+        cutoverLog({ action: "create-copy-job", outcome: "ok", detail: `${name}: ${outcome}` });
+      }
+      cutoverLog({
+        action: "cutover",
+        outcome: "ok",
+        detail: `copy cut at ${new Date(until * 1000).toISOString()}: ${verdict.exclusions.length} files handed over by position, ${observed.sourceHosts.length} source hosts in ${parts.length} copy jobs`,
+      });
+    } else {
+      const toTime = route.backfill.to
+        ? Math.floor(Date.parse(route.backfill.to) / 1000)
+        : Math.floor(deps.now() / 1000);
+      const outcome = await backfillSls.createEtl({
+        ...job,
+        name: backfillJob,
+        script: route.backfill.spl,
+        toTime,
+      });
+      cutoverLog({ action: "create-copy-job", outcome: "ok", detail: `${backfillJob}: ${outcome}` });
+    }
     await deps.queue.send(
       deps.applyQueue,
       [
@@ -235,7 +355,7 @@ async function maybeCutover(
           v: 1,
           type: "watch-copy-job",
           accountId: account.uid,
-          region: message.region,
+          region: sourceRegion,
           route: message.route,
           checks: 0,
         }),
@@ -243,8 +363,31 @@ async function maybeCutover(
       { delaySeconds: watchDelaySeconds(0) },
     );
   }
+
+  // Unbinding the source config reaches every machine of its group: only when all are migrated.
+  if (source.retire && retireSls && steps.retire) {
+    const machines = (await retireSls.listMachines(source.retire.machineGroup)) ?? [];
+    const decision = mayRetireSourceGroup(machines, migratedIps);
+    const where = `${source.retire.project}/${source.retire.machineGroup}/${source.retire.config}`;
+    if (decision.retire) {
+      await retireSls.removeConfig(source.retire.machineGroup, source.retire.config);
+      cutoverLog({ action: "retire-source-config", outcome: "ok", detail: where });
+    } else {
+      cutoverLog({
+        action: "retire-source-config",
+        outcome: "skipped",
+        reason: "SourceGroupNotMigrated",
+        detail: `${where} stays bound: ${decision.notMigrated.length} machines of the group are not migrated (${decision.notMigrated.slice(0, 5).join(", ")}${decision.notMigrated.length > 5 ? ", …" : ""})`,
+      });
+      return { retired: false, ...(backfillJob ? { backfillJob } : {}) };
+    }
+  }
   return done;
 }
+
+/** A handover waiting for the source is looked at again this often, this many times (then by reconcile). */
+const HANDOVER_CHECK_SECONDS = 30;
+const MAX_HANDOVER_CHECKS = 120;
 
 /** Still under way: look again after 1, 2, 4, … minutes, at most every 15 minutes. */
 const RUNNING_ETL = new Set(["STARTING", "RUNNING", "RESTARTING", "STOPPING"]);

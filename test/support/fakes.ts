@@ -28,7 +28,10 @@ import type {
   EtlJob,
   InstanceRecord,
   InvocationResult,
+  LogQuery,
+  LogRow,
   PipelineConfigSpec,
+  PipelineInputState,
   QueuePort,
   ReceivedMessage,
   SlsPort,
@@ -409,9 +412,15 @@ export interface FakeSls extends SlsPort {
    */
   machines: Map<string, ObservedMachine[]>;
   etls: Map<string, EtlJob>;
+  /** Index keys added through ensureIndexKeys, per logstore. */
+  indexKeys: Map<string, Set<string>>;
+  /** Pipeline configs of someone else (a source's config), by name. */
+  pipelineInputs: Map<string, PipelineInputState>;
+  /** What queryLogs answers (default: no rows); every query is in `calls`. */
+  answer: (logstore: string, query: LogQuery) => LogRow[];
 }
 
-export function fakeSls(scope: SlsScope, journal: Journal = []): FakeSls {
+export function fakeSls(scope: SlsScope, journal: Journal = [], now: () => number = () => 0): FakeSls {
   const calls: Call<SlsPort>[] = [];
   const logstores = new Set<string>();
   const indexes = new Set<string>();
@@ -420,6 +429,8 @@ export function fakeSls(scope: SlsScope, journal: Journal = []): FakeSls {
   const bindings = new Map<string, Set<string>>();
   const machines = new Map<string, ObservedMachine[]>();
   const etls = new Map<string, EtlJob>();
+  const indexKeys = new Map<string, Set<string>>();
+  const pipelineInputs = new Map<string, PipelineInputState>();
   const project = (): void => {
     if (!fake.projectExists) throw cloudError("ProjectNotExist", { message: `no project ${scope.project}` });
   };
@@ -498,6 +509,35 @@ export function fakeSls(scope: SlsScope, journal: Journal = []): FakeSls {
       project();
       return [...etls.values()].map((job) => ({ ...job }));
     },
+    ensureIndexKeys: async (logstore, keys) => {
+      project();
+      const current = indexKeys.get(logstore) ?? new Set<string>();
+      const missing = Object.keys(keys).filter((key) => !current.has(key));
+      for (const key of missing) current.add(key);
+      indexKeys.set(logstore, current);
+      return missing.length === 0 ? "unchanged" : "updated";
+    },
+    queryLogs: async (logstore, query) => {
+      project();
+      return fake.answer(logstore, query);
+    },
+    pipelineInput: async (name) => {
+      project();
+      const state = pipelineInputs.get(name) ?? pipelineConfigInput(pipelineConfigs.get(name));
+      return state && { ...state };
+    },
+    ensurePipelineInputOptions: async (name, options) => {
+      project();
+      const state = pipelineInputs.get(name) ?? pipelineConfigInput(pipelineConfigs.get(name));
+      if (state?.input === undefined) throw cloudError("ConfigNotExist");
+      if (Object.entries(options).every(([key, value]) => state.input?.[key] === value)) return "unchanged";
+      pipelineInputs.set(name, {
+        ...state,
+        input: { ...state.input, ...options },
+        lastModifyTime: Math.floor(now() / 1000),
+      });
+      return "updated";
+    },
   };
   const log = (method: string) =>
     journal.push(`sls:${scope.accountId}/${scope.region}/${scope.project}.${method}`);
@@ -513,6 +553,9 @@ export function fakeSls(scope: SlsScope, journal: Journal = []): FakeSls {
     bindings,
     machines,
     etls,
+    indexKeys,
+    pipelineInputs,
+    answer: () => [],
     ensureProject: (...args) => {
       calls.push({ method: "ensureProject", args });
       log("ensureProject");
@@ -588,8 +631,38 @@ export function fakeSls(scope: SlsScope, journal: Journal = []): FakeSls {
       log("listEtls");
       return fns.listEtls(...args);
     },
+    ensureIndexKeys: (...args) => {
+      calls.push({ method: "ensureIndexKeys", args });
+      log("ensureIndexKeys");
+      return fns.ensureIndexKeys(...args);
+    },
+    queryLogs: (...args) => {
+      calls.push({ method: "queryLogs", args });
+      log("queryLogs");
+      return fns.queryLogs(...args);
+    },
+    pipelineInput: (...args) => {
+      calls.push({ method: "pipelineInput", args });
+      log("pipelineInput");
+      return fns.pipelineInput(...args);
+    },
+    ensurePipelineInputOptions: (...args) => {
+      calls.push({ method: "ensurePipelineInputOptions", args });
+      log("ensurePipelineInputOptions");
+      return fns.ensurePipelineInputOptions(...args);
+    },
   };
   return fake;
+}
+
+/** A config this fake made itself, as pipelineInput shows it. */
+function pipelineConfigInput(spec: PipelineConfigSpec | undefined): PipelineInputState | undefined {
+  if (spec === undefined) return undefined;
+  return {
+    input: { Type: "input_file", FilePaths: [...spec.filePaths], ...(spec.inputOptions ?? {}) },
+    logstore: spec.logstore,
+    lastModifyTime: 0,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -783,6 +856,7 @@ export function fakeCloud(start?: number): FakeCloud {
       const made = fakeSls(
         { accountId: scope.accountId, region: scope.region, project: scope.project },
         journal,
+        clock.now,
       );
       slsFakes.set(key, made);
       return made;

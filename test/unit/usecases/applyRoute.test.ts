@@ -82,6 +82,12 @@ beforeEach(() => {
     endpoint: dataEndpoint(REGION),
   });
   source.bindings.set("app-b-servers", new Set(["app-b-files"]));
+  // The source config has shipped position meta for long: the destination config may start.
+  source.pipelineInputs.set("app-b-files", {
+    input: { Type: "input_file", FilePaths: ["/var/log/app-b/*.log"], AppendingLogPositionMeta: true },
+    logstore: "app-b",
+    lastModifyTime: 0,
+  });
 });
 
 describe("applyRoute", () => {
@@ -112,7 +118,8 @@ describe("applyRoute", () => {
     expect(sourceProject().etls.get(JOB)).toMatchObject({
       logstore: "app-b",
       fromTime: Date.parse("2026-01-01T00:00:00Z") / 1000,
-      toTime: Math.floor(cloud.clock.now() / 1000),
+      // The copy's range ends the route's margin before the cutover looked.
+      toTime: Math.floor(cloud.clock.now() / 1000) - 60,
       sinks: [{ name: "destination", project: "central-logs", logstore: "app-b" }],
     });
     const [created] = argsOf(sourceProject().calls, "createEtl");
@@ -136,8 +143,9 @@ describe("applyRoute", () => {
     ]);
     expect(cloud.logs.map((l) => [l.action, l.outcome])).toEqual([
       ["apply", "ok"],
-      ["retire-source-config", "ok"],
       ["create-copy-job", "ok"],
+      ["cutover", "ok"],
+      ["retire-source-config", "ok"],
     ]);
   });
 

@@ -1,0 +1,165 @@
+/**
+ * The calls of the exactly-once handover (README "Exactly-once cutover"); every decision is in
+ * planner/handover.ts. Apply uses it twice: before the destination config is bound (the source
+ * configs must ship position meta first), and at the cutover (read where each config is in each
+ * file, then create the copy parts).
+ */
+import type { Route, RouteSource, RoutesFile, SourceAccount } from "../config/routesSchema";
+import {
+  type DestinationStart,
+  POSITION_FIELDS,
+  SOURCE_HANDOVER_INPUT,
+  type SourceConfigState,
+  type SourceProgress,
+} from "../planner/handover";
+import { errorCode } from "../ports/errors";
+import type { FieldIndexSpec, LogRow, SlsPort } from "../ports/sls";
+import type { StepDeps } from "./stepDeps";
+
+type HandoverDeps = Pick<StepDeps, "sls" | "now">;
+
+/** A route source whose old config is handed over: it names the config (`retire`) and copies (`backfill`). */
+export interface HandoverSource {
+  account: SourceAccount;
+  source: RouteSource & {
+    retire: NonNullable<RouteSource["retire"]>;
+    backfill: NonNullable<RouteSource["backfill"]>;
+  };
+}
+
+/** Index keys the handover queries need, with analytics, in both logstores. */
+export const POSITION_INDEX_KEYS: Readonly<Record<string, FieldIndexSpec>> = {
+  [POSITION_FIELDS.host]: { type: "text", docValue: true },
+  [POSITION_FIELDS.inode]: { type: "text", docValue: true },
+  [POSITION_FIELDS.offset]: { type: "long", docValue: true },
+  [POSITION_FIELDS.receiveTime]: { type: "long", docValue: true },
+};
+
+export function handoverSources(config: RoutesFile, route: Route): HandoverSource[] {
+  if (route.backfill === undefined) return [];
+  const sources: HandoverSource[] = [];
+  for (const source of route.sources) {
+    const account = config.sourceAccounts.find((candidate) => candidate.uid === source.account);
+    const { retire, backfill } = source;
+    if (account && retire && backfill) sources.push({ account, source: { ...source, retire, backfill } });
+  }
+  return sources;
+}
+
+/**
+ * Makes every handover source's config ship position meta and indexes the position fields of its
+ * logstore; answers what each config looks like now (undefined: not found in any of the account's
+ * regions). The region tried first is `preferredRegion` when the account has it.
+ */
+export async function prepareHandoverSources(
+  deps: HandoverDeps,
+  sources: readonly HandoverSource[],
+  preferredRegion: string,
+): Promise<Array<SourceConfigState | undefined>> {
+  const states: Array<SourceConfigState | undefined> = [];
+  for (const { account, source } of sources) {
+    const located = await locateSourceConfig(deps, account, source, preferredRegion);
+    if (located === undefined) {
+      states.push(undefined);
+      continue;
+    }
+    const { sls } = located;
+    await sls.ensureIndexKeys(source.backfill.logstore, POSITION_INDEX_KEYS);
+    const outcome = await sls.ensurePipelineInputOptions(source.retire.config, SOURCE_HANDOVER_INPUT);
+    const after = outcome === "unchanged" ? located.state : await sls.pipelineInput(source.retire.config);
+    states.push(
+      after === undefined
+        ? undefined
+        : {
+            positionMeta: after.input?.AppendingLogPositionMeta === true,
+            lastModifyTime:
+              outcome === "unchanged"
+                ? after.lastModifyTime
+                : Math.max(after.lastModifyTime, deps.now() / 1000),
+          },
+    );
+  }
+  return states;
+}
+
+/** Where a handed-over source config is: the account's regions in turn, `preferredRegion` first. */
+export async function locateSourceConfig(
+  deps: HandoverDeps,
+  account: SourceAccount,
+  source: HandoverSource["source"],
+  preferredRegion: string,
+) {
+  const regions = account.regions.includes(preferredRegion)
+    ? [preferredRegion, ...account.regions.filter((region) => region !== preferredRegion)]
+    : account.regions;
+  for (const region of regions) {
+    const sls = deps.sls({ accountId: account.uid, region, project: source.retire.project });
+    try {
+      const state = await sls.pipelineInput(source.retire.config);
+      if (state !== undefined) return { sls, region, state };
+    } catch (error) {
+      if (errorCode(error) !== "ProjectNotExist") throw error;
+    }
+  }
+  return undefined;
+}
+
+/** Where each config is in each file: the destination's first lines, the source's last before `until`. */
+export interface HandoverObservation {
+  destinationFirst: DestinationStart[];
+  sourceLast: SourceProgress[];
+  /** Every host the source shipped lines with position meta for (each needs a copy part). */
+  sourceHosts: string[];
+}
+
+const { host: HOST, inode: INODE, offset: OFFSET, receiveTime: RECEIVED } = POSITION_FIELDS;
+const offsetOf = `cast("${OFFSET}" as bigint)`;
+const receivedOf = `cast("${RECEIVED}" as bigint)`;
+/** SLS answers at most this many SQL rows; more files than this is more than one query can judge. */
+const MAX_ROWS = 1_000_000;
+
+/**
+ * Two queries: the destination's first offset and first receive time per file, and the source's
+ * last offset per file among the lines received before `until` (Unix seconds).
+ */
+export async function observeHandover(
+  destination: SlsPort,
+  destinationLogstore: string,
+  source: SlsPort,
+  sourceLogstore: string,
+  range: { from: number; until: number },
+): Promise<HandoverObservation> {
+  const to = range.until + 86_400;
+  const firstRows = await destination.queryLogs(destinationLogstore, {
+    from: range.from,
+    to,
+    query: `* | select "${HOST}" as host, "${INODE}" as inode, min(${offsetOf}) as first, min(${receivedOf}) as since where "${INODE}" is not null group by host, inode limit ${MAX_ROWS}`,
+  });
+  const lastRows = await source.queryLogs(sourceLogstore, {
+    from: range.from,
+    to,
+    query: `* | select "${HOST}" as host, "${INODE}" as inode, max(${offsetOf}) as last, max(${receivedOf}) as received where "${INODE}" is not null and ${receivedOf} < ${Math.floor(range.until)} group by host, inode limit ${MAX_ROWS}`,
+  });
+  const destinationFirst = firstRows.flatMap((row) => {
+    const position = positionOf(row, "first");
+    const since = Number(row.since);
+    return position === undefined || !Number.isFinite(since) ? [] : [{ ...position, since }];
+  });
+  const sourceLast = lastRows.flatMap((row) => {
+    const position = positionOf(row, "last");
+    const received = Number(row.received);
+    return position === undefined || !Number.isFinite(received) ? [] : [{ ...position, received }];
+  });
+  return { destinationFirst, sourceLast, sourceHosts: [...new Set(sourceLast.map((p) => p.host))].sort() };
+}
+
+function positionOf(
+  row: LogRow,
+  column: string,
+): { host: string; inode: string; offset: number } | undefined {
+  const { host, inode } = row;
+  const offset = Number(row[column]);
+  if (host === undefined || inode === undefined || host === "" || !/^\d+$/.test(inode)) return undefined;
+  if (!Number.isSafeInteger(offset) || offset < 0) return undefined;
+  return { host, inode, offset };
+}
