@@ -2,7 +2,8 @@
  * `npx logtail-xacct <command>`. Exit codes: 0 success; 1 the input is invalid (a routes file with
  * errors, an unknown route, account or instance) or some instances could not be revoked; 2 the
  * command line is wrong; 3 unavailable (no credentials, the cloud or the local stack cannot be
- * reached, or the local stack cannot run here); 70 an internal error.
+ * reached, or the local stack cannot run here); 4 `verify` found lines missing or doubled; 70 an
+ * internal error.
  */
 import { Command, CommanderError } from "commander";
 import { registerEmulatorCommand } from "./commands/emulator";
@@ -11,6 +12,7 @@ import { registerOperatorCommands } from "./commands/operate";
 import { registerPoliciesCommand } from "./commands/policies";
 import { registerStartCommand } from "./commands/start";
 import { registerValidateConfigCommand } from "./commands/validateConfig";
+import { registerVerifyCommand } from "./commands/verify";
 import { EXIT_USAGE } from "./exitCodes";
 import type { CliIo } from "./io";
 import { processIo } from "./io";
@@ -29,6 +31,7 @@ export function buildProgram(io: CliIo): Command {
   registerInvokeCommand(program, io);
   registerOperatorCommands(program, io);
   registerPoliciesCommand(program, io);
+  registerVerifyCommand(program, io);
   return program;
 }
 

@@ -24,6 +24,11 @@ import { type ApiBudget, parseApiBudgets } from "../../shared/adapters/throttleG
 import { loadRoutesConfig, RoutesConfigError, summarizeRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
+import { errorMessage } from "../../shared/ports/errors";
+import type { VerifyReport } from "../../shared/status/verifyReport";
+import { handoverSources } from "../../shared/usecases/handover";
+import { verifyRoute } from "../../shared/usecases/verifyRoute";
+import { openCloud } from "../cloud";
 import { EXIT_INVALID_INPUT, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE } from "../exitCodes";
 import type { CliIo } from "../io";
 
@@ -185,6 +190,12 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
     if (!(await stopWritingAndDrain(stack)))
       io.err("lines    the agents had not shipped everything in 30 s\n");
     summary.delivery = deliveryByRoute(stack, routes);
+    // What an operator would run: `verify` on each handover route, from the logstores alone.
+    try {
+      summary.verify = await verifyHandoverRoutes(options.config, endpointsFile, routes);
+    } catch (error) {
+      io.err(`verify   could not run: ${errorMessage(error)}\n`);
+    }
     summary.deadLetters = stack.emulator.mns.getQueue(
       routes.hub.accountId,
       routes.hub.region,
@@ -239,6 +250,25 @@ interface Summary extends FleetSummary {
   cutovers?: CutoverState[];
   /** Per route: the lines its hosts wrote, in the destination once, more than once, missing. */
   delivery?: RouteDelivery[];
+  /** `verify`'s verdict per handover route and source account (read from the logstores only). */
+  verify?: Array<Pick<VerifyReport, "route" | "sourceAccount" | "ok" | "totals" | "copyUnfinished">>;
+}
+
+async function verifyHandoverRoutes(
+  configFile: string,
+  endpointsFile: string,
+  routes: RoutesFile,
+): Promise<NonNullable<Summary["verify"]>> {
+  const session = await openCloud({ config: configFile, endpointsFile });
+  const verdicts: NonNullable<Summary["verify"]> = [];
+  for (const [name, route] of Object.entries(routes.routes)) {
+    if (handoverSources(routes, route).length === 0) continue;
+    for (const report of await verifyRoute(session.deps, name)) {
+      const { route: routeName, sourceAccount, ok, totals, copyUnfinished } = report;
+      verdicts.push({ route: routeName, sourceAccount, ok, totals, copyUnfinished });
+    }
+  }
+  return verdicts;
 }
 
 /** Progress by stage until every instance is where it should end, or the deadline passes. */
@@ -331,6 +361,10 @@ function renderTable(summary: Summary): string {
     text += `cutover  ${cutover.route} from ${cutover.sourceAccount}: ${parts.join(", ")}\n`;
   }
   for (const delivery of summary.delivery ?? []) text += renderDelivery(delivery);
+  for (const verdict of summary.verify ?? []) {
+    const { totals } = verdict;
+    text += `verify   ${verdict.route} from ${verdict.sourceAccount}: ${verdict.ok ? "every line once" : "NOT exactly once"} (${totals.files} files, ${totals.missing} missing, ${totals.extraCopies} extra copies, history ${totals.unplacedMissing} missing / ${totals.unplacedExtra} extra${verdict.copyUnfinished ? ", copy still running" : ""})\n`;
+  }
   if (summary.deadLetters !== undefined) text += `dead letters  ${summary.deadLetters}\n`;
   text += `failed on the way  ${summary.failedOnTheWay} (hosts that collect in the end but were marked failed before)\n`;
   for (const { instanceId, status, expected } of summary.unexpected.slice(0, 10))

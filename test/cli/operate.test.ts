@@ -137,7 +137,9 @@ describeRequiring(sandboxRequirement(), "operator commands on the local stack", 
     expect(first.code).toBe(0);
     expect([...APP, LEAVER, ...PAY].map(status)).toEqual(Array(5).fill("authorized"));
 
-    stack.emulator.advanceClock(20_000);
+    // The route's config waits for the source config's position meta (set by the first run) to
+    // reach the hosts: configPropagationSeconds, 120 s by default.
+    stack.emulator.advanceClock(130_000);
     const second = await cli("reconcile", "--json");
     expect(second.code).toBe(0);
     const report = (JSON.parse(second.out) as { status: FleetReport }).status;

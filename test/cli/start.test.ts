@@ -44,6 +44,15 @@ describeRequiring(sandboxRequirement(), "logtail-xacct start with hosts that wri
     expect(appB).toMatchObject({ duplicated: 0, extraCopies: 0, missing: 0 });
     expect(appB.once).toBe(appB.written);
     expect(appB.stored).toBe(appB.written);
+    // `verify`, from the two logstores alone, agrees.
+    expect(summary.verify).toEqual([
+      expect.objectContaining({
+        route: "app-b-prod",
+        ok: true,
+        totals: expect.objectContaining({ missing: 0, extraCopies: 0, unplacedMissing: 0, unplacedExtra: 0 }),
+      }),
+    ]);
+    expect(summary.verify[0].totals.inSource).toBeGreaterThan(0);
     expect(io.stdout()).toMatch(/delivery app-b-prod → central-logs\/app-b: [\d,]+ written by 4 hosts, /);
     expect(io.stderr()).toMatch(/flow {5}app-b-prod [\d.]+ lines\/s \([\d,]+ stored\)/);
   }, 120_000);

@@ -1,0 +1,163 @@
+/**
+ * `verify`: reads a route's source and destination logstores through GetLogs (and its copy jobs
+ * through GetETL) and builds, per source account, the report of shared/status/verifyReport.ts.
+ * Read-only; no ledger, no local state.
+ */
+import type { RoutesFile } from "../config/routesSchema";
+import { copyPartName, MAX_COPY_PARTS } from "../domain/copyJob";
+import { POSITION_FIELDS } from "../planner/handover";
+import type { LogRow, SlsPort } from "../ports/sls";
+import {
+  buildVerifyReport,
+  type CopyJobState,
+  type MinuteCount,
+  type PositionCount,
+  type UnplacedCount,
+  type VerifyReport,
+} from "../status/verifyReport";
+import { handoverSources, locateSourceConfig } from "./handover";
+import type { StepDeps } from "./stepDeps";
+
+export type VerifyDeps = Pick<StepDeps, "config" | "sls" | "now">;
+
+const { host: HOST, inode: INODE, offset: OFFSET, receiveTime: RECEIVED } = POSITION_FIELDS;
+const MAX_ROWS = 1_000_000;
+
+export class VerifyError extends Error {
+  override readonly name = "VerifyError";
+}
+
+/** One report per source account the route hands over from. */
+export async function verifyRoute(
+  deps: VerifyDeps,
+  routeName: string,
+  options: { since?: number } = {},
+): Promise<VerifyReport[]> {
+  const { config } = deps;
+  const route = config.routes[routeName];
+  if (route === undefined) throw new VerifyError(`route ${routeName} is not in the routes file`);
+  const destination = config.destinations[route.destination];
+  if (destination === undefined) throw new VerifyError(`route ${routeName} has no destination`);
+  const sources = handoverSources(config, route);
+  if (sources.length === 0 || route.backfill === undefined)
+    throw new VerifyError(
+      `route ${routeName} hands over from no source (no source with retire and backfill)`,
+    );
+  const destinationSls = deps.sls({
+    accountId: destination.uid,
+    region: destination.region,
+    project: route.project,
+  });
+  const to = Math.floor(deps.now() / 1000) + 60;
+  const from = options.since ?? Math.floor(Date.parse(route.backfill.from) / 1000);
+  const reports: VerifyReport[] = [];
+  for (const handover of sources) {
+    const { account, source } = handover;
+    const located = await locateSourceConfig(deps, account, source, account.regions[0] ?? destination.region);
+    const region = located?.region ?? account.regions[0] ?? destination.region;
+    const sourceSls = deps.sls({ accountId: account.uid, region, project: source.backfill.project });
+    const copyJobs = await copyJobsOf(sourceSls, config, routeName, account.uid);
+    const base = copyJobs.find((job) => job.part === 0);
+    const cutoverAt = base?.toTime;
+    const sourceRows = await readLogstore(sourceSls, source.backfill.logstore, { from, to }, cutoverAt);
+    const destinationRows = await readLogstore(destinationSls, route.logstore, { from, to }, undefined);
+    // The destination holds every source account's hosts: only this account's count here.
+    const hosts = new Set([
+      ...sourceRows.positions.map((p) => p.host),
+      ...sourceRows.unplaced.map((u) => u.host),
+    ]);
+    reports.push(
+      buildVerifyReport({
+        route: routeName,
+        sourceAccount: account.uid,
+        window: { from, to },
+        source: sourceRows,
+        destination: {
+          positions: destinationRows.positions.filter((p) => hosts.has(p.host)),
+          unplaced: destinationRows.unplaced.filter((u) => hosts.has(u.host)),
+          perMinute: destinationRows.perMinute,
+        },
+        copyJobs: copyJobs.map(({ name, status }) => ({ name, status })),
+        ...(cutoverAt === undefined ? {} : { cutoverAt }),
+      }),
+    );
+  }
+  return reports;
+}
+
+async function copyJobsOf(
+  sls: SlsPort,
+  config: RoutesFile,
+  routeName: string,
+  accountId: string,
+): Promise<Array<CopyJobState & { part: number; toTime: number }>> {
+  const route = config.routes[routeName];
+  if (route === undefined) return [];
+  const jobs: Array<CopyJobState & { part: number; toTime: number }> = [];
+  for (let part = 0; part <= MAX_COPY_PARTS; part += 1) {
+    const name = copyPartName(route, routeName, accountId, part);
+    const job = await sls.getEtl(name);
+    if (job === undefined) {
+      if (part === 0) continue;
+      break;
+    }
+    jobs.push({ name, status: job.status, part, toTime: job.toTime });
+  }
+  return jobs;
+}
+
+async function readLogstore(
+  sls: SlsPort,
+  logstore: string,
+  range: { from: number; to: number },
+  unplacedBefore: number | undefined,
+): Promise<{ positions: PositionCount[]; unplaced: UnplacedCount[]; perMinute: MinuteCount[] }> {
+  const received = `cast("${RECEIVED}" as bigint)`;
+  const positionRows = await sls.queryLogs(logstore, {
+    ...range,
+    query: `* | select "${HOST}" as host, "${INODE}" as inode, "${OFFSET}" as file_offset, count(*) as copies, min(${received}) as received where "${INODE}" is not null group by "${HOST}", "${INODE}", "${OFFSET}" limit ${MAX_ROWS}`,
+  });
+  const before = unplacedBefore === undefined ? "" : ` and ${received} < ${Math.floor(unplacedBefore)}`;
+  const unplacedRows = await sls.queryLogs(logstore, {
+    ...range,
+    query: `* | select "${HOST}" as host, count(*) as lines where "${INODE}" is null${before} group by "${HOST}" limit ${MAX_ROWS}`,
+  });
+  const minuteRows = await sls.queryLogs(logstore, {
+    ...range,
+    query: `* | select __time__ - __time__ % 60 as minute, count(*) as lines group by minute order by minute limit ${MAX_ROWS}`,
+  });
+  return {
+    positions: positionRows.flatMap((row) => {
+      const offset = numberOf(row, "file_offset");
+      const copies = numberOf(row, "copies");
+      const firstReceived = numberOf(row, "received");
+      if (row.host === undefined || row.inode === undefined || offset === undefined || copies === undefined)
+        return [];
+      return [
+        {
+          host: row.host,
+          inode: row.inode,
+          offset,
+          copies,
+          ...(firstReceived === undefined ? {} : { received: firstReceived }),
+        },
+      ];
+    }),
+    unplaced: unplacedRows.flatMap((row) => {
+      const lines = numberOf(row, "lines");
+      return lines === undefined ? [] : [{ host: row.host ?? "", lines }];
+    }),
+    perMinute: minuteRows.flatMap((row) => {
+      const minute = numberOf(row, "minute");
+      const lines = numberOf(row, "lines");
+      return minute === undefined || lines === undefined ? [] : [{ minute, lines }];
+    }),
+  };
+}
+
+function numberOf(row: LogRow, column: string): number | undefined {
+  const value = row[column];
+  if (value === undefined || value === "" || value === "null") return undefined;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : undefined;
+}
