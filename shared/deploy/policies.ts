@@ -10,7 +10,7 @@
  *   EventBridge) with eventbridge:PutEvents on the hub's default bus.
  * - each account the hub assumes a role in (`rolesFromRoutes`: source accounts, and destinations
  *   other than the hub): that role, trusted by the hub account; ECS in the account's regions, and
- *   the SLS work there (retire, copy job, destination project).
+ *   the SLS work there (retire, handover, copy jobs, destination project).
  * - for copy jobs: the read role in the source account (trusted by log.aliyuncs.com) and the write
  *   role in the destination account (trusted by `<source UID>@log.aliyuncs.com`).
  * - each source account and region: the EventBridge rules that forward ECS tag calls and instance
@@ -23,7 +23,7 @@
 import { rolesFromRoutes } from "../adapters/assumeRoleCredentials";
 import { ROLE_ARN } from "../config/patterns";
 import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
-import { routeCopyJobName } from "../domain/copyJob";
+import { copyPartName, MAX_COPY_PARTS, routeCopyJobName } from "../domain/copyJob";
 import { HUB_QUEUES } from "./hubQueues";
 import {
   type AdapterOperation,
@@ -409,6 +409,17 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
     );
     // Authorized on the config and on the group ("Authentication rules").
     target.grant("ApplyConfigToMachineGroup", [...groups, ...configs]);
+    // A handover (a source with both `retire` and `backfill`, the route copying) reads the
+    // destination's first position per file (GetLogs); its index keys are the index calls above.
+    const handsOver =
+      route.backfill !== undefined &&
+      route.sources.some(
+        (source) =>
+          source.retire !== undefined &&
+          source.backfill !== undefined &&
+          config.sourceAccounts.some((a) => a.uid === source.account),
+      );
+    if (handsOver) target.grant("GetLogs", [arn.slsLogstore(dRegion, dUid, route.project, route.logstore)]);
 
     for (const source of route.sources) {
       const account = config.sourceAccounts.find((a) => a.uid === source.account);
@@ -421,11 +432,36 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
         const { project, machineGroup, config: configName } = source.retire;
         for (const region of regions) {
           const group = arn.slsMachineGroup(region, sUid, project, machineGroup);
-          acting.grant("GetAppliedConfigs", [group]);
+          // Unbound only once every machine of the group is migrated: ListMachines first.
+          acting.grantAll(["GetAppliedConfigs", "ListMachines"], [group]);
           acting.grant("RemoveConfigFromMachineGroup", [
             group,
             arn.slsLogtailConfig(region, sUid, project, configName),
           ]);
+        }
+      }
+
+      // The handover (usecases/handover.ts), in whichever region holds the source config (each is
+      // tried): the config gets position meta (read, updated), the backfill logstore indexes the
+      // position fields and is queried for the source's last position per file, and the copy is
+      // split into parts by host, each a job of its own (part 0 is the route's copy job below).
+      if (source.retire && source.backfill && route.backfill) {
+        const { retire, backfill } = source;
+        const parts = Array.from({ length: MAX_COPY_PARTS }, (_, index) =>
+          copyPartName(route, routeName, sUid, index + 1),
+        );
+        for (const region of regions) {
+          acting.grantAll(
+            ["GetLogtailPipelineConfig", "UpdateLogtailPipelineConfig"],
+            [arn.slsLogtailConfig(region, sUid, retire.project, retire.config)],
+          );
+          acting.grantAll(
+            ["GetIndex", "CreateIndex", "UpdateIndex", "GetLogs"],
+            [arn.slsLogstore(region, sUid, backfill.project, backfill.logstore)],
+          );
+          const jobs = parts.map((part) => arn.slsJob(region, sUid, backfill.project, part));
+          acting.grant("GetETL", jobs);
+          acting.grant("CreateETL", jobs, { "ram:PassRole": [backfill.readRoleArn] });
         }
       }
 

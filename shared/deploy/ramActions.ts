@@ -24,7 +24,9 @@
  *   "Resource list", https://help.aliyun.com/en/sls/developer-reference/resource-list; and the 2020-12-30
  *   API pages (CreateProject, CreateLogStore, CreateIndex, CreateMachineGroup, GetAppliedConfigs,
  *   GetETL, ListETLs, Get/Update/CreateLogtailPipelineConfig), e.g.
- *   https://www.alibabacloud.com/help/en/sls/developer-reference/api-sls-2020-12-30-createlogstore
+ *   https://www.alibabacloud.com/help/en/sls/developer-reference/api-sls-2020-12-30-createlogstore;
+ *   GetLogs → `log:GetLogStoreLogs` on the logstore: the SLS query-error reference,
+ *   https://sls.aliyun.com/doc/sqlerror/innermost_sql_missing_from.html
  * - SLS copy-job roles: https://www.alibabacloud.com/help/en/log-service/latest/access-data-by-using-a-custom-role
  *   (read role actions) and the cross-account custom-role scenario (write role `log:Post*`,
  *   `log:BatchPost*`; trust `<source UID>@log.aliyuncs.com`), aliyun-sls/sls-doc
@@ -65,6 +67,8 @@ export const ADAPTER_RAM_ACTIONS = {
   GetETL: ["log:GetETL"],
   GetIndex: ["log:GetIndex"],
   GetLogStore: ["log:GetLogStore"],
+  // Search and SQL alike, on the logstore queried.
+  GetLogs: ["log:GetLogStoreLogs"],
   GetLogtailPipelineConfig: ["log:GetLogtailPipelineConfig"],
   GetMachineGroup: ["log:GetMachineGroup"],
   GetProject: ["log:GetProject"],

@@ -32,6 +32,7 @@ import {
   type DeploymentDocuments,
   grantedActions,
   operationsFor,
+  POLICY_DOCUMENT_LIMIT,
   type RoleDocuments,
 } from "../../shared/deploy/policies";
 import {
@@ -41,6 +42,7 @@ import {
   ramActionsFor,
   SERVICE_RAM_ACTIONS,
 } from "../../shared/deploy/ramActions";
+import { copyPartName, MAX_COPY_PARTS, routeCopyJobName } from "../../shared/domain/copyJob";
 import { commandRequirement, describeRequiring } from "../support/requires";
 
 const ROOT = join(__dirname, "../..");
@@ -91,6 +93,27 @@ function findRole(documents: DeploymentDocuments, accountId: string, name: strin
 function sorted(values: Iterable<string>): string[] {
   return [...new Set(values)].sort();
 }
+
+/** A role's statements whose actions match `pattern`, as "action,action" → resources. */
+function statementsOf(role: RoleDocuments, pattern: RegExp): Record<string, string[]> {
+  return Object.fromEntries(
+    role.policy.Statement.filter((s) => s.Action.some((a) => pattern.test(a))).map((s) => [
+      s.Action.join(","),
+      s.Resource,
+    ]),
+  );
+}
+
+/** The actions the handover added (besides the index calls, which the destination had before). */
+const HANDOVER_ACTIONS = [
+  "log:CreateIndex",
+  "log:GetIndex",
+  "log:GetLogStoreLogs",
+  "log:GetLogtailPipelineConfig",
+  "log:ListMachines",
+  "log:UpdateIndex",
+  "log:UpdateLogtailPipelineConfig",
+];
 
 describe("the RAM action table", () => {
   const operations = adapterOperations();
@@ -345,6 +368,61 @@ describe("buildDeployment on the example routes", () => {
     ]);
   });
 
+  test("the handover: the app-b spoke gets exactly its calls, in each of app-b's regions", () => {
+    const route = loadRoutesConfig(EXAMPLE).routes["app-b-prod"];
+    if (route === undefined) throw new Error("example changed");
+    const regions = ["cn-hangzhou", "cn-shanghai"];
+    const project = (region: string) => `acs:log:${region}:${APP_B}:project/app-b-logs`;
+    const names = Array.from({ length: MAX_COPY_PARTS + 1 }, (_, part) =>
+      copyPartName(route, "app-b-prod", APP_B, part),
+    );
+    // Part 0 is the copy job the spoke could create before; every part has a name of its own.
+    expect(names[0]).toBe(routeCopyJobName(route, "app-b-prod", APP_B));
+    expect(new Set(names).size).toBe(MAX_COPY_PARTS + 1);
+    const spoke = findRole(documents, APP_B, "logtail-xacct-spoke");
+    expect(statementsOf(spoke, /^(log|ram):/)).toEqual({
+      "log:CreateETL,log:GetETL": regions
+        .flatMap((r) => names.map((name) => `${project(r)}/job/${name}`))
+        .sort(),
+      "log:CreateIndex,log:GetIndex,log:GetLogStoreLogs,log:UpdateIndex": regions.map(
+        (r) => `${project(r)}/logstore/app-b`,
+      ),
+      "log:GetAppliedConfigs,log:ListMachines": regions.map(
+        (r) => `${project(r)}/machinegroup/app-b-servers`,
+      ),
+      "log:GetLogtailPipelineConfig,log:UpdateLogtailPipelineConfig": regions.map(
+        (r) => `${project(r)}/logtailconfig/app-b-files`,
+      ),
+      "log:ListETLs": regions.map((r) => `${project(r)}/job/*`),
+      "log:RemoveConfigFromGroup,log:RemoveConfigFromMachineGroup": regions.flatMap((r) => [
+        `${project(r)}/logtailconfig/app-b-files`,
+        `${project(r)}/machinegroup/app-b-servers`,
+      ]),
+      // CreateETL passes the read role, and only it, for every part.
+      "ram:PassRole": [`acs:ram::${APP_B}:role/logtail-xacct-etl-read`],
+    });
+    const payments = findRole(documents, PAYMENTS, "logtail-xacct-spoke");
+    for (const action of HANDOVER_ACTIONS) expect(grantedActions(payments.policy)).not.toContain(action);
+    expect(statementsOf(payments, /^(log|ram):/)).toEqual({});
+  });
+
+  test("the handover: the destination reads central-logs/app-b (GetLogStoreLogs), not payments", () => {
+    const fc = findRole(documents, HUB, "logtail-xacct-fc");
+    expect(statementsOf(fc, /^log:GetLogStoreLogs$/)).toEqual({
+      "log:GetLogStoreLogs": [`acs:log:cn-hangzhou:${HUB}:project/central-logs/logstore/app-b`],
+    });
+  });
+
+  test("every policy is within RAM's size limit", () => {
+    for (const role of roles) {
+      const size = JSON.stringify(role.policy).length;
+      expect({ role: role.arn, within: size <= POLICY_DOCUMENT_LIMIT }).toEqual({
+        role: role.arn,
+        within: true,
+      });
+    }
+  });
+
   test("event forwarding: PutEvents on the hub's default bus; per source account and region, rules to it", () => {
     const forwarder = findRole(documents, HUB, "logtail-xacct-event-forwarder");
     expect(forwarder.policy.Statement).toEqual([
@@ -438,6 +516,86 @@ describe("buildDeployment on other shapes", () => {
     for (const role of allRoles(documents)) {
       expect(grantedActions(role.policy)).toEqual(ramActionsFor(operationsFor(role)));
     }
+  });
+
+  test("a destination other than the hub without a handover: no GetLogStoreLogs", () => {
+    const documents = buildDeployment(withOtherDestination());
+    const destination = findRole(documents, OTHER, "logtail-xacct-dest");
+    expect(grantedActions(destination.policy)).not.toContain("log:GetLogStoreLogs");
+  });
+
+  function appBRoute(config: RoutesFile) {
+    const route = config.routes["app-b-prod"];
+    const source = route?.sources[0];
+    if (route === undefined || source?.retire === undefined || source.backfill === undefined)
+      throw new Error("example changed");
+    return { route, source };
+  }
+
+  test("retire without backfill: no handover, but the retire step lists the group's machines", () => {
+    const config = loadRoutesConfig(EXAMPLE);
+    const { source } = appBRoute(config);
+    delete source.backfill;
+    const documents = buildDeployment(config);
+    const spoke = findRole(documents, APP_B, "logtail-xacct-spoke");
+    const project = (region: string) => `acs:log:${region}:${APP_B}:project/app-b-logs`;
+    expect(statementsOf(spoke, /^(log|ram):/)).toEqual({
+      "log:GetAppliedConfigs,log:ListMachines": ["cn-hangzhou", "cn-shanghai"].map(
+        (r) => `${project(r)}/machinegroup/app-b-servers`,
+      ),
+      "log:RemoveConfigFromGroup,log:RemoveConfigFromMachineGroup": ["cn-hangzhou", "cn-shanghai"].flatMap(
+        (r) => [`${project(r)}/logtailconfig/app-b-files`, `${project(r)}/machinegroup/app-b-servers`],
+      ),
+    });
+    const fc = findRole(documents, HUB, "logtail-xacct-fc");
+    expect(grantedActions(fc.policy)).not.toContain("log:GetLogStoreLogs");
+  });
+
+  test("backfill without retire: the one copy job, no parts, no queries, no config changes", () => {
+    const config = loadRoutesConfig(EXAMPLE);
+    const { route, source } = appBRoute(config);
+    delete source.retire;
+    const documents = buildDeployment(config);
+    const spoke = findRole(documents, APP_B, "logtail-xacct-spoke");
+    const job = routeCopyJobName(route, "app-b-prod", APP_B);
+    const project = (region: string) => `acs:log:${region}:${APP_B}:project/app-b-logs`;
+    expect(statementsOf(spoke, /^(log|ram):/)).toEqual({
+      "log:CreateETL,log:GetETL": ["cn-hangzhou", "cn-shanghai"].map((r) => `${project(r)}/job/${job}`),
+      "log:ListETLs": ["cn-hangzhou", "cn-shanghai"].map((r) => `${project(r)}/job/*`),
+      "ram:PassRole": [`acs:ram::${APP_B}:role/logtail-xacct-etl-read`],
+    });
+    const fc = findRole(documents, HUB, "logtail-xacct-fc");
+    expect(grantedActions(fc.policy)).not.toContain("log:GetLogStoreLogs");
+  });
+
+  test("a route without backfill: a source's retire and backfill hand nothing over", () => {
+    const config = loadRoutesConfig(EXAMPLE);
+    const { route } = appBRoute(config);
+    delete route.backfill;
+    const documents = buildDeployment(config);
+    const spoke = findRole(documents, APP_B, "logtail-xacct-spoke");
+    const actions = grantedActions(spoke.policy);
+    for (const action of [
+      "log:GetLogStoreLogs",
+      "log:GetLogtailPipelineConfig",
+      "log:GetIndex",
+      "log:CreateETL",
+    ])
+      expect(actions).not.toContain(action);
+    expect(actions).toContain("log:ListMachines");
+    expect(grantedActions(findRole(documents, HUB, "logtail-xacct-fc").policy)).not.toContain(
+      "log:GetLogStoreLogs",
+    );
+  });
+
+  test("two handover routes from one account: the spoke's policy is over RAM's limit, and the operator is told", () => {
+    const config = loadRoutesConfig(EXAMPLE);
+    const { route } = appBRoute(config);
+    config.routes["app-b-canary"] = structuredClone({ ...route, logstore: "app-b-canary" });
+    const documents = buildDeployment(config);
+    expect(documents.warnings).toEqual([
+      expect.stringContaining(`the policy of acs:ram::${APP_B}:role/logtail-xacct-spoke is `),
+    ]);
   });
 
   test("one role used both as the spoke role and as the copy job's read role: refused", () => {
