@@ -5,12 +5,13 @@
  * scenarios as test/pipeline/applyRoute.test.ts, without the stack.
  */
 
-import { copyJobName } from "../../../shared/domain/copyJob";
+import { copyJobName, copyPartName } from "../../../shared/domain/copyJob";
 import {
   type ApplyMessage,
   HUB_QUEUES,
   type WatchCopyJobMessage,
 } from "../../../shared/messages/queueMessages";
+import type { LogRow } from "../../../shared/ports/sls";
 import { applyRoute, watchCopyJob } from "../../../shared/usecases/applyRoute";
 import {
   APP_B,
@@ -327,6 +328,348 @@ describe("applyRoute", () => {
 
     expect(outcome).toEqual({ collecting: ["i-bp1payments01"], cutover: undefined });
     expect(status("i-bp1payments01")).toBe("collecting");
+  });
+});
+
+describe("applyRoute: the exactly-once handover", () => {
+  const nowSeconds = () => Math.floor(cloud.clock.now() / 1000);
+  /** The copy's range ends the route's copyMarginSeconds (60 s) before the cutover looks. */
+  const until = () => nowSeconds() - 60;
+  const FROM = Date.parse("2026-01-01T00:00:00Z") / 1000;
+  const PART_1 = copyPartName(APP_B_PROD.route, "app-b-prod", APP_B, 1);
+  const applies = () => cloud.queue.sent(APPLY).filter((m) => m.ok && m.message.type === "apply");
+  /** The destination's first line per file (the cutover's first query). */
+  const destinationFirst = (...rows: Array<[string, string, number, number]>) => {
+    destination().answer = () =>
+      rows.map(
+        ([host, inode, first, since]): LogRow => ({
+          host,
+          inode,
+          first: String(first),
+          since: String(since),
+        }),
+      );
+  };
+  /** The source's last line per file before `until` (the cutover's second query). */
+  const sourceLast = (...rows: Array<[string, string, number, number]>) => {
+    sourceProject().answer = () =>
+      rows.map(
+        ([host, inode, last, received]): LogRow => ({
+          host,
+          inode,
+          last: String(last),
+          received: String(received),
+        }),
+      );
+  };
+  const binding = () => [...(sourceProject().bindings.get("app-b-servers") ?? [])];
+  const sourceGroupIps = (...ips: string[]) => {
+    sourceProject().machines.set(
+      "app-b-servers",
+      ips.map((ip, i) => ({
+        machineUniqueId: `LEGACY-${i}`,
+        userdefinedId: "app-b-legacy",
+        lastHeartbeatTime: nowSeconds(),
+        ip,
+      })),
+    );
+  };
+
+  describe("the gate: the destination config waits for the source config's position meta", () => {
+    beforeEach(() => {
+      // The customer's config as it was: no position meta.
+      sourceProject().pipelineInputs.set("app-b-files", {
+        input: { Type: "input_file", FilePaths: ["/var/log/app-b/*.log"] },
+        logstore: "app-b",
+        lastModifyTime: 0,
+      });
+    });
+
+    test("sets the meta on the source config, does not bind the destination config, marks nobody and looks again later", async () => {
+      heartbeat(...IDS);
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect(argsOf(sourceProject().calls, "ensurePipelineInputOptions")).toEqual([
+        ["app-b-files", { AppendingLogPositionMeta: true }],
+      ]);
+      expect(sourceProject().pipelineInputs.get("app-b-files")).toMatchObject({
+        input: { AppendingLogPositionMeta: true },
+        lastModifyTime: nowSeconds(),
+      });
+      // The position fields are indexed in both logstores for the cutover's queries.
+      expect([...(sourceProject().indexKeys.get("app-b") ?? [])]).toContain("__tag__:__inode__");
+      expect([...(destination().indexKeys.get("app-b") ?? [])]).toContain("__file_offset__");
+      // The destination config exists, starts at each file's end, and is not bound yet.
+      expect(destination().pipelineConfigs.get(APP_B_PROD.config)?.inputOptions).toEqual({
+        AppendingLogPositionMeta: true,
+        TailSizeKB: 0,
+      });
+      expect(argsOf(destination().calls, "applyConfig")).toEqual([]);
+      expect(destination().bindings.get(APP_B_PROD.group)).toBeUndefined();
+
+      expect(outcome).toEqual({ collecting: [], cutover: undefined });
+      expect(IDS.map(status)).toEqual(["authorized", "authorized"]);
+      expect(argsOf(cloud.ecs({ accountId: APP_B, region: REGION }).calls, "tagInstances")).toEqual([]);
+      // The same message again, once the change is configPropagationSeconds (120 s) old.
+      expect(applies()).toEqual([{ ok: true, message: applyMessage(), delaySeconds: 120 }]);
+      expect(cloud.logs).toEqual([
+        expect.objectContaining({ action: "apply", outcome: "skipped", reason: "SourceMetaPending" }),
+      ]);
+      // No cutover while the destination does not read.
+      expect(argsOf(sourceProject().calls, "createEtl")).toEqual([]);
+      expect(binding()).toEqual(["app-b-files"]);
+    });
+
+    test("looks again with the wait left, then binds once the change is old enough", async () => {
+      await applyRoute(deps, applyMessage());
+      cloud.clock.advance(100_000);
+
+      const early = await applyRoute(deps, applyMessage());
+
+      expect(early.collecting).toEqual([]);
+      // Already set: not changed again, the wait counts from the first change.
+      expect(argsOf(sourceProject().calls, "ensurePipelineInputOptions")).toHaveLength(2);
+      expect(applies().map((m) => m.delaySeconds)).toEqual([120, 20]);
+
+      cloud.clock.advance(20_000);
+      heartbeat(...IDS);
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect([...(destination().bindings.get(APP_B_PROD.group) ?? [])]).toEqual([APP_B_PROD.config]);
+      expect([...outcome.collecting].sort()).toEqual([...IDS].sort());
+      expect(outcome.cutover).toEqual({ retired: true, backfillJob: JOB });
+      expect(applies()).toHaveLength(2);
+    });
+
+    test("a destination config already bound is not held back by the gate", async () => {
+      heartbeat(...IDS);
+      const dest = destination();
+      dest.projectExists = true;
+      dest.machineGroups.set(APP_B_PROD.group, [APP_B_PROD.identifier]);
+      dest.bindings.set(APP_B_PROD.group, new Set([APP_B_PROD.config]));
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect([...outcome.collecting].sort()).toEqual([...IDS].sort());
+      expect(argsOf(sourceProject().calls, "ensurePipelineInputOptions")).toEqual([]);
+    });
+  });
+
+  describe("the cut: the source must have shipped past the destination's first line", () => {
+    test("the source behind the destination's start: no copy, no retire, apply looks again in 30 s", async () => {
+      heartbeat(...IDS);
+      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 30]);
+      sourceLast(["app-b-1", "11", 300, until() - 5]);
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect(IDS.map(status)).toEqual(["collecting", "collecting"]);
+      expect(outcome.cutover).toBeUndefined();
+      expect(argsOf(sourceProject().calls, "createEtl")).toEqual([]);
+      expect(argsOf(sourceProject().calls, "removeConfig")).toEqual([]);
+      expect(binding()).toEqual(["app-b-files"]);
+      expect(watches()).toEqual([]);
+      expect(applies()).toEqual([
+        { ok: true, message: applyMessage({ handoverChecks: 1 }), delaySeconds: 30 },
+      ]);
+      expect(cloud.logs).toContainEqual(
+        expect.objectContaining({
+          action: "cutover",
+          outcome: "skipped",
+          reason: "HandoverWaiting",
+          detail: expect.stringContaining("host app-b-1 inode 11, source at 300, destination from 500"),
+        }),
+      );
+      // The source's last lines are those received before `until`, over the route's range.
+      const [[logstore, query] = []] = argsOf(sourceProject().calls, "queryLogs");
+      expect(logstore).toBe("app-b");
+      expect(query).toMatchObject({ from: FROM, to: until() + 86_400 });
+      expect(query?.query).toContain(`cast("__tag__:__receive_time__" as bigint) < ${until()}`);
+    });
+
+    test("the checks count up; the 120th is the last", async () => {
+      heartbeat(...IDS);
+      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 30]);
+      sourceLast(["app-b-1", "11", 300, until() - 5]);
+
+      await applyRoute(deps, applyMessage({ handoverChecks: 119 }));
+      expect(applies()).toEqual([
+        { ok: true, message: applyMessage({ handoverChecks: 120 }), delaySeconds: 30 },
+      ]);
+
+      await applyRoute(deps, applyMessage({ handoverChecks: 120 }));
+      expect(applies()).toHaveLength(1);
+      expect(argsOf(sourceProject().calls, "createEtl")).toEqual([]);
+      expect(binding()).toEqual(["app-b-files"]);
+    });
+
+    test("a file the source ships that the destination has not read yet: waiting too", async () => {
+      heartbeat(...IDS);
+      sourceLast(["app-b-2", "21", 900, until() - 10]);
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect(outcome.cutover).toBeUndefined();
+      expect(argsOf(sourceProject().calls, "createEtl")).toEqual([]);
+      expect(applies()).toEqual([expect.objectContaining({ delaySeconds: 30 })]);
+      expect(cloud.logs).toContainEqual(
+        expect.objectContaining({
+          reason: "HandoverWaiting",
+          detail: expect.stringContaining("the destination has not read 1 files"),
+        }),
+      );
+    });
+
+    test("ready: a copy part per host batch with the exclusions, the base job last, cut at now − 60 s, then the retire", async () => {
+      heartbeat(...IDS);
+      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 30], ["app-b-1", "12", 0, nowSeconds() - 30]);
+      // app-b-1 past the destination's start in file 11; app-b-2's only file idle for an hour.
+      sourceLast(["app-b-1", "11", 620, until() - 5], ["app-b-2", "21", 900, until() - 3600]);
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect(outcome.cutover).toEqual({ retired: true, backfillJob: JOB });
+      const created = argsOf(sourceProject().calls, "createEtl").map(([job]) => job);
+      expect(created.map((job) => job.name)).toEqual([PART_1, JOB]);
+      const [part, base] = created;
+      expect(part?.script).toBe(
+        `* | where "__tag__:__inode__" is not null and (` +
+          `("__tag__:__hostname__" = 'app-b-1' and not (("__tag__:__inode__" = '11' and cast("__file_offset__" as bigint) >= 500) or ("__tag__:__inode__" = '12' and cast("__file_offset__" as bigint) >= 0)))` +
+          ` or "__tag__:__hostname__" = 'app-b-2')`,
+      );
+      expect(part?.displayName).toMatch(/\(part 1\)$/);
+      expect(base?.script).toBe(`* | where "__tag__:__inode__" is null`);
+      for (const job of created) {
+        expect(job).toMatchObject({
+          logstore: "app-b",
+          fromTime: FROM,
+          toTime: until(),
+          roleArn: "acs:ram::1700000000000397:role/logtail-xacct-etl-read",
+          sinks: [{ project: "central-logs", logstore: "app-b" }],
+        });
+      }
+      // The copy first, the retire last; one watch, of the base job.
+      const order = cloud.journal.filter((call) => /\.(createEtl|removeConfig)$/.test(call));
+      expect(order.map((call) => call.split(".").at(-1))).toEqual(["createEtl", "createEtl", "removeConfig"]);
+      expect(binding()).toEqual([]);
+      expect(watches()).toEqual([expect.objectContaining({ type: "watch-copy-job", checks: 0 })]);
+      expect(applies()).toEqual([]);
+      expect(cloud.logs).toContainEqual(
+        expect.objectContaining({
+          action: "cutover",
+          outcome: "ok",
+          detail: expect.stringContaining("2 files handed over by position, 2 source hosts in 2 copy jobs"),
+        }),
+      );
+    });
+
+    test("the route's SPL runs after the filter in every part", async () => {
+      const route = APP_B_PROD.route;
+      const backfill = route.backfill;
+      if (!backfill) throw new Error("app-b-prod has no backfill");
+      const config = {
+        ...deps.config,
+        routes: {
+          ...deps.config.routes,
+          "app-b-prod": { ...route, backfill: { ...backfill, spl: "* | where level = 'ERROR'" } },
+        },
+      };
+      deps = { ...deps, config };
+      heartbeat(...IDS);
+      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 30]);
+      sourceLast(["app-b-1", "11", 620, until() - 5]);
+
+      await applyRoute(deps, applyMessage());
+
+      const scripts = argsOf(sourceProject().calls, "createEtl").map(([job]) => job.script);
+      expect(scripts).toHaveLength(2);
+      for (const script of scripts) expect(script.endsWith(" | where level = 'ERROR'")).toBe(true);
+    });
+  });
+
+  describe("the retire: only a fully migrated source group loses the source config", () => {
+    test("a machine of the source group that no collecting instance has keeps the binding", async () => {
+      heartbeat(...IDS);
+      sourceGroupIps("10.0.0.1", "10.0.0.77");
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      // The copy is made; the binding stays for the host that was never migrated.
+      expect(argsOf(sourceProject().calls, "createEtl")).toHaveLength(1);
+      expect(argsOf(sourceProject().calls, "removeConfig")).toEqual([]);
+      expect(binding()).toEqual(["app-b-files"]);
+      expect(outcome.cutover).toEqual({ retired: false, backfillJob: JOB });
+      expect(cloud.logs).toContainEqual(
+        expect.objectContaining({
+          action: "retire-source-config",
+          outcome: "skipped",
+          reason: "SourceGroupNotMigrated",
+          detail: expect.stringContaining("1 machines of the group are not migrated (10.0.0.77)"),
+        }),
+      );
+    });
+
+    test("once that machine is a collecting instance (in another region), the next apply retires", async () => {
+      heartbeat(...IDS);
+      sourceGroupIps("10.0.0.1", "10.0.0.77");
+      await applyRoute(deps, applyMessage());
+      cloud.add(
+        instance("i-bp1shanghai77", {
+          region: "cn-shanghai",
+          privateIps: ["10.0.0.77"],
+          tags: tags("app-b-prod", "collecting"),
+        }),
+      );
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect(outcome.cutover).toEqual({ retired: true, backfillJob: JOB });
+      expect(argsOf(sourceProject().calls, "removeConfig")).toEqual([["app-b-servers", "app-b-files"]]);
+      // The copy was made once.
+      expect(argsOf(sourceProject().calls, "createEtl")).toHaveLength(1);
+    });
+  });
+
+  describe("failed hosts", () => {
+    test("a failed host of the account does not hold the cutover back; its IP keeps the source config bound", async () => {
+      heartbeat(...IDS);
+      cloud.add(
+        instance("i-bp1failed0001", {
+          privateIps: ["10.0.0.5"],
+          tags: tags("app-b-prod", "failed:NoHeartbeat"),
+        }),
+      );
+      sourceGroupIps("10.0.0.1", "10.0.0.5");
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect(argsOf(sourceProject().calls, "createEtl").map(([job]) => job.name)).toEqual([JOB]);
+      expect(outcome.cutover).toEqual({ retired: false, backfillJob: JOB });
+      expect(binding()).toEqual(["app-b-files"]);
+      expect(cloud.logs).toContainEqual(
+        expect.objectContaining({
+          reason: "SourceGroupNotMigrated",
+          detail: expect.stringContaining("(10.0.0.5)"),
+        }),
+      );
+    });
+
+    test("a failed host outside the source group: the cutover and the retire both happen", async () => {
+      heartbeat(...IDS);
+      cloud.add(
+        instance("i-bp1failed0001", {
+          privateIps: ["10.0.0.5"],
+          tags: tags("app-b-prod", "failed:NoHeartbeat"),
+        }),
+      );
+      sourceGroupIps("10.0.0.1");
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect(outcome.cutover).toEqual({ retired: true, backfillJob: JOB });
+      expect(binding()).toEqual([]);
+    });
   });
 });
 

@@ -1,0 +1,322 @@
+/**
+ * The decisions of the exactly-once handover (README "Exactly-once cutover"), pure: when the copy
+ * may be cut (decideHandover), when the destination config may reach the hosts
+ * (destinationMayStart), when the source config may leave its machine group
+ * (mayRetireSourceGroup), and when an account is settled enough to cut over (readyForCutover,
+ * failed hosts counted as settled).
+ */
+import { readyForCutover } from "../../shared/planner/decide";
+import {
+  type DestinationStart,
+  decideHandover,
+  destinationMayStart,
+  type HandoverVerdict,
+  mayRetireSourceGroup,
+  type SourceConfigState,
+  type SourceProgress,
+} from "../../shared/planner/handover";
+
+/** The cutover looks at NOW; the copy's range ends a minute earlier; 300 s of silence is idle. */
+const NOW = 1_775_000_000;
+const UNTIL = NOW - 60;
+const SILENCE = 300;
+const timing = { now: NOW, until: UNTIL, sourceSilenceSeconds: SILENCE };
+
+/** The destination's first line in a file: offset F, received `ago` seconds before NOW. */
+const dest = (host: string, inode: string, offset: number, ago = 30): DestinationStart => ({
+  host,
+  inode,
+  offset,
+  since: NOW - ago,
+});
+/** The source's last line in a file before UNTIL: offset, received `before` seconds before UNTIL. */
+const src = (host: string, inode: string, offset: number, before = 5): SourceProgress => ({
+  host,
+  inode,
+  offset,
+  received: UNTIL - before,
+});
+
+describe("decideHandover", () => {
+  const cases: Array<[string, DestinationStart[], SourceProgress[], HandoverVerdict]> = [
+    ["nothing read by either config: ready, nothing excluded", [], [], { kind: "ready", exclusions: [] }],
+    [
+      "F = 0 (the destination read the file from its start): ready without the source, every source line of it excluded",
+      [dest("h1", "11", 0)],
+      [],
+      { kind: "ready", exclusions: [{ host: "h1", inode: "11", offset: 0 }] },
+    ],
+    [
+      "F = 0 while the source is still at 40 in it: nothing of the source's is needed, ready",
+      [dest("h1", "11", 0)],
+      [src("h1", "11", 40)],
+      { kind: "ready", exclusions: [{ host: "h1", inode: "11", offset: 0 }] },
+    ],
+    [
+      "the source shipped past F: ready, its lines from F on excluded",
+      [dest("h1", "11", 500)],
+      [src("h1", "11", 620)],
+      { kind: "ready", exclusions: [{ host: "h1", inode: "11", offset: 500 }] },
+    ],
+    [
+      "the source's last line is the destination's first (offset = F): everything below F was shipped",
+      [dest("h1", "11", 500)],
+      [src("h1", "11", 500)],
+      { kind: "ready", exclusions: [{ host: "h1", inode: "11", offset: 500 }] },
+    ],
+    [
+      "the source behind F: waiting, with where each config is",
+      [dest("h1", "11", 500)],
+      [src("h1", "11", 300)],
+      {
+        kind: "waiting",
+        behind: [{ host: "h1", inode: "11", sourceAt: 300, destinationFrom: 500 }],
+        unread: [],
+      },
+    ],
+    [
+      "the source one byte short of F: still behind",
+      [dest("h1", "11", 500)],
+      [src("h1", "11", 499)],
+      {
+        kind: "waiting",
+        behind: [{ host: "h1", inode: "11", sourceAt: 499, destinationFrom: 500 }],
+        unread: [],
+      },
+    ],
+    [
+      "a file the destination read for less than sourceSilenceSeconds and the source shipped nothing of: waiting",
+      [dest("h1", "11", 500, SILENCE - 1)],
+      [],
+      {
+        kind: "waiting",
+        behind: [{ host: "h1", inode: "11", sourceAt: undefined, destinationFrom: 500 }],
+        unread: [],
+      },
+    ],
+    [
+      "a file the destination read for sourceSilenceSeconds and the source shipped nothing of: not the source's, ready",
+      [dest("h1", "11", 500, SILENCE)],
+      [],
+      { kind: "ready", exclusions: [{ host: "h1", inode: "11", offset: 500 }] },
+    ],
+    [
+      "silence does not excuse a source that is behind: it shipped the file, so it reads it",
+      [dest("h1", "11", 500, 10 * SILENCE)],
+      [src("h1", "11", 300, 10 * SILENCE)],
+      {
+        kind: "waiting",
+        behind: [{ host: "h1", inode: "11", sourceAt: 300, destinationFrom: 500 }],
+        unread: [],
+      },
+    ],
+    [
+      "a file the source shipped within sourceSilenceSeconds of `until` that the destination has no line of: unread",
+      [],
+      [src("h1", "12", 900, SILENCE - 1)],
+      { kind: "waiting", behind: [], unread: [{ host: "h1", inode: "12", offset: 900 }] },
+    ],
+    [
+      "a file the source last shipped exactly sourceSilenceSeconds before `until`: idle, copied whole",
+      [],
+      [src("h1", "12", 900, SILENCE)],
+      { kind: "ready", exclusions: [] },
+    ],
+    [
+      "an idle source file beside one both read: ready, only the shared file excluded",
+      [dest("h1", "11", 500)],
+      [src("h1", "11", 700), src("h1", "12", 900, 3600)],
+      { kind: "ready", exclusions: [{ host: "h1", inode: "11", offset: 500 }] },
+    ],
+    [
+      "the same inode on two hosts is two files: one past F, one behind",
+      [dest("h1", "11", 500), dest("h2", "11", 500)],
+      [src("h1", "11", 600), src("h2", "11", 100)],
+      {
+        kind: "waiting",
+        behind: [{ host: "h2", inode: "11", sourceAt: 100, destinationFrom: 500 }],
+        unread: [],
+      },
+    ],
+    [
+      "behind and unread at once: both reported",
+      [dest("h1", "11", 500)],
+      [src("h1", "11", 100), src("h2", "21", 50)],
+      {
+        kind: "waiting",
+        behind: [{ host: "h1", inode: "11", sourceAt: 100, destinationFrom: 500 }],
+        unread: [{ host: "h2", inode: "21", offset: 50 }],
+      },
+    ],
+    [
+      "several hosts all past F: ready, exclusions sorted by host then inode (as text)",
+      [dest("h2", "9", 10), dest("h1", "30", 0), dest("h2", "10", 20), dest("h1", "4", 5)],
+      [src("h2", "9", 10), src("h2", "10", 25), src("h1", "4", 5)],
+      {
+        kind: "ready",
+        exclusions: [
+          { host: "h1", inode: "30", offset: 0 },
+          { host: "h1", inode: "4", offset: 5 },
+          { host: "h2", inode: "10", offset: 20 },
+          { host: "h2", inode: "9", offset: 10 },
+        ],
+      },
+    ],
+    [
+      "unread files are sorted by host then inode",
+      [],
+      [src("h3", "2", 1), src("h1", "7", 1), src("h1", "12", 1)],
+      {
+        kind: "waiting",
+        behind: [],
+        unread: [
+          { host: "h1", inode: "12", offset: 1 },
+          { host: "h1", inode: "7", offset: 1 },
+          { host: "h3", inode: "2", offset: 1 },
+        ],
+      },
+    ],
+  ];
+
+  test.each(cases)("%s", (_what, destinationFirst, sourceLast, verdict) => {
+    expect(decideHandover(destinationFirst, sourceLast, timing)).toEqual(verdict);
+  });
+
+  test("the destination's silence is judged from now, the source's from `until`", () => {
+    // Read by the destination 299 s ago: not yet silent however early `until` is.
+    expect(
+      decideHandover([dest("h1", "11", 500, SILENCE - 1)], [], { ...timing, until: NOW - 3600 }).kind,
+    ).toBe("waiting");
+    // Shipped by the source 200 s before `until`: active, whatever `now` is.
+    expect(decideHandover([], [src("h1", "12", 1, 200)], { ...timing, now: NOW + 3600 }).kind).toBe(
+      "waiting",
+    );
+  });
+
+  test("the inputs are not changed (the verdict sorts copies)", () => {
+    const destinationFirst = [dest("h2", "9", 10), dest("h1", "4", 5)];
+    const sourceLast = [src("h2", "9", 10), src("h1", "4", 5)];
+    const before = JSON.stringify([destinationFirst, sourceLast]);
+    decideHandover(destinationFirst, sourceLast, timing);
+    expect(JSON.stringify([destinationFirst, sourceLast])).toBe(before);
+  });
+});
+
+describe("destinationMayStart", () => {
+  const T = 1_775_000_000;
+  const meta = (lastModifyTime: number): SourceConfigState => ({ positionMeta: true, lastModifyTime });
+  const noMeta = (lastModifyTime: number): SourceConfigState => ({ positionMeta: false, lastModifyTime });
+
+  const cases: Array<
+    [string, Array<SourceConfigState | undefined>, number, ReturnType<typeof destinationMayStart>]
+  > = [
+    [
+      "a source config without position meta: wait a whole propagation",
+      [noMeta(T - 86_400)],
+      T,
+      { start: false, reason: "SourceMetaPending", waitSeconds: 120 },
+    ],
+    [
+      "one source config without meta among ready ones holds the start",
+      [meta(T - 86_400), noMeta(T - 86_400), undefined],
+      T,
+      { start: false, reason: "SourceMetaPending", waitSeconds: 120 },
+    ],
+    [
+      "a change made 30 s ago: wait the 90 s left",
+      [meta(T - 30)],
+      T,
+      { start: false, reason: "SourceMetaPending", waitSeconds: 90 },
+    ],
+    [
+      "a change made just now (clock between seconds): the wait is rounded up",
+      [meta(T)],
+      T + 0.5,
+      { start: false, reason: "SourceMetaPending", waitSeconds: 120 },
+    ],
+    [
+      "several fresh changes: wait for the youngest",
+      [meta(T - 100), meta(T - 10), meta(T - 60)],
+      T,
+      { start: false, reason: "SourceMetaPending", waitSeconds: 110 },
+    ],
+    [
+      "a change exactly propagationSeconds old: start",
+      [meta(T - 120)],
+      T,
+      { start: true, missingSources: 0 },
+    ],
+    ["an old change: start", [meta(T - 86_400)], T, { start: true, missingSources: 0 }],
+    [
+      "a missing source config does not block, it is counted",
+      [undefined, meta(T - 86_400)],
+      T,
+      { start: true, missingSources: 1 },
+    ],
+    ["every source config missing: start", [undefined, undefined], T, { start: true, missingSources: 2 }],
+    ["no source at all: start", [], T, { start: true, missingSources: 0 }],
+  ];
+
+  test.each(cases)("%s", (_what, sources, now, verdict) => {
+    expect(destinationMayStart(sources, now, 120)).toEqual(verdict);
+  });
+
+  test("a propagation of 0 s starts as soon as every source config has meta, and never before", () => {
+    expect(destinationMayStart([meta(T)], T, 0)).toEqual({ start: true, missingSources: 0 });
+    expect(destinationMayStart([noMeta(T - 86_400)], T, 0)).toMatchObject({ start: false });
+  });
+});
+
+describe("mayRetireSourceGroup", () => {
+  const machines = (...ips: string[]) => ips.map((ip) => ({ ip }));
+
+  test.each<[string, string[], string[], { retire: boolean; notMigrated: string[] }]>([
+    [
+      "every machine migrated: retire",
+      ["10.0.0.1", "10.0.0.2"],
+      ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
+      { retire: true, notMigrated: [] },
+    ],
+    [
+      "one machine not migrated: keep, and say which",
+      ["10.0.0.1", "10.0.0.3", "10.0.0.2"],
+      ["10.0.0.1", "10.0.0.2"],
+      { retire: false, notMigrated: ["10.0.0.3"] },
+    ],
+    [
+      "duplicate IPs are one machine, and the list is sorted",
+      ["10.0.0.9", "10.0.0.1", "10.0.0.9", "10.0.0.4", "10.0.0.1"],
+      ["10.0.0.1"],
+      { retire: false, notMigrated: ["10.0.0.4", "10.0.0.9"] },
+    ],
+    [
+      "duplicate IPs all migrated: retire",
+      ["10.0.0.1", "10.0.0.1"],
+      ["10.0.0.1"],
+      { retire: true, notMigrated: [] },
+    ],
+    ["an empty group: nothing to keep, retire", [], [], { retire: true, notMigrated: [] }],
+    [
+      "nobody migrated: keep all",
+      ["10.0.0.2", "10.0.0.1"],
+      [],
+      { retire: false, notMigrated: ["10.0.0.1", "10.0.0.2"] },
+    ],
+  ])("%s", (_what, group, migrated, decision) => {
+    expect(mayRetireSourceGroup(machines(...group), new Set(migrated))).toEqual(decision);
+  });
+});
+
+describe("readyForCutover with failed hosts", () => {
+  test.each<[string, { running: number; collecting: number; failed?: number }, boolean]>([
+    ["all collecting", { running: 3, collecting: 3, failed: 0 }, true],
+    ["the rest failed: failed hosts are settled", { running: 3, collecting: 2, failed: 1 }, true],
+    ["one collecting, the others failed", { running: 3, collecting: 1, failed: 2 }, true],
+    ["one still on its way", { running: 3, collecting: 1, failed: 1 }, false],
+    ["all failed: nobody collects, no cutover", { running: 3, collecting: 0, failed: 3 }, false],
+    ["failed omitted counts as none", { running: 3, collecting: 2 }, false],
+    ["nothing running", { running: 0, collecting: 0, failed: 0 }, false],
+  ])("%s", (_what, counts, ready) => {
+    expect(readyForCutover(counts)).toBe(ready);
+  });
+});
