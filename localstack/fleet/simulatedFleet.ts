@@ -66,8 +66,17 @@ export const simulatedInstanceSchema = instanceSchema
     }
   });
 
+/** Account fields of the simulation: how late its config changes reach its agents. */
+export const simulatedAccountSchema = accountSchema.extend({
+  /**
+   * Emulated seconds before a config change in this account's projects reaches an agent (the
+   * collector's `configDelayMs`; Alibaba's delivery delay is unverified). Default: the collector's.
+   */
+  agentConfigDelaySeconds: z.number().min(0).max(3_600).optional(),
+});
+
 /** The emulator's fleet checks (duplicate accounts, fixed ids with count 1, …) apply as they are. */
-export const simulatedFleetSchema = createFleetSchema(simulatedInstanceSchema, accountSchema);
+export const simulatedFleetSchema = createFleetSchema(simulatedInstanceSchema, simulatedAccountSchema);
 
 export type SimulatedFleetInput = z.input<typeof simulatedFleetSchema>;
 export type SimulatedFleetSpec = z.output<typeof simulatedFleetSchema>;
@@ -109,6 +118,18 @@ export interface SimulatedFleetOptions {
   onCommandFinished?: (host: SimulatedHost) => void;
 }
 
+/** The fleet file's per-account config delays as the collector's option (none given: the default). */
+function configDelays(fleet: SimulatedFleetSpec): Partial<LogCollectorOptions> {
+  const delays = new Map<string, number>();
+  for (const account of fleet.accounts) {
+    if (account.agentConfigDelaySeconds !== undefined)
+      delays.set(account.id, account.agentConfigDelaySeconds * 1000);
+  }
+  if (delays.size === 0) return {};
+  const fallback = DEFAULT_COLLECTOR_OPTIONS.configDelayMs;
+  return { configDelayMs: (accountId) => delays.get(accountId) ?? fallback(accountId) };
+}
+
 export const DEFAULT_AGENT_OPTIONS: AgentSimulatorOptions = {
   heartbeatPeriodMs: 10_000,
   refreshIntervalMs: 60_000,
@@ -137,7 +158,7 @@ export async function startSimulatedFleet(
   options: SimulatedFleetOptions,
 ): Promise<SimulatedFleet> {
   const loaded = await emulator.loadFleet({
-    accounts: fleet.accounts,
+    accounts: fleet.accounts.map(({ agentConfigDelaySeconds: _d, ...account }) => account),
     projects: fleet.projects,
     instances: fleet.instances.map(
       ({
@@ -211,7 +232,7 @@ export async function startSimulatedFleet(
         ...(options.onDelivered ? { delivered: options.onDelivered } : {}),
       },
     },
-    { ...DEFAULT_COLLECTOR_OPTIONS, ...options.collection },
+    { ...DEFAULT_COLLECTOR_OPTIONS, ...configDelays(fleet), ...options.collection },
   );
   const writerSpecs = new Map<string, SimulatedFleetSpec["instances"][number]["writers"]>();
   {

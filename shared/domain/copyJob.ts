@@ -60,8 +60,13 @@ export function handoverCopyScripts(
     clauses.push(`${INODE} = ${sqlString(inode)} and ${OFFSET} >= ${Math.trunc(offset)}`);
     byHost.set(host, clauses);
   }
-  const parts: CopyPart[] = [{ part: 0, script: `* | where ${INODE} is null${rest}` }];
-  const budget = SPL_MAX_BYTES - rest.length - 200;
+  const base = `* | where ${INODE} is null${rest}`;
+  if (Buffer.byteLength(base) > SPL_MAX_BYTES)
+    throw new CopyScriptError(
+      `the route's SPL leaves no room for the handover filter within ${SPL_MAX_BYTES} bytes`,
+    );
+  const parts: CopyPart[] = [{ part: 0, script: base }];
+  const budget = SPL_MAX_BYTES - Buffer.byteLength(rest) - 200;
   let current: string[] = [];
   let size = 0;
   const flush = (): void => {

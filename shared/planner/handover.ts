@@ -76,9 +76,10 @@ export type HandoverVerdict =
  * - A file both configs read: the destination's first offset F splits it. The source lines below F
  *   are copied, so the source must have shipped past F before the copy's end (else: wait). When the
  *   destination read it from its start (F = 0) nothing of the source's is needed.
- * - A file only the source is shipping (a line within `sourceSilenceSeconds` of the copy's end):
- *   the destination has not started on it — its config has not reached the host, or it has not
- *   seen the file yet — and lines shipped by the source after the copy's end would be lost: wait.
+ * - A file only the source is shipping (a line within `sourceSilenceSeconds` of the copy's end), of
+ *   a host the destination reads other files of: the destination has not seen the file yet, and
+ *   lines shipped by the source after the copy's end would be lost: wait. (A host the destination
+ *   has no line of at all is not known to be migrated: README, residual risks.)
  * - A file idle in the source: copied whole; the destination starts at its end.
  * - A file only the destination reads, for `sourceSilenceSeconds`: not the source's (paths differ).
  */
@@ -101,9 +102,13 @@ export function decideHandover(
       behind.push({ host, inode, sourceAt: reached, destinationFrom: offset });
     }
   }
+  // Only hosts the destination reads from: a host that is not migrated (failed, or in the source
+  // group without the route) ships to the source alone for good and must not hold the cut back.
+  const destinationHosts = new Set(destinationFirst.map((start) => start.host));
   const unread = sourceLast
     .filter(
       (progress) =>
+        destinationHosts.has(progress.host) &&
         !destinationFiles.has(fileKey(progress)) &&
         progress.received > timing.until - timing.sourceSilenceSeconds,
     )

@@ -274,6 +274,18 @@ async function maybeCutover(
       sinks,
     };
     if (handover) {
+      // Parts are made before the base job; parts without it are what an earlier run left when it
+      // stopped midway. Another observation would split the hosts differently and copy some twice.
+      const orphan = copyPartName(route, message.route, account.uid, 1);
+      if ((await backfillSls.getEtl(orphan)) !== undefined) {
+        cutoverLog({
+          action: "cutover",
+          outcome: "failed",
+          reason: "CopyPartsOrphaned",
+          detail: `copy part ${orphan} exists without the base job ${backfillJob}: an earlier cutover stopped midway; delete the parts in ${source.backfill.project} and the next run makes the copy again`,
+        });
+        return undefined;
+      }
       const nowSeconds = Math.floor(deps.now() / 1000);
       const until = nowSeconds - route.handover.copyMarginSeconds;
       const observed = await observeHandover(

@@ -111,10 +111,16 @@ describe("decideHandover", () => {
       },
     ],
     [
-      "a file the source shipped within sourceSilenceSeconds of `until` that the destination has no line of: unread",
-      [],
+      "a file the source shipped within sourceSilenceSeconds of `until` that the destination has no line of, on a host it reads: unread",
+      [dest("h1", "11", 0)],
       [src("h1", "12", 900, SILENCE - 1)],
       { kind: "waiting", behind: [], unread: [{ host: "h1", inode: "12", offset: 900 }] },
+    ],
+    [
+      "the same on a host the destination has no line of (not migrated, e.g. failed): not waited for",
+      [],
+      [src("h1", "12", 900, SILENCE - 1)],
+      { kind: "ready", exclusions: [] },
     ],
     [
       "a file the source last shipped exactly sourceSilenceSeconds before `until`: idle, copied whole",
@@ -140,7 +146,7 @@ describe("decideHandover", () => {
     ],
     [
       "behind and unread at once: both reported",
-      [dest("h1", "11", 500)],
+      [dest("h1", "11", 500), dest("h2", "20", 0)],
       [src("h1", "11", 100), src("h2", "21", 50)],
       {
         kind: "waiting",
@@ -164,7 +170,7 @@ describe("decideHandover", () => {
     ],
     [
       "unread files are sorted by host then inode",
-      [],
+      [dest("h1", "1", 0), dest("h3", "1", 0)],
       [src("h3", "2", 1), src("h1", "7", 1), src("h1", "12", 1)],
       {
         kind: "waiting",
@@ -188,9 +194,9 @@ describe("decideHandover", () => {
       decideHandover([dest("h1", "11", 500, SILENCE - 1)], [], { ...timing, until: NOW - 3600 }).kind,
     ).toBe("waiting");
     // Shipped by the source 200 s before `until`: active, whatever `now` is.
-    expect(decideHandover([], [src("h1", "12", 1, 200)], { ...timing, now: NOW + 3600 }).kind).toBe(
-      "waiting",
-    );
+    expect(
+      decideHandover([dest("h1", "11", 0)], [src("h1", "12", 1, 200)], { ...timing, now: NOW + 3600 }).kind,
+    ).toBe("waiting");
   });
 
   test("the inputs are not changed (the verdict sorts copies)", () => {

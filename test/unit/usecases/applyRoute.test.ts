@@ -504,8 +504,29 @@ describe("applyRoute: the exactly-once handover", () => {
       expect(binding()).toEqual(["app-b-files"]);
     });
 
-    test("a file the source ships that the destination has not read yet: waiting too", async () => {
+    test("copy parts left without the base job by an earlier run stopped midway: nothing made again, said", async () => {
       heartbeat(...IDS);
+      sourceProject().etls.set(PART_1, {
+        name: PART_1,
+        displayName: "part",
+        status: "RUNNING",
+        logstore: "app-b",
+        fromTime: 0,
+        toTime: 1,
+        sinks: [],
+      });
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect(outcome.cutover).toBeUndefined();
+      expect(argsOf(sourceProject().calls, "createEtl")).toEqual([]);
+      expect(argsOf(sourceProject().calls, "removeConfig")).toEqual([]);
+      expect(cloud.logs).toContainEqual(expect.objectContaining({ reason: "CopyPartsOrphaned" }));
+    });
+
+    test("a file the source ships that the destination has not read yet, on a host it reads: waiting too", async () => {
+      heartbeat(...IDS);
+      destinationFirst(["app-b-2", "20", 0, nowSeconds() - 30]);
       sourceLast(["app-b-2", "21", 900, until() - 10]);
 
       const outcome = await applyRoute(deps, applyMessage());
