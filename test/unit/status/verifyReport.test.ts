@@ -1,0 +1,338 @@
+/**
+ * buildVerifyReport on hand-made GetLogs rows: per (host, inode) file, the source's offsets against
+ * the destination's (missing, doubled, destination-only), lines without position meta per host,
+ * late source lines after the cutover, and the copy jobs' part in the verdict.
+ */
+import {
+  buildVerifyReport,
+  type CopyJobState,
+  type PositionCount,
+  type UnplacedCount,
+  type VerifyInput,
+} from "../../../shared/status/verifyReport";
+
+const CUTOVER = 1_777_593_600;
+const DONE: CopyJobState[] = [{ name: "ltx-backfill-app-b-prod-1700", status: "SUCCEEDED" }];
+
+/** One copy of each offset of a file, received before the cutover. */
+function lines(host: string, inode: string, offsets: readonly number[], received = CUTOVER - 600) {
+  return offsets.map((offset): PositionCount => ({ host, inode, offset, copies: 1, received }));
+}
+
+const range = (from: number, count: number, step = 100) =>
+  Array.from({ length: count }, (_, i) => from + i * step);
+
+function input(
+  source: readonly PositionCount[],
+  destination: readonly PositionCount[],
+  extra: Partial<VerifyInput> & {
+    sourceUnplaced?: UnplacedCount[];
+    destinationUnplaced?: UnplacedCount[];
+  } = {},
+): VerifyInput {
+  const { sourceUnplaced = [], destinationUnplaced = [], ...rest } = extra;
+  return {
+    route: "app-b-prod",
+    sourceAccount: "1700000000000397",
+    window: { from: CUTOVER - 3600, to: CUTOVER + 3600 },
+    source: { positions: source, unplaced: sourceUnplaced, perMinute: [{ minute: CUTOVER - 600, lines: 3 }] },
+    destination: {
+      positions: destination,
+      unplaced: destinationUnplaced,
+      perMinute: [{ minute: CUTOVER - 600, lines: 3 }],
+    },
+    copyJobs: DONE,
+    cutoverAt: CUTOVER,
+    ...rest,
+  };
+}
+
+const ZERO = {
+  missing: 0,
+  duplicated: 0,
+  extraCopies: 0,
+  unplacedMissing: 0,
+  unplacedExtra: 0,
+};
+
+describe("buildVerifyReport", () => {
+  test("every source line in the destination once: ok, zero counts, files sorted by host then inode", () => {
+    const source = [
+      ...lines("web-2", "77", range(0, 3)),
+      ...lines("web-1", "1001", range(0, 4)),
+      ...lines("web-1", "99", range(0, 2)),
+    ];
+    const report = buildVerifyReport(
+      input(source, [...source].reverse(), {
+        sourceUnplaced: [{ host: "web-1", lines: 5 }],
+        destinationUnplaced: [{ host: "web-1", lines: 5 }],
+      }),
+    );
+
+    expect(report.ok).toBe(true);
+    expect(report.totals).toEqual({ files: 3, inSource: 9, inDestination: 9, ...ZERO });
+    expect(report.files.map((file) => [file.host, file.inode])).toEqual([
+      ["web-1", "99"],
+      ["web-1", "1001"],
+      ["web-2", "77"],
+    ]);
+    for (const file of report.files) {
+      expect(file).toMatchObject({
+        missing: 0,
+        duplicated: 0,
+        extraCopies: 0,
+        destinationOnly: 0,
+        missingOffsets: [],
+        duplicatedOffsets: [],
+      });
+      expect(file.inDestination).toBe(file.inSource);
+    }
+    expect(report.unplaced).toEqual([{ host: "web-1", inSource: 5, inDestination: 5 }]);
+    expect(report).toMatchObject({
+      route: "app-b-prod",
+      sourceAccount: "1700000000000397",
+      copyUnfinished: false,
+      cutoverAt: CUTOVER,
+      copyJobs: DONE,
+    });
+    expect(report.perMinute.source).toEqual([{ minute: CUTOVER - 600, lines: 3 }]);
+  });
+
+  test("a source offset the destination lacks is missing, with its offset", () => {
+    const source = lines("web-1", "1001", range(0, 5));
+    const destination = source.filter((line) => line.offset !== 200);
+
+    const report = buildVerifyReport(input(source, destination));
+
+    expect(report.ok).toBe(false);
+    expect(report.files).toEqual([
+      expect.objectContaining({
+        host: "web-1",
+        inode: "1001",
+        inSource: 5,
+        inDestination: 4,
+        missing: 1,
+        missingOffsets: [200],
+        duplicated: 0,
+        duplicatedOffsets: [],
+        destinationOnly: 0,
+      }),
+    ]);
+    expect(report.totals).toEqual({ files: 1, inSource: 5, inDestination: 4, ...ZERO, missing: 1 });
+  });
+
+  test("an offset stored twice is duplicated, with one extra copy; the sample keeps 10 offsets, sorted", () => {
+    const source = lines("web-1", "1001", range(0, 30));
+    // Offsets 0, 100, …, 1100 twice (12 doubled), 2900 three times, given out of order.
+    const destination = source
+      .map((line) =>
+        line.offset < 1200 ? { ...line, copies: 2 } : line.offset === 2900 ? { ...line, copies: 3 } : line,
+      )
+      .reverse();
+
+    const report = buildVerifyReport(input(source, destination));
+
+    expect(report.ok).toBe(false);
+    const [file] = report.files;
+    expect(file).toMatchObject({
+      inSource: 30,
+      inDestination: 30,
+      missing: 0,
+      duplicated: 13,
+      extraCopies: 14,
+    });
+    expect(file?.duplicatedOffsets).toEqual(range(0, 10));
+    expect(report.totals).toEqual({
+      files: 1,
+      inSource: 30,
+      inDestination: 30,
+      ...ZERO,
+      duplicated: 13,
+      extraCopies: 14,
+    });
+  });
+
+  test("copies of one offset in several destination rows add up to a duplicate", () => {
+    const source = lines("web-1", "1001", [0, 100]);
+    const report = buildVerifyReport(input(source, [...source, ...lines("web-1", "1001", [100])]));
+
+    expect(report.files[0]).toMatchObject({ duplicated: 1, extraCopies: 1, duplicatedOffsets: [100] });
+    expect(report.ok).toBe(false);
+  });
+
+  test("the missing sample keeps the 10 lowest offsets, the count all of them", () => {
+    const source = lines("web-1", "1001", range(0, 25));
+    const report = buildVerifyReport(input(source, source.slice(0, 5)));
+
+    expect(report.files[0]?.missing).toBe(20);
+    expect(report.files[0]?.missingOffsets).toEqual(range(500, 10));
+  });
+
+  test("lines only the destination has are counted, and are neither missing nor a problem by themselves", () => {
+    const source = lines("web-1", "1001", range(0, 3));
+    // The destination read on after the source config was retired: offsets 300 and 400 of the file,
+    // and a new file of the host.
+    const destination = [
+      ...source,
+      ...lines("web-1", "1001", [300, 400], CUTOVER + 60),
+      ...lines("web-1", "2002", [0], CUTOVER + 60),
+    ];
+
+    const report = buildVerifyReport(input(source, destination));
+
+    expect(report.files).toEqual([
+      expect.objectContaining({
+        inode: "1001",
+        inSource: 3,
+        inDestination: 5,
+        destinationOnly: 2,
+        missing: 0,
+      }),
+      expect.objectContaining({
+        inode: "2002",
+        inSource: 0,
+        inDestination: 1,
+        destinationOnly: 1,
+        missing: 0,
+      }),
+    ]);
+    expect(report.totals).toEqual({ files: 2, inSource: 3, inDestination: 6, ...ZERO });
+    expect(report.ok).toBe(true);
+  });
+
+  test("a doubled destination-only line is a duplicate too", () => {
+    const source = lines("web-1", "1001", [0]);
+    const report = buildVerifyReport(
+      input(source, [...source, { host: "web-1", inode: "1001", offset: 100, copies: 2 }]),
+    );
+
+    expect(report.files[0]).toMatchObject({ destinationOnly: 1, duplicated: 1, extraCopies: 1 });
+    expect(report.ok).toBe(false);
+  });
+
+  test("the same inode on two hosts is two files", () => {
+    const source = [...lines("web-1", "1001", [0, 100]), ...lines("web-2", "1001", [0, 100])];
+    const report = buildVerifyReport(input(source, lines("web-1", "1001", [0, 100])));
+
+    expect(report.files.map((file) => [file.host, file.missing])).toEqual([
+      ["web-1", 0],
+      ["web-2", 2],
+    ]);
+  });
+
+  test("lines without position meta: compared per host, the shortfall missing and the surplus extra", () => {
+    const report = buildVerifyReport(
+      input([], [], {
+        sourceUnplaced: [
+          { host: "web-2", lines: 10 },
+          { host: "web-1", lines: 7 },
+          { host: "web-3", lines: 4 },
+        ],
+        destinationUnplaced: [
+          { host: "web-1", lines: 4 },
+          { host: "web-2", lines: 12 },
+          { host: "web-3", lines: 4 },
+          { host: "web-4", lines: 1 },
+        ],
+      }),
+    );
+
+    expect(report.unplaced).toEqual([
+      { host: "web-1", inSource: 7, inDestination: 4 },
+      { host: "web-2", inSource: 10, inDestination: 12 },
+      { host: "web-3", inSource: 4, inDestination: 4 },
+      { host: "web-4", inSource: 0, inDestination: 1 },
+    ]);
+    // Per host, not in total: 3 short on web-1 are not made up for by 2 + 1 too many elsewhere.
+    expect(report.totals).toMatchObject({ unplacedMissing: 3, unplacedExtra: 3, missing: 0 });
+    expect(report.ok).toBe(false);
+  });
+
+  test.each([
+    ["missing", [{ host: "web-1", lines: 3 }], [{ host: "web-1", lines: 2 }], 1, 0],
+    ["extra", [{ host: "web-1", lines: 3 }], [{ host: "web-1", lines: 4 }], 0, 1],
+  ])(
+    "one history line %s alone makes it not ok",
+    (_, sourceUnplaced, destinationUnplaced, missing, extra) => {
+      const positions = lines("web-1", "1001", [0]);
+      const report = buildVerifyReport(input(positions, positions, { sourceUnplaced, destinationUnplaced }));
+
+      expect(report.totals).toMatchObject({ missing: 0, unplacedMissing: missing, unplacedExtra: extra });
+      expect(report.ok).toBe(false);
+    },
+  );
+
+  test("a source line received after the cutover is ignored in a file the destination lacks", () => {
+    const source = [
+      ...lines("web-1", "1001", range(0, 3)),
+      // web-9 is not migrated: it ships to the source alone after the cutover.
+      ...lines("web-9", "5005", [0, 100], CUTOVER),
+      ...lines("web-9", "5005", [200], CUTOVER + 30),
+    ];
+
+    const report = buildVerifyReport(input(source, lines("web-1", "1001", range(0, 3))));
+
+    expect(report.files.map((file) => `${file.host}/${file.inode}`)).toEqual(["web-1/1001"]);
+    expect(report.totals).toMatchObject({ files: 1, inSource: 3, missing: 0 });
+    expect(report.ok).toBe(true);
+  });
+
+  test("… but counted in a file the destination has: a late line it lacks is missing", () => {
+    const source = [
+      ...lines("web-1", "1001", range(0, 3)),
+      ...lines("web-1", "1001", [300, 400], CUTOVER + 30),
+    ];
+    const destination = lines("web-1", "1001", [0, 100, 200, 400], CUTOVER + 60);
+
+    const report = buildVerifyReport(input(source, destination));
+
+    expect(report.files).toEqual([
+      expect.objectContaining({ inSource: 5, inDestination: 4, missing: 1, missingOffsets: [300] }),
+    ]);
+    expect(report.ok).toBe(false);
+  });
+
+  test("a source line received before the cutover in a file the destination lacks is missing", () => {
+    const source = lines("web-9", "5005", [0], CUTOVER - 1);
+
+    const report = buildVerifyReport(input(source, []));
+
+    expect(report.files).toEqual([
+      expect.objectContaining({ host: "web-9", inode: "5005", missing: 1, missingOffsets: [0] }),
+    ]);
+    expect(report.ok).toBe(false);
+  });
+
+  test("without a known cutover every source line counts", () => {
+    const source = lines("web-9", "5005", [0], CUTOVER + 3000);
+
+    const report = buildVerifyReport(input(source, [], { cutoverAt: undefined }));
+
+    expect(report.totals.missing).toBe(1);
+    expect(report).not.toHaveProperty("cutoverAt");
+  });
+
+  test.each(["RUNNING", "STARTING", "FAILED", "STOPPED"])(
+    "a copy job %s: not ok although every line is there once",
+    (status) => {
+      const source = lines("web-1", "1001", range(0, 3));
+      const copyJobs = [...DONE, { name: "ltx-backfill-app-b-prod-1700-p1", status }];
+
+      const report = buildVerifyReport(input(source, source, { copyJobs }));
+
+      expect(report.totals).toMatchObject(ZERO);
+      expect(report.copyUnfinished).toBe(true);
+      expect(report.copyJobs).toEqual(copyJobs);
+      expect(report.ok).toBe(false);
+    },
+  );
+
+  test("no copy job at all: the verdict is the lines'", () => {
+    const source = lines("web-1", "1001", range(0, 3));
+
+    const report = buildVerifyReport(input(source, source, { copyJobs: [] }));
+
+    expect(report.copyUnfinished).toBe(false);
+    expect(report.ok).toBe(true);
+  });
+});
