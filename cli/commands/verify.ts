@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { VerifyReport } from "../../shared/status/verifyReport";
 import { VerifyError, verifyRoute } from "../../shared/usecases/verifyRoute";
-import { CliFailure, describeFailure, openCloud } from "../cloud";
+import { CliFailure, describeFailure, loadConfig, openCloud } from "../cloud";
 import { EXIT_INVALID_INPUT, EXIT_NOT_EXACTLY_ONCE, EXIT_OK, EXIT_USAGE } from "../exitCodes";
 import type { CliIo } from "../io";
 import { renderVerifyHtml } from "../report/verifyHtml";
@@ -56,6 +56,12 @@ async function verify(io: CliIo, options: VerifyOptions): Promise<number> {
     io.err(`--since: "${options.since}" is not an ISO-8601 time\n`);
     return EXIT_USAGE;
   }
+  // An unknown route is bad input whatever the cloud's state: said before anything is reached.
+  const routes = loadConfig(options.config);
+  if (routes.routes[options.route] === undefined)
+    throw new VerifyError(
+      `--route ${options.route}: no such route in ${options.config} (routes: ${Object.keys(routes.routes).sort().join(", ")})`,
+    );
   const session = await openCloud(options);
   const reports = await verifyRoute(session.deps, options.route, {
     ...(since === undefined ? {} : { since: Math.floor(since / 1000) }),

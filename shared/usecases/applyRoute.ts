@@ -205,10 +205,9 @@ async function maybeCutover(
   const handoverSource = handoverSources(config, route).find(
     (candidate) => candidate.account.uid === account.uid,
   );
-  const sourceRegion =
-    (handoverSource &&
-      (await locateSourceConfig(deps, account, handoverSource.source, message.region))?.region) ??
-    message.region;
+  const located =
+    handoverSource && (await locateSourceConfig(deps, account, handoverSource.source, message.region));
+  const sourceRegion = located?.region ?? message.region;
   const retireSls = source.retire
     ? deps.sls({ accountId: account.uid, region: sourceRegion, project: source.retire.project })
     : undefined;
@@ -254,7 +253,9 @@ async function maybeCutover(
   if (!readyForCutover(counts)) return undefined;
 
   // The copy first: the source config must keep reading until the copy's range is closed.
-  const handover = source.retire !== undefined && source.backfill !== undefined;
+  // A source config that does not exist reads nothing beside the route's: its logstore is history
+  // only, and a copy by receive time is exact.
+  const handover = located !== undefined;
   if (route.backfill && source.backfill && backfillSls && backfillJob && steps.createBackfill) {
     const fromTime = Math.floor(Date.parse(route.backfill.from) / 1000);
     const sinks = [

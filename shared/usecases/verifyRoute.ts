@@ -71,11 +71,11 @@ export async function verifyRoute(
         route: routeName,
         sourceAccount: account.uid,
         window: { from, to },
-        source: sourceRows,
+        source: { ...sourceRows, perMinute: perMinuteOf(sourceRows.perMinute, undefined) },
         destination: {
           positions: destinationRows.positions.filter((p) => hosts.has(p.host)),
           unplaced: destinationRows.unplaced.filter((u) => hosts.has(u.host)),
-          perMinute: destinationRows.perMinute,
+          perMinute: perMinuteOf(destinationRows.perMinute, hosts),
         },
         copyJobs: copyJobs.map(({ name, status }) => ({ name, status })),
         ...(cutoverAt === undefined ? {} : { cutoverAt }),
@@ -111,7 +111,7 @@ async function readLogstore(
   logstore: string,
   range: { from: number; to: number },
   unplacedBefore: number | undefined,
-): Promise<{ positions: PositionCount[]; unplaced: UnplacedCount[]; perMinute: MinuteCount[] }> {
+): Promise<{ positions: PositionCount[]; unplaced: UnplacedCount[]; perMinute: HostMinute[] }> {
   const received = `cast("${RECEIVED}" as bigint)`;
   const positionRows = await sls.queryLogs(logstore, {
     ...range,
@@ -124,7 +124,7 @@ async function readLogstore(
   });
   const minuteRows = await sls.queryLogs(logstore, {
     ...range,
-    query: `* | select __time__ - __time__ % 60 as minute, count(*) as lines group by minute order by minute limit ${MAX_ROWS}`,
+    query: `* | select __time__ - __time__ % 60 as minute, "${HOST}" as host, count(*) as lines group by minute, "${HOST}" order by minute limit ${MAX_ROWS}`,
   });
   return {
     positions: positionRows.flatMap((row) => {
@@ -150,9 +150,25 @@ async function readLogstore(
     perMinute: minuteRows.flatMap((row) => {
       const minute = numberOf(row, "minute");
       const lines = numberOf(row, "lines");
-      return minute === undefined || lines === undefined ? [] : [{ minute, lines }];
+      return minute === undefined || lines === undefined ? [] : [{ minute, host: row.host ?? "", lines }];
     }),
   };
+}
+
+interface HostMinute extends MinuteCount {
+  host: string;
+}
+
+/** Lines per minute of these hosts (all when undefined), summed over hosts. */
+function perMinuteOf(rows: readonly HostMinute[], hosts: ReadonlySet<string> | undefined): MinuteCount[] {
+  const lines = new Map<number, number>();
+  for (const row of rows) {
+    if (hosts !== undefined && !hosts.has(row.host)) continue;
+    lines.set(row.minute, (lines.get(row.minute) ?? 0) + row.lines);
+  }
+  return [...lines.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([minute, count]) => ({ minute, lines: count }));
 }
 
 function numberOf(row: LogRow, column: string): number | undefined {

@@ -55,7 +55,7 @@ describeRequiring(sandboxRequirement(), "logtail-xacct start with hosts that wri
     expect(summary.verify[0].totals.inSource).toBeGreaterThan(0);
     expect(io.stdout()).toMatch(/delivery app-b-prod → central-logs\/app-b: [\d,]+ written by 4 hosts, /);
     expect(io.stderr()).toMatch(/flow {5}app-b-prod [\d.]+ lines\/s \([\d,]+ stored\)/);
-  }, 120_000);
+  }, 200_000);
 });
 
 describe("logtail-xacct start with bad input", () => {

@@ -433,7 +433,9 @@ describe("logtail-xacct verify on the emulator", () => {
 
     expect(code).toBe(1);
     expect(out).toBe("");
-    expect(err).toMatch(/^logtail-xacct: route no-such-route is not in the routes file\n$/);
+    expect(err).toMatch(
+      /^logtail-xacct: --route no-such-route: no such route in .*\(routes: app-b-prod, payments-prod\)\n$/,
+    );
   });
 
   test("a route that hands over from no source (payments-prod): exit 1, one line", async () => {
