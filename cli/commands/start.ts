@@ -330,7 +330,7 @@ function renderDelivery(delivery: RouteDelivery): string {
     `${n(delivery.written)} written by ${delivery.hosts} hosts`,
     `${n(delivery.once)} once`,
     `${n(delivery.duplicated)} more than once (${n(delivery.extraCopies)} extra copies)`,
-    `${n(delivery.missing)} missing${delivery.missingUnreadable > 0 ? ` (${n(delivery.missingUnreadable)} never readable)` : ""}`,
+    `${n(delivery.missing)} missing${delivery.missing > 0 ? ` (${n(delivery.missingUnreadable)} never readable, ${n(delivery.missingButElsewhere)} in the source logstore)` : ""}`,
     ...(delivery.unexpected + delivery.unparsed > 0
       ? [`${n(delivery.unexpected + delivery.unparsed)} stored lines not from these hosts' files`]
       : []),

@@ -236,10 +236,27 @@ export function deliveryByRoute(stack: LocalStack, routes: RoutesFile): RouteDel
       hosts += 1;
       for (const file of files) expected.push({ instanceId: file.instanceId, path: file.path });
     }
+    // The source logstores the route copies from: where a line missing in the destination may be.
+    const sourceLogstores = route.sources.flatMap((source) => {
+      const account = routes.sourceAccounts.find((candidate) => candidate.uid === source.account);
+      const backfill = source.backfill;
+      return backfill && account
+        ? account.regions.map((region) => ({
+            uid: account.uid,
+            region,
+            project: backfill.project,
+            logstore: backfill.logstore,
+          }))
+        : [];
+    });
     const { files: _files, ...audit } = auditDelivery(
       ledger,
       expected,
       storedContents(stack, destination.uid, destination.region, route.project, route.logstore),
+      (function* () {
+        for (const { uid, region, project, logstore } of sourceLogstores)
+          yield* storedContents(stack, uid, region, project, logstore);
+      })(),
     );
     deliveries.push({
       route: name,

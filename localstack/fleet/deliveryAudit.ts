@@ -45,6 +45,10 @@ export interface DeliveryAudit extends DeliveryCounts {
   unparsed: number;
   /** Per expected file, the same counts. */
   files: Array<ExpectedFile & DeliveryCounts>;
+  /** Of the missing lines, those the `alsoIn` logstore holds (shipped, but not into this one). */
+  missingButElsewhere: number;
+  /** Up to 10 missing lines, to look them up. */
+  missingSample: Array<ExpectedFile & { seq: number }>;
 }
 
 /** One stored log's `content`, in any order; the caller reads its logstore(s) however it must. */
@@ -54,6 +58,8 @@ export function auditDelivery(
   ledger: LineLedger,
   expected: readonly ExpectedFile[],
   stored: StoredContents,
+  /** Another logstore (the source one): which missing lines it holds. */
+  alsoIn?: StoredContents,
 ): DeliveryAudit {
   const counters = new Map<string, { file: ExpectedFile; copies: Uint8Array }>();
   for (const file of expected) {
@@ -62,7 +68,16 @@ export function auditDelivery(
     for (const run of written.runs) lastSeq = Math.max(lastSeq, run.lastSeq);
     counters.set(fileKey(file.instanceId, file.path), { file, copies: new Uint8Array(lastSeq + 1) });
   }
-  const audit: DeliveryAudit = { ...zeroCounts(), stored: 0, unexpected: 0, unparsed: 0, files: [] };
+  const audit: DeliveryAudit = {
+    ...zeroCounts(),
+    stored: 0,
+    unexpected: 0,
+    unparsed: 0,
+    files: [],
+    missingButElsewhere: 0,
+    missingSample: [],
+  };
+  const missingKeys = new Set<string>();
   for (const content of stored) {
     audit.stored += 1;
     const line = content === undefined ? undefined : parseLine(content);
@@ -93,6 +108,8 @@ export function auditDelivery(
           counts.extraCopies += n - 1;
         } else {
           counts.missing += 1;
+          if (alsoIn !== undefined) missingKeys.add(`${fileKey(file.instanceId, file.path)}\u0000${seq}`);
+          if (audit.missingSample.length < 10) audit.missingSample.push({ ...file, seq });
           const at = ledger.locate(file.instanceId, file.path, seq);
           if (
             at !== undefined &&
@@ -105,6 +122,14 @@ export function auditDelivery(
     }
     audit.files.push({ ...file, ...counts });
     for (const key of countKeys) audit[key] += counts[key];
+  }
+  if (alsoIn !== undefined && missingKeys.size > 0) {
+    for (const content of alsoIn) {
+      const line = content === undefined ? undefined : parseLine(content);
+      if (line === undefined) continue;
+      const key = `${fileKey(line.instanceId, line.path)}\u0000${line.seq}`;
+      if (missingKeys.delete(key)) audit.missingButElsewhere += 1;
+    }
   }
   // Copies past 255 of one line are not counted one by one: the stored total stays exact.
   audit.extraCopies = Math.max(

@@ -42,6 +42,24 @@ export interface DestinationStart extends FilePosition {
 /** The source config's last line in a file before the copy's end, and when it was received. */
 export interface SourceProgress extends FilePosition {
   received: number;
+  /** `__source__`: the agent's IP, which names the instance the line came from. */
+  ip?: string;
+}
+
+/** A host's lines without position meta in the source: the last one's receive time. */
+export interface SourceUnplaced {
+  host: string;
+  ip?: string;
+  lastReceived: number;
+}
+
+export interface HandoverFacts {
+  destinationFirst: readonly DestinationStart[];
+  sourceLast: readonly SourceProgress[];
+  /** Per host, the source's last line without position meta (before the copy's end). */
+  sourceUnplaced: readonly SourceUnplaced[];
+  /** Private IPs of the instances migrated on this route in this account (they collect). */
+  migratedIps: ReadonlySet<string>;
 }
 
 export interface HandoverTiming {
@@ -69,6 +87,8 @@ export type HandoverVerdict =
       behind: Array<{ host: string; inode: string; sourceAt: number | undefined; destinationFrom: number }>;
       /** Files the source is shipping that the destination has not shipped a line of yet. */
       unread: FilePosition[];
+      /** Migrated hosts whose source lines still come without position meta (the change is late). */
+      metaPending: string[];
     };
 
 /**
@@ -77,17 +97,15 @@ export type HandoverVerdict =
  *   are copied, so the source must have shipped past F before the copy's end (else: wait). When the
  *   destination read it from its start (F = 0) nothing of the source's is needed.
  * - A file only the source is shipping (a line within `sourceSilenceSeconds` of the copy's end), of
- *   a host the destination reads other files of: the destination has not seen the file yet, and
- *   lines shipped by the source after the copy's end would be lost: wait. (A host the destination
- *   has no line of at all is not known to be migrated: README, residual risks.)
+ *   a migrated host: the destination has not started on it — its config has not reached the host,
+ *   or it has not seen the file yet — and lines shipped by the source after the copy's end would
+ *   be lost: wait.
+ * - A migrated host whose latest source lines come without position meta: wait for the meta.
  * - A file idle in the source: copied whole; the destination starts at its end.
  * - A file only the destination reads, for `sourceSilenceSeconds`: not the source's (paths differ).
  */
-export function decideHandover(
-  destinationFirst: readonly DestinationStart[],
-  sourceLast: readonly SourceProgress[],
-  timing: HandoverTiming,
-): HandoverVerdict {
+export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): HandoverVerdict {
+  const { destinationFirst, sourceLast, sourceUnplaced, migratedIps } = facts;
   const sourceAt = new Map(sourceLast.map((position) => [fileKey(position), position]));
   const destinationFiles = new Set(destinationFirst.map(fileKey));
   const exclusions: FilePosition[] = [];
@@ -102,21 +120,37 @@ export function decideHandover(
       behind.push({ host, inode, sourceAt: reached, destinationFrom: offset });
     }
   }
-  // Only hosts the destination reads from: a host that is not migrated (failed, or in the source
-  // group without the route) ships to the source alone for good and must not hold the cut back.
+  // Migrated: the destination reads the host, or the host's IP is a migrated instance's. A host
+  // that is not (failed, or in the source group without the route) ships to the source alone for
+  // good and must not hold the cut back.
   const destinationHosts = new Set(destinationFirst.map((start) => start.host));
+  const migrated = (host: string, ip: string | undefined): boolean =>
+    destinationHosts.has(host) || (ip !== undefined && migratedIps.has(ip));
+  const active = (received: number): boolean => received > timing.until - timing.sourceSilenceSeconds;
   const unread = sourceLast
     .filter(
       (progress) =>
-        destinationHosts.has(progress.host) &&
-        !destinationFiles.has(fileKey(progress)) &&
-        progress.received > timing.until - timing.sourceSilenceSeconds,
+        migrated(progress.host, progress.ip) && !destinationFiles.has(fileKey(progress)) && active(progress.received),
     )
     .map(({ host, inode, offset }) => ({ host, inode, offset }))
     .sort(comparePositions);
+  // A migrated host still shipping without position meta: its source config's change has not
+  // reached it, and what it ships now could not be told from the destination's lines.
+  const lastWithMeta = new Map<string, number>();
+  for (const progress of sourceLast)
+    lastWithMeta.set(progress.host, Math.max(lastWithMeta.get(progress.host) ?? 0, progress.received));
+  const metaPending = sourceUnplaced
+    .filter(
+      (host) =>
+        migrated(host.host, host.ip) &&
+        active(host.lastReceived) &&
+        (lastWithMeta.get(host.host) ?? Number.NEGATIVE_INFINITY) < host.lastReceived,
+    )
+    .map((host) => host.host)
+    .sort();
   exclusions.sort(comparePositions);
-  return behind.length > 0 || unread.length > 0
-    ? { kind: "waiting", behind, unread }
+  return behind.length > 0 || unread.length > 0 || metaPending.length > 0
+    ? { kind: "waiting", behind, unread, metaPending }
     : { kind: "ready", exclusions };
 }
 

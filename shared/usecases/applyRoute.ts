@@ -296,11 +296,10 @@ async function maybeCutover(
         source.backfill.logstore,
         { from: fromTime, until },
       );
-      const verdict = decideHandover(observed.destinationFirst, observed.sourceLast, {
-        now: nowSeconds,
-        until,
-        sourceSilenceSeconds: route.handover.sourceSilenceSeconds,
-      });
+      const verdict = decideHandover(
+        { ...observed, migratedIps },
+        { now: nowSeconds, until, sourceSilenceSeconds: route.handover.sourceSilenceSeconds },
+      );
       if (verdict.kind === "waiting") {
         const checks = message.handoverChecks ?? 0;
         const [behind] = verdict.behind;
@@ -315,6 +314,9 @@ async function maybeCutover(
               : "",
             verdict.unread.length > 0
               ? `the destination has not read ${verdict.unread.length} files the source is shipping (first: host ${unread?.host} inode ${unread?.inode})`
+              : "",
+            verdict.metaPending.length > 0
+              ? `${verdict.metaPending.length} migrated hosts still ship without position meta (first: ${verdict.metaPending[0]})`
               : "",
           ]
             .filter((part) => part !== "")

@@ -11,6 +11,7 @@ import {
   SOURCE_HANDOVER_INPUT,
   type SourceConfigState,
   type SourceProgress,
+  type SourceUnplaced,
 } from "../planner/handover";
 import { errorCode } from "../ports/errors";
 import type { FieldIndexSpec, LogRow, SlsPort } from "../ports/sls";
@@ -108,6 +109,7 @@ export async function locateSourceConfig(
 export interface HandoverObservation {
   destinationFirst: DestinationStart[];
   sourceLast: SourceProgress[];
+  sourceUnplaced: SourceUnplaced[];
   /** Every host the source shipped lines with position meta for (each needs a copy part). */
   sourceHosts: string[];
 }
@@ -138,7 +140,12 @@ export async function observeHandover(
   const lastRows = await source.queryLogs(sourceLogstore, {
     from: range.from,
     to,
-    query: `* | select "${HOST}" as host, "${INODE}" as inode, max(${offsetOf}) as last, max(${receivedOf}) as received where "${INODE}" is not null and ${receivedOf} < ${Math.floor(range.until)} group by host, inode limit ${MAX_ROWS}`,
+    query: `* | select "${HOST}" as host, "${INODE}" as inode, max(${offsetOf}) as last, max(${receivedOf}) as received, arbitrary(__source__) as ip where "${INODE}" is not null and ${receivedOf} < ${Math.floor(range.until)} group by host, inode limit ${MAX_ROWS}`,
+  });
+  const unplacedRows = await source.queryLogs(sourceLogstore, {
+    from: range.from,
+    to,
+    query: `* | select "${HOST}" as host, max(${receivedOf}) as received, arbitrary(__source__) as ip where "${INODE}" is null and ${receivedOf} < ${Math.floor(range.until)} group by host limit ${MAX_ROWS}`,
   });
   const destinationFirst = firstRows.flatMap((row) => {
     const position = positionOf(row, "first");
@@ -148,9 +155,22 @@ export async function observeHandover(
   const sourceLast = lastRows.flatMap((row) => {
     const position = positionOf(row, "last");
     const received = Number(row.received);
-    return position === undefined || !Number.isFinite(received) ? [] : [{ ...position, received }];
+    return position === undefined || !Number.isFinite(received)
+      ? []
+      : [{ ...position, received, ...(row.ip ? { ip: row.ip } : {}) }];
   });
-  return { destinationFirst, sourceLast, sourceHosts: [...new Set(sourceLast.map((p) => p.host))].sort() };
+  const sourceUnplaced = unplacedRows.flatMap((row) => {
+    const lastReceived = Number(row.received);
+    return row.host === undefined || !Number.isFinite(lastReceived)
+      ? []
+      : [{ host: row.host, lastReceived, ...(row.ip ? { ip: row.ip } : {}) }];
+  });
+  return {
+    destinationFirst,
+    sourceLast,
+    sourceUnplaced,
+    sourceHosts: [...new Set(sourceLast.map((p) => p.host))].sort(),
+  };
 }
 
 function positionOf(

@@ -14,6 +14,7 @@ import {
   mayRetireSourceGroup,
   type SourceConfigState,
   type SourceProgress,
+  type SourceUnplaced,
 } from "../../shared/planner/handover";
 
 /** The cutover looks at NOW; the copy's range ends a minute earlier; 300 s of silence is idle. */
@@ -21,6 +22,24 @@ const NOW = 1_775_000_000;
 const UNTIL = NOW - 60;
 const SILENCE = 300;
 const timing = { now: NOW, until: UNTIL, sourceSilenceSeconds: SILENCE };
+
+/** decideHandover with no unplaced source lines and no migrated IPs (the destination names the hosts). */
+function decide(
+  destinationFirst: DestinationStart[],
+  sourceLast: SourceProgress[],
+  at: typeof timing,
+  more: { sourceUnplaced?: SourceUnplaced[]; migratedIps?: string[] } = {},
+): HandoverVerdict {
+  return decideHandover(
+    {
+      destinationFirst,
+      sourceLast,
+      sourceUnplaced: more.sourceUnplaced ?? [],
+      migratedIps: new Set(more.migratedIps ?? []),
+    },
+    at,
+  );
+}
 
 /** The destination's first line in a file: offset F, received `ago` seconds before NOW. */
 const dest = (host: string, inode: string, offset: number, ago = 30): DestinationStart => ({
@@ -72,6 +91,7 @@ describe("decideHandover", () => {
         kind: "waiting",
         behind: [{ host: "h1", inode: "11", sourceAt: 300, destinationFrom: 500 }],
         unread: [],
+        metaPending: [],
       },
     ],
     [
@@ -82,6 +102,7 @@ describe("decideHandover", () => {
         kind: "waiting",
         behind: [{ host: "h1", inode: "11", sourceAt: 499, destinationFrom: 500 }],
         unread: [],
+        metaPending: [],
       },
     ],
     [
@@ -92,6 +113,7 @@ describe("decideHandover", () => {
         kind: "waiting",
         behind: [{ host: "h1", inode: "11", sourceAt: undefined, destinationFrom: 500 }],
         unread: [],
+        metaPending: [],
       },
     ],
     [
@@ -108,13 +130,14 @@ describe("decideHandover", () => {
         kind: "waiting",
         behind: [{ host: "h1", inode: "11", sourceAt: 300, destinationFrom: 500 }],
         unread: [],
+        metaPending: [],
       },
     ],
     [
       "a file the source shipped within sourceSilenceSeconds of `until` that the destination has no line of, on a host it reads: unread",
       [dest("h1", "11", 0)],
       [src("h1", "12", 900, SILENCE - 1)],
-      { kind: "waiting", behind: [], unread: [{ host: "h1", inode: "12", offset: 900 }] },
+      { kind: "waiting", behind: [], unread: [{ host: "h1", inode: "12", offset: 900 }], metaPending: [] },
     ],
     [
       "the same on a host the destination has no line of (not migrated, e.g. failed): not waited for",
@@ -142,6 +165,7 @@ describe("decideHandover", () => {
         kind: "waiting",
         behind: [{ host: "h2", inode: "11", sourceAt: 100, destinationFrom: 500 }],
         unread: [],
+        metaPending: [],
       },
     ],
     [
@@ -152,6 +176,7 @@ describe("decideHandover", () => {
         kind: "waiting",
         behind: [{ host: "h1", inode: "11", sourceAt: 100, destinationFrom: 500 }],
         unread: [{ host: "h2", inode: "21", offset: 50 }],
+        metaPending: [],
       },
     ],
     [
@@ -180,30 +205,70 @@ describe("decideHandover", () => {
           { host: "h1", inode: "7", offset: 1 },
           { host: "h3", inode: "2", offset: 1 },
         ],
+        metaPending: [],
       },
     ],
   ];
 
   test.each(cases)("%s", (_what, destinationFirst, sourceLast, verdict) => {
-    expect(decideHandover(destinationFirst, sourceLast, timing)).toEqual(verdict);
+    expect(decide(destinationFirst, sourceLast, timing)).toEqual(verdict);
   });
 
   test("the destination's silence is judged from now, the source's from `until`", () => {
     // Read by the destination 299 s ago: not yet silent however early `until` is.
-    expect(
-      decideHandover([dest("h1", "11", 500, SILENCE - 1)], [], { ...timing, until: NOW - 3600 }).kind,
-    ).toBe("waiting");
+    expect(decide([dest("h1", "11", 500, SILENCE - 1)], [], { ...timing, until: NOW - 3600 }).kind).toBe(
+      "waiting",
+    );
     // Shipped by the source 200 s before `until`: active, whatever `now` is.
     expect(
-      decideHandover([dest("h1", "11", 0)], [src("h1", "12", 1, 200)], { ...timing, now: NOW + 3600 }).kind,
+      decide([dest("h1", "11", 0)], [src("h1", "12", 1, 200)], { ...timing, now: NOW + 3600 }).kind,
     ).toBe("waiting");
+  });
+
+  test("a host not read by the destination counts as migrated by its IP: its active file is unread", () => {
+    const progress = { ...src("h9", "5", 70, SILENCE - 1), ip: "10.0.0.9" };
+
+    expect(decide([], [progress], timing, { migratedIps: ["10.0.0.9"] })).toEqual({
+      kind: "waiting",
+      behind: [],
+      unread: [{ host: "h9", inode: "5", offset: 70 }],
+      metaPending: [],
+    });
+    expect(decide([], [progress], timing, { migratedIps: ["10.0.0.8"] })).toEqual({
+      kind: "ready",
+      exclusions: [],
+    });
+  });
+
+  test("a migrated host whose latest source lines come without position meta: metaPending", () => {
+    const unplaced = { host: "h1", ip: "10.0.0.1", lastReceived: UNTIL - 10 };
+    // Only lines without meta lately: the source config's change has not reached it.
+    expect(decide([], [], timing, { sourceUnplaced: [unplaced], migratedIps: ["10.0.0.1"] })).toMatchObject({
+      kind: "waiting",
+      metaPending: ["h1"],
+    });
+    // Lines with meta came after the last one without: the change arrived.
+    expect(
+      decide([dest("h1", "11", 0)], [src("h1", "11", 40, 5)], timing, {
+        sourceUnplaced: [unplaced],
+        migratedIps: ["10.0.0.1"],
+      }).kind,
+    ).toBe("ready");
+    // Not migrated, or idle for sourceSilenceSeconds: not waited for.
+    expect(decide([], [], timing, { sourceUnplaced: [unplaced] }).kind).toBe("ready");
+    expect(
+      decide([], [], timing, {
+        sourceUnplaced: [{ ...unplaced, lastReceived: UNTIL - SILENCE }],
+        migratedIps: ["10.0.0.1"],
+      }).kind,
+    ).toBe("ready");
   });
 
   test("the inputs are not changed (the verdict sorts copies)", () => {
     const destinationFirst = [dest("h2", "9", 10), dest("h1", "4", 5)];
     const sourceLast = [src("h2", "9", 10), src("h1", "4", 5)];
     const before = JSON.stringify([destinationFirst, sourceLast]);
-    decideHandover(destinationFirst, sourceLast, timing);
+    decide(destinationFirst, sourceLast, timing);
     expect(JSON.stringify([destinationFirst, sourceLast])).toBe(before);
   });
 });
