@@ -125,6 +125,9 @@ interface Reader {
   size: number;
   /** The inode was at a matching name in the last listing. */
   seen: boolean;
+  /** The file's first bytes (up to 1 KB) as the reader knew them: a change means another file. */
+  signatureLength: number;
+  signature: string;
 }
 
 /** An offset and the file's signature (its first bytes, up to 1 KB) when it was saved. */
@@ -523,7 +526,19 @@ export class LogCollector {
         this.options.maxLineBytes,
       );
     }
-    state.readers.set(key, { key, config, inode: stat.ino, path, fd, offset, size: stat.size, seen: true });
+    const signatureLength = Math.min(SIGNATURE_BYTES, stat.size);
+    state.readers.set(key, {
+      key,
+      config,
+      inode: stat.ino,
+      path,
+      fd,
+      offset,
+      size: stat.size,
+      seen: true,
+      signatureLength,
+      signature: this.signature(fd, signatureLength),
+    });
   }
 
   private peek(fd: number, from: number, length: number): Buffer {
@@ -536,9 +551,18 @@ export class LogCollector {
   private read(state: HostState, identity: AgentIdentity, now: number): void {
     for (const [key, reader] of state.readers) {
       const size = fstatSync(reader.fd).size;
-      if (size < reader.offset) {
-        // Truncated (copytruncate): what was not read yet is gone; read the new content from 0.
-        // What it was the agent cannot know; the part it had seen (a size seen earlier) is noted.
+      // Truncated (copytruncate): the file shrank, or — when it grew again past the offset before
+      // this look — its first bytes changed (Logtail compares a signature of the first 1 KB before
+      // it reads; LogFileReader::CheckFileSignatureAndOffset).
+      const truncated =
+        size < reader.offset ||
+        (size !== reader.offset &&
+          reader.signatureLength > 0 &&
+          (size < reader.signatureLength ||
+            this.signature(reader.fd, reader.signatureLength) !== reader.signature));
+      if (truncated) {
+        // What was not read yet is gone; read the new content from 0. What it was the agent cannot
+        // know; the part it had seen (a size seen earlier) is noted.
         if (reader.size > reader.offset)
           this.deps.events?.fate?.({
             instanceId: state.host.instanceId,
@@ -550,8 +574,14 @@ export class LogCollector {
             at: now,
           });
         reader.offset = 0;
+        reader.signatureLength = 0;
       }
       reader.size = size;
+      // The signature covers the first 1 KB once the file has it (Logtail extends it as it grows).
+      if (reader.signatureLength < SIGNATURE_BYTES && size > reader.signatureLength) {
+        reader.signatureLength = Math.min(SIGNATURE_BYTES, size);
+        reader.signature = this.signature(reader.fd, reader.signatureLength);
+      }
       if (size === reader.offset) {
         // Drained and no longer under a matching name (rotated away or removed): close.
         if (!reader.seen) {

@@ -50,14 +50,23 @@ export class CopyScriptError extends Error {
 export function handoverCopyScripts(
   userSpl: string,
   hosts: readonly string[],
-  exclusions: ReadonlyArray<{ host: string; inode: string; offset: number }>,
+  exclusions: ReadonlyArray<{
+    host: string;
+    inode: string;
+    offset: number;
+    readFrom?: number;
+    restartFrom?: number;
+  }>,
 ): CopyPart[] {
   const rest = userSplRest(userSpl);
   const byHost = new Map<string, string[]>();
   for (const host of [...new Set(hosts)].sort()) byHost.set(host, []);
-  for (const { host, inode, offset } of exclusions) {
+  for (const { host, inode, offset, readFrom, restartFrom } of exclusions) {
     const clauses = byHost.get(host) ?? [];
-    clauses.push(`${INODE} = ${sqlString(inode)} and ${OFFSET} >= ${Math.trunc(offset)}`);
+    const atOrPast = `${OFFSET} >= ${Math.trunc(offset)}`;
+    const position = restartFrom === undefined ? atOrPast : `(${atOrPast} or __time__ >= ${Math.trunc(restartFrom)})`;
+    const read = readFrom === undefined ? "" : ` and __time__ >= ${Math.trunc(readFrom)}`;
+    clauses.push(`${INODE} = ${sqlString(inode)}${read} and ${position}`);
     byHost.set(host, clauses);
   }
   const base = `* | where ${INODE} is null${rest}`;

@@ -34,10 +34,29 @@ export interface FilePosition {
   offset: number;
 }
 
-/** The destination config's first line in a file, and when it was received (Unix seconds). */
+/**
+ * The destination config's start in a file: its first read time (`__time__`, Unix seconds), the
+ * first offset it read then, and when it read the inode from offset 0 again (a new file under a
+ * reused inode number, or a truncation), if it did.
+ */
 export interface DestinationStart extends FilePosition {
   since: number;
+  restartAt?: number;
 }
+
+/**
+ * Source lines of a file the destination also read: those read (`__time__`) from `readFrom` on
+ * at or past `offset`, and all of those read from `restartFrom` on (a later file under the same
+ * inode, read whole by the destination). Earlier lines of the inode belong to files the
+ * destination never read.
+ */
+export interface Exclusion extends FilePosition {
+  readFrom: number;
+  restartFrom?: number;
+}
+
+/** Seconds between two configs' reads of one line by one agent (same tick, or the next one). */
+export const READ_SKEW_SECONDS = 2;
 
 /** The source config's last line in a file before the copy's end, and when it was received. */
 export interface SourceProgress extends FilePosition {
@@ -78,8 +97,8 @@ export interface HandoverTiming {
 export type HandoverVerdict =
   | {
       kind: "ready";
-      /** Source lines at or past these offsets were read by the destination config too: not copied. */
-      exclusions: FilePosition[];
+      /** Source lines the destination config read too: not copied. */
+      exclusions: Exclusion[];
     }
   | {
       kind: "waiting";
@@ -108,14 +127,20 @@ export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): Ha
   const { destinationFirst, sourceLast, sourceUnplaced, migratedIps } = facts;
   const sourceAt = new Map(sourceLast.map((position) => [fileKey(position), position]));
   const destinationFiles = new Set(destinationFirst.map(fileKey));
-  const exclusions: FilePosition[] = [];
+  const exclusions: Exclusion[] = [];
   const behind: Extract<HandoverVerdict, { kind: "waiting" }>["behind"] = [];
   for (const start of destinationFirst) {
     const { host, inode, offset } = start;
     const reached = sourceAt.get(fileKey(start))?.offset;
     const silent = reached === undefined && timing.now - start.since >= timing.sourceSilenceSeconds;
     if (offset === 0 || (reached !== undefined && reached >= offset) || silent) {
-      exclusions.push({ host, inode, offset });
+      exclusions.push({
+        host,
+        inode,
+        offset,
+        readFrom: start.since - READ_SKEW_SECONDS,
+        ...(start.restartAt === undefined ? {} : { restartFrom: start.restartAt - READ_SKEW_SECONDS }),
+      });
     } else {
       behind.push({ host, inode, sourceAt: reached, destinationFrom: offset });
     }

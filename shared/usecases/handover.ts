@@ -121,8 +121,11 @@ const receivedOf = `cast("${RECEIVED}" as bigint)`;
 const MAX_ROWS = 1_000_000;
 
 /**
- * Two queries: the destination's first offset and first receive time per file, and the source's
- * last offset per file among the lines received before `until` (Unix seconds).
+ * Where each config is in each file. The destination: per (host, inode) its first read time (the
+ * smallest `__time__`, the time the agent read the line), the smallest offset it read then (F),
+ * and when it read the file from offset 0 again after that (a new file under a reused inode, or a
+ * truncation). The source: per file its last offset and last receive time among the lines received
+ * before `until`, and per host its last line without position meta.
  */
 export async function observeHandover(
   destination: SlsPort,
@@ -132,11 +135,48 @@ export async function observeHandover(
   range: { from: number; until: number },
 ): Promise<HandoverObservation> {
   const to = range.until + 86_400;
-  const firstRows = await destination.queryLogs(destinationLogstore, {
-    from: range.from,
-    to,
-    query: `* | select "${HOST}" as host, "${INODE}" as inode, min(${offsetOf}) as first, min(${receivedOf}) as since where "${INODE}" is not null group by host, inode limit ${MAX_ROWS}`,
-  });
+  const read = (query: string) => destination.queryLogs(destinationLogstore, { from: range.from, to, query });
+  const withMeta = `"${INODE}" is not null`;
+  const sinceRows = await read(
+    `* | select "${HOST}" as host, "${INODE}" as inode, min(__time__) as since where ${withMeta} group by host, inode limit ${MAX_ROWS}`,
+  );
+  const since = new Map<string, number>();
+  for (const row of sinceRows) {
+    const value = Number(row.since);
+    if (row.host && row.inode && Number.isFinite(value)) since.set(fileOf(row.host, row.inode), value);
+  }
+  // F: the smallest offset read at the first read time (one query per batch of distinct times).
+  const firstOffset = new Map<string, number>();
+  for (const times of chunks([...new Set(since.values())].sort((a, b) => a - b), 500)) {
+    const rows = await read(
+      `* | select "${HOST}" as host, "${INODE}" as inode, __time__ as t, min(${offsetOf}) as first where ${withMeta} and __time__ in (${times.join(", ")}) group by host, inode, __time__ limit ${MAX_ROWS}`,
+    );
+    for (const row of rows) {
+      const position = positionOf(row, "first");
+      if (position === undefined || since.get(fileOf(position.host, position.inode)) !== Number(row.t)) continue;
+      firstOffset.set(fileOf(position.host, position.inode), position.offset);
+    }
+  }
+  // Reads from offset 0 after the first read time: the inode holds a new file from then on.
+  const restart = new Map<string, number>();
+  const zeroRows = await read(
+    `* | select "${HOST}" as host, "${INODE}" as inode, __time__ as t where ${withMeta} and ${offsetOf} = 0 group by host, inode, __time__ limit ${MAX_ROWS}`,
+  );
+  for (const row of zeroRows) {
+    const key = row.host && row.inode ? fileOf(row.host, row.inode) : undefined;
+    const at = Number(row.t);
+    const first = key === undefined ? undefined : since.get(key);
+    if (key === undefined || first === undefined || !(at > first)) continue;
+    restart.set(key, Math.min(restart.get(key) ?? Number.POSITIVE_INFINITY, at));
+  }
+  const destinationFirst: DestinationStart[] = [];
+  for (const [key, first] of since) {
+    const offset = firstOffset.get(key);
+    const [host = "", inode = ""] = key.split("\u0000");
+    if (offset === undefined) continue;
+    const restartAt = restart.get(key);
+    destinationFirst.push({ host, inode, offset, since: first, ...(restartAt === undefined ? {} : { restartAt }) });
+  }
   const lastRows = await source.queryLogs(sourceLogstore, {
     from: range.from,
     to,
@@ -146,11 +186,6 @@ export async function observeHandover(
     from: range.from,
     to,
     query: `* | select "${HOST}" as host, max(${receivedOf}) as received, arbitrary(__source__) as ip where "${INODE}" is null and ${receivedOf} < ${Math.floor(range.until)} group by host limit ${MAX_ROWS}`,
-  });
-  const destinationFirst = firstRows.flatMap((row) => {
-    const position = positionOf(row, "first");
-    const since = Number(row.since);
-    return position === undefined || !Number.isFinite(since) ? [] : [{ ...position, since }];
   });
   const sourceLast = lastRows.flatMap((row) => {
     const position = positionOf(row, "last");
@@ -171,6 +206,16 @@ export async function observeHandover(
     sourceUnplaced,
     sourceHosts: [...new Set(sourceLast.map((p) => p.host))].sort(),
   };
+}
+
+function fileOf(host: string, inode: string): string {
+  return `${host}\u0000${inode}`;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 function positionOf(

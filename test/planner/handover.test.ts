@@ -12,6 +12,7 @@ import {
   destinationMayStart,
   type HandoverVerdict,
   mayRetireSourceGroup,
+  READ_SKEW_SECONDS,
   type SourceConfigState,
   type SourceProgress,
   type SourceUnplaced,
@@ -23,14 +24,21 @@ const UNTIL = NOW - 60;
 const SILENCE = 300;
 const timing = { now: NOW, until: UNTIL, sourceSilenceSeconds: SILENCE };
 
-/** decideHandover with no unplaced source lines and no migrated IPs (the destination names the hosts). */
+type Verdict =
+  | { kind: "ready"; exclusions: Array<{ host: string; inode: string; offset: number }> }
+  | Extract<HandoverVerdict, { kind: "waiting" }>;
+
+/**
+ * decideHandover with no unplaced source lines and no migrated IPs (the destination names the
+ * hosts); exclusions shown by position only (their read times have their own test below).
+ */
 function decide(
   destinationFirst: DestinationStart[],
   sourceLast: SourceProgress[],
   at: typeof timing,
   more: { sourceUnplaced?: SourceUnplaced[]; migratedIps?: string[] } = {},
-): HandoverVerdict {
-  return decideHandover(
+): Verdict {
+  const verdict = decideHandover(
     {
       destinationFirst,
       sourceLast,
@@ -39,6 +47,12 @@ function decide(
     },
     at,
   );
+  return verdict.kind === "ready"
+    ? {
+        kind: "ready",
+        exclusions: verdict.exclusions.map(({ host, inode, offset }) => ({ host, inode, offset })),
+      }
+    : verdict;
 }
 
 /** The destination's first line in a file: offset F, received `ago` seconds before NOW. */
@@ -57,7 +71,7 @@ const src = (host: string, inode: string, offset: number, before = 5): SourcePro
 });
 
 describe("decideHandover", () => {
-  const cases: Array<[string, DestinationStart[], SourceProgress[], HandoverVerdict]> = [
+  const cases: Array<[string, DestinationStart[], SourceProgress[], Verdict]> = [
     ["nothing read by either config: ready, nothing excluded", [], [], { kind: "ready", exclusions: [] }],
     [
       "F = 0 (the destination read the file from its start): ready without the source, every source line of it excluded",
@@ -223,6 +237,32 @@ describe("decideHandover", () => {
     expect(
       decide([dest("h1", "11", 0)], [src("h1", "12", 1, 200)], { ...timing, now: NOW + 3600 }).kind,
     ).toBe("waiting");
+  });
+
+  test("an exclusion holds from the destination's first read time, all of a later file under the inode from its restart", () => {
+    const start = { ...dest("h1", "11", 500), restartAt: NOW - 10 };
+    const verdict = decideHandover(
+      {
+        destinationFirst: [start],
+        sourceLast: [src("h1", "11", 600)],
+        sourceUnplaced: [],
+        migratedIps: new Set(),
+      },
+      timing,
+    );
+
+    expect(verdict).toEqual({
+      kind: "ready",
+      exclusions: [
+        {
+          host: "h1",
+          inode: "11",
+          offset: 500,
+          readFrom: start.since - READ_SKEW_SECONDS,
+          restartFrom: NOW - 10 - READ_SKEW_SECONDS,
+        },
+      ],
+    });
   });
 
   test("a host not read by the destination counts as migrated by its IP: its active file is unread", () => {

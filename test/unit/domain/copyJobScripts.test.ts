@@ -461,3 +461,36 @@ describe("handoverCopyScripts: what the parts copy together (the emulator's SPL 
     expect(out && field(out, "content")).toEqual(["line below"]);
   });
 });
+
+describe("exclusions scoped by read time (a reused inode, a truncation)", () => {
+  /** A group of one line read at `time` (`__time__`). */
+  function at(time: number, id: string, offset: number): StoredGroup {
+    const group = storedGroup("h1", "42", [{ id, level: "INFO", offset }]);
+    group.columns.times[0] = time;
+    return { ...group, minTime: time, maxTime: time };
+  }
+
+  test("copied: an earlier file under the inode, and lines below F; not: lines at or past F from the first read, everything from the restart", () => {
+    const parts = handoverCopyScripts(
+      "*",
+      ["h1"],
+      [{ host: "h1", inode: "42", offset: 500, readFrom: 1_000, restartFrom: 2_000 }],
+    );
+    expect(parts[1]?.script).toContain(
+      `"__tag__:__inode__" = '42' and __time__ >= 1000 and (cast("__file_offset__" as bigint) >= 500 or __time__ >= 2000)`,
+    );
+    const groups = [
+      at(900, "earlier-file-past-F", 800),
+      at(1_000, "first-read-at-F", 500),
+      at(1_500, "below-F-read-late", 400),
+      at(1_500, "past-F", 900),
+      at(2_000, "restarted-file-at-0", 0),
+      at(2_500, "restarted-file-later", 100),
+    ];
+
+    const copied = copyAll(parts, groups);
+
+    expect([...copied.keys()].sort()).toEqual(["below-F-read-late", "earlier-file-past-F"]);
+    expect([...copied.values()]).toEqual([1, 1]);
+  });
+});

@@ -340,27 +340,28 @@ describe("applyRoute: the exactly-once handover", () => {
   const applies = () => cloud.queue.sent(APPLY).filter((m) => m.ok && m.message.type === "apply");
   /** The destination's first line per file (the cutover's first query). */
   const destinationFirst = (...rows: Array<[string, string, number, number]>) => {
-    destination().answer = () =>
-      rows.map(
-        ([host, inode, first, since]): LogRow => ({
-          host,
-          inode,
-          first: String(first),
-          since: String(since),
-        }),
-      );
+    // The cutover's destination queries: first read time per file, the offset read then, and the
+    // reads from offset 0 (here: the first read when it started at 0).
+    destination().answer = (_logstore, { query }) =>
+      rows.flatMap(([host, inode, first, since]): LogRow[] => {
+        if (query.includes("as since")) return [{ host, inode, since: String(since) }];
+        if (query.includes("__time__ in (")) return [{ host, inode, t: String(since), first: String(first) }];
+        return first === 0 ? [{ host, inode, t: String(since) }] : [];
+      });
   };
-  /** The source's last line per file before `until` (the cutover's second query). */
+  /** The source's last line per file before `until` (and no lines without position meta). */
   const sourceLast = (...rows: Array<[string, string, number, number]>) => {
-    sourceProject().answer = () =>
-      rows.map(
-        ([host, inode, last, received]): LogRow => ({
-          host,
-          inode,
-          last: String(last),
-          received: String(received),
-        }),
-      );
+    sourceProject().answer = (_logstore, { query }) =>
+      query.includes("is null")
+        ? []
+        : rows.map(
+            ([host, inode, last, received]): LogRow => ({
+              host,
+              inode,
+              last: String(last),
+              received: String(received),
+            }),
+          );
   };
   const binding = () => [...(sourceProject().bindings.get("app-b-servers") ?? [])];
   const sourceGroupIps = (...ips: string[]) => {
@@ -556,7 +557,8 @@ describe("applyRoute: the exactly-once handover", () => {
       const [part, base] = created;
       expect(part?.script).toBe(
         `* | where "__tag__:__inode__" is not null and (` +
-          `("__tag__:__hostname__" = 'app-b-1' and not (("__tag__:__inode__" = '11' and cast("__file_offset__" as bigint) >= 500) or ("__tag__:__inode__" = '12' and cast("__file_offset__" as bigint) >= 0)))` +
+          // From the destination's first read time (30 s ago, less the read skew) at or past its start.
+          `("__tag__:__hostname__" = 'app-b-1' and not (("__tag__:__inode__" = '11' and __time__ >= ${nowSeconds() - 32} and cast("__file_offset__" as bigint) >= 500) or ("__tag__:__inode__" = '12' and __time__ >= ${nowSeconds() - 32} and cast("__file_offset__" as bigint) >= 0)))` +
           ` or "__tag__:__hostname__" = 'app-b-2')`,
       );
       expect(part?.displayName).toMatch(/\(part 1\)$/);
