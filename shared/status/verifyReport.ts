@@ -18,7 +18,16 @@ export interface PositionCount {
   copies: number;
   /** First receive time (Unix seconds): a source line after the cutover is expected only in a migrated file. */
   received?: number;
+  /**
+   * The read time (`__time__`). Copies of one line read by two configs of one agent are read
+   * within seconds of each other; lines of two files under one inode number (a reused inode, a
+   * truncated file) share offsets but not read times. Absent: every copy counts as one line.
+   */
+  time?: number;
 }
+
+/** Copies of one position read within this many seconds of each other are one line. */
+export const LINE_TIME_SKEW_SECONDS = 10;
 
 /** Lines without position meta, per host. */
 export interface UnplacedCount {
@@ -112,18 +121,18 @@ export interface VerifyReport {
 const SAMPLE = 10;
 
 export function buildVerifyReport(input: VerifyInput): VerifyReport {
-  const files = new Map<
-    string,
-    { host: string; inode: string; source: Map<number, number>; destination: Map<number, number> }
-  >();
-  const fileOf = (host: string, inode: string) => {
-    const key = `${host}\u0000${inode}`;
+  type Copies = Array<{ time: number; copies: number; source: boolean }>;
+  const files = new Map<string, { host: string; inode: string; offsets: Map<number, Copies> }>();
+  const add = (row: PositionCount, source: boolean) => {
+    const key = `${row.host}\u0000${row.inode}`;
     let file = files.get(key);
     if (file === undefined) {
-      file = { host, inode, source: new Map(), destination: new Map() };
+      file = { host: row.host, inode: row.inode, offsets: new Map() };
       files.set(key, file);
     }
-    return file;
+    const copies = file.offsets.get(row.offset) ?? [];
+    copies.push({ time: row.time ?? 0, copies: row.copies, source });
+    file.offsets.set(row.offset, copies);
   };
   // The copy covers source lines received before the cutover; after it, only files the destination
   // reads too (a host not migrated keeps shipping to the source alone).
@@ -132,20 +141,16 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
     const late =
       input.cutoverAt !== undefined && row.received !== undefined && row.received >= input.cutoverAt;
     if (late && !destinationFiles.has(`${row.host}\u0000${row.inode}`)) continue;
-    const file = fileOf(row.host, row.inode);
-    file.source.set(row.offset, (file.source.get(row.offset) ?? 0) + row.copies);
+    add(row, true);
   }
-  for (const row of input.destination.positions) {
-    const file = fileOf(row.host, row.inode);
-    file.destination.set(row.offset, (file.destination.get(row.offset) ?? 0) + row.copies);
-  }
+  for (const row of input.destination.positions) add(row, false);
   const verdicts: FileVerdict[] = [];
   for (const file of files.values()) {
     const verdict: FileVerdict = {
       host: file.host,
       inode: file.inode,
-      inSource: file.source.size,
-      inDestination: file.destination.size,
+      inSource: 0,
+      inDestination: 0,
       missing: 0,
       duplicated: 0,
       extraCopies: 0,
@@ -153,17 +158,20 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
       missingOffsets: [],
       duplicatedOffsets: [],
     };
-    for (const offset of [...file.source.keys()].sort((a, b) => a - b)) {
-      if (file.destination.has(offset)) continue;
-      verdict.missing += 1;
-      if (verdict.missingOffsets.length < SAMPLE) verdict.missingOffsets.push(offset);
-    }
-    for (const [offset, copies] of [...file.destination.entries()].sort((a, b) => a[0] - b[0])) {
-      if (!file.source.has(offset)) verdict.destinationOnly += 1;
-      if (copies > 1) {
-        verdict.duplicated += 1;
-        verdict.extraCopies += copies - 1;
-        if (verdict.duplicatedOffsets.length < SAMPLE) verdict.duplicatedOffsets.push(offset);
+    for (const [offset, copies] of [...file.offsets.entries()].sort((a, b) => a[0] - b[0])) {
+      for (const line of linesAt(copies)) {
+        if (line.source > 0) verdict.inSource += 1;
+        if (line.destination > 0) verdict.inDestination += 1;
+        if (line.source > 0 && line.destination === 0) {
+          verdict.missing += 1;
+          if (verdict.missingOffsets.length < SAMPLE) verdict.missingOffsets.push(offset);
+        }
+        if (line.source === 0 && line.destination > 0) verdict.destinationOnly += 1;
+        if (line.destination > 1) {
+          verdict.duplicated += 1;
+          verdict.extraCopies += line.destination - 1;
+          if (verdict.duplicatedOffsets.length < SAMPLE) verdict.duplicatedOffsets.push(offset);
+        }
       }
     }
     verdicts.push(verdict);
@@ -212,6 +220,25 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
       totals.unplacedMissing === 0 &&
       totals.unplacedExtra === 0,
   };
+}
+
+/** The lines at one position: its copies grouped by read time (within LINE_TIME_SKEW_SECONDS). */
+function linesAt(
+  copies: ReadonlyArray<{ time: number; copies: number; source: boolean }>,
+): Array<{ source: number; destination: number }> {
+  const lines: Array<{ source: number; destination: number }> = [];
+  let startedAt = Number.NEGATIVE_INFINITY;
+  for (const copy of [...copies].sort((a, b) => a.time - b.time)) {
+    if (copy.time - startedAt > LINE_TIME_SKEW_SECONDS || lines.length === 0) {
+      lines.push({ source: 0, destination: 0 });
+      startedAt = copy.time;
+    }
+    const line = lines[lines.length - 1];
+    if (line === undefined) continue;
+    if (copy.source) line.source += copy.copies;
+    else line.destination += copy.copies;
+  }
+  return lines;
 }
 
 function sum<T>(items: readonly T[], of: (item: T) => number): number {

@@ -115,7 +115,7 @@ async function readLogstore(
   const received = `cast("${RECEIVED}" as bigint)`;
   const positionRows = await sls.queryLogs(logstore, {
     ...range,
-    query: `* | select "${HOST}" as host, "${INODE}" as inode, "${OFFSET}" as file_offset, count(*) as copies, min(${received}) as received where "${INODE}" is not null group by "${HOST}", "${INODE}", "${OFFSET}" limit ${MAX_ROWS}`,
+    query: `* | select "${HOST}" as host, "${INODE}" as inode, "${OFFSET}" as file_offset, __time__ as t, count(*) as copies, min(${received}) as received where "${INODE}" is not null group by "${HOST}", "${INODE}", "${OFFSET}", __time__ limit ${MAX_ROWS}`,
   });
   const before = unplacedBefore === undefined ? "" : ` and ${received} < ${Math.floor(unplacedBefore)}`;
   const unplacedRows = await sls.queryLogs(logstore, {
@@ -131,6 +131,7 @@ async function readLogstore(
       const offset = numberOf(row, "file_offset");
       const copies = numberOf(row, "copies");
       const firstReceived = numberOf(row, "received");
+      const time = numberOf(row, "t");
       if (row.host === undefined || row.inode === undefined || offset === undefined || copies === undefined)
         return [];
       return [
@@ -140,6 +141,7 @@ async function readLogstore(
           offset,
           copies,
           ...(firstReceived === undefined ? {} : { received: firstReceived }),
+          ...(time === undefined ? {} : { time }),
         },
       ];
     }),
