@@ -97,15 +97,26 @@ async function wire(
   const config =
     configs.get(env.LOGTAIL_XACCT_ROUTES_FILE) ?? loadRoutesConfig(env.LOGTAIL_XACCT_ROUTES_FILE);
   configs.set(env.LOGTAIL_XACCT_ROUTES_FILE, config);
-  const endpoints: EndpointResolver =
+  const localDocument =
     env.LOGTAIL_XACCT_ENDPOINTS_FILE !== undefined
-      ? localEndpoints(await readEndpointsFile(env.LOGTAIL_XACCT_ENDPOINTS_FILE))
+      ? await readEndpointsFile(env.LOGTAIL_XACCT_ENDPOINTS_FILE)
+      : undefined;
+  const endpoints: EndpointResolver =
+    localDocument !== undefined
+      ? localEndpoints(localDocument)
       : alibabaEndpoints({ network: env.LOGTAIL_XACCT_NETWORK });
   const { now, sleep } = await functionTime(env.LOGTAIL_XACCT_ENDPOINTS_FILE);
   // Adapters live as long as the warm instance: the roles they assumed stay cached (one AssumeRole
   // per spoke per hour, not per invocation). FC's own credentials, the clock and the deadline are
   // this call's; every wait of the adapters (throttle pauses, retry backoff) is on that clock.
-  const key = [functionName, env.LOGTAIL_XACCT_ROUTES_FILE, env.LOGTAIL_XACCT_ENDPOINTS_FILE ?? ""].join("|");
+  // A local stack started again writes the same endpoints file with another port and keys: the
+  // warm adapters of the stack before must not be reused.
+  const key = [
+    functionName,
+    env.LOGTAIL_XACCT_ROUTES_FILE,
+    env.LOGTAIL_XACCT_ENDPOINTS_FILE ?? "",
+    localDocument === undefined ? "" : JSON.stringify(localDocument),
+  ].join("|");
   const current: InvocationHolder = {
     credentials: credentialsFromFcContext(context),
     now,
