@@ -356,7 +356,12 @@ function renderTable(summary: Summary): string {
       ...(cutover.sourceConfigBound === undefined
         ? []
         : [cutover.sourceConfigBound ? "source config still bound" : "source config retired"]),
-      ...(cutover.copyJob === undefined ? [] : [`copy job ${cutover.copyJob}`]),
+      `${cutover.collecting} hosts cut over`,
+      ...(cutover.copyJob === undefined
+        ? []
+        : [
+            `copy ${cutover.copyJob}${cutover.copyJobs === undefined ? "" : ` (${cutover.copyJobs} jobs, ${(cutover.linesCopied ?? 0).toLocaleString("en-US")} lines copied)`}`,
+          ]),
     ];
     text += `cutover  ${cutover.route} from ${cutover.sourceAccount}: ${parts.join(", ")}\n`;
   }

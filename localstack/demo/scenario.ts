@@ -14,7 +14,7 @@ import { $OpenApiUtil } from "@alicloud/openapi-core";
 import { DELIVERY_TIMEOUT_MS } from "../../emulator/ecs";
 import type { LogStore } from "../../emulator/sls/logStore";
 import type { RoutesFile } from "../../shared/config/routesSchema";
-import { copyJobName } from "../../shared/domain/copyJob";
+import { copyPartName, MAX_COPY_PARTS } from "../../shared/domain/copyJob";
 import { filePathCovers } from "../agent/collectionRules";
 import { auditDelivery, contentsOf, type DeliveryAudit, type ExpectedFile } from "../fleet/deliveryAudit";
 import type { LocalStack } from "../stack";
@@ -144,8 +144,16 @@ export interface CutoverState {
   waitingFor: number;
   /** Whether the source's old config is still bound (undefined: the route retires nothing). */
   sourceConfigBound?: boolean;
-  /** The copy job's status, "none" before it exists (undefined: the route copies nothing). */
+  /**
+   * The copy's status, "none" before its base job exists (undefined: the route copies nothing):
+   * the first of its jobs (base and parts) that has not succeeded, else SUCCEEDED.
+   */
   copyJob?: string;
+  /** Copy jobs (base and parts) and the lines they copied so far. */
+  copyJobs?: number;
+  linesCopied?: number;
+  /** Running instances of the route in that account that collect. */
+  collecting: number;
 }
 
 /** Whether a cutover is over: nobody on the way, and its copy job (if any) has finished copying. */
@@ -160,13 +168,15 @@ export function cutovers(stack: LocalStack, routes: RoutesFile): CutoverState[] 
     for (const source of route.sources) {
       if (!source.retire && !source.backfill) continue;
       let waitingFor = 0;
+      let collecting = 0;
       for (const host of stack.fleet.hosts.values()) {
         const instance = stack.emulator.ecs.getInstance(host.instanceId);
         if (!instance || instance.accountId !== source.account || instance.status !== "Running") continue;
         if (instance.tags.get(routes.tagKey) !== name) continue;
         // A failed host does not hold the cutover back (planner: readyForCutover).
         const status = instance.tags.get(routes.statusTagKey) ?? "";
-        if (status !== "collecting" && !status.startsWith("failed:")) waitingFor += 1;
+        if (status === "collecting") collecting += 1;
+        else if (!status.startsWith("failed:")) waitingFor += 1;
       }
       const region = routes.sourceAccounts.find((a) => a.uid === source.account)?.regions[0] ?? "";
       const scope = { accountId: source.account, region, action: "start" };
@@ -177,7 +187,7 @@ export function cutovers(stack: LocalStack, routes: RoutesFile): CutoverState[] 
           return undefined; // the source project or job does not exist
         }
       };
-      const state: CutoverState = { route: name, sourceAccount: source.account, waitingFor };
+      const state: CutoverState = { route: name, sourceAccount: source.account, waitingFor, collecting };
       const retire = source.retire;
       if (retire) {
         const bound = read(() =>
@@ -187,9 +197,25 @@ export function cutovers(stack: LocalStack, routes: RoutesFile): CutoverState[] 
       }
       const backfill = source.backfill;
       if (backfill && route.backfill) {
-        const job = copyJobName(route.backfill.jobNamePrefix ?? "logtail-xacct", name, source.account);
-        const record = read(() => stack.emulator.sls.getEtl(scope, backfill.project, job));
-        state.copyJob = record ? stack.emulator.sls.etlStatus(record) : "none";
+        const sls = stack.emulator.sls;
+        const base = read(() =>
+          sls.getEtl(scope, backfill.project, copyPartName(route, name, source.account, 0)),
+        );
+        state.copyJob = base ? sls.etlStatus(base) : "none";
+        if (base) {
+          const jobs = [base];
+          for (let part = 1; part <= MAX_COPY_PARTS; part += 1) {
+            const record = read(() =>
+              sls.getEtl(scope, backfill.project, copyPartName(route, name, source.account, part)),
+            );
+            if (record === undefined) break;
+            jobs.push(record);
+          }
+          state.copyJob =
+            jobs.map((job) => sls.etlStatus(job)).find((status) => status !== "SUCCEEDED") ?? "SUCCEEDED";
+          state.copyJobs = jobs.length;
+          state.linesCopied = jobs.reduce((sum, job) => sum + (sls.etlLinesCopied(job) ?? 0), 0);
+        }
       }
       states.push(state);
     }
