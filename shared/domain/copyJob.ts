@@ -64,7 +64,8 @@ export function handoverCopyScripts(
   for (const { host, inode, offset, readFrom, restartFrom } of exclusions) {
     const clauses = byHost.get(host) ?? [];
     const atOrPast = `${OFFSET} >= ${Math.trunc(offset)}`;
-    const position = restartFrom === undefined ? atOrPast : `(${atOrPast} or __time__ >= ${Math.trunc(restartFrom)})`;
+    const position =
+      restartFrom === undefined ? atOrPast : `(${atOrPast} or __time__ >= ${Math.trunc(restartFrom)})`;
     const read = readFrom === undefined ? "" : ` and __time__ >= ${Math.trunc(readFrom)}`;
     clauses.push(`${INODE} = ${sqlString(inode)}${read} and ${position}`);
     byHost.set(host, clauses);

@@ -155,7 +155,9 @@ export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): Ha
   const unread = sourceLast
     .filter(
       (progress) =>
-        migrated(progress.host, progress.ip) && !destinationFiles.has(fileKey(progress)) && active(progress.received),
+        migrated(progress.host, progress.ip) &&
+        !destinationFiles.has(fileKey(progress)) &&
+        active(progress.received),
     )
     .map(({ host, inode, offset }) => ({ host, inode, offset }))
     .sort(comparePositions);

@@ -147,13 +147,17 @@ export async function observeHandover(
   }
   // F: the smallest offset read at the first read time (one query per batch of distinct times).
   const firstOffset = new Map<string, number>();
-  for (const times of chunks([...new Set(since.values())].sort((a, b) => a - b), 500)) {
+  for (const times of chunks(
+    [...new Set(since.values())].sort((a, b) => a - b),
+    500,
+  )) {
     const rows = await read(
       `* | select "${HOST}" as host, "${INODE}" as inode, __time__ as t, min(${offsetOf}) as first where ${withMeta} and __time__ in (${times.join(", ")}) group by host, inode, __time__ limit ${MAX_ROWS}`,
     );
     for (const row of rows) {
       const position = positionOf(row, "first");
-      if (position === undefined || since.get(fileOf(position.host, position.inode)) !== Number(row.t)) continue;
+      if (position === undefined || since.get(fileOf(position.host, position.inode)) !== Number(row.t))
+        continue;
       firstOffset.set(fileOf(position.host, position.inode), position.offset);
     }
   }
@@ -175,7 +179,13 @@ export async function observeHandover(
     const [host = "", inode = ""] = key.split("\u0000");
     if (offset === undefined) continue;
     const restartAt = restart.get(key);
-    destinationFirst.push({ host, inode, offset, since: first, ...(restartAt === undefined ? {} : { restartAt }) });
+    destinationFirst.push({
+      host,
+      inode,
+      offset,
+      since: first,
+      ...(restartAt === undefined ? {} : { restartAt }),
+    });
   }
   const lastRows = await source.queryLogs(sourceLogstore, {
     from: range.from,
