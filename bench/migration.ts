@@ -1,0 +1,393 @@
+/**
+ * Migration benchmark (not a test): the exactly-once handover of route app-b-prod from app-b's own
+ * Logtail config to the route's config, per scenario, counted line by line. Targets (issue): zero
+ * lines lost and zero duplicated in every scenario. Rotation inside the handoff and old 1.x agents
+ * are known residual risks (README "Exactly-once cutover"); this reports what they cost.
+ *
+ *   npm run bench:migration [-- --lines-per-second 10 --scale 20 --timeout 400 --only steady,rename --json]
+ *
+ * Each scenario is a fleet file derived from test/fixtures/localstack/fleet.writers.yaml (four app-b
+ * hosts writing /var/log/app-b/app.log), written to a temp dir and run as
+ * `logtail-xacct start --exit-when-converged --json` in a child process, one at a time (the stack
+ * is not reusable in one process), killed after `--timeout` wall seconds. From its JSON summary:
+ * the ledger's counts (`delivery`: what the hosts wrote and what became of each line in
+ * central-logs/app-b), the product's own `verify` verdict from the logstores, convergence and time.
+ *
+ * Exit code 0 when every run produced a summary, whether or not the targets were met (the table
+ * says); 1 when a run crashed, timed out or printed no summary or no verify verdict.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { numberOption } from "./common";
+
+const ROOT = join(__dirname, "..");
+const CLI = join(ROOT, "bin/logtail-xacct.js");
+const BASE_FLEET = join(ROOT, "test/fixtures/localstack/fleet.writers.yaml");
+const ROUTE = "app-b-prod";
+
+/** The parts of the fixture fleet the scenarios change; everything else is passed through as is. */
+interface Writer {
+  path: string;
+  linesPerSecond: number;
+  rotate?: { mode: "rename" | "copytruncate"; everySeconds: number; keep: number };
+}
+interface Fleet {
+  accounts: Array<{ name: string; agentConfigDelaySeconds?: number }>;
+  instances: Array<{ count?: number; agentVersion?: string; writers: Writer[] }>;
+}
+
+interface Scenario {
+  name: string;
+  change: (fleet: Fleet) => void;
+}
+
+/** The ledger's counts for the route (cli `start` summary `delivery[]`). */
+interface Delivery {
+  route: string;
+  hosts: number;
+  written: number;
+  once: number;
+  duplicated: number;
+  extraCopies: number;
+  missing: number;
+  missingUnreadable: number;
+  missingButElsewhere: number;
+}
+/** `verify`'s verdict for the route (cli `start` summary `verify[]`). */
+interface Verdict {
+  route: string;
+  ok: boolean;
+  copyUnfinished: boolean;
+  totals: { missing: number; extraCopies: number; unplacedMissing: number; unplacedExtra: number };
+}
+interface StartSummary {
+  converged: boolean;
+  seconds?: number;
+  emulatedSeconds?: number;
+  delivery?: Delivery[];
+  verify?: Verdict[];
+}
+
+interface Outcome {
+  scenario: string;
+  /** Wall seconds of the whole child process (start-up, migration, drain, verify, stop). */
+  runSeconds: number;
+  exitCode: number | null;
+  /** Why the run counts as crashed, if it does. */
+  crash?: string;
+  converged?: boolean;
+  /** Wall and emulated seconds from the first tag to convergence (or the deadline). */
+  seconds?: number;
+  emulatedSeconds?: number;
+  delivery?: Delivery;
+  verdict?: Verdict;
+  stderrTail?: string;
+}
+
+const linesPerSecond = numberOption("lines-per-second", 10);
+const scale = numberOption("scale", 20);
+const timeoutSeconds = numberOption("timeout", 400);
+const deadlineIndex = process.argv.indexOf("--deadline");
+const deadline = deadlineIndex < 0 ? undefined : process.argv[deadlineIndex + 1];
+const onlyIndex = process.argv.indexOf("--only");
+const only = onlyIndex < 0 ? undefined : (process.argv[onlyIndex + 1] ?? "").split(",").filter(Boolean);
+const json = process.argv.includes("--json");
+
+const appLog = (fleet: Fleet): Writer[] =>
+  fleet.instances.flatMap((entry) => entry.writers.filter((writer) => writer.path.endsWith("/app.log")));
+
+const delays =
+  (source: number, hub: number) =>
+  (fleet: Fleet): void => {
+    for (const account of fleet.accounts) {
+      if (account.name === "app-b") account.agentConfigDelaySeconds = source;
+      if (account.name === "hub") account.agentConfigDelaySeconds = hub;
+    }
+  };
+
+function scenarios(rate: number): Scenario[] {
+  const delay = (source: number, hub: number): Scenario => ({
+    name: `config delay src ${source} s, hub ${hub} s`,
+    change: delays(source, hub),
+  });
+  const manyRate = rate / 2;
+  return [
+    { name: "steady writing", change: () => {} },
+    {
+      name: "rename rotation every 60 s (keep 2)",
+      change: (fleet) => {
+        for (const writer of appLog(fleet)) writer.rotate = { mode: "rename", everySeconds: 60, keep: 2 };
+      },
+    },
+    {
+      name: "copytruncate every 90 s",
+      change: (fleet) => {
+        for (const writer of appLog(fleet))
+          writer.rotate = { mode: "copytruncate", everySeconds: 90, keep: 1 };
+      },
+    },
+    delay(120, 10),
+    delay(10, 120),
+    delay(60, 60),
+    delay(60, 120),
+    delay(120, 60),
+    {
+      name: "old 1.x agent (1.8.7)",
+      change: (fleet) => {
+        for (const entry of fleet.instances) entry.agentVersion = "1.8.7";
+      },
+    },
+    {
+      name: `12 hosts at ${manyRate} lines/s`,
+      change: (fleet) => {
+        for (const entry of fleet.instances) entry.count = 12;
+        for (const writer of appLog(fleet)) writer.linesPerSecond = manyRate;
+      },
+    },
+  ];
+}
+
+/** Runs `start` on one fleet file in a child process; its summary, or why there is none. */
+function runStart(scenario: string, fleetFile: string): Promise<Outcome> {
+  const args = [
+    CLI,
+    "start",
+    "--fleet",
+    fleetFile,
+    "--scale",
+    String(scale),
+    "--exit-when-converged",
+    "--json",
+    ...(deadline === undefined ? [] : ["--deadline", deadline]),
+  ];
+  const started = performance.now();
+  return new Promise((resolve) => {
+    // Its own process group, so a timeout ends the child and the host sandboxes it started.
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const stdout: Buffer[] = [];
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString("utf8")).slice(-4000);
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {
+          child.kill("SIGKILL");
+        }
+      }
+    }, timeoutSeconds * 1000);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      resolve({ scenario, runSeconds: 0, exitCode: null, crash: `spawn failed: ${error.message}` });
+    });
+    child.on("close", (exitCode, signal) => {
+      clearTimeout(timer);
+      const runSeconds = (performance.now() - started) / 1000;
+      const outcome: Outcome = { scenario, runSeconds, exitCode, stderrTail: stderr.slice(-1500) };
+      if (timedOut)
+        return resolve({ ...outcome, crash: `killed after the ${timeoutSeconds} s wall timeout` });
+      if (signal !== null) return resolve({ ...outcome, crash: `ended by ${signal}` });
+      const last = Buffer.concat(stdout).toString("utf8").trim().split("\n").at(-1) ?? "";
+      let summary: StartSummary;
+      try {
+        summary = JSON.parse(last) as StartSummary;
+      } catch {
+        return resolve({ ...outcome, crash: `exit ${exitCode}, no JSON summary` });
+      }
+      const delivery = summary.delivery?.find((route) => route.route === ROUTE);
+      const verdict = summary.verify?.find((route) => route.route === ROUTE);
+      const result: Outcome = {
+        ...outcome,
+        converged: summary.converged,
+        ...(summary.seconds === undefined ? {} : { seconds: summary.seconds }),
+        ...(summary.emulatedSeconds === undefined ? {} : { emulatedSeconds: summary.emulatedSeconds }),
+        ...(delivery === undefined ? {} : { delivery }),
+        ...(verdict === undefined ? {} : { verdict }),
+      };
+      // `start --exit-when-converged` exits 1 when not converged, with its summary: not a crash.
+      if (exitCode !== 0 && summary.converged) result.crash = `exit ${exitCode} although converged`;
+      else if (delivery === undefined) result.crash = `no ${ROUTE} delivery in the summary`;
+      else if (verdict === undefined) result.crash = `no ${ROUTE} verify verdict (verify did not run)`;
+      resolve(result);
+    });
+  });
+}
+
+const count = (value: number | undefined): string =>
+  value === undefined ? "-" : value.toLocaleString("en-US");
+
+function ratio(part: number | undefined, whole: number | undefined): string {
+  if (part === undefined || whole === undefined || whole === 0) return "-";
+  return part === 0 ? "0" : (part / whole).toPrecision(2);
+}
+
+const agrees = (outcome: Outcome): boolean | undefined =>
+  outcome.delivery === undefined || outcome.verdict === undefined
+    ? undefined
+    : outcome.verdict.totals.missing === outcome.delivery.missing &&
+      outcome.verdict.totals.extraCopies === outcome.delivery.extraCopies;
+
+function agreeCell(outcome: Outcome): string {
+  const agreed = agrees(outcome);
+  if (agreed === undefined) return "-";
+  if (agreed) return "yes";
+  const totals = outcome.verdict?.totals;
+  return `NO (${totals?.missing} lost, ${totals?.extraCopies} dup)`;
+}
+
+const metTarget = (outcome: Outcome): boolean =>
+  outcome.delivery !== undefined && outcome.delivery.missing === 0 && outcome.delivery.extraCopies === 0;
+
+function renderTable(outcomes: readonly Outcome[]): string {
+  const header = [
+    "scenario",
+    "written",
+    "lost",
+    "duplicated",
+    "lost/written",
+    "dup/written",
+    "verify = ledger",
+    "converged",
+    "emulated s",
+    "wall s",
+    "run s",
+  ];
+  const rows = outcomes.map((outcome) => [
+    outcome.scenario,
+    count(outcome.delivery?.written),
+    count(outcome.delivery?.missing),
+    count(outcome.delivery?.extraCopies),
+    ratio(outcome.delivery?.missing, outcome.delivery?.written),
+    ratio(outcome.delivery?.extraCopies, outcome.delivery?.written),
+    agreeCell(outcome),
+    outcome.converged === undefined ? "CRASH" : outcome.converged ? "yes" : "NO",
+    outcome.emulatedSeconds === undefined ? "-" : outcome.emulatedSeconds.toFixed(1),
+    outcome.seconds === undefined ? "-" : outcome.seconds.toFixed(1),
+    outcome.runSeconds.toFixed(1),
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
+  );
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(" | ")} |`;
+  const rule = `|${widths.map((width, column) => (column === 0 ? `:${"-".repeat(width + 1)}` : `${"-".repeat(width + 1)}:`)).join("|")}|`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
+}
+
+function renderTotal(outcomes: readonly Outcome[]): string {
+  const sum = (pick: (delivery: Delivery) => number) =>
+    outcomes.reduce((total, outcome) => total + (outcome.delivery ? pick(outcome.delivery) : 0), 0);
+  const written = sum((delivery) => delivery.written);
+  const lost = sum((delivery) => delivery.missing);
+  const duplicated = sum((delivery) => delivery.extraCopies);
+  const n = outcomes.length;
+  const wall = outcomes.reduce((total, outcome) => total + outcome.runSeconds, 0);
+  return (
+    `total: ${count(written)} written, ${count(lost)} lost (${ratio(lost, written)}), ` +
+    `${count(duplicated)} duplicated (${ratio(duplicated, written)}); ` +
+    `target (0 lost, 0 duplicated) met in ${outcomes.filter(metTarget).length}/${n}; ` +
+    `verify = ledger in ${outcomes.filter((outcome) => agrees(outcome) === true).length}/${n}; ` +
+    `converged ${outcomes.filter((outcome) => outcome.converged === true).length}/${n}; ` +
+    `crashed ${outcomes.filter((outcome) => outcome.crash !== undefined).length}/${n}; ` +
+    `${wall.toFixed(0)} s wall`
+  );
+}
+
+/** What the table does not show: where lost lines went, verify's unplaced lines, crashes. */
+function renderNotes(outcomes: readonly Outcome[]): string[] {
+  const notes: string[] = [];
+  for (const outcome of outcomes) {
+    const { delivery, verdict } = outcome;
+    if (outcome.crash !== undefined) notes.push(`${outcome.scenario}: CRASH: ${outcome.crash}`);
+    if (delivery && (delivery.missing > 0 || delivery.extraCopies > 0))
+      notes.push(
+        `${outcome.scenario}: ledger: ${delivery.missing} lost (${delivery.missingUnreadable} unreadable, ` +
+          `${delivery.missingButElsewhere} only in the source logstore), ${delivery.duplicated} lines ` +
+          `stored more than once (${delivery.extraCopies} extra copies)`,
+      );
+    if (verdict && (!verdict.ok || verdict.totals.unplacedMissing > 0 || verdict.totals.unplacedExtra > 0))
+      notes.push(
+        `${outcome.scenario}: verify ok=${verdict.ok}: ${verdict.totals.missing} missing, ` +
+          `${verdict.totals.extraCopies} extra copies, unplaced ${verdict.totals.unplacedMissing} missing / ` +
+          `${verdict.totals.unplacedExtra} extra, copy unfinished ${verdict.copyUnfinished}`,
+      );
+  }
+  return notes;
+}
+
+async function main(): Promise<number> {
+  const all = scenarios(linesPerSecond);
+  const chosen = only === undefined ? all : all.filter((s) => only.some((word) => s.name.includes(word)));
+  if (chosen.length === 0) {
+    process.stderr.write(`--only ${only?.join(",")}: no scenario matches\n`);
+    return 2;
+  }
+  const workDir = mkdtempSync(join(tmpdir(), "bench-migration-"));
+  const outcomes: Outcome[] = [];
+  try {
+    process.stderr.write(
+      `migration bench: ${chosen.length} scenarios, app.log at ${linesPerSecond} lines/s per host, ` +
+        `scale ×${scale}, ${timeoutSeconds} s wall timeout per run\n`,
+    );
+    for (const [index, scenario] of chosen.entries()) {
+      const fleet = parseYaml(readFileSync(BASE_FLEET, "utf8")) as Fleet;
+      for (const writer of appLog(fleet)) writer.linesPerSecond = linesPerSecond;
+      scenario.change(fleet);
+      const file = join(workDir, `scenario-${index + 1}.yaml`);
+      writeFileSync(file, stringifyYaml(fleet));
+      process.stderr.write(`[${index + 1}/${chosen.length}] ${scenario.name} … `);
+      const outcome = await runStart(scenario.name, file);
+      outcomes.push(outcome);
+      const { delivery } = outcome;
+      process.stderr.write(
+        outcome.crash !== undefined
+          ? `CRASH (${outcome.crash})\n${outcome.stderrTail ?? ""}\n`
+          : `${delivery?.written} written, ${delivery?.missing} lost, ${delivery?.extraCopies} dup, ` +
+              `converged ${outcome.converged}, ${outcome.runSeconds.toFixed(1)} s\n`,
+      );
+    }
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  const lines = [
+    "",
+    `Migration of route ${ROUTE}: app.log at ${linesPerSecond} lines/s per host, emulator ×${scale}; ` +
+      "lost = ledger missing, duplicated = ledger extraCopies; emulated s / wall s = first tag to convergence; " +
+      "run s = whole child process",
+    "",
+    renderTable(outcomes),
+    "",
+    renderTotal(outcomes),
+    ...renderNotes(outcomes),
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify(outcomes.map(({ stderrTail: _stderrTail, ...outcome }) => outcome))}\n`,
+    );
+  return outcomes.some((outcome) => outcome.crash !== undefined) ? 1 : 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
