@@ -7,6 +7,7 @@
  * group tags, `__file_offset__` a content field): the union of all parts copies each line it
  * should exactly once and nothing else.
  */
+import { seededRandom } from "../../../emulator/core/random";
 import { compileSpl } from "../../../emulator/sls/etlSpl";
 import type { LogGroupColumns } from "../../../emulator/sls/logGroupCodec";
 import type { StoredGroup } from "../../../emulator/sls/logStore";
@@ -101,18 +102,6 @@ function copyAll(parts: readonly CopyPart[], groups: readonly StoredGroup[]): Ma
 
 // ---- a fleet of hosts, files and lines, and what a copy must take -----------------------------------
 
-/** A deterministic PRNG (mulberry32), so a failing layout can be reproduced. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 interface Fleet {
   hosts: string[];
   groups: StoredGroup[];
@@ -128,7 +117,7 @@ interface Fleet {
  * in the source), hosts without any.
  */
 function fleet(seed: number, hostCount: number, filesPerHost: number, linesPerFile: number): Fleet {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
   const hosts = Array.from({ length: hostCount }, (_, h) => `host-${String(h).padStart(3, "0")}`);
   const groups: StoredGroup[] = [];
