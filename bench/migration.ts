@@ -16,11 +16,13 @@
  * Exit code 0 when every run produced a summary, whether or not the targets were met (the table
  * says); 1 when a run crashed, timed out or printed no summary or no verify verdict.
  */
+
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import type { RouteDelivery } from "../localstack/demo/scenario";
 import { numberOption } from "./common";
 
 const ROOT = join(__dirname, "..");
@@ -45,17 +47,18 @@ interface Scenario {
 }
 
 /** The ledger's counts for the route (cli `start` summary `delivery[]`). */
-interface Delivery {
-  route: string;
-  hosts: number;
-  written: number;
-  once: number;
-  duplicated: number;
-  extraCopies: number;
-  missing: number;
-  missingUnreadable: number;
-  missingButElsewhere: number;
-}
+type Delivery = Pick<
+  RouteDelivery,
+  | "route"
+  | "hosts"
+  | "written"
+  | "once"
+  | "duplicated"
+  | "extraCopies"
+  | "missing"
+  | "missingUnreadable"
+  | "missingButElsewhere"
+>;
 /** `verify`'s verdict for the route (cli `start` summary `verify[]`). */
 interface Verdict {
   route: string;

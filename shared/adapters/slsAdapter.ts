@@ -116,19 +116,9 @@ export class SlsAdapter implements SlsPort {
   async ensureIndex(logstore: string, spec?: IndexSpec): Promise<EnsureOutcome> {
     const { project } = this.scope;
     const desired = buildIndex(spec);
-    const current = await this.read(
-      "GetIndex",
-      ["IndexConfigNotExist"],
-      (sls) => sls.getIndex(project, logstore),
-      true,
-    );
+    const current = await this.readIndex(logstore);
     if (current === undefined) {
-      return this.createTolerant(
-        "CreateIndex",
-        "IndexAlreadyExist",
-        (sls) => sls.createIndex(project, logstore, new $Sls.CreateIndexRequest({ body: desired })),
-        true,
-      );
+      return this.createIndex(logstore, desired);
     }
     if (indexMatches(desired, current.body)) return "unchanged";
     // Keep fields indexed by others; ours win where both define a key.
@@ -148,24 +138,9 @@ export class SlsAdapter implements SlsPort {
   ): Promise<EnsureOutcome> {
     const { project } = this.scope;
     const wanted = buildIndex({ keys }).keys ?? {};
-    const current = await this.read(
-      "GetIndex",
-      ["IndexConfigNotExist"],
-      (sls) => sls.getIndex(project, logstore),
-      true,
-    );
+    const current = await this.readIndex(logstore);
     if (current === undefined) {
-      return this.createTolerant(
-        "CreateIndex",
-        "IndexAlreadyExist",
-        (sls) =>
-          sls.createIndex(
-            project,
-            logstore,
-            new $Sls.CreateIndexRequest({ body: new $Sls.Index({ keys: wanted }) }),
-          ),
-        true,
-      );
+      return this.createIndex(logstore, new $Sls.Index({ keys: wanted }));
     }
     const existing = current.body?.keys ?? {};
     const missing = Object.keys(wanted).filter((name) => {
@@ -260,6 +235,25 @@ export class SlsAdapter implements SlsPort {
       ),
     );
     return "updated";
+  }
+
+  /** The logstore's index; undefined when it has none (settles a logstore made a moment ago). */
+  private readIndex(logstore: string) {
+    return this.read(
+      "GetIndex",
+      ["IndexConfigNotExist"],
+      (sls) => sls.getIndex(this.scope.project, logstore),
+      true,
+    );
+  }
+
+  private createIndex(logstore: string, body: $Sls.Index): Promise<EnsureOutcome> {
+    return this.createTolerant(
+      "CreateIndex",
+      "IndexAlreadyExist",
+      (sls) => sls.createIndex(this.scope.project, logstore, new $Sls.CreateIndexRequest({ body })),
+      true,
+    );
   }
 
   ensureMachineGroup(name: string, identifiers: readonly string[]): Promise<EnsureOutcome> {
