@@ -265,6 +265,11 @@ async function verifyHandoverRoutes(
     if (handoverSources(routes, route).length === 0) continue;
     for (const report of await verifyRoute(session.deps, name)) {
       const { route: routeName, sourceAccount, ok, totals, copyUnfinished } = report;
+      // The whole report (per host and file, with offsets) beside the functions' log, for a look.
+      writeFileSync(
+        join(dirname(endpointsFile), `verify-${routeName}-${sourceAccount}.json`),
+        `${JSON.stringify(report, null, 2)}\n`,
+      );
       verdicts.push({ route: routeName, sourceAccount, ok, totals, copyUnfinished });
     }
   }

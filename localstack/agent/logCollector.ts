@@ -141,8 +141,11 @@ const SIGNATURE_BYTES = 1024;
 
 interface Registration {
   at: number;
-  /** Inodes at matching names when the config was (re)registered: "existing" files. */
-  existing: Set<number> | undefined;
+  /**
+   * Files at matching names when the config was (re)registered ("existing" files), by inode and
+   * birth time: a file created later under a reused inode number is a new file, read from 0.
+   */
+  existing: Set<string> | undefined;
 }
 
 interface AccountView {
@@ -402,7 +405,7 @@ export class LogCollector {
     const { host } = state;
     for (const reader of state.readers.values()) reader.seen = false;
     const honoursForce = majorVersion(host.agentVersion) >= 2;
-    const inodesOf = new Map<string, Set<number>>();
+    const inodesOf = new Map<string, Set<string>>();
     for (const [dir, configs] of this.directories(state)) {
       const diskDir = onDisk(host.hostDir(), dir);
       if (diskDir === undefined) continue;
@@ -415,7 +418,7 @@ export class LogCollector {
       for (const name of names) {
         const candidates = configs.filter((config) => config.filePattern.test(name));
         if (candidates.length === 0) continue;
-        let stat: { ino: number; size: number; mtimeMs: number; isFile(): boolean };
+        let stat: { ino: number; size: number; mtimeMs: number; birthtimeMs: number; isFile(): boolean };
         try {
           stat = statSync(`${diskDir}/${name}`);
         } catch {
@@ -424,9 +427,9 @@ export class LogCollector {
         if (!stat.isFile()) continue;
         const winners = new Set(readersOf(candidates, honoursForce));
         for (const config of candidates) {
-          const inodes = inodesOf.get(config.id) ?? new Set<number>();
+          const inodes = inodesOf.get(config.id) ?? new Set<string>();
           inodesOf.set(config.id, inodes);
-          inodes.add(stat.ino);
+          inodes.add(fileIdentity(stat));
           const key = `${stat.ino}|${config.id}`;
           const reader = state.readers.get(key);
           if (!winners.has(config)) {
@@ -487,7 +490,7 @@ export class LogCollector {
     config: CollectionConfig,
     path: string,
     diskPath: string,
-    stat: { ino: number; size: number; mtimeMs: number },
+    stat: { ino: number; size: number; mtimeMs: number; birthtimeMs: number },
     now: number,
   ): void {
     const key = `${stat.ino}|${config.id}`;
@@ -496,7 +499,7 @@ export class LogCollector {
     let offset: number;
     if (checkpoint !== undefined) {
       offset = checkpoint.offset <= stat.size ? checkpoint.offset : 0;
-    } else if (registration?.existing !== undefined && !registration.existing.has(stat.ino)) {
+    } else if (registration?.existing !== undefined && !registration.existing.has(fileIdentity(stat))) {
       offset = 0; // created after the config was watching its directory
     } else {
       const registeredAt = registration?.at ?? now;
@@ -816,4 +819,9 @@ function sourceHash(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i += 1) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return hash;
+}
+
+/** A file as the agent tells files apart: its inode, and its birth time where the file system keeps one. */
+function fileIdentity(stat: { ino: number; birthtimeMs: number }): string {
+  return stat.birthtimeMs > 0 ? `${stat.ino}@${stat.birthtimeMs}` : String(stat.ino);
 }

@@ -77,6 +77,13 @@ export interface HandoverFacts {
   sourceLast: readonly SourceProgress[];
   /** Per host, the source's last line without position meta (before the copy's end). */
   sourceUnplaced: readonly SourceUnplaced[];
+  /**
+   * Per file, the source's lines received at or after the copy's end (up to now): the copy leaves
+   * them out, so the destination must hold them. `offset` is the smallest, `received` the latest.
+   */
+  sourceAfter: readonly SourceProgress[];
+  /** Per host, the source's lines without position meta received at or after the copy's end. */
+  sourceUnplacedAfter: readonly SourceUnplaced[];
   /** Private IPs of the instances migrated on this route in this account (they collect). */
   migratedIps: ReadonlySet<string>;
 }
@@ -124,15 +131,20 @@ export type HandoverVerdict =
  * - A file only the destination reads, for `sourceSilenceSeconds`: not the source's (paths differ).
  */
 export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): HandoverVerdict {
-  const { destinationFirst, sourceLast, sourceUnplaced, migratedIps } = facts;
+  const { destinationFirst, sourceLast, sourceUnplaced, sourceAfter, sourceUnplacedAfter, migratedIps } =
+    facts;
   const sourceAt = new Map(sourceLast.map((position) => [fileKey(position), position]));
   const destinationFiles = new Set(destinationFirst.map(fileKey));
+  const shippedAfter = new Set(sourceAfter.map(fileKey));
   const exclusions: Exclusion[] = [];
   const behind: Extract<HandoverVerdict, { kind: "waiting" }>["behind"] = [];
   for (const start of destinationFirst) {
     const { host, inode, offset } = start;
     const reached = sourceAt.get(fileKey(start))?.offset;
-    const silent = reached === undefined && timing.now - start.since >= timing.sourceSilenceSeconds;
+    const silent =
+      reached === undefined &&
+      !shippedAfter.has(fileKey(start)) &&
+      timing.now - start.since >= timing.sourceSilenceSeconds;
     if (offset === 0 || (reached !== undefined && reached >= offset) || silent) {
       exclusions.push({
         host,
@@ -152,29 +164,32 @@ export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): Ha
   const migrated = (host: string, ip: string | undefined): boolean =>
     destinationHosts.has(host) || (ip !== undefined && migratedIps.has(ip));
   const active = (received: number): boolean => received > timing.until - timing.sourceSilenceSeconds;
-  const unread = sourceLast
-    .filter(
-      (progress) =>
-        migrated(progress.host, progress.ip) &&
-        !destinationFiles.has(fileKey(progress)) &&
-        active(progress.received),
-    )
-    .map(({ host, inode, offset }) => ({ host, inode, offset }))
-    .sort(comparePositions);
+  const unreadFiles = new Map<string, FilePosition>();
+  for (const progress of [...sourceLast.filter((p) => active(p.received)), ...sourceAfter]) {
+    const key = fileKey(progress);
+    if (!migrated(progress.host, progress.ip) || destinationFiles.has(key) || unreadFiles.has(key)) continue;
+    unreadFiles.set(key, { host: progress.host, inode: progress.inode, offset: progress.offset });
+  }
+  const unread = [...unreadFiles.values()].sort(comparePositions);
   // A migrated host still shipping without position meta: its source config's change has not
   // reached it, and what it ships now could not be told from the destination's lines.
   const lastWithMeta = new Map<string, number>();
   for (const progress of sourceLast)
     lastWithMeta.set(progress.host, Math.max(lastWithMeta.get(progress.host) ?? 0, progress.received));
-  const metaPending = sourceUnplaced
-    .filter(
-      (host) =>
-        migrated(host.host, host.ip) &&
-        active(host.lastReceived) &&
-        (lastWithMeta.get(host.host) ?? Number.NEGATIVE_INFINITY) < host.lastReceived,
-    )
-    .map((host) => host.host)
-    .sort();
+  const metaPending = [
+    ...new Set([
+      ...sourceUnplaced
+        .filter(
+          (host) =>
+            migrated(host.host, host.ip) &&
+            active(host.lastReceived) &&
+            (lastWithMeta.get(host.host) ?? Number.NEGATIVE_INFINITY) < host.lastReceived,
+        )
+        .map((host) => host.host),
+      // After the copy's end a line without position meta is in no copy and cannot be placed.
+      ...sourceUnplacedAfter.filter((host) => migrated(host.host, host.ip)).map((host) => host.host),
+    ]),
+  ].sort();
   exclusions.sort(comparePositions);
   return behind.length > 0 || unread.length > 0 || metaPending.length > 0
     ? { kind: "waiting", behind, unread, metaPending }

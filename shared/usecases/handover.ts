@@ -110,6 +110,8 @@ export interface HandoverObservation {
   destinationFirst: DestinationStart[];
   sourceLast: SourceProgress[];
   sourceUnplaced: SourceUnplaced[];
+  sourceAfter: SourceProgress[];
+  sourceUnplacedAfter: SourceUnplaced[];
   /** Every host the source shipped lines with position meta for (each needs a copy part). */
   sourceHosts: string[];
 }
@@ -197,23 +199,39 @@ export async function observeHandover(
     to,
     query: `* | select "${HOST}" as host, max(${receivedOf}) as received, arbitrary(__source__) as ip where "${INODE}" is null and ${receivedOf} < ${Math.floor(range.until)} group by host limit ${MAX_ROWS}`,
   });
-  const sourceLast = lastRows.flatMap((row) => {
-    const position = positionOf(row, "last");
-    const received = Number(row.received);
-    return position === undefined || !Number.isFinite(received)
-      ? []
-      : [{ ...position, received, ...(row.ip ? { ip: row.ip } : {}) }];
+  // What the source shipped since the copy's end: the copy leaves it out.
+  const afterRows = await source.queryLogs(sourceLogstore, {
+    from: range.from,
+    to,
+    query: `* | select "${HOST}" as host, "${INODE}" as inode, min(${offsetOf}) as first, max(${receivedOf}) as received, arbitrary(__source__) as ip where "${INODE}" is not null and ${receivedOf} >= ${Math.floor(range.until)} group by host, inode limit ${MAX_ROWS}`,
   });
-  const sourceUnplaced = unplacedRows.flatMap((row) => {
-    const lastReceived = Number(row.received);
-    return row.host === undefined || !Number.isFinite(lastReceived)
-      ? []
-      : [{ host: row.host, lastReceived, ...(row.ip ? { ip: row.ip } : {}) }];
+  const unplacedAfterRows = await source.queryLogs(sourceLogstore, {
+    from: range.from,
+    to,
+    query: `* | select "${HOST}" as host, max(${receivedOf}) as received, arbitrary(__source__) as ip where "${INODE}" is null and ${receivedOf} >= ${Math.floor(range.until)} group by host limit ${MAX_ROWS}`,
   });
+  const progressOf = (rows: LogRow[], column: string): SourceProgress[] =>
+    rows.flatMap((row) => {
+      const position = positionOf(row, column);
+      const received = Number(row.received);
+      return position === undefined || !Number.isFinite(received)
+        ? []
+        : [{ ...position, received, ...(row.ip ? { ip: row.ip } : {}) }];
+    });
+  const unplacedOf = (rows: LogRow[]): SourceUnplaced[] =>
+    rows.flatMap((row) => {
+      const lastReceived = Number(row.received);
+      return row.host === undefined || !Number.isFinite(lastReceived)
+        ? []
+        : [{ host: row.host, lastReceived, ...(row.ip ? { ip: row.ip } : {}) }];
+    });
+  const sourceLast = progressOf(lastRows, "last");
   return {
     destinationFirst,
     sourceLast,
-    sourceUnplaced,
+    sourceUnplaced: unplacedOf(unplacedRows),
+    sourceAfter: progressOf(afterRows, "first"),
+    sourceUnplacedAfter: unplacedOf(unplacedAfterRows),
     sourceHosts: [...new Set(sourceLast.map((p) => p.host))].sort(),
   };
 }

@@ -36,13 +36,20 @@ function decide(
   destinationFirst: DestinationStart[],
   sourceLast: SourceProgress[],
   at: typeof timing,
-  more: { sourceUnplaced?: SourceUnplaced[]; migratedIps?: string[] } = {},
+  more: {
+    sourceUnplaced?: SourceUnplaced[];
+    migratedIps?: string[];
+    sourceAfter?: SourceProgress[];
+    sourceUnplacedAfter?: SourceUnplaced[];
+  } = {},
 ): Verdict {
   const verdict = decideHandover(
     {
       destinationFirst,
       sourceLast,
       sourceUnplaced: more.sourceUnplaced ?? [],
+      sourceAfter: more.sourceAfter ?? [],
+      sourceUnplacedAfter: more.sourceUnplacedAfter ?? [],
       migratedIps: new Set(more.migratedIps ?? []),
     },
     at,
@@ -246,6 +253,8 @@ describe("decideHandover", () => {
         destinationFirst: [start],
         sourceLast: [src("h1", "11", 600)],
         sourceUnplaced: [],
+        sourceAfter: [],
+        sourceUnplacedAfter: [],
         migratedIps: new Set(),
       },
       timing,
@@ -278,6 +287,51 @@ describe("decideHandover", () => {
       kind: "ready",
       exclusions: [],
     });
+  });
+
+  test("lines the source shipped after the copy's end must be the destination's: else wait", () => {
+    // Received after UNTIL: in no copy. Nothing before UNTIL (a copy margin longer than the run).
+    const shippedAfterUntil = (host: string, inode: string, offset: number): SourceProgress => ({
+      host,
+      inode,
+      offset,
+      received: UNTIL + 20,
+      ip: `10.0.0.${host.slice(1)}`,
+    });
+    // The destination has not read the file: its lines after UNTIL would be lost.
+    expect(
+      decide([], [], timing, { sourceAfter: [shippedAfterUntil("h1", "11", 0)], migratedIps: ["10.0.0.1"] }),
+    ).toEqual({
+      kind: "waiting",
+      behind: [],
+      unread: [{ host: "h1", inode: "11", offset: 0 }],
+      metaPending: [],
+    });
+    // The destination reads it: the lines after UNTIL are its own.
+    expect(
+      decide([dest("h1", "11", 0)], [], timing, {
+        sourceAfter: [shippedAfterUntil("h1", "11", 0)],
+        migratedIps: ["10.0.0.1"],
+      }),
+    ).toMatchObject({ kind: "ready" });
+    // A host that is not migrated keeps shipping to the source for good.
+    expect(
+      decide([], [], timing, { sourceAfter: [shippedAfterUntil("h2", "11", 0)], migratedIps: ["10.0.0.1"] }),
+    ).toMatchObject({ kind: "ready" });
+    // A file the destination has read long enough is not "silent" while the source ships it.
+    expect(
+      decide([dest("h1", "11", 500, SILENCE + 10)], [], timing, {
+        sourceAfter: [shippedAfterUntil("h1", "11", 400)],
+        migratedIps: ["10.0.0.1"],
+      }),
+    ).toMatchObject({ kind: "waiting", behind: [{ host: "h1", inode: "11", destinationFrom: 500 }] });
+    // Lines without position meta after UNTIL from a migrated host cannot be placed.
+    expect(
+      decide([dest("h1", "11", 0)], [], timing, {
+        sourceUnplacedAfter: [{ host: "h1", ip: "10.0.0.1", lastReceived: UNTIL + 5 }],
+        migratedIps: ["10.0.0.1"],
+      }),
+    ).toMatchObject({ kind: "waiting", metaPending: ["h1"] });
   });
 
   test("a migrated host whose latest source lines come without position meta: metaPending", () => {
