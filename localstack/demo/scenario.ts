@@ -108,6 +108,8 @@ export function expectedFinal(stack: LocalStack, instanceId: string): string {
   // A host slower than the emulated Cloud Assistant's delivery timeout never gets its command.
   if ((spec.commandDelaySeconds ?? 0) * 1000 >= DELIVERY_TIMEOUT_MS) return "failed:CloudAssistantOffline";
   if (spec.agent === "none") return "failed:AgentNotInstalled";
+  // The host script refuses Logtail 1.x before changing anything (its configs need 2.x options).
+  if (spec.agent === "ilogtail" && /^[01]\./.test(host.agentVersion)) return "failed:AgentTooOld";
   if (spec.heartbeat === "blocked") return "failed:NoHeartbeat";
   return "collecting";
 }

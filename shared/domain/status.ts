@@ -17,6 +17,7 @@ export const REASON_CODES = [
   "HostScriptFailed",
   "HostCommandTimeout",
   "WindowsNotSupportedHere",
+  "AgentTooOld",
   // The host was changed but does not heartbeat (diagnosed with the host script's inspect).
   "AgentNotInstalled",
   "AgentNotRunning",
@@ -99,6 +100,8 @@ export const REMEDIES: Record<ReasonCode, string> = {
   HostCommandTimeout: "check the instance's load and Cloud Assistant; it is retried at the next reconcile",
   WindowsNotSupportedHere:
     "onboard Windows instances on a real deployment (the local stack cannot run PowerShell)",
+  AgentTooOld:
+    "upgrade the agent to Logtail 2.x or LoongCollector; until then the host keeps its own config, which is not retired while the host is in its machine group",
   AgentNotInstalled: "install Logtail or LoongCollector on the instance",
   AgentNotRunning: "start the agent (/etc/init.d/ilogtaild start, or its systemd unit)",
   UidFileMissing: "the destination's UID file is gone from /etc/ilogtail/users: re-tag or wait for reconcile",

@@ -16,7 +16,7 @@
 # The last line printed on stdout is always one JSON object describing what was found and done.
 # Exit codes: 0 files are as requested (the agent's state is reported, never an error);
 #             2 invalid arguments, nothing written; 3 the host's files cannot be changed safely;
-#             4 a write failed.
+#             4 a write failed; 5 the agent is too old for this tool's configs, nothing written.
 #
 # Arguments are validated by strict patterns (the same as the routes schema) before anything is
 # touched, and are never evaluated by the shell: they only ever appear quoted, or through ENVIRON.
@@ -390,7 +390,28 @@ has_identifier_line() {
     END { exit found ? 0 : 1 }' "$ID_FILE"
 }
 
+# The major version of the installed agent from app_info.json (empty when unknown).
+agent_major_version() {
+  [ -r "$APP_INFO" ] || return 0
+  awk 'match($0, /"(logtail|loongcollector)_version"[ \t]*:[ \t]*"[0-9]+/) {
+    s = substr($0, RSTART, RLENGTH); sub(/.*"/, "", s); print s; exit
+  }' "$APP_INFO"
+}
+
+# The route's configs read files beside the host's own configs and ship each line's position:
+# options only Logtail 2.x and LoongCollector know. A 1.x agent would take such a config as a
+# plain one (which can win the one-reader-per-file contest from the host's own config) and ship
+# no positions, so its host is left as it is. An unknown version is not refused.
+refuse_old_agent() {
+  detect_agent
+  [ "$agent_flavor" = ilogtail ] || return 0
+  case $(agent_major_version) in
+    0 | 1) finish 5 AgentTooOld "Logtail before 2.0 lacks the options this tool's configs need; nothing was changed" ;;
+  esac
+}
+
 authorize() {
+  refuse_old_agent
   if [ ! -d "$USERS_DIR" ]; then
     mkdir -p "$USERS_DIR" || finish 4 WriteFailed "cannot create /etc/ilogtail/users"
   fi

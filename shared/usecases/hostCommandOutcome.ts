@@ -26,6 +26,18 @@ export function commandCheckDelaySeconds(checks: number): number {
 export function commandFailure(
   result: InvocationResult,
 ): { status: Status; reason: string; detail?: string } | undefined {
+  if (result.finished) {
+    // The script refused the host before changing it: its agent cannot run the route's configs.
+    const refused = parseHostReport(result.output);
+    if (refused.ok && refused.report.error?.code === "AgentTooOld") {
+      const version = refused.report.host.agentVersion;
+      return {
+        status: { stage: "failed", reason: "AgentTooOld" },
+        reason: "AgentTooOld",
+        detail: `${refused.report.error.message}${version ? ` (found ${version})` : ""}`,
+      };
+    }
+  }
   if (result.status === "Success") {
     const report = parseHostReport(result.output);
     if (report.ok && report.report.ok) return undefined;

@@ -55,7 +55,7 @@ function newHost(spec: Partial<HostSpec> = {}): HostRoot {
     dmiUuid: DMI_UUID,
     agent: "ilogtail",
     agentRunning: true,
-    appInfo: { ip: "172.16.1.20", hostname: "app-b-01", version: "1.8.7" },
+    appInfo: { ip: "172.16.1.20", hostname: "app-b-01", version: "2.1.1" },
     ...spec,
   });
 }
@@ -116,9 +116,38 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
       uidFiles: [UID],
       identifiers: [ID],
       agent: { flavor: "ilogtail", control: "initd", running: true, restarted: true, restartError: null },
-      host: { dmiUuid: DMI_UUID, ip: "172.16.1.20", hostname: "app-b-01", agentVersion: "1.8.7" },
+      host: { dmiUuid: DMI_UUID, ip: "172.16.1.20", hostname: "app-b-01", agentVersion: "2.1.1" },
       error: null,
     });
+  });
+
+  test("Logtail 1.x is refused before anything is written: AgentTooOld, exit 5, the agent untouched", async () => {
+    const host = newHost({ appInfo: { ip: "172.16.1.20", hostname: "app-b-01", version: "1.8.7" } });
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.exitCode).toBe(5);
+    expect(host.uidFiles()).toEqual([]);
+    expect(host.identifierFile()).toBeUndefined();
+    expect(host.agentEvents()).not.toContain("restart");
+    expect(run.report).toMatchObject({
+      ok: false,
+      changed: { uidFile: false, identifiers: false },
+      host: { agentVersion: "1.8.7" },
+      error: { code: "AgentTooOld" },
+    });
+  });
+
+  test("LoongCollector and an agent of unknown version are not refused", async () => {
+    const loong = newHost({
+      agent: "loongcollector",
+      appInfo: { ip: "172.16.1.20", hostname: "app-b-01", version: "3.0.5" },
+    });
+    const unknown = newHost({ appInfo: undefined });
+
+    expect((await runRendered(loong, authorize())).exitCode).toBe(0);
+    expect((await runRendered(unknown, authorize())).exitCode).toBe(0);
+    expect(unknown.identifierFile()).toBe(`${ID}\n`);
   });
 
   test("a repeated authorize changes nothing and does not restart the agent", async () => {
