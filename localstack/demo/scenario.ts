@@ -160,7 +160,11 @@ export interface CutoverState {
 
 /** Whether a cutover is over: nobody on the way, and its copy job (if any) has finished copying. */
 export function cutoverSettled(state: CutoverState): boolean {
-  return state.waitingFor === 0 && (state.copyJob === undefined || state.copyJob === "SUCCEEDED");
+  // Nobody collects (every host failed, e.g. AgentTooOld): there is no cutover to wait for.
+  const noCutover = state.collecting === 0 && state.copyJob === "none";
+  return (
+    state.waitingFor === 0 && (state.copyJob === undefined || state.copyJob === "SUCCEEDED" || noCutover)
+  );
 }
 
 /** The cutover of every route source that retires a config or copies history, read from the emulator. */
