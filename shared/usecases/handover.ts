@@ -127,7 +127,8 @@ const MAX_ROWS = 1_000_000;
  * smallest `__time__`, the time the agent read the line), the smallest offset it read then (F),
  * and when it read the file from offset 0 again after that (a new file under a reused inode, or a
  * truncation). The source: per file its last offset and last receive time among the lines received
- * before `until`, and per host its last line without position meta.
+ * before `until`, and per host its last line without position meta; the same for the lines
+ * received since `until` (in no copy: the destination must hold them).
  */
 export async function observeHandover(
   destination: SlsPort,
