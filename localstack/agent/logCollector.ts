@@ -810,7 +810,8 @@ export class LogCollector {
   }
 }
 
-function majorVersion(version: string): number {
+/** The major version of an agent version string (unparseable: a current 2.x agent). */
+export function majorVersion(version: string): number {
   const major = Number.parseInt(version.split(".")[0] ?? "", 10);
   return Number.isFinite(major) ? major : 2;
 }

@@ -16,6 +16,7 @@ import type { LogStore } from "../../emulator/sls/logStore";
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import { copyPartName, MAX_COPY_PARTS } from "../../shared/domain/copyJob";
 import { filePathCovers } from "../agent/collectionRules";
+import { majorVersion } from "../agent/logCollector";
 import { auditDelivery, contentsOf, type DeliveryAudit, type ExpectedFile } from "../fleet/deliveryAudit";
 import type { LocalStack } from "../stack";
 
@@ -109,7 +110,7 @@ export function expectedFinal(stack: LocalStack, instanceId: string): string {
   if ((spec.commandDelaySeconds ?? 0) * 1000 >= DELIVERY_TIMEOUT_MS) return "failed:CloudAssistantOffline";
   if (spec.agent === "none") return "failed:AgentNotInstalled";
   // The host script refuses Logtail 1.x before changing anything (its configs need 2.x options).
-  if (spec.agent === "ilogtail" && /^[01]\./.test(host.agentVersion)) return "failed:AgentTooOld";
+  if (spec.agent === "ilogtail" && majorVersion(host.agentVersion) < 2) return "failed:AgentTooOld";
   if (spec.heartbeat === "blocked") return "failed:NoHeartbeat";
   return "collecting";
 }

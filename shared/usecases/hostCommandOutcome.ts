@@ -26,22 +26,21 @@ export function commandCheckDelaySeconds(checks: number): number {
 export function commandFailure(
   result: InvocationResult,
 ): { status: Status; reason: string; detail?: string } | undefined {
-  if (result.finished) {
+  // The script's own report, read once: the branches below need it.
+  const parsed = parseHostReport(result.output);
+  const report = parsed.ok ? parsed.report : undefined;
+  if (result.finished && report?.error?.code === "AgentTooOld") {
     // The script refused the host before changing it: its agent cannot run the route's configs.
-    const refused = parseHostReport(result.output);
-    if (refused.ok && refused.report.error?.code === "AgentTooOld") {
-      const version = refused.report.host.agentVersion;
-      return {
-        status: { stage: "failed", reason: "AgentTooOld" },
-        reason: "AgentTooOld",
-        detail: `${refused.report.error.message}${version ? ` (found ${version})` : ""}`,
-      };
-    }
+    const version = report.host.agentVersion;
+    return {
+      status: { stage: "failed", reason: "AgentTooOld" },
+      reason: "AgentTooOld",
+      detail: `${report.error.message}${version ? ` (found ${version})` : ""}`,
+    };
   }
   if (result.status === "Success") {
-    const report = parseHostReport(result.output);
-    if (report.ok && report.report.ok) return undefined;
-    const detail = report.ok ? report.report.error?.message : report.reason;
+    if (report?.ok) return undefined;
+    const detail = report ? report.error?.message : parsed.ok ? undefined : parsed.reason;
     return {
       status: { stage: "failed", reason: "HostScriptFailed" },
       reason: "HostScriptFailed",
@@ -65,8 +64,7 @@ export function commandFailure(
   }
   if (result.status === "Timeout" || code === "ExecutionTimeout")
     return { status: { stage: "failed", reason: "HostCommandTimeout" }, reason: "HostCommandTimeout" };
-  const report = parseHostReport(result.output);
-  const detail = report.ok ? report.report.error?.message : result.errorInfo;
+  const detail = report ? report.error?.message : result.errorInfo;
   return {
     status: { stage: "failed", reason: "HostScriptFailed" },
     reason: code || result.status,
