@@ -58,9 +58,18 @@ export interface Exclusion extends FilePosition {
 /** Seconds between two configs' reads of one line by one agent (same tick, or the next one). */
 export const READ_SKEW_SECONDS = 2;
 
-/** The source config's last line in a file before the copy's end, and when it was received. */
+/**
+ * The source config's last line in a file before the copy's end (for lines after it: the first),
+ * when it was received and, for the last line, when it was read.
+ */
 export interface SourceProgress extends FilePosition {
   received: number;
+  /**
+   * `__time__` of that line (the agent's read time; `offset` is the largest read in that second);
+   * unknown, the source counts as not in the destination's file. Read before the destination's first read (less READ_SKEW_SECONDS), it was of an earlier file
+   * under the inode (truncated or replaced since): it says nothing of the destination's file.
+   */
+  lastRead?: number;
   /** `__source__`: the agent's IP, which names the instance the line came from. */
   ip?: string;
 }
@@ -120,15 +129,19 @@ export type HandoverVerdict =
 /**
  * Whether the copy may be cut now.
  * - A file both configs read: the destination's first offset F splits it. The source lines below F
- *   are copied, so the source must have shipped past F before the copy's end (else: wait). When the
- *   destination read it from its start (F = 0) nothing of the source's is needed.
+ *   are copied, so the source must have shipped past F *in that file* before the copy's end (else:
+ *   wait): a copytruncate or a reused inode number puts earlier files under the same inode, whose
+ *   larger offsets say nothing of this one, so only source lines read since the destination's first
+ *   read count. When the destination read it from its start (F = 0), or read the inode from 0
+ *   again later and the source got there too, nothing of the source's is needed.
  * - A file only the source is shipping (a line within `sourceSilenceSeconds` of the copy's end), of
  *   a migrated host: the destination has not started on it — its config has not reached the host,
  *   or it has not seen the file yet — and lines shipped by the source after the copy's end would
  *   be lost: wait.
  * - A migrated host whose latest source lines come without position meta: wait for the meta.
  * - A file idle in the source: copied whole; the destination starts at its end.
- * - A file only the destination reads, for `sourceSilenceSeconds`: not the source's (paths differ).
+ * - A file only the destination reads, for `sourceSilenceSeconds`, of which the source shipped
+ *   nothing for as long: not the source's (paths differ).
  */
 export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): HandoverVerdict {
   const { destinationFirst, sourceLast, sourceUnplaced, sourceAfter, sourceUnplacedAfter, migratedIps } =
@@ -138,14 +151,26 @@ export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): Ha
   const shippedAfter = new Set(sourceAfter.map(fileKey));
   const exclusions: Exclusion[] = [];
   const behind: Extract<HandoverVerdict, { kind: "waiting" }>["behind"] = [];
+  const active = (received: number): boolean => received > timing.until - timing.sourceSilenceSeconds;
   for (const start of destinationFirst) {
     const { host, inode, offset } = start;
-    const reached = sourceAt.get(fileKey(start))?.offset;
+    const last = sourceAt.get(fileKey(start));
+    // Where the source is in the destination's file: its last line read since that file began.
+    const reached =
+      last?.lastRead !== undefined && last.lastRead >= start.since - READ_SKEW_SECONDS
+        ? last.offset
+        : undefined;
+    // Read again from 0 since (a later file under the inode), the source has left the first one.
+    const movedOn =
+      last?.lastRead !== undefined &&
+      start.restartAt !== undefined &&
+      last.lastRead >= start.restartAt - READ_SKEW_SECONDS;
     const silent =
       reached === undefined &&
+      (last === undefined || !active(last.received)) &&
       !shippedAfter.has(fileKey(start)) &&
       timing.now - start.since >= timing.sourceSilenceSeconds;
-    if (offset === 0 || (reached !== undefined && reached >= offset) || silent) {
+    if (offset === 0 || (reached !== undefined && reached >= offset) || movedOn || silent) {
       exclusions.push({
         host,
         inode,
@@ -163,7 +188,6 @@ export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): Ha
   const destinationHosts = new Set(destinationFirst.map((start) => start.host));
   const migrated = (host: string, ip: string | undefined): boolean =>
     destinationHosts.has(host) || (ip !== undefined && migratedIps.has(ip));
-  const active = (received: number): boolean => received > timing.until - timing.sourceSilenceSeconds;
   const unreadFiles = new Map<string, FilePosition>();
   for (const progress of [...sourceLast.filter((p) => active(p.received)), ...sourceAfter]) {
     const key = fileKey(progress);

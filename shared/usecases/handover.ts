@@ -126,8 +126,8 @@ const MAX_ROWS = 1_000_000;
  * Where each config is in each file. The destination: per (host, inode) its first read time (the
  * smallest `__time__`, the time the agent read the line), the smallest offset it read then (F),
  * and when it read the file from offset 0 again after that (a new file under a reused inode, or a
- * truncation). The source: per file its last offset and last receive time among the lines received
- * before `until`, and per host its last line without position meta; the same for the lines
+ * truncation). The source: per file, among the lines received before `until`, its last read time,
+ * the offset it had reached then and its last receive time; and per host its last line without position meta; the same for the lines
  * received since `until` (in no copy: the destination must hold them).
  */
 export async function observeHandover(
@@ -193,8 +193,32 @@ export async function observeHandover(
   const lastRows = await source.queryLogs(sourceLogstore, {
     from: range.from,
     to,
-    query: `* | select "${HOST}" as host, "${INODE}" as inode, max(${offsetOf}) as last, max(${receivedOf}) as received, arbitrary(__source__) as ip where "${INODE}" is not null and ${receivedOf} < ${Math.floor(range.until)} group by host, inode limit ${MAX_ROWS}`,
+    query: `* | select "${HOST}" as host, "${INODE}" as inode, max(__time__) as lastRead, max(${receivedOf}) as received, arbitrary(__source__) as ip where "${INODE}" is not null and ${receivedOf} < ${Math.floor(range.until)} group by host, inode limit ${MAX_ROWS}`,
   });
+  // The offset the source had reached at its last read time (an inode may have held several files:
+  // the largest offset of all of them is not where it is now). One query per batch of times.
+  const lastOffset = new Map<string, number>();
+  const lastReadOf = new Map<string, number>();
+  for (const row of lastRows) {
+    const at = Number(row.lastRead);
+    if (row.host && row.inode && Number.isFinite(at)) lastReadOf.set(fileOf(row.host, row.inode), at);
+  }
+  for (const times of chunks(
+    [...new Set(lastReadOf.values())].sort((a, b) => a - b),
+    500,
+  )) {
+    const rows = await source.queryLogs(sourceLogstore, {
+      from: range.from,
+      to,
+      query: `* | select "${HOST}" as host, "${INODE}" as inode, __time__ as t, max(${offsetOf}) as last where "${INODE}" is not null and ${receivedOf} < ${Math.floor(range.until)} and __time__ in (${times.join(", ")}) group by host, inode, __time__ limit ${MAX_ROWS}`,
+    });
+    for (const row of rows) {
+      const position = positionOf(row, "last");
+      if (position === undefined) continue;
+      const key = fileOf(position.host, position.inode);
+      if (lastReadOf.get(key) === Number(row.t)) lastOffset.set(key, position.offset);
+    }
+  }
   const unplacedRows = await source.queryLogs(sourceLogstore, {
     from: range.from,
     to,
@@ -226,7 +250,16 @@ export async function observeHandover(
         ? []
         : [{ host: row.host, lastReceived, ...(row.ip ? { ip: row.ip } : {}) }];
     });
-  const sourceLast = progressOf(lastRows, "last");
+  const sourceLast = progressOf(
+    lastRows.map((row) => {
+      const offset = row.host && row.inode ? lastOffset.get(fileOf(row.host, row.inode)) : undefined;
+      return offset === undefined ? row : { ...row, last: String(offset) };
+    }),
+    "last",
+  ).map((progress) => {
+    const at = lastReadOf.get(fileOf(progress.host, progress.inode));
+    return at === undefined ? progress : { ...progress, lastRead: at };
+  });
   return {
     destinationFirst,
     sourceLast,

@@ -62,19 +62,23 @@ function decide(
     : verdict;
 }
 
-/** The destination's first line in a file: offset F, received `ago` seconds before NOW. */
-const dest = (host: string, inode: string, offset: number, ago = 30): DestinationStart => ({
+/** The destination's first line in a file: offset F, read `ago` seconds before NOW (before UNTIL by default). */
+const dest = (host: string, inode: string, offset: number, ago = 90): DestinationStart => ({
   host,
   inode,
   offset,
   since: NOW - ago,
 });
-/** The source's last line in a file before UNTIL: offset, received `before` seconds before UNTIL. */
+/**
+ * The source's last line in a file before UNTIL: offset, received `before` seconds before UNTIL and
+ * read a second earlier (after the destination's default first read: in the same file).
+ */
 const src = (host: string, inode: string, offset: number, before = 5): SourceProgress => ({
   host,
   inode,
   offset,
   received: UNTIL - before,
+  lastRead: UNTIL - before - 1,
 });
 
 describe("decideHandover", () => {
@@ -146,7 +150,7 @@ describe("decideHandover", () => {
     [
       "silence does not excuse a source that is behind: it shipped the file, so it reads it",
       [dest("h1", "11", 500, 10 * SILENCE)],
-      [src("h1", "11", 300, 10 * SILENCE)],
+      [src("h1", "11", 300, 10 * SILENCE - 100)],
       {
         kind: "waiting",
         behind: [{ host: "h1", inode: "11", sourceAt: 300, destinationFrom: 500 }],
@@ -271,6 +275,56 @@ describe("decideHandover", () => {
           restartFrom: NOW - 10 - READ_SKEW_SECONDS,
         },
       ],
+    });
+  });
+
+  describe("an inode that held an earlier file (copytruncate, a reused inode number)", () => {
+    // The destination began the file 50 s before UNTIL at F = 27,600; the inode was truncated
+    // before that, so the source's offsets of the earlier file run past F.
+    const start = dest("h1", "11", 27_600, 110);
+    const read = (offset: number, readAt: number, received = readAt + 1): SourceProgress => ({
+      host: "h1",
+      inode: "11",
+      offset,
+      received,
+      lastRead: readAt,
+    });
+
+    test("the source's last line read before the destination's first (less the skew) is the earlier file's: waiting", () => {
+      const verdict = decide([start], [read(181_600, start.since - READ_SKEW_SECONDS - 1)], timing);
+      expect(verdict).toEqual({
+        kind: "waiting",
+        behind: [{ host: "h1", inode: "11", sourceAt: undefined, destinationFrom: 27_600 }],
+        unread: [],
+        metaPending: [],
+      });
+    });
+
+    test("read within the skew of the destination's first read: counted as the same file", () => {
+      expect(decide([start], [read(27_800, start.since - READ_SKEW_SECONDS)], timing).kind).toBe("ready");
+    });
+
+    test("read since, past F: ready; read since, short of F: behind", () => {
+      expect(decide([start], [read(28_000, start.since + 10)], timing).kind).toBe("ready");
+      expect(decide([start], [read(20_000, start.since + 10)], timing)).toMatchObject({
+        kind: "waiting",
+        behind: [{ sourceAt: 20_000, destinationFrom: 27_600 }],
+      });
+    });
+
+    test("the destination read the inode from 0 again later and the source read there too: ready", () => {
+      const restarted = { ...start, restartAt: start.since + 20 };
+      expect(decide([restarted], [read(400, start.since + 20)], timing).kind).toBe("ready");
+      // Before the restart, still short of F in the destination's first file: behind.
+      expect(decide([restarted], [read(20_000, start.since + 10)], timing).kind).toBe("waiting");
+    });
+
+    test("an earlier file's lines do not make a file silent while they still come", () => {
+      const long = dest("h1", "11", 27_600, SILENCE + 100);
+      // Received 10 s before UNTIL, read long before the destination's first read: still active.
+      expect(decide([long], [read(181_600, long.since - 100, UNTIL - 10)], timing).kind).toBe("waiting");
+      // Received SILENCE before UNTIL: the source is done with the inode; the destination's file is not its.
+      expect(decide([long], [read(181_600, long.since - 100, UNTIL - SILENCE)], timing).kind).toBe("ready");
     });
   });
 

@@ -349,18 +349,19 @@ describe("applyRoute: the exactly-once handover", () => {
         return first === 0 ? [{ host, inode, t: String(since) }] : [];
       });
   };
-  /** The source's last line per file before `until` (and no lines without position meta). */
+  /**
+   * The source's last line per file before `until`, read a second before it was received (and no
+   * lines without position meta): its read time, then the offset reached at that time.
+   */
   const sourceLast = (...rows: Array<[string, string, number, number]>) => {
     sourceProject().answer = (_logstore, { query }) =>
       query.includes("is null")
         ? []
         : rows.map(
-            ([host, inode, last, received]): LogRow => ({
-              host,
-              inode,
-              last: String(last),
-              received: String(received),
-            }),
+            ([host, inode, last, received]): LogRow =>
+              query.includes("__time__ in (")
+                ? { host, inode, t: String(received - 1), last: String(last) }
+                : { host, inode, lastRead: String(received - 1), received: String(received) },
           );
   };
   const binding = () => [...(sourceProject().bindings.get("app-b-servers") ?? [])];
@@ -460,7 +461,7 @@ describe("applyRoute: the exactly-once handover", () => {
   describe("the cut: the source must have shipped past the destination's first line", () => {
     test("the source behind the destination's start: no copy, no retire, apply looks again in 30 s", async () => {
       heartbeat(...IDS);
-      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 30]);
+      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 90]);
       sourceLast(["app-b-1", "11", 300, until() - 5]);
 
       const outcome = await applyRoute(deps, applyMessage());
@@ -491,7 +492,7 @@ describe("applyRoute: the exactly-once handover", () => {
 
     test("the checks count up; the 120th is the last", async () => {
       heartbeat(...IDS);
-      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 30]);
+      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 90]);
       sourceLast(["app-b-1", "11", 300, until() - 5]);
 
       await applyRoute(deps, applyMessage({ handoverChecks: 119 }));
@@ -527,7 +528,7 @@ describe("applyRoute: the exactly-once handover", () => {
 
     test("a file the source ships that the destination has not read yet, on a host it reads: waiting too", async () => {
       heartbeat(...IDS);
-      destinationFirst(["app-b-2", "20", 0, nowSeconds() - 30]);
+      destinationFirst(["app-b-2", "20", 0, nowSeconds() - 90]);
       sourceLast(["app-b-2", "21", 900, until() - 10]);
 
       const outcome = await applyRoute(deps, applyMessage());
@@ -545,7 +546,7 @@ describe("applyRoute: the exactly-once handover", () => {
 
     test("ready: a copy part per host batch with the exclusions, the base job last, cut at now − 60 s, then the retire", async () => {
       heartbeat(...IDS);
-      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 30], ["app-b-1", "12", 0, nowSeconds() - 30]);
+      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 90], ["app-b-1", "12", 0, nowSeconds() - 90]);
       // app-b-1 past the destination's start in file 11; app-b-2's only file idle for an hour.
       sourceLast(["app-b-1", "11", 620, until() - 5], ["app-b-2", "21", 900, until() - 3600]);
 
@@ -557,8 +558,8 @@ describe("applyRoute: the exactly-once handover", () => {
       const [part, base] = created;
       expect(part?.script).toBe(
         `* | where "__tag__:__inode__" is not null and (` +
-          // From the destination's first read time (30 s ago, less the read skew) at or past its start.
-          `("__tag__:__hostname__" = 'app-b-1' and not (("__tag__:__inode__" = '11' and __time__ >= ${nowSeconds() - 32} and cast("__file_offset__" as bigint) >= 500) or ("__tag__:__inode__" = '12' and __time__ >= ${nowSeconds() - 32} and cast("__file_offset__" as bigint) >= 0)))` +
+          // From the destination's first read time (90 s ago, less the read skew) at or past its start.
+          `("__tag__:__hostname__" = 'app-b-1' and not (("__tag__:__inode__" = '11' and __time__ >= ${nowSeconds() - 92} and cast("__file_offset__" as bigint) >= 500) or ("__tag__:__inode__" = '12' and __time__ >= ${nowSeconds() - 92} and cast("__file_offset__" as bigint) >= 0)))` +
           ` or "__tag__:__hostname__" = 'app-b-2')`,
       );
       expect(part?.displayName).toMatch(/\(part 1\)$/);
@@ -600,7 +601,7 @@ describe("applyRoute: the exactly-once handover", () => {
       };
       deps = { ...deps, config };
       heartbeat(...IDS);
-      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 30]);
+      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 90]);
       sourceLast(["app-b-1", "11", 620, until() - 5]);
 
       await applyRoute(deps, applyMessage());
