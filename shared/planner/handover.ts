@@ -160,11 +160,14 @@ export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): Ha
       last?.lastRead !== undefined && last.lastRead >= start.since - READ_SKEW_SECONDS
         ? last.offset
         : undefined;
-    // Read again from 0 since (a later file under the inode), the source has left the first one.
+    // Read again from 0 since (a later file under the inode), the source has left the first one:
+    // what it had not read of it by then the truncation took from both configs alike.
     const movedOn =
       last?.lastRead !== undefined &&
       start.restartAt !== undefined &&
       last.lastRead >= start.restartAt - READ_SKEW_SECONDS;
+    // The destination reads new bytes of this file; a source that reads it would ship them too.
+    // Nothing from the source for sourceSilenceSeconds: it does not read this file (now).
     const silent =
       reached === undefined &&
       (last === undefined || !active(last.received)) &&

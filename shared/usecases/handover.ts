@@ -193,7 +193,7 @@ export async function observeHandover(
   const lastRows = await source.queryLogs(sourceLogstore, {
     from: range.from,
     to,
-    query: `* | select "${HOST}" as host, "${INODE}" as inode, max(__time__) as lastRead, max(${receivedOf}) as received, arbitrary(__source__) as ip where "${INODE}" is not null and ${receivedOf} < ${Math.floor(range.until)} group by host, inode limit ${MAX_ROWS}`,
+    query: `* | select "${HOST}" as host, "${INODE}" as inode, max(__time__) as lastRead, max(${offsetOf}) as last, max(${receivedOf}) as received, arbitrary(__source__) as ip where "${INODE}" is not null and ${receivedOf} < ${Math.floor(range.until)} group by host, inode limit ${MAX_ROWS}`,
   });
   // The offset the source had reached at its last read time (an inode may have held several files:
   // the largest offset of all of them is not where it is now). One query per batch of times.
@@ -250,6 +250,9 @@ export async function observeHandover(
         ? []
         : [{ host: row.host, lastReceived, ...(row.ip ? { ip: row.ip } : {}) }];
     });
+  // A file whose offset at its last read time did not come back (more rows than one answer holds)
+  // keeps the inode's largest offset without a read time: the planner then counts it as not in the
+  // destination's file, and waits while the source is active in it.
   const sourceLast = progressOf(
     lastRows.map((row) => {
       const offset = row.host && row.inode ? lastOffset.get(fileOf(row.host, row.inode)) : undefined;
@@ -257,8 +260,9 @@ export async function observeHandover(
     }),
     "last",
   ).map((progress) => {
-    const at = lastReadOf.get(fileOf(progress.host, progress.inode));
-    return at === undefined ? progress : { ...progress, lastRead: at };
+    const key = fileOf(progress.host, progress.inode);
+    const at = lastReadOf.get(key);
+    return at === undefined || !lastOffset.has(key) ? progress : { ...progress, lastRead: at };
   });
   return {
     destinationFirst,

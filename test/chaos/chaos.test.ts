@@ -674,12 +674,16 @@ describeRequiring(sandboxRequirement(), `chaos (seed ${SEED})`, () => {
       if (delivery === undefined) throw new Error("no delivery for app-b-prod");
       // verify reads both logstores through the SDK: asked without faults, then they resume.
       stack.emulator.clearFaults();
-      const session = await openCloud({
-        config: ROUTES_FILE,
-        endpointsFile: join(workDir, "endpoints.json"),
-      });
-      const [report] = await verifyRoute(session.deps, "app-b-prod");
-      for (const rule of faultRules(seededRandom(SEED ^ 0xfa17))) stack.emulator.addFault(rule);
+      let report: Awaited<ReturnType<typeof verifyRoute>>[number] | undefined;
+      try {
+        const session = await openCloud({
+          config: ROUTES_FILE,
+          endpointsFile: join(workDir, "endpoints.json"),
+        });
+        [report] = await verifyRoute(session.deps, "app-b-prod");
+      } finally {
+        for (const rule of faultRules(seededRandom(SEED ^ 0xfa17))) stack.emulator.addFault(rule);
+      }
       if (report === undefined) throw new Error("verify gave no report for app-b-prod");
       process.stderr.write(
         `chaos seed ${SEED}: data plane: ${delivery.written} lines written by ${delivery.hosts} hosts, ${delivery.missing} lost, ${delivery.duplicated} doubled (${delivery.extraCopies} extra copies); verify: ${report.totals.missing} missing, ${report.totals.extraCopies} extra copies\n`,

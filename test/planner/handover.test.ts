@@ -300,6 +300,11 @@ describe("decideHandover", () => {
       });
     });
 
+    test("no read time known (the offset query's answer fell short): waiting while the source is active", () => {
+      const { lastRead: _unknown, ...unknownRead } = read(181_600, start.since + 10);
+      expect(decide([start], [unknownRead], timing).kind).toBe("waiting");
+    });
+
     test("read within the skew of the destination's first read: counted as the same file", () => {
       expect(decide([start], [read(27_800, start.since - READ_SKEW_SECONDS)], timing).kind).toBe("ready");
     });
