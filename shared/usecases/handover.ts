@@ -148,22 +148,8 @@ export async function observeHandover(
     const value = Number(row.since);
     if (row.host && row.inode && Number.isFinite(value)) since.set(fileOf(row.host, row.inode), value);
   }
-  // F: the smallest offset read at the first read time (one query per batch of distinct times).
-  const firstOffset = new Map<string, number>();
-  for (const times of chunks(
-    [...new Set(since.values())].sort((a, b) => a - b),
-    500,
-  )) {
-    const rows = await read(
-      `* | select "${HOST}" as host, "${INODE}" as inode, __time__ as t, min(${offsetOf}) as first where ${withMeta} and __time__ in (${times.join(", ")}) group by host, inode, __time__ limit ${MAX_ROWS}`,
-    );
-    for (const row of rows) {
-      const position = positionOf(row, "first");
-      if (position === undefined || since.get(fileOf(position.host, position.inode)) !== Number(row.t))
-        continue;
-      firstOffset.set(fileOf(position.host, position.inode), position.offset);
-    }
-  }
+  // F: the smallest offset read at the first read time.
+  const firstOffset = await offsetsAtReadTimes(read, since, "min", withMeta);
   // Reads from offset 0 after the first read time: the inode holds a new file from then on.
   const restart = new Map<string, number>();
   const zeroRows = await read(
@@ -196,29 +182,18 @@ export async function observeHandover(
     query: `* | select "${HOST}" as host, "${INODE}" as inode, max(__time__) as lastRead, max(${offsetOf}) as last, max(${receivedOf}) as received, arbitrary(__source__) as ip where "${INODE}" is not null and ${receivedOf} < ${Math.floor(range.until)} group by host, inode limit ${MAX_ROWS}`,
   });
   // The offset the source had reached at its last read time (an inode may have held several files:
-  // the largest offset of all of them is not where it is now). One query per batch of times.
-  const lastOffset = new Map<string, number>();
+  // the largest offset of all of them is not where it is now).
   const lastReadOf = new Map<string, number>();
   for (const row of lastRows) {
     const at = Number(row.lastRead);
     if (row.host && row.inode && Number.isFinite(at)) lastReadOf.set(fileOf(row.host, row.inode), at);
   }
-  for (const times of chunks(
-    [...new Set(lastReadOf.values())].sort((a, b) => a - b),
-    500,
-  )) {
-    const rows = await source.queryLogs(sourceLogstore, {
-      from: range.from,
-      to,
-      query: `* | select "${HOST}" as host, "${INODE}" as inode, __time__ as t, max(${offsetOf}) as last where "${INODE}" is not null and ${receivedOf} < ${Math.floor(range.until)} and __time__ in (${times.join(", ")}) group by host, inode, __time__ limit ${MAX_ROWS}`,
-    });
-    for (const row of rows) {
-      const position = positionOf(row, "last");
-      if (position === undefined) continue;
-      const key = fileOf(position.host, position.inode);
-      if (lastReadOf.get(key) === Number(row.t)) lastOffset.set(key, position.offset);
-    }
-  }
+  const lastOffset = await offsetsAtReadTimes(
+    (query) => source.queryLogs(sourceLogstore, { from: range.from, to, query }),
+    lastReadOf,
+    "max",
+    `"${INODE}" is not null and ${receivedOf} < ${Math.floor(range.until)}`,
+  );
   const unplacedRows = await source.queryLogs(sourceLogstore, {
     from: range.from,
     to,
@@ -253,16 +228,11 @@ export async function observeHandover(
   // A file whose offset at its last read time did not come back (more rows than one answer holds)
   // keeps the inode's largest offset without a read time: the planner then counts it as not in the
   // destination's file, and waits while the source is active in it.
-  const sourceLast = progressOf(
-    lastRows.map((row) => {
-      const offset = row.host && row.inode ? lastOffset.get(fileOf(row.host, row.inode)) : undefined;
-      return offset === undefined ? row : { ...row, last: String(offset) };
-    }),
-    "last",
-  ).map((progress) => {
+  const sourceLast = progressOf(lastRows, "last").map((progress) => {
     const key = fileOf(progress.host, progress.inode);
-    const at = lastReadOf.get(key);
-    return at === undefined || !lastOffset.has(key) ? progress : { ...progress, lastRead: at };
+    const offset = lastOffset.get(key);
+    const lastRead = lastReadOf.get(key);
+    return offset === undefined || lastRead === undefined ? progress : { ...progress, offset, lastRead };
   });
   return {
     destinationFirst,
@@ -272,6 +242,37 @@ export async function observeHandover(
     sourceUnplacedAfter: unplacedOf(unplacedAfterRows),
     sourceHosts: [...new Set(sourceLast.map((p) => p.host))].sort(),
   };
+}
+
+/** Read times per grouped query: each answers at most (files × times) rows. */
+const TIMES_PER_QUERY = 100;
+
+/**
+ * Per file, the `min` or `max` offset among the lines matching `where` that were read at the one
+ * time `at` gives for the file: one grouped query per batch of distinct times.
+ */
+async function offsetsAtReadTimes(
+  run: (query: string) => Promise<LogRow[]>,
+  at: ReadonlyMap<string, number>,
+  aggregate: "min" | "max",
+  where: string,
+): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  for (const times of chunks(
+    [...new Set(at.values())].sort((a, b) => a - b),
+    TIMES_PER_QUERY,
+  )) {
+    const rows = await run(
+      `* | select "${HOST}" as host, "${INODE}" as inode, __time__ as t, ${aggregate}(${offsetOf}) as pos where ${where} and __time__ in (${times.join(", ")}) group by host, inode, __time__ limit ${MAX_ROWS}`,
+    );
+    for (const row of rows) {
+      const position = positionOf(row, "pos");
+      if (position === undefined) continue;
+      const key = fileOf(position.host, position.inode);
+      if (at.get(key) === Number(row.t)) found.set(key, position.offset);
+    }
+  }
+  return found;
 }
 
 function fileOf(host: string, inode: string): string {

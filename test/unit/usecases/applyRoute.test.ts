@@ -345,7 +345,7 @@ describe("applyRoute: the exactly-once handover", () => {
     destination().answer = (_logstore, { query }) =>
       rows.flatMap(([host, inode, first, since]): LogRow[] => {
         if (query.includes("as since")) return [{ host, inode, since: String(since) }];
-        if (query.includes("__time__ in (")) return [{ host, inode, t: String(since), first: String(first) }];
+        if (query.includes("__time__ in (")) return [{ host, inode, t: String(since), pos: String(first) }];
         return first === 0 ? [{ host, inode, t: String(since) }] : [];
       });
   };
@@ -360,8 +360,14 @@ describe("applyRoute: the exactly-once handover", () => {
         : rows.map(
             ([host, inode, last, received]): LogRow =>
               query.includes("__time__ in (")
-                ? { host, inode, t: String(received - 1), last: String(last) }
-                : { host, inode, lastRead: String(received - 1), received: String(received) },
+                ? { host, inode, t: String(received - 1), pos: String(last) }
+                : {
+                    host,
+                    inode,
+                    lastRead: String(received - 1),
+                    last: String(last),
+                    received: String(received),
+                  },
           );
   };
   const binding = () => [...(sourceProject().bindings.get("app-b-servers") ?? [])];
