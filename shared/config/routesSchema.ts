@@ -21,6 +21,11 @@ import {
 export const DEFAULT_TAG_KEY = "logtail-xacct-route";
 export const DEFAULT_STATUS_TAG_KEY = "logtail-xacct-status";
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 600;
+/**
+ * How long a heartbeating host may deliver no line before its host is inspected: the destination
+ * config must reach it (up to the handover's propagation time) and the agent must read and send.
+ */
+export const DEFAULT_DELIVERY_TIMEOUT_SECONDS = 300;
 
 export const OPERATING_SYSTEMS = ["linux", "windows"] as const;
 export type OperatingSystem = (typeof OPERATING_SYSTEMS)[number];
@@ -164,6 +169,11 @@ const route = z.strictObject({
     }),
   index: index.optional(),
   heartbeatTimeoutSeconds: z.number().int().min(60).max(86_400).default(DEFAULT_HEARTBEAT_TIMEOUT_SECONDS),
+  /**
+   * An instance is `collecting` once lines from it are in the route's logstore; one that heartbeats
+   * and delivers nothing this long after its config was bound is inspected on the host.
+   */
+  deliveryTimeoutSeconds: z.number().int().min(30).max(86_400).default(DEFAULT_DELIVERY_TIMEOUT_SECONDS),
   sources: z.array(routeSource).min(1, { error: "needs at least one source account" }),
   /**
    * Timing of the exactly-once handover from a source's `retire` config (README "Exactly-once

@@ -24,6 +24,9 @@ export const REASON_CODES = [
   "UidFileMissing",
   "IdentifierMismatch",
   "NoHeartbeat",
+  // The host heartbeats but none of its lines reach the route's logstore (diagnosed on the host).
+  "NoMatchingFiles",
+  "NoLinesDelivered",
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];
@@ -107,4 +110,8 @@ export const REMEDIES: Record<ReasonCode, string> = {
   UidFileMissing: "the destination's UID file is gone from /etc/ilogtail/users: re-tag or wait for reconcile",
   IdentifierMismatch: "the identifier line differs from the route's (CR, tab or typo): reconcile rewrites it",
   NoHeartbeat: "check the agent's region and endpoint in ilogtail_config.json, network to SLS and the clock",
+  NoMatchingFiles:
+    "no file on the host matches the route's filePaths: fix the paths in the routes file, or untag the instance",
+  NoLinesDelivered:
+    "the files change but no line arrives: read the agent's log for the route's config (another config may own the files, or the agent cannot reach the endpoint)",
 };

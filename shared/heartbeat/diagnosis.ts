@@ -4,7 +4,7 @@
  * destination's UID file, the identifier line; what the host cannot tell (region and endpoint of the
  * agent, network, clock skew) is NoHeartbeat.
  */
-import type { ReasonCode } from "../domain/status";
+import type { ReasonCode, Status } from "../domain/status";
 import type { HostReport } from "../hostscript/hostReport";
 
 export interface Diagnosis {
@@ -55,4 +55,51 @@ export function nextHeartbeatCheckDelaySeconds(
   if (remaining <= 0) return undefined;
   const delay = Math.min(30 * 2 ** Math.min(checks, 3), 240);
   return Math.min(delay, remaining);
+}
+
+/**
+ * Why a host that heartbeats delivers no line to the route's logstore, from inspect run with the
+ * route's paths and the time the config was bound: nothing to read (no file matches, or none changed
+ * since, which is an idle host with nothing to lose: it collects), or files that change while no
+ * line arrives. The last is what the host cannot explain itself (the config lost the one-reader-per-
+ * file contest to another config, the agent cannot reach the endpoint, a parse plugin drops
+ * everything), so the remedy points at the agent's own log.
+ */
+export function diagnoseNoDelivery(
+  report: HostReport,
+  boundAtSeconds: number,
+): { status: Status; detail: string } {
+  if (!report.agent.running) {
+    return {
+      status: { stage: "failed", reason: "AgentNotRunning" },
+      detail: `${report.agent.flavor} stopped after it heartbeat`,
+    };
+  }
+  const files = report.files;
+  if (files === undefined || files === null) {
+    return {
+      status: { stage: "failed", reason: "NoLinesDelivered" },
+      detail: "no line arrived, and the host could not list the route's files",
+    };
+  }
+  if (files.matched === 0) {
+    return {
+      status: { stage: "failed", reason: "NoMatchingFiles" },
+      detail: "no file matches the route's filePaths",
+    };
+  }
+  if (files.changedSince === 0) {
+    const newest =
+      files.newestChange === null
+        ? ""
+        : `, newest change at ${new Date(files.newestChange * 1000).toISOString()}`;
+    return {
+      status: { stage: "collecting" },
+      detail: `idle: ${files.matched} files match and none changed since the config was bound at ${new Date(boundAtSeconds * 1000).toISOString()}${newest}`,
+    };
+  }
+  return {
+    status: { stage: "failed", reason: "NoLinesDelivered" },
+    detail: `${files.changedSince} of ${files.matched} matching files changed since the config was bound, and none of their lines arrived`,
+  };
 }

@@ -21,7 +21,8 @@ export const HOST_COMMAND_TIMEOUT_SECONDS = 60;
 export type HostAction =
   | { action: "authorize"; uid: string; identifier: string }
   | { action: "revoke"; uid: string; identifier: string; otherIdentifiers: readonly string[] }
-  | { action: "inspect" };
+  /** With `files`, inspect also counts the files matching the paths, and those changed since. */
+  | { action: "inspect"; files?: { paths: readonly string[]; sinceSeconds: number } };
 
 export interface HostScripts {
   linux: string;
@@ -48,7 +49,22 @@ export class HostCommandError extends Error {
 
 /** Checks every value against the patterns the script enforces; throws HostCommandError naming the first bad one. */
 export function validateHostAction(action: HostAction): void {
-  if (action.action === "inspect") return;
+  if (action.action === "inspect") {
+    if (action.files === undefined) return;
+    const { paths, sinceSeconds } = action.files;
+    if (!Number.isSafeInteger(sinceSeconds) || sinceSeconds < 0 || sinceSeconds > 999_999_999_999)
+      throw new HostCommandError("files.sinceSeconds", "must be Unix seconds");
+    if (!Array.isArray(paths) || paths.length === 0 || paths.length > 20)
+      throw new HostCommandError("files.paths", "must be 1-20 paths");
+    paths.forEach((path, i) => {
+      if (typeof path !== "string" || !isInspectablePath(path))
+        throw new HostCommandError(
+          `files.paths[${i}]`,
+          "must be an absolute Linux path of 2-1024 characters without control characters or '..'",
+        );
+    });
+    return;
+  }
   if (typeof action.uid !== "string" || !ACCOUNT_UID.test(action.uid)) {
     throw new HostCommandError("uid", "must be a 16-digit account UID");
   }
@@ -70,11 +86,29 @@ export function validateHostAction(action: HostAction): void {
   }
 }
 
+/** The rule linux.sh applies to `--path` (the routes schema's Linux path, bounded). */
+function isInspectablePath(path: string): boolean {
+  return (
+    path.length >= 2 &&
+    path.length <= 1024 &&
+    path.startsWith("/") &&
+    !/\p{Cc}/u.test(path) &&
+    !path.split("/").includes("..")
+  );
+}
+
 /** The script's command line for an action, as separate words. */
 export function hostActionArguments(action: HostAction): string[] {
   switch (action.action) {
     case "inspect":
-      return ["inspect"];
+      return action.files === undefined
+        ? ["inspect"]
+        : [
+            "inspect",
+            "--since",
+            String(action.files.sinceSeconds),
+            ...action.files.paths.flatMap((path) => ["--path", path]),
+          ];
     case "authorize":
       return ["authorize", "--uid", action.uid, "--id", action.identifier];
     case "revoke":
@@ -103,6 +137,22 @@ export function compactScript(script: string, commentPrefix = "#"): string {
   return `${first.startsWith("#!") ? `${first}\n` : ""}${kept.join("\n")}\n`;
 }
 
+/**
+ * Drops the lines between `# {<name>` and `# <name>}`: code only some actions need (inspect's file
+ * listing) is not sent with the others, which keeps every command far under the size limit.
+ */
+export function withoutSection(script: string, name: string): string {
+  const kept: string[] = [];
+  let inside = false;
+  for (const line of script.split("\n")) {
+    const trimmed = line.trim();
+    if (trimmed.startsWith(`# {${name}`)) inside = true;
+    else if (trimmed === `# ${name}}`) inside = false;
+    else if (!inside) kept.push(line);
+  }
+  return kept.join("\n");
+}
+
 const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
 const powershellQuote = (word: string) => `'${word.replaceAll("'", "''")}'`;
 
@@ -111,7 +161,8 @@ export function renderHostScript(os: OperatingSystem, action: HostAction, script
   validateHostAction(action);
   const words = hostActionArguments(action);
   if (os === "linux") {
-    const body = compactScript(scripts.linux);
+    const listsFiles = action.action === "inspect" && action.files !== undefined;
+    const body = compactScript(listsFiles ? scripts.linux : withoutSection(scripts.linux, "inspect-files"));
     const newline = body.indexOf("\n");
     // `set --` gives the script the same positional arguments it gets when run by hand.
     return `${body.slice(0, newline + 1)}set -- ${words.map(shellQuote).join(" ")}\n${body.slice(newline + 1)}`;

@@ -27,6 +27,19 @@ export const hostReportSchema = z.object({
     hostname: nullableString,
     agentVersion: nullableString,
   }),
+  /**
+   * What inspect found at the paths it was given (`--path`): how many regular files match, how
+   * many changed at or after `--since`, and the newest change (Unix seconds). Absent or null when
+   * no paths were asked for, or where the script cannot look (Windows).
+   */
+  files: z
+    .object({
+      matched: z.number().int().nonnegative(),
+      changedSince: z.number().int().nonnegative(),
+      newestChange: z.number().int().nonnegative().nullable(),
+    })
+    .nullable()
+    .optional(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
 

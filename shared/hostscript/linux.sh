@@ -3,14 +3,16 @@
 #
 #   sh linux.sh authorize --uid <UID> --id <IDENTIFIER> [--restart changed|always|never]
 #   sh linux.sh revoke    --uid <UID> --id <IDENTIFIER> [--other-id <IDENTIFIER>]... [--restart ...]
-#   sh linux.sh inspect
+#   sh linux.sh inspect   [--since <UNIX SECONDS> --path <ABSOLUTE PATH PATTERN>...]
 #
 # authorize: creates /etc/ilogtail/users/<UID> (the destination account may collect from this host)
 #            and adds <IDENTIFIER> as its own line of /etc/ilogtail/user_defined_id.
 # revoke:    removes only the <IDENTIFIER> line (and the file, when no line is left); removes the UID
 #            file unless a line that remains is one of the --other-id identifiers (other routes of
 #            the same UID still need it).
-# inspect:   changes nothing.
+# inspect:   changes nothing. With --path, also counts the regular files matching those patterns
+#            (as the agent matches a config's filePaths: `*` and `?` in names and directories, `**`
+#            for any depth) and how many changed at or after --since.
 # The agent (Logtail or LoongCollector) is restarted when a file changed, so it applies at once.
 #
 # The last line printed on stdout is always one JSON object describing what was found and done.
@@ -50,6 +52,8 @@ agent_running=false
 agent_restarted=false
 restart_error=""
 lock_held=false
+since=""
+paths=""
 
 # --- output -----------------------------------------------------------------------------------
 
@@ -152,6 +156,22 @@ dmi_uuid() {
   printf '%.64s' "$uuid"
 }
 
+# {inspect-files: only inspect with --path needs these lines; other runs are sent without them.
+# The files matching the --path patterns, as a JSON object: how many, how many changed at or after
+# --since, the newest change. A pattern's directory part may hold wildcards (searched from the
+# deepest plain directory above them, at most 10 levels) and `/**/` (any depth, none included).
+# Each file counts once, by device and inode, whichever patterns match it.
+json_files() {
+  printf '%s' "$paths" | while IFS= read -r p; do
+    base=${p%/*}
+    while case $base in *[*?[]*) ;; *) false ;; esac do base=${base%/*}; done
+    flat=$(printf '%s' "$p" | sed 's#/\*\*/#/#g')
+    find "${base:-/}" -maxdepth 10 -type f \( -path "$p" -o -path "$flat" \) -exec stat -c '%Y %d:%i' {} + 2>/dev/null
+  done | awk -v s="${since:-0}" '!n[$2]++ { m++; if ($1 >= s + 0) c++; if ($1 > t + 0) t = $1 }
+    END { printf "{\"matched\":%d,\"changedSince\":%d,\"newestChange\":%s}", m, c, m ? t : "null" }'
+}
+# inspect-files}
+
 # ok: true|false; $2: error code; $3: error message (both fixed strings of this script).
 report() {
   ok=$1
@@ -164,6 +184,7 @@ report() {
   printf ',"agent":{"flavor":"%s","control":"%s","running":%s,"restarted":%s,"restartError":%s}' \
     "$agent_flavor" "$agent_control" "$agent_running" "$agent_restarted" "$(json_string "$restart_error")"
   printf ',"host":{"dmiUuid":%s,%s}' "$(json_string "$(dmi_uuid)")" "$(json_app_info)"
+  if [ "$ok" = true ] && [ -n "$paths" ]; then printf ',"files":%s' "$(json_files)"; fi
   if [ -n "$err_code" ]; then
     printf ',"error":{"code":%s,"message":%s}}\n' "$(json_string "$err_code")" "$(json_string "$err_message")"
   else
@@ -221,62 +242,69 @@ parse_args() {
     *) invalid "unknown action: expected authorize, revoke or inspect" ;;
   esac
   shift
-  seen_uid=false
-  seen_id=false
-  seen_restart=false
+  seen=" "
   while [ $# -gt 0 ]; do
     # Both `--flag value` and `--flag=value`. A rejected flag or value is never echoed back.
     case $1 in
-      --uid=* | --id=* | --other-id=* | --restart=*)
+      --uid=* | --id=* | --other-id=* | --restart=* | --since=* | --path=*)
         flag=${1%%=*} value=${1#*=}
         shift
         ;;
-      --uid | --id | --other-id | --restart)
+      --uid | --id | --other-id | --restart | --since | --path)
         [ $# -ge 2 ] || invalid "$1 needs a value"
         flag=$1 value=$2
         shift 2
         ;;
-      *) invalid "unknown argument (expected --uid, --id, --other-id or --restart)" ;;
+      *) invalid "unknown argument (expected --uid, --id, --other-id, --restart, --since or --path)" ;;
     esac
+    # Flags that take one value; --other-id and --path may repeat.
+    case $seen in *" $flag "*) invalid "$flag given twice" ;; esac
     case $flag in
       --uid)
-        [ "$seen_uid" = false ] || invalid "--uid given twice"
         valid_uid "$value" || invalid "--uid must be a 16-digit account UID"
-        uid=$value seen_uid=true
+        uid=$value
         ;;
       --id)
-        [ "$seen_id" = false ] || invalid "--id given twice"
         valid_identifier "$value" || invalid "--id $ID_RULE"
-        id=$value seen_id=true
+        id=$value
         ;;
       --other-id)
         valid_identifier "$value" || invalid "--other-id $ID_RULE"
         other_ids="$other_ids $value"
         ;;
       --restart)
-        [ "$seen_restart" = false ] || invalid "--restart given twice"
         case $value in
           changed | always | never) restart_mode=$value ;;
           *) invalid "--restart must be changed, always or never" ;;
         esac
-        seen_restart=true
         ;;
+      # {inspect-files
+      --since)
+        case $value in '' | *[!0-9]*) invalid "--since must be Unix seconds" ;; esac
+        since=$value
+        ;;
+      --path)
+        # Absolute, no control character, no '..' segment: only ever a quoted pattern for find.
+        case $value in [!/]* | '' | *[[:cntrl:]]* | */../* | */..) invalid "--path must be an absolute path without control characters or '..'" ;; esac
+        paths="$paths$value
+"
+        ;;
+      # inspect-files}
     esac
+    case $flag in --other-id | --path) ;; *) seen="$seen$flag " ;; esac
   done
   case $action in
     authorize | revoke)
-      [ "$seen_uid" = true ] || invalid "$action needs --uid"
-      [ "$seen_id" = true ] || invalid "$action needs --id"
+      case $seen in *" --uid "*) ;; *) invalid "$action needs --uid" ;; esac
+      case $seen in *" --id "*) ;; *) invalid "$action needs --id" ;; esac
+      [ -z "$paths$since" ] || invalid "--since and --path are for inspect only"
       ;;
     inspect)
-      if [ "$seen_uid" = true ] || [ "$seen_id" = true ] || [ -n "$other_ids" ] || [ "$seen_restart" = true ]; then
-        invalid "inspect takes no --uid, --id, --other-id or --restart"
-      fi
+      case $seen in *" --uid "* | *" --id "* | *" --restart "*) other_ids=x ;; esac
+      [ -z "$other_ids" ] || invalid "inspect takes no --uid, --id, --other-id or --restart"
       ;;
   esac
-  if [ "$action" = authorize ] && [ -n "$other_ids" ]; then
-    invalid "--other-id is for revoke only"
-  fi
+  [ "$action" != authorize ] || [ -z "$other_ids" ] || invalid "--other-id is for revoke only"
 }
 
 # --- safety and locking -----------------------------------------------------------------------

@@ -38,6 +38,11 @@ export const awaitHeartbeatMessage = z.strictObject({
   authorizedAt: z.number().int().nonnegative(),
   /** How many checks came before this one (drives the backoff). */
   checks: z.number().int().nonnegative().max(10_000),
+  /**
+   * When the heartbeat was first seen and apply was asked to bind the config (ms): from then on
+   * the check waits for the hosts' lines, and the route's delivery timeout counts from here.
+   */
+  heartbeatSeenAt: z.number().int().nonnegative().optional(),
 });
 
 /**

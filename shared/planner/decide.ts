@@ -144,13 +144,38 @@ export function decideInstance(
 
   if (seenIn.includes(route)) {
     const missing = facts.missingResources ?? [];
+    if (missing.length > 0) {
+      return {
+        route,
+        verdict: { stage: "authorized", detail: `heartbeating, but ${missing.join(", ")} missing` },
+        writeStatus: true,
+        ...revokeSeen,
+      };
+    }
+    // Lines earn `collecting`, and a heartbeat keeps it (an idle host sends nothing). A host that
+    // heartbeats without having delivered is the heartbeat check's: it waits for the host's lines
+    // and diagnoses it past the route's delivery timeout.
+    if (current?.stage === "collecting") {
+      return { route, verdict: { stage: "collecting" }, writeStatus: true, ...revokeSeen };
+    }
+    if (current !== undefined && isHostFailure(current)) {
+      return {
+        route,
+        verdict: {
+          stage: "failed",
+          reason: current.reason,
+          detail: "heartbeating: looking for its lines again",
+        },
+        writeStatus: false,
+        awaitHeartbeat: route,
+        ...revokeSeen,
+      };
+    }
     return {
       route,
-      verdict:
-        missing.length === 0
-          ? { stage: "collecting" }
-          : { stage: "authorized", detail: `heartbeating, but ${missing.join(", ")} missing` },
+      verdict: { stage: "authorized", detail: "heartbeating, waiting for its first line" },
       writeStatus: true,
+      awaitHeartbeat: route,
       ...revokeSeen,
     };
   }

@@ -33,11 +33,22 @@ export function isHeartbeating(
   nowSeconds: number,
   freshSeconds: number,
 ): boolean {
+  return heartbeatingMachine(machines, instance, identifier, nowSeconds, freshSeconds) !== undefined;
+}
+
+/** The machine that heartbeats for the instance (its IP is the `__source__` of its lines), if any. */
+export function heartbeatingMachine(
+  machines: readonly ObservedMachine[],
+  instance: { serialNumber: string },
+  identifier: string,
+  nowSeconds: number,
+  freshSeconds: number,
+): ObservedMachine | undefined {
   const serial = normalizeUuid(instance.serialNumber);
-  if (serial === undefined) return false;
+  if (serial === undefined) return undefined;
   const index = machinesByUuid(machines);
   const candidates = [...(index.get(serial) ?? []), ...(index.get(swapped(serial)) ?? [])];
-  return candidates.some(
+  return candidates.find(
     (machine) =>
       nowSeconds - machine.lastHeartbeatTime <= freshSeconds &&
       machine.userdefinedId.split(/\s+/).includes(identifier),

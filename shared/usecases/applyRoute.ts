@@ -1,7 +1,7 @@
 /**
  * The apply step, per route: make the destination ready (logstore, index, machine group and
  * Logtail pipeline config per OS, the config bound to the group), mark the heartbeating instances
- * `collecting`, and — when every running instance the source account has on this route collects —
+ * whose lines are in the logstore `collecting`, and — when every running instance the source account has on this route collects —
  * cut over: retire the source's old config binding (if the route asks) and create the cross-account
  * copy job in the source project (once: its name is derived from route and account, so a second
  * create finds it and changes nothing).
@@ -21,10 +21,11 @@ import {
   destinationMayStart,
   mayRetireSourceGroup,
 } from "../planner/handover";
-import { isHeartbeating } from "../planner/heartbeating";
+import { heartbeatingMachine } from "../planner/heartbeating";
 import type { InstanceRecord } from "../ports/ecs";
 import { errorCode, errorMessage, isRetryable } from "../ports/errors";
 import { keyedLog } from "../ports/log";
+import { deliveringSources } from "./delivery";
 import {
   handoverSources,
   locateSourceConfig,
@@ -33,6 +34,13 @@ import {
   prepareHandoverSources,
 } from "./handover";
 import type { StepDeps } from "./stepDeps";
+
+/**
+ * How far back apply looks for an instance's lines, beyond the route's delivery timeout: apply
+ * does not know when the host was authorized, and any recent line read by the route's config
+ * proves it reads.
+ */
+const LINES_LOOKBACK_SECONDS = 3_600;
 
 export type ApplyDeps = Pick<
   StepDeps,
@@ -84,7 +92,8 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
   await sls.ensureIndex(route.logstore, route.index);
   if (handover.length > 0) await sls.ensureIndexKeys(route.logstore, POSITION_INDEX_KEYS);
   const osInUse = OPERATING_SYSTEMS.filter((os) => instances.some((i) => i.os === os));
-  const members = new Set<string>();
+  // Heartbeating instances, by the IP their agent reports: collecting once their lines arrive.
+  const heartbeating = new Map<string, string>();
   let gate: DestinationStartVerdict | undefined;
   for (const os of osInUse) {
     const group = route.machineGroup[os];
@@ -114,8 +123,14 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
     const machines = (await sls.listMachines(group)) ?? [];
     const nowSeconds = deps.now() / 1000;
     for (const instance of instances.filter((i) => i.os === os)) {
-      if (isHeartbeating(machines, instance, identifier, nowSeconds, deps.freshSeconds ?? 180))
-        members.add(instance.instanceId);
+      const machine = heartbeatingMachine(
+        machines,
+        instance,
+        identifier,
+        nowSeconds,
+        deps.freshSeconds ?? 180,
+      );
+      if (machine) heartbeating.set(instance.instanceId, machine.ip);
     }
   }
   if (gate !== undefined && !gate.start) {
@@ -138,10 +153,31 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
       detail: `${gate.missingSources} source configs to hand over are not in their projects: they read nothing, so the destination starts; check the route's retire settings`,
     });
   }
-  const collecting = [...members];
-  const toWrite = instances.filter(
-    (i) => members.has(i.instanceId) && i.tags[config.statusTagKey] !== "collecting",
+  // A heartbeat says the host can be reached; lines say the route's config reads on it. Who
+  // collected keeps collecting while it heartbeats (an idle host sends nothing); the others need
+  // lines, found with one query for the whole message.
+  const alreadyCollecting = (i: InstanceRecord) => i.tags[config.statusTagKey] === "collecting";
+  const needLines = instances.filter((i) => heartbeating.has(i.instanceId) && !alreadyCollecting(i));
+  const delivering =
+    needLines.length === 0
+      ? new Set<string>()
+      : await deliveringSources(
+          sls,
+          route.logstore,
+          new Set(needLines.map((i) => heartbeating.get(i.instanceId) ?? "")),
+          deps.now() / 1000 - route.deliveryTimeoutSeconds - LINES_LOOKBACK_SECONDS,
+          deps.now() / 1000,
+        );
+  const members = new Set(
+    instances
+      .filter((i) => {
+        const ip = heartbeating.get(i.instanceId);
+        return ip !== undefined && (alreadyCollecting(i) || delivering.has(ip));
+      })
+      .map((i) => i.instanceId),
   );
+  const collecting = [...members];
+  const toWrite = instances.filter((i) => members.has(i.instanceId) && !alreadyCollecting(i));
   if (toWrite.length > 0) {
     await ecs.tagInstances(
       toWrite.map((i) => i.instanceId),

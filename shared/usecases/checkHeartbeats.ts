@@ -7,7 +7,11 @@
 import { OPERATING_SYSTEMS, type OperatingSystem } from "../config/routesSchema";
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
-import { diagnoseNoHeartbeat, nextHeartbeatCheckDelaySeconds } from "../heartbeat/diagnosis";
+import {
+  diagnoseNoDelivery,
+  diagnoseNoHeartbeat,
+  nextHeartbeatCheckDelaySeconds,
+} from "../heartbeat/diagnosis";
 import { renderHostCommand } from "../hostscript/hostCommand";
 import { parseHostReport } from "../hostscript/hostReport";
 import {
@@ -17,12 +21,13 @@ import {
   encodeMessage,
   MAX_INSTANCES_PER_MESSAGE,
 } from "../messages/queueMessages";
-import { isHeartbeating } from "../planner/heartbeating";
+import { heartbeatingMachine } from "../planner/heartbeating";
 import type { ObservedMachine } from "../planner/types";
 import type { InstanceRecord } from "../ports/ecs";
 import { chunk, groupBy } from "../util/collections";
 import { checkCommands } from "./checkCommands";
 import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
+import { deliveringSources } from "./delivery";
 import { observeInstances } from "./observeInstances";
 import type { StepDeps } from "./stepDeps";
 
@@ -45,8 +50,12 @@ export type HeartbeatDeps = ResultWaitDeps &
 
 export interface HeartbeatOutcome {
   messages: number;
+  /** Heartbeating hosts (sent to apply when their first heartbeat or their lines are seen). */
   healthy: number;
+  /** Hosts not heartbeating yet, looked at again later. */
   waiting: number;
+  /** Heartbeating hosts whose lines have not arrived yet, looked at again later. */
+  awaitingLines: number;
   diagnosed: number;
   /** Slow hosts' authorize and revoke commands: results read and settled, or still running. */
   commandsSettled: number;
@@ -63,6 +72,7 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
     messages: 0,
     healthy: 0,
     waiting: 0,
+    awaitingLines: 0,
     diagnosed: 0,
     commandsSettled: 0,
     commandsRunning: 0,
@@ -141,6 +151,7 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
     const counts = await handleBatch(deps, [...awaiting, ...commands.authorized]);
     outcome.healthy += counts.healthy;
     outcome.waiting += counts.waiting;
+    outcome.awaitingLines += counts.awaitingLines;
     outcome.diagnosed += counts.diagnosed;
     const notDeleted = await deps.queue.delete(deps.heartbeatQueue, done);
     // Every delivery accounted for: what came, how often it had come, and what was not deleted
@@ -167,9 +178,9 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
 async function handleBatch(
   deps: HeartbeatDeps,
   batch: readonly AwaitHeartbeatMessage[],
-): Promise<Pick<HeartbeatOutcome, "healthy" | "waiting" | "diagnosed">> {
+): Promise<Pick<HeartbeatOutcome, "healthy" | "waiting" | "awaitingLines" | "diagnosed">> {
   const { config } = deps;
-  const counts = { healthy: 0, waiting: 0, diagnosed: 0 };
+  const counts = { healthy: 0, waiting: 0, awaitingLines: 0, diagnosed: 0 };
   const nowMs = deps.now();
   const fresh = deps.freshSeconds ?? 180;
 
@@ -206,9 +217,11 @@ async function handleBatch(
     }
   }
 
-  const healthy: Array<{ accountId: string; region: string; route: string; id: string }> = [];
-  const waiting: AwaitHeartbeatMessage[] = [];
+  const healthy: Array<{ accountId: string; region: string; route: string; id: string; binds: boolean }> = [];
+  const waiting: Array<{ message: AwaitHeartbeatMessage; delaySeconds: number }> = [];
   const timedOut = new Map<string, { message: AwaitHeartbeatMessage; ids: string[] }>();
+  const silent = new Map<string, { message: AwaitHeartbeatMessage; ids: string[] }>();
+  const seen: Array<{ message: AwaitHeartbeatMessage; id: string; ip: string }> = [];
   // An instance is judged once per batch, by its first authorization: duplicate deliveries and
   // repeated authorizations must not multiply its checks and diagnoses, and reconcile's fresh
   // check every period must not restart a timeout that is as long as the period.
@@ -217,7 +230,6 @@ async function handleBatch(
   for (const message of oldestFirst) {
     const route = config.routes[message.route];
     const elapsedSeconds = (nowMs - message.authorizedAt) / 1000;
-    const later: string[] = [];
     for (const id of message.instanceIds) {
       if (judged.has(id)) continue;
       judged.add(id);
@@ -231,16 +243,24 @@ async function handleBatch(
       if (status === undefined || !(status.stage === "authorized" || isHostFailure(status))) continue;
       const identifier = route.identifier[instance.os];
       const listed = machines.get(groupKey(message.route, instance.os)) ?? [];
-      const heartbeating =
-        identifier !== undefined && isHeartbeating(listed, instance, identifier, nowMs / 1000, fresh);
-      if (heartbeating) {
-        healthy.push({ accountId: message.accountId, region: message.region, route: message.route, id });
-        counts.healthy += 1;
-      } else if (
-        nextHeartbeatCheckDelaySeconds(message.checks, elapsedSeconds, route.heartbeatTimeoutSeconds) !==
-        undefined
-      ) {
-        later.push(id);
+      const machine =
+        identifier === undefined
+          ? undefined
+          : heartbeatingMachine(listed, instance, identifier, nowMs / 1000, fresh);
+      if (machine) {
+        seen.push({ message, id, ip: machine.ip });
+        continue;
+      }
+      const delaySeconds = nextHeartbeatCheckDelaySeconds(
+        message.checks,
+        elapsedSeconds,
+        route.heartbeatTimeoutSeconds,
+      );
+      if (delaySeconds !== undefined) {
+        waiting.push({
+          message: { ...message, instanceIds: [id], checks: message.checks + 1 },
+          delaySeconds,
+        });
         counts.waiting += 1;
       } else {
         const key = `${message.accountId}|${message.region}|${message.route}`;
@@ -249,12 +269,63 @@ async function handleBatch(
         timedOut.set(key, entry);
       }
     }
-    if (later.length > 0) waiting.push({ ...message, instanceIds: later, checks: message.checks + 1 });
+  }
+
+  // Heartbeating hosts: collecting once their lines are in the route's logstore (one query per
+  // route). The first heartbeat sends apply to bind the config; the check then waits for lines,
+  // and past the route's delivery timeout inspects the host.
+  for (const { key, items } of groupBy(seen, (s) => [s.message.route] as const)) {
+    const route = config.routes[key[0]];
+    const destination = route ? config.destinations[route.destination] : undefined;
+    if (!route || !destination) continue;
+    const sls = deps.sls({ accountId: destination.uid, region: destination.region, project: route.project });
+    const fromSeconds = Math.min(...items.map((item) => item.message.authorizedAt)) / 1000;
+    const delivering = await deliveringSources(
+      sls,
+      route.logstore,
+      new Set(items.map((item) => item.ip)),
+      fromSeconds,
+      nowMs / 1000,
+    );
+    for (const { message, id, ip } of items) {
+      const at = { accountId: message.accountId, region: message.region, route: message.route, id };
+      counts.healthy += 1;
+      if (delivering.has(ip)) {
+        healthy.push({ ...at, binds: false });
+        continue;
+      }
+      if (message.heartbeatSeenAt === undefined) {
+        healthy.push({ ...at, binds: true });
+        waiting.push({
+          message: { ...message, instanceIds: [id], checks: 0, heartbeatSeenAt: nowMs },
+          delaySeconds: nextHeartbeatCheckDelaySeconds(0, 0, route.deliveryTimeoutSeconds) ?? 0,
+        });
+        counts.awaitingLines += 1;
+        continue;
+      }
+      const delaySeconds = nextHeartbeatCheckDelaySeconds(
+        message.checks,
+        (nowMs - message.heartbeatSeenAt) / 1000,
+        route.deliveryTimeoutSeconds,
+      );
+      if (delaySeconds !== undefined) {
+        waiting.push({
+          message: { ...message, instanceIds: [id], checks: message.checks + 1 },
+          delaySeconds,
+        });
+        counts.awaitingLines += 1;
+      } else {
+        const entryKey = `${message.accountId}|${message.region}|${message.route}`;
+        const entry = silent.get(entryKey) ?? { message, ids: [] };
+        entry.ids.push(id);
+        silent.set(entryKey, entry);
+      }
+    }
   }
 
   const applyMessages: string[] = [];
-  for (const { key, items } of groupBy(healthy, (h) => [h.accountId, h.region, h.route] as const)) {
-    const [accountId, region, route] = key;
+  for (const { key, items } of groupBy(healthy, (h) => [h.accountId, h.region, h.route, h.binds] as const)) {
+    const [accountId, region, route, binds] = key;
     const ids = items.map((h) => h.id);
     for (const instanceIds of chunk(ids, MAX_INSTANCES_PER_MESSAGE))
       applyMessages.push(encodeMessage({ v: 1, type: "apply", accountId, region, route, instanceIds }));
@@ -265,28 +336,45 @@ async function handleBatch(
       region,
       route,
       instanceIds: ids,
-      detail: "heartbeating: sent to apply",
+      detail: binds
+        ? "heartbeating: sent to apply to bind the config; waiting for lines"
+        : "heartbeating and delivering: sent to apply",
     });
   }
   // One batch send for every route's messages (16 a call).
   if (applyMessages.length > 0) await deps.queue.send(deps.applyQueue, applyMessages);
-  // Re-checks with the same delay go out together.
+  // Re-checks of one wait and delay go out together, as one message per up to 100 instances.
+  const regrouped = groupBy(
+    waiting,
+    ({ message, delaySeconds }) =>
+      [
+        message.accountId,
+        message.region,
+        message.route,
+        message.authorizedAt,
+        message.checks,
+        message.heartbeatSeenAt ?? -1,
+        delaySeconds,
+      ] as const,
+  );
   const byDelay = new Map<number, string[]>();
-  for (const message of waiting) {
-    const route = config.routes[message.route];
-    const delay = route
-      ? (nextHeartbeatCheckDelaySeconds(
-          message.checks - 1,
-          (nowMs - message.authorizedAt) / 1000,
-          route.heartbeatTimeoutSeconds,
-        ) ?? 0)
-      : 0;
-    byDelay.set(delay, [...(byDelay.get(delay) ?? []), encodeMessage(message)]);
+  for (const { items } of regrouped) {
+    const first = items[0];
+    if (first === undefined) continue;
+    const ids = items.flatMap((item) => item.message.instanceIds);
+    for (const instanceIds of chunk(ids, MAX_INSTANCES_PER_MESSAGE)) {
+      byDelay.set(first.delaySeconds, [
+        ...(byDelay.get(first.delaySeconds) ?? []),
+        encodeMessage({ ...first.message, instanceIds }),
+      ]);
+    }
   }
   for (const [delaySeconds, bodies] of byDelay)
     await deps.queue.send(deps.heartbeatQueue, bodies, { delaySeconds });
   for (const { message, ids } of timedOut.values())
     counts.diagnosed += await diagnose(deps, message, ids, instances);
+  for (const { message, ids } of silent.values())
+    counts.diagnosed += await diagnoseDelivery(deps, message, ids, instances);
   return counts;
 }
 
@@ -348,5 +436,84 @@ async function diagnose(
   }
   for (const [value, statusIds] of statuses)
     await ecs.tagInstances(statusIds, { [config.statusTagKey]: value });
+  return [...statuses.values()].reduce((n, list) => n + list.length, 0);
+}
+
+/**
+ * Runs inspect, with the route's paths, on heartbeating hosts that delivered nothing within the
+ * route's delivery timeout, and writes what it found: an idle host (nothing changed since the config
+ * was bound) collects and goes on to apply; the others get the reason.
+ */
+async function diagnoseDelivery(
+  deps: HeartbeatDeps,
+  message: AwaitHeartbeatMessage,
+  ids: string[],
+  instances: Map<string, InstanceRecord>,
+): Promise<number> {
+  const { config } = deps;
+  const route = config.routes[message.route];
+  if (!route) return 0;
+  const boundAtSeconds = Math.floor((message.heartbeatSeenAt ?? message.authorizedAt) / 1000);
+  const ecs = deps.ecs({ accountId: message.accountId, region: message.region });
+  const statuses = new Map<string, string[]>();
+  const idle: string[] = [];
+  const record = (id: string, status: Status, detail: string) => {
+    const value = formatStatus(status);
+    statuses.set(value, [...(statuses.get(value) ?? []), id]);
+    if (status.stage === "collecting") idle.push(id);
+    deps.log({
+      action: "diagnose",
+      outcome: status.stage === "collecting" ? "ok" : "failed",
+      accountId: message.accountId,
+      region: message.region,
+      route: message.route,
+      instanceIds: [id],
+      ...(status.stage === "failed" ? { reason: status.reason } : {}),
+      detail,
+    });
+  };
+  for (const os of OPERATING_SYSTEMS) {
+    const osIds = ids.filter((id) => instances.get(id)?.os === os);
+    const paths = route.logtailConfig[os]?.filePaths;
+    if (osIds.length === 0 || paths === undefined) continue;
+    // Windows' script lists no files: its hosts are told apart by the agent's state alone.
+    const action =
+      os === "linux"
+        ? { action: "inspect" as const, files: { paths, sinceSeconds: boundAtSeconds } }
+        : { action: "inspect" as const };
+    const rendered = renderHostCommand(os, action, deps.scripts);
+    for (const invocation of await ecs.runCommand(rendered, osIds, {
+      attemptKey: `inspect-files|${message.heartbeatSeenAt ?? message.authorizedAt}|${message.checks}`,
+    })) {
+      for (const result of await waitForInvocation(deps, ecs, invocation.invokeId)) {
+        const report = parseHostReport(result.output);
+        if (result.status === "Success" && report.ok) {
+          const found = diagnoseNoDelivery(report.report, boundAtSeconds);
+          record(result.instanceId, found.status, found.detail);
+        } else {
+          record(
+            result.instanceId,
+            { stage: "failed", reason: "NoLinesDelivered" },
+            `no line arrived, and inspect could not run: ${result.errorCode ?? result.status}`,
+          );
+        }
+      }
+    }
+  }
+  for (const [value, statusIds] of statuses)
+    await ecs.tagInstances(statusIds, { [config.statusTagKey]: value });
+  // An idle host counts as collecting from now on: apply checks whether the account may cut over.
+  for (const instanceIds of chunk(idle, MAX_INSTANCES_PER_MESSAGE)) {
+    await deps.queue.send(deps.applyQueue, [
+      encodeMessage({
+        v: 1,
+        type: "apply",
+        accountId: message.accountId,
+        region: message.region,
+        route: message.route,
+        instanceIds,
+      }),
+    ]);
+  }
   return [...statuses.values()].reduce((n, list) => n + list.length, 0);
 }

@@ -492,6 +492,7 @@ describe("buildDeployment on other shapes", () => {
             linux: { name: "other-linux", filePaths: ["/var/log/other/*.log"], processors: [] },
           },
           heartbeatTimeoutSeconds: 600,
+          deliveryTimeoutSeconds: 300,
           handover: { configPropagationSeconds: 120, sourceSilenceSeconds: 600, copyMarginSeconds: 60 },
           sources: [{ account: PAYMENTS }],
         },

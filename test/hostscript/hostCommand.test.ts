@@ -80,6 +80,33 @@ describe("rendering a host command", () => {
     expect(script).not.toContain("\r");
   });
 
+  test("inspect with files passes --since and each path as its own quoted word; only it carries the listing", () => {
+    const action: HostAction = {
+      action: "inspect",
+      files: { paths: ["/var/log/app/*.log", "/var/log/it's here/*.log"], sinceSeconds: 1_775_000_000 },
+    };
+    const rendered = renderHostScript("linux", action, scripts);
+
+    expect(rendered.split("\n")[1]).toBe(
+      "set -- 'inspect' '--since' '1775000000' '--path' '/var/log/app/*.log' '--path' '/var/log/it'\\''s here/*.log'",
+    );
+    expect(rendered).toContain("json_files() {");
+    expect(renderHostScript("linux", { action: "inspect" }, scripts)).not.toContain("json_files() {");
+    expect(
+      renderHostScript("linux", { action: "authorize", uid: UID, identifier: "a" }, scripts),
+    ).not.toContain('paths="$paths$value');
+  });
+
+  test.each([
+    ["a relative path", "var/log/*.log", "files.paths[0]"],
+    ["a '..' segment", "/var/log/../../etc/*", "files.paths[0]"],
+    ["a newline", "/var/log/a\n/*.log", "files.paths[0]"],
+  ])("inspect refuses %s before anything is sent", (_what, path, argument) => {
+    expect(() =>
+      renderHostCommand("linux", { action: "inspect", files: { paths: [path], sinceSeconds: 1 } }, scripts),
+    ).toThrow(expect.objectContaining({ argument }));
+  });
+
   test("a revoke naming 30 other identifiers of 40 characters still fits on both systems", () => {
     const others = Array.from({ length: 30 }, (_, i) => `${"o".repeat(37)}-${String(i).padStart(2, "0")}`);
     const action: HostAction = {

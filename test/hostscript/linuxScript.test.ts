@@ -12,6 +12,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -300,6 +301,56 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
       identifiers: ["team-x"],
       agent: { flavor: "ilogtail", running: false, restarted: false },
     });
+  });
+
+  test.each<HostShell>(["sh", "dash", "bash", "busybox"])(
+    "inspect with --path counts the matching files and those changed since (%s), each once",
+    async (shell) => {
+      const host = newHost();
+      const logs = join(host.dir, "var-log");
+      mkdirSync(join(logs, "app", "2026", "12"), { recursive: true });
+      mkdirSync(join(logs, "other"), { recursive: true });
+      const at = (file: string, seconds: number) => {
+        writeFileSync(file, "a line\n");
+        utimesSync(file, seconds, seconds);
+      };
+      at(join(logs, "app", "old.log"), 1_000);
+      at(join(logs, "app", "new.log"), 5_000);
+      at(join(logs, "app", "2026", "12", "deep.log"), 6_000);
+      at(join(logs, "app", "notes.txt"), 7_000);
+      at(join(logs, "other", "x.log"), 8_000);
+      mkdirSync(join(logs, "app", "dir.log"));
+      const treeBefore = host.ilogtailTree();
+
+      const run = await runRendered(
+        host,
+        {
+          action: "inspect",
+          files: {
+            paths: ["/var/log/app/**/*.log", "/var/log/app/*.log", "/var/log/none/*.log"],
+            sinceSeconds: 4_000,
+          },
+        },
+        shell,
+      );
+
+      expect(run.exitCode).toBe(0);
+      expect(run.report.files).toEqual({ matched: 3, changedSince: 2, newestChange: 6_000 });
+      expect(host.ilogtailTree()).toEqual(treeBefore);
+    },
+  );
+
+  test("inspect with --path where nothing matches says so; without --path it lists nothing", async () => {
+    const host = newHost();
+
+    const none = await runRendered(host, {
+      action: "inspect",
+      files: { paths: ["/var/log/app/*.log"], sinceSeconds: 1 },
+    });
+    const plain = await runRendered(host, { action: "inspect" });
+
+    expect(none.report.files).toEqual({ matched: 0, changedSince: 0, newestChange: null });
+    expect(plain.report.files).toBeUndefined();
   });
 
   test("LoongCollector is found and restarted through its own init script", async () => {

@@ -96,13 +96,54 @@ describe("the instance decision, as an event run sees it (tags and state only)",
 });
 
 describe("the instance decision with what reconcile observed", () => {
-  test("heartbeating in its route with every resource there: collecting, nothing to run", () => {
-    const decision = decideInstance(config, host({ [ROUTE]: "app-b-prod", [STATUS]: "authorized" }), {
+  // Lines earn `collecting` (the heartbeat check and apply see them); a heartbeat only keeps it.
+  test.each<[string, string, object]>([
+    [
+      "collecting: stays collecting, nothing to run",
+      "collecting",
+      { route: "app-b-prod", verdict: { stage: "collecting" }, writeStatus: true },
+    ],
+    [
+      "authorized: waits for its first line in the heartbeat check",
+      "authorized",
+      {
+        route: "app-b-prod",
+        verdict: { stage: "authorized", detail: "heartbeating, waiting for its first line" },
+        writeStatus: true,
+        awaitHeartbeat: "app-b-prod",
+      },
+    ],
+    [
+      "pending (a status written before the host was judged): authorized, waiting for lines",
+      "pending",
+      {
+        route: "app-b-prod",
+        verdict: { stage: "authorized", detail: "heartbeating, waiting for its first line" },
+        writeStatus: true,
+        awaitHeartbeat: "app-b-prod",
+      },
+    ],
+    [
+      "failed for its lines: the reason stands while its lines are looked for again",
+      "failed:NoLinesDelivered",
+      {
+        route: "app-b-prod",
+        verdict: {
+          stage: "failed",
+          reason: "NoLinesDelivered",
+          detail: "heartbeating: looking for its lines again",
+        },
+        writeStatus: false,
+        awaitHeartbeat: "app-b-prod",
+      },
+    ],
+  ])("heartbeating in its route with every resource there, %s", (_what, status, expected) => {
+    const decision = decideInstance(config, host({ [ROUTE]: "app-b-prod", [STATUS]: status }), {
       heartbeatingIn: ["app-b-prod"],
       machineGroupExists: true,
       missingResources: [],
     });
-    expect(decision).toEqual({ route: "app-b-prod", verdict: { stage: "collecting" }, writeStatus: true });
+    expect(decision).toEqual(expected);
   });
 
   test("authorized and not heartbeating yet: the wait goes to the heartbeat check, not another command", () => {

@@ -121,18 +121,22 @@ describe("planner: desired × observed → actions", () => {
     expect(result.actions).toEqual([]);
   });
 
-  test("heartbeating with every resource: the status becomes collecting", () => {
-    const vm = instance(tagged("app-b-prod", "authorized"));
+  test("heartbeating with every resource: an authorized host waits for its lines, a collecting one stays", () => {
+    const waiting = instance(tagged("app-b-prod", "authorized"));
+    const collecting = instance(tagged("app-b-prod", "collecting"));
 
-    const result = plan(config, observe([vm], { "app-b-prod": convergedRoute([vm]) }));
+    const result = plan(
+      config,
+      observe([waiting, collecting], { "app-b-prod": convergedRoute([waiting, collecting]) }),
+    );
 
     expect(result.actions).toEqual([
       {
-        type: "setStatus",
+        type: "awaitHeartbeat",
         accountId: APP_B,
         region: "cn-hangzhou",
-        status: "collecting",
-        instanceIds: [vm.instanceId],
+        route: "app-b-prod",
+        instanceIds: [waiting.instanceId],
       },
     ]);
   });

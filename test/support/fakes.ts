@@ -418,6 +418,11 @@ export interface FakeSls extends SlsPort {
   pipelineInputs: Map<string, PipelineInputState>;
   /** What queryLogs answers (default: no rows); every query is in `calls`. */
   answer: (logstore: string, query: LogQuery) => LogRow[];
+  /**
+   * The IPs whose lines are in the logstores, for the delivery query (lines per `__source__`).
+   * Default: every machine that heartbeats into one of this project's groups delivers.
+   */
+  delivering: Set<string> | "every machine";
 }
 
 export function fakeSls(scope: SlsScope, journal: Journal = [], now: () => number = () => 0): FakeSls {
@@ -519,6 +524,14 @@ export function fakeSls(scope: SlsScope, journal: Journal = [], now: () => numbe
     },
     queryLogs: async (logstore, query) => {
       project();
+      if (query.query.startsWith("* | select __source__ as ip, count(*) as lines")) {
+        if (!logstores.has(logstore)) throw cloudError("LogStoreNotExist");
+        const ips =
+          fake.delivering === "every machine"
+            ? [...machines.values()].flat().map((machine) => machine.ip)
+            : [...fake.delivering];
+        return [...new Set(ips)].map((ip) => ({ ip, lines: "1" }));
+      }
       return fake.answer(logstore, query);
     },
     pipelineInput: async (name) => {
@@ -556,6 +569,7 @@ export function fakeSls(scope: SlsScope, journal: Journal = [], now: () => numbe
     indexKeys,
     pipelineInputs,
     answer: () => [],
+    delivering: "every machine",
     ensureProject: (...args) => {
       calls.push({ method: "ensureProject", args });
       log("ensureProject");

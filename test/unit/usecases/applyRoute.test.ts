@@ -223,6 +223,49 @@ describe("applyRoute", () => {
     expect(watches()).toEqual([]);
   });
 
+  describe("lines earn collecting", () => {
+    const [FIRST, SECOND] = IDS as [string, string];
+    /** Both heartbeat, each from its own IP. */
+    const heartbeatFrom = () => {
+      heartbeat(FIRST, SECOND);
+      destination().machines.set(
+        APP_B_PROD.group,
+        (destination().machines.get(APP_B_PROD.group) ?? []).map((machine, i) => ({
+          ...machine,
+          ip: `172.16.1.${i + 1}`,
+        })),
+      );
+    };
+    const deliveryQueries = () =>
+      argsOf(destination().calls, "queryLogs").filter(([, query]) => query.query.includes("__source__"));
+
+    test("a heartbeating instance whose lines have not arrived stays authorized, and the cutover waits", async () => {
+      heartbeatFrom();
+      destination().delivering = new Set(["172.16.1.1"]);
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect(outcome.collecting).toEqual([FIRST]);
+      expect(IDS.map(status)).toEqual(["collecting", "authorized"]);
+      expect(outcome.cutover).toBeUndefined();
+      expect(deliveryQueries()).toHaveLength(1);
+    });
+
+    test("once collecting, an instance stays so while it heartbeats, lines or not (an idle host sends none)", async () => {
+      heartbeatFrom();
+      destination().delivering = new Set(["172.16.1.1", "172.16.1.2"]);
+      await applyRoute(deps, applyMessage());
+      destination().delivering = new Set();
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect(outcome.collecting).toEqual(IDS);
+      expect(IDS.map(status)).toEqual(["collecting", "collecting"]);
+      // Nobody needed lines the second time: no query.
+      expect(deliveryQueries()).toHaveLength(1);
+    });
+  });
+
   test("a heartbeat older than the fresh window does not count", async () => {
     heartbeat(...IDS);
     cloud.clock.advance(181_000);

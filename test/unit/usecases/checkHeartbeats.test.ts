@@ -75,6 +75,16 @@ const heartbeating = (...ids: string[]) => {
     }),
   );
 };
+/** The route's logstore exists, and these IPs' lines are in it (default: every heartbeating host's). */
+const delivered = (ips?: string[]) => {
+  destination().logstores.add(APP_B_PROD.route.logstore);
+  destination().delivering = ips === undefined ? "every machine" : new Set(ips);
+};
+const ipOf = (id: string) => {
+  const record = cloud.record(id);
+  if (!record) throw new Error(`no instance ${id}`);
+  return machineOf(record, APP_B_PROD.identifier, 0).ip;
+};
 const applies = () =>
   cloud.queue.sent(APPLY).flatMap((m) => (m.ok && m.message.type === "apply" ? [m.message] : []));
 const rechecks = () =>
@@ -104,8 +114,9 @@ describe("checkHeartbeats: heartbeats", () => {
     expect(destination().machineGroups.get(APP_B_PROD.group)).toEqual([APP_B_PROD.identifier]);
   });
 
-  test("a heartbeating host goes to apply; the silent ones are looked at again in 30 s, still authorized", async () => {
+  test("a heartbeating host that delivers goes to apply; the silent ones are looked at again in 30 s, still authorized", async () => {
     heartbeating(UP);
+    delivered();
     enqueue(awaitHeartbeat());
 
     const outcome = await checkHeartbeats(deps);
@@ -136,7 +147,7 @@ describe("checkHeartbeats: heartbeats", () => {
         action: "heartbeat",
         outcome: "ok",
         instanceIds: [UP],
-        detail: "heartbeating: sent to apply",
+        detail: "heartbeating and delivering: sent to apply",
       }),
     );
   });
@@ -190,11 +201,149 @@ describe("checkHeartbeats: heartbeats", () => {
   });
 });
 
+describe("checkHeartbeats: lines earn collecting", () => {
+  const IPS: Record<string, string> = {
+    [UP]: "172.16.0.11",
+    [DOWN]: "172.16.0.12",
+    [NO_AGENT]: "172.16.0.13",
+  };
+  /** These hosts heartbeat now, each from its own IP. */
+  const heartbeatingFrom = (...ids: string[]) => {
+    heartbeating(...ids);
+    destination().machines.set(
+      APP_B_PROD.group,
+      ids.flatMap((id) => {
+        const record = cloud.record(id);
+        return record
+          ? [{ ...machineOf(record, APP_B_PROD.identifier, cloud.clock.now()), ip: IPS[id] ?? "" }]
+          : [];
+      }),
+    );
+  };
+  const seenAt = (secondsAgo: number) => cloud.clock.now() - secondsAgo * 1000;
+  const deliveryQueries = () =>
+    argsOf(destination().calls, "queryLogs").filter(([, query]) => query.query.includes("__source__"));
+
+  test("the first heartbeat without lines sends apply to bind the config; the check then waits for lines", async () => {
+    heartbeatingFrom(UP);
+    enqueue(awaitHeartbeat({ instanceIds: [UP] }));
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ healthy: 1, waiting: 0, awaitingLines: 1, diagnosed: 0 });
+    expect(applies().flatMap((m) => m.instanceIds)).toEqual([UP]);
+    expect(rechecks()).toEqual([
+      expect.objectContaining({
+        instanceIds: [UP],
+        checks: 0,
+        heartbeatSeenAt: cloud.clock.now(),
+        delay: 30,
+      }),
+    ]);
+    expect(cloud.status(UP)).toBe("authorized");
+    expect(cloud.logs).toContainEqual(
+      expect.objectContaining({
+        action: "heartbeat",
+        instanceIds: [UP],
+        detail: "heartbeating: sent to apply to bind the config; waiting for lines",
+      }),
+    );
+  });
+
+  test("its own lines send it to apply, and nothing looks again; another host's lines do not count", async () => {
+    heartbeatingFrom(UP, DOWN);
+    delivered([IPS[UP] ?? "", "10.9.9.9"]);
+    enqueue(awaitHeartbeat({ instanceIds: [UP, DOWN], heartbeatSeenAt: seenAt(30) }));
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ healthy: 2, awaitingLines: 1 });
+    expect(applies().flatMap((m) => m.instanceIds)).toEqual([UP]);
+    expect(rechecks()).toEqual([
+      expect.objectContaining({ instanceIds: [DOWN], checks: 1, heartbeatSeenAt: seenAt(30), delay: 30 }),
+    ]);
+  });
+
+  test("one query per route for the whole batch, over the lines since the authorization", async () => {
+    heartbeatingFrom(UP, DOWN, NO_AGENT);
+    delivered([]);
+    const authorizedAt = seenAt(90);
+    enqueue(awaitHeartbeat({ authorizedAt, heartbeatSeenAt: seenAt(30) }));
+
+    await checkHeartbeats(deps);
+
+    expect(deliveryQueries()).toHaveLength(1);
+    expect(deliveryQueries()[0]?.[1]).toMatchObject({ from: authorizedAt / 1000 - 120 });
+  });
+
+  describe("past the route's delivery timeout, the host is inspected with the route's paths", () => {
+    const paths = APP_B_PROD.route.logtailConfig.linux?.filePaths ?? [];
+    const filesReport = (files: { matched: number; changedSince: number; newestChange: number | null }) =>
+      succeeded(UP, hostReport({ action: "inspect", files }));
+    const pastDeliveryTimeout = () =>
+      awaitHeartbeat({
+        instanceIds: [UP],
+        authorizedAt: seenAt(400),
+        heartbeatSeenAt: seenAt(APP_B_PROD.route.deliveryTimeoutSeconds + 1),
+        checks: 5,
+      });
+
+    test.each([
+      [
+        "no file matches the paths",
+        { matched: 0, changedSince: 0, newestChange: null },
+        "failed:NoMatchingFiles",
+      ],
+      [
+        "files change and no line arrives",
+        { matched: 3, changedSince: 1, newestChange: 1_775_001_500 },
+        "failed:NoLinesDelivered",
+      ],
+      [
+        "idle: nothing changed since the config was bound",
+        { matched: 3, changedSince: 0, newestChange: 1 },
+        "collecting",
+      ],
+    ])("%s: %s", async (_what, files, status) => {
+      heartbeatingFrom(UP);
+      delivered([]);
+      ecs().answer = () => filesReport(files);
+      enqueue(pastDeliveryTimeout());
+      const boundAt = Math.floor(seenAt(APP_B_PROD.route.deliveryTimeoutSeconds + 1) / 1000);
+
+      const outcome = await checkHeartbeats(deps);
+
+      expect(outcome).toMatchObject({ diagnosed: 1 });
+      expect(
+        ecs()
+          .commandsRun("inspect")
+          .map((c) => c.words),
+      ).toEqual([["inspect", "--since", String(boundAt), ...paths.flatMap((path) => ["--path", path])]]);
+      expect(cloud.status(UP)).toBe(status);
+      expect(rechecks()).toEqual([]);
+      // An idle host goes on to apply, which checks whether its account may cut over.
+      expect(applies().flatMap((m) => m.instanceIds)).toEqual(status === "collecting" ? [UP] : []);
+    });
+
+    test("inspect that cannot run leaves the reason NoLinesDelivered", async () => {
+      heartbeatingFrom(UP);
+      delivered([]);
+      ecs().answer = (id) => failedRun(id, { errorCode: "InstanceNotRunning" });
+      enqueue(pastDeliveryTimeout());
+
+      await checkHeartbeats(deps);
+
+      expect(cloud.status(UP)).toBe("failed:NoLinesDelivered");
+    });
+  });
+});
+
 describe("checkHeartbeats: diagnosis past the route's timeout", () => {
   const pastTimeout = () => awaitHeartbeat({ authorizedAt: cloud.clock.now() - 601_000, checks: 5 });
 
   test("silent hosts are inspected and get the reason found on them; nothing is looked at again", async () => {
     heartbeating(UP);
+    delivered();
     ecs().answer = (id) =>
       succeeded(
         id,
@@ -420,6 +569,7 @@ describe("checkHeartbeats: the queue", () => {
       messages: 0,
       healthy: 0,
       waiting: 0,
+      awaitingLines: 0,
       diagnosed: 0,
       commandsSettled: 0,
       commandsRunning: 0,
