@@ -112,6 +112,8 @@ export function expectedFinal(stack: LocalStack, instanceId: string): string {
   // The host script refuses Logtail 1.x before changing anything (its configs need 2.x options).
   if (spec.agent === "ilogtail" && majorVersion(host.agentVersion) < 2) return "failed:AgentTooOld";
   if (spec.heartbeat === "blocked") return "failed:NoHeartbeat";
+  // Lines earn `collecting`: a host without a log file is diagnosed once its delivery times out.
+  if ((spec.logFiles ?? []).length === 0) return "failed:NoMatchingFiles";
   return "collecting";
 }
 

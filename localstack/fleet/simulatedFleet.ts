@@ -4,8 +4,8 @@
  * running emulator, with a sandboxed host per instance, Cloud Assistant wired to those hosts and an
  * agent per host heartbeating into the SLS emulator on the emulator's clock.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { EmulatorHandle } from "../../emulator/index";
@@ -22,7 +22,8 @@ import { PutLogsClient } from "../agent/putLogsClient";
 import { SimulatedCloudAssistant } from "./cloudAssistant";
 import { accountKeys, slsConfigSource } from "./collectionWiring";
 import { FleetCommandExecutor, slsHeartbeatSink } from "./fleetExecutor";
-import { HostWriters, writersSchema } from "./hostWriters";
+import { onDisk } from "../agent/hostPaths";
+import { HostWriters, writerSchema, writersSchema } from "./hostWriters";
 import { LineLedger } from "./lineLedger";
 import { SimulatedHost } from "./simulatedHost";
 
@@ -55,8 +56,20 @@ export const simulatedInstanceSchema = instanceSchema
       .optional(),
     /** Files the host writes logs to (README "Host log writers"). */
     writers: writersSchema,
+    /**
+     * Log files that exist on the host and do not change (written a day before the run): a host
+     * whose route finds only these is idle, not broken (README "Collecting means lines").
+     */
+    idleLogs: z.array(writerSchema.shape.path).max(20).default([]),
   })
   .superRefine((instance, issues) => {
+    if (instance.os === "windows" && instance.idleLogs.length > 0) {
+      issues.addIssue({
+        code: "custom",
+        path: ["idleLogs"],
+        message: "idle log files are under /var/log: a linux host only",
+      });
+    }
     if (instance.os === "windows" && instance.writers.length > 0) {
       issues.addIssue({
         code: "custom",
@@ -171,6 +184,7 @@ export async function startSimulatedFleet(
         commandDelaySeconds: _d,
         agentVersion: _v,
         writers: _w,
+        idleLogs: _l,
         ...ecs
       }) => ecs,
     ),
@@ -202,6 +216,7 @@ export async function startSimulatedFleet(
             ...(spec.slsRegion ? { slsRegion: spec.slsRegion } : {}),
             commandDelaySeconds: spec.commandDelaySeconds,
             ...(spec.agentVersion ? { agentVersion: spec.agentVersion } : {}),
+            logFiles: [...spec.writers.map((writer) => writer.path), ...spec.idleLogs],
           },
           join(options.workDir, id),
           () => emulator.ecs.getInstance(id)?.status ?? "Released",
@@ -212,6 +227,25 @@ export async function startSimulatedFleet(
   }
 
   const clock = emulator.core.clock;
+  {
+    let index = 0;
+    const dayBefore = clock.now() / 1000 - 86_400;
+    for (const spec of fleet.instances) {
+      for (let copy = 0; copy < spec.count; copy += 1) {
+        const instance = loaded.instances[index];
+        index += 1;
+        const host = instance && hosts.get(instance.instanceId);
+        if (host === undefined) continue;
+        for (const path of spec.idleLogs) {
+          const file = onDisk(host.hostDir(), path);
+          if (file === undefined) continue;
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileSync(file, "an old line, written before the run\n".repeat(10));
+          utimesSync(file, dayBefore, dayBefore);
+        }
+      }
+    }
+  }
   const agentOptions = { ...DEFAULT_AGENT_OPTIONS, ...options.agent };
   const agents = new AgentSimulator(clock, slsHeartbeatSink(emulator.sls), agentOptions);
   for (const host of hosts.values()) agents.add(host);

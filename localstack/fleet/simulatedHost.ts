@@ -31,6 +31,8 @@ export interface SimulatedHostSpec {
   commandDelaySeconds?: number;
   /** The agent's version (`app_info.json`); below 2 the collector models a 1.x Logtail. */
   agentVersion?: string;
+  /** The log files the host has: its writers' and its idle ones (paths under /var/log). */
+  logFiles?: readonly string[];
 }
 
 const RESTART_EVENTS = new Set(["start", "restart", "systemctl-restart"]);

@@ -24,7 +24,7 @@ import {
 } from "../../shared/config/patterns";
 import { decodeFcEvent } from "../../shared/events/fcEvent";
 import { type ParsedInstanceEvent, parseInstanceEvent } from "../../shared/events/instanceEvents";
-import { compactScript } from "../../shared/hostscript/hostCommand";
+import { compactScript, withoutSection } from "../../shared/hostscript/hostCommand";
 import { type DeadLetterRecord, parseDeadLetter } from "../../shared/messages/deadLetters";
 import { type AwaitHeartbeatMessage, encodeMessage } from "../../shared/messages/queueMessages";
 import type { ReceivedMessage } from "../../shared/ports/queue";
@@ -72,6 +72,11 @@ const ROUTE_NAMES = Object.keys(config.routes);
 const ROUTE_UIDS = new Set(Object.values(config.destinations).map((d) => d.uid));
 const ROUTE_IDENTIFIERS = new Set(
   Object.values(config.routes).flatMap((route) => Object.values(route.identifier)),
+);
+const ROUTE_PATHS = new Set(
+  Object.values(config.routes).flatMap((route) =>
+    Object.values(route.logtailConfig).flatMap((logtail) => logtail?.filePaths ?? []),
+  ),
 );
 
 function allowedFor(account: string, value: string): boolean {
@@ -130,9 +135,12 @@ function commandArguments(invocation: Invocation, scripts: { linux: string }): s
   const argumentLine = argumentLines[0] ?? "";
   // Right after the shebang: the arguments are bound before any line of the script runs.
   expect(lines.indexOf(argumentLine)).toBe(lines[0]?.startsWith("#!") ? 1 : 0);
-  // Nothing but the one argument line differs from the host script as shipped.
-  expect(lines.filter((line) => line !== argumentLine).join("\n")).toBe(compactScript(scripts.linux));
-  return shellWords(argumentLine.slice("set -- ".length));
+  const words = shellWords(argumentLine.slice("set -- ".length));
+  // Nothing but the one argument line differs from the host script as shipped (the file listing
+  // only with an inspect that lists files).
+  const shipped = words.includes("--path") ? scripts.linux : withoutSection(scripts.linux, "inspect-files");
+  expect(lines.filter((line) => line !== argumentLine).join("\n")).toBe(compactScript(shipped));
+  return words;
 }
 
 /** A command's arguments are a verb, a UID from the routes file and identifiers from the routes file. */
@@ -140,7 +148,15 @@ function checkArguments(words: string[], verbs: readonly string[]): void {
   const [verb, ...rest] = words;
   expect(verbs).toContain(verb);
   if (verb === "inspect") {
-    expect(rest).toEqual([]);
+    // Plain, or listing the routes file's paths: `--since <seconds> (--path <filePath>)...`.
+    if (rest.length === 0) return;
+    expect(rest.slice(0, 2)).toEqual(["--since", expect.stringMatching(/^[0-9]{1,12}$/)]);
+    const pairs = rest.slice(2);
+    expect(pairs.length > 0 && pairs.length % 2 === 0).toBe(true);
+    for (let i = 0; i < pairs.length; i += 2) {
+      expect(pairs[i]).toBe("--path");
+      expect(ROUTE_PATHS.has(pairs[i + 1] ?? "")).toBe(true);
+    }
     return;
   }
   // authorize --uid U --id I | revoke --uid U --id I [--other-id J]...
@@ -875,7 +891,7 @@ describeRequiring(sandboxRequirement(), "hostile input never reaches a host unva
     const uid = config.destinations[route?.destination ?? ""]?.uid ?? "";
     const identifier = route?.identifier.linux ?? "";
     const invocation = (argumentLine: string, extra: Partial<Invocation> = {}): Invocation => {
-      const body = compactScript(kit.deps.scripts.linux);
+      const body = compactScript(withoutSection(kit.deps.scripts.linux, "inspect-files"));
       const newline = body.indexOf("\n");
       const script = `${body.slice(0, newline + 1)}${argumentLine}\n${body.slice(newline + 1)}`;
       return {
@@ -1419,6 +1435,8 @@ describeRequiring(sandboxRequirement(), "hostile input never reaches a host unva
       await checkHeartbeats(deps);
       kit.stack.emulator.advanceClock(60_000);
       await drain(APPLY_QUEUE);
+      // Its look for lines is due by now: not part of what the tests below send.
+      await drain(HEARTBEAT_QUEUE);
     });
 
     const validHeartbeat = () => encodeMessage(validHeartbeatMessage(kit.stack.emulator.now()));
@@ -1432,13 +1450,15 @@ describeRequiring(sandboxRequirement(), "hostile input never reaches a host unva
       const before = invocationIds();
       const firstLog = kit.logs.length;
       const messageIds = await kit.deps.queue.send(HEARTBEAT_QUEUE, bodies);
+      const delayedBefore = queueDepth(HEARTBEAT_QUEUE).delayed;
 
       const outcome = await checkHeartbeats(deps);
 
       expect(outcome.messages).toBe(bodies.length);
-      // The valid one was handled: its host heartbeats, so it goes on to apply.
-      expect(outcome).toMatchObject({ healthy: 1, waiting: 0, diagnosed: 0 });
-      expect(queueDepth(HEARTBEAT_QUEUE)).toEqual({ active: 0, inactive: 0, delayed: 0 });
+      // The valid one was handled: its host heartbeats, so it goes on to apply (which binds the
+      // config), and one look for its lines waits on the queue.
+      expect(outcome).toMatchObject({ healthy: 1, waiting: 0, awaitingLines: 1, diagnosed: 0 });
+      expect(queueDepth(HEARTBEAT_QUEUE)).toEqual({ active: 0, inactive: 0, delayed: delayedBefore + 1 });
       const applied = (await drain(APPLY_QUEUE)).map((m) => JSON.parse(m.body) as unknown);
       expect(applied).toEqual([
         expect.objectContaining({ type: "apply", accountId: SPOKE, instanceIds: [goodOf(SPOKE).id] }),
@@ -1526,6 +1546,7 @@ describeRequiring(sandboxRequirement(), "hostile input never reaches a host unva
 
       test.each(cases)("reproduce: %s", async (name, poison) => {
         await kit.deps.queue.send(HEARTBEAT_QUEUE, [poison(), validHeartbeat()]);
+        const delayedBefore = queueDepth(HEARTBEAT_QUEUE).delayed;
         const before = invocationIds();
         let error: string | undefined;
         let outcome: unknown;
@@ -1537,7 +1558,11 @@ describeRequiring(sandboxRequirement(), "hostile input never reaches a host unva
         seen.set(name, {
           ...(error === undefined ? {} : { error }),
           outcome,
-          left: queueDepth(HEARTBEAT_QUEUE),
+          // The valid host's look for its lines is expected; anything else left is not.
+          left: {
+            ...queueDepth(HEARTBEAT_QUEUE),
+            delayed: queueDepth(HEARTBEAT_QUEUE).delayed - delayedBefore - 1,
+          },
           records: (await drainDeadLetters()).length,
         });
         // Whatever happened, nothing ran on a host.

@@ -777,6 +777,14 @@ const LEGIT: Record<string, string[]> = {
   [HOSTS.payCentral]: [HUB],
 };
 
+/** Where each legitimate host's route reads (its writers write there). */
+const LOG_DIR_OF: Record<string, string> = {
+  [HOSTS.appbLegit]: "/var/log/app-b",
+  [HOSTS.appbRetagged]: "/var/log/app-b",
+  [HOSTS.payAudit]: "/var/log/audit",
+  [HOSTS.payCentral]: "/var/log/payments",
+};
+
 /** The tags the operators of each account set through the ECS API: one TagResources call per value. */
 const TAGGING: Array<{ account: string; value: string; ids: string[] }> = [
   { account: SPOKE, value: "app-b-prod", ids: [HOSTS.appbLegit, HOSTS.appbRetagged] },
@@ -880,7 +888,13 @@ describeRequiring(
       hostAccount[HOSTS.payForged] = PAYMENTS;
       const fleet = parseSimulatedFleet({
         accounts: accountIds.map((id) => ({ id, name: ACCOUNT_OF[id] ?? id, roles: roles.get(id) ?? [] })),
-        instances: Object.entries(hostAccount).map(([id, account]) => ({ account, region: REGION, id })),
+        // The legitimate hosts write logs where their routes read: lines earn `collecting`.
+        instances: Object.entries(hostAccount).map(([id, account]) => ({
+          account,
+          region: REGION,
+          id,
+          ...(LOG_DIR_OF[id] ? { writers: [{ path: `${LOG_DIR_OF[id]}/app.log`, linesPerSecond: 1 }] } : {}),
+        })),
         // What route app-b-prod retires and copies from in app-b (so its cutover runs as in the demo).
         projects: [
           {
@@ -916,13 +930,20 @@ describeRequiring(
         },
         1_200,
       );
-      // The heartbeat timer, then apply: the legitimate ones collect, each in its own destination.
+      // The heartbeat timer, then apply binds the configs; once their lines arrive, the next looks
+      // mark the legitimate ones collecting, each in its own destination.
       stack.emulator.advanceClock(60_000);
+      let advanced = 0;
       await until(
         "the legitimate instances collecting",
         async () => {
           await settle();
-          return Object.keys(LEGIT).every((id) => status(id) === "collecting") ? true : undefined;
+          if (Object.keys(LEGIT).every((id) => status(id) === "collecting")) return true;
+          if (advanced < 20) {
+            stack.emulator.advanceClock(30_000);
+            advanced += 1;
+          }
+          return undefined;
         },
         1_200,
       );
