@@ -12,6 +12,7 @@ import type { EmulatorHandle } from "../../emulator/index";
 import { accountSchema, createFleetSchema, instanceSchema } from "../../emulator/index";
 import { CUSTOM_IDENTIFIER } from "../../shared/config/patterns";
 import { AgentSimulator, type AgentSimulatorOptions } from "../agent/agentSimulator";
+import { onDisk } from "../agent/hostPaths";
 import {
   type CollectorEvents,
   DEFAULT_COLLECTOR_OPTIONS,
@@ -22,7 +23,6 @@ import { PutLogsClient } from "../agent/putLogsClient";
 import { SimulatedCloudAssistant } from "./cloudAssistant";
 import { accountKeys, slsConfigSource } from "./collectionWiring";
 import { FleetCommandExecutor, slsHeartbeatSink } from "./fleetExecutor";
-import { onDisk } from "../agent/hostPaths";
 import { HostWriters, writerSchema, writersSchema } from "./hostWriters";
 import { LineLedger } from "./lineLedger";
 import { SimulatedHost } from "./simulatedHost";

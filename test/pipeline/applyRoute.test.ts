@@ -29,8 +29,15 @@ describeRequiring(sandboxRequirement(), "apply and cutover on the local stack", 
   let deps: ApplyDeps;
 
   beforeAll(async () => {
+    // The hosts write where the route reads: their lines earn `collecting`.
     kit = await startPipelineKit(
-      ids.map((id) => ({ account: "app-b", region: REGION, id, tags: { [config.tagKey]: "app-b-prod" } })),
+      ids.map((id) => ({
+        account: "app-b",
+        region: REGION,
+        id,
+        tags: { [config.tagKey]: "app-b-prod" },
+        writers: [{ path: "/var/log/app-b/app.log", linesPerSecond: 2 }],
+      })),
     );
     const { adapters, endpoints } = kit;
     // The source account's existing collection, which the cutover retires, and its history logstore.
@@ -87,8 +94,16 @@ describeRequiring(sandboxRequirement(), "apply and cutover on the local stack", 
     return decoded.message;
   }
 
-  test("apply makes the destination ready, marks the instances collecting and cuts over the source", async () => {
+  test("apply binds the config; once the hosts' lines arrive it marks them collecting and cuts over the source", async () => {
     const message = await nextApplyMessage();
+    const binding = await applyRoute(deps, message);
+    // Heartbeating is not collecting: nothing is marked, nothing cut over, until lines arrive.
+    expect(binding).toMatchObject({ collecting: [], cutover: undefined });
+    expect(ids.map((id) => kit.status(id))).toEqual(["authorized", "authorized"]);
+    // The config reaches the agents (10 s here), which read and ship what the hosts write. The
+    // source config never read these files: past its silence window they are not its to hand over.
+    await kit.letLinesFlow(30);
+    await kit.letLinesFlow((config.routes["app-b-prod"]?.handover.sourceSilenceSeconds ?? 0) + 10, 5);
 
     const outcome = await applyRoute(deps, message);
 
@@ -143,7 +158,11 @@ describeRequiring(sandboxRequirement(), "apply and cutover on the local stack", 
     const jobs = await kit.adapters
       .sls({ accountId: SPOKE, region: REGION, project: "app-b-logs" })
       .listEtls();
-    expect(jobs).toHaveLength(1);
+    // The base job and one part for the hosts whose lines the destination read itself.
+    expect(jobs.map((job) => job.displayName).sort()).toEqual([
+      `logtail-xacct copy app-b-prod from ${SPOKE}`,
+      `logtail-xacct copy app-b-prod from ${SPOKE} (part 1)`,
+    ]);
   });
 
   test.each([

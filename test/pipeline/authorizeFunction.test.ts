@@ -18,6 +18,7 @@ import {
   stackFleet,
   startFunctionStack,
   until,
+  untilAdvancing,
 } from "../support/localAccounts";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
@@ -25,7 +26,14 @@ const INSTANCE = "i-bp1fnauthz00001";
 const DEAD_LETTER_QUEUE = HUB_QUEUES.deadLetter;
 
 const fleet = stackFleet([
-  { account: "app-b", region: REGION, id: INSTANCE, userDefinedIds: ["team-x-web"] },
+  {
+    account: "app-b",
+    region: REGION,
+    id: INSTANCE,
+    userDefinedIds: ["team-x-web"],
+    // It writes where the route reads: its lines earn `collecting`.
+    writers: [{ path: "/var/log/app-b/app.log", linesPerSecond: 1 }],
+  },
 ]);
 
 describeRequiring(sandboxRequirement(), "the pipeline's functions on the local stack", () => {
@@ -73,10 +81,27 @@ describeRequiring(sandboxRequirement(), "the pipeline's functions on the local s
     expect(queued).toHaveLength(1);
   });
 
-  test("a minute later the heartbeat timer finds the host and apply binds the config: the instance is collecting", async () => {
+  test("a minute later the heartbeat timer finds the host and apply binds the config; its lines make it collecting", async () => {
+    const bound = () => {
+      try {
+        return stack.emulator.sls
+          .getAppliedConfigs(
+            { accountId: HUB.id, region: REGION, action: "GetAppliedConfigs" },
+            "central-logs",
+            "app-b-prod-linux",
+          )
+          .includes("app-b-prod-linux");
+      } catch {
+        return false; // the project or group is not made yet
+      }
+    };
     // The heartbeat timer fires on the emulator clock; the agents heartbeat on it too.
     stack.emulator.advanceClock(60_000);
-    const status = await until("the collecting status", () => {
+    await until("the config bound", () => (bound() ? true : undefined));
+    // Heartbeating is not collecting yet: the agent loads the config and ships the host's lines,
+    // and the timer's next looks see them.
+    expect(stack.emulator.ecs.getInstance(INSTANCE)?.tags.get("logtail-xacct-status")).toBe("authorized");
+    const status = await untilAdvancing("the collecting status", stack.emulator, () => {
       const value = stack.emulator.ecs.getInstance(INSTANCE)?.tags.get("logtail-xacct-status");
       return value === "collecting" ? value : undefined;
     });

@@ -28,7 +28,8 @@ describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", (
 
   beforeAll(async () => {
     kit = await startPipelineKit([
-      { account: "app-b", region: REGION, id: ids.up, tags: tagged },
+      // Its log exists and nobody writes it: an idle host.
+      { account: "app-b", region: REGION, id: ids.up, tags: tagged, idleLogs: ["/var/log/app-b/old.log"] },
       { account: "app-b", region: REGION, id: ids.down, tags: tagged },
       { account: "app-b", region: REGION, id: ids.noAgent, agent: "none", tags: tagged },
     ]);
@@ -84,12 +85,22 @@ describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", (
     expect([kit.status(ids.down), kit.status(ids.noAgent)]).toEqual(["authorized", "authorized"]);
   });
 
-  test("past the route's timeout the silent hosts are inspected and get the reason found on them", async () => {
+  test("past the routes' timeouts the silent hosts are inspected and get the reason found on them; the idle one collects", async () => {
     kit.stack.emulator.advanceClock(601_000);
 
     const outcome = await checkHeartbeats(deps);
 
-    expect(outcome.diagnosed).toBe(2);
+    expect(outcome.diagnosed).toBe(3);
+    // Heartbeating, no line, and its one matching file unchanged since the config was bound.
+    expect(kit.status(ids.up)).toBe("collecting");
+    expect(kit.logs).toContainEqual(
+      expect.objectContaining({
+        action: "diagnose",
+        outcome: "ok",
+        instanceIds: [ids.up],
+        detail: expect.stringMatching(/^idle: 1 files match and none changed since/),
+      }),
+    );
     expect(kit.status(ids.down)).toBe("failed:AgentNotRunning");
     expect(kit.status(ids.noAgent)).toBe("failed:AgentNotInstalled");
     expect(kit.logs).toContainEqual(

@@ -33,6 +33,8 @@ describeRequiring(sandboxRequirement(), "reconcile on the local stack", () => {
         region: REGION,
         id,
         tags: { [config.tagKey]: "app-b-prod" },
+        // They write where the route reads: their lines earn `collecting`.
+        writers: [{ path: "/var/log/app-b/app.log", linesPerSecond: 1 }],
         ...(i === 2 ? { userDefinedIds: ["team-x-web"] } : {}),
       })),
     );
@@ -72,9 +74,15 @@ describeRequiring(sandboxRequirement(), "reconcile on the local stack", () => {
     }
   }
 
+  /** Heartbeats seen, apply binds; the hosts' lines arrive, the next look sends them to apply again. */
   async function converge(): Promise<void> {
+    const heartbeat = () =>
+      checkHeartbeats({ ...deps, applyQueue: APPLY_QUEUE, deadLetter: kit.deps.deadLetter });
     kit.stack.emulator.advanceClock(10_000);
-    await checkHeartbeats({ ...deps, applyQueue: APPLY_QUEUE, deadLetter: kit.deps.deadLetter });
+    await heartbeat();
+    await drainApply();
+    await kit.letLinesFlow(40);
+    await heartbeat();
     await drainApply();
   }
 

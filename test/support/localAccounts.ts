@@ -78,6 +78,29 @@ export async function until<T>(
 }
 
 /**
+ * Polls like `until`, moving a stopped emulator clock on by `stepMs` after each miss (at most
+ * `steps` times): what takes emulated time (timers, writers, agents shipping) gets it.
+ */
+export async function untilAdvancing<T>(
+  what: string,
+  clock: { advanceClock(ms: number): void },
+  probe: () => T | undefined | Promise<T | undefined>,
+  stepMs = 10_000,
+  steps = 60,
+): Promise<T> {
+  let advanced = 0;
+  return until(what, async () => {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (advanced < steps) {
+      clock.advanceClock(stepMs);
+      advanced += 1;
+    }
+    return undefined;
+  });
+}
+
+/**
  * The deployed functions (test/fixtures/pipeline/s.yaml) on the local stack with the example routes
  * file, the hub's queues as the deployment makes them, the clock stopped at `startAt` (tests move
  * it) and the functions' log lines in `<workDir>/functions.log`. `options` swaps in another routes

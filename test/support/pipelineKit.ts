@@ -53,6 +53,11 @@ export interface PipelineKit {
   messagesIn(queue: string): ReturnType<typeof decodeMessage>[];
   /** Records visible on the dead-letter queue. */
   deadLetters(): Array<DeadLetterRecord | undefined>;
+  /**
+   * Lets `seconds` of emulated time pass in steps (1 s by default), the hosts' writers writing and
+   * their agents reading and shipping on the way (the clock is stopped otherwise).
+   */
+  letLinesFlow(seconds: number, stepSeconds?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -123,6 +128,12 @@ export async function startPipelineKit(
           .map((m) => parseDeadLetter(Buffer.from(m.body, "base64").toString("utf8")));
       } catch {
         return [];
+      }
+    },
+    letLinesFlow: async (seconds, stepSeconds = 1) => {
+      for (let second = 0; second < seconds; second += stepSeconds) {
+        stack.emulator.advanceClock(stepSeconds * 1_000);
+        await stack.fleet.settleCollection();
       }
     },
     stop: async () => {
