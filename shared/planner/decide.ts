@@ -53,6 +53,8 @@ export interface InstanceDecision {
   revoke?: { routes: string[]; offboards: boolean; presumed: boolean };
   /** Authorized and not heartbeating yet: hand the wait to the heartbeat check. */
   awaitHeartbeat?: string;
+  /** Heartbeating and not collecting: apply binds the config and marks it if its lines are there. */
+  checkDelivery?: string;
 }
 
 /** Routes whose identifier an instance of this account and OS may carry. */
@@ -168,6 +170,7 @@ export function decideInstance(
         },
         writeStatus: false,
         awaitHeartbeat: route,
+        checkDelivery: route,
         ...revokeSeen,
       };
     }
@@ -176,6 +179,7 @@ export function decideInstance(
       verdict: { stage: "authorized", detail: "heartbeating, waiting for its first line" },
       writeStatus: true,
       awaitHeartbeat: route,
+      checkDelivery: route,
       ...revokeSeen,
     };
   }

@@ -7,6 +7,7 @@
 import { OPERATING_SYSTEMS, type OperatingSystem, type Route, type RoutesFile } from "../config/routesSchema";
 import { resolveRoute } from "../domain/routeResolution";
 import { formatStatus, parseStatus, type Status } from "../domain/status";
+import { MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import { chunk } from "../util/collections";
 import { decideInstance, NOT_RUNNING, pendingCutoverSteps, readyForCutover, verdictStatus } from "./decide";
 import { isHeartbeating } from "./heartbeating";
@@ -75,6 +76,7 @@ export function plan(
     if (decision.revoke) builder.revoke(instance, decision.revoke);
     if (decision.authorize !== undefined) builder.authorize(instance, decision.authorize);
     if (decision.awaitHeartbeat !== undefined) builder.awaitHeartbeat(instance, decision.awaitHeartbeat);
+    if (decision.checkDelivery !== undefined) builder.checkDelivery(instance, decision.checkDelivery);
     if (decision.verdict) {
       builder.verdict(
         {
@@ -232,6 +234,16 @@ class PlanBuilder {
     );
   }
 
+  checkDelivery(instance: ObservedInstance, route: string): void {
+    const { accountId, region } = instance;
+    this.batch(
+      `delivery|${accountId}|${region}|${route}`,
+      MAX_INSTANCES_PER_MESSAGE,
+      instance.instanceId,
+      (instanceIds) => ({ type: "checkDelivery", accountId, region, route, instanceIds }),
+    );
+  }
+
   /** Records the verdict and, when `writeStatus`, a status tag write if the tag says otherwise. */
   verdict(verdict: InstanceVerdict, current: Status | undefined, writeStatus = true): void {
     this.verdicts.push(verdict);
@@ -264,9 +276,10 @@ class PlanBuilder {
       ensureRoute: 1,
       authorize: 2,
       awaitHeartbeat: 3,
-      retireSourceConfig: 4,
-      createBackfill: 5,
-      setStatus: 6,
+      checkDelivery: 4,
+      retireSourceConfig: 5,
+      createBackfill: 6,
+      setStatus: 7,
     };
     const actions = [...this.actions, ...batched].sort((a, b) => order[a.type] - order[b.type]);
     return { actions, verdicts: this.verdicts };

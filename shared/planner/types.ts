@@ -109,6 +109,8 @@ export type Action =
       instanceIds: string[];
     }
   | { type: "awaitHeartbeat"; accountId: string; region: string; route: string; instanceIds: string[] }
+  /** Heartbeating, not collecting yet: apply looks for their lines (and binds the config). */
+  | { type: "checkDelivery"; accountId: string; region: string; route: string; instanceIds: string[] }
   | { type: "setStatus"; accountId: string; region: string; status: string; instanceIds: string[] }
   | { type: "retireSourceConfig"; route: string; sourceAccount: string }
   | { type: "createBackfill"; route: string; sourceAccount: string };

@@ -169,6 +169,7 @@ export async function reconcile(
     authorize: 0,
     revoke: 0,
     awaitHeartbeat: 0,
+    checkDelivery: 0,
     setStatus: 0,
     retireSourceConfig: 0,
     createBackfill: 0,
@@ -225,6 +226,22 @@ export async function reconcile(
               checks: 0,
             }),
           );
+        }
+        break;
+      case "checkDelivery":
+        // Apply binds the config and marks the instances whose lines are in the logstore.
+        for (const instanceId of action.instanceIds) {
+          const key = `${action.accountId}|${action.region}|${action.route}`;
+          const message = applyWork.get(key) ?? {
+            v: 1,
+            type: "apply",
+            accountId: action.accountId,
+            region: action.region,
+            route: action.route,
+            instanceIds: [],
+          };
+          if (!message.instanceIds.includes(instanceId)) message.instanceIds.push(instanceId);
+          applyWork.set(key, message);
         }
         break;
       case "ensureRoute":
@@ -330,6 +347,7 @@ export function filterPlan(
       case "createBackfill":
       case "authorize":
       case "awaitHeartbeat":
+      case "checkDelivery":
         return action.route === route;
       case "revoke":
         return action.routes.includes(route) || action.instanceIds.some((id) => tagged.has(id));

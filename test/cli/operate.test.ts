@@ -15,7 +15,7 @@ import { type LocalStack, startLocalStack } from "../../localstack/stack";
 import type { DriftReport } from "../../shared/status/driftReport";
 import type { FleetReport } from "../../shared/status/fleetReport";
 import { ecsClient, REGION, slsClient } from "../support/localAccounts";
-import { ACCOUNTS, HUB } from "../support/pipelineKit";
+import { ACCOUNTS, config, HUB } from "../support/pipelineKit";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
 const ROUTES = join(__dirname, "../../config/routes.example.yaml");
@@ -36,6 +36,13 @@ describeRequiring(sandboxRequirement(), "operator commands on the local stack", 
     return { code, out: io.stdout(), err: io.stderr() };
   };
   const status = (id: string) => stack.emulator.ecs.getInstance(id)?.tags.get("logtail-xacct-status");
+  /** Moves the stopped clock on in steps, the hosts writing and their agents shipping meanwhile. */
+  const letLinesFlow = async (seconds: number, stepSeconds = 1) => {
+    for (let second = 0; second < seconds; second += stepSeconds) {
+      stack.emulator.advanceClock(stepSeconds * 1_000);
+      await stack.fleet.settleCollection();
+    }
+  };
   const writes = () =>
     stack.emulator
       .metrics()
@@ -70,19 +77,34 @@ describeRequiring(sandboxRequirement(), "operator commands on the local stack", 
           : account,
     );
     const tagged = (route: string) => ({ "logtail-xacct-route": route });
+    // Every host writes where its route reads: lines earn `collecting`.
+    const writing = (dir: string) => ({ writers: [{ path: `/var/log/${dir}/app.log`, linesPerSecond: 1 }] });
     stack = await startLocalStack({
       fleet: parseSimulatedFleet({
         accounts,
         instances: [
-          ...APP.map((id) => ({ account: "app-b", region: REGION, id, tags: tagged("app-b-prod") })),
+          ...APP.map((id) => ({
+            account: "app-b",
+            region: REGION,
+            id,
+            tags: tagged("app-b-prod"),
+            ...writing("app-b"),
+          })),
           {
             account: "app-b",
             region: REGION,
             id: LEAVER,
             tags: tagged("app-b-prod"),
             userDefinedIds: ["team-x-web"],
+            ...writing("app-b"),
           },
-          ...PAY.map((id) => ({ account: "app-b", region: REGION, id, tags: tagged("payments-prod") })),
+          ...PAY.map((id) => ({
+            account: "app-b",
+            region: REGION,
+            id,
+            tags: tagged("payments-prod"),
+            ...writing("payments"),
+          })),
         ],
         // app-b's own collection and history, which the cutover retires and copies.
         projects: [
@@ -132,17 +154,30 @@ describeRequiring(sandboxRequirement(), "operator commands on the local stack", 
     expect(writes()).toBe(before);
   });
 
-  test("reconcile onboards them; once the agents heartbeat, a second reconcile makes them collecting", async () => {
+  test("reconcile onboards them; once their lines arrive, reconcile makes them collecting and cuts over", async () => {
     const first = await cli("reconcile");
     expect(first.code).toBe(0);
     expect([...APP, LEAVER, ...PAY].map(status)).toEqual(Array(5).fill("authorized"));
 
     // The route's config waits for the source config's position meta (set by the first run) to
-    // reach the hosts: configPropagationSeconds, 120 s by default.
+    // reach the hosts: configPropagationSeconds, 120 s by default. Then it is bound: heartbeating
+    // is not collecting yet.
     stack.emulator.advanceClock(130_000);
     const second = await cli("reconcile", "--json");
     expect(second.code).toBe(0);
-    const report = (JSON.parse(second.out) as { status: FleetReport }).status;
+    expect((JSON.parse(second.out) as { status: FleetReport }).status.totals).toEqual({ authorized: 5 });
+
+    // The agents load the config and ship what the hosts write; the next reconcile sees the lines.
+    await letLinesFlow(30);
+    const third = await cli("reconcile", "--json");
+    expect(third.code).toBe(0);
+    expect((JSON.parse(third.out) as { status: FleetReport }).status.totals).toEqual({ collecting: 5 });
+
+    // app-b's own config never read these files: past its silence window the handover cuts over.
+    await letLinesFlow(config.routes["app-b-prod"]?.handover.sourceSilenceSeconds ?? 0, 10);
+    const fourth = await cli("reconcile", "--json");
+    expect(fourth.code).toBe(0);
+    const report = (JSON.parse(fourth.out) as { status: FleetReport }).status;
     expect(report.totals).toEqual({ collecting: 5 });
     expect(stack.fleet.host(LEAVER)?.root().identifierFile()).toBe("team-x-web\napp-b-prod-linux\n");
     // Every app-b instance collects: the cutover retired the source config and started the copy.

@@ -17,6 +17,7 @@ import {
   stackFleet,
   startFunctionStack,
   until,
+  untilAdvancing,
 } from "../support/localAccounts";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
@@ -32,6 +33,8 @@ const fleet = stackFleet(
     region: REGION,
     id,
     ...(FOREIGN[id] ? { userDefinedIds: FOREIGN[id] } : {}),
+    // They write where the route reads: their lines earn `collecting`.
+    writers: [{ path: "/var/log/app-b/app.log", linesPerSecond: 1 }],
   })),
 );
 
@@ -66,9 +69,10 @@ describeRequiring(sandboxRequirement(), "tag, converge, untag, converge back —
       }),
     );
     await until("every instance authorized", () => all("authorized"), 800);
-    // The heartbeat timer runs every minute on the emulator's clock.
+    // The heartbeat timer runs every minute on the emulator's clock: it sends the heartbeating
+    // hosts to apply, which binds the config; their lines then make them collecting.
     stack.emulator.advanceClock(60_000);
-    await until("every instance collecting", () => all("collecting"), 800);
+    await untilAdvancing("every instance collecting", stack.emulator, () => all("collecting"));
 
     for (const id of IDS) {
       const lines = [...(FOREIGN[id] ?? []), "app-b-prod-linux"];

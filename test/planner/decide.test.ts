@@ -104,13 +104,14 @@ describe("the instance decision with what reconcile observed", () => {
       { route: "app-b-prod", verdict: { stage: "collecting" }, writeStatus: true },
     ],
     [
-      "authorized: waits for its first line in the heartbeat check",
+      "authorized: waits for its first line in the heartbeat check, and apply looks for it",
       "authorized",
       {
         route: "app-b-prod",
         verdict: { stage: "authorized", detail: "heartbeating, waiting for its first line" },
         writeStatus: true,
         awaitHeartbeat: "app-b-prod",
+        checkDelivery: "app-b-prod",
       },
     ],
     [
@@ -121,6 +122,7 @@ describe("the instance decision with what reconcile observed", () => {
         verdict: { stage: "authorized", detail: "heartbeating, waiting for its first line" },
         writeStatus: true,
         awaitHeartbeat: "app-b-prod",
+        checkDelivery: "app-b-prod",
       },
     ],
     [
@@ -135,6 +137,7 @@ describe("the instance decision with what reconcile observed", () => {
         },
         writeStatus: false,
         awaitHeartbeat: "app-b-prod",
+        checkDelivery: "app-b-prod",
       },
     ],
   ])("heartbeating in its route with every resource there, %s", (_what, status, expected) => {

@@ -138,6 +138,13 @@ describe("planner: desired × observed → actions", () => {
         route: "app-b-prod",
         instanceIds: [waiting.instanceId],
       },
+      {
+        type: "checkDelivery",
+        accountId: APP_B,
+        region: "cn-hangzhou",
+        route: "app-b-prod",
+        instanceIds: [waiting.instanceId],
+      },
     ]);
   });
 
