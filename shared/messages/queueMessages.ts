@@ -54,8 +54,13 @@ export const checkCommandMessage = z.strictObject({
   type: z.literal("check-command"),
   ...identity,
   invokeId: z.string().regex(INVOKE_ID, { error: "must be a Cloud Assistant invoke id" }),
-  /** Which host script action the invocation ran. */
-  action: z.enum(["authorize", "revoke"]),
+  /**
+   * Which host script action the invocation ran; `inspect`: the look at the files of a host that
+   * heartbeats and delivered nothing (its result decides the host's status).
+   */
+  action: z.enum(["authorize", "revoke", "inspect"]),
+  /** For `inspect`: when the config was bound (Unix seconds), which "changed since" counts from. */
+  boundAt: z.number().int().nonnegative().optional(),
   /** When the command was sent (ms): a result still missing long after it is a failure. */
   sentAt: z.number().int().nonnegative(),
   checks: z.number().int().nonnegative().max(10_000),

@@ -8,6 +8,7 @@
 import type { RoutesFile } from "../config/routesSchema";
 import { resolveRoute } from "../domain/routeResolution";
 import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
+import { diagnoseNoDelivery } from "../heartbeat/diagnosis";
 import { parseHostReport } from "../hostscript/hostReport";
 import {
   type AwaitHeartbeatMessage,
@@ -30,6 +31,8 @@ export interface CommandCheckOutcome {
   running: number;
   /** The hosts found authorized, for the caller's heartbeat check (not sent to a queue). */
   authorized: AwaitHeartbeatMessage[];
+  /** Hosts an inspect found idle (now collecting), for the caller to send to apply. */
+  idle: Array<{ accountId: string; region: string; route: string; instanceIds: string[] }>;
 }
 
 /** Statuses a slow host can be in while its authorize command runs; anything else moved on. */
@@ -60,6 +63,8 @@ export function settle(
   gaveUp: boolean,
 ): Settlement {
   const current = parseStatus(instance.tags[config.statusTagKey]);
+  if (message.action === "inspect")
+    return inspectSettlement(config, message, instance, current, result, gaveUp);
   if (message.action === "authorize") {
     // Re-tagged, untagged or already settled by a newer authorize: this look has nothing to do.
     const resolution = resolveRoute(config, instance, instance.tags[config.tagKey]);
@@ -85,6 +90,39 @@ export function settle(
   if (failure)
     return { authorized: false, failure: failure.reason, detail: failure.detail ?? "reconcile tries again" };
   return revokeSettlement(config, instance, current, result);
+}
+
+/**
+ * A delivery inspect read later: decided as the heartbeat check decides it, if the instance still
+ * waits for its lines on the message's route (authorized, or a host failure being retried).
+ */
+function inspectSettlement(
+  config: RoutesFile,
+  message: CheckCommandMessage,
+  instance: InstanceRecord,
+  current: Status | undefined,
+  result: InvocationResult | undefined,
+  gaveUp: boolean,
+): Settlement {
+  const resolution = resolveRoute(config, instance, instance.tags[config.tagKey]);
+  const waits = current !== undefined && (current.stage === "authorized" || isHostFailure(current));
+  if (resolution.kind !== "route" || resolution.name !== message.route || !waits) return "moved-on";
+  if (result?.finished !== true && !gaveUp) return "running";
+  const report = parseHostReport(result?.output ?? "");
+  if (result?.status !== "Success" || !report.ok)
+    return {
+      status: { stage: "failed", reason: "NoLinesDelivered" },
+      authorized: false,
+      failure: "NoLinesDelivered",
+      detail: `no line arrived, and inspect could not run: ${result?.errorCode ?? result?.status ?? "no result"}`,
+    };
+  const found = diagnoseNoDelivery(report.report, message.boundAt ?? Math.floor(message.sentAt / 1000));
+  return {
+    status: found.status,
+    authorized: false,
+    ...(found.status.stage === "failed" ? { failure: found.status.reason } : {}),
+    detail: found.detail,
+  };
 }
 
 /**
@@ -138,7 +176,7 @@ export async function checkCommands(
   messages: readonly CheckCommandMessage[],
 ): Promise<CommandCheckOutcome> {
   const { config } = deps;
-  const outcome: CommandCheckOutcome = { settled: 0, running: 0, authorized: [] };
+  const outcome: CommandCheckOutcome = { settled: 0, running: 0, authorized: [], idle: [] };
   if (messages.length === 0) return outcome;
 
   const instances = await observeInstances(deps.ecs, messages);
@@ -177,6 +215,7 @@ export async function checkCommands(
     const gaveUp = results === undefined || nowMs - message.sentAt >= COMMAND_RESULT_GIVE_UP_MS;
     const running: string[] = [];
     const authorized: string[] = [];
+    const idle: string[] = [];
     for (const id of message.instanceIds) {
       const instance = instances.get(id);
       if (!instance) continue;
@@ -190,7 +229,17 @@ export async function checkCommands(
       const value = settlement.status && formatStatus(settlement.status);
       if (value !== undefined && instance.tags[config.statusTagKey] !== value) addWrite(message, id, value);
       if (settlement.authorized) authorized.push(id);
-      else
+      else if (message.action === "inspect" && settlement.status?.stage === "collecting") {
+        idle.push(id);
+        deps.log({
+          ...base,
+          action: "diagnose",
+          outcome: "ok",
+          instanceIds: [id],
+          ...(settlement.detail ? { detail: settlement.detail } : {}),
+          invokeId: message.invokeId,
+        });
+      } else
         deps.log({
           ...base,
           action: message.action,
@@ -219,6 +268,7 @@ export async function checkCommands(
         checks: 0,
       });
     }
+    if (idle.length > 0) outcome.idle.push({ ...base, instanceIds: idle });
     if (running.length > 0) {
       outcome.running += running.length;
       const delay = commandCheckDelaySeconds(message.checks + 1);

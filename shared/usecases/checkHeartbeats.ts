@@ -28,6 +28,7 @@ import { chunk, groupBy } from "../util/collections";
 import { checkCommands } from "./checkCommands";
 import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
 import { deliveringSources } from "./delivery";
+import { commandCheckDelaySeconds } from "./hostCommandOutcome";
 import { observeInstances } from "./observeInstances";
 import type { StepDeps } from "./stepDeps";
 
@@ -146,6 +147,13 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
     const commands = await checkCommands(deps, commandChecks);
     outcome.commandsSettled += commands.settled;
     outcome.commandsRunning += commands.running;
+    // Hosts a delivery inspect read later found idle: apply checks whether their account cuts over.
+    const idleApplies = commands.idle.flatMap(({ accountId, region, route, instanceIds }) =>
+      chunk(instanceIds, MAX_INSTANCES_PER_MESSAGE).map((ids) =>
+        encodeMessage({ v: 1, type: "apply", accountId, region, route, instanceIds: ids }),
+      ),
+    );
+    if (idleApplies.length > 0) await deps.queue.send(deps.applyQueue, idleApplies);
     // Hosts just found authorized are checked in this round: their agents restarted when their
     // commands ran, often a minute ago, and need not wait for the next tick.
     const counts = await handleBatch(deps, [...awaiting, ...commands.authorized]);
@@ -485,9 +493,13 @@ async function diagnoseDelivery(
     for (const invocation of await ecs.runCommand(rendered, osIds, {
       attemptKey: `inspect-files|${message.heartbeatSeenAt ?? message.authorizedAt}|${message.checks}`,
     })) {
+      const stillRunning: string[] = [];
       for (const result of await waitForInvocation(deps, ecs, invocation.invokeId)) {
         const report = parseHostReport(result.output);
-        if (result.status === "Success" && report.ok) {
+        if (!result.finished) {
+          // Slow is not silent: its result is read by a later look, which decides then.
+          stillRunning.push(result.instanceId);
+        } else if (result.status === "Success" && report.ok) {
           const found = diagnoseNoDelivery(report.report, boundAtSeconds);
           record(result.instanceId, found.status, found.detail);
         } else {
@@ -497,6 +509,38 @@ async function diagnoseDelivery(
             `no line arrived, and inspect could not run: ${result.errorCode ?? result.status}`,
           );
         }
+      }
+      if (stillRunning.length > 0) {
+        await deps.queue.send(
+          deps.heartbeatQueue,
+          [
+            encodeMessage({
+              v: 1,
+              type: "check-command",
+              accountId: message.accountId,
+              region: message.region,
+              route: message.route,
+              instanceIds: stillRunning,
+              invokeId: invocation.invokeId,
+              action: "inspect",
+              sentAt: Math.floor(deps.now()),
+              checks: 0,
+              boundAt: boundAtSeconds,
+            }),
+          ],
+          { delaySeconds: commandCheckDelaySeconds(0) },
+        );
+        deps.log({
+          action: "diagnose",
+          outcome: "skipped",
+          accountId: message.accountId,
+          region: message.region,
+          route: message.route,
+          instanceIds: stillRunning,
+          reason: "HostCommandRunning",
+          detail: "inspect still running: its result is read later",
+          invokeId: invocation.invokeId,
+        });
       }
     }
   }

@@ -89,14 +89,26 @@ const FOREIGN_PAYMENTS = ["payments-legacy", "ops-baseline"];
  * route collects, so only healthy hosts carry it; the hosts that cannot collect are on payments-prod
  * (which app-b may use too), next to payments' own.
  */
+/**
+ * An unwritten log where app-b-prod reads: hosts without writers are idle, and collect once the
+ * diagnosis after their delivery timeout finds so (README "Collecting means lines").
+ */
+const APP_B_LOG = "/var/log/app-b/old.log";
+
 const GROUPS: Group[] = [
   {
-    entry: { account: "app-b", region: "cn-hangzhou", count: 180 },
+    entry: { account: "app-b", region: "cn-hangzhou", count: 180, idleLogs: [APP_B_LOG] },
     tag: "app-b-prod",
     expected: "collecting",
   },
   {
-    entry: { account: "app-b", region: "cn-hangzhou", count: 40, userDefinedIds: FOREIGN_WEB },
+    entry: {
+      account: "app-b",
+      region: "cn-hangzhou",
+      count: 40,
+      userDefinedIds: FOREIGN_WEB,
+      idleLogs: [APP_B_LOG],
+    },
     tag: "app-b-prod",
     expected: "collecting",
   },
@@ -125,22 +137,40 @@ const GROUPS: Group[] = [
     expected: "collecting",
   },
   {
-    entry: { account: "app-b", region: "cn-hangzhou", count: 10, agent: "loongcollector" },
+    entry: {
+      account: "app-b",
+      region: "cn-hangzhou",
+      count: 10,
+      agent: "loongcollector",
+      idleLogs: [APP_B_LOG],
+    },
     tag: "app-b-prod",
     expected: "collecting",
   },
   {
-    entry: { account: "app-b", region: "cn-hangzhou", count: 10, agentControl: "systemd" },
+    entry: {
+      account: "app-b",
+      region: "cn-hangzhou",
+      count: 10,
+      agentControl: "systemd",
+      idleLogs: [APP_B_LOG],
+    },
     tag: "app-b-prod",
     expected: "collecting",
   },
   {
-    entry: { account: "app-b", region: "cn-hangzhou", count: 10, agentRunning: false },
+    entry: { account: "app-b", region: "cn-hangzhou", count: 10, agentRunning: false, idleLogs: [APP_B_LOG] },
     tag: "app-b-prod",
     expected: "collecting",
   },
   {
-    entry: { account: "app-b", region: "cn-shanghai", count: 100, slsRegion: "cn-hangzhou" },
+    entry: {
+      account: "app-b",
+      region: "cn-shanghai",
+      count: 100,
+      slsRegion: "cn-hangzhou",
+      idleLogs: [APP_B_LOG],
+    },
     tag: "app-b-prod",
     expected: "collecting",
   },
@@ -170,7 +200,13 @@ const GROUPS: Group[] = [
     expected: "failed:UnknownRoute",
   },
   {
-    entry: { account: "payments", region: "cn-hangzhou", count: 130, userDefinedIds: FOREIGN_PAYMENTS },
+    entry: {
+      account: "payments",
+      region: "cn-hangzhou",
+      count: 130,
+      userDefinedIds: FOREIGN_PAYMENTS,
+      idleLogs: ["/var/log/payments/old.log"],
+    },
     tag: "payments-prod",
     expected: "collecting",
   },

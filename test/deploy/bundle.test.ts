@@ -231,7 +231,14 @@ describe("the deploy bundles (npm run package)", () => {
 
     test("reconcile, heartbeat and apply take a tagged instance to collecting; authorize dead-letters poison", async () => {
       const kit = await startPipelineKit([
-        { account: "app-b", region: REGION, id: INSTANCE, tags: { [config.tagKey]: "app-b-prod" } },
+        {
+          account: "app-b",
+          region: REGION,
+          id: INSTANCE,
+          tags: { [config.tagKey]: "app-b-prod" },
+          // It writes where the route reads: its lines earn `collecting`.
+          writers: [{ path: "/var/log/app-b/app.log", linesPerSecond: 1 }],
+        },
       ]);
       try {
         // The source's history and old collection, so the cutover can complete.
@@ -272,22 +279,31 @@ describe("the deploy bundles (npm run package)", () => {
 
         // apply: the apply queue's messages as the MNS trigger delivers them.
         const queue = kit.adapters.queue();
-        const received = await queue.receive(APPLY_QUEUE, 16, 0);
-        expect(received.map((item) => decodeMessage(item.body))).toContainEqual(
-          expect.objectContaining({ ok: true, message: expect.objectContaining({ type: "apply" }) }),
-        );
-        const trigger = received.map((item) => ({
-          id: item.messageId,
-          source: "MNS-Function-logtail-xacct-apply",
-          specversion: "1.0",
-          type: "mns:Queue:SendMessage",
-          data: { messageId: item.messageId, messageBody: item.body },
-        }));
-        expect(await invokeOnStack("apply", JSON.stringify(trigger))).toBe("applied 1");
-        await queue.delete(
-          APPLY_QUEUE,
-          received.map((item) => item.receiptHandle),
-        );
+        const applyRound = async () => {
+          const received = await queue.receive(APPLY_QUEUE, 16, 0);
+          expect(received.map((item) => decodeMessage(item.body))).toContainEqual(
+            expect.objectContaining({ ok: true, message: expect.objectContaining({ type: "apply" }) }),
+          );
+          const trigger = received.map((item) => ({
+            id: item.messageId,
+            source: "MNS-Function-logtail-xacct-apply",
+            specversion: "1.0",
+            type: "mns:Queue:SendMessage",
+            data: { messageId: item.messageId, messageBody: item.body },
+          }));
+          expect(await invokeOnStack("apply", JSON.stringify(trigger))).toBe("applied 1");
+          await queue.delete(
+            APPLY_QUEUE,
+            received.map((item) => item.receiptHandle),
+          );
+        };
+        // The first apply binds the config: heartbeating is not collecting yet.
+        await applyRound();
+        expect(kit.status(INSTANCE)).toBe("authorized");
+        // The agent ships the host's lines; the heartbeat check's next look sees them.
+        await kit.letLinesFlow(40);
+        expect(JSON.parse(String(await invokeOnStack("heartbeat", timer)))).toMatchObject({ healthy: 1 });
+        await applyRound();
         expect(kit.status(INSTANCE)).toBe("collecting");
 
         // authorize: a malformed event goes to the dead-letter queue with its reason.

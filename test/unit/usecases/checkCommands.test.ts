@@ -189,7 +189,7 @@ describe("checkCommands: authorize", () => {
 
     const outcome = await checkCommands(deps, [check(invokeId, { instanceIds: [A, B] })]);
 
-    expect(outcome).toEqual({ settled: 0, running: 0, authorized: [] });
+    expect(outcome).toEqual({ settled: 0, running: 0, authorized: [], idle: [] });
     expect(argsOf(ecs().calls, "tagInstances")).toEqual([]);
   });
 
@@ -206,7 +206,7 @@ describe("checkCommands: authorize", () => {
   });
 
   test("no messages: no call at all", async () => {
-    expect(await checkCommands(deps, [])).toEqual({ settled: 0, running: 0, authorized: [] });
+    expect(await checkCommands(deps, [])).toEqual({ settled: 0, running: 0, authorized: [], idle: [] });
     expect(cloud.journal).toEqual([]);
   });
 });

@@ -325,6 +325,42 @@ describe("checkHeartbeats: lines earn collecting", () => {
       expect(applies().flatMap((m) => m.instanceIds)).toEqual(status === "collecting" ? [UP] : []);
     });
 
+    test("an inspect still running is not a verdict: a later look reads it, and an idle host then collects", async () => {
+      heartbeatingFrom(UP);
+      delivered([]);
+      ecs().answer = (id) => stillRunning(id);
+      enqueue(pastDeliveryTimeout());
+      const boundAt = Math.floor(seenAt(APP_B_PROD.route.deliveryTimeoutSeconds + 1) / 1000);
+
+      const first = await checkHeartbeats(deps);
+
+      expect(first).toMatchObject({ diagnosed: 0 });
+      expect(cloud.status(UP)).toBe("authorized");
+      const [later] = cloud.queue
+        .sent(HEARTBEAT)
+        .flatMap((m) => (m.ok && m.message.type === "check-command" ? [m] : []));
+      expect(later).toMatchObject({
+        message: { action: "inspect", instanceIds: [UP], boundAt, checks: 0 },
+        delaySeconds: 50,
+      });
+      if (later?.message.type !== "check-command") throw new Error("no check-command");
+
+      // The run ends; the next tick reads it.
+      ecs().setResult(
+        later.message.invokeId,
+        succeeded(
+          UP,
+          hostReport({ action: "inspect", files: { matched: 2, changedSince: 0, newestChange: 1 } }),
+        ),
+      );
+      enqueue(encodeMessage(later.message));
+      const second = await checkHeartbeats(deps);
+
+      expect(second).toMatchObject({ commandsSettled: 1, commandsRunning: 0 });
+      expect(cloud.status(UP)).toBe("collecting");
+      expect(applies().flatMap((m) => m.instanceIds)).toEqual([UP]);
+    });
+
     test("inspect that cannot run leaves the reason NoLinesDelivered", async () => {
       heartbeatingFrom(UP);
       delivered([]);
