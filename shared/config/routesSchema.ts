@@ -73,10 +73,12 @@ const perOs = <T extends z.ZodType>(value: T) =>
 
 const linuxPath = z
   .string()
+  .max(1024, { error: "must be at most 1024 characters" })
   .regex(/^\/\P{Cc}*$/u, { error: "must be an absolute Linux path without control characters" })
   .refine((p) => !p.split("/").includes(".."), { error: "must not contain '..'" });
 const windowsPath = z
   .string()
+  .max(1024, { error: "must be at most 1024 characters" })
   .regex(/^[A-Za-z]:\\\P{Cc}*$/u, {
     error: "must be an absolute Windows path such as C:\\logs\\*.log",
   })

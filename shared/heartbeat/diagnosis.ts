@@ -68,6 +68,7 @@ export function nextHeartbeatCheckDelaySeconds(
 export function diagnoseNoDelivery(
   report: HostReport,
   boundAtSeconds: number,
+  current?: Status,
 ): { status: Status; detail: string } {
   if (!report.agent.running) {
     return {
@@ -77,15 +78,23 @@ export function diagnoseNoDelivery(
   }
   const files = report.files;
   if (files === undefined || files === null) {
+    // Windows' script lists no files (unverified there): declared, it collects on its heartbeat.
     return {
-      status: { stage: "failed", reason: "NoLinesDelivered" },
-      detail: "no line arrived, and the host could not list the route's files",
+      status: { stage: "collecting" },
+      detail: "no line yet; the host cannot list its files (Windows): collecting on its heartbeat alone",
     };
   }
   if (files.matched === 0) {
     return {
       status: { stage: "failed", reason: "NoMatchingFiles" },
       detail: "no file matches the route's filePaths",
+    };
+  }
+  // Only lines clear a delivery failure: files quiet for one look do not prove the config reads.
+  if (files.changedSince === 0 && current?.stage === "failed" && current.reason === "NoLinesDelivered") {
+    return {
+      status: current,
+      detail: `${files.matched} matching files, none changed since the look began; still no line from this host`,
     };
   }
   if (files.changedSince === 0) {

@@ -125,8 +125,10 @@ export function hostActionArguments(action: HostAction): string[] {
 
 /**
  * Drops what only a reader needs (comment lines, blank lines, indentation) so the command stays far
- * under the size limit. Safe for our scripts because they have no here-documents or multi-line
- * strings; the tests run this rendered form, not the file.
+ * under the size limit. Safe for our scripts because they have no here-documents, and their
+ * multi-line strings (awk programs, a newline inside a value) lose nothing when indentation and
+ * `#` lines go: awk ignores leading blanks and no line of them starts with `#`; the tests run this
+ * rendered form, not the file.
  */
 export function compactScript(script: string, commentPrefix = "#"): string {
   const lines = script.split("\n");
@@ -146,10 +148,16 @@ export function withoutSection(script: string, name: string): string {
   let inside = false;
   for (const line of script.split("\n")) {
     const trimmed = line.trim();
-    if (trimmed.startsWith(`# {${name}`)) inside = true;
-    else if (trimmed === `# ${name}}`) inside = false;
-    else if (!inside) kept.push(line);
+    if (trimmed.startsWith(`# {${name}`)) {
+      if (inside) throw new HostCommandError("script", `section ${name} opened twice`);
+      inside = true;
+    } else if (trimmed === `# ${name}}`) {
+      if (!inside) throw new HostCommandError("script", `section ${name} closed without opening`);
+      inside = false;
+    } else if (!inside) kept.push(line);
   }
+  // An unclosed section would drop the rest of the script, its main call included.
+  if (inside) throw new HostCommandError("script", `section ${name} is never closed`);
   return kept.join("\n");
 }
 

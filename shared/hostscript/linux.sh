@@ -159,14 +159,20 @@ dmi_uuid() {
 # {inspect-files: only inspect with --path needs these lines; other runs are sent without them.
 # The files matching the --path patterns, as a JSON object: how many, how many changed at or after
 # --since, the newest change. A pattern's directory part may hold wildcards (searched from the
-# deepest plain directory above them, at most 10 levels) and `/**/` (any depth, none included).
-# Each file counts once, by device and inode, whichever patterns match it.
+# deepest plain directory above them, linked or not) and `/**/` (any depth up to 10, none
+# included). Each file counts once, by device and inode, whichever patterns match it.
 json_files() {
   printf '%s' "$paths" | while IFS= read -r p; do
     base=${p%/*}
     while case $base in *[*?[]*) ;; *) false ;; esac do base=${base%/*}; done
+    # Never a search of the whole file system (/proc, network mounts) from a pattern like /*/x.log.
+    [ -n "$base" ] || continue
+    # find's `*` also matches `/`: without `**` the depth is the pattern's, so a.log in a
+    # subdirectory does not match /dir/*.log.
+    depth=$(printf '%s' "${p#"$base"/}" | tr -cd / | wc -c)
+    case $p in *'**'*) depth=10 ;; *) depth=$((depth + 1)) ;; esac
     flat=$(printf '%s' "$p" | sed 's#/\*\*/#/#g')
-    find "${base:-/}" -maxdepth 10 -type f \( -path "$p" -o -path "$flat" \) -exec stat -c '%Y %d:%i' {} + 2>/dev/null
+    find -H "$base" -maxdepth "$depth" -type f \( -path "$p" -o -path "$flat" \) -exec stat -L -c '%Y %d:%i' {} + 2>/dev/null
   done | awk -v s="${since:-0}" '!n[$2]++ { m++; if ($1 >= s + 0) c++; if ($1 > t + 0) t = $1 }
     END { printf "{\"matched\":%d,\"changedSince\":%d,\"newestChange\":%s}", m, c, m ? t : "null" }'
 }

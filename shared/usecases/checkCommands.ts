@@ -116,7 +116,11 @@ function inspectSettlement(
       failure: "NoLinesDelivered",
       detail: `no line arrived, and inspect could not run: ${result?.errorCode ?? result?.status ?? "no result"}`,
     };
-  const found = diagnoseNoDelivery(report.report, message.boundAt ?? Math.floor(message.sentAt / 1000));
+  const found = diagnoseNoDelivery(
+    report.report,
+    message.boundAt ?? Math.floor(message.sentAt / 1000),
+    current,
+  );
   return {
     status: found.status,
     authorized: false,

@@ -12,7 +12,7 @@ import {
   diagnoseNoHeartbeat,
   nextHeartbeatCheckDelaySeconds,
 } from "../heartbeat/diagnosis";
-import { renderHostCommand } from "../hostscript/hostCommand";
+import { HostCommandError, renderHostCommand } from "../hostscript/hostCommand";
 import { parseHostReport } from "../hostscript/hostReport";
 import {
   type AwaitHeartbeatMessage,
@@ -27,7 +27,7 @@ import type { InstanceRecord } from "../ports/ecs";
 import { chunk, groupBy } from "../util/collections";
 import { checkCommands } from "./checkCommands";
 import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
-import { deliveringSources } from "./delivery";
+import { DELIVERY_SKEW_SECONDS, deliveringSources } from "./delivery";
 import { commandCheckDelaySeconds } from "./hostCommandOutcome";
 import { observeInstances } from "./observeInstances";
 import type { StepDeps } from "./stepDeps";
@@ -229,7 +229,16 @@ async function handleBatch(
   const waiting: Array<{ message: AwaitHeartbeatMessage; delaySeconds: number }> = [];
   const timedOut = new Map<string, { message: AwaitHeartbeatMessage; ids: string[] }>();
   const silent = new Map<string, { message: AwaitHeartbeatMessage; ids: string[] }>();
-  const seen: Array<{ message: AwaitHeartbeatMessage; id: string; ip: string }> = [];
+  const seen: Array<{ message: AwaitHeartbeatMessage; id: string; ip: string; os: OperatingSystem }> = [];
+  // An IP that two heartbeating machines of a group report (VPCs with the same ranges) cannot
+  // vouch for either: such hosts are judged by inspect, not by lines.
+  const sharedIps = new Set<string>();
+  for (const listed of machines.values()) {
+    const alive = listed.filter((m) => nowMs / 1000 - m.lastHeartbeatTime <= fresh);
+    const count = new Map<string, number>();
+    for (const machine of alive) count.set(machine.ip, (count.get(machine.ip) ?? 0) + 1);
+    for (const [ip, n] of count) if (n > 1) sharedIps.add(ip);
+  }
   // An instance is judged once per batch, by its first authorization: duplicate deliveries and
   // repeated authorizations must not multiply its checks and diagnoses, and reconcile's fresh
   // check every period must not restart a timeout that is as long as the period.
@@ -256,7 +265,7 @@ async function handleBatch(
           ? undefined
           : heartbeatingMachine(listed, instance, identifier, nowMs / 1000, fresh);
       if (machine) {
-        seen.push({ message, id, ip: machine.ip });
+        seen.push({ message, id, ip: machine.ip, os: instance.os });
         continue;
       }
       const delaySeconds = nextHeartbeatCheckDelaySeconds(
@@ -291,11 +300,25 @@ async function handleBatch(
     const delivering = await deliveringSources(
       sls,
       route.logstore,
-      new Set(items.map((item) => item.ip)),
+      new Set(items.map((item) => item.ip).filter((ip) => !sharedIps.has(ip))),
       fromSeconds,
       nowMs / 1000,
     );
-    for (const { message, id, ip } of items) {
+    // Whether the route's config is bound to the OS's group: the delivery timeout counts from then.
+    const bound = new Map<OperatingSystem, boolean>();
+    const isBound = async (os: OperatingSystem): Promise<boolean> => {
+      const known = bound.get(os);
+      if (known !== undefined) return known;
+      const group = route.machineGroup[os];
+      const name = route.logtailConfig[os]?.name;
+      const value =
+        group !== undefined &&
+        name !== undefined &&
+        ((await sls.appliedConfigs(group))?.includes(name) ?? false);
+      bound.set(os, value);
+      return value;
+    };
+    for (const { message, id, ip, os } of items) {
       const at = { accountId: message.accountId, region: message.region, route: message.route, id };
       counts.healthy += 1;
       if (delivering.has(ip)) {
@@ -322,8 +345,17 @@ async function handleBatch(
           delaySeconds,
         });
         counts.awaitingLines += 1;
+      } else if (!(await isBound(os))) {
+        // Apply held the config back (the handover's gate) or has not run: the wait starts again
+        // once it is bound, and apply is asked again.
+        healthy.push({ ...at, binds: true });
+        waiting.push({
+          message: { ...message, instanceIds: [id], checks: 0, heartbeatSeenAt: nowMs },
+          delaySeconds: nextHeartbeatCheckDelaySeconds(0, 0, route.deliveryTimeoutSeconds) ?? 0,
+        });
+        counts.awaitingLines += 1;
       } else {
-        const entryKey = `${message.accountId}|${message.region}|${message.route}`;
+        const entryKey = `${message.accountId}|${message.region}|${message.route}|${message.heartbeatSeenAt}`;
         const entry = silent.get(entryKey) ?? { message, ids: [] };
         entry.ids.push(id);
         silent.set(entryKey, entry);
@@ -449,8 +481,9 @@ async function diagnose(
 
 /**
  * Runs inspect, with the route's paths, on heartbeating hosts that delivered nothing within the
- * route's delivery timeout, and writes what it found: an idle host (nothing changed since the config
- * was bound) collects and goes on to apply; the others get the reason.
+ * route's delivery timeout. Its results are not waited for here (a round holds at most one wait,
+ * so its messages never outlive their visibility timeout): a check-command message reads them at a
+ * later tick, where `diagnoseNoDelivery` decides (checkCommands.ts).
  */
 async function diagnoseDelivery(
   deps: HeartbeatDeps,
@@ -461,103 +494,74 @@ async function diagnoseDelivery(
   const { config } = deps;
   const route = config.routes[message.route];
   if (!route) return 0;
-  const boundAtSeconds = Math.floor((message.heartbeatSeenAt ?? message.authorizedAt) / 1000);
-  const ecs = deps.ecs({ accountId: message.accountId, region: message.region });
-  const statuses = new Map<string, string[]>();
-  const idle: string[] = [];
-  const record = (id: string, status: Status, detail: string) => {
-    const value = formatStatus(status);
-    statuses.set(value, [...(statuses.get(value) ?? []), id]);
-    if (status.stage === "collecting") idle.push(id);
-    deps.log({
-      action: "diagnose",
-      outcome: status.stage === "collecting" ? "ok" : "failed",
-      accountId: message.accountId,
-      region: message.region,
-      route: message.route,
-      instanceIds: [id],
-      ...(status.stage === "failed" ? { reason: status.reason } : {}),
-      detail,
-    });
-  };
+  // Changes "since the bind" are counted from a host-clock skew earlier: a host whose clock is
+  // behind must not look idle.
+  const boundAtSeconds =
+    Math.floor((message.heartbeatSeenAt ?? message.authorizedAt) / 1000) - DELIVERY_SKEW_SECONDS;
+  const scope = { accountId: message.accountId, region: message.region, route: message.route };
+  const ecs = deps.ecs(scope);
+  const unsendable: string[] = [];
+  const later: string[] = [];
   for (const os of OPERATING_SYSTEMS) {
     const osIds = ids.filter((id) => instances.get(id)?.os === os);
     const paths = route.logtailConfig[os]?.filePaths;
     if (osIds.length === 0 || paths === undefined) continue;
-    // Windows' script lists no files: its hosts are told apart by the agent's state alone.
+    // Windows' script lists no files (diagnoseNoDelivery says what that means).
     const action =
       os === "linux"
         ? { action: "inspect" as const, files: { paths, sinceSeconds: boundAtSeconds } }
         : { action: "inspect" as const };
-    const rendered = renderHostCommand(os, action, deps.scripts);
+    let rendered: ReturnType<typeof renderHostCommand>;
+    try {
+      rendered = renderHostCommand(os, action, deps.scripts);
+    } catch (error) {
+      // Too many or too long paths for one command: said on each host, never retried as a message.
+      if (!(error instanceof HostCommandError)) throw error;
+      unsendable.push(...osIds);
+      deps.log({
+        ...scope,
+        action: "diagnose",
+        outcome: "failed",
+        instanceIds: osIds,
+        reason: "NoLinesDelivered",
+        detail: `no line arrived, and inspect cannot be sent: ${error.message}`,
+      });
+      continue;
+    }
     for (const invocation of await ecs.runCommand(rendered, osIds, {
       attemptKey: `inspect-files|${message.heartbeatSeenAt ?? message.authorizedAt}|${message.checks}`,
     })) {
-      const stillRunning: string[] = [];
-      for (const result of await waitForInvocation(deps, ecs, invocation.invokeId)) {
-        const report = parseHostReport(result.output);
-        if (!result.finished) {
-          // Slow is not silent: its result is read by a later look, which decides then.
-          stillRunning.push(result.instanceId);
-        } else if (result.status === "Success" && report.ok) {
-          const found = diagnoseNoDelivery(report.report, boundAtSeconds);
-          record(result.instanceId, found.status, found.detail);
-        } else {
-          record(
-            result.instanceId,
-            { stage: "failed", reason: "NoLinesDelivered" },
-            `no line arrived, and inspect could not run: ${result.errorCode ?? result.status}`,
-          );
-        }
-      }
-      if (stillRunning.length > 0) {
-        await deps.queue.send(
-          deps.heartbeatQueue,
-          [
-            encodeMessage({
-              v: 1,
-              type: "check-command",
-              accountId: message.accountId,
-              region: message.region,
-              route: message.route,
-              instanceIds: stillRunning,
-              invokeId: invocation.invokeId,
-              action: "inspect",
-              sentAt: Math.floor(deps.now()),
-              checks: 0,
-              boundAt: boundAtSeconds,
-            }),
-          ],
-          { delaySeconds: commandCheckDelaySeconds(0) },
-        );
-        deps.log({
-          action: "diagnose",
-          outcome: "skipped",
-          accountId: message.accountId,
-          region: message.region,
-          route: message.route,
-          instanceIds: stillRunning,
-          reason: "HostCommandRunning",
-          detail: "inspect still running: its result is read later",
-          invokeId: invocation.invokeId,
-        });
-      }
+      later.push(...invocation.instanceIds);
+      await deps.queue.send(
+        deps.heartbeatQueue,
+        [
+          encodeMessage({
+            v: 1,
+            type: "check-command",
+            ...scope,
+            instanceIds: invocation.instanceIds,
+            invokeId: invocation.invokeId,
+            action: "inspect",
+            sentAt: Math.floor(deps.now()),
+            checks: 0,
+            boundAt: boundAtSeconds,
+          }),
+        ],
+        { delaySeconds: commandCheckDelaySeconds(0) },
+      );
     }
   }
-  for (const [value, statusIds] of statuses)
-    await ecs.tagInstances(statusIds, { [config.statusTagKey]: value });
-  // An idle host counts as collecting from now on: apply checks whether the account may cut over.
-  for (const instanceIds of chunk(idle, MAX_INSTANCES_PER_MESSAGE)) {
-    await deps.queue.send(deps.applyQueue, [
-      encodeMessage({
-        v: 1,
-        type: "apply",
-        accountId: message.accountId,
-        region: message.region,
-        route: message.route,
-        instanceIds,
-      }),
-    ]);
-  }
-  return [...statuses.values()].reduce((n, list) => n + list.length, 0);
+  if (later.length > 0)
+    deps.log({
+      ...scope,
+      action: "diagnose",
+      outcome: "ok",
+      instanceIds: later,
+      detail: "no line within the delivery timeout: inspect sent, its result read at a later look",
+    });
+  if (unsendable.length > 0)
+    await ecs.tagInstances(unsendable, {
+      [config.statusTagKey]: formatStatus({ stage: "failed", reason: "NoLinesDelivered" }),
+    });
+  return unsendable.length + later.length;
 }

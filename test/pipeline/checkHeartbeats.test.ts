@@ -4,9 +4,11 @@
  * script's inspect once the route's timeout passes.
  */
 
-import { encodeMessage } from "../../shared/messages/queueMessages";
+import { decodeMessage, encodeMessage } from "../../shared/messages/queueMessages";
+import { applyRoute } from "../../shared/usecases/applyRoute";
 import { authorizeInstances } from "../../shared/usecases/authorizeInstances";
 import { checkHeartbeats, type HeartbeatDeps } from "../../shared/usecases/checkHeartbeats";
+import { until } from "../support/localAccounts";
 import {
   APPLY_QUEUE,
   config,
@@ -86,11 +88,33 @@ describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", (
   });
 
   test("past the routes' timeouts the silent hosts are inspected and get the reason found on them; the idle one collects", async () => {
+    // Apply binds the route's config for the heartbeating host (the delivery timeout counts from there).
+    const [received] = await kit.adapters.queue().receive(APPLY_QUEUE, 1, 0);
+    const decoded = decodeMessage(received?.body ?? "");
+    if (!decoded.ok || decoded.message.type !== "apply") throw new Error("no apply message");
+    await applyRoute(
+      {
+        ...kit.deps,
+        sls: (scope) => kit.adapters.sls(scope),
+        slsDataEndpoint: (region) => kit.endpoints.slsDataEndpoint(region),
+        applyQueue: APPLY_QUEUE,
+      },
+      decoded.message,
+    );
     kit.stack.emulator.advanceClock(601_000);
 
     const outcome = await checkHeartbeats(deps);
 
     expect(outcome.diagnosed).toBe(3);
+    // The look at the heartbeating host's files is read at a later tick (no wait in the round).
+    expect(kit.status(ids.up)).toBe("authorized");
+    // The stopped clock must not jump past the command's timeout while the host still runs it.
+    await until("the inspect run ended", () => {
+      const all = kit.stack.emulator.ecs.invocationsIn(SPOKE, REGION);
+      return all.every((i) => i.results.every((r) => r.finishTime !== undefined)) ? true : undefined;
+    });
+    kit.stack.emulator.advanceClock(60_000);
+    expect(await checkHeartbeats(deps)).toMatchObject({ commandsSettled: 1 });
     // Heartbeating, no line, and its one matching file unchanged since the config was bound.
     expect(kit.status(ids.up)).toBe("collecting");
     expect(kit.logs).toContainEqual(

@@ -80,11 +80,6 @@ const delivered = (ips?: string[]) => {
   destination().logstores.add(APP_B_PROD.route.logstore);
   destination().delivering = ips === undefined ? "every machine" : new Set(ips);
 };
-const ipOf = (id: string) => {
-  const record = cloud.record(id);
-  if (!record) throw new Error(`no instance ${id}`);
-  return machineOf(record, APP_B_PROD.identifier, 0).ip;
-};
 const applies = () =>
   cloud.queue.sent(APPLY).flatMap((m) => (m.ok && m.message.type === "apply" ? [m.message] : []));
 const rechecks = () =>
@@ -280,6 +275,8 @@ describe("checkHeartbeats: lines earn collecting", () => {
     const paths = APP_B_PROD.route.logtailConfig.linux?.filePaths ?? [];
     const filesReport = (files: { matched: number; changedSince: number; newestChange: number | null }) =>
       succeeded(UP, hostReport({ action: "inspect", files }));
+    /** Apply bound the route's config to its group. */
+    const bound = () => destination().bindings.set(APP_B_PROD.group, new Set([APP_B_PROD.config]));
     const pastDeliveryTimeout = () =>
       awaitHeartbeat({
         instanceIds: [UP],
@@ -287,6 +284,16 @@ describe("checkHeartbeats: lines earn collecting", () => {
         heartbeatSeenAt: seenAt(APP_B_PROD.route.deliveryTimeoutSeconds + 1),
         checks: 5,
       });
+
+    /** The first tick sends inspect and queues its later look; returns that look's message. */
+    const inspectSent = async () => {
+      const outcome = await checkHeartbeats(deps);
+      const [later] = cloud.queue
+        .sent(HEARTBEAT)
+        .flatMap((m) => (m.ok && m.message.type === "check-command" ? [m] : []));
+      if (later?.message.type !== "check-command") throw new Error("no check-command queued");
+      return { outcome, later: later.message, delaySeconds: later.delaySeconds };
+    };
 
     test.each([
       [
@@ -304,68 +311,129 @@ describe("checkHeartbeats: lines earn collecting", () => {
         { matched: 3, changedSince: 0, newestChange: 1 },
         "collecting",
       ],
-    ])("%s: %s", async (_what, files, status) => {
+    ])("%s: %s, decided at the next look", async (_what, files, status) => {
       heartbeatingFrom(UP);
       delivered([]);
+      bound();
       ecs().answer = () => filesReport(files);
       enqueue(pastDeliveryTimeout());
-      const boundAt = Math.floor(seenAt(APP_B_PROD.route.deliveryTimeoutSeconds + 1) / 1000);
+      // Changes count from a host-clock skew (120 s) before the bind.
+      const boundAt = Math.floor(seenAt(APP_B_PROD.route.deliveryTimeoutSeconds + 1) / 1000) - 120;
 
-      const outcome = await checkHeartbeats(deps);
+      const { outcome, later, delaySeconds } = await inspectSent();
 
+      // No wait inside the round: the result is read by the check-command 50 s later.
       expect(outcome).toMatchObject({ diagnosed: 1 });
       expect(
         ecs()
           .commandsRun("inspect")
           .map((c) => c.words),
       ).toEqual([["inspect", "--since", String(boundAt), ...paths.flatMap((path) => ["--path", path])]]);
-      expect(cloud.status(UP)).toBe(status);
+      expect(later).toMatchObject({ action: "inspect", instanceIds: [UP], boundAt, checks: 0 });
+      expect(delaySeconds).toBe(50);
+      expect(cloud.status(UP)).toBe("authorized");
       expect(rechecks()).toEqual([]);
+
+      enqueue(encodeMessage(later));
+      const read = await checkHeartbeats(deps);
+
+      expect(read).toMatchObject({ commandsSettled: 1, commandsRunning: 0 });
+      expect(cloud.status(UP)).toBe(status);
       // An idle host goes on to apply, which checks whether its account may cut over.
       expect(applies().flatMap((m) => m.instanceIds)).toEqual(status === "collecting" ? [UP] : []);
     });
 
-    test("an inspect still running is not a verdict: a later look reads it, and an idle host then collects", async () => {
+    test("an inspect still running when read is looked at again; once ended, an idle host collects", async () => {
       heartbeatingFrom(UP);
       delivered([]);
+      bound();
       ecs().answer = (id) => stillRunning(id);
       enqueue(pastDeliveryTimeout());
-      const boundAt = Math.floor(seenAt(APP_B_PROD.route.deliveryTimeoutSeconds + 1) / 1000);
+      const { later } = await inspectSent();
+      enqueue(encodeMessage(later));
 
-      const first = await checkHeartbeats(deps);
+      const running = await checkHeartbeats(deps);
 
-      expect(first).toMatchObject({ diagnosed: 0 });
+      expect(running).toMatchObject({ commandsSettled: 0, commandsRunning: 1 });
       expect(cloud.status(UP)).toBe("authorized");
-      const [later] = cloud.queue
-        .sent(HEARTBEAT)
-        .flatMap((m) => (m.ok && m.message.type === "check-command" ? [m] : []));
-      expect(later).toMatchObject({
-        message: { action: "inspect", instanceIds: [UP], boundAt, checks: 0 },
-        delaySeconds: 50,
-      });
-      if (later?.message.type !== "check-command") throw new Error("no check-command");
-
-      // The run ends; the next tick reads it.
       ecs().setResult(
-        later.message.invokeId,
+        later.invokeId,
         succeeded(
           UP,
           hostReport({ action: "inspect", files: { matched: 2, changedSince: 0, newestChange: 1 } }),
         ),
       );
-      enqueue(encodeMessage(later.message));
-      const second = await checkHeartbeats(deps);
+      enqueue(encodeMessage({ ...later, checks: 1 }));
+      const ended = await checkHeartbeats(deps);
 
-      expect(second).toMatchObject({ commandsSettled: 1, commandsRunning: 0 });
+      expect(ended).toMatchObject({ commandsSettled: 1, commandsRunning: 0 });
       expect(cloud.status(UP)).toBe("collecting");
       expect(applies().flatMap((m) => m.instanceIds)).toEqual([UP]);
+    });
+
+    test("a config not bound yet (apply held it back) restarts the wait and asks apply again; nothing is inspected", async () => {
+      heartbeatingFrom(UP);
+      delivered([]);
+      enqueue(pastDeliveryTimeout());
+
+      const outcome = await checkHeartbeats(deps);
+
+      expect(outcome).toMatchObject({ diagnosed: 0, awaitingLines: 1 });
+      expect(inspected()).toEqual([]);
+      expect(applies().flatMap((m) => m.instanceIds)).toEqual([UP]);
+      expect(rechecks()).toEqual([
+        expect.objectContaining({ instanceIds: [UP], checks: 0, heartbeatSeenAt: cloud.clock.now() }),
+      ]);
+    });
+
+    test("idle files do not clear a delivery failure: only lines do", async () => {
+      const record = cloud.record(UP);
+      if (record) record.tags = tags("app-b-prod", "failed:NoLinesDelivered");
+      heartbeatingFrom(UP);
+      delivered([]);
+      bound();
+      ecs().answer = () => filesReport({ matched: 3, changedSince: 0, newestChange: 1 });
+      enqueue(pastDeliveryTimeout());
+      enqueue(encodeMessage((await inspectSent()).later));
+
+      await checkHeartbeats(deps);
+
+      expect(cloud.status(UP)).toBe("failed:NoLinesDelivered");
+      expect(applies()).toEqual([]);
+    });
+
+    test("an IP two heartbeating machines report vouches for neither: no lines count, the host is inspected", async () => {
+      heartbeatingFrom(UP, DOWN);
+      destination().machines.set(
+        APP_B_PROD.group,
+        (destination().machines.get(APP_B_PROD.group) ?? []).map((machine) => ({
+          ...machine,
+          ip: "172.16.0.99",
+        })),
+      );
+      delivered(["172.16.0.99"]);
+      bound();
+      ecs().answer = (id) =>
+        succeeded(
+          id,
+          hostReport({ action: "inspect", files: { matched: 1, changedSince: 1, newestChange: 1 } }),
+        );
+      enqueue(pastDeliveryTimeout());
+      enqueue(encodeMessage((await inspectSent()).later));
+
+      await checkHeartbeats(deps);
+
+      expect(applies()).toEqual([]);
+      expect(cloud.status(UP)).toBe("failed:NoLinesDelivered");
     });
 
     test("inspect that cannot run leaves the reason NoLinesDelivered", async () => {
       heartbeatingFrom(UP);
       delivered([]);
+      bound();
       ecs().answer = (id) => failedRun(id, { errorCode: "InstanceNotRunning" });
       enqueue(pastDeliveryTimeout());
+      enqueue(encodeMessage((await inspectSent()).later));
 
       await checkHeartbeats(deps);
 
