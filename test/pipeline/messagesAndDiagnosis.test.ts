@@ -1,4 +1,9 @@
-import { diagnoseNoHeartbeat, nextHeartbeatCheckDelaySeconds } from "../../shared/heartbeat/diagnosis";
+import { formatStatus, parseStatus } from "../../shared/domain/status";
+import {
+  diagnoseNoDelivery,
+  diagnoseNoHeartbeat,
+  nextHeartbeatCheckDelaySeconds,
+} from "../../shared/heartbeat/diagnosis";
 import type { HostReport } from "../../shared/hostscript/hostReport";
 import { decodeMessage, encodeMessage, type QueueMessage } from "../../shared/messages/queueMessages";
 
@@ -110,5 +115,55 @@ describe("diagnosing a host that does not heartbeat", () => {
     ]);
     expect(nextHeartbeatCheckDelaySeconds(5, 590, 600)).toBe(10);
     expect(nextHeartbeatCheckDelaySeconds(5, 600, 600)).toBeUndefined();
+  });
+});
+
+describe("diagnosing a heartbeating host that delivers no line", () => {
+  const BOUND = 1_800_000_000;
+  const files = (matched: number, changedSince: number) => ({
+    files: { matched, changedSince, newestChange: matched === 0 ? null : BOUND - 10 },
+  });
+
+  test.each<[string, HostReport, string | undefined, string, RegExp]>([
+    [
+      "the agent stopped",
+      report({ ...files(2, 1), agent: { running: false } }),
+      undefined,
+      "failed:AgentNotRunning",
+      /stopped/,
+    ],
+    ["no file at the paths", report(files(0, 0)), undefined, "failed:NoMatchingFiles", /no file matches/],
+    [
+      "files written, no line",
+      report(files(3, 2)),
+      undefined,
+      "failed:NoLinesDelivered",
+      /2 of 3 matching files changed/,
+    ],
+    ["idle files", report(files(3, 0)), undefined, "collecting", /^idle: 3 files match/],
+    [
+      "idle files after a delivery failure",
+      report(files(3, 0)),
+      "failed:NoLinesDelivered",
+      "failed:NoLinesDelivered",
+      /still no line/,
+    ],
+    [
+      "files written after an earlier idle look",
+      report(files(3, 1)),
+      "failed:NoLinesDelivered",
+      "failed:NoLinesDelivered",
+      /changed since/,
+    ],
+    ["no file listing (Windows)", report(), undefined, "collecting", /heartbeat alone/],
+  ])("%s → %s", (_what, found, current, status, detail) => {
+    const diagnosis = diagnoseNoDelivery(
+      found,
+      BOUND,
+      current === undefined ? undefined : parseStatus(current),
+    );
+
+    expect(formatStatus(diagnosis.status)).toBe(status);
+    expect(diagnosis.detail).toMatch(detail);
   });
 });
