@@ -229,7 +229,10 @@ export async function reconcile(
         }
         break;
       case "checkDelivery":
-        // Apply binds the config and marks the instances whose lines are in the logstore.
+        // Deployed, the heartbeat check (awaitHeartbeat) looks for these instances' lines and sends
+        // them to apply: more apply messages here would only load the apply queue. The operator's
+        // reconcile has no heartbeat function behind it: its apply, run at once, marks them.
+        if (!options.applyNow) break;
         for (const instanceId of action.instanceIds) {
           const key = `${action.accountId}|${action.region}|${action.route}`;
           const message = applyWork.get(key) ?? {
