@@ -60,6 +60,9 @@ export interface SlowHosts {
   commandDelaySeconds: number;
 }
 
+/** Each host has an unwritten log where app-b-prod reads: idle, it collects after its diagnosis. */
+const IDLE_LOG = ", idleLogs: [/var/log/app-b/old.log]";
+
 export function pipelineFleetYaml(
   instances: number,
   tags?: Readonly<Record<string, string>>,
@@ -78,11 +81,11 @@ export function pipelineFleetYaml(
     const count = Math.min(left, Math.max(1, Math.round(instances * share)));
     if (count <= 0) continue;
     groups.push(
-      `  - { account: app-b, region: ${REGION}, count: ${count}, commandDelaySeconds: ${commandDelaySeconds}${tagText} }`,
+      `  - { account: app-b, region: ${REGION}, count: ${count}, commandDelaySeconds: ${commandDelaySeconds}${IDLE_LOG}${tagText} }`,
     );
     left -= count;
   }
-  if (left > 0) groups.push(`  - { account: app-b, region: ${REGION}, count: ${left}${tagText} }`);
+  if (left > 0) groups.push(`  - { account: app-b, region: ${REGION}, count: ${left}${IDLE_LOG}${tagText} }`);
   return [
     "accounts:",
     `  - { id: "${HUB_ACCOUNT}", name: hub, roles: [{ name: logtail-xacct-event-forwarder, trustedAccounts: ["${SPOKE_ACCOUNT}"] }, { name: logtail-xacct-fc, trustedServices: [fc.aliyuncs.com] }] }`,
