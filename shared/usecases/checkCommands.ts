@@ -110,10 +110,12 @@ function inspectSettlement(
   if (result?.finished !== true && !gaveUp) return "running";
   const report = parseHostReport(result?.output ?? "");
   if (result?.status !== "Success" || !report.ok)
+    // Cloud Assistant's failure, not the host's files: a host failure the next look retries (a
+    // NoLinesDelivered here would outlast every later idle look).
     return {
-      status: { stage: "failed", reason: "NoLinesDelivered" },
+      status: { stage: "failed", reason: "HostScriptFailed" },
       authorized: false,
-      failure: "NoLinesDelivered",
+      failure: "HostScriptFailed",
       detail: `no line arrived, and inspect could not run: ${result?.errorCode ?? result?.status ?? "no result"}`,
     };
   const found = diagnoseNoDelivery(

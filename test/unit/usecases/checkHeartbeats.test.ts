@@ -427,7 +427,7 @@ describe("checkHeartbeats: lines earn collecting", () => {
       expect(cloud.status(UP)).toBe("failed:NoLinesDelivered");
     });
 
-    test("inspect that cannot run leaves the reason NoLinesDelivered", async () => {
+    test("inspect that cannot run is a host failure the next look retries, not a delivery verdict", async () => {
       heartbeatingFrom(UP);
       delivered([]);
       bound();
@@ -437,7 +437,7 @@ describe("checkHeartbeats: lines earn collecting", () => {
 
       await checkHeartbeats(deps);
 
-      expect(cloud.status(UP)).toBe("failed:NoLinesDelivered");
+      expect(cloud.status(UP)).toBe("failed:HostScriptFailed");
     });
   });
 });
