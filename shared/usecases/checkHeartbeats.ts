@@ -225,7 +225,8 @@ async function handleBatch(
     }
   }
 
-  const healthy: Array<{ accountId: string; region: string; route: string; id: string; binds: boolean }> = [];
+  type Target = { accountId: string; region: string; route: string; id: string };
+  const healthy: Array<Target & { binds: boolean }> = [];
   const waiting: Array<{ message: AwaitHeartbeatMessage; delaySeconds: number }> = [];
   const timedOut = new Map<string, { message: AwaitHeartbeatMessage; ids: string[] }>();
   const silent = new Map<string, { message: AwaitHeartbeatMessage; ids: string[] }>();
@@ -318,6 +319,15 @@ async function handleBatch(
       bound.set(os, value);
       return value;
     };
+    /** Apply is asked to bind the config, and the wait for lines starts (again) now. */
+    const bindAndAwaitLines = (message: AwaitHeartbeatMessage, id: string, at: Target) => {
+      healthy.push({ ...at, binds: true });
+      waiting.push({
+        message: { ...message, instanceIds: [id], checks: 0, heartbeatSeenAt: nowMs },
+        delaySeconds: nextHeartbeatCheckDelaySeconds(0, 0, route.deliveryTimeoutSeconds) ?? 0,
+      });
+      counts.awaitingLines += 1;
+    };
     for (const { message, id, ip, os } of items) {
       const at = { accountId: message.accountId, region: message.region, route: message.route, id };
       counts.healthy += 1;
@@ -326,12 +336,7 @@ async function handleBatch(
         continue;
       }
       if (message.heartbeatSeenAt === undefined) {
-        healthy.push({ ...at, binds: true });
-        waiting.push({
-          message: { ...message, instanceIds: [id], checks: 0, heartbeatSeenAt: nowMs },
-          delaySeconds: nextHeartbeatCheckDelaySeconds(0, 0, route.deliveryTimeoutSeconds) ?? 0,
-        });
-        counts.awaitingLines += 1;
+        bindAndAwaitLines(message, id, at);
         continue;
       }
       const delaySeconds = nextHeartbeatCheckDelaySeconds(
@@ -348,12 +353,7 @@ async function handleBatch(
       } else if (!(await isBound(os))) {
         // Apply held the config back (the handover's gate) or has not run: the wait starts again
         // once it is bound, and apply is asked again.
-        healthy.push({ ...at, binds: true });
-        waiting.push({
-          message: { ...message, instanceIds: [id], checks: 0, heartbeatSeenAt: nowMs },
-          delaySeconds: nextHeartbeatCheckDelaySeconds(0, 0, route.deliveryTimeoutSeconds) ?? 0,
-        });
-        counts.awaitingLines += 1;
+        bindAndAwaitLines(message, id, at);
       } else {
         const entryKey = `${message.accountId}|${message.region}|${message.route}|${message.heartbeatSeenAt}`;
         const entry = silent.get(entryKey) ?? { message, ids: [] };

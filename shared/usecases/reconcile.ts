@@ -187,6 +187,13 @@ export async function reconcile(
     { scope: { accountId: string; region: string }; requests: HostActionRequest[] }
   >();
   const applyWork = new Map<string, ApplyMessage>();
+  /** One apply message per account, region and route, each instance in it once. */
+  const addApplyWork = (accountId: string, region: string, route: string, instanceId: string): void => {
+    const key = `${accountId}|${region}|${route}`;
+    const message = applyWork.get(key) ?? { v: 1, type: "apply", accountId, region, route, instanceIds: [] };
+    if (!message.instanceIds.includes(instanceId)) message.instanceIds.push(instanceId);
+    applyWork.set(key, message);
+  };
   const heartbeat: string[] = [];
   for (const action of result.actions) {
     executed[action.type] += 1;
@@ -233,19 +240,8 @@ export async function reconcile(
         // them to apply: more apply messages here would only load the apply queue. The operator's
         // reconcile has no heartbeat function behind it: its apply, run at once, marks them.
         if (!options.applyNow) break;
-        for (const instanceId of action.instanceIds) {
-          const key = `${action.accountId}|${action.region}|${action.route}`;
-          const message = applyWork.get(key) ?? {
-            v: 1,
-            type: "apply",
-            accountId: action.accountId,
-            region: action.region,
-            route: action.route,
-            instanceIds: [],
-          };
-          if (!message.instanceIds.includes(instanceId)) message.instanceIds.push(instanceId);
-          applyWork.set(key, message);
-        }
+        for (const instanceId of action.instanceIds)
+          addApplyWork(action.accountId, action.region, action.route, instanceId);
         break;
       case "ensureRoute":
       case "retireSourceConfig":
@@ -258,18 +254,7 @@ export async function reconcile(
           const resolution = resolveRoute(deps.config, instance, instance.tags[deps.config.tagKey]);
           if (resolution.kind !== "route" || resolution.name !== action.route) continue;
           if (action.type !== "ensureRoute" && instance.accountId !== action.sourceAccount) continue;
-          const key = `${instance.accountId}|${instance.region}|${action.route}`;
-          const message = applyWork.get(key) ?? {
-            v: 1,
-            type: "apply",
-            accountId: instance.accountId,
-            region: instance.region,
-            route: action.route,
-            instanceIds: [],
-          };
-          if (!message.instanceIds.includes(instance.instanceId))
-            message.instanceIds.push(instance.instanceId);
-          applyWork.set(key, message);
+          addApplyWork(instance.accountId, instance.region, action.route, instance.instanceId);
         }
         break;
       case "setStatus":
