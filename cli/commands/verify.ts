@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import type { VerifyReport } from "../../shared/status/verifyReport";
+import { LINE_TIME_SKEW_SECONDS, type VerifyReport } from "../../shared/status/verifyReport";
 import { VerifyError, verifyRoute } from "../../shared/usecases/verifyRoute";
 import { CliFailure, describeFailure, loadConfig, openCloud } from "../cloud";
 import { EXIT_INVALID_INPUT, EXIT_NOT_EXACTLY_ONCE, EXIT_OK, EXIT_USAGE } from "../exitCodes";
@@ -84,6 +84,8 @@ export function renderVerifyText(reports: readonly VerifyReport[]): string {
     for (const job of report.copyJobs) text += `  copy job ${job.name}: ${job.status}\n`;
     if (report.copyUnfinished)
       text += "  the copy has not finished: what it still has to copy shows as missing\n";
+    if (report.lineIdentity !== "content")
+      text += `  some lines have no content digest (no \`content\` field, or no analytics on it): their copies were told apart by read time, so a re-read more than ${LINE_TIME_SKEW_SECONDS} s later counts as a line of its own\n`;
     if (report.cutoverAt !== undefined)
       text += `  cutover (copy range end) ${new Date(report.cutoverAt * 1000).toISOString()}\n`;
     const problems = report.files.filter((file) => file.missing > 0 || file.extraCopies > 0);

@@ -8,7 +8,11 @@
  * `data-series` ("source" | "destination") on the chart's polylines, `data-cutover` on its marker,
  * `data-host` / `data-inode` on each problem row.
  */
-import type { MinuteCount, VerifyReport } from "../../shared/status/verifyReport";
+import {
+  LINE_TIME_SKEW_SECONDS,
+  type MinuteCount,
+  type VerifyReport,
+} from "../../shared/status/verifyReport";
 import { escapeHtml } from "./htmlReport";
 
 const CSS = `
@@ -55,6 +59,9 @@ function renderReport(report: VerifyReport): string {
     `<h2>${escapeHtml(report.route)} from ${escapeHtml(report.sourceAccount)}: <span class="${verdict}">${report.ok ? "every line once" : "not exactly once"}</span></h2>`,
     "<table><tr><th>files</th><th>source lines</th><th>destination lines</th><th>missing</th><th>duplicated</th><th>extra copies</th><th>history missing</th><th>history extra</th></tr>",
     `<tr>${count("files", totals.files)}${count("source", totals.inSource)}${count("destination", totals.inDestination)}${count("missing", totals.missing)}${count("duplicated", totals.duplicated)}${count("extra-copies", totals.extraCopies)}${count("history-missing", totals.unplacedMissing)}${count("history-extra", totals.unplacedExtra)}</tr></table>`,
+    report.lineIdentity === "content"
+      ? `<p data-line-identity="content">Copies of a line are told apart from other lines by its position and a digest of its content.</p>`
+      : `<p data-line-identity="${report.lineIdentity}">Some lines have no content digest: their copies were told apart by read time, so a re-read more than ${LINE_TIME_SKEW_SECONDS} s later counts as a line of its own.</p>`,
     renderChart(report),
     `<table id="copy-jobs"><tr><th>copy job</th><th>status</th></tr>${report.copyJobs
       .map((job) => `<tr><td>${escapeHtml(job.name)}</td><td>${escapeHtml(job.status)}</td></tr>`)

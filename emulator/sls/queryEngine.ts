@@ -4,6 +4,7 @@ import type { QueryIndex } from "./queryIndex";
 import { compileSearch, parseSearch, type RowPredicate } from "./querySearch";
 import { type CompiledSql, compileSql, type SqlType } from "./querySql";
 import { parseSql, type SqlValue } from "./querySqlParser";
+import { formatBinary } from "./sqlScalarFunctions";
 
 /** GetLogs answers at most this many lines of a search (`line` 0–100, default 100). */
 export const maxSearchLines = 100;
@@ -165,6 +166,7 @@ function rowObject(
 export function formatValue(value: SqlValue, type: SqlType): string {
   if (value === null) return "null";
   if (type === "double" && typeof value === "number" && Number.isInteger(value)) return value.toFixed(1);
+  if (type === "varbinary") return formatBinary(String(value));
   return String(value);
 }
 

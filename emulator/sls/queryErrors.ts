@@ -52,6 +52,12 @@ export const queryErrors = {
     ),
   functionNotRegistered: (column: number, name: string) =>
     new SlsError(400, "ParameterInvalid", `line 1:${column}: Function ${name} not registered`),
+  unexpectedParameters: (column: number, name: string, given: readonly string[], expected: string) =>
+    new SlsError(
+      400,
+      "ParameterInvalid",
+      `line 1:${column}: Unexpected parameters (${given.join(", ")}) for function ${name}. Expected: ${name}(${expected})`,
+    ),
   aggregateInClause: (column: number, clause: "WHERE" | "GROUP BY") =>
     new SlsError(
       400,

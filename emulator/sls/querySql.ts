@@ -3,6 +3,7 @@ import { queryErrors } from "./queryErrors";
 import type { QueryIndex } from "./queryIndex";
 import type { RowPredicate } from "./querySearch";
 import type { BinaryOp, SelectStatement, SqlExpr, SqlValue } from "./querySqlParser";
+import { applyScalar, scalarFunction } from "./sqlScalarFunctions";
 
 /** SLS answers at most this many SQL rows unless the statement says `LIMIT`. */
 export const defaultSqlLimit = 100;
@@ -16,7 +17,7 @@ export interface CompiledSql {
 }
 
 /** Presto's types as far as the engine needs them: integer arithmetic and how doubles print. */
-export type SqlType = "bigint" | "double" | "varchar" | "boolean" | "unknown";
+export type SqlType = "bigint" | "double" | "varchar" | "varbinary" | "boolean" | "unknown";
 
 export interface SqlResult {
   columns: string[];
@@ -322,7 +323,11 @@ function compileGroup(expr: SqlExpr, context: GroupContext): GroupFn {
     case "column":
       throw queryErrors.notInGroupBy(expr.column, expr.name);
     case "call": {
-      if (!aggregateNames.has(expr.name)) throw queryErrors.functionNotRegistered(expr.column, expr.name);
+      if (!aggregateNames.has(expr.name)) {
+        const fn = checkedScalar(expr, context.index);
+        const argument = compileGroup(expr.args[0] as SqlExpr, context);
+        return (group) => applyScalar(fn, argument(group));
+      }
       const slot = context.factories.length;
       context.factories.push(aggregateFactory(expr, context.index));
       return (group) => group.aggregates[slot]?.result() ?? null;
@@ -495,9 +500,12 @@ function compileRow(expr: SqlExpr, index: QueryIndex): RowFn {
     }
     case "column":
       return columnAccessor(expr.name, expr.column, index);
-    case "call":
+    case "call": {
       if (aggregateNames.has(expr.name)) throw queryErrors.aggregateInClause(expr.column, "WHERE");
-      throw queryErrors.functionNotRegistered(expr.column, expr.name);
+      const fn = checkedScalar(expr, index);
+      const argument = compileRow(expr.args[0] as SqlExpr, index);
+      return (row) => applyScalar(fn, argument(row));
+    }
     case "negate": {
       const operand = compileRow(expr.operand, index);
       return (row) => negate(operand(row));
@@ -561,6 +569,17 @@ function columnAccessor(name: string, column: number, index: QueryIndex): RowFn 
     };
   }
   return (row) => row.get(name) ?? null;
+}
+
+/** A scalar function call with one argument of the function's type, or the error Presto answers. */
+function checkedScalar(expr: Extract<SqlExpr, { kind: "call" }>, index: QueryIndex) {
+  const fn = scalarFunction(expr.name);
+  if (fn === undefined) throw queryErrors.functionNotRegistered(expr.column, expr.name);
+  const types = expr.args.map((argument) => typeOf(argument, index));
+  const [only] = types;
+  if (expr.star || expr.distinct || types.length !== 1 || (only !== fn.parameter && only !== "unknown"))
+    throw queryErrors.unexpectedParameters(expr.column, expr.name, types, fn.parameter);
+  return fn;
 }
 
 // ---- operators --------------------------------------------------------------------------------
@@ -747,6 +766,8 @@ export function typeOf(expr: SqlExpr, index: QueryIndex): SqlType {
       return kind === "long" ? "bigint" : kind === "double" ? "double" : "varchar";
     }
     case "call": {
+      const scalar = scalarFunction(expr.name);
+      if (scalar !== undefined) return scalar.returns;
       const argument = expr.args[0];
       const argumentType = argument === undefined ? "unknown" : typeOf(argument, index);
       switch (expr.name) {

@@ -19,6 +19,9 @@ export const POSITION_FIELDS = {
   receiveTime: "__tag__:__receive_time__",
 } as const;
 
+/** The field a single-line file config puts a line's text in: `verify` tells a line's copies by it. */
+export const LINE_CONTENT_FIELD = "content";
+
 /** The `input_file` options of the destination config of a route that hands over from a source. */
 export const DESTINATION_HANDOVER_INPUT = { AppendingLogPositionMeta: true, TailSizeKB: 0 } as const;
 /** The destination config's `input_file` options on a route without a handover: lines carry their position. */

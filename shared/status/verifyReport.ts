@@ -6,7 +6,13 @@
  * (copied, or read there by the route's config). Lines without position meta (shipped before the
  * source config had it) are counted per host: the destination must hold as many as the source.
  * Lines only the destination has (written after the source config was retired) are counted, and
- * doubles among them are found by position too. Source lines received after the cutover count only
+ * doubles among them are found by position too.
+ *
+ * Copies of one line share its position and its content; a crash re-read comes minutes later, a
+ * resent batch seconds later. So at one position, copies with the same content digest are one line
+ * whenever they were read. Only when a logstore cannot give the digest (the line has no `content`
+ * field, or `content` has no analytics) are copies told apart by read time, which counts a re-read
+ * more than LINE_TIME_SKEW_SECONDS later as a second line. Source lines received after the cutover count only
  * in files the destination reads too: a host that is not migrated goes on shipping to the source.
  */
 
@@ -24,6 +30,8 @@ export interface PositionCount {
    * truncated file) share offsets but not read times. Absent: every copy counts as one line.
    */
   time?: number;
+  /** The digest of the line's content: copies with the same digest at one position are one line. */
+  digest?: string;
 }
 
 /** Copies of one position read within this many seconds of each other are one line. */
@@ -113,6 +121,11 @@ export interface VerifyReport {
   /** Copy jobs still running: what they have not copied yet shows as missing. */
   copyUnfinished: boolean;
   perMinute: { source: MinuteCount[]; destination: MinuteCount[] };
+  /**
+   * How copies of a position were told apart: by content digest (exact), by read time (a crash
+   * re-read more than LINE_TIME_SKEW_SECONDS later counts as a line of its own), or both.
+   */
+  lineIdentity: "content" | "readTime" | "mixed";
   cutoverAt?: number;
   /** Every line there once (and the copy finished). */
   ok: boolean;
@@ -121,7 +134,7 @@ export interface VerifyReport {
 const SAMPLE = 10;
 
 export function buildVerifyReport(input: VerifyInput): VerifyReport {
-  type Copies = Array<{ time: number; copies: number; source: boolean }>;
+  type Copies = Copy[];
   const files = new Map<string, { host: string; inode: string; offsets: Map<number, Copies> }>();
   const add = (row: PositionCount, source: boolean) => {
     const key = `${row.host}\u0000${row.inode}`;
@@ -131,7 +144,12 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
       files.set(key, file);
     }
     const copies = file.offsets.get(row.offset) ?? [];
-    copies.push({ time: row.time ?? 0, copies: row.copies, source });
+    copies.push({
+      time: row.time ?? 0,
+      copies: row.copies,
+      source,
+      ...(row.digest === undefined ? {} : { digest: row.digest }),
+    });
     file.offsets.set(row.offset, copies);
   };
   // The copy covers source lines received before the cutover; after it, only files the destination
@@ -212,6 +230,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
     copyJobs: [...input.copyJobs],
     copyUnfinished,
     perMinute: { source: [...input.source.perMinute], destination: [...input.destination.perMinute] },
+    lineIdentity: lineIdentityOf([...input.source.positions, ...input.destination.positions]),
     ...(input.cutoverAt === undefined ? {} : { cutoverAt: input.cutoverAt }),
     ok:
       !copyUnfinished &&
@@ -222,11 +241,40 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
   };
 }
 
-/** The lines at one position: its copies grouped by read time (within LINE_TIME_SKEW_SECONDS). */
-function linesAt(
-  copies: ReadonlyArray<{ time: number; copies: number; source: boolean }>,
-): Array<{ source: number; destination: number }> {
-  const lines: Array<{ source: number; destination: number }> = [];
+interface Copy {
+  time: number;
+  copies: number;
+  source: boolean;
+  digest?: string;
+}
+
+interface LineCopies {
+  source: number;
+  destination: number;
+}
+
+/**
+ * The lines at one position: copies with a content digest grouped by digest; copies without one
+ * grouped by read time (within LINE_TIME_SKEW_SECONDS).
+ */
+function linesAt(copies: readonly Copy[]): LineCopies[] {
+  const byDigest = new Map<string, LineCopies>();
+  const undigested: Copy[] = [];
+  for (const copy of copies) {
+    if (copy.digest === undefined) {
+      undigested.push(copy);
+      continue;
+    }
+    const line = byDigest.get(copy.digest) ?? { source: 0, destination: 0 };
+    if (copy.source) line.source += copy.copies;
+    else line.destination += copy.copies;
+    byDigest.set(copy.digest, line);
+  }
+  return [...byDigest.values(), ...linesByReadTime(undigested)];
+}
+
+function linesByReadTime(copies: readonly Copy[]): LineCopies[] {
+  const lines: LineCopies[] = [];
   let startedAt = Number.NEGATIVE_INFINITY;
   for (const copy of [...copies].sort((a, b) => a.time - b.time)) {
     if (copy.time - startedAt > LINE_TIME_SKEW_SECONDS || lines.length === 0) {
@@ -239,6 +287,12 @@ function linesAt(
     else line.destination += copy.copies;
   }
   return lines;
+}
+
+function lineIdentityOf(rows: readonly PositionCount[]): VerifyReport["lineIdentity"] {
+  const digested = rows.filter((row) => row.digest !== undefined).length;
+  if (digested === rows.length) return "content";
+  return digested === 0 ? "readTime" : "mixed";
 }
 
 function sum<T>(items: readonly T[], of: (item: T) => number): number {

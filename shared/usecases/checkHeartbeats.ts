@@ -8,7 +8,6 @@ import { OPERATING_SYSTEMS, type OperatingSystem } from "../config/routesSchema"
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
 import {
-  diagnoseNoDelivery,
   diagnoseNoHeartbeat,
   nextHeartbeatCheckDelaySeconds,
 } from "../heartbeat/diagnosis";

@@ -7,6 +7,7 @@
 import type { Route, RouteSource, RoutesFile, SourceAccount } from "../config/routesSchema";
 import {
   type DestinationStart,
+  LINE_CONTENT_FIELD,
   POSITION_FIELDS,
   SOURCE_HANDOVER_INPUT,
   type SourceConfigState,
@@ -28,12 +29,14 @@ export interface HandoverSource {
   };
 }
 
-/** Index keys the handover queries need, with analytics, in both logstores. */
+/** Index keys the handover and `verify` queries need, with analytics, in both logstores. */
 export const POSITION_INDEX_KEYS: Readonly<Record<string, FieldIndexSpec>> = {
   [POSITION_FIELDS.host]: { type: "text", docValue: true },
   [POSITION_FIELDS.inode]: { type: "text", docValue: true },
   [POSITION_FIELDS.offset]: { type: "long", docValue: true },
   [POSITION_FIELDS.receiveTime]: { type: "long", docValue: true },
+  // verify tells a line's copies (a crash re-read, a resent batch) from other lines by its digest.
+  [LINE_CONTENT_FIELD]: { type: "text", docValue: true },
 };
 
 export function handoverSources(config: RoutesFile, route: Route): HandoverSource[] {

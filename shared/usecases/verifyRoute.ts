@@ -5,7 +5,7 @@
  */
 import type { RoutesFile } from "../config/routesSchema";
 import { copyPartName, MAX_COPY_PARTS } from "../domain/copyJob";
-import { POSITION_FIELDS } from "../planner/handover";
+import { LINE_CONTENT_FIELD, POSITION_FIELDS } from "../planner/handover";
 import type { LogRow, SlsPort } from "../ports/sls";
 import {
   buildVerifyReport,
@@ -22,6 +22,8 @@ export type VerifyDeps = Pick<StepDeps, "config" | "sls" | "now">;
 
 const { host: HOST, inode: INODE, offset: OFFSET, receiveTime: RECEIVED } = POSITION_FIELDS;
 const MAX_ROWS = 1_000_000;
+/** The digest of a line's text (SLS binary and string functions; upper-case hex). */
+const CONTENT_DIGEST = `to_hex(md5(to_utf8("${LINE_CONTENT_FIELD}")))`;
 
 export class VerifyError extends Error {
   override readonly name = "VerifyError";
@@ -113,10 +115,16 @@ async function readLogstore(
   unplacedBefore: number | undefined,
 ): Promise<{ positions: PositionCount[]; unplaced: UnplacedCount[]; perMinute: HostMinute[] }> {
   const received = `cast("${RECEIVED}" as bigint)`;
-  const positionRows = await sls.queryLogs(logstore, {
-    ...range,
-    query: `* | select "${HOST}" as host, "${INODE}" as inode, "${OFFSET}" as file_offset, __time__ as t, count(*) as copies, min(${received}) as received where "${INODE}" is not null group by "${HOST}", "${INODE}", "${OFFSET}", __time__ limit ${MAX_ROWS}`,
-  });
+  const positionQuery = (digest: string) =>
+    `* | select "${HOST}" as host, "${INODE}" as inode, "${OFFSET}" as file_offset, __time__ as t${digest === "" ? "" : `, ${digest} as digest`}, count(*) as copies, min(${received}) as received where "${INODE}" is not null group by "${HOST}", "${INODE}", "${OFFSET}", __time__${digest === "" ? "" : `, ${digest}`} limit ${MAX_ROWS}`;
+  const positionRows = await sls
+    .queryLogs(logstore, { ...range, query: positionQuery(CONTENT_DIGEST) })
+    .catch(async (error: unknown) => {
+      // A logstore whose `content` has no analytics cannot give the digest: tell copies apart by
+      // read time instead (the report says which way it counted).
+      if (!contentNotAnalysable(error)) throw error;
+      return sls.queryLogs(logstore, { ...range, query: positionQuery("") });
+    });
   const before = unplacedBefore === undefined ? "" : ` and ${received} < ${Math.floor(unplacedBefore)}`;
   const unplacedRows = await sls.queryLogs(logstore, {
     ...range,
@@ -132,6 +140,7 @@ async function readLogstore(
       const copies = numberOf(row, "copies");
       const firstReceived = numberOf(row, "received");
       const time = numberOf(row, "t");
+      const digest = row.digest === undefined || row.digest === "null" ? undefined : row.digest;
       if (row.host === undefined || row.inode === undefined || offset === undefined || copies === undefined)
         return [];
       return [
@@ -142,6 +151,7 @@ async function readLogstore(
           copies,
           ...(firstReceived === undefined ? {} : { received: firstReceived }),
           ...(time === undefined ? {} : { time }),
+          ...(digest === undefined ? {} : { digest }),
         },
       ];
     }),
@@ -171,6 +181,15 @@ function perMinuteOf(rows: readonly HostMinute[], hosts: ReadonlySet<string> | u
   return [...lines.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([minute, count]) => ({ minute, lines: count }));
+}
+
+/** SLS's answer to a query on a column without analytics: "Column 'content' cannot be resolved". */
+function contentNotAnalysable(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.message.includes(`'${LINE_CONTENT_FIELD}'`) &&
+    error.message.includes("cannot be resolved")
+  );
 }
 
 function numberOf(row: LogRow, column: string): number | undefined {

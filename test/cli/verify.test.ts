@@ -37,6 +37,8 @@ interface Line {
   inode?: string;
   offset?: number;
   time: number;
+  /** When the agent read it (`__time__`), if not at `time`: a crash re-read reads a line again later. */
+  readAt?: number;
 }
 
 /** `count` lines of one file, 120 bytes apart, one a second from `time`. */
@@ -51,15 +53,18 @@ function history(host: string, count: number, time: number): Line[] {
 
 const textKey = () => new $Sls.IndexKey({ type: "text", token: [",", " ", ";", "="], docValue: true });
 const longKey = () => new $Sls.IndexKey({ type: "long", docValue: true });
-const INDEX = new $Sls.Index({
-  line: new $Sls.IndexLine({ token: [",", " ", ";", "="], caseSensitive: false }),
-  keys: {
-    "__tag__:__hostname__": textKey(),
-    "__tag__:__inode__": textKey(),
-    __file_offset__: longKey(),
-    "__tag__:__receive_time__": longKey(),
-  },
-});
+/** The keys the product indexes on a handover's logstores; without `content`, verify has no digest. */
+const indexOf = (withContent: boolean) =>
+  new $Sls.Index({
+    line: new $Sls.IndexLine({ token: [",", " ", ";", "="], caseSensitive: false }),
+    keys: {
+      "__tag__:__hostname__": textKey(),
+      "__tag__:__inode__": textKey(),
+      __file_offset__: longKey(),
+      "__tag__:__receive_time__": longKey(),
+      ...(withContent ? { content: textKey() } : {}),
+    },
+  });
 
 describe("logtail-xacct verify on the emulator", () => {
   let emulator: EmulatorHandle;
@@ -81,7 +86,7 @@ describe("logtail-xacct verify on the emulator", () => {
   };
 
   /** Empty logstores with the position fields indexed (dropped and made again per scenario). */
-  async function freshLogstores(): Promise<void> {
+  async function freshLogstores(withContent = true): Promise<void> {
     for (const [sls, { project, logstore }] of [
       [sourceSls, SOURCE],
       [hubSls, DESTINATION],
@@ -93,7 +98,7 @@ describe("logtail-xacct verify on the emulator", () => {
         project,
         new $Sls.CreateLogStoreRequest({ logstoreName: logstore, ttl: 30, shardCount: 2 }),
       );
-      await sls.createIndex(project, logstore, new $Sls.CreateIndexRequest({ body: INDEX }));
+      await sls.createIndex(project, logstore, new $Sls.CreateIndexRequest({ body: indexOf(withContent) }));
     }
   }
 
@@ -113,7 +118,7 @@ describe("logtail-xacct verify on the emulator", () => {
       if (first === undefined) continue;
       await writer.postLogStoreLogs(target.project, target.logstore, {
         logs: group.map((line) => ({
-          timestamp: line.time,
+          timestamp: line.readAt ?? line.time,
           content: {
             content: `${line.time} INFO:${line.inode === undefined ? "history" : `line at ${line.offset}`}`,
             ...(line.offset === undefined ? {} : { __file_offset__: String(line.offset) }),
@@ -276,6 +281,50 @@ describe("logtail-xacct verify on the emulator", () => {
       lines.filter((line) => B.doubled.includes(line.offset ?? -1)),
     );
   };
+
+  /** Scenario C: the destination agent crashed and read 2 lines again 15 minutes later. */
+  const C = { host: "web-4", inode: "4194305", reread: [240, 360] };
+  const scenarioC = async (withContent: boolean) => {
+    const lines = file(C.host, C.inode, 10, T0);
+    await freshLogstores(withContent);
+    await put(sourceWriter, SOURCE, lines);
+    await put(hubWriter, DESTINATION, [
+      ...lines,
+      ...lines
+        .filter((line) => C.reread.includes(line.offset ?? -1))
+        .map((line) => ({ ...line, readAt: line.time + 900 })),
+    ]);
+  };
+
+  describe("scenario C: a crash re-read 15 minutes later", () => {
+    test("with `content` analysable: both re-read lines found as doubled, by their content digest", async () => {
+      await scenarioC(true);
+      const { code, out } = await cli("--json");
+
+      expect(code).toBe(4);
+      const [report] = JSON.parse(out) as VerifyReport[];
+      expect(report?.lineIdentity).toBe("content");
+      expect(report?.files).toEqual([
+        expect.objectContaining({
+          duplicated: 2,
+          extraCopies: 2,
+          destinationOnly: 0,
+          duplicatedOffsets: C.reread,
+        }),
+      ]);
+    });
+
+    test("without analytics on `content`: told apart by read time, and the text says so", async () => {
+      await scenarioC(false);
+      const { code, out } = await cli();
+
+      expect(code).toBe(0);
+      expect(out).toContain("their copies were told apart by read time");
+      const json = JSON.parse((await cli("--json")).out) as VerifyReport[];
+      expect(json[0]?.lineIdentity).toBe("readTime");
+      expect(json[0]?.files[0]).toMatchObject({ duplicated: 0, destinationOnly: 2 });
+    });
+  });
 
   describe("scenario B: 3 lines missing, 2 doubled, 1 history line missing", () => {
     beforeAll(scenarioB);

@@ -2,6 +2,7 @@
  * The SLS query engine (search statement, SQL after `|`, index rules, GetLogs paging, histograms) on
  * an in-memory LogRowSource: no server, no storage layer.
  */
+import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { SlsError } from "../../emulator/sls/errors";
 import type { LogRow, LogRowSource } from "../../emulator/sls/logRows";
@@ -444,6 +445,35 @@ describe("SQL after |", () => {
       { class: "4", n: "1" },
       { class: "5", n: "2" },
     ]);
+  });
+
+  it("hashes text with to_hex(md5(to_utf8(x))), in rows and in groups, NULL in and NULL out", () => {
+    const digest = (text: string) => createHash("md5").update(text, "utf8").digest("hex").toUpperCase();
+    expect(sql("level: error | select to_hex(md5(to_utf8(message))) as h order by h")).toEqual(
+      ["db timeout after 30s", "upstream reset, retrying"]
+        .map((message) => ({ h: digest(message) }))
+        .sort((a, b) => (a.h < b.h ? -1 : 1)),
+    );
+    const grouped = sql(
+      "* | select to_hex(md5(to_utf8(host))) as h, count(*) as n group by to_hex(md5(to_utf8(host)))",
+    );
+    expect(grouped).toHaveLength(3);
+    expect(grouped).toContainEqual({ h: digest("web-1"), n: "2" });
+    expect(sql("* | select to_hex(md5(to_utf8(null))) as h limit 1")).toEqual([{ h: "null" }]);
+    // SLS shows a VARBINARY result as Base64.
+    expect(sql("level: error and host: web-2 | select md5(to_utf8(message)) as b")).toEqual([
+      { b: createHash("md5").update("db timeout after 30s").digest("base64") },
+    ]);
+  });
+
+  it("refuses a binary function on text and a string function on a number, as Presto does", () => {
+    expect(failure("* | select md5(message)").message).toContain(
+      "Unexpected parameters (varchar) for function md5. Expected: md5(varbinary)",
+    );
+    expect(failure("* | select to_utf8(status)").message).toContain(
+      "Unexpected parameters (bigint) for function to_utf8. Expected: to_utf8(varchar)",
+    );
+    expect(failure("* | select to_hex(to_utf8(host), 2)").message).toContain("for function to_hex");
   });
 
   it("answers plain selects with a default limit of 100 and its own limit otherwise", () => {

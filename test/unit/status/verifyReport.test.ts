@@ -160,6 +160,59 @@ describe("buildVerifyReport", () => {
     expect(report.ok).toBe(false);
   });
 
+  describe("telling a line's copies from other lines at one position", () => {
+    const READ = CUTOVER - 600;
+    const at = (time: number, digest?: string, copies = 1): PositionCount => ({
+      host: "web-1",
+      inode: "1001",
+      offset: 200,
+      copies,
+      received: time,
+      time,
+      ...(digest === undefined ? {} : { digest }),
+    });
+
+    test("same digest: one line however far apart the copies were read (a crash re-read 15 min later)", () => {
+      const report = buildVerifyReport(input([at(READ, "A1")], [at(READ + 2, "A1"), at(READ + 900, "A1")]));
+
+      expect(report.files[0]).toMatchObject({ inSource: 1, inDestination: 1, duplicated: 1, extraCopies: 1 });
+      expect(report.lineIdentity).toBe("content");
+      expect(report.ok).toBe(false);
+    });
+
+    test("different digests: two lines (a truncated file written again at the same offset), each once", () => {
+      const source = [at(READ, "A1"), at(READ + 5, "B2")];
+      const report = buildVerifyReport(input(source, [at(READ + 1, "A1"), at(READ + 6, "B2")]));
+
+      expect(report.files[0]).toMatchObject({ inSource: 2, inDestination: 2, missing: 0, extraCopies: 0 });
+      expect(report.ok).toBe(true);
+    });
+
+    test("a resent batch (same digest, same read time, two copies in one row) is one extra copy", () => {
+      const report = buildVerifyReport(input([at(READ, "A1")], [at(READ, "A1", 2)]));
+
+      expect(report.totals).toMatchObject({ duplicated: 1, extraCopies: 1 });
+    });
+
+    test("without a digest, read time decides: copies within 10 s are one line, later ones another", () => {
+      const report = buildVerifyReport(input([at(READ)], [at(READ + 3), at(READ + 9), at(READ + 900)]));
+
+      expect(report.lineIdentity).toBe("readTime");
+      expect(report.files[0]).toMatchObject({
+        inSource: 1,
+        inDestination: 2,
+        duplicated: 1,
+        destinationOnly: 1,
+      });
+    });
+
+    test("a logstore with digests and one without: the report says it counted both ways", () => {
+      const report = buildVerifyReport(input([at(READ, "A1")], [at(READ + 1)]));
+
+      expect(report.lineIdentity).toBe("mixed");
+    });
+  });
+
   test("the missing sample keeps the 10 lowest offsets, the count all of them", () => {
     const source = lines("web-1", "1001", range(0, 25));
     const report = buildVerifyReport(input(source, source.slice(0, 5)));
