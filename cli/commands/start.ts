@@ -373,7 +373,7 @@ function renderTable(summary: Summary): string {
   for (const delivery of summary.delivery ?? []) text += renderDelivery(delivery);
   for (const verdict of summary.verify ?? []) {
     const { totals } = verdict;
-    text += `verify   ${verdict.route} from ${verdict.sourceAccount}: ${verdict.ok ? "every line once" : "NOT exactly once"} (${totals.files} files, ${totals.missing} missing, ${totals.extraCopies} extra copies, history ${totals.unplacedMissing} missing / ${totals.unplacedExtra} extra${verdict.copyUnfinished ? ", copy still running" : ""})\n`;
+    text += `verify   ${verdict.route} from ${verdict.sourceAccount}: ${verdict.ok ? "every line once" : "NOT exactly once"} (${totals.files} files, ${totals.missing} missing, ${totals.extraCopies} extra copies, history ${totals.unplacedMissing} missing / ${totals.unplacedExtra} extra / ${totals.unplacedRepeated} repeated in the source${verdict.copyUnfinished ? ", copy still running" : ""})\n`;
   }
   if (summary.deadLetters !== undefined) text += `dead letters  ${summary.deadLetters}\n`;
   text += `failed on the way  ${summary.failedOnTheWay} (hosts that collect in the end but were marked failed before)\n`;

@@ -81,6 +81,8 @@ export function renderVerifyText(reports: readonly VerifyReport[]): string {
     text += `route ${report.route} from ${report.sourceAccount}: ${report.ok ? "every line once" : "NOT exactly once"}\n`;
     text += `  files ${totals.files}  source lines ${totals.inSource}  destination lines ${totals.inDestination}  missing ${totals.missing}  duplicated ${totals.duplicated} (+${totals.extraCopies} copies)\n`;
     text += `  lines without position (copied history): missing ${totals.unplacedMissing}, extra ${totals.unplacedExtra}\n`;
+    if (totals.unplacedRepeated > 0)
+      text += `  history lines the source already held more than once, copied as they were (agent duplicates before the migration, or lines written twice): ${totals.unplacedRepeated} extra copies\n`;
     for (const job of report.copyJobs) text += `  copy job ${job.name}: ${job.status}\n`;
     if (report.copyUnfinished)
       text += "  the copy has not finished: what it still has to copy shows as missing\n";

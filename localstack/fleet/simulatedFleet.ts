@@ -61,6 +61,12 @@ export const simulatedInstanceSchema = instanceSchema
      * whose route finds only these is idle, not broken (README "Collecting means lines").
      */
     idleLogs: z.array(writerSchema.shape.path).max(20).default([]),
+    /**
+     * The agent process dies and its daemon starts it again every this many emulated seconds (first
+     * after a share of the period that differs per host): it goes back to its last saved checkpoints
+     * and reads again what it had read since (README "Collection").
+     */
+    agentCrashEverySeconds: z.number().min(30).max(86_400).optional(),
   })
   .superRefine((instance, issues) => {
     if (instance.os === "windows" && instance.idleLogs.length > 0) {
@@ -86,6 +92,11 @@ export const simulatedAccountSchema = accountSchema.extend({
    * collector's `configDelayMs`; Alibaba's delivery delay is unverified). Default: the collector's.
    */
   agentConfigDelaySeconds: z.number().min(0).max(3_600).optional(),
+  /**
+   * Share (0–0.5) of PutLogs calls signed by this account whose answer is lost after SLS stored the
+   * lines: the agent sends the same pack again (same `__pack_id__`), so the lines are stored twice.
+   */
+  putLogsAnswerLoss: z.number().min(0).max(0.5).optional(),
 });
 
 /** The emulator's fleet checks (duplicate accounts, fixed ids with count 1, …) apply as they are. */
@@ -171,7 +182,9 @@ export async function startSimulatedFleet(
   options: SimulatedFleetOptions,
 ): Promise<SimulatedFleet> {
   const loaded = await emulator.loadFleet({
-    accounts: fleet.accounts.map(({ agentConfigDelaySeconds: _d, ...account }) => account),
+    accounts: fleet.accounts.map(
+      ({ agentConfigDelaySeconds: _d, putLogsAnswerLoss: _p, ...account }) => account,
+    ),
     projects: fleet.projects,
     instances: fleet.instances.map(
       ({
@@ -185,10 +198,21 @@ export async function startSimulatedFleet(
         agentVersion: _v,
         writers: _w,
         idleLogs: _l,
+        agentCrashEverySeconds: _x,
         ...ecs
       }) => ecs,
     ),
   });
+  for (const account of fleet.accounts) {
+    if (account.putLogsAnswerLoss !== undefined && account.putLogsAnswerLoss > 0)
+      emulator.addFault({
+        service: "sls",
+        operation: "PutLogs",
+        accountId: account.id,
+        lose: "response",
+        errorRate: account.putLogsAnswerLoss,
+      });
+  }
   const hosts = new Map<string, SimulatedHost>();
   let next = 0;
   for (const spec of fleet.instances) {
@@ -269,6 +293,7 @@ export async function startSimulatedFleet(
     { ...DEFAULT_COLLECTOR_OPTIONS, ...configDelays(fleet), ...options.collection },
   );
   const writerSpecs = new Map<string, SimulatedFleetSpec["instances"][number]["writers"]>();
+  const crashEveryMs = new Map<string, number>();
   {
     let index = 0;
     for (const spec of fleet.instances) {
@@ -277,14 +302,20 @@ export async function startSimulatedFleet(
         index += 1;
         if (instance !== undefined && spec.writers.length > 0)
           writerSpecs.set(instance.instanceId, spec.writers);
+        if (instance !== undefined && spec.agentCrashEverySeconds !== undefined)
+          crashEveryMs.set(instance.instanceId, spec.agentCrashEverySeconds * 1000);
       }
     }
   }
+  const crashes = new AgentCrashes(clock.now());
   for (const [id, specs] of writerSpecs) {
     const host = hosts.get(id);
     if (host === undefined) continue;
     writers.add(id, host.hostDir(), specs);
-    if (host.installed()) collector.add(host);
+    if (!host.installed()) continue;
+    collector.add(host);
+    const everyMs = crashEveryMs.get(id);
+    if (everyMs !== undefined) crashes.plan(id, everyMs);
   }
   // One timer for both: the agent reads right after the writes of the same instant, as Logtail's
   // inotify-driven reader does (it reads on the modify event, not on a poll).
@@ -302,6 +333,7 @@ export async function startSimulatedFleet(
           setImmediate(() => {
             if (!stopped) {
               writers.tick();
+              for (const id of crashes.due(clock.now())) collector.crash(id);
               collector.tick();
               collect();
             }
@@ -374,4 +406,28 @@ export async function startSimulatedFleet(
       emulator.setCommandExecutor(undefined);
     },
   };
+}
+
+/** When each crashing agent dies next: every `everyMs`, the first after a share of it per host. */
+class AgentCrashes {
+  private readonly next = new Map<string, { at: number; everyMs: number }>();
+
+  constructor(private readonly startedAt: number) {}
+
+  plan(instanceId: string, everyMs: number): void {
+    // Hosts crash at different moments of the period, as unrelated processes do.
+    const share = ((this.next.size * 7) % 10) / 10 + 0.1;
+    this.next.set(instanceId, { at: this.startedAt + everyMs * share, everyMs });
+  }
+
+  /** The agents whose crash is due by `now` (each at most once per call). */
+  due(now: number): string[] {
+    const crashing: string[] = [];
+    for (const [id, plan] of this.next) {
+      if (plan.at > now) continue;
+      crashing.push(id);
+      while (plan.at <= now) plan.at += plan.everyMs;
+    }
+    return crashing;
+  }
 }

@@ -37,10 +37,14 @@ export interface PositionCount {
 /** Copies of one position read within this many seconds of each other are one line. */
 export const LINE_TIME_SKEW_SECONDS = 10;
 
-/** Lines without position meta, per host. */
+/**
+ * Lines without position meta, per host, or per host and content digest when the logstore gives
+ * it: then a lost history line and a doubled one of the same host no longer cancel out.
+ */
 export interface UnplacedCount {
   host: string;
   lines: number;
+  digest?: string;
 }
 
 export interface CopyJobState {
@@ -97,6 +101,11 @@ export interface HostUnplaced {
   host: string;
   inSource: number;
   inDestination: number;
+  /** History lines the destination lacks / holds too often (per content digest when known). */
+  missing: number;
+  extra: number;
+  /** Copies beyond the first of history lines the source itself held more than once (copied as such). */
+  repeated: number;
 }
 
 export interface VerifyReport {
@@ -112,10 +121,20 @@ export interface VerifyReport {
     missing: number;
     duplicated: number;
     extraCopies: number;
-    /** Lines without position meta the destination lacks (source count − destination count, when above 0). */
+    /**
+     * Lines without position meta the destination lacks: per host and content digest when the
+     * logstores give it, else per host (source count − destination count, when above 0).
+     */
     unplacedMissing: number;
     /** … and has too many of. */
     unplacedExtra: number;
+    /**
+     * History lines (no position meta) the source already held more than once, copied as they
+     * were: an agent's duplicates from before the migration (a crash re-read, a resent batch), or a
+     * line the host wrote twice; without a position nothing tells the two apart. Counted, not a
+     * fault of the migration, so not part of `ok`.
+     */
+    unplacedRepeated: number;
   };
   copyJobs: CopyJobState[];
   /** Copy jobs still running: what they have not copied yet shows as missing. */
@@ -196,18 +215,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
   }
   verdicts.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : Number(a.inode) - Number(b.inode)));
 
-  const unplacedHosts = new Map<string, HostUnplaced>();
-  for (const row of input.source.unplaced) {
-    const host = unplacedHosts.get(row.host) ?? { host: row.host, inSource: 0, inDestination: 0 };
-    host.inSource += row.lines;
-    unplacedHosts.set(row.host, host);
-  }
-  for (const row of input.destination.unplaced) {
-    const host = unplacedHosts.get(row.host) ?? { host: row.host, inSource: 0, inDestination: 0 };
-    host.inDestination += row.lines;
-    unplacedHosts.set(row.host, host);
-  }
-  const unplaced = [...unplacedHosts.values()].sort((a, b) => (a.host < b.host ? -1 : 1));
+  const unplaced = compareUnplaced(input.source.unplaced, input.destination.unplaced);
 
   const totals = {
     files: verdicts.length,
@@ -216,8 +224,9 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
     missing: sum(verdicts, (v) => v.missing),
     duplicated: sum(verdicts, (v) => v.duplicated),
     extraCopies: sum(verdicts, (v) => v.extraCopies),
-    unplacedMissing: sum(unplaced, (h) => Math.max(0, h.inSource - h.inDestination)),
-    unplacedExtra: sum(unplaced, (h) => Math.max(0, h.inDestination - h.inSource)),
+    unplacedMissing: sum(unplaced, (h) => h.missing),
+    unplacedExtra: sum(unplaced, (h) => h.extra),
+    unplacedRepeated: sum(unplaced, (h) => h.repeated),
   };
   const copyUnfinished = input.copyJobs.some((job) => job.status !== "SUCCEEDED");
   return {
@@ -287,6 +296,45 @@ function linesByReadTime(copies: readonly Copy[]): LineCopies[] {
     else line.destination += copy.copies;
   }
   return lines;
+}
+
+/**
+ * History lines per host: compared per content digest when every row of both logstores has one,
+ * else per host as a whole.
+ */
+function compareUnplaced(
+  source: readonly UnplacedCount[],
+  destination: readonly UnplacedCount[],
+): HostUnplaced[] {
+  const digested = [...source, ...destination].every((row) => row.digest !== undefined);
+  const groups = new Map<string, { host: string; inSource: number; inDestination: number }>();
+  const hosts = new Map<string, HostUnplaced>();
+  const add = (row: UnplacedCount, side: "inSource" | "inDestination") => {
+    const key = digested ? `${row.host}\u0000${row.digest}` : row.host;
+    const group = groups.get(key) ?? { host: row.host, inSource: 0, inDestination: 0 };
+    group[side] += row.lines;
+    groups.set(key, group);
+  };
+  for (const row of source) add(row, "inSource");
+  for (const row of destination) add(row, "inDestination");
+  for (const group of groups.values()) {
+    const host = hosts.get(group.host) ?? {
+      host: group.host,
+      inSource: 0,
+      inDestination: 0,
+      missing: 0,
+      extra: 0,
+      repeated: 0,
+    };
+    host.inSource += group.inSource;
+    host.inDestination += group.inDestination;
+    host.missing += Math.max(0, group.inSource - group.inDestination);
+    host.extra += Math.max(0, group.inDestination - group.inSource);
+    // A digest group is one line's text: copies both sides hold beyond the first were in the source.
+    if (digested) host.repeated += Math.max(0, Math.min(group.inSource, group.inDestination) - 1);
+    hosts.set(group.host, host);
+  }
+  return [...hosts.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
 }
 
 function lineIdentityOf(rows: readonly PositionCount[]): VerifyReport["lineIdentity"] {

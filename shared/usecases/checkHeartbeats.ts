@@ -7,10 +7,7 @@
 import { OPERATING_SYSTEMS, type OperatingSystem } from "../config/routesSchema";
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
-import {
-  diagnoseNoHeartbeat,
-  nextHeartbeatCheckDelaySeconds,
-} from "../heartbeat/diagnosis";
+import { diagnoseNoHeartbeat, nextHeartbeatCheckDelaySeconds } from "../heartbeat/diagnosis";
 import { HostCommandError, renderHostCommand } from "../hostscript/hostCommand";
 import { parseHostReport } from "../hostscript/hostReport";
 import {

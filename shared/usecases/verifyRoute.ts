@@ -117,19 +117,19 @@ async function readLogstore(
   const received = `cast("${RECEIVED}" as bigint)`;
   const positionQuery = (digest: string) =>
     `* | select "${HOST}" as host, "${INODE}" as inode, "${OFFSET}" as file_offset, __time__ as t${digest === "" ? "" : `, ${digest} as digest`}, count(*) as copies, min(${received}) as received where "${INODE}" is not null group by "${HOST}", "${INODE}", "${OFFSET}", __time__${digest === "" ? "" : `, ${digest}`} limit ${MAX_ROWS}`;
-  const positionRows = await sls
-    .queryLogs(logstore, { ...range, query: positionQuery(CONTENT_DIGEST) })
-    .catch(async (error: unknown) => {
-      // A logstore whose `content` has no analytics cannot give the digest: tell copies apart by
-      // read time instead (the report says which way it counted).
+  // A logstore whose `content` has no analytics cannot give the digest: copies are then told apart
+  // by read time, history lines counted per host (the report says which way it counted).
+  const withDigest = (query: (digest: string) => string) =>
+    sls.queryLogs(logstore, { ...range, query: query(CONTENT_DIGEST) }).catch((error: unknown) => {
       if (!contentNotAnalysable(error)) throw error;
-      return sls.queryLogs(logstore, { ...range, query: positionQuery("") });
+      return sls.queryLogs(logstore, { ...range, query: query("") });
     });
+  const positionRows = await withDigest(positionQuery);
   const before = unplacedBefore === undefined ? "" : ` and ${received} < ${Math.floor(unplacedBefore)}`;
-  const unplacedRows = await sls.queryLogs(logstore, {
-    ...range,
-    query: `* | select "${HOST}" as host, count(*) as lines where "${INODE}" is null${before} group by "${HOST}" limit ${MAX_ROWS}`,
-  });
+  const unplacedRows = await withDigest(
+    (digest) =>
+      `* | select "${HOST}" as host${digest === "" ? "" : `, ${digest} as digest`}, count(*) as lines where "${INODE}" is null${before} group by "${HOST}"${digest === "" ? "" : `, ${digest}`} limit ${MAX_ROWS}`,
+  );
   const minuteRows = await sls.queryLogs(logstore, {
     ...range,
     query: `* | select __time__ - __time__ % 60 as minute, "${HOST}" as host, count(*) as lines group by minute, "${HOST}" order by minute limit ${MAX_ROWS}`,
@@ -140,7 +140,7 @@ async function readLogstore(
       const copies = numberOf(row, "copies");
       const firstReceived = numberOf(row, "received");
       const time = numberOf(row, "t");
-      const digest = row.digest === undefined || row.digest === "null" ? undefined : row.digest;
+      const digest = digestOf(row);
       if (row.host === undefined || row.inode === undefined || offset === undefined || copies === undefined)
         return [];
       return [
@@ -157,7 +157,10 @@ async function readLogstore(
     }),
     unplaced: unplacedRows.flatMap((row) => {
       const lines = numberOf(row, "lines");
-      return lines === undefined ? [] : [{ host: row.host ?? "", lines }];
+      const digest = digestOf(row);
+      return lines === undefined
+        ? []
+        : [{ host: row.host ?? "", lines, ...(digest === undefined ? {} : { digest }) }];
     }),
     perMinute: minuteRows.flatMap((row) => {
       const minute = numberOf(row, "minute");
@@ -190,6 +193,11 @@ function contentNotAnalysable(error: unknown): boolean {
     error.message.includes(`'${LINE_CONTENT_FIELD}'`) &&
     error.message.includes("cannot be resolved")
   );
+}
+
+/** The row's content digest; none when the query had none or the line no `content` (NULL). */
+function digestOf(row: LogRow): string | undefined {
+  return row.digest === undefined || row.digest === "null" ? undefined : row.digest;
 }
 
 function numberOf(row: LogRow, column: string): number | undefined {

@@ -232,6 +232,7 @@ describe("logtail-xacct verify on the emulator", () => {
           extraCopies: 0,
           unplacedMissing: 0,
           unplacedExtra: 0,
+          unplacedRepeated: 0,
         },
       });
       expect(report?.files.map((f) => [f.host, f.inode, f.inSource, f.inDestination, f.missing])).toEqual([
@@ -239,8 +240,8 @@ describe("logtail-xacct verify on the emulator", () => {
         ["web-2", "2097153", 10, 10, 0],
       ]);
       expect(report?.unplaced).toEqual([
-        { host: "web-1", inSource: 5, inDestination: 5 },
-        { host: "web-2", inSource: 2, inDestination: 2 },
+        { host: "web-1", inSource: 5, inDestination: 5, missing: 0, extra: 0, repeated: 0 },
+        { host: "web-2", inSource: 2, inDestination: 2, missing: 0, extra: 0, repeated: 0 },
       ]);
       // Lines per minute: the same 37 lines in each logstore.
       const total = (points: readonly { lines: number }[]) => points.reduce((n, p) => n + p.lines, 0);
@@ -372,8 +373,11 @@ describe("logtail-xacct verify on the emulator", () => {
         extraCopies: 2,
         unplacedMissing: 1,
         unplacedExtra: 0,
+        unplacedRepeated: 0,
       });
-      expect(report?.unplaced).toEqual([{ host: B.host, inSource: 4, inDestination: 3 }]);
+      expect(report?.unplaced).toEqual([
+        { host: B.host, inSource: 4, inDestination: 3, missing: 1, extra: 0, repeated: 0 },
+      ]);
     });
   });
 

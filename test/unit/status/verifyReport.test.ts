@@ -53,6 +53,7 @@ const ZERO = {
   extraCopies: 0,
   unplacedMissing: 0,
   unplacedExtra: 0,
+  unplacedRepeated: 0,
 };
 
 describe("buildVerifyReport", () => {
@@ -87,7 +88,9 @@ describe("buildVerifyReport", () => {
       });
       expect(file.inDestination).toBe(file.inSource);
     }
-    expect(report.unplaced).toEqual([{ host: "web-1", inSource: 5, inDestination: 5 }]);
+    expect(report.unplaced).toEqual([
+      { host: "web-1", inSource: 5, inDestination: 5, missing: 0, extra: 0, repeated: 0 },
+    ]);
     expect(report).toMatchObject({
       route: "app-b-prod",
       sourceAccount: "1700000000000397",
@@ -291,14 +294,69 @@ describe("buildVerifyReport", () => {
     );
 
     expect(report.unplaced).toEqual([
-      { host: "web-1", inSource: 7, inDestination: 4 },
-      { host: "web-2", inSource: 10, inDestination: 12 },
-      { host: "web-3", inSource: 4, inDestination: 4 },
-      { host: "web-4", inSource: 0, inDestination: 1 },
+      { host: "web-1", inSource: 7, inDestination: 4, missing: 3, extra: 0, repeated: 0 },
+      { host: "web-2", inSource: 10, inDestination: 12, missing: 0, extra: 2, repeated: 0 },
+      { host: "web-3", inSource: 4, inDestination: 4, missing: 0, extra: 0, repeated: 0 },
+      { host: "web-4", inSource: 0, inDestination: 1, missing: 0, extra: 1, repeated: 0 },
     ]);
     // Per host, not in total: 3 short on web-1 are not made up for by 2 + 1 too many elsewhere.
     expect(report.totals).toMatchObject({ unplacedMissing: 3, unplacedExtra: 3, missing: 0 });
     expect(report.ok).toBe(false);
+  });
+
+  describe("history lines with a content digest", () => {
+    const positions = lines("web-1", "1001", [0]);
+    const history = (rows: Array<[string, number]>): UnplacedCount[] =>
+      rows.map(([digest, count]) => ({ host: "web-1", digest, lines: count }));
+
+    test("a lost line and a doubled one of the same host do not cancel out", () => {
+      const report = buildVerifyReport(
+        input(positions, positions, {
+          sourceUnplaced: history([
+            ["A", 1],
+            ["B", 1],
+          ]),
+          destinationUnplaced: history([["A", 2]]),
+        }),
+      );
+
+      expect(report.totals).toMatchObject({ unplacedMissing: 1, unplacedExtra: 1, unplacedRepeated: 0 });
+      expect(report.ok).toBe(false);
+    });
+
+    test("a line the source held twice, copied twice: counted as repeated, not the migration's fault", () => {
+      const report = buildVerifyReport(
+        input(positions, positions, {
+          sourceUnplaced: history([
+            ["A", 2],
+            ["B", 1],
+          ]),
+          destinationUnplaced: history([
+            ["A", 2],
+            ["B", 1],
+          ]),
+        }),
+      );
+
+      expect(report.unplaced).toEqual([
+        { host: "web-1", inSource: 3, inDestination: 3, missing: 0, extra: 0, repeated: 1 },
+      ]);
+      expect(report.ok).toBe(true);
+    });
+
+    test("one logstore without digests: both compared per host", () => {
+      const report = buildVerifyReport(
+        input(positions, positions, {
+          sourceUnplaced: history([
+            ["A", 1],
+            ["B", 1],
+          ]),
+          destinationUnplaced: [{ host: "web-1", lines: 2 }],
+        }),
+      );
+
+      expect(report.totals).toMatchObject({ unplacedMissing: 0, unplacedExtra: 0, unplacedRepeated: 0 });
+    });
   });
 
   test.each([
