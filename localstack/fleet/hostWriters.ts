@@ -193,6 +193,11 @@ export class HostWriters {
   }
 
   /** Stops writing for good (the fleet's shared timer may still call `tick`). */
+  /** Whether the writers still write (`stop` ends it for good). */
+  get writing(): boolean {
+    return !this.stopped;
+  }
+
   stop(): void {
     this.stopped = true;
     this.cancel?.();

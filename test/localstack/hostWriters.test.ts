@@ -98,11 +98,20 @@ describe("writers in the fleet file", () => {
         "instances.0.writers: log writers",
       ],
       [[{ path: "/var/log/a.log", linesPerSecond: 1, speed: 3 }], {}, "instances.0.writers.0"],
+      [[], { agentCrashEverySeconds: 5 }, "instances.0.agentCrashEverySeconds"],
     ];
     for (const [writers, extra, message] of cases) {
       expect(() => parseSimulatedFleet(fleet(writers, extra))).toThrow(FleetFileError);
       expect(() => parseSimulatedFleet(fleet(writers, extra))).toThrow(message);
     }
+  });
+
+  it("refuses a PutLogs answer loss above half, with where", () => {
+    const lossy = {
+      ...fleet([]),
+      accounts: [{ id: "1700000000000397", name: "app-b", putLogsAnswerLoss: 0.9 }],
+    };
+    expect(() => parseSimulatedFleet(lossy)).toThrow("accounts.0.putLogsAnswerLoss");
   });
 
   it("accepts writers with defaults", () => {
