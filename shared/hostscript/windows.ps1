@@ -195,7 +195,19 @@ function Update-IdentifierFile([bool]$Add) {
   $State.IdFileChanged = $true
 }
 
+# The route's configs read files beside the host's own configs and ship each line's position:
+# options only Logtail 2.x knows. A 1.x agent would take such a config as a plain one and ship no
+# positions, so its host is left as it is (as linux.sh does). An unknown version is not refused.
+function Assert-AgentVersion {
+  $info = Get-AppInfo
+  if ($null -eq $info -or -not $info.PSObject.Properties['logtail_version']) { return }
+  if ([string]$info.logtail_version -cmatch '^(\d+)\.') {
+    if ([int]$Matches[1] -lt 2) { Exit-Failure 5 'AgentTooOld' "Logtail before 2.0 lacks the options this tool's configs need; nothing was changed" }
+  }
+}
+
 function Invoke-Authorize {
+  Assert-AgentVersion
   try {
     if (-not (Test-Path -LiteralPath $UsersDir)) { New-Item -ItemType Directory -Path $UsersDir -Force | Out-Null }
     $uidFile = Join-Path $UsersDir $State.Uid

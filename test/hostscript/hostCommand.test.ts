@@ -198,6 +198,16 @@ describe("the Windows script", () => {
     expect(text).toContain('($out -join "`n") + "`n"');
   });
 
+  test("refuses Logtail before 2.0 on authorize, before it writes anything, as linux.sh does", () => {
+    const authorize = text.slice(text.indexOf("function Invoke-Authorize"));
+    const firstStatement = authorize.split("\n")[1]?.trim();
+
+    expect(firstStatement).toBe("Assert-AgentVersion");
+    expect(text).toContain("Exit-Failure 5 'AgentTooOld'");
+    expect(text).toContain("-cmatch '^(\\d+)\\.'");
+    expect(text).toContain("[int]$Matches[1] -lt 2");
+  });
+
   test("works on C:\\LogtailData and restarts LogtailDaemon", () => {
     expect(text).toContain("$DataDir = 'C:\\LogtailData'");
     expect(text).toContain("@('LogtailDaemon', 'LogtailWorker')");
