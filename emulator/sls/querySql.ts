@@ -3,7 +3,7 @@ import { queryErrors } from "./queryErrors";
 import type { QueryIndex } from "./queryIndex";
 import type { RowPredicate } from "./querySearch";
 import type { BinaryOp, SelectStatement, SqlExpr, SqlValue } from "./querySqlParser";
-import { applyScalar, scalarFunction } from "./sqlScalarFunctions";
+import { applyScalar, scalarFunction, scalarOverload } from "./sqlScalarFunctions";
 
 /** SLS answers at most this many SQL rows unless the statement says `LIMIT`. */
 export const defaultSqlLimit = 100;
@@ -571,15 +571,21 @@ function columnAccessor(name: string, column: number, index: QueryIndex): RowFn 
   return (row) => row.get(name) ?? null;
 }
 
-/** A scalar function call with one argument of the function's type, or the error Presto answers. */
+/** The overload of a scalar function call for its one argument, or the error Presto answers. */
 function checkedScalar(expr: Extract<SqlExpr, { kind: "call" }>, index: QueryIndex) {
   const fn = scalarFunction(expr.name);
   if (fn === undefined) throw queryErrors.functionNotRegistered(expr.column, expr.name);
   const types = expr.args.map((argument) => typeOf(argument, index));
   const [only] = types;
-  if (expr.star || expr.distinct || types.length !== 1 || (only !== fn.parameter && only !== "unknown"))
-    throw queryErrors.unexpectedParameters(expr.column, expr.name, types, fn.parameter);
-  return fn;
+  const overload = only === undefined || types.length !== 1 ? undefined : scalarOverload(fn, only);
+  if (expr.star || expr.distinct || overload === undefined)
+    throw queryErrors.unexpectedParameters(
+      expr.column,
+      expr.name,
+      types,
+      fn.overloads.map((candidate) => candidate.parameter).join(" | "),
+    );
+  return overload;
 }
 
 // ---- operators --------------------------------------------------------------------------------
@@ -767,7 +773,13 @@ export function typeOf(expr: SqlExpr, index: QueryIndex): SqlType {
     }
     case "call": {
       const scalar = scalarFunction(expr.name);
-      if (scalar !== undefined) return scalar.returns;
+      if (scalar !== undefined) {
+        const [argument] = expr.args;
+        return (
+          scalarOverload(scalar, argument === undefined ? "unknown" : typeOf(argument, index))?.returns ??
+          "unknown"
+        );
+      }
       const argument = expr.args[0];
       const argumentType = argument === undefined ? "unknown" : typeOf(argument, index);
       switch (expr.name) {

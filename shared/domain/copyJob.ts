@@ -44,7 +44,8 @@ export class CopyScriptError extends Error {
  * The copy scripts of a handover: the base job copies the source lines without position meta
  * (shipped before the source config had it, all below every destination start); each part copies
  * the lines with position meta of some hosts, except those at or past the destination's first
- * offset in their file. Every source host with position meta must be in `hosts`. Each script stays
+ * offset in their file, but with those in the file's holes (offsets the destination lost). Every
+ * source host with position meta must be in `hosts`. Each script stays
  * within SLS's 10 KB; the route's own SPL (`userSpl`, after its `*`) runs after the filter.
  */
 export function handoverCopyScripts(
@@ -56,18 +57,24 @@ export function handoverCopyScripts(
     offset: number;
     readFrom?: number;
     restartFrom?: number;
+    /** Offsets the destination holds no line of: copied although past `offset`. */
+    holes?: ReadonlyArray<{ from: number; to: number }>;
   }>,
 ): CopyPart[] {
   const rest = userSplRest(userSpl);
   const byHost = new Map<string, string[]>();
   for (const host of [...new Set(hosts)].sort()) byHost.set(host, []);
-  for (const { host, inode, offset, readFrom, restartFrom } of exclusions) {
+  for (const { host, inode, offset, readFrom, restartFrom, holes = [] } of exclusions) {
     const clauses = byHost.get(host) ?? [];
     const atOrPast = `${OFFSET} >= ${Math.trunc(offset)}`;
     const position =
       restartFrom === undefined ? atOrPast : `(${atOrPast} or __time__ >= ${Math.trunc(restartFrom)})`;
     const read = readFrom === undefined ? "" : ` and __time__ >= ${Math.trunc(readFrom)}`;
-    clauses.push(`${INODE} = ${sqlString(inode)}${read} and ${position}`);
+    const inHoles = holes.map(
+      (hole) => `${OFFSET} >= ${Math.trunc(hole.from)} and ${OFFSET} < ${Math.trunc(hole.to)}`,
+    );
+    const notInHoles = inHoles.length === 0 ? "" : ` and not (${inHoles.join(" or ")})`;
+    clauses.push(`${INODE} = ${sqlString(inode)}${read} and ${position}${notInHoles}`);
     byHost.set(host, clauses);
   }
   const base = `* | where ${INODE} is null${rest}`;

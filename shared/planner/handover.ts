@@ -21,6 +21,8 @@ export const POSITION_FIELDS = {
 
 /** The field a single-line file config puts a line's text in: `verify` tells a line's copies by it. */
 export const LINE_CONTENT_FIELD = "content";
+/** The tag naming the pack a line was shipped in: one read of one file by one agent. */
+export const PACK_FIELD = "__tag__:__pack_id__";
 
 /** The `input_file` options of the destination config of a route that hands over from a source. */
 export const DESTINATION_HANDOVER_INPUT = { AppendingLogPositionMeta: true, TailSizeKB: 0 } as const;
@@ -56,7 +58,37 @@ export interface DestinationStart extends FilePosition {
 export interface Exclusion extends FilePosition {
   readFrom: number;
   restartFrom?: number;
+  /**
+   * Offsets past `offset` the destination read around but holds no line of (its agent restarted
+   * without a checkpoint: the pack it had read but not sent is lost to it, and it started again at
+   * the end of the file). The source's lines there are copied after all.
+   */
+  holes?: Hole[];
 }
+
+/** Bytes [from, to) of a file. */
+export interface Hole {
+  from: number;
+  to: number;
+}
+
+/**
+ * One destination read of a file: one pack, from its first line's offset to the end of its last
+ * line, and when it was read (`__time__`).
+ */
+export interface DestinationRead extends Hole {
+  host: string;
+  inode: string;
+  readAt: number;
+}
+
+/** Holes a copy part takes per file; more is a file the cut repairs in part (logged). */
+export const MAX_HOLES_PER_FILE = 20;
+/**
+ * A hole younger than this (from the read after it) may be a pack still being sent again (its
+ * answer lost, the service busy): the cut waits rather than copy lines that may still arrive.
+ */
+export const HOLE_SETTLE_SECONDS = 120;
 
 /** Seconds between two configs' reads of one line by one agent (same tick, or the next one). */
 export const READ_SKEW_SECONDS = 2;
@@ -98,6 +130,12 @@ export interface HandoverFacts {
   sourceUnplacedAfter: readonly SourceUnplaced[];
   /** Private IPs of the instances migrated on this route in this account (they collect). */
   migratedIps: ReadonlySet<string>;
+  /**
+   * The destination's reads (one per pack), to find holes in what it holds; absent when the
+   * logstore cannot say (no analytics on `content`, or more reads than one answer holds): no
+   * hole is then repaired.
+   */
+  destinationReads?: readonly DestinationRead[];
 }
 
 export interface HandoverTiming {
@@ -127,6 +165,8 @@ export type HandoverVerdict =
       unread: FilePosition[];
       /** Migrated hosts whose source lines still come without position meta (the change is late). */
       metaPending: string[];
+      /** Files with a hole in the destination too young to tell from a pack still on its way. */
+      holesSettling: FilePosition[];
     };
 
 /**
@@ -149,6 +189,13 @@ export type HandoverVerdict =
 export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): HandoverVerdict {
   const { destinationFirst, sourceLast, sourceUnplaced, sourceAfter, sourceUnplacedAfter, migratedIps } =
     facts;
+  const readsOf = new Map<string, DestinationRead[]>();
+  for (const read of facts.destinationReads ?? []) {
+    const reads = readsOf.get(fileKey(read)) ?? [];
+    reads.push(read);
+    readsOf.set(fileKey(read), reads);
+  }
+  const holesSettling: FilePosition[] = [];
   const sourceAt = new Map(sourceLast.map((position) => [fileKey(position), position]));
   const destinationFiles = new Set(destinationFirst.map(fileKey));
   const shippedAfter = new Set(sourceAfter.map(fileKey));
@@ -177,12 +224,23 @@ export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): Ha
       !shippedAfter.has(fileKey(start)) &&
       timing.now - start.since >= timing.sourceSilenceSeconds;
     if (offset === 0 || (reached !== undefined && reached >= offset) || movedOn || silent) {
+      // After a truncation or under a reused inode two files share offsets: their reads cannot be
+      // told apart, so no hole is looked for there.
+      const holes =
+        start.restartAt === undefined ? holesAfter(offset, readsOf.get(fileKey(start)) ?? []) : [];
+      if (holes.some((hole) => hole.closedAt > timing.now - HOLE_SETTLE_SECONDS)) {
+        holesSettling.push({ host, inode, offset });
+        continue;
+      }
       exclusions.push({
         host,
         inode,
         offset,
         readFrom: start.since - READ_SKEW_SECONDS,
         ...(start.restartAt === undefined ? {} : { restartFrom: start.restartAt - READ_SKEW_SECONDS }),
+        ...(holes.length === 0
+          ? {}
+          : { holes: holes.slice(0, MAX_HOLES_PER_FILE).map(({ from, to }) => ({ from, to })) }),
       });
     } else {
       behind.push({ host, inode, sourceAt: reached, destinationFrom: offset });
@@ -221,9 +279,30 @@ export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): Ha
     ]),
   ].sort();
   exclusions.sort(comparePositions);
-  return behind.length > 0 || unread.length > 0 || metaPending.length > 0
-    ? { kind: "waiting", behind, unread, metaPending }
+  holesSettling.sort(comparePositions);
+  return behind.length > 0 || unread.length > 0 || metaPending.length > 0 || holesSettling.length > 0
+    ? { kind: "waiting", behind, unread, metaPending, holesSettling }
     : { kind: "ready", exclusions };
+}
+
+/**
+ * The bytes past `start` that no read covers, between reads (what lies past the last read the
+ * destination has not read yet), each with when the read after it was made. A read whose end is
+ * short of the next read's start by less than a line (a line end of two bytes) leaves a hole with
+ * no line in it, which copies nothing.
+ */
+export function holesAfter(
+  start: number,
+  reads: ReadonlyArray<Pick<DestinationRead, "from" | "to" | "readAt">>,
+): Array<Hole & { closedAt: number }> {
+  const holes: Array<Hole & { closedAt: number }> = [];
+  let covered = start;
+  for (const read of [...reads].sort((a, b) => a.from - b.from || a.to - b.to)) {
+    if (read.to <= covered) continue;
+    if (read.from > covered) holes.push({ from: covered, to: read.from, closedAt: read.readAt });
+    covered = Math.max(covered, read.to);
+  }
+  return holes;
 }
 
 /** What the source config looks like before the destination may start on the hosts. */

@@ -19,6 +19,7 @@ import {
   type DestinationStartVerdict,
   decideHandover,
   destinationMayStart,
+  HOLE_SETTLE_SECONDS,
   mayRetireSourceGroup,
 } from "../planner/handover";
 import { heartbeatingMachine } from "../planner/heartbeating";
@@ -354,6 +355,9 @@ async function maybeCutover(
             verdict.metaPending.length > 0
               ? `${verdict.metaPending.length} migrated hosts still ship without position meta (first: ${verdict.metaPending[0]})`
               : "",
+            verdict.holesSettling.length > 0
+              ? `the destination lost lines of ${verdict.holesSettling.length} files less than ${HOLE_SETTLE_SECONDS} s ago (first: host ${verdict.holesSettling[0]?.host} inode ${verdict.holesSettling[0]?.inode}): waiting for a resent pack before copying them`
+              : "",
           ]
             .filter((part) => part !== "")
             .join("; "),
@@ -385,7 +389,7 @@ async function maybeCutover(
       cutoverLog({
         action: "cutover",
         outcome: "ok",
-        detail: `copy cut at ${new Date(until * 1000).toISOString()}: ${verdict.exclusions.length} files handed over by position, ${observed.sourceHosts.length} source hosts in ${parts.length} copy jobs`,
+        detail: `copy cut at ${new Date(until * 1000).toISOString()}: ${verdict.exclusions.length} files handed over by position, ${observed.sourceHosts.length} source hosts in ${parts.length} copy jobs${repairedHoles(verdict.exclusions)}`,
       });
     } else {
       const toTime = route.backfill.to
@@ -536,4 +540,12 @@ export async function watchCopyJob(deps: ApplyDeps, message: WatchCopyJobMessage
     detail: `${where} ${job.status}: check the job's run logs in ${source.backfill.project} and the read and write roles (${source.backfill.readRoleArn}, ${route.backfill.writeRoleArn}); start it again in the console or delete it for reconcile to recreate it`,
   });
   return stopped ? "stopped" : "failed";
+}
+
+/** ", lines the destination lost copied from N holes in M files" when the cut repairs any. */
+function repairedHoles(exclusions: ReadonlyArray<{ holes?: readonly unknown[] }>): string {
+  const files = exclusions.filter((exclusion) => (exclusion.holes?.length ?? 0) > 0);
+  if (files.length === 0) return "";
+  const holes = files.reduce((total, exclusion) => total + (exclusion.holes?.length ?? 0), 0);
+  return `, lines the destination lost copied from ${holes} holes in ${files.length} files`;
 }

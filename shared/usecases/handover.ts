@@ -6,8 +6,10 @@
  */
 import type { Route, RouteSource, RoutesFile, SourceAccount } from "../config/routesSchema";
 import {
+  type DestinationRead,
   type DestinationStart,
   LINE_CONTENT_FIELD,
+  PACK_FIELD,
   POSITION_FIELDS,
   SOURCE_HANDOVER_INPUT,
   type SourceConfigState,
@@ -35,8 +37,10 @@ export const POSITION_INDEX_KEYS: Readonly<Record<string, FieldIndexSpec>> = {
   [POSITION_FIELDS.inode]: { type: "text", docValue: true },
   [POSITION_FIELDS.offset]: { type: "long", docValue: true },
   [POSITION_FIELDS.receiveTime]: { type: "long", docValue: true },
-  // verify tells a line's copies (a crash re-read, a resent batch) from other lines by its digest.
+  // verify tells a line's copies (a crash re-read, a resent batch) from other lines by its digest;
+  // the cut measures where each destination read ended by it (bytes), per pack.
   [LINE_CONTENT_FIELD]: { type: "text", docValue: true },
+  [PACK_FIELD]: { type: "text", docValue: true },
 };
 
 export function handoverSources(config: RoutesFile, route: Route): HandoverSource[] {
@@ -117,6 +121,8 @@ export interface HandoverObservation {
   sourceUnplacedAfter: SourceUnplaced[];
   /** Every host the source shipped lines with position meta for (each needs a copy part). */
   sourceHosts: string[];
+  /** The destination's reads, one per pack; undefined when the logstore cannot say (no hole repaired). */
+  destinationReads?: DestinationRead[];
 }
 
 const { host: HOST, inode: INODE, offset: OFFSET, receiveTime: RECEIVED } = POSITION_FIELDS;
@@ -165,6 +171,7 @@ export async function observeHandover(
     if (key === undefined || first === undefined || !(at > first)) continue;
     restart.set(key, Math.min(restart.get(key) ?? Number.POSITIVE_INFINITY, at));
   }
+  const destinationReads = await readsOf(read, withMeta);
   const destinationFirst: DestinationStart[] = [];
   for (const [key, first] of since) {
     const offset = firstOffset.get(key);
@@ -244,7 +251,43 @@ export async function observeHandover(
     sourceAfter: progressOf(afterRows, "first"),
     sourceUnplacedAfter: unplacedOf(unplacedAfterRows),
     sourceHosts: [...new Set(sourceLast.map((p) => p.host))].sort(),
+    ...(destinationReads === undefined ? {} : { destinationReads }),
   };
+}
+
+/**
+ * The destination's reads: per pack (one read of one file), its first offset, the end of its last
+ * line (offset + bytes of the text + the newline) and its read time. Undefined when the logstore
+ * cannot measure them (no analytics on the text or the pack tag) or there are more than one answer
+ * holds: a missing read would look like a hole, and the copy would double what it held.
+ */
+async function readsOf(
+  run: (query: string) => Promise<LogRow[]>,
+  withMeta: string,
+): Promise<DestinationRead[] | undefined> {
+  let rows: LogRow[];
+  try {
+    rows = await run(
+      `* | select "${HOST}" as host, "${INODE}" as inode, min(__time__) as t, min(${offsetOf}) as a, max(${offsetOf} + length(to_utf8("${LINE_CONTENT_FIELD}")) + 1) as b where ${withMeta} and "${LINE_CONTENT_FIELD}" is not null group by "${HOST}", "${INODE}", "${PACK_FIELD}" limit ${MAX_ROWS}`,
+    );
+  } catch (error) {
+    if (error instanceof Error && error.message.includes("cannot be resolved")) return undefined;
+    throw error;
+  }
+  if (rows.length >= MAX_ROWS) return undefined;
+  return rows.flatMap((row) => {
+    const position = positionOf(row, "a");
+    const to = Number(row.b);
+    const readAt = Number(row.t);
+    if (
+      position === undefined ||
+      !Number.isSafeInteger(to) ||
+      to <= position.offset ||
+      !Number.isFinite(readAt)
+    )
+      return [];
+    return [{ host: position.host, inode: position.inode, from: position.offset, to, readAt }];
+  });
 }
 
 /** Read times per grouped query: each answers at most (files × times) rows. */

@@ -466,6 +466,17 @@ describe("SQL after |", () => {
     ]);
   });
 
+  it("measures text in characters with length(x) and in bytes with length(to_utf8(x)), as BIGINT", () => {
+    expect(
+      sql(
+        "host: web-2 and level: error | select length(message) as chars, length(to_utf8(message)) + 1 as bytes",
+      ),
+    ).toEqual([{ chars: "20", bytes: "21" }]);
+    expect(sql("* | select length(to_utf8('é')) as bytes, length('é') as chars limit 1")).toEqual([
+      { bytes: "2", chars: "1" },
+    ]);
+  });
+
   it("refuses a binary function on text and a string function on a number, as Presto does", () => {
     expect(failure("* | select md5(message)").message).toContain(
       "Unexpected parameters (varchar) for function md5. Expected: md5(varbinary)",

@@ -11,6 +11,8 @@ import {
   decideHandover,
   destinationMayStart,
   type HandoverVerdict,
+  HOLE_SETTLE_SECONDS,
+  holesAfter,
   mayRetireSourceGroup,
   READ_SKEW_SECONDS,
   type SourceConfigState,
@@ -117,6 +119,7 @@ describe("decideHandover", () => {
         behind: [{ host: "h1", inode: "11", sourceAt: 300, destinationFrom: 500 }],
         unread: [],
         metaPending: [],
+        holesSettling: [],
       },
     ],
     [
@@ -128,6 +131,7 @@ describe("decideHandover", () => {
         behind: [{ host: "h1", inode: "11", sourceAt: 499, destinationFrom: 500 }],
         unread: [],
         metaPending: [],
+        holesSettling: [],
       },
     ],
     [
@@ -139,6 +143,7 @@ describe("decideHandover", () => {
         behind: [{ host: "h1", inode: "11", sourceAt: undefined, destinationFrom: 500 }],
         unread: [],
         metaPending: [],
+        holesSettling: [],
       },
     ],
     [
@@ -156,13 +161,20 @@ describe("decideHandover", () => {
         behind: [{ host: "h1", inode: "11", sourceAt: 300, destinationFrom: 500 }],
         unread: [],
         metaPending: [],
+        holesSettling: [],
       },
     ],
     [
       "a file the source shipped within sourceSilenceSeconds of `until` that the destination has no line of, on a host it reads: unread",
       [dest("h1", "11", 0)],
       [src("h1", "12", 900, SILENCE - 1)],
-      { kind: "waiting", behind: [], unread: [{ host: "h1", inode: "12", offset: 900 }], metaPending: [] },
+      {
+        kind: "waiting",
+        behind: [],
+        unread: [{ host: "h1", inode: "12", offset: 900 }],
+        metaPending: [],
+        holesSettling: [],
+      },
     ],
     [
       "the same on a host the destination has no line of (not migrated, e.g. failed): not waited for",
@@ -191,6 +203,7 @@ describe("decideHandover", () => {
         behind: [{ host: "h2", inode: "11", sourceAt: 100, destinationFrom: 500 }],
         unread: [],
         metaPending: [],
+        holesSettling: [],
       },
     ],
     [
@@ -202,6 +215,7 @@ describe("decideHandover", () => {
         behind: [{ host: "h1", inode: "11", sourceAt: 100, destinationFrom: 500 }],
         unread: [{ host: "h2", inode: "21", offset: 50 }],
         metaPending: [],
+        holesSettling: [],
       },
     ],
     [
@@ -231,6 +245,7 @@ describe("decideHandover", () => {
           { host: "h3", inode: "2", offset: 1 },
         ],
         metaPending: [],
+        holesSettling: [],
       },
     ],
   ];
@@ -297,6 +312,7 @@ describe("decideHandover", () => {
         behind: [{ host: "h1", inode: "11", sourceAt: undefined, destinationFrom: 27_600 }],
         unread: [],
         metaPending: [],
+        holesSettling: [],
       });
     });
 
@@ -341,6 +357,7 @@ describe("decideHandover", () => {
       behind: [],
       unread: [{ host: "h9", inode: "5", offset: 70 }],
       metaPending: [],
+      holesSettling: [],
     });
     expect(decide([], [progress], timing, { migratedIps: ["10.0.0.8"] })).toEqual({
       kind: "ready",
@@ -365,6 +382,7 @@ describe("decideHandover", () => {
       behind: [],
       unread: [{ host: "h1", inode: "11", offset: 0 }],
       metaPending: [],
+      holesSettling: [],
     });
     // The destination reads it: the lines after UNTIL are its own.
     expect(
@@ -542,5 +560,88 @@ describe("readyForCutover with failed hosts", () => {
     ["nothing running", { running: 0, collecting: 0, failed: 0 }, false],
   ])("%s", (_what, counts, ready) => {
     expect(readyForCutover(counts)).toBe(ready);
+  });
+});
+
+describe("holes: bytes past F the destination read around but holds no line of", () => {
+  const read = (from: number, to: number, readAt: number) => ({ from, to, readAt });
+
+  test.each([
+    ["no read", [], []],
+    ["reads end to end from F", [read(100, 200, 1), read(200, 350, 2)], []],
+    ["a read that starts before F and ends past it covers F", [read(50, 200, 1), read(200, 300, 2)], []],
+    ["reads below F only", [read(0, 80, 1)], []],
+    [
+      "a crash re-read overlapping what was read",
+      [read(100, 300, 1), read(200, 400, 5), read(400, 500, 6)],
+      [],
+    ],
+    [
+      "a gap between two reads",
+      [read(100, 200, 1), read(260, 300, 9)],
+      [{ from: 200, to: 260, closedAt: 9 }],
+    ],
+    [
+      "reads out of order, two gaps",
+      [read(400, 450, 12), read(100, 200, 1), read(250, 300, 7)],
+      [
+        { from: 200, to: 250, closedAt: 7 },
+        { from: 300, to: 400, closedAt: 12 },
+      ],
+    ],
+    [
+      "the first read starts past F: the bytes from F are a hole",
+      [read(150, 200, 1)],
+      [{ from: 100, to: 150, closedAt: 1 }],
+    ],
+  ])("%s", (_what, reads, holes) => {
+    expect(holesAfter(100, reads)).toEqual(holes);
+  });
+
+  const destinationReads = (readAt: number) => [
+    { host: "h1", inode: "11", from: 500, to: 700, readAt: NOW - 200 },
+    { host: "h1", inode: "11", from: 900, to: 1_000, readAt },
+  ];
+  const facts = (reads: ReturnType<typeof destinationReads>, restartAt?: number) => ({
+    destinationFirst: [{ ...dest("h1", "11", 500, 300), ...(restartAt === undefined ? {} : { restartAt }) }],
+    sourceLast: [src("h1", "11", 1_000)],
+    sourceUnplaced: [],
+    sourceAfter: [],
+    sourceUnplacedAfter: [],
+    migratedIps: new Set<string>(),
+    destinationReads: reads,
+  });
+
+  test(`a hole closed more than ${HOLE_SETTLE_SECONDS} s ago: ready, the hole copied`, () => {
+    const verdict = decideHandover(facts(destinationReads(NOW - HOLE_SETTLE_SECONDS - 1)), timing);
+
+    expect(verdict).toMatchObject({
+      kind: "ready",
+      exclusions: [{ offset: 500, holes: [{ from: 700, to: 900 }] }],
+    });
+  });
+
+  test("a younger hole may be a pack still being sent again: wait", () => {
+    const verdict = decideHandover(facts(destinationReads(NOW - 30)), timing);
+
+    expect(verdict).toMatchObject({
+      kind: "waiting",
+      holesSettling: [{ host: "h1", inode: "11", offset: 500 }],
+    });
+  });
+
+  test("a file read again from 0 (truncated, or a reused inode): no hole is looked for", () => {
+    const verdict = decideHandover(facts(destinationReads(NOW - 30), NOW - 250), timing);
+
+    expect(verdict.kind).toBe("ready");
+    expect(verdict.kind === "ready" && verdict.exclusions[0]?.holes).toBeUndefined();
+  });
+
+  test("without reads (the logstore could not say): no hole, as before", () => {
+    const { destinationReads: _none, ...without } = facts([]);
+    const verdict = decideHandover(without, timing);
+
+    expect(verdict).toMatchObject({ kind: "ready", exclusions: [{ offset: 500 }] });
+    expect(verdict.kind === "ready" && verdict.exclusions[0]?.holes).toBeUndefined();
   });
 });

@@ -483,3 +483,50 @@ describe("exclusions scoped by read time (a reused inode, a truncation)", () => 
     expect([...copied.values()]).toEqual([1, 1]);
   });
 });
+
+describe("holes: offsets past F the destination lost are copied after all", () => {
+  test("a line in a hole is copied once; lines around it, past F, are not", () => {
+    const groups = [
+      storedGroup("h1", "7", [
+        { id: "below-F", level: "INFO", offset: 50 },
+        { id: "at-F", level: "INFO", offset: 100 },
+        { id: "in-hole", level: "INFO", offset: 200 },
+        { id: "in-hole-too", level: "INFO", offset: 250 },
+        { id: "after-hole", level: "INFO", offset: 300 },
+        { id: "in-second-hole", level: "INFO", offset: 500 },
+      ]),
+    ];
+    const parts = handoverCopyScripts(
+      "*",
+      ["h1"],
+      [
+        {
+          host: "h1",
+          inode: "7",
+          offset: 100,
+          holes: [
+            { from: 200, to: 300 },
+            { from: 480, to: 520 },
+          ],
+        },
+      ],
+    );
+
+    expect(parts[1]?.script).toContain(
+      `and not (cast("__file_offset__" as bigint) >= 200 and cast("__file_offset__" as bigint) < 300 or cast("__file_offset__" as bigint) >= 480 and cast("__file_offset__" as bigint) < 520)`,
+    );
+    expect(sorted(copyAll(parts, groups))).toEqual([
+      ["below-F", 1],
+      ["in-hole", 1],
+      ["in-hole-too", 1],
+      ["in-second-hole", 1],
+    ]);
+  });
+
+  test("a file without holes: the script is as before", () => {
+    const withEmpty = handoverCopyScripts("*", ["h1"], [{ host: "h1", inode: "7", offset: 100, holes: [] }]);
+    const without = handoverCopyScripts("*", ["h1"], [{ host: "h1", inode: "7", offset: 100 }]);
+
+    expect(withEmpty).toEqual(without);
+  });
+});
