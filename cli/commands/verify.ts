@@ -83,6 +83,8 @@ export function renderVerifyText(reports: readonly VerifyReport[]): string {
     text += `  lines without position (copied history): missing ${totals.unplacedMissing}, extra ${totals.unplacedExtra}\n`;
     if (totals.unplacedRepeated > 0)
       text += `  history lines the source already held more than once, copied as they were (agent duplicates before the migration, or lines written twice): ${totals.unplacedRepeated} extra copies\n`;
+    if (report.sourceOnly.length > 0)
+      text += `  after the cutover ${totals.sourceOnlyLines} lines of ${report.sourceOnly.length} hosts stayed in the source only (hosts not migrated, or files the route does not read; first: ${report.sourceOnly[0]?.host})\n`;
     for (const job of report.copyJobs) text += `  copy job ${job.name}: ${job.status}\n`;
     if (report.copyUnfinished)
       text += "  the copy has not finished: what it still has to copy shows as missing\n";

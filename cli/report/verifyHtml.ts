@@ -57,8 +57,8 @@ function renderReport(report: VerifyReport): string {
   return [
     `<section data-verdict="${verdict}">`,
     `<h2>${escapeHtml(report.route)} from ${escapeHtml(report.sourceAccount)}: <span class="${verdict}">${report.ok ? "every line once" : "not exactly once"}</span></h2>`,
-    "<table><tr><th>files</th><th>source lines</th><th>destination lines</th><th>missing</th><th>duplicated</th><th>extra copies</th><th>history missing</th><th>history extra</th><th>history repeated in the source</th></tr>",
-    `<tr>${count("files", totals.files)}${count("source", totals.inSource)}${count("destination", totals.inDestination)}${count("missing", totals.missing)}${count("duplicated", totals.duplicated)}${count("extra-copies", totals.extraCopies)}${count("history-missing", totals.unplacedMissing)}${count("history-extra", totals.unplacedExtra)}${count("history-repeated", totals.unplacedRepeated)}</tr></table>`,
+    "<table><tr><th>files</th><th>source lines</th><th>destination lines</th><th>missing</th><th>duplicated</th><th>extra copies</th><th>history missing</th><th>history extra</th><th>history repeated in the source</th><th>after the cutover in the source only</th></tr>",
+    `<tr>${count("files", totals.files)}${count("source", totals.inSource)}${count("destination", totals.inDestination)}${count("missing", totals.missing)}${count("duplicated", totals.duplicated)}${count("extra-copies", totals.extraCopies)}${count("history-missing", totals.unplacedMissing)}${count("history-extra", totals.unplacedExtra)}${count("history-repeated", totals.unplacedRepeated)}${count("source-only", totals.sourceOnlyLines)}</tr></table>`,
     report.lineIdentity === "content"
       ? `<p data-line-identity="content">Copies of a line are told apart from other lines by its position and a digest of its content.</p>`
       : `<p data-line-identity="${report.lineIdentity}">Some lines have no content digest: their copies were told apart by read time, so a re-read more than ${LINE_TIME_SKEW_SECONDS} s later counts as a line of its own.</p>`,

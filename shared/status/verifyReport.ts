@@ -128,6 +128,8 @@ export interface VerifyReport {
     unplacedMissing: number;
     /** … and has too many of. */
     unplacedExtra: number;
+    /** Lines the source received after the cutover in files the destination does not read (`sourceOnly`). */
+    sourceOnlyLines: number;
     /**
      * History lines (no position meta) the source already held more than once, copied as they
      * were: an agent's duplicates from before the migration (a crash re-read, a resent batch), or a
@@ -137,6 +139,13 @@ export interface VerifyReport {
     unplacedRepeated: number;
   };
   copyJobs: CopyJobState[];
+  /**
+   * Per host, lines the source received after the cutover in files the destination does not read:
+   * what stays in the source only. A host that was not migrated (declared `AgentTooOld`, failed,
+   * never tagged) or a file outside the route's paths. Counted, not part of `ok`: the route says
+   * these hosts keep their own collection.
+   */
+  sourceOnly: Array<{ host: string; files: number; lines: number }>;
   /** Copy jobs still running: what they have not copied yet shows as missing. */
   copyUnfinished: boolean;
   perMinute: { source: MinuteCount[]; destination: MinuteCount[] };
@@ -173,11 +182,18 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
   };
   // The copy covers source lines received before the cutover; after it, only files the destination
   // reads too (a host not migrated keeps shipping to the source alone).
+  const sourceOnly = new Map<string, { files: Set<string>; lines: number }>();
   const destinationFiles = new Set(input.destination.positions.map((row) => `${row.host}\u0000${row.inode}`));
   for (const row of input.source.positions) {
     const late =
       input.cutoverAt !== undefined && row.received !== undefined && row.received >= input.cutoverAt;
-    if (late && !destinationFiles.has(`${row.host}\u0000${row.inode}`)) continue;
+    if (late && !destinationFiles.has(`${row.host}\u0000${row.inode}`)) {
+      const host = sourceOnly.get(row.host) ?? { files: new Set<string>(), lines: 0 };
+      host.files.add(row.inode);
+      host.lines += row.copies;
+      sourceOnly.set(row.host, host);
+      continue;
+    }
     add(row, true);
   }
   for (const row of input.destination.positions) add(row, false);
@@ -227,6 +243,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
     unplacedMissing: sum(unplaced, (h) => h.missing),
     unplacedExtra: sum(unplaced, (h) => h.extra),
     unplacedRepeated: sum(unplaced, (h) => h.repeated),
+    sourceOnlyLines: sum([...sourceOnly.values()], (h) => h.lines),
   };
   const copyUnfinished = input.copyJobs.some((job) => job.status !== "SUCCEEDED");
   return {
@@ -237,6 +254,9 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
     unplaced,
     totals,
     copyJobs: [...input.copyJobs],
+    sourceOnly: [...sourceOnly.entries()]
+      .map(([host, { files, lines }]) => ({ host, files: files.size, lines }))
+      .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)),
     copyUnfinished,
     perMinute: { source: [...input.source.perMinute], destination: [...input.destination.perMinute] },
     lineIdentity: lineIdentityOf([...input.source.positions, ...input.destination.positions]),

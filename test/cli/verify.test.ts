@@ -233,6 +233,7 @@ describe("logtail-xacct verify on the emulator", () => {
           unplacedMissing: 0,
           unplacedExtra: 0,
           unplacedRepeated: 0,
+          sourceOnlyLines: 0,
         },
       });
       expect(report?.files.map((f) => [f.host, f.inode, f.inSource, f.inDestination, f.missing])).toEqual([
@@ -374,6 +375,7 @@ describe("logtail-xacct verify on the emulator", () => {
         unplacedMissing: 1,
         unplacedExtra: 0,
         unplacedRepeated: 0,
+        sourceOnlyLines: 0,
       });
       expect(report?.unplaced).toEqual([
         { host: B.host, inSource: 4, inDestination: 3, missing: 1, extra: 0, repeated: 0 },
@@ -438,6 +440,8 @@ describe("logtail-xacct verify on the emulator", () => {
           "extra-copies": 2,
           "history-missing": 1,
           "history-extra": 0,
+          "history-repeated": 0,
+          "source-only": 0,
         });
       });
 

@@ -54,6 +54,7 @@ const ZERO = {
   unplacedMissing: 0,
   unplacedExtra: 0,
   unplacedRepeated: 0,
+  sourceOnlyLines: 0,
 };
 
 describe("buildVerifyReport", () => {
@@ -384,7 +385,9 @@ describe("buildVerifyReport", () => {
     const report = buildVerifyReport(input(source, lines("web-1", "1001", range(0, 3))));
 
     expect(report.files.map((file) => `${file.host}/${file.inode}`)).toEqual(["web-1/1001"]);
-    expect(report.totals).toMatchObject({ files: 1, inSource: 3, missing: 0 });
+    expect(report.totals).toMatchObject({ files: 1, inSource: 3, missing: 0, sourceOnlyLines: 3 });
+    // What stays in the source alone is counted per host, not held against the migration.
+    expect(report.sourceOnly).toEqual([{ host: "web-9", files: 1, lines: 3 }]);
     expect(report.ok).toBe(true);
   });
 
