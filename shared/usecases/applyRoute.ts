@@ -30,6 +30,7 @@ import { deliveringSources } from "./delivery";
 import {
   handoverSources,
   locateSourceConfig,
+  observeDestinationReads,
   observeHandover,
   POSITION_INDEX_KEYS,
   prepareHandoverSources,
@@ -333,10 +334,18 @@ async function maybeCutover(
         source.backfill.logstore,
         { from: fromTime, until },
       );
-      const verdict = decideHandover(
-        { ...observed, migratedIps },
-        { now: nowSeconds, until, sourceSilenceSeconds: route.handover.sourceSilenceSeconds },
-      );
+      const timing = { now: nowSeconds, until, sourceSilenceSeconds: route.handover.sourceSilenceSeconds };
+      let verdict = decideHandover({ ...observed, migratedIps }, timing);
+      // The destination's reads (one row per pack) only for a cut that is otherwise ready.
+      if (verdict.kind === "ready") {
+        const destinationReads = await observeDestinationReads(
+          deps.sls({ accountId: destination.uid, region: destination.region, project: route.project }),
+          route.logstore,
+          { from: fromTime, until },
+        );
+        if (destinationReads !== undefined)
+          verdict = decideHandover({ ...observed, migratedIps, destinationReads }, timing);
+      }
       if (verdict.kind === "waiting") {
         const checks = message.handoverChecks ?? 0;
         const [behind] = verdict.behind;

@@ -121,8 +121,6 @@ export interface HandoverObservation {
   sourceUnplacedAfter: SourceUnplaced[];
   /** Every host the source shipped lines with position meta for (each needs a copy part). */
   sourceHosts: string[];
-  /** The destination's reads, one per pack; undefined when the logstore cannot say (no hole repaired). */
-  destinationReads?: DestinationRead[];
 }
 
 const { host: HOST, inode: INODE, offset: OFFSET, receiveTime: RECEIVED } = POSITION_FIELDS;
@@ -171,7 +169,6 @@ export async function observeHandover(
     if (key === undefined || first === undefined || !(at > first)) continue;
     restart.set(key, Math.min(restart.get(key) ?? Number.POSITIVE_INFINITY, at));
   }
-  const destinationReads = await readsOf(read, withMeta);
   const destinationFirst: DestinationStart[] = [];
   for (const [key, first] of since) {
     const offset = firstOffset.get(key);
@@ -251,7 +248,6 @@ export async function observeHandover(
     sourceAfter: progressOf(afterRows, "first"),
     sourceUnplacedAfter: unplacedOf(unplacedAfterRows),
     sourceHosts: [...new Set(sourceLast.map((p) => p.host))].sort(),
-    ...(destinationReads === undefined ? {} : { destinationReads }),
   };
 }
 
@@ -259,17 +255,22 @@ export async function observeHandover(
  * The destination's reads: per pack (one read of one file), its first offset, the end of its last
  * line (offset + bytes of the text + the newline) and its read time. Undefined when the logstore
  * cannot measure them (no analytics on the text or the pack tag) or there are more than one answer
- * holds: a missing read would look like a hole, and the copy would double what it held.
+ * holds: a missing read would look like a hole, and the copy would double what it held. One row
+ * per pack: read only when the cut is otherwise ready.
  */
-async function readsOf(
-  run: (query: string) => Promise<LogRow[]>,
-  withMeta: string,
+export async function observeDestinationReads(
+  destination: SlsPort,
+  destinationLogstore: string,
+  range: { from: number; until: number },
 ): Promise<DestinationRead[] | undefined> {
+  const withMeta = `"${INODE}" is not null`;
   let rows: LogRow[];
   try {
-    rows = await run(
-      `* | select "${HOST}" as host, "${INODE}" as inode, min(__time__) as t, min(${offsetOf}) as a, max(${offsetOf} + length(to_utf8("${LINE_CONTENT_FIELD}")) + 1) as b where ${withMeta} and "${LINE_CONTENT_FIELD}" is not null group by "${HOST}", "${INODE}", "${PACK_FIELD}" limit ${MAX_ROWS}`,
-    );
+    rows = await destination.queryLogs(destinationLogstore, {
+      from: range.from,
+      to: range.until + 86_400,
+      query: `* | select "${HOST}" as host, "${INODE}" as inode, min(__time__) as t, min(${offsetOf}) as a, max(${offsetOf} + length(to_utf8("${LINE_CONTENT_FIELD}")) + 1) as b where ${withMeta} and "${LINE_CONTENT_FIELD}" is not null group by "${HOST}", "${INODE}", "${PACK_FIELD}" limit ${MAX_ROWS}`,
+    });
   } catch (error) {
     if (error instanceof Error && error.message.includes("cannot be resolved")) return undefined;
     throw error;
