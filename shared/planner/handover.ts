@@ -73,17 +73,28 @@ export interface Hole {
 }
 
 /**
- * One destination read of a file: one pack, from its first line's offset to the end of its last
- * line, and when it was read (`__time__`).
+ * One destination read of a file: one pack, from its first line's offset (`from`) to where it
+ * ended, and when it was read (`__time__`). The end is measured by the last line's text
+ * (`to`: offset + bytes + newline); `lastLine` is where that line starts. `to` is undefined when
+ * the text cannot measure it (a line without `content`, or one as long as the logstore's
+ * analytics keep: its text may be cut).
  */
-export interface DestinationRead extends Hole {
+export interface DestinationRead {
   host: string;
   inode: string;
+  from: number;
+  lastLine: number;
+  to: number | undefined;
   readAt: number;
 }
 
-/** Holes a copy part takes per file; more is a file the cut repairs in part (logged). */
+/** Holes a copy part takes per file; a file with more waits (the repair would not fit the script). */
 export const MAX_HOLES_PER_FILE = 20;
+/**
+ * A gap between a read's measured end and the next read's start this small holds no line: the
+ * text may lack a `\r` of the line end.
+ */
+export const LINE_END_SLACK_BYTES = 2;
 /**
  * A hole younger than this (from the read after it) may be a pack still being sent again (its
  * answer lost, the service busy): the cut waits rather than copy lines that may still arrive.
@@ -165,7 +176,10 @@ export type HandoverVerdict =
       unread: FilePosition[];
       /** Migrated hosts whose source lines still come without position meta (the change is late). */
       metaPending: string[];
-      /** Files with a hole in the destination too young to tell from a pack still on its way. */
+      /**
+       * Files with a hole in the destination the cut cannot repair yet: too young to tell from a
+       * pack still on its way, past where the source has shipped, or more than one script holds.
+       */
       holesSettling: FilePosition[];
     };
 
@@ -228,7 +242,15 @@ export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): Ha
       // told apart, so no hole is looked for there.
       const holes =
         start.restartAt === undefined ? holesAfter(offset, readsOf.get(fileKey(start)) ?? []) : [];
-      if (holes.some((hole) => hole.closedAt > timing.now - HOLE_SETTLE_SECONDS)) {
+      // A young hole may fill yet; the source must have shipped past a hole for the copy to hold
+      // its lines; and every hole must fit the copy script.
+      if (
+        holes.some(
+          (hole) =>
+            hole.closedAt > timing.now - HOLE_SETTLE_SECONDS || reached === undefined || reached < hole.to,
+        ) ||
+        holes.length > MAX_HOLES_PER_FILE
+      ) {
         holesSettling.push({ host, inode, offset });
         continue;
       }
@@ -238,9 +260,7 @@ export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): Ha
         offset,
         readFrom: start.since - READ_SKEW_SECONDS,
         ...(start.restartAt === undefined ? {} : { restartFrom: start.restartAt - READ_SKEW_SECONDS }),
-        ...(holes.length === 0
-          ? {}
-          : { holes: holes.slice(0, MAX_HOLES_PER_FILE).map(({ from, to }) => ({ from, to })) }),
+        ...(holes.length === 0 ? {} : { holes: holes.map(({ from, to }) => ({ from, to })) }),
       });
     } else {
       behind.push({ host, inode, sourceAt: reached, destinationFrom: offset });
@@ -286,21 +306,29 @@ export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): Ha
 }
 
 /**
- * The bytes past `start` that no read covers, between reads (what lies past the last read the
- * destination has not read yet), each with when the read after it was made. A read whose end is
- * short of the next read's start by less than a line (a line end of two bytes) leaves a hole with
- * no line in it, which copies nothing.
+ * The offsets past `start` where the destination holds no line although it read on after them:
+ * between the last line of a read and the start of the next, when the measured end of the first
+ * falls short of the next start by more than LINE_END_SLACK_BYTES; each with when the read after
+ * it was made. A hole starts just past the last line's start, so a mismeasured end copies nothing
+ * the destination holds. Coverage begins at the first read (a read the query missed opens no
+ * hole); a read whose end is unknown opens none after it; past the last read is what the
+ * destination has not read yet, not a hole.
  */
 export function holesAfter(
   start: number,
-  reads: ReadonlyArray<Pick<DestinationRead, "from" | "to" | "readAt">>,
+  reads: ReadonlyArray<Pick<DestinationRead, "from" | "lastLine" | "to" | "readAt">>,
 ): Array<Hole & { closedAt: number }> {
   const holes: Array<Hole & { closedAt: number }> = [];
-  let covered = start;
-  for (const read of [...reads].sort((a, b) => a.from - b.from || a.to - b.to)) {
-    if (read.to <= covered) continue;
-    if (read.from > covered) holes.push({ from: covered, to: read.from, closedAt: read.readAt });
-    covered = Math.max(covered, read.to);
+  const sorted = [...reads].sort((a, b) => a.from - b.from || a.lastLine - b.lastLine);
+  // The furthest read so far: its last line's start and its end (undefined: not measured).
+  let edge: { lastLine: number; to: number | undefined } | undefined;
+  for (const read of sorted) {
+    if (read.lastLine < start) continue;
+    if (edge !== undefined && edge.to !== undefined && read.from > edge.to + LINE_END_SLACK_BYTES)
+      holes.push({ from: edge.lastLine + 1, to: read.from, closedAt: read.readAt });
+    if (edge === undefined || read.lastLine > edge.lastLine) edge = { lastLine: read.lastLine, to: read.to };
+    else if (read.lastLine === edge.lastLine && edge.to !== undefined)
+      edge = { lastLine: edge.lastLine, to: read.to === undefined ? undefined : Math.max(edge.to, read.to) };
   }
   return holes;
 }

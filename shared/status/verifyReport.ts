@@ -283,23 +283,22 @@ interface LineCopies {
 }
 
 /**
- * The lines at one position: copies with a content digest grouped by digest; copies without one
- * grouped by read time (within LINE_TIME_SKEW_SECONDS).
+ * The lines at one position: grouped by content digest when every copy has one, else all by read
+ * time (within LINE_TIME_SKEW_SECONDS). A copy without a digest (a line stored before `content`
+ * had analytics: SLS indexes only what arrives after an index change) beside copies with one
+ * would otherwise count as a line of its own.
  */
 function linesAt(copies: readonly Copy[]): LineCopies[] {
+  if (copies.some((copy) => copy.digest === undefined)) return linesByReadTime(copies);
   const byDigest = new Map<string, LineCopies>();
-  const undigested: Copy[] = [];
   for (const copy of copies) {
-    if (copy.digest === undefined) {
-      undigested.push(copy);
-      continue;
-    }
-    const line = byDigest.get(copy.digest) ?? { source: 0, destination: 0 };
+    const digest = copy.digest ?? "";
+    const line = byDigest.get(digest) ?? { source: 0, destination: 0 };
     if (copy.source) line.source += copy.copies;
     else line.destination += copy.copies;
-    byDigest.set(copy.digest, line);
+    byDigest.set(digest, line);
   }
-  return [...byDigest.values(), ...linesByReadTime(undigested)];
+  return [...byDigest.values()];
 }
 
 function linesByReadTime(copies: readonly Copy[]): LineCopies[] {
@@ -319,19 +318,26 @@ function linesByReadTime(copies: readonly Copy[]): LineCopies[] {
 }
 
 /**
- * History lines per host: compared per content digest when every row of both logstores has one,
- * else per host as a whole.
+ * History lines per host: compared per content digest when every row of the host in both
+ * logstores has one, else per host as a whole (lines stored before `content` had analytics have
+ * none).
  */
 function compareUnplaced(
   source: readonly UnplacedCount[],
   destination: readonly UnplacedCount[],
 ): HostUnplaced[] {
-  const digested = [...source, ...destination].every((row) => row.digest !== undefined);
-  const groups = new Map<string, { host: string; inSource: number; inDestination: number }>();
+  const undigested = new Set(
+    [...source, ...destination].filter((row) => row.digest === undefined).map((row) => row.host),
+  );
+  const groups = new Map<
+    string,
+    { host: string; digested: boolean; inSource: number; inDestination: number }
+  >();
   const hosts = new Map<string, HostUnplaced>();
   const add = (row: UnplacedCount, side: "inSource" | "inDestination") => {
+    const digested = !undigested.has(row.host);
     const key = digested ? `${row.host}\u0000${row.digest}` : row.host;
-    const group = groups.get(key) ?? { host: row.host, inSource: 0, inDestination: 0 };
+    const group = groups.get(key) ?? { host: row.host, digested, inSource: 0, inDestination: 0 };
     group[side] += row.lines;
     groups.set(key, group);
   };
@@ -351,7 +357,7 @@ function compareUnplaced(
     host.missing += Math.max(0, group.inSource - group.inDestination);
     host.extra += Math.max(0, group.inDestination - group.inSource);
     // A digest group is one line's text: copies both sides hold beyond the first were in the source.
-    if (digested) host.repeated += Math.max(0, Math.min(group.inSource, group.inDestination) - 1);
+    if (group.digested) host.repeated += Math.max(0, Math.min(group.inSource, group.inDestination) - 1);
     hosts.set(group.host, host);
   }
   return [...hosts.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));

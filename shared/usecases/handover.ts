@@ -263,32 +263,55 @@ export async function observeDestinationReads(
   destinationLogstore: string,
   range: { from: number; until: number },
 ): Promise<DestinationRead[] | undefined> {
-  const withMeta = `"${INODE}" is not null`;
+  const bytes = `length(to_utf8("${LINE_CONTENT_FIELD}"))`;
   let rows: LogRow[];
   try {
     rows = await destination.queryLogs(destinationLogstore, {
       from: range.from,
       to: range.until + 86_400,
-      query: `* | select "${HOST}" as host, "${INODE}" as inode, min(__time__) as t, min(${offsetOf}) as a, max(${offsetOf} + length(to_utf8("${LINE_CONTENT_FIELD}")) + 1) as b where ${withMeta} and "${LINE_CONTENT_FIELD}" is not null group by "${HOST}", "${INODE}", "${PACK_FIELD}" limit ${MAX_ROWS}`,
+      query: `* | select "${HOST}" as host, "${INODE}" as inode, min(__time__) as t, min(${offsetOf}) as a, max(${offsetOf}) as last, max(${offsetOf} + ${bytes} + 1) as b, max(${bytes}) as longest, count(*) - count("${LINE_CONTENT_FIELD}") as untexted where "${INODE}" is not null group by "${HOST}", "${INODE}", "${PACK_FIELD}" limit ${MAX_ROWS}`,
     });
   } catch (error) {
-    if (error instanceof Error && error.message.includes("cannot be resolved")) return undefined;
+    if (notAnalysable(error, LINE_CONTENT_FIELD) || notAnalysable(error, PACK_FIELD)) return undefined;
     throw error;
   }
   if (rows.length >= MAX_ROWS) return undefined;
-  return rows.flatMap((row) => {
+  const reads: DestinationRead[] = [];
+  for (const row of rows) {
     const position = positionOf(row, "a");
-    const to = Number(row.b);
+    const lastLine = Number(row.last);
     const readAt = Number(row.t);
-    if (
-      position === undefined ||
-      !Number.isSafeInteger(to) ||
-      to <= position.offset ||
-      !Number.isFinite(readAt)
-    )
-      return [];
-    return [{ host: position.host, inode: position.inode, from: position.offset, to, readAt }];
-  });
+    // A read the answer does not describe whole would look like a hole: measure nothing then.
+    if (position === undefined || !Number.isSafeInteger(lastLine) || !Number.isFinite(readAt))
+      return undefined;
+    const to = Number(row.b);
+    const measured =
+      Number(row.untexted) === 0 && Number(row.longest) < ANALYTICS_TEXT_BYTES && Number.isSafeInteger(to);
+    reads.push({
+      host: position.host,
+      inode: position.inode,
+      from: position.offset,
+      lastLine,
+      to: measured ? to : undefined,
+      readAt,
+    });
+  }
+  return reads;
+}
+
+/**
+ * The bytes of a text SLS keeps for analytics (an index key's `max_text_len`, 2,048 by default): a
+ * line this long may have been cut, and its length says nothing of where it ends.
+ */
+const ANALYTICS_TEXT_BYTES = 2_048;
+
+/** SLS's answer to a query on a column without analytics: "Column '<name>' cannot be resolved". */
+function notAnalysable(error: unknown, column: string): boolean {
+  return (
+    error instanceof Error &&
+    error.message.includes(`'${column}'`) &&
+    error.message.includes("cannot be resolved")
+  );
 }
 
 /** Read times per grouped query: each answers at most (files × times) rows. */

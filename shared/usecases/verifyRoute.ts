@@ -125,11 +125,19 @@ async function readLogstore(
       return sls.queryLogs(logstore, { ...range, query: query("") });
     });
   const positionRows = await withDigest(positionQuery);
+  if (positionRows.length >= MAX_ROWS)
+    throw new VerifyError(
+      `${logstore} holds more than ${MAX_ROWS} lines with position meta in the window: give a later --since`,
+    );
   const before = unplacedBefore === undefined ? "" : ` and ${received} < ${Math.floor(unplacedBefore)}`;
   const unplacedRows = await withDigest(
     (digest) =>
       `* | select "${HOST}" as host${digest === "" ? "" : `, ${digest} as digest`}, count(*) as lines where "${INODE}" is null${before} group by "${HOST}"${digest === "" ? "" : `, ${digest}`} limit ${MAX_ROWS}`,
   );
+  if (unplacedRows.length >= MAX_ROWS)
+    throw new VerifyError(
+      `${logstore} holds more than ${MAX_ROWS} distinct lines without position meta in the window: give a later --since`,
+    );
   const minuteRows = await sls.queryLogs(logstore, {
     ...range,
     query: `* | select __time__ - __time__ % 60 as minute, "${HOST}" as host, count(*) as lines group by minute, "${HOST}" order by minute limit ${MAX_ROWS}`,

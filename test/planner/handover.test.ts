@@ -13,6 +13,7 @@ import {
   type HandoverVerdict,
   HOLE_SETTLE_SECONDS,
   holesAfter,
+  MAX_HOLES_PER_FILE,
   mayRetireSourceGroup,
   READ_SKEW_SECONDS,
   type SourceConfigState,
@@ -563,68 +564,103 @@ describe("readyForCutover with failed hosts", () => {
   });
 });
 
-describe("holes: bytes past F the destination read around but holds no line of", () => {
-  const read = (from: number, to: number, readAt: number) => ({ from, to, readAt });
+describe("holes: offsets past F the destination read around but holds no line of", () => {
+  const read = (from: number, lastLine: number, to: number | undefined, readAt: number) => ({
+    from,
+    lastLine,
+    to,
+    readAt,
+  });
 
   test.each([
     ["no read", [], []],
-    ["reads end to end from F", [read(100, 200, 1), read(200, 350, 2)], []],
-    ["a read that starts before F and ends past it covers F", [read(50, 200, 1), read(200, 300, 2)], []],
-    ["reads below F only", [read(0, 80, 1)], []],
+    ["reads end to end from F", [read(100, 180, 200, 1), read(200, 330, 350, 2)], []],
     [
-      "a crash re-read overlapping what was read",
-      [read(100, 300, 1), read(200, 400, 5), read(400, 500, 6)],
+      "a measured end short by a line end's \\r: no hole",
+      [read(100, 180, 199, 1), read(200, 280, 300, 2)],
       [],
     ],
     [
-      "a gap between two reads",
-      [read(100, 200, 1), read(260, 300, 9)],
-      [{ from: 200, to: 260, closedAt: 9 }],
+      "a read whose end is unknown opens no hole after it",
+      [read(100, 180, undefined, 1), read(260, 280, 300, 2)],
+      [],
+    ],
+    [
+      "a crash re-read overlapping what was read",
+      [read(100, 280, 300, 1), read(200, 380, 400, 5), read(400, 480, 500, 6)],
+      [],
+    ],
+    [
+      "a gap between two reads: from just past the last line's start to the next read",
+      [read(100, 180, 200, 1), read(260, 280, 300, 9)],
+      [{ from: 181, to: 260, closedAt: 9 }],
     ],
     [
       "reads out of order, two gaps",
-      [read(400, 450, 12), read(100, 200, 1), read(250, 300, 7)],
+      [read(400, 430, 450, 12), read(100, 180, 200, 1), read(250, 280, 300, 7)],
       [
-        { from: 200, to: 250, closedAt: 7 },
-        { from: 300, to: 400, closedAt: 12 },
+        { from: 181, to: 250, closedAt: 7 },
+        { from: 281, to: 400, closedAt: 12 },
       ],
     ],
     [
-      "the first read starts past F: the bytes from F are a hole",
-      [read(150, 200, 1)],
-      [{ from: 100, to: 150, closedAt: 1 }],
+      "the first read seen starts past F (a read the query missed): no hole before it",
+      [read(150, 180, 200, 1)],
+      [],
     ],
+    ["reads that end below F are not looked at", [read(0, 60, 80, 1), read(100, 180, 200, 2)], []],
   ])("%s", (_what, reads, holes) => {
     expect(holesAfter(100, reads)).toEqual(holes);
   });
 
+  /** Two reads of h1's file 11 from F = 500 with a gap: the destination lost [681, 900). */
   const destinationReads = (readAt: number) => [
-    { host: "h1", inode: "11", from: 500, to: 700, readAt: NOW - 200 },
-    { host: "h1", inode: "11", from: 900, to: 1_000, readAt },
+    { host: "h1", inode: "11", from: 500, lastLine: 680, to: 700, readAt: NOW - 200 },
+    { host: "h1", inode: "11", from: 900, lastLine: 980, to: 1_000, readAt },
   ];
-  const facts = (reads: ReturnType<typeof destinationReads>, restartAt?: number) => ({
+  const facts = (reads: ReturnType<typeof destinationReads>, restartAt?: number, sourceAt = 1_000) => ({
     destinationFirst: [{ ...dest("h1", "11", 500, 300), ...(restartAt === undefined ? {} : { restartAt }) }],
-    sourceLast: [src("h1", "11", 1_000)],
+    sourceLast: [src("h1", "11", sourceAt)],
     sourceUnplaced: [],
     sourceAfter: [],
     sourceUnplacedAfter: [],
     migratedIps: new Set<string>(),
     destinationReads: reads,
   });
+  const settled = NOW - HOLE_SETTLE_SECONDS - 1;
 
-  test(`a hole closed more than ${HOLE_SETTLE_SECONDS} s ago: ready, the hole copied`, () => {
-    const verdict = decideHandover(facts(destinationReads(NOW - HOLE_SETTLE_SECONDS - 1)), timing);
+  test(`a hole closed more than ${HOLE_SETTLE_SECONDS} s ago, the source past it: ready, the hole copied`, () => {
+    const verdict = decideHandover(facts(destinationReads(settled)), timing);
 
     expect(verdict).toMatchObject({
       kind: "ready",
-      exclusions: [{ offset: 500, holes: [{ from: 700, to: 900 }] }],
+      exclusions: [{ offset: 500, holes: [{ from: 681, to: 900 }] }],
     });
   });
 
-  test("a younger hole may be a pack still being sent again: wait", () => {
-    const verdict = decideHandover(facts(destinationReads(NOW - 30)), timing);
-
-    expect(verdict).toMatchObject({
+  test.each([
+    ["a younger hole may be a pack still being sent again", facts(destinationReads(NOW - 30))],
+    [
+      "the source has not shipped past the hole: the copy would not hold its lines",
+      facts(destinationReads(settled), undefined, 850),
+    ],
+    [
+      `more than ${MAX_HOLES_PER_FILE} holes in a file: more than the script takes`,
+      facts(
+        Array.from({ length: MAX_HOLES_PER_FILE + 2 }, (_, i) => ({
+          host: "h1",
+          inode: "11",
+          from: 500 + i * 100,
+          lastLine: 520 + i * 100,
+          to: 540 + i * 100,
+          readAt: settled,
+        })),
+        undefined,
+        10_000,
+      ),
+    ],
+  ])("%s: wait", (_what, situation) => {
+    expect(decideHandover(situation, timing)).toMatchObject({
       kind: "waiting",
       holesSettling: [{ host: "h1", inode: "11", offset: 500 }],
     });

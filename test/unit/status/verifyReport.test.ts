@@ -210,10 +210,17 @@ describe("buildVerifyReport", () => {
       });
     });
 
-    test("a logstore with digests and one without: the report says it counted both ways", () => {
+    test("a copy without a digest beside one with (stored before the index change): read time decides, one line", () => {
       const report = buildVerifyReport(input([at(READ, "A1")], [at(READ + 1)]));
 
       expect(report.lineIdentity).toBe("mixed");
+      expect(report.files[0]).toMatchObject({
+        inSource: 1,
+        inDestination: 1,
+        missing: 0,
+        destinationOnly: 0,
+      });
+      expect(report.ok).toBe(true);
     });
   });
 
