@@ -192,12 +192,12 @@ export class HostWriters {
     schedule();
   }
 
-  /** Stops writing for good (the fleet's shared timer may still call `tick`). */
   /** Whether the writers still write (`stop` ends it for good). */
   get writing(): boolean {
     return !this.stopped;
   }
 
+  /** Stops writing for good (the fleet's shared timer may still call `tick`). */
   stop(): void {
     this.stopped = true;
     this.cancel?.();

@@ -64,7 +64,8 @@ export const simulatedInstanceSchema = instanceSchema
     /**
      * The agent process dies and its daemon starts it again every this many emulated seconds (first
      * after a share of the period that differs per host): it goes back to its last saved checkpoints
-     * and reads again what it had read since (README "Collection").
+     * and reads again what it had read since (README "Collection"). Only agents that collect files
+     * (hosts with `writers`) crash.
      */
     agentCrashEverySeconds: z.number().min(30).max(86_400).optional(),
   })
@@ -417,8 +418,9 @@ class AgentCrashes {
   constructor(private readonly startedAt: number) {}
 
   plan(instanceId: string, everyMs: number): void {
-    // Hosts crash at different moments of the period, as unrelated processes do.
-    const share = ((this.next.size * 7) % 10) / 10 + 0.1;
+    // Hosts crash at different moments of the period, as unrelated processes do: the golden
+    // ratio's steps spread any number of hosts over it without repeating.
+    const share = (this.next.size * 0.618_034 + 0.1) % 1 || 0.5;
     this.next.set(instanceId, { at: this.startedAt + everyMs * share, everyMs });
   }
 
