@@ -382,6 +382,11 @@ export class LogCollector {
     const fingerprint = effective.map((config) => `${config.id}@${config.lastModifyTime}`).join(",");
     if (fingerprint === state.fingerprint) return;
     // A config update: save offsets, drop readers and checkpoints of configs gone, register all again.
+    // A running agent has seen (by inotify, within milliseconds) the files created since its last
+    // look: they have readers from 0 before the update, as Logtail's would. Without this look a
+    // file created within the tick before the update would count as existing and start at its end.
+    // A process that just started (no readers) has no such memory.
+    if (state.readers.size > 0) this.scan(state, now);
     const kept = new Set(effective.map((config) => config.id));
     this.save(state);
     for (const [key, reader] of state.readers) {

@@ -166,6 +166,30 @@ describe("where reading starts", () => {
     expect(seqsIn(h, "proj", "/var/log/app/late.log")).toEqual([1, 2, 3]);
   });
 
+  it("a file created just before a config update is read from 0, not taken for an existing one", async () => {
+    harness = await startHarness(
+      oneHostFleet(
+        [{ path: "/var/log/app/a.log", linesPerSecond: 10, lineBytes: LINE }],
+        [project("proj", [])],
+      ),
+      { configDelayMs: () => 0 },
+    );
+    const h = harness;
+    addConfig(h, "proj", "dest", "/var/log/app/*.log", { TailSizeKB: 0 });
+    await h.advance(10);
+    // In one instant: a new file (a rotation's new name) and a config change elsewhere. A running
+    // agent saw the file's creation before it re-registered (inotify).
+    h.fleet.writers.add(HOST, h.fleet.hosts.get(HOST)?.hostDir() ?? "", [quiet("/var/log/app/new.log")]);
+    appendLines(h, "/var/log/app/new.log", 3);
+    addConfig(h, "proj", "other", "/var/log/other/*.log");
+    await h.advance(2);
+
+    expect(h.fleet.collector.configsOf(HOST).sort()).toEqual(
+      expect.arrayContaining([expect.stringContaining("dest"), expect.stringContaining("other")]),
+    );
+    expect(seqsIn(h, "proj", "/var/log/app/new.log")).toEqual([1, 2, 3]);
+  });
+
   it("notices a file idle for more than 120 s only at its next write", async () => {
     harness = await startHarness(oneHostFleet([quiet("/var/log/app/q.log")], [project("proj", [])]), {
       configDelayMs: () => 0,
