@@ -24,6 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { RouteDelivery } from "../localstack/demo/scenario";
+import { copiesFound, linesLost, type VerifyReport } from "../shared/status/verifyReport";
 import { numberOption } from "./common";
 
 const ROOT = join(__dirname, "..");
@@ -71,18 +72,7 @@ type Delivery = Pick<
   | "missingButElsewhere"
 >;
 /** `verify`'s verdict for the route (cli `start` summary `verify[]`). */
-interface Verdict {
-  route: string;
-  ok: boolean;
-  copyUnfinished: boolean;
-  totals: {
-    missing: number;
-    extraCopies: number;
-    unplacedMissing: number;
-    unplacedExtra: number;
-    unplacedRepeated: number;
-  };
-}
+type Verdict = Pick<VerifyReport, "route" | "ok" | "copyUnfinished" | "totals">;
 interface StartSummary {
   converged: boolean;
   seconds?: number;
@@ -271,23 +261,18 @@ function ratio(part: number | undefined, whole: number | undefined): string {
   return part === 0 ? "0" : (part / whole).toPrecision(2);
 }
 
-/** verify's lost lines and copies, positioned and history lines together (what the ledger counts). */
-const verifiedLost = (totals: Verdict["totals"]): number => totals.missing + totals.unplacedMissing;
-const verifiedCopies = (totals: Verdict["totals"]): number =>
-  totals.extraCopies + totals.unplacedExtra + totals.unplacedRepeated;
-
 const agrees = (outcome: Outcome): boolean | undefined =>
   outcome.delivery === undefined || outcome.verdict === undefined
     ? undefined
-    : verifiedLost(outcome.verdict.totals) === outcome.delivery.missing &&
-      verifiedCopies(outcome.verdict.totals) === outcome.delivery.extraCopies;
+    : linesLost(outcome.verdict.totals) === outcome.delivery.missing &&
+      copiesFound(outcome.verdict.totals) === outcome.delivery.extraCopies;
 
 function agreeCell(outcome: Outcome): string {
   const agreed = agrees(outcome);
   if (agreed === undefined) return "-";
   if (agreed) return "yes";
   const totals = outcome.verdict?.totals;
-  return totals === undefined ? "NO" : `NO (${verifiedLost(totals)} lost, ${verifiedCopies(totals)} dup)`;
+  return totals === undefined ? "NO" : `NO (${linesLost(totals)} lost, ${copiesFound(totals)} dup)`;
 }
 
 /** Nothing lost, and no copy, or (where the agents make copies) every copy found by verify. */

@@ -13,6 +13,18 @@ export function errorCode(error: unknown): string | undefined {
     : undefined;
 }
 
+/**
+ * SLS's answer to a query on a column without analytics (no index key, or no `doc_value`):
+ * "Column '<name>' cannot be resolved".
+ */
+export function columnNotAnalysable(error: unknown, column: string): boolean {
+  return (
+    error instanceof Error &&
+    error.message.includes(`'${column}'`) &&
+    error.message.includes("cannot be resolved")
+  );
+}
+
 /** What went wrong, in one string, whatever was thrown. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -161,6 +161,22 @@ export interface VerifyReport {
 
 const SAMPLE = 10;
 
+/** Lines verify found missing: with position meta and history lines (what a line ledger counts as lost). */
+export function linesLost(totals: Pick<VerifyReport["totals"], "missing" | "unplacedMissing">): number {
+  return totals.missing + totals.unplacedMissing;
+}
+
+/**
+ * Copies verify found beyond each line's first: of lines with position meta, history the
+ * destination holds too often, and history the source already held more than once (what a line
+ * ledger counts as extra copies in the destination).
+ */
+export function copiesFound(
+  totals: Pick<VerifyReport["totals"], "extraCopies" | "unplacedExtra" | "unplacedRepeated">,
+): number {
+  return totals.extraCopies + totals.unplacedExtra + totals.unplacedRepeated;
+}
+
 export function buildVerifyReport(input: VerifyInput): VerifyReport {
   type Copies = Copy[];
   const files = new Map<string, { host: string; inode: string; offsets: Map<number, Copies> }>();

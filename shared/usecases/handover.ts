@@ -16,7 +16,7 @@ import {
   type SourceProgress,
   type SourceUnplaced,
 } from "../planner/handover";
-import { errorCode } from "../ports/errors";
+import { columnNotAnalysable, errorCode } from "../ports/errors";
 import type { FieldIndexSpec, LogRow, SlsPort } from "../ports/sls";
 import type { StepDeps } from "./stepDeps";
 
@@ -272,7 +272,8 @@ export async function observeDestinationReads(
       query: `* | select "${HOST}" as host, "${INODE}" as inode, min(__time__) as t, min(${offsetOf}) as a, max(${offsetOf}) as last, max(${offsetOf} + ${bytes} + 1) as b, max(${bytes}) as longest, count(*) - count("${LINE_CONTENT_FIELD}") as untexted where "${INODE}" is not null group by "${HOST}", "${INODE}", "${PACK_FIELD}" limit ${MAX_ROWS}`,
     });
   } catch (error) {
-    if (notAnalysable(error, LINE_CONTENT_FIELD) || notAnalysable(error, PACK_FIELD)) return undefined;
+    if (columnNotAnalysable(error, LINE_CONTENT_FIELD) || columnNotAnalysable(error, PACK_FIELD))
+      return undefined;
     throw error;
   }
   if (rows.length >= MAX_ROWS) return undefined;
@@ -304,15 +305,6 @@ export async function observeDestinationReads(
  * line this long may have been cut, and its length says nothing of where it ends.
  */
 const ANALYTICS_TEXT_BYTES = 2_048;
-
-/** SLS's answer to a query on a column without analytics: "Column '<name>' cannot be resolved". */
-function notAnalysable(error: unknown, column: string): boolean {
-  return (
-    error instanceof Error &&
-    error.message.includes(`'${column}'`) &&
-    error.message.includes("cannot be resolved")
-  );
-}
 
 /** Read times per grouped query: each answers at most (files × times) rows. */
 const TIMES_PER_QUERY = 100;

@@ -6,6 +6,7 @@
 import type { RoutesFile } from "../config/routesSchema";
 import { copyPartName, MAX_COPY_PARTS } from "../domain/copyJob";
 import { LINE_CONTENT_FIELD, POSITION_FIELDS } from "../planner/handover";
+import { columnNotAnalysable } from "../ports/errors";
 import type { LogRow, SlsPort } from "../ports/sls";
 import {
   buildVerifyReport,
@@ -121,7 +122,7 @@ async function readLogstore(
   // by read time, history lines counted per host (the report says which way it counted).
   const withDigest = (query: (digest: string) => string) =>
     sls.queryLogs(logstore, { ...range, query: query(CONTENT_DIGEST) }).catch((error: unknown) => {
-      if (!contentNotAnalysable(error)) throw error;
+      if (!columnNotAnalysable(error, LINE_CONTENT_FIELD)) throw error;
       return sls.queryLogs(logstore, { ...range, query: query("") });
     });
   const positionRows = await withDigest(positionQuery);
@@ -192,15 +193,6 @@ function perMinuteOf(rows: readonly HostMinute[], hosts: ReadonlySet<string> | u
   return [...lines.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([minute, count]) => ({ minute, lines: count }));
-}
-
-/** SLS's answer to a query on a column without analytics: "Column 'content' cannot be resolved". */
-function contentNotAnalysable(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    error.message.includes(`'${LINE_CONTENT_FIELD}'`) &&
-    error.message.includes("cannot be resolved")
-  );
 }
 
 /** The row's content digest; none when the query had none or the line no `content` (NULL). */

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { bufferIo } from "../../cli/io";
 import { main } from "../../cli/main";
+import { copiesFound, type VerifyReport } from "../../shared/status/verifyReport";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
 const BASE = join(__dirname, "../fixtures/localstack/fleet.writers.yaml");
@@ -22,17 +23,7 @@ interface Delivery {
   extraCopies: number;
   missing: number;
 }
-interface Verdict {
-  route: string;
-  ok: boolean;
-  totals: {
-    missing: number;
-    extraCopies: number;
-    unplacedMissing: number;
-    unplacedExtra: number;
-    unplacedRepeated: number;
-  };
-}
+type Verdict = Pick<VerifyReport, "route" | "ok" | "totals">;
 
 type Fleet = {
   accounts: Array<{ name: string; agentConfigDelaySeconds?: number; putLogsAnswerLoss?: number }>;
@@ -127,7 +118,7 @@ describeRequiring(sandboxRequirement(), "exactly-once handover scenarios (ledger
     expect(delivery.missing).toBe(0);
     expect(delivery.extraCopies).toBeGreaterThan(0);
     expect(verdict.totals).toMatchObject({ missing: 0, unplacedMissing: 0, unplacedExtra: 0 });
-    expect(verifiedCopies(verdict)).toBe(delivery.extraCopies);
+    expect(copiesFound(verdict.totals)).toBe(delivery.extraCopies);
   }, 300_000);
 
   // A crash re-reads from the last saved checkpoint (copies). A destination reader that has none
@@ -150,11 +141,6 @@ describeRequiring(sandboxRequirement(), "exactly-once handover scenarios (ledger
     expect(delivery.missing).toBe(0);
     expect(delivery.extraCopies).toBeGreaterThan(0);
     expect(verdict.totals).toMatchObject({ missing: 0, unplacedMissing: 0, unplacedExtra: 0 });
-    expect(verifiedCopies(verdict)).toBe(delivery.extraCopies);
+    expect(copiesFound(verdict.totals)).toBe(delivery.extraCopies);
   }, 420_000);
 });
-
-/** Every copy verify found: of positioned lines, of history lines, and history the source held twice. */
-function verifiedCopies(verdict: Verdict): number {
-  return verdict.totals.extraCopies + verdict.totals.unplacedExtra + verdict.totals.unplacedRepeated;
-}
