@@ -39,7 +39,12 @@ interface Writer {
   rotate?: { mode: "rename" | "copytruncate"; everySeconds: number; keep: number };
 }
 interface Fleet {
-  accounts: Array<{ name: string; agentConfigDelaySeconds?: number; putLogsAnswerLoss?: number }>;
+  accounts: Array<{
+    name: string;
+    agentConfigDelaySeconds?: number;
+    putLogsAnswerLoss?: number;
+    copyJobRestart?: { afterSeconds: number; resumesFrom: "stop" | "lastSave"; linesPerSecond?: number };
+  }>;
   instances: Array<{
     count?: number;
     agentVersion?: string;
@@ -52,10 +57,11 @@ interface Scenario {
   name: string;
   change: (fleet: Fleet) => void;
   /**
-   * The agents make copies themselves here (crash re-reads, packs sent again): the target is then
-   * nothing lost and every copy found by verify, not zero copies.
+   * The agents (crash re-reads, packs sent again) or the copy service (a restart that resumes from
+   * its last save) make copies themselves here: the target is then nothing lost and every copy
+   * found by verify, not zero copies.
    */
-  agentCopies?: boolean;
+  copiesExpected?: boolean;
 }
 
 /** The ledger's counts for the route (cli `start` summary `delivery[]`). */
@@ -83,8 +89,8 @@ interface StartSummary {
 
 interface Outcome {
   scenario: string;
-  /** The scenario's agents make copies themselves (Scenario.agentCopies). */
-  agentCopies?: boolean;
+  /** The scenario's agents or copy service make copies themselves (Scenario.copiesExpected). */
+  copiesExpected?: boolean;
   /** Wall seconds of the whole child process (start-up, migration, drain, verify, stop). */
   runSeconds: number;
   exitCode: number | null;
@@ -126,6 +132,17 @@ function scenarios(rate: number): Scenario[] {
     change: delays(source, hub),
   });
   const manyRate = rate / 2;
+  // The copy (about 10,000 lines) is slowed to 50 lines/s so that the restart at 90 s, after the
+  // job's first periodic save at 65 s, lands mid-copy.
+  const copyRestart = (resumesFrom: "stop" | "lastSave"): Scenario => ({
+    name: `copy job restarted (resumes from ${resumesFrom === "stop" ? "where it stopped" : "its last save"})`,
+    copiesExpected: resumesFrom === "lastSave",
+    change: (fleet) => {
+      for (const account of fleet.accounts)
+        if (account.name === "app-b")
+          account.copyJobRestart = { afterSeconds: 90, resumesFrom, linesPerSecond: 50 };
+    },
+  });
   return [
     { name: "steady writing", change: () => {} },
     {
@@ -148,18 +165,20 @@ function scenarios(rate: number): Scenario[] {
     delay(120, 60),
     {
       name: "agents crash every 120 s",
-      agentCopies: true,
+      copiesExpected: true,
       change: (fleet) => {
         for (const entry of fleet.instances) entry.agentCrashEverySeconds = 120;
       },
     },
     {
       name: "5% of PutLogs answers lost",
-      agentCopies: true,
+      copiesExpected: true,
       change: (fleet) => {
         for (const account of fleet.accounts) account.putLogsAnswerLoss = 0.05;
       },
     },
+    copyRestart("stop"),
+    copyRestart("lastSave"),
     {
       name: "old 1.x agent (1.8.7)",
       change: (fleet) => {
@@ -279,7 +298,7 @@ function agreeCell(outcome: Outcome): string {
 const metTarget = (outcome: Outcome): boolean =>
   outcome.delivery !== undefined &&
   outcome.delivery.missing === 0 &&
-  (outcome.agentCopies ? agrees(outcome) === true : outcome.delivery.extraCopies === 0);
+  (outcome.copiesExpected ? agrees(outcome) === true : outcome.delivery.extraCopies === 0);
 
 function renderTable(outcomes: readonly Outcome[]): string {
   const header = [
@@ -381,7 +400,7 @@ async function main(): Promise<number> {
       process.stderr.write(`[${index + 1}/${chosen.length}] ${scenario.name} … `);
       const outcome = {
         ...(await runStart(scenario.name, file)),
-        agentCopies: scenario.agentCopies === true,
+        copiesExpected: scenario.copiesExpected === true,
       };
       outcomes.push(outcome);
       const { delivery } = outcome;

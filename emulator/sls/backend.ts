@@ -47,12 +47,29 @@ export interface SlsBackendOptions {
    * the last periodic save and copies what came after it again.
    */
   etlRestartRecopies: boolean;
+  /**
+   * Per source account (the job's project owner): how its copy jobs run when the service itself
+   * restarts them (a worker failover, a service upgrade). Unset: never restarted.
+   */
+  etlServiceRestarts: Readonly<Record<string, EtlServiceRestart>>;
   /** How a host's several custom identifiers are joined in `userdefined-id` (unverified: space). */
   userDefinedIdSeparator: string;
   /** PutLogs: largest uncompressed body (10 MB). */
   putLogsMaxRawBytes: number;
   /** PutLogs: most logs in one LogGroup (the SDK producers' upper bound, 40960). */
   putLogsMaxLogs: number;
+}
+
+/**
+ * A copy job's run is restarted by the service once, `afterMs` after it started, if it is still
+ * copying then. A consumer group is at-least-once ("a restart may cause data redundancy"); where
+ * the new run resumes is unverified: where the old one stopped, or its last periodic save.
+ */
+export interface EtlServiceRestart {
+  afterMs: number;
+  resumesFrom: "stop" | "lastSave";
+  /** Lines a run of this account copies per tick at most (slow copies: a restart lands mid-copy). */
+  linesPerTick?: number;
 }
 
 export const defaultSlsBackendOptions: SlsBackendOptions = {
@@ -69,6 +86,7 @@ export const defaultSlsBackendOptions: SlsBackendOptions = {
   etlToTimeInclusive: false,
   etlSourceReceiveTimeTag: undefined,
   etlRestartRecopies: false,
+  etlServiceRestarts: {},
   userDefinedIdSeparator: " ",
   putLogsMaxRawBytes: 10 * 1024 * 1024,
   putLogsMaxLogs: 40_960,
@@ -137,7 +155,14 @@ export type ConfigRecord =
 export type EtlStatus = "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "SUCCEEDED" | "FAILED";
 
 type EtlRun =
-  | { kind: "run"; startedAt: number; failure: string | undefined; copy: EtlCopyRun | undefined }
+  | {
+      kind: "run";
+      startedAt: number;
+      failure: string | undefined;
+      copy: EtlCopyRun | undefined;
+      /** The service restarted this job once already (EtlServiceRestart). */
+      serviceRestarted?: boolean;
+    }
   | { kind: "stop"; stoppedAt: number };
 
 export interface EtlRecord {
@@ -795,8 +820,7 @@ export class SlsBackend {
   }
 
   /** Starts a run: STARTING now, copying from the end of STARTING unless the job cannot run. */
-  private startRun(project: ProjectRecord, etl: EtlRecord): void {
-    const now = this.clock.now();
+  private startRun(project: ProjectRecord, etl: EtlRecord, now = this.clock.now()): void {
     const configuration = etl.configuration;
     let failure = this.diagnoseEtl(project, configuration);
     let program: SplProgram | undefined;
@@ -817,7 +841,9 @@ export class SlsBackend {
             {
               tickMs: this.options.etlTickMs,
               scanSpeed: this.options.etlCopySpeed,
-              linesPerTick: this.options.etlLinesPerTick,
+              linesPerTick:
+                this.options.etlServiceRestarts[project.ownerAccountId]?.linesPerTick ??
+                this.options.etlLinesPerTick,
               checkpointIntervalMs: this.options.etlCheckpointIntervalMs,
               toTimeInclusive: this.options.etlToTimeInclusive,
               sourceReceiveTimeTag: this.options.etlSourceReceiveTimeTag,
@@ -830,10 +856,10 @@ export class SlsBackend {
   }
 
   /** Ends a run's copying and keeps its position: the current one when clean, else the last save. */
-  private retireRun(etl: EtlRecord, clean: boolean): void {
+  private retireRun(etl: EtlRecord, clean: boolean, at = this.clock.now()): void {
     this.activeEtls.delete(etl);
     if (etl.run.kind !== "run" || etl.run.copy === undefined) return;
-    etl.checkpoint = etl.run.copy.checkpoint(this.clock.now(), clean) ?? etl.checkpoint;
+    etl.checkpoint = etl.run.copy.checkpoint(at, clean) ?? etl.checkpoint;
   }
 
   /** Catches every active copy job up to now (batched per tick, see EtlCopyRun). */
@@ -851,6 +877,19 @@ export class SlsBackend {
         if (!live || run.copy === undefined) {
           this.activeEtls.delete(etl);
           continue;
+        }
+        const restart = this.options.etlServiceRestarts[project.ownerAccountId];
+        const restartAt = restart && !run.serviceRestarted ? run.startedAt + restart.afterMs : undefined;
+        if (restart && restartAt !== undefined && restartAt <= now) {
+          run.copy.advance(restartAt, this.etlEndpoints(project, etl.configuration));
+          if (run.copy.completedAt === undefined && run.copy.failure === undefined) {
+            this.retireRun(etl, restart.resumesFrom === "stop", restartAt);
+            this.startRun(project, etl, restartAt);
+            if (etl.run.kind === "run") etl.run.serviceRestarted = true;
+            // The new run is added to activeEtls again: this loop reaches it later and advances it.
+            continue;
+          }
+          run.serviceRestarted = true;
         }
         run.copy.advance(now, this.etlEndpoints(project, etl.configuration));
         if (run.copy.completedAt !== undefined || run.copy.failure !== undefined) this.activeEtls.delete(etl);

@@ -10,6 +10,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { EmulatorHandle } from "../../emulator/index";
 import { accountSchema, createFleetSchema, instanceSchema } from "../../emulator/index";
+import type { EtlServiceRestart } from "../../emulator/sls/backend";
 import { CUSTOM_IDENTIFIER } from "../../shared/config/patterns";
 import { AgentSimulator, type AgentSimulatorOptions } from "../agent/agentSimulator";
 import { onDisk } from "../agent/hostPaths";
@@ -98,6 +99,19 @@ export const simulatedAccountSchema = accountSchema.extend({
    * lines: the agent sends the same pack again (same `__pack_id__`), so the lines are stored twice.
    */
   putLogsAnswerLoss: z.number().min(0).max(0.5).optional(),
+  /**
+   * The copy jobs of this account's projects are restarted by the service once, this long after
+   * they start, if still copying. A consumer group is at-least-once; where the restart resumes is
+   * unverified: `stop` (where the run was) or `lastSave` (its last periodic save: what it copied
+   * since is copied again). `linesPerSecond` slows the copy so that the restart lands mid-copy.
+   */
+  copyJobRestart: z
+    .strictObject({
+      afterSeconds: z.number().int().min(1).max(86_400),
+      resumesFrom: z.enum(["stop", "lastSave"]).default("lastSave"),
+      linesPerSecond: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .optional(),
 });
 
 /** The emulator's fleet checks (duplicate accounts, fixed ids with count 1, …) apply as they are. */
@@ -155,6 +169,23 @@ function configDelays(fleet: SimulatedFleetSpec): Partial<LogCollectorOptions> {
   return { configDelayMs: (accountId) => delays.get(accountId) ?? fallback(accountId) };
 }
 
+/** The fleet file's copy-job restarts as the SLS emulator's option, by account id. */
+function copyJobRestarts(fleet: SimulatedFleetSpec, tickMs: number): Record<string, EtlServiceRestart> {
+  const restarts: Record<string, EtlServiceRestart> = {};
+  for (const { id, copyJobRestart } of fleet.accounts) {
+    if (copyJobRestart === undefined) continue;
+    const { afterSeconds, resumesFrom, linesPerSecond } = copyJobRestart;
+    restarts[id] = {
+      afterMs: afterSeconds * 1000,
+      resumesFrom,
+      ...(linesPerSecond === undefined
+        ? {}
+        : { linesPerTick: Math.max(1, Math.round((linesPerSecond * tickMs) / 1000)) }),
+    };
+  }
+  return restarts;
+}
+
 export const DEFAULT_AGENT_OPTIONS: AgentSimulatorOptions = {
   heartbeatPeriodMs: 10_000,
   refreshIntervalMs: 60_000,
@@ -184,7 +215,7 @@ export async function startSimulatedFleet(
 ): Promise<SimulatedFleet> {
   const loaded = await emulator.loadFleet({
     accounts: fleet.accounts.map(
-      ({ agentConfigDelaySeconds: _d, putLogsAnswerLoss: _p, ...account }) => account,
+      ({ agentConfigDelaySeconds: _d, putLogsAnswerLoss: _p, copyJobRestart: _c, ...account }) => account,
     ),
     projects: fleet.projects,
     instances: fleet.instances.map(
@@ -204,6 +235,7 @@ export async function startSimulatedFleet(
       }) => ecs,
     ),
   });
+  emulator.sls.configure({ etlServiceRestarts: copyJobRestarts(fleet, emulator.sls.settings.etlTickMs) });
   for (const account of fleet.accounts) {
     if (account.putLogsAnswerLoss !== undefined && account.putLogsAnswerLoss > 0)
       emulator.addFault({

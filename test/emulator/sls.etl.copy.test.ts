@@ -409,6 +409,47 @@ describe("restarts and unbounded jobs", () => {
   });
 });
 
+describe("restarts by the service (fleet copyJobs.restartAfterSeconds)", () => {
+  /** 100 log groups of one line each, stored now; copied one group per tick (1 s) by the job. */
+  async function slowCopy(resumesFrom: "stop" | "lastSave", afterMs: number): Promise<number[]> {
+    backend().configure({
+      etlServiceRestarts: { [accountA.accountId]: { afterMs, resumesFrom, linesPerTick: 1 } },
+    });
+    const from = nowSeconds();
+    for (let group = 0; group < 100; group += 1) put(numbered(1, `g${group}`));
+    harness.clock.advance(1_000);
+    await spoke.createETL(sourceProject, copyJob("slow", { fromTime: from, toTime: nowSeconds() + 1 }));
+    for (let second = 0; second < 200; second += 1) {
+      harness.clock.advance(1_000);
+      await status("slow");
+    }
+    expect(await status("slow")).toBe("SUCCEEDED");
+    return Array.from({ length: 100 }, (_, group) => count(`g${group}`));
+  }
+
+  it("resumes where the run stopped: every line once", async () => {
+    const copies = await slowCopy("stop", 85_000);
+    expect(copies.every((n) => n === 1)).toBe(true);
+  });
+
+  it("resuming from the last save copies again exactly the lines copied since that save", async () => {
+    const copies = await slowCopy("lastSave", 85_000);
+    expect(copies.every((n) => n >= 1)).toBe(true);
+    const twice = copies.flatMap((n, group) => (n === 2 ? [group] : []));
+    // The run started copying at 5 s and saved at 65 s; it restarted at 85 s: about 20 groups.
+    expect(twice.length).toBeGreaterThanOrEqual(15);
+    expect(twice.length).toBeLessThanOrEqual(25);
+    // What the first run copied before its save, and the end of the range, are copied once.
+    expect([copies[0], copies[1], copies[98], copies[99]]).toEqual([1, 1, 1, 1]);
+    expect(copies.filter((n) => n > 2)).toEqual([]);
+  });
+
+  it("does not restart a job that finished copying before the restart was due", async () => {
+    const copies = await slowCopy("lastSave", 150_000);
+    expect(copies.every((n) => n === 1)).toBe(true);
+  });
+});
+
 describe("UpdateETL", () => {
   it("resumes a running job from its position, and starts afresh when fromTime changes", async () => {
     const from = nowSeconds();
