@@ -2,7 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
+import { stringify as stringifyYaml } from "yaml";
 import type { MetricsSnapshot } from "../../emulator/core/metrics";
+import { type ByHandProgress, byHandHosts, migrateByHand } from "../../localstack/demo/byHand";
 import {
   type CutoverState,
   cutoverSettled,
@@ -53,6 +55,7 @@ interface StartOptions {
   apiLimits?: string;
   deadline: string;
   clockStart?: string;
+  byHand?: string;
 }
 
 /**
@@ -80,6 +83,10 @@ export function registerStartCommand(program: Command, io: CliIo): void {
     )
     .option("--deadline <seconds>", "give up after this many wall seconds", String(DEADLINE_SECONDS))
     .option("--clock-start <iso>", "the emulator's clock starts at this instant (default: now)")
+    .option(
+      "--by-hand <route>",
+      "for bench:migration's baseline: an operator migrates this route's hosts with Alibaba's manual procedure instead of the product",
+    )
     .action(async (options: StartOptions) => {
       io.setExitCode(await start(options, io));
     });
@@ -120,6 +127,27 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
     io.err(`--api-limits: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_USAGE;
   }
+  // The product runs without the by-hand route; the operator script migrates its hosts.
+  const byHandRoute = options.byHand;
+  const byHandProblem =
+    byHandRoute === undefined
+      ? undefined
+      : routes.routes[byHandRoute] === undefined
+        ? `no route "${byHandRoute}" in ${options.config}`
+        : !routes.routes[byHandRoute].sources.some((source) => source.retire && source.backfill)
+          ? `route "${byHandRoute}" has no source with retire and backfill: nothing to cut over by hand`
+          : undefined;
+  if (byHandProblem !== undefined) {
+    io.err(`--by-hand: ${byHandProblem}\n`);
+    return EXIT_USAGE;
+  }
+  const productRoutes: RoutesFile =
+    byHandRoute === undefined
+      ? routes
+      : {
+          ...routes,
+          routes: Object.fromEntries(Object.entries(routes.routes).filter(([name]) => name !== byHandRoute)),
+        };
   const sandbox = detectSandbox();
   if (!sandbox.available) {
     io.err(
@@ -133,6 +161,8 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
   const logFile = join(dirname(endpointsFile), "functions.log");
   mkdirSync(dirname(endpointsFile), { recursive: true });
   writeFileSync(logFile, "");
+  const productConfig = byHandRoute === undefined ? options.config : join(workDir, "routes.product.yaml");
+  if (byHandRoute !== undefined) writeFileSync(productConfig, stringifyYaml(productRoutes));
   let stack: LocalStack | undefined;
   try {
     stack = await startLocalStack({
@@ -143,7 +173,7 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
       endpointsFile,
       template: TEMPLATE,
       functionEnv: {
-        LOGTAIL_XACCT_ROUTES_FILE: options.config,
+        LOGTAIL_XACCT_ROUTES_FILE: productConfig,
         LOGTAIL_XACCT_LOG_FILE: logFile,
         ...(options.apiLimits ? { LOGTAIL_XACCT_API_BUDGETS: options.apiLimits } : {}),
       },
@@ -166,16 +196,29 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
     );
     if (apiLimits.length > 0)
       io.err(`limits   ${options.apiLimits} (calls per minute per account and region)\n`);
-    const failedOnTheWay = trackFailedOnTheWay(stack, routes);
+    const failedOnTheWay = trackFailedOnTheWay(stack, productRoutes);
     const tagStarted = Date.now();
     const emulatedStart = stack.emulator.now();
-    const tagged = await tagFleet(stack, routes);
+    const byHand: ByHandProgress | undefined =
+      byHandRoute === undefined
+        ? undefined
+        : { route: byHandRoute, hosts: byHandHosts(stack, routes, byHandRoute), step: "starting" };
+    const tagged = await tagFleet(stack, productRoutes, byHand?.hosts);
     io.err(
       `tags     ${tagged} instances tagged with a route through the ECS API; the pipeline takes it from here\n`,
     );
-    const reached = await watch(stack, routes, io, deadline, failedOnTheWay);
-    const converged = reached !== undefined;
-    const summary: Summary = summarize(stack, routes, failedOnTheWay);
+    const byHandRun =
+      byHand &&
+      migrateByHand(stack, routes, byHand).catch((error: unknown) => {
+        byHand.error = errorMessage(error);
+        io.err(`by hand  ${byHand.route}: ${byHand.error}\n`);
+      });
+    if (byHand) io.err(`by hand  ${byHand.route}: ${byHand.hosts.size} hosts, Alibaba's manual procedure\n`);
+    const reached = await watch(stack, productRoutes, io, deadline, failedOnTheWay, byHand);
+    await (reached === undefined ? undefined : byHandRun);
+    const converged = reached !== undefined && byHand?.error === undefined;
+    const summary: Summary = summarize(stack, productRoutes, failedOnTheWay);
+    if (byHand) summary.unexpected = summary.unexpected.filter((host) => !byHand.hosts.has(host.instanceId));
     summary.seconds = Math.round(((reached?.wallMs ?? Date.now()) - tagStarted) / 100) / 10;
     summary.emulatedSeconds =
       Math.round(((reached?.emulatedMs ?? stack.emulator.now()) - emulatedStart) / 100) / 10;
@@ -185,14 +228,14 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
       byOperation[`${op.service}:${op.operation}`] =
         (byOperation[`${op.service}:${op.operation}`] ?? 0) + op.calls;
     }
-    summary.cutovers = cutovers(stack, routes);
+    summary.cutovers = cutovers(stack, productRoutes);
     // Every line the hosts wrote, counted in their route's destination once the agents have shipped.
     if (!(await stopWritingAndDrain(stack)))
       io.err("lines    the agents had not shipped everything in 30 s\n");
-    summary.delivery = deliveryByRoute(stack, routes);
+    summary.delivery = deliveryByRoute(stack, routes, byHand ? { [byHand.route]: byHand.hosts } : {});
     // What an operator would run: `verify` on each handover route, from the logstores alone.
     try {
-      summary.verify = await verifyHandoverRoutes(options.config, endpointsFile, routes);
+      summary.verify = await verifyHandoverRoutes(productConfig, endpointsFile, productRoutes);
     } catch (error) {
       io.err(`verify   could not run: ${errorMessage(error)}\n`);
     }
@@ -283,6 +326,7 @@ async function watch(
   io: CliIo,
   deadlineSeconds: number,
   failedOnTheWay: ReadonlySet<string>,
+  byHand?: ByHandProgress,
 ): Promise<{ wallMs: number; emulatedMs: number } | undefined> {
   const started = Date.now();
   let lastLine = "";
@@ -295,7 +339,7 @@ async function watch(
     const stages = ["(none)", "pending", "authorized", "collecting", "failed", "revoked"]
       .map((stage) => `${stage} ${summary.byStage[stage] ?? 0}`)
       .join("  ");
-    const line = `${String(elapsed).padStart(4)} s  ${stages}`;
+    const line = `${String(elapsed).padStart(4)} s  ${stages}${byHand ? `  by hand: ${byHand.step}` : ""}`;
     if (line !== lastLine) io.err(`progress ${line}\n`);
     lastLine = line;
     if (Date.now() - flow.wallMs >= LOG_FLOW_EVERY_MS) {
@@ -303,7 +347,10 @@ async function watch(
       io.err(`flow     ${renderFlow(flow, now)}\n`);
       flow = now;
     }
-    if (summary.unexpected.length === 0 && cutovers(stack, routes).every(cutoverSettled)) {
+    const unexpected = summary.unexpected.filter((host) => !byHand?.hosts.has(host.instanceId));
+    const byHandOver = byHand === undefined || byHand.step === "done";
+    if (byHand?.error !== undefined) return undefined;
+    if (unexpected.length === 0 && byHandOver && cutovers(stack, routes).every(cutoverSettled)) {
       // Converged when first seen so; the 2 s after only confirm it holds.
       stableSince ??= { wallMs: Date.now(), emulatedMs: stack.emulator.now() };
       if (Date.now() - stableSince.wallMs >= 2000) return stableSince;

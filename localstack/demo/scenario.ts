@@ -38,14 +38,24 @@ export function operatorEcs(stack: LocalStack, accountId: string, region: string
   );
 }
 
-/** The operator's part: each instance gets the first route its account may use, by the ECS API. */
-export async function tagFleet(stack: LocalStack, routes: RoutesFile): Promise<number> {
+/** The route the demo gives a host of this account: the first route its account may use. */
+export function routeOfHost(routes: RoutesFile, accountId: string): string | undefined {
+  return Object.entries(routes.routes).find(([, r]) => r.sources.some((s) => s.account === accountId))?.[0];
+}
+
+/**
+ * The operator's part: each instance gets the first route its account may use, by the ECS API;
+ * `skip` are instances an operator migrates by hand (byHand.ts).
+ */
+export async function tagFleet(
+  stack: LocalStack,
+  routes: RoutesFile,
+  skip: ReadonlySet<string> = new Set(),
+): Promise<number> {
   const groups = new Map<string, { route: string; ids: string[] }>();
   for (const host of stack.fleet.hosts.values()) {
-    const route = Object.entries(routes.routes).find(([, r]) =>
-      r.sources.some((s) => s.account === host.accountId),
-    )?.[0];
-    if (!route) continue;
+    const route = routeOfHost(routes, host.accountId);
+    if (!route || skip.has(host.instanceId)) continue;
     const key = `${host.accountId}|${host.spec.region}|${route}`;
     const group = groups.get(key) ?? { route, ids: [] };
     group.ids.push(host.instanceId);
@@ -247,7 +257,12 @@ export interface RouteDelivery extends Omit<DeliveryAudit, "files"> {
  * Per route, every line its collecting hosts wrote into files its Linux config reads, counted in the
  * destination logstore: once, more than once, missing (read in process, as the ledger is).
  */
-export function deliveryByRoute(stack: LocalStack, routes: RoutesFile): RouteDelivery[] {
+export function deliveryByRoute(
+  stack: LocalStack,
+  routes: RoutesFile,
+  /** Per route, hosts an operator migrated by hand (byHand.ts): they collect whatever their tags say. */
+  byHand: Readonly<Record<string, ReadonlySet<string>>> = {},
+): RouteDelivery[] {
   const { ledger } = stack.fleet;
   const deliveries: RouteDelivery[] = [];
   for (const [name, route] of Object.entries(routes.routes)) {
@@ -257,14 +272,16 @@ export function deliveryByRoute(stack: LocalStack, routes: RoutesFile): RouteDel
     const expected: ExpectedFile[] = [];
     let hosts = 0;
     let notCollectingLines = 0;
+    const handMigrated = byHand[name];
     for (const host of stack.fleet.hosts.values()) {
       const tags = stack.emulator.ecs.getInstance(host.instanceId)?.tags;
-      if (tags?.get(routes.tagKey) !== name) continue;
+      const member = handMigrated ? handMigrated.has(host.instanceId) : tags?.get(routes.tagKey) === name;
+      if (!member) continue;
       const files = ledger
         .filesOf(host.instanceId)
         .filter((file) => filePaths.some((filePath) => filePathCovers(filePath, file.path)));
       if (files.length === 0) continue;
-      if (tags.get(routes.statusTagKey) !== "collecting") {
+      if (!handMigrated && tags?.get(routes.statusTagKey) !== "collecting") {
         for (const file of files) notCollectingLines += file.lines;
         continue;
       }
