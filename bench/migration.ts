@@ -1,10 +1,16 @@
 /**
- * Migration benchmark (not a test): the exactly-once handover of route app-b-prod from app-b's own
- * Logtail config to the route's config, per scenario, counted line by line. Targets (issue): zero
- * lines lost and zero duplicated in every scenario. Rotation inside the handoff and old 1.x agents
- * are known residual risks (README "Exactly-once cutover"); this reports what they cost.
+ * Migration benchmark (not a test): the handover of route app-b-prod from app-b's own Logtail
+ * config to the route's config, per scenario and per procedure, counted line by line:
+ * (a) `manual`: Alibaba's manual procedure scripted literally (`start --by-hand`, byHand.ts);
+ * (b) `previous`: the product's cutover before the position handover (the same routes file without
+ *     `retire`: destination forced with the default 1 MB tail, history copied by receive time up to
+ *     the copy job's creation);
+ * (c) `protocol`: the exactly-once handover (README "Exactly-once cutover").
+ * Targets (issue), for (c): zero lines lost and zero duplicated in every scenario, except copies
+ * the agents or the copy service make themselves, which verify must all find.
  *
- *   npm run bench:migration [-- --lines-per-second 10 --scale 20 --timeout 400 --only steady,rename --json]
+ *   npm run bench:migration [-- --lines-per-second 10 --scale 20 --timeout 400 --only steady,rename
+ *     --procedures manual,previous,protocol --json]
  *
  * Each scenario is a fleet file derived from test/fixtures/localstack/fleet.writers.yaml (four app-b
  * hosts writing /var/log/app-b/app.log), written to a temp dir and run as
@@ -31,6 +37,14 @@ const ROOT = join(__dirname, "..");
 const CLI = join(ROOT, "bin/logtail-xacct.js");
 const BASE_FLEET = join(ROOT, "test/fixtures/localstack/fleet.writers.yaml");
 const ROUTE = "app-b-prod";
+const ROUTES = join(ROOT, "config/routes.example.yaml");
+
+const PROCEDURES = {
+  manual: "(a) manual",
+  previous: "(b) previous",
+  protocol: "(c) protocol",
+} as const;
+type Procedure = keyof typeof PROCEDURES;
 
 /** The parts of the fixture fleet the scenarios change; everything else is passed through as is. */
 interface Writer {
@@ -76,6 +90,7 @@ type Delivery = Pick<
   | "missing"
   | "missingUnreadable"
   | "missingButElsewhere"
+  | "latency"
 >;
 /** `verify`'s verdict for the route (cli `start` summary `verify[]`). */
 type Verdict = Pick<VerifyReport, "route" | "ok" | "copyUnfinished" | "totals">;
@@ -89,6 +104,7 @@ interface StartSummary {
 
 interface Outcome {
   scenario: string;
+  procedure: Procedure;
   /** The scenario's agents or copy service make copies themselves (Scenario.copiesExpected). */
   copiesExpected?: boolean;
   /** Wall seconds of the whole child process (start-up, migration, drain, verify, stop). */
@@ -113,6 +129,10 @@ const deadline = deadlineIndex < 0 ? undefined : process.argv[deadlineIndex + 1]
 const onlyIndex = process.argv.indexOf("--only");
 const only = onlyIndex < 0 ? undefined : (process.argv[onlyIndex + 1] ?? "").split(",").filter(Boolean);
 const json = process.argv.includes("--json");
+const proceduresIndex = process.argv.indexOf("--procedures");
+const procedures = (
+  proceduresIndex < 0 ? Object.keys(PROCEDURES) : (process.argv[proceduresIndex + 1] ?? "").split(",")
+).filter(Boolean);
 
 const appLog = (fleet: Fleet): Writer[] =>
   fleet.instances.flatMap((entry) => entry.writers.filter((writer) => writer.path.endsWith("/app.log")));
@@ -195,13 +215,37 @@ function scenarios(rate: number): Scenario[] {
   ];
 }
 
+/** `start`'s arguments that choose the procedure; `previousRoutes` is the routes file without `retire`. */
+function procedureArgs(procedure: Procedure, previousRoutes: string): string[] {
+  if (procedure === "manual") return ["--by-hand", ROUTE];
+  if (procedure === "previous") return ["--config", previousRoutes];
+  return [];
+}
+
+/** The routes file of (b): the example's, without `retire` on the route's sources. */
+function writePreviousRoutes(file: string): void {
+  const routes = parseYaml(readFileSync(ROUTES, "utf8")) as {
+    routes: Record<string, { sources: Array<{ retire?: unknown }> }>;
+  };
+  const route = routes.routes[ROUTE];
+  if (route === undefined) throw new Error(`${ROUTES} has no route ${ROUTE}`);
+  for (const source of route.sources) delete source.retire;
+  writeFileSync(file, stringifyYaml(routes));
+}
+
 /** Runs `start` on one fleet file in a child process; its summary, or why there is none. */
-function runStart(scenario: string, fleetFile: string): Promise<Outcome> {
+function runStart(
+  scenario: string,
+  procedure: Procedure,
+  fleetFile: string,
+  previousRoutes: string,
+): Promise<Outcome> {
   const args = [
     CLI,
     "start",
     "--fleet",
     fleetFile,
+    ...procedureArgs(procedure, previousRoutes),
     "--scale",
     String(scale),
     "--exit-when-converged",
@@ -235,12 +279,24 @@ function runStart(scenario: string, fleetFile: string): Promise<Outcome> {
     }, timeoutSeconds * 1000);
     child.on("error", (error) => {
       clearTimeout(timer);
-      resolve({ scenario, runSeconds: 0, exitCode: null, crash: `spawn failed: ${error.message}` });
+      resolve({
+        scenario,
+        procedure,
+        runSeconds: 0,
+        exitCode: null,
+        crash: `spawn failed: ${error.message}`,
+      });
     });
     child.on("close", (exitCode, signal) => {
       clearTimeout(timer);
       const runSeconds = (performance.now() - started) / 1000;
-      const outcome: Outcome = { scenario, runSeconds, exitCode, stderrTail: stderr.slice(-1500) };
+      const outcome: Outcome = {
+        scenario,
+        procedure,
+        runSeconds,
+        exitCode,
+        stderrTail: stderr.slice(-1500),
+      };
       if (timedOut)
         return resolve({ ...outcome, crash: `killed after the ${timeoutSeconds} s wall timeout` });
       if (signal !== null) return resolve({ ...outcome, crash: `ended by ${signal}` });
@@ -264,8 +320,9 @@ function runStart(scenario: string, fleetFile: string): Promise<Outcome> {
       // `start --exit-when-converged` exits 1 when not converged, with its summary: not a crash.
       if (exitCode !== 0 && summary.converged) result.crash = `exit ${exitCode} although converged`;
       else if (delivery === undefined) result.crash = `no ${ROUTE} delivery in the summary`;
-      // No host migrated (all refused as too old): no handover, no index, nothing to verify.
-      else if (verdict === undefined && delivery.hosts > 0)
+      // No host migrated (all refused as too old): no handover, no index, nothing to verify. Only
+      // the protocol's handover has a verify verdict.
+      else if (procedure === "protocol" && verdict === undefined && delivery.hosts > 0)
         result.crash = `no ${ROUTE} verify verdict (verify did not run)`;
       resolve(result);
     });
@@ -300,33 +357,12 @@ const metTarget = (outcome: Outcome): boolean =>
   outcome.delivery.missing === 0 &&
   (outcome.copiesExpected ? agrees(outcome) === true : outcome.delivery.extraCopies === 0);
 
-function renderTable(outcomes: readonly Outcome[]): string {
-  const header = [
-    "scenario",
-    "written",
-    "lost",
-    "duplicated",
-    "lost/written",
-    "dup/written",
-    "verify = ledger",
-    "converged",
-    "emulated s",
-    "wall s",
-    "run s",
-  ];
-  const rows = outcomes.map((outcome) => [
-    outcome.scenario,
-    count(outcome.delivery?.written),
-    count(outcome.delivery?.missing),
-    count(outcome.delivery?.extraCopies),
-    ratio(outcome.delivery?.missing, outcome.delivery?.written),
-    ratio(outcome.delivery?.extraCopies, outcome.delivery?.written),
-    agreeCell(outcome),
-    outcome.converged === undefined ? "CRASH" : outcome.converged ? "yes" : "NO",
-    outcome.emulatedSeconds === undefined ? "-" : outcome.emulatedSeconds.toFixed(1),
-    outcome.seconds === undefined ? "-" : outcome.seconds.toFixed(1),
-    outcome.runSeconds.toFixed(1),
-  ]);
+function latencyCell(outcome: Outcome): string {
+  const latency = outcome.delivery?.latency;
+  return latency === undefined ? "-" : `${latency.p50} / ${latency.p99}`;
+}
+
+function markdownTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
   );
@@ -336,40 +372,103 @@ function renderTable(outcomes: readonly Outcome[]): string {
   return [line(header), rule, ...rows.map(line)].join("\n");
 }
 
-function renderTotal(outcomes: readonly Outcome[]): string {
+/** One row per run. */
+function renderTable(outcomes: readonly Outcome[]): string {
+  const header = [
+    "scenario",
+    "procedure",
+    "written",
+    "lost",
+    "duplicated",
+    "lost/written",
+    "dup/written",
+    "verify = ledger",
+    "converged",
+    "emulated s",
+    "latency p50 / p99 s",
+    "wall s",
+    "run s",
+  ];
+  const rows = outcomes.map((outcome) => [
+    outcome.scenario,
+    PROCEDURES[outcome.procedure],
+    count(outcome.delivery?.written),
+    count(outcome.delivery?.missing),
+    count(outcome.delivery?.extraCopies),
+    ratio(outcome.delivery?.missing, outcome.delivery?.written),
+    ratio(outcome.delivery?.extraCopies, outcome.delivery?.written),
+    agreeCell(outcome),
+    outcome.converged === undefined ? "CRASH" : outcome.converged ? "yes" : "NO",
+    outcome.emulatedSeconds === undefined ? "-" : outcome.emulatedSeconds.toFixed(1),
+    latencyCell(outcome),
+    outcome.seconds === undefined ? "-" : outcome.seconds.toFixed(1),
+    outcome.runSeconds.toFixed(1),
+  ]);
+  return markdownTable(header, rows);
+}
+
+/** One row per scenario: lost and duplicated lines per written line, procedure beside procedure. */
+function renderComparison(outcomes: readonly Outcome[]): string {
+  const chosen = (Object.keys(PROCEDURES) as Procedure[]).filter((procedure) =>
+    outcomes.some((outcome) => outcome.procedure === procedure),
+  );
+  const scenarioNames = [...new Set(outcomes.map((outcome) => outcome.scenario))];
+  const cell = (outcome: Outcome | undefined): string => {
+    const delivery = outcome?.delivery;
+    if (delivery === undefined) return outcome?.crash === undefined ? "-" : "CRASH";
+    return `${count(delivery.missing)} / ${count(delivery.extraCopies)} of ${count(delivery.written)}`;
+  };
+  const rows = scenarioNames.map((scenario) => [
+    scenario,
+    ...chosen.map((procedure) =>
+      cell(outcomes.find((outcome) => outcome.scenario === scenario && outcome.procedure === procedure)),
+    ),
+  ]);
+  return markdownTable(
+    ["scenario", ...chosen.map((procedure) => `${PROCEDURES[procedure]}: lost / dup of written`)],
+    rows,
+  );
+}
+
+function renderTotal(outcomes: readonly Outcome[], procedure: Procedure): string {
+  const runs = outcomes.filter((outcome) => outcome.procedure === procedure);
   const sum = (pick: (delivery: Delivery) => number) =>
-    outcomes.reduce((total, outcome) => total + (outcome.delivery ? pick(outcome.delivery) : 0), 0);
+    runs.reduce((total, outcome) => total + (outcome.delivery ? pick(outcome.delivery) : 0), 0);
   const written = sum((delivery) => delivery.written);
   const lost = sum((delivery) => delivery.missing);
   const duplicated = sum((delivery) => delivery.extraCopies);
-  const n = outcomes.length;
-  const wall = outcomes.reduce((total, outcome) => total + outcome.runSeconds, 0);
+  const n = runs.length;
+  const wall = runs.reduce((total, outcome) => total + outcome.runSeconds, 0);
+  const target =
+    procedure === "protocol"
+      ? `target (0 lost; 0 duplicated, or every agent copy found by verify) met in ${runs.filter(metTarget).length}/${n}; ` +
+        `verify = ledger in ${runs.filter((outcome) => agrees(outcome) === true).length}/${n}; `
+      : `0 lost and 0 duplicated in ${runs.filter((outcome) => outcome.delivery?.missing === 0 && outcome.delivery.extraCopies === 0).length}/${n}; `;
   return (
-    `total: ${count(written)} written, ${count(lost)} lost (${ratio(lost, written)}), ` +
-    `${count(duplicated)} duplicated (${ratio(duplicated, written)}); ` +
-    `target (0 lost; 0 duplicated, or every agent copy found by verify) met in ${outcomes.filter(metTarget).length}/${n}; ` +
-    `verify = ledger in ${outcomes.filter((outcome) => agrees(outcome) === true).length}/${n}; ` +
-    `converged ${outcomes.filter((outcome) => outcome.converged === true).length}/${n}; ` +
-    `crashed ${outcomes.filter((outcome) => outcome.crash !== undefined).length}/${n}; ` +
+    `${PROCEDURES[procedure]}: ${count(written)} written, ${count(lost)} lost (${ratio(lost, written)}), ` +
+    `${count(duplicated)} duplicated (${ratio(duplicated, written)}); ${target}` +
+    `converged ${runs.filter((outcome) => outcome.converged === true).length}/${n}; ` +
+    `crashed ${runs.filter((outcome) => outcome.crash !== undefined).length}/${n}; ` +
     `${wall.toFixed(0)} s wall`
   );
 }
 
-/** What the table does not show: where lost lines went, verify's unplaced lines, crashes. */
+/** What the tables do not show: where lost lines went, verify's unplaced lines, crashes. */
 function renderNotes(outcomes: readonly Outcome[]): string[] {
   const notes: string[] = [];
   for (const outcome of outcomes) {
     const { delivery, verdict } = outcome;
-    if (outcome.crash !== undefined) notes.push(`${outcome.scenario}: CRASH: ${outcome.crash}`);
+    const run = `${outcome.scenario}, ${PROCEDURES[outcome.procedure]}`;
+    if (outcome.crash !== undefined) notes.push(`${run}: CRASH: ${outcome.crash}`);
     if (delivery && (delivery.missing > 0 || delivery.extraCopies > 0))
       notes.push(
-        `${outcome.scenario}: ledger: ${delivery.missing} lost (${delivery.missingUnreadable} unreadable, ` +
+        `${run}: ledger: ${delivery.missing} lost (${delivery.missingUnreadable} unreadable, ` +
           `${delivery.missingButElsewhere} only in the source logstore), ${delivery.duplicated} lines ` +
           `stored more than once (${delivery.extraCopies} extra copies)`,
       );
     if (verdict && (!verdict.ok || verdict.totals.unplacedMissing > 0 || verdict.totals.unplacedExtra > 0))
       notes.push(
-        `${outcome.scenario}: verify ok=${verdict.ok}: ${verdict.totals.missing} missing, ` +
+        `${run}: verify ok=${verdict.ok}: ${verdict.totals.missing} missing, ` +
           `${verdict.totals.extraCopies} extra copies, unplaced ${verdict.totals.unplacedMissing} missing / ` +
           `${verdict.totals.unplacedExtra} extra, copy unfinished ${verdict.copyUnfinished}`,
       );
@@ -378,6 +477,14 @@ function renderNotes(outcomes: readonly Outcome[]): string[] {
 }
 
 async function main(): Promise<number> {
+  const unknown = procedures.filter((procedure) => !(procedure in PROCEDURES));
+  if (unknown.length > 0 || procedures.length === 0) {
+    process.stderr.write(
+      `--procedures ${procedures.join(",")}: expected some of ${Object.keys(PROCEDURES).join(",")}\n`,
+    );
+    return 2;
+  }
+  const chosenProcedures = (Object.keys(PROCEDURES) as Procedure[]).filter((p) => procedures.includes(p));
   const all = scenarios(linesPerSecond);
   const chosen = only === undefined ? all : all.filter((s) => only.some((word) => s.name.includes(word)));
   if (chosen.length === 0) {
@@ -385,11 +492,14 @@ async function main(): Promise<number> {
     return 2;
   }
   const workDir = mkdtempSync(join(tmpdir(), "bench-migration-"));
+  const previousRoutes = join(workDir, "routes.previous.yaml");
+  writePreviousRoutes(previousRoutes);
   const outcomes: Outcome[] = [];
+  const runs = chosen.length * chosenProcedures.length;
   try {
     process.stderr.write(
-      `migration bench: ${chosen.length} scenarios, app.log at ${linesPerSecond} lines/s per host, ` +
-        `scale ×${scale}, ${timeoutSeconds} s wall timeout per run\n`,
+      `migration bench: ${chosen.length} scenarios × ${chosenProcedures.length} procedures, app.log at ` +
+        `${linesPerSecond} lines/s per host, scale ×${scale}, ${timeoutSeconds} s wall timeout per run\n`,
     );
     for (const [index, scenario] of chosen.entries()) {
       const fleet = parseYaml(readFileSync(BASE_FLEET, "utf8")) as Fleet;
@@ -397,19 +507,23 @@ async function main(): Promise<number> {
       scenario.change(fleet);
       const file = join(workDir, `scenario-${index + 1}.yaml`);
       writeFileSync(file, stringifyYaml(fleet));
-      process.stderr.write(`[${index + 1}/${chosen.length}] ${scenario.name} … `);
-      const outcome = {
-        ...(await runStart(scenario.name, file)),
-        copiesExpected: scenario.copiesExpected === true,
-      };
-      outcomes.push(outcome);
-      const { delivery } = outcome;
-      process.stderr.write(
-        outcome.crash !== undefined
-          ? `CRASH (${outcome.crash})\n${outcome.stderrTail ?? ""}\n`
-          : `${delivery?.written} written, ${delivery?.missing} lost, ${delivery?.extraCopies} dup, ` +
-              `converged ${outcome.converged}, ${outcome.runSeconds.toFixed(1)} s\n`,
-      );
+      for (const [step, procedure] of chosenProcedures.entries()) {
+        process.stderr.write(
+          `[${index * chosenProcedures.length + step + 1}/${runs}] ${scenario.name}, ${PROCEDURES[procedure]} … `,
+        );
+        const outcome = {
+          ...(await runStart(scenario.name, procedure, file, previousRoutes)),
+          copiesExpected: scenario.copiesExpected === true,
+        };
+        outcomes.push(outcome);
+        const { delivery } = outcome;
+        process.stderr.write(
+          outcome.crash !== undefined
+            ? `CRASH (${outcome.crash})\n${outcome.stderrTail ?? ""}\n`
+            : `${delivery?.written} written, ${delivery?.missing} lost, ${delivery?.extraCopies} dup, ` +
+                `converged ${outcome.converged}, ${outcome.runSeconds.toFixed(1)} s\n`,
+        );
+      }
     }
   } finally {
     rmSync(workDir, { recursive: true, force: true });
@@ -417,12 +531,15 @@ async function main(): Promise<number> {
   const lines = [
     "",
     `Migration of route ${ROUTE}: app.log at ${linesPerSecond} lines/s per host, emulator ×${scale}; ` +
-      "lost = ledger missing, duplicated = ledger extraCopies; emulated s / wall s = first tag to convergence; " +
-      "run s = whole child process",
+      "lost = ledger missing, duplicated = ledger extraCopies; emulated s / wall s = first tag (or the " +
+      "manual procedure's start) to convergence; latency = write to first arrival in the destination, " +
+      "emulated s; run s = whole child process",
+    "",
+    renderComparison(outcomes),
     "",
     renderTable(outcomes),
     "",
-    renderTotal(outcomes),
+    ...chosenProcedures.map((procedure) => renderTotal(outcomes, procedure)),
     ...renderNotes(outcomes),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

@@ -389,6 +389,11 @@ function renderDelivery(delivery: RouteDelivery): string {
     ...(delivery.notCollectingLines > 0
       ? [`${n(delivery.notCollectingLines)} lines of hosts that do not collect not counted`]
       : []),
+    ...(delivery.latency === undefined
+      ? []
+      : [
+          `write to first arrival p50 ${delivery.latency.p50} s, p99 ${delivery.latency.p99} s, max ${delivery.latency.max} s (emulated)`,
+        ]),
   ];
   return `delivery ${delivery.route} → ${delivery.destination}: ${parts.join(", ")}\n`;
 }

@@ -263,5 +263,22 @@ export async function migrateByHand(
       if (status === "FAILED" || status === "STOPPED") throw new Error(`copy job ${name} ${status}`);
     }
   }
+  // The harness, not the operator (who cannot see it), waits until every agent runs the new config
+  // and no longer the old one, the hosts writing all along: the counts then include what the
+  // procedure does while its changes reach the hosts late, not only before they arrive.
+  progress.step = "waiting for the config changes to reach every agent";
+  const destinationConfig = `${destination.uid}/${route.project}/${logtail.name}`;
+  const retired = route.sources.flatMap((source) =>
+    source.retire && source.backfill
+      ? [`${source.account}/${source.retire.project}/${source.retire.config}`]
+      : [],
+  );
+  while (
+    !hosts.every((host) => {
+      const running = stack.fleet.collector.configsOf(host.instanceId);
+      return running.includes(destinationConfig) && !retired.some((config) => running.includes(config));
+    })
+  )
+    await sleep(POLL_MS);
   progress.step = "done";
 }

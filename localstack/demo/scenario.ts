@@ -17,7 +17,13 @@ import type { RoutesFile } from "../../shared/config/routesSchema";
 import { copyPartName, MAX_COPY_PARTS } from "../../shared/domain/copyJob";
 import { filePathCovers } from "../agent/collectionRules";
 import { majorVersion } from "../agent/logCollector";
-import { auditDelivery, contentsOf, type DeliveryAudit, type ExpectedFile } from "../fleet/deliveryAudit";
+import {
+  auditDelivery,
+  contentsOf,
+  type DeliveryAudit,
+  type ExpectedFile,
+  type StoredLog,
+} from "../fleet/deliveryAudit";
 import type { LocalStack } from "../stack";
 
 /** The ECS SDK as the account's operator, on the local stack (undefined: the account has no keys). */
@@ -348,7 +354,7 @@ function* storedContents(
   region: string,
   project: string,
   logstore: string,
-): Iterable<string | undefined> {
+): Iterable<StoredLog> {
   let store: LogStore;
   try {
     store = stack.emulator.sls.logRows(accountId, region, project, logstore);

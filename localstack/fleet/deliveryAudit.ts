@@ -5,8 +5,8 @@
  * writer put in it (hostWriters.ts `formatLine`), so copies made by an agent re-reading, a PutLogs
  * sent twice or a copy job re-copying all count against the same line.
  *
- * Cost: one byte per written line of the expected files (a saturating copy counter), one regex per
- * stored line; nothing per stored line is kept.
+ * Cost: five bytes per written line of the expected files (a saturating copy counter and the first
+ * arrival), one regex per stored line; nothing per stored line is kept.
  */
 import type { LogStore } from "../../emulator/sls/logStore";
 import { parseLine } from "./hostWriters";
@@ -49,10 +49,30 @@ export interface DeliveryAudit extends DeliveryCounts {
   missingButElsewhere: number;
   /** Up to 10 missing lines, to look them up. */
   missingSample: Array<ExpectedFile & { seq: number }>;
+  /**
+   * Seconds from a line's write (the time in the line) to its first arrival in the logstore (the
+   * receive time of its earliest copy), over the written lines stored at least once; undefined
+   * when no stored log carried a receive time. A line written before a migration arrives through
+   * the history copy, so the upper percentiles are the copy's.
+   */
+  latency?: ArrivalLatency;
 }
 
-/** One stored log's `content`, in any order; the caller reads its logstore(s) however it must. */
-export type StoredContents = Iterable<string | undefined>;
+export interface ArrivalLatency {
+  lines: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** One stored log: its `content` (undefined: none) and, when known, its receive time (Unix s). */
+export interface StoredLog {
+  content: string | undefined;
+  receiveTime?: number;
+}
+
+/** The stored logs, in any order; the caller reads its logstore(s) however it must. */
+export type StoredContents = Iterable<StoredLog>;
 
 export function auditDelivery(
   ledger: LineLedger,
@@ -61,12 +81,17 @@ export function auditDelivery(
   /** Another logstore (the source one): which missing lines it holds. */
   alsoIn?: StoredContents,
 ): DeliveryAudit {
-  const counters = new Map<string, { file: ExpectedFile; copies: Uint8Array }>();
+  const counters = new Map<string, { file: ExpectedFile; copies: Uint8Array; firstArrival: Int32Array }>();
   for (const file of expected) {
     const written = ledger.file(file.instanceId, file.path);
     let lastSeq = 0;
     for (const run of written.runs) lastSeq = Math.max(lastSeq, run.lastSeq);
-    counters.set(fileKey(file.instanceId, file.path), { file, copies: new Uint8Array(lastSeq + 1) });
+    counters.set(fileKey(file.instanceId, file.path), {
+      file,
+      copies: new Uint8Array(lastSeq + 1),
+      // Seconds after the line's write; -1: no copy with a receive time yet.
+      firstArrival: new Int32Array(lastSeq + 1).fill(-1),
+    });
   }
   const audit: DeliveryAudit = {
     ...zeroCounts(),
@@ -78,7 +103,7 @@ export function auditDelivery(
     missingSample: [],
   };
   const missingKeys = new Set<string>();
-  for (const content of stored) {
+  for (const { content, receiveTime } of stored) {
     audit.stored += 1;
     const line = content === undefined ? undefined : parseLine(content);
     if (line === undefined) {
@@ -92,9 +117,17 @@ export function auditDelivery(
     }
     const copies = counter.copies[line.seq] ?? 0;
     if (copies < 255) counter.copies[line.seq] = copies + 1;
+    if (receiveTime !== undefined) {
+      // Receive times are whole seconds: a line received in the second it was written took 0 s.
+      const after = Math.max(0, receiveTime - Math.floor(line.at / 1000));
+      const first = counter.firstArrival[line.seq] ?? -1;
+      if (first < 0 || after < first) counter.firstArrival[line.seq] = after;
+    }
   }
   const unreadable = unreadableRanges(ledger);
-  for (const { file, copies } of counters.values()) {
+  const arrivals: number[] = [];
+  for (const { file, copies, firstArrival } of counters.values()) {
+    for (const after of firstArrival) if (after >= 0) arrivals.push(after);
     const counts = zeroCounts();
     const runs = ledger.file(file.instanceId, file.path).runs;
     const truncatedFrom = truncationPoints(runs);
@@ -124,19 +157,28 @@ export function auditDelivery(
     for (const key of countKeys) audit[key] += counts[key];
   }
   if (alsoIn !== undefined && missingKeys.size > 0) {
-    for (const content of alsoIn) {
+    for (const { content } of alsoIn) {
       const line = content === undefined ? undefined : parseLine(content);
       if (line === undefined) continue;
       const key = `${fileKey(line.instanceId, line.path)}\u0000${line.seq}`;
       if (missingKeys.delete(key)) audit.missingButElsewhere += 1;
     }
   }
+  const latency = percentiles(arrivals);
+  if (latency !== undefined) audit.latency = latency;
   // Copies past 255 of one line are not counted one by one: the stored total stays exact.
   audit.extraCopies = Math.max(
     audit.extraCopies,
     audit.stored - audit.once - audit.duplicated - audit.unexpected - audit.unparsed,
   );
   return audit;
+}
+
+function percentiles(values: number[]): ArrivalLatency | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = Float64Array.from(values).sort();
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+  return { lines: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
 }
 
 const countKeys = ["written", "once", "duplicated", "extraCopies", "missing", "missingUnreadable"] as const;
@@ -186,9 +228,10 @@ function fileKey(instanceId: string, path: string): string {
   return `${instanceId}\u0000${path}`;
 }
 
-/** The `content` of every log a logstore holds, shard after shard (undefined: a log without one). */
-export function* contentsOf(store: LogStore): Iterable<string | undefined> {
+/** Every log a logstore holds, shard after shard, with its `content` and its group's receive time. */
+export function* contentsOf(store: LogStore): Iterable<StoredLog> {
   for (const group of store.groups()) {
+    const { receiveTime } = group;
     const { fieldStart, keys, values } = group.columns;
     for (let i = 0; i + 1 < fieldStart.length; i += 1) {
       let content: string | undefined;
@@ -198,7 +241,7 @@ export function* contentsOf(store: LogStore): Iterable<string | undefined> {
           break;
         }
       }
-      yield content;
+      yield { content, receiveTime };
     }
   }
 }

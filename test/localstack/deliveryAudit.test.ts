@@ -97,6 +97,9 @@ describe("the delivery audit agrees with GetLogs", () => {
     expect(duplicated).toHaveLength(audit.duplicated);
     expect(duplicated.reduce((sum, row) => sum + Number(row.copies) - 1, 0)).toBe(audit.extraCopies);
     expect(audit.files).toEqual([expect.objectContaining({ instanceId: HOST, path: PATH, missing: 2 })]);
+    // The agent ships within seconds of the write on the emulator clock.
+    expect(audit.latency?.lines).toBe(audit.once + audit.duplicated);
+    expect(audit.latency?.max).toBeLessThan(30);
   });
 
   it("counts lines of other files as unexpected and logs that are not a writer's line as unparsed", async () => {
@@ -105,9 +108,35 @@ describe("the delivery audit agrees with GetLogs", () => {
     const audit = auditDelivery(
       h.fleet.ledger,
       [],
-      [formatLine(START, HOST, PATH, 1, LINE), "not a line", undefined],
+      [
+        { content: formatLine(START, HOST, PATH, 1, LINE) },
+        { content: "not a line" },
+        { content: undefined },
+      ],
     );
 
     expect(audit).toMatchObject({ written: 0, stored: 3, unexpected: 1, unparsed: 2, missing: 0 });
+  });
+
+  it("measures each line's latency to its first arrival, whichever copy came first", async () => {
+    const h = harness;
+    if (h === undefined) throw new Error("the first test starts the harness");
+    const written = Math.floor(START / 1000);
+    const line = (seq: number) => formatLine(START, HOST, PATH, seq, LINE);
+    const audit = auditDelivery(
+      h.fleet.ledger,
+      [{ instanceId: HOST, path: PATH }],
+      [
+        { content: line(1), receiveTime: written + 30 },
+        { content: line(1), receiveTime: written + 2 },
+        { content: line(2), receiveTime: written + 7 },
+        { content: line(3), receiveTime: written - 1 },
+        // No receive time (a reader that cannot say): counted, not timed.
+        { content: line(4) },
+      ],
+    );
+
+    expect(audit.latency).toEqual({ lines: 3, p50: 2, p99: 7, max: 7 });
+    expect(audit.extraCopies).toBe(1);
   });
 });
