@@ -178,6 +178,15 @@ function scenarios(rate: number): Scenario[] {
           writer.rotate = { mode: "copytruncate", everySeconds: 90, keep: 1 };
       },
     },
+    {
+      // The manual procedure's gap: the old config gone at 10 s, the new one only at 120 s, and
+      // app.log renamed away in between (the agent follows a rename only for a file it reads).
+      name: "rename every 60 s, config delay src 10 s, hub 120 s",
+      change: (fleet) => {
+        delays(10, 120)(fleet);
+        for (const writer of appLog(fleet)) writer.rotate = { mode: "rename", everySeconds: 60, keep: 2 };
+      },
+    },
     delay(120, 10),
     delay(10, 120),
     delay(60, 60),
