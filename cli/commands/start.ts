@@ -129,12 +129,16 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
   }
   // The product runs without the by-hand route; the operator script migrates its hosts.
   const byHandRoute = options.byHand;
+  const byHandRouteSpec =
+    byHandRoute !== undefined && Object.hasOwn(routes.routes, byHandRoute)
+      ? routes.routes[byHandRoute]
+      : undefined;
   const byHandProblem =
     byHandRoute === undefined
       ? undefined
-      : routes.routes[byHandRoute] === undefined
+      : byHandRouteSpec === undefined
         ? `no route "${byHandRoute}" in ${options.config}`
-        : !routes.routes[byHandRoute].sources.some((source) => source.retire && source.backfill)
+        : !byHandRouteSpec.sources.some((source) => source.retire && source.backfill)
           ? `route "${byHandRoute}" has no source with retire and backfill: nothing to cut over by hand`
           : undefined;
   if (byHandProblem !== undefined) {

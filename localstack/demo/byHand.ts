@@ -107,10 +107,22 @@ async function runOnHosts(ecs: Ecs, region: string, ids: readonly string[], scri
   if (!invokeId) throw new Error("RunCommand answered no InvokeId");
   for (;;) {
     await sleep(POLL_MS);
-    const answer = await ecs.describeInvocationResults(
-      new $Ecs.DescribeInvocationResultsRequest({ regionId: region, invokeId, pageSize: 50 }),
-    );
-    const results = answer.body?.invocation?.invocationResults?.invocationResult ?? [];
+    const results: $Ecs.DescribeInvocationResultsResponseBodyInvocationInvocationResultsInvocationResult[] =
+      [];
+    let nextToken: string | undefined;
+    do {
+      const answer = await ecs.describeInvocationResults(
+        new $Ecs.DescribeInvocationResultsRequest({
+          regionId: region,
+          invokeId,
+          maxResults: 50,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      const invocation = answer.body?.invocation;
+      results.push(...(invocation?.invocationResults?.invocationResult ?? []));
+      nextToken = invocation?.nextToken || undefined;
+    } while (nextToken);
     if (results.length < ids.length) continue;
     const unfinished = results.filter((r) =>
       ["Pending", "Running", "Scheduled"].includes(r.invocationStatus ?? ""),

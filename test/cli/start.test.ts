@@ -59,6 +59,46 @@ describeRequiring(sandboxRequirement(), "logtail-xacct start with hosts that wri
   }, 200_000);
 });
 
+describeRequiring(sandboxRequirement(), "logtail-xacct start --by-hand (the baseline)", () => {
+  test("the manual procedure migrates the route's hosts outside the product and doubles the lines both configs read", async () => {
+    const io = bufferIo();
+    const fleet = join(__dirname, "../fixtures/localstack/fleet.writers.yaml");
+
+    const code = await main(
+      [
+        "start",
+        "--fleet",
+        fleet,
+        "--by-hand",
+        "app-b-prod",
+        "--scale",
+        "50",
+        "--exit-when-converged",
+        "--json",
+      ],
+      io,
+    );
+
+    expect(code).toBe(0);
+    const summary = JSON.parse(io.stdout().trim().split("\n").at(-1) ?? "{}");
+    // The product was not asked: no route tag, no cutover, no verify.
+    expect(summary).toMatchObject({ converged: true, byStage: { "(none)": 4 }, cutovers: [], verify: [] });
+    expect(summary.apiCalls.byOperation).toMatchObject({
+      "ecs:RunCommand": 1,
+      "sls:RemoveConfigFromMachineGroup": 1,
+      "sls:CreateETL": 1,
+    });
+    const appB = summary.delivery.find((route: { route: string }) => route.route === "app-b-prod");
+    expect(appB).toMatchObject({ hosts: 4, missing: 0, unexpected: 0 });
+    // The new config reads each file from up to 1 MB before its end, the copy takes the source's
+    // lines up to the removal: the lines both read are there twice (ALIBABA-FACTS "Data plane").
+    expect(appB.extraCopies).toBeGreaterThan(100);
+    expect(appB.latency).toEqual(expect.objectContaining({ lines: appB.written }));
+    expect(io.stderr()).toMatch(/by hand {2}app-b-prod: 4 hosts, Alibaba's manual procedure/);
+    expect(io.stderr()).toMatch(/by hand: done/);
+  }, 200_000);
+});
+
 describe("logtail-xacct start with bad input", () => {
   test("an invalid routes file: exit 1 with its problems, nothing started", async () => {
     const io = bufferIo();
@@ -68,6 +108,18 @@ describe("logtail-xacct start with bad input", () => {
     expect(code).toBe(1);
     expect(io.stderr()).toContain("cannot read the file (ENOENT)");
     expect(io.stdout()).toBe("");
+  });
+
+  test.each([
+    ["nosuch", 'no route "nosuch"'],
+    ["constructor", 'no route "constructor"'],
+    ["payments-prod", 'route "payments-prod" has no source with retire and backfill'],
+  ])("--by-hand %s: exit 2 with the reason, nothing started", async (route, reason) => {
+    const io = bufferIo();
+
+    expect(await main(["start", "--by-hand", route], io)).toBe(2);
+    expect(io.stderr()).toContain(`--by-hand: ${reason}`);
+    expect(io.stderr()).not.toContain("cloud    emulator");
   });
 
   test("a bad --instances: exit 2", async () => {
