@@ -546,7 +546,7 @@ export async function watchCopyJob(deps: ApplyDeps, message: WatchCopyJobMessage
     action: "copy-job",
     outcome: "failed",
     reason: stopped ? "CopyJobStopped" : "CopyJobFailed",
-    detail: `${where} ${job.status}: check the job's run logs in ${source.backfill.project} and the read and write roles (${source.backfill.readRoleArn}, ${route.backfill.writeRoleArn}); start it again in the console or delete it for reconcile to recreate it`,
+    detail: `${where} ${job.status}: check the job's run logs in ${source.backfill.project} and the read and write roles (${source.backfill.readRoleArn}, ${route.backfill.writeRoleArn}); start it again in the console: it resumes from its last save (verify finds what it copies twice); deleting it makes reconcile recreate it and copy the whole range again, doubling what was copied`,
   });
   return stopped ? "stopped" : "failed";
 }
