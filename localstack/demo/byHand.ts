@@ -14,11 +14,10 @@
  */
 import type Ecs from "@alicloud/ecs20140526";
 import * as $Ecs from "@alicloud/ecs20140526";
-import { $OpenApiUtil } from "@alicloud/openapi-core";
-import Sls, * as $Sls from "@alicloud/sls20201230";
+import * as $Sls from "@alicloud/sls20201230";
 import type { Route, RoutesFile } from "../../shared/config/routesSchema";
 import type { LocalStack } from "../stack";
-import { operatorEcs, routeOfHost } from "./scenario";
+import { localSlsEndpoint, operatorEcs, operatorSls, routeOfHost } from "./scenario";
 
 export interface ByHandProgress {
   route: string;
@@ -42,20 +41,10 @@ export function byHandHosts(stack: LocalStack, routes: RoutesFile, routeName: st
   return hosts;
 }
 
-/** The SLS SDK as the account's operator, on the local stack. */
-function operatorSls(stack: LocalStack, accountId: string, region: string): Sls {
-  const keys = stack.emulator.endpoints.accounts.find((a) => a.id === accountId);
-  if (!keys) throw new Error(`account ${accountId} has no keys on the local stack`);
-  return new Sls(
-    new $OpenApiUtil.Config({
-      accessKeyId: keys.accessKeyId,
-      accessKeySecret: keys.accessKeySecret,
-      regionId: region,
-      endpoint: `${region}.log.localhost:${stack.emulator.port}`,
-      protocol: "http",
-      readTimeout: 30_000,
-    }),
-  );
+/** The account's operator SDK client, or why there is none. */
+function asOperator<T>(client: T | undefined, accountId: string): T {
+  if (client === undefined) throw new Error(`account ${accountId} has no keys on the local stack`);
+  return client;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -160,14 +149,13 @@ export async function migrateByHand(
   }
   for (const [key, ids] of byScope) {
     const [accountId = "", region = ""] = key.split("|");
-    const ecs = operatorEcs(stack, accountId, region);
-    if (!ecs) throw new Error(`account ${accountId} has no keys on the local stack`);
+    const ecs = asOperator(operatorEcs(stack, accountId, region), accountId);
     for (let i = 0; i < ids.length; i += 50)
       await runOnHosts(ecs, region, ids.slice(i, i + 50), byHandHostScript(destination.uid, identifier));
   }
 
   progress.step = "destination machine group, waiting for heartbeats";
-  const central = operatorSls(stack, destination.uid, destination.region);
+  const central = asOperator(operatorSls(stack, destination.uid, destination.region), destination.uid);
   await createTolerant(
     () =>
       central.createProject(new $Sls.CreateProjectRequest({ projectName: route.project, description: "" })),
@@ -209,7 +197,7 @@ export async function migrateByHand(
   }
 
   progress.step = "destination config applied";
-  const endpoint = `${destination.region}.log.localhost:${stack.emulator.port}`;
+  const endpoint = localSlsEndpoint(stack, destination.region);
   await central.createLogtailPipelineConfig(
     route.project,
     new $Sls.CreateLogtailPipelineConfigRequest({
@@ -234,7 +222,7 @@ export async function migrateByHand(
     const account = routes.sourceAccounts.find((candidate) => candidate.uid === source.account);
     if (!retire || !backfill || !account) continue;
     const region = account.regions[0] ?? "";
-    const sls = operatorSls(stack, account.uid, region);
+    const sls = asOperator(operatorSls(stack, account.uid, region), account.uid);
     progress.step = "old config removed from its group";
     await sls.removeConfigFromMachineGroup(retire.project, retire.machineGroup, retire.config);
     const removedAt = Math.floor(stack.emulator.now() / 1000);

@@ -11,6 +11,7 @@
  */
 import Ecs, * as $Ecs from "@alicloud/ecs20140526";
 import { $OpenApiUtil } from "@alicloud/openapi-core";
+import Sls from "@alicloud/sls20201230";
 import { DELIVERY_TIMEOUT_MS } from "../../emulator/ecs";
 import type { LogStore } from "../../emulator/sls/logStore";
 import type { RoutesFile } from "../../shared/config/routesSchema";
@@ -28,20 +29,39 @@ import type { LocalStack } from "../stack";
 
 /** The ECS SDK as the account's operator, on the local stack (undefined: the account has no keys). */
 export function operatorEcs(stack: LocalStack, accountId: string, region: string): Ecs | undefined {
+  const config = operatorConfig(stack, accountId, region, `ecs.${region}.localhost:${stack.emulator.port}`);
+  return config && new Ecs(config);
+}
+
+/** The SLS endpoint of a region on the local stack (the operator's and the flushers'). */
+export function localSlsEndpoint(stack: LocalStack, region: string): string {
+  return `${region}.log.localhost:${stack.emulator.port}`;
+}
+
+/** The SLS SDK as the account's operator, on the local stack (undefined: the account has no keys). */
+export function operatorSls(stack: LocalStack, accountId: string, region: string): Sls | undefined {
+  const config = operatorConfig(stack, accountId, region, localSlsEndpoint(stack, region));
+  return config && new Sls(config);
+}
+
+function operatorConfig(
+  stack: LocalStack,
+  accountId: string,
+  region: string,
+  endpoint: string,
+): $OpenApiUtil.Config | undefined {
   const keys = stack.emulator.endpoints.accounts.find((a) => a.id === accountId);
   if (!keys) return undefined;
-  return new Ecs(
-    new $OpenApiUtil.Config({
-      accessKeyId: keys.accessKeyId,
-      accessKeySecret: keys.accessKeySecret,
-      regionId: region,
-      endpoint: `ecs.${region}.localhost:${stack.emulator.port}`,
-      protocol: "http",
-      // The SDK's 3 s default is shorter than the pause a function's first load can put on the
-      // in-process emulator on a loaded machine.
-      readTimeout: 30_000,
-    }),
-  );
+  return new $OpenApiUtil.Config({
+    accessKeyId: keys.accessKeyId,
+    accessKeySecret: keys.accessKeySecret,
+    regionId: region,
+    endpoint,
+    protocol: "http",
+    // The SDK's 3 s default is shorter than the pause a function's first load can put on the
+    // in-process emulator on a loaded machine.
+    readTimeout: 30_000,
+  });
 }
 
 /** The route the demo gives a host of this account: the first route its account may use. */
