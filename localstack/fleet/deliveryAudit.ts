@@ -125,9 +125,10 @@ export function auditDelivery(
     }
   }
   const unreadable = unreadableRanges(ledger);
-  const arrivals: number[] = [];
+  // Lines per whole second of latency: a few entries however many lines there are.
+  const arrivals = new Map<number, number>();
   for (const { file, copies, firstArrival } of counters.values()) {
-    for (const after of firstArrival) if (after >= 0) arrivals.push(after);
+    for (const after of firstArrival) if (after >= 0) arrivals.set(after, (arrivals.get(after) ?? 0) + 1);
     const counts = zeroCounts();
     const runs = ledger.file(file.instanceId, file.path).runs;
     const truncatedFrom = truncationPoints(runs);
@@ -174,11 +175,21 @@ export function auditDelivery(
   return audit;
 }
 
-function percentiles(values: number[]): ArrivalLatency | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = Float64Array.from(values).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
-  return { lines: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
+/** Nearest-rank percentiles of a histogram of lines per second of latency. */
+function percentiles(histogram: ReadonlyMap<number, number>): ArrivalLatency | undefined {
+  const seconds = [...histogram.keys()].sort((a, b) => a - b);
+  const lines = seconds.reduce((total, second) => total + (histogram.get(second) ?? 0), 0);
+  if (lines === 0) return undefined;
+  const at = (q: number): number => {
+    const rank = Math.max(1, Math.ceil(q * lines));
+    let seen = 0;
+    for (const second of seconds) {
+      seen += histogram.get(second) ?? 0;
+      if (seen >= rank) return second;
+    }
+    return seconds[seconds.length - 1] ?? 0;
+  };
+  return { lines, p50: at(0.5), p99: at(0.99), max: seconds[seconds.length - 1] ?? 0 };
 }
 
 const countKeys = ["written", "once", "duplicated", "extraCopies", "missing", "missingUnreadable"] as const;
