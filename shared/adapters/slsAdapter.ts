@@ -647,6 +647,7 @@ function toEtlJob(etl: $Sls.ETL): EtlJob | undefined {
     logstore: configuration?.logstore ?? "",
     fromTime: configuration?.fromTime ?? 0,
     toTime: configuration?.toTime ?? 0,
+    script: configuration?.script ?? "",
     sinks: (configuration?.sinks ?? []).map((sink) => ({
       name: sink.name ?? "",
       project: sink.project ?? "",

@@ -51,21 +51,70 @@ export class CopyScriptError extends Error {
 export function handoverCopyScripts(
   userSpl: string,
   hosts: readonly string[],
-  exclusions: ReadonlyArray<{
-    host: string;
-    inode: string;
-    offset: number;
-    readFrom?: number;
-    restartFrom?: number;
-    /** Offsets the destination holds no line of: copied although past `offset`. */
-    holes?: ReadonlyArray<{ from: number; to: number }>;
-  }>,
+  exclusions: readonly CopyExclusion[],
 ): CopyPart[] {
   const rest = userSplRest(userSpl);
+  const base = `* | where ${INODE} is null${rest}`;
+  if (Buffer.byteLength(base) > SPL_MAX_BYTES)
+    throw new CopyScriptError(
+      `the route's SPL leaves no room for the handover filter within ${SPL_MAX_BYTES} bytes`,
+    );
+  const terms = hostTerms(hosts, exclusions, "placed");
+  return [{ part: 0, script: base }, ...packTerms(terms, rest, `${INODE} is not null and `, 1, hosts.length)];
+}
+
+/**
+ * The copy scripts of a later round (hosts that began in the destination after the first cut):
+ * one term per host for all its lines, those without position meta included, except what the
+ * destination read (`exclusions`, as in handoverCopyScripts). Numbered from `firstPart`; the round
+ * has no base job. Each script names its hosts, so the next round can tell who has been copied
+ * (hostsOfCopyScript).
+ */
+export function laterRoundCopyScripts(
+  userSpl: string,
+  hosts: readonly string[],
+  exclusions: readonly CopyExclusion[],
+  firstPart: number,
+): CopyPart[] {
+  const rest = userSplRest(userSpl);
+  return packTerms(hostTerms(hosts, exclusions, "all"), rest, "", firstPart, hosts.length);
+}
+
+/** The hosts a copy script of a part names (`"__tag__:__hostname__" = '…'`), in order. */
+export function hostsOfCopyScript(script: string): string[] {
+  const named = /"__tag__:__hostname__" = '((?:[^']|'')*)'/g;
+  return [...script.matchAll(named)].map((match) => (match[1] ?? "").replaceAll("''", "'"));
+}
+
+/** Lines a handover copy leaves out of one file: what the destination read (README step 4). */
+export interface CopyExclusion {
+  host: string;
+  inode: string;
+  offset: number;
+  readFrom?: number;
+  restartFrom?: number;
+  /** Offsets the destination holds no line of: copied although past `offset`. */
+  holes?: ReadonlyArray<{ from: number; to: number }>;
+}
+
+/**
+ * One `where` term per host: its lines except the excluded ones. "placed" covers only lines with
+ * position meta (the base job copies the others); "all" covers the host's lines without it too.
+ */
+function hostTerms(
+  hosts: readonly string[],
+  exclusions: readonly CopyExclusion[],
+  lines: "placed" | "all",
+): Array<{ host: string; term: string }> {
   const byHost = new Map<string, string[]>();
   for (const host of [...new Set(hosts)].sort()) byHost.set(host, []);
   for (const { host, inode, offset, readFrom, restartFrom, holes = [] } of exclusions) {
-    const clauses = byHost.get(host) ?? [];
+    const clauses = byHost.get(host);
+    // A later round copies only its own hosts: another host's exclusions are not its business.
+    if (clauses === undefined) {
+      if (lines === "all") continue;
+      byHost.set(host, []);
+    }
     const atOrPast = `${OFFSET} >= ${Math.trunc(offset)}`;
     const position =
       restartFrom === undefined ? atOrPast : `(${atOrPast} or __time__ >= ${Math.trunc(restartFrom)})`;
@@ -74,32 +123,41 @@ export function handoverCopyScripts(
       (hole) => `${OFFSET} >= ${Math.trunc(hole.from)} and ${OFFSET} < ${Math.trunc(hole.to)}`,
     );
     const notInHoles = inHoles.length === 0 ? "" : ` and not (${inHoles.join(" or ")})`;
-    clauses.push(`${INODE} = ${sqlString(inode)}${read} and ${position}${notInHoles}`);
-    byHost.set(host, clauses);
+    byHost.get(host)?.push(`${INODE} = ${sqlString(inode)}${read} and ${position}${notInHoles}`);
   }
-  const base = `* | where ${INODE} is null${rest}`;
-  if (Buffer.byteLength(base) > SPL_MAX_BYTES)
-    throw new CopyScriptError(
-      `the route's SPL leaves no room for the handover filter within ${SPL_MAX_BYTES} bytes`,
-    );
-  const parts: CopyPart[] = [{ part: 0, script: base }];
+  return [...byHost].map(([host, clauses]) => {
+    const named = `${HOST} = ${sqlString(host)}`;
+    if (clauses.length === 0) return { host, term: named };
+    const excluded = `not (${clauses.map((clause) => `(${clause})`).join(" or ")})`;
+    // A line without position meta has no inode: `not (…)` of it is unknown, so it is let through first.
+    const term =
+      lines === "all" ? `(${named} and (${INODE} is null or ${excluded}))` : `(${named} and ${excluded})`;
+    return { host, term };
+  });
+}
+
+/** Host terms packed into scripts of at most SPL_MAX_BYTES, numbered from `firstPart`. */
+function packTerms(
+  terms: ReadonlyArray<{ host: string; term: string }>,
+  rest: string,
+  prefix: string,
+  firstPart: number,
+  hostCount: number,
+): CopyPart[] {
+  const parts: CopyPart[] = [];
   const budget = SPL_MAX_BYTES - Buffer.byteLength(rest) - 200;
   let current: string[] = [];
   let size = 0;
   const flush = (): void => {
     if (current.length === 0) return;
     parts.push({
-      part: parts.length,
-      script: `* | where ${INODE} is not null and (${current.join(" or ")})${rest}`,
+      part: firstPart + parts.length,
+      script: `* | where ${prefix}(${current.join(" or ")})${rest}`,
     });
     current = [];
     size = 0;
   };
-  for (const [host, clauses] of byHost) {
-    const term =
-      clauses.length === 0
-        ? `${HOST} = ${sqlString(host)}`
-        : `(${HOST} = ${sqlString(host)} and not (${clauses.map((clause) => `(${clause})`).join(" or ")}))`;
+  for (const { host, term } of terms) {
     const bytes = Buffer.byteLength(term) + 4;
     if (bytes > budget) throw new CopyScriptError(`host ${host} has too many files for one copy script`);
     if (size + bytes > budget) flush();
@@ -107,9 +165,9 @@ export function handoverCopyScripts(
     size += bytes;
   }
   flush();
-  if (parts.length - 1 > MAX_COPY_PARTS)
+  if (firstPart + parts.length - 1 > MAX_COPY_PARTS)
     throw new CopyScriptError(
-      `${byHost.size} hosts need ${parts.length - 1} copy parts, more than ${MAX_COPY_PARTS}: split the route's sources`,
+      `${hostCount} hosts need ${parts.length} copy parts${firstPart > 1 ? ` after the ${firstPart - 1} made` : ""}, more than ${MAX_COPY_PARTS}: split the route's sources`,
     );
   return parts;
 }

@@ -333,6 +333,58 @@ export function holesAfter(
   return holes;
 }
 
+/** A host the destination holds lines of: its first read there (any file) and the IP it reports. */
+export interface DestinationHost {
+  host: string;
+  /** The smallest `__time__` of its lines with position meta (Unix seconds). */
+  since: number;
+  /** `__source__` of its lines: the agent's IP, which names the instance. */
+  ip?: string;
+}
+
+/**
+ * Hosts a later copy round must hand over: the first round copied every source host's lines up
+ * to its cut, whole where the destination had nothing of the host; a host migrated since (tagged
+ * after the cutover, or repaired after failing) has lines received after that cut below its
+ * destination start, which only the source holds. Such a host began in the destination after the
+ * first cut (less READ_SKEW_SECONDS), is migrated now, and no later round has named it yet: each
+ * host is in one later round, whose range starts at the first cut, so no line is copied twice.
+ */
+export function laterRoundHosts(facts: {
+  /** The first round's end: its base job's `toTime` (Unix seconds). */
+  firstCut: number;
+  destinationHosts: readonly DestinationHost[];
+  /** Hosts the parts of later rounds name. */
+  copiedHosts: ReadonlySet<string>;
+  /** Private IPs of the instances migrated on the route in this account. */
+  migratedIps: ReadonlySet<string>;
+}): DestinationHost[] {
+  return facts.destinationHosts
+    .filter(
+      (host) =>
+        host.since >= facts.firstCut - READ_SKEW_SECONDS &&
+        host.ip !== undefined &&
+        facts.migratedIps.has(host.ip) &&
+        !facts.copiedHosts.has(host.host),
+    )
+    .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+}
+
+/** The handover facts of some hosts only: a later round judges its own hosts. */
+export function factsOfHosts(facts: HandoverFacts, hosts: ReadonlySet<string>): HandoverFacts {
+  const mine = <T extends { host: string }>(rows: readonly T[]): T[] =>
+    rows.filter((row) => hosts.has(row.host));
+  return {
+    destinationFirst: mine(facts.destinationFirst),
+    sourceLast: mine(facts.sourceLast),
+    sourceUnplaced: mine(facts.sourceUnplaced),
+    sourceAfter: mine(facts.sourceAfter),
+    sourceUnplacedAfter: mine(facts.sourceUnplacedAfter),
+    migratedIps: facts.migratedIps,
+    ...(facts.destinationReads === undefined ? {} : { destinationReads: mine(facts.destinationReads) }),
+  };
+}
+
 /** What the source config looks like before the destination may start on the hosts. */
 export interface SourceConfigState {
   /** Whether its `input_file` has `AppendingLogPositionMeta: true`. */

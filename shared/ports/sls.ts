@@ -107,6 +107,8 @@ export interface EtlJob {
   logstore: string;
   fromTime: number;
   toTime: number;
+  /** The SPL it runs (a handover part's script names its hosts). */
+  script: string;
   sinks: Array<{ name: string; project: string; logstore: string }>;
 }
 

@@ -7,7 +7,14 @@
  * create finds it and changes nothing).
  */
 import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
-import { copyPartName, handoverCopyScripts, routeCopyJobName } from "../domain/copyJob";
+import {
+  copyPartName,
+  handoverCopyScripts,
+  hostsOfCopyScript,
+  laterRoundCopyScripts,
+  MAX_COPY_PARTS,
+  routeCopyJobName,
+} from "../domain/copyJob";
 
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus } from "../domain/status";
@@ -19,17 +26,23 @@ import {
   type DestinationStartVerdict,
   decideHandover,
   destinationMayStart,
+  factsOfHosts,
+  type HandoverTiming,
+  type HandoverVerdict,
   HOLE_SETTLE_SECONDS,
+  laterRoundHosts,
   mayRetireSourceGroup,
 } from "../planner/handover";
 import { heartbeatingMachine } from "../planner/heartbeating";
 import type { InstanceRecord } from "../ports/ecs";
 import { errorCode, errorMessage, isRetryable } from "../ports/errors";
 import { keyedLog } from "../ports/log";
+import type { EtlJob, EtlJobSpec, SlsPort } from "../ports/sls";
 import { deliveringSources } from "./delivery";
 import {
   handoverSources,
   locateSourceConfig,
+  observeDestinationHosts,
   observeDestinationReads,
   observeHandover,
   POSITION_INDEX_KEYS,
@@ -294,24 +307,31 @@ async function maybeCutover(
   // A source config that does not exist reads nothing beside the route's: its logstore is history
   // only, and a copy by receive time is exact.
   const handover = located !== undefined;
-  if (route.backfill && source.backfill && backfillSls && backfillJob && steps.createBackfill) {
-    const fromTime = Math.floor(Date.parse(route.backfill.from) / 1000);
-    const sinks = [
-      {
-        name: "destination",
-        project: route.project,
-        logstore: route.logstore,
-        endpoint: deps.slsDataEndpoint(destination.region),
-        roleArn: route.backfill.writeRoleArn,
-      },
-    ];
-    const job = {
-      displayName: `logtail-xacct copy ${message.route} from ${account.uid}`,
-      logstore: source.backfill.logstore,
-      roleArn: source.backfill.readRoleArn,
-      fromTime,
-      sinks,
-    };
+  const fromTime = route.backfill ? Math.floor(Date.parse(route.backfill.from) / 1000) : 0;
+  const job =
+    route.backfill && source.backfill
+      ? {
+          displayName: `logtail-xacct copy ${message.route} from ${account.uid}`,
+          logstore: source.backfill.logstore,
+          roleArn: source.backfill.readRoleArn,
+          fromTime,
+          sinks: [
+            {
+              name: "destination",
+              project: route.project,
+              logstore: route.logstore,
+              endpoint: deps.slsDataEndpoint(destination.region),
+              roleArn: route.backfill.writeRoleArn,
+            },
+          ],
+        }
+      : undefined;
+  const destinationSls = deps.sls({
+    accountId: destination.uid,
+    region: destination.region,
+    project: route.project,
+  });
+  if (route.backfill && source.backfill && backfillSls && backfillJob && job && steps.createBackfill) {
     if (handover) {
       // Parts are made before the base job; parts without it are what an earlier run left when it
       // stopped midway. Another observation would split the hosts differently and copy some twice.
@@ -327,59 +347,15 @@ async function maybeCutover(
       }
       const nowSeconds = Math.floor(deps.now() / 1000);
       const until = nowSeconds - route.handover.copyMarginSeconds;
-      const observed = await observeHandover(
-        deps.sls({ accountId: destination.uid, region: destination.region, project: route.project }),
-        route.logstore,
-        backfillSls,
-        source.backfill.logstore,
+      const { observed, verdict } = await judgeCut(
+        { sls: destinationSls, logstore: route.logstore },
+        { sls: backfillSls, logstore: source.backfill.logstore },
         { from: fromTime, until },
+        migratedIps,
+        { now: nowSeconds, until, sourceSilenceSeconds: route.handover.sourceSilenceSeconds },
       );
-      const timing = { now: nowSeconds, until, sourceSilenceSeconds: route.handover.sourceSilenceSeconds };
-      let verdict = decideHandover({ ...observed, migratedIps }, timing);
-      // The destination's reads (one row per pack) only for a cut that is otherwise ready.
-      if (verdict.kind === "ready") {
-        const destinationReads = await observeDestinationReads(
-          deps.sls({ accountId: destination.uid, region: destination.region, project: route.project }),
-          route.logstore,
-          { from: fromTime, until },
-        );
-        if (destinationReads !== undefined)
-          verdict = decideHandover({ ...observed, migratedIps, destinationReads }, timing);
-      }
       if (verdict.kind === "waiting") {
-        const checks = message.handoverChecks ?? 0;
-        const [behind] = verdict.behind;
-        const [unread] = verdict.unread;
-        cutoverLog({
-          action: "cutover",
-          outcome: "skipped",
-          reason: "HandoverWaiting",
-          detail: [
-            verdict.behind.length > 0
-              ? `the source has not shipped up to the destination's first line in ${verdict.behind.length} files (first: host ${behind?.host} inode ${behind?.inode}, source at ${behind?.sourceAt ?? "nothing"}, destination from ${behind?.destinationFrom})`
-              : "",
-            verdict.unread.length > 0
-              ? `the destination has not read ${verdict.unread.length} files the source is shipping (first: host ${unread?.host} inode ${unread?.inode})`
-              : "",
-            verdict.metaPending.length > 0
-              ? `${verdict.metaPending.length} migrated hosts still ship without position meta (first: ${verdict.metaPending[0]})`
-              : "",
-            verdict.holesSettling.length > 0
-              ? `the destination lost lines of ${verdict.holesSettling.length} files less than ${HOLE_SETTLE_SECONDS} s ago (first: host ${verdict.holesSettling[0]?.host} inode ${verdict.holesSettling[0]?.inode}): waiting for a resent pack before copying them`
-              : "",
-          ]
-            .filter((part) => part !== "")
-            .join("; "),
-        });
-        if (checks < MAX_HANDOVER_CHECKS) {
-          await deps.queue.send(
-            deps.applyQueue,
-            [encodeMessage({ ...message, handoverChecks: checks + 1 })],
-            {
-              delaySeconds: HANDOVER_CHECK_SECONDS,
-            },
-          );
-        }
+        await waitForHandover(deps, message, verdict, cutoverLog, "");
         return undefined;
       }
       const parts = handoverCopyScripts(route.backfill.spl, observed.sourceHosts, verdict.exclusions);
@@ -428,6 +404,32 @@ async function maybeCutover(
     );
   }
 
+  // Hosts migrated since the copy was cut have lines after the cut that only the source holds: a
+  // later round copies them before the source config may go.
+  if (
+    handover &&
+    steps.retire &&
+    existingJob !== undefined &&
+    route.backfill &&
+    source.backfill &&
+    backfillSls &&
+    job
+  ) {
+    const made = await copyLaterRound(deps, message, {
+      firstRound: existingJob,
+      job,
+      spl: route.backfill.spl,
+      destination: { sls: destinationSls, logstore: route.logstore },
+      source: { sls: backfillSls, logstore: source.backfill.logstore },
+      partName: (part) => copyPartName(route, message.route, account.uid, part),
+      migratedIps,
+      copyMarginSeconds: route.handover.copyMarginSeconds,
+      sourceSilenceSeconds: route.handover.sourceSilenceSeconds,
+      cutoverLog,
+    });
+    if (!made) return undefined;
+  }
+
   // Unbinding the source config reaches every machine of its group: only when all are migrated.
   if (source.retire && retireSls && steps.retire) {
     const machines = (await retireSls.listMachines(source.retire.machineGroup)) ?? [];
@@ -447,6 +449,170 @@ async function maybeCutover(
     }
   }
   return done;
+}
+
+interface Logstore {
+  sls: SlsPort;
+  logstore: string;
+}
+
+/**
+ * Where each config is in each file, and whether the copy may be cut (planner: decideHandover),
+ * judged for `hosts` only when given. The destination's reads (one row per pack) are read only for
+ * a cut that is otherwise ready.
+ */
+async function judgeCut(
+  destination: Logstore,
+  source: Logstore,
+  range: { from: number; until: number },
+  migratedIps: ReadonlySet<string>,
+  timing: HandoverTiming,
+  hosts?: ReadonlySet<string>,
+) {
+  const observed = await observeHandover(
+    destination.sls,
+    destination.logstore,
+    source.sls,
+    source.logstore,
+    range,
+  );
+  const scoped = (facts: Parameters<typeof decideHandover>[0]) =>
+    hosts === undefined ? facts : factsOfHosts(facts, hosts);
+  let verdict: HandoverVerdict = decideHandover(scoped({ ...observed, migratedIps }), timing);
+  if (verdict.kind === "ready") {
+    const destinationReads = await observeDestinationReads(destination.sls, destination.logstore, range);
+    if (destinationReads !== undefined)
+      verdict = decideHandover(scoped({ ...observed, migratedIps, destinationReads }), timing);
+  }
+  return { observed, verdict };
+}
+
+/**
+ * A later copy round (README "Exactly-once cutover", step 7): hosts migrated after the first cut
+ * (planner: laterRoundHosts) get their source lines received from that cut to a new one, except
+ * what the destination read, in parts numbered after those made. True when no host needs one or
+ * it is made; false while it waits (the source config must stay bound meanwhile).
+ */
+async function copyLaterRound(
+  deps: ApplyDeps,
+  message: ApplyMessage,
+  round: {
+    /** The first round's base job: its `toTime` is the first cut. */
+    firstRound: EtlJob;
+    job: {
+      displayName: string;
+      logstore: string;
+      roleArn: string;
+      fromTime: number;
+      sinks: EtlJobSpec["sinks"];
+    };
+    spl: string;
+    destination: Logstore;
+    source: Logstore;
+    partName: (part: number) => string;
+    migratedIps: ReadonlySet<string>;
+    copyMarginSeconds: number;
+    sourceSilenceSeconds: number;
+    cutoverLog: ReturnType<typeof keyedLog>;
+  },
+): Promise<boolean> {
+  const firstCut = round.firstRound.toTime;
+  // Parts are numbered without gaps; those of later rounds start at the first cut and name their hosts.
+  let made = 0;
+  const copiedHosts = new Set<string>();
+  for (let part = 1; part <= MAX_COPY_PARTS; part += 1) {
+    const existing = await round.source.sls.getEtl(round.partName(part));
+    if (existing === undefined) break;
+    made = part;
+    if (existing.fromTime >= firstCut)
+      for (const host of hostsOfCopyScript(existing.script)) copiedHosts.add(host);
+  }
+  const nowSeconds = Math.floor(deps.now() / 1000);
+  const hosts = laterRoundHosts({
+    firstCut,
+    destinationHosts: await observeDestinationHosts(round.destination.sls, round.destination.logstore, {
+      from: round.job.fromTime,
+      until: nowSeconds,
+    }),
+    copiedHosts,
+    migratedIps: round.migratedIps,
+  });
+  if (hosts.length === 0) return true;
+  const until = nowSeconds - round.copyMarginSeconds;
+  // Too soon after the first cut for a range of its own: a later look makes it.
+  if (until <= firstCut) return false;
+  const names = hosts.map((host) => host.host);
+  const { verdict } = await judgeCut(
+    round.destination,
+    round.source,
+    { from: round.job.fromTime, until },
+    round.migratedIps,
+    { now: nowSeconds, until, sourceSilenceSeconds: round.sourceSilenceSeconds },
+    new Set(names),
+  );
+  const what = `${hosts.length} hosts migrated after the copy was cut (first: ${names[0]})`;
+  if (verdict.kind === "waiting") {
+    await waitForHandover(deps, message, verdict, round.cutoverLog, `later copy round for ${what}: `);
+    return false;
+  }
+  const parts = laterRoundCopyScripts(round.spl, names, verdict.exclusions, made + 1);
+  for (const part of parts) {
+    const name = round.partName(part.part);
+    const outcome = await round.source.sls.createEtl({
+      ...round.job,
+      name,
+      displayName: `${round.job.displayName} (part ${part.part}, hosts migrated later)`,
+      script: part.script,
+      fromTime: firstCut,
+      toTime: until,
+    });
+    round.cutoverLog({ action: "create-copy-job", outcome: "ok", detail: `${name}: ${outcome}` });
+  }
+  round.cutoverLog({
+    action: "cutover",
+    outcome: "ok",
+    detail: `later copy round from ${new Date(firstCut * 1000).toISOString()} to ${new Date(until * 1000).toISOString()} for ${what}: ${verdict.exclusions.length} files handed over by position, in ${parts.length} copy jobs${repairedHoles(verdict.exclusions)}`,
+  });
+  return true;
+}
+
+/** Logs why a copy round waits and looks again later (then reconcile does). */
+async function waitForHandover(
+  deps: ApplyDeps,
+  message: ApplyMessage,
+  verdict: Extract<HandoverVerdict, { kind: "waiting" }>,
+  cutoverLog: ReturnType<typeof keyedLog>,
+  round: string,
+): Promise<void> {
+  const checks = message.handoverChecks ?? 0;
+  const [behind] = verdict.behind;
+  const [unread] = verdict.unread;
+  cutoverLog({
+    action: "cutover",
+    outcome: "skipped",
+    reason: "HandoverWaiting",
+    detail: `${round}${[
+      verdict.behind.length > 0
+        ? `the source has not shipped up to the destination's first line in ${verdict.behind.length} files (first: host ${behind?.host} inode ${behind?.inode}, source at ${behind?.sourceAt ?? "nothing"}, destination from ${behind?.destinationFrom})`
+        : "",
+      verdict.unread.length > 0
+        ? `the destination has not read ${verdict.unread.length} files the source is shipping (first: host ${unread?.host} inode ${unread?.inode})`
+        : "",
+      verdict.metaPending.length > 0
+        ? `${verdict.metaPending.length} migrated hosts still ship without position meta (first: ${verdict.metaPending[0]})`
+        : "",
+      verdict.holesSettling.length > 0
+        ? `the destination lost lines of ${verdict.holesSettling.length} files less than ${HOLE_SETTLE_SECONDS} s ago (first: host ${verdict.holesSettling[0]?.host} inode ${verdict.holesSettling[0]?.inode}): waiting for a resent pack before copying them`
+        : "",
+    ]
+      .filter((part) => part !== "")
+      .join("; ")}`,
+  });
+  if (checks < MAX_HANDOVER_CHECKS) {
+    await deps.queue.send(deps.applyQueue, [encodeMessage({ ...message, handoverChecks: checks + 1 })], {
+      delaySeconds: HANDOVER_CHECK_SECONDS,
+    });
+  }
 }
 
 /** A handover waiting for the source is looked at again this often, this many times (then by reconcile). */

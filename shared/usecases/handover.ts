@@ -6,6 +6,7 @@
  */
 import type { Route, RouteSource, RoutesFile, SourceAccount } from "../config/routesSchema";
 import {
+  type DestinationHost,
   type DestinationRead,
   type DestinationStart,
   LINE_CONTENT_FIELD,
@@ -249,6 +250,28 @@ export async function observeHandover(
     sourceUnplacedAfter: unplacedOf(unplacedAfterRows),
     sourceHosts: [...new Set(sourceLast.map((p) => p.host))].sort(),
   };
+}
+
+/**
+ * Every host the destination holds lines with position meta of: its first read time and the IP it
+ * reports (`__source__`). One grouped query.
+ */
+export async function observeDestinationHosts(
+  destination: SlsPort,
+  destinationLogstore: string,
+  range: { from: number; until: number },
+): Promise<DestinationHost[]> {
+  const rows = await destination.queryLogs(destinationLogstore, {
+    from: range.from,
+    to: range.until + 86_400,
+    query: `* | select "${HOST}" as host, min(__time__) as since, arbitrary(__source__) as ip where "${INODE}" is not null group by host limit ${MAX_ROWS}`,
+  });
+  return rows.flatMap((row) => {
+    const since = Number(row.since);
+    return row.host === undefined || row.host === "" || !Number.isFinite(since)
+      ? []
+      : [{ host: row.host, since, ...(row.ip ? { ip: row.ip } : {}) }];
+  });
 }
 
 /**

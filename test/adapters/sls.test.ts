@@ -222,6 +222,7 @@ describe("ETL copy jobs and account isolation", () => {
       logstore: "app",
       fromTime: job.fromTime,
       toTime: job.toTime,
+      script: job.script,
       sinks: [{ name: "central", project, logstore }],
     });
     kit.emulator.advanceClock(6_000);

@@ -10,9 +10,11 @@ import {
   type DestinationStart,
   decideHandover,
   destinationMayStart,
+  factsOfHosts,
   type HandoverVerdict,
   HOLE_SETTLE_SECONDS,
   holesAfter,
+  laterRoundHosts,
   MAX_HOLES_PER_FILE,
   mayRetireSourceGroup,
   READ_SKEW_SECONDS,
@@ -679,5 +681,89 @@ describe("holes: offsets past F the destination read around but holds no line of
 
     expect(verdict).toMatchObject({ kind: "ready", exclusions: [{ offset: 500 }] });
     expect(verdict.kind === "ready" && verdict.exclusions[0]?.holes).toBeUndefined();
+  });
+});
+
+describe("laterRoundHosts: who a later copy round hands over", () => {
+  const FIRST_CUT = NOW - 3_600;
+  const migrated = new Set(["10.0.0.1", "10.0.0.2", "10.0.0.3"]);
+  test.each<[string, { host: string; since: number; ip?: string }, ReadonlySet<string>, boolean]>([
+    [
+      "began in the destination after the first cut, migrated: yes",
+      { host: "late", since: FIRST_CUT + 600, ip: "10.0.0.1" },
+      new Set(),
+      true,
+    ],
+    [
+      `began within the read skew before the cut (${READ_SKEW_SECONDS} s): yes, the round's range starts at the cut`,
+      { host: "late", since: FIRST_CUT - READ_SKEW_SECONDS, ip: "10.0.0.1" },
+      new Set(),
+      true,
+    ],
+    [
+      "began before the first cut: the first round handed it over",
+      { host: "early", since: FIRST_CUT - READ_SKEW_SECONDS - 1, ip: "10.0.0.2" },
+      new Set(),
+      false,
+    ],
+    [
+      "a later round named it already: never twice",
+      { host: "late", since: FIRST_CUT + 600, ip: "10.0.0.1" },
+      new Set(["late"]),
+      false,
+    ],
+    [
+      "not migrated (failed, pending, another route's): not yet",
+      { host: "late", since: FIRST_CUT + 600, ip: "10.9.9.9" },
+      new Set(),
+      false,
+    ],
+    ["no IP to tell: not yet", { host: "late", since: FIRST_CUT + 600 }, new Set(), false],
+  ])("%s", (_what, host, copiedHosts, included) => {
+    const hosts = laterRoundHosts({
+      firstCut: FIRST_CUT,
+      destinationHosts: [host],
+      copiedHosts,
+      migratedIps: migrated,
+    });
+    expect(hosts.map((h) => h.host)).toEqual(included ? [host.host] : []);
+  });
+
+  test("sorted by host, each once", () => {
+    const hosts = laterRoundHosts({
+      firstCut: FIRST_CUT,
+      destinationHosts: [
+        { host: "c", since: FIRST_CUT + 1, ip: "10.0.0.3" },
+        { host: "a", since: FIRST_CUT + 9, ip: "10.0.0.1" },
+        { host: "b", since: FIRST_CUT - 900, ip: "10.0.0.2" },
+      ],
+      copiedHosts: new Set(),
+      migratedIps: migrated,
+    });
+    expect(hosts.map((h) => h.host)).toEqual(["a", "c"]);
+  });
+
+  test("a round judges its hosts alone: another host behind or unread does not hold it back", () => {
+    const facts = {
+      destinationFirst: [
+        { host: "late", inode: "7", offset: 500, since: UNTIL - 200 },
+        { host: "early", inode: "7", offset: 900, since: UNTIL - 200 },
+      ],
+      sourceLast: [
+        { host: "late", inode: "7", offset: 800, received: UNTIL - 5, lastRead: UNTIL - 6 },
+        // early's source has not shipped past its F: the first round would wait for it.
+        { host: "early", inode: "7", offset: 100, received: UNTIL - 5, lastRead: UNTIL - 6 },
+        { host: "early", inode: "8", offset: 100, received: UNTIL - 5, lastRead: UNTIL - 6 },
+      ],
+      sourceUnplaced: [{ host: "early", lastReceived: UNTIL - 5 }],
+      sourceAfter: [],
+      sourceUnplacedAfter: [],
+      migratedIps: new Set<string>(),
+    };
+    expect(decideHandover(facts, timing).kind).toBe("waiting");
+    expect(decideHandover(factsOfHosts(facts, new Set(["late"])), timing)).toEqual({
+      kind: "ready",
+      exclusions: [{ host: "late", inode: "7", offset: 500, readFrom: UNTIL - 200 - READ_SKEW_SECONDS }],
+    });
   });
 });

@@ -501,6 +501,7 @@ export function fakeSls(scope: SlsScope, journal: Journal = [], now: () => numbe
         logstore: job.logstore,
         fromTime: job.fromTime,
         toTime: job.toTime,
+        script: job.script,
         sinks: job.sinks.map((s) => ({ name: s.name, project: s.project, logstore: s.logstore })),
       });
       return "created";

@@ -15,6 +15,8 @@ import {
   type CopyPart,
   CopyScriptError,
   handoverCopyScripts,
+  hostsOfCopyScript,
+  laterRoundCopyScripts,
   MAX_COPY_PARTS,
   SPL_MAX_BYTES,
 } from "../../../shared/domain/copyJob";
@@ -528,5 +530,73 @@ describe("holes: offsets past F the destination lost are copied after all", () =
     const without = handoverCopyScripts("*", ["h1"], [{ host: "h1", inode: "7", offset: 100 }]);
 
     expect(withEmpty).toEqual(without);
+  });
+});
+
+describe("laterRoundCopyScripts: a round for hosts migrated after the first cut", () => {
+  const groups = [
+    storedGroup("late", undefined, [{ id: "late-pre", level: "INFO" }]),
+    storedGroup("late", "7", [
+      { id: "late-a", level: "INFO", offset: 0 },
+      { id: "late-b", level: "ERROR", offset: 100 },
+      { id: "late-c", level: "INFO", offset: 200 },
+    ]),
+    storedGroup("late", "8", [{ id: "late-idle", level: "INFO", offset: 50 }]),
+    // A host of the first round, and one never migrated: neither is this round's business.
+    storedGroup("early", undefined, [{ id: "early-pre", level: "INFO" }]),
+    storedGroup("early", "7", [{ id: "early-a", level: "INFO", offset: 0 }]),
+    storedGroup("other", "9", [{ id: "other-a", level: "INFO", offset: 0 }]),
+  ];
+
+  test("its hosts' lines below F, with and without position meta, once; no other host's", () => {
+    const parts = laterRoundCopyScripts(
+      "*",
+      ["late"],
+      [
+        { host: "late", inode: "7", offset: 200 },
+        // The first round's host: an exclusion of it is left out, not turned into a copy.
+        { host: "early", inode: "7", offset: 0 },
+      ],
+      3,
+    );
+
+    expect(parts.map((part) => part.part)).toEqual([3]);
+    expect(sorted(copyAll(parts, groups))).toEqual([
+      ["late-a", 1],
+      ["late-b", 1],
+      ["late-idle", 1],
+      ["late-pre", 1],
+    ]);
+  });
+
+  test("the route's SPL runs after the filter", () => {
+    const parts = laterRoundCopyScripts(
+      "* | where level = 'ERROR'",
+      ["late"],
+      [{ host: "late", inode: "7", offset: 200 }],
+      1,
+    );
+    expect(sorted(copyAll(parts, groups))).toEqual([["late-b", 1]]);
+  });
+
+  test("each script names its hosts, quotes and all, for the next round to read back", () => {
+    const hosts = Array.from({ length: 300 }, (_, i) => `web-${i}.o'brien`);
+    const parts = laterRoundCopyScripts("*", hosts, [{ host: "web-1.o'brien", inode: "7", offset: 9 }], 2);
+
+    expect(parts.length).toBeGreaterThan(1);
+    for (const part of parts) expect(Buffer.byteLength(part.script)).toBeLessThanOrEqual(SPL_MAX_BYTES);
+    expect(parts.map((part) => part.part)).toEqual(parts.map((_, i) => 2 + i));
+    expect(parts.flatMap((part) => hostsOfCopyScript(part.script))).toEqual([...hosts].sort());
+    // The first round's scripts name their hosts the same way.
+    expect(hostsOfCopyScript(handoverCopyScripts("*", ["a'b", "c"], [])[1]?.script ?? "")).toEqual([
+      "a'b",
+      "c",
+    ]);
+  });
+
+  test("parts past the last a route source may have are refused, saying how many were made", () => {
+    expect(() => laterRoundCopyScripts("*", ["late"], [], MAX_COPY_PARTS + 1)).toThrow(
+      new RegExp(`1 hosts need 1 copy parts after the ${MAX_COPY_PARTS} made, more than ${MAX_COPY_PARTS}`),
+    );
   });
 });

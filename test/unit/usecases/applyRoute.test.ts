@@ -198,6 +198,7 @@ describe("applyRoute", () => {
       status: "SUCCEEDED",
       logstore: "app-b",
       fromTime: 0,
+      script: "*",
       toTime: 1,
       sinks: [],
     });
@@ -563,6 +564,7 @@ describe("applyRoute: the exactly-once handover", () => {
         status: "RUNNING",
         logstore: "app-b",
         fromTime: 0,
+        script: "*",
         toTime: 1,
         sinks: [],
       });
@@ -704,6 +706,109 @@ describe("applyRoute: the exactly-once handover", () => {
     });
   });
 
+  describe("a later copy round: hosts migrated after the copy was cut", () => {
+    /**
+     * After the first cut the destination reads a host that began after it ("late", IP 10.0.0.77),
+     * from offset 300 of its file 71; the source has shipped that file up to 450.
+     */
+    const lateHostReads = (began: number) => {
+      destination().answer = (_logstore, { query }) => {
+        if (query.includes("arbitrary(__source__) as ip") && query.includes("group by host limit"))
+          return [{ host: "late", since: String(began), ip: "10.0.0.77" }];
+        if (query.includes("as since")) return [{ host: "late", inode: "71", since: String(began) }];
+        if (query.includes("__time__ in ("))
+          return [{ host: "late", inode: "71", t: String(began), pos: "300" }];
+        return [];
+      };
+      sourceLast(["late", "71", 450, until() - 5]);
+    };
+    const tagLateHost = () =>
+      cloud.add(
+        instance("i-bp1late77", { privateIps: ["10.0.0.77"], tags: tags("app-b-prod", "collecting") }),
+      );
+    const LATE_PART = (part: number) => copyPartName(APP_B_PROD.route, "app-b-prod", APP_B, part);
+
+    test("its lines from the first cut on, below where the destination began, are copied before the retire", async () => {
+      heartbeat(...IDS);
+      sourceGroupIps("10.0.0.1", "10.0.0.77");
+      await applyRoute(deps, applyMessage());
+      const firstCut = until();
+      cloud.clock.advance(3_600_000);
+      tagLateHost();
+      lateHostReads(nowSeconds() - 120);
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect(outcome.cutover).toEqual({ retired: true, backfillJob: JOB });
+      const created = argsOf(sourceProject().calls, "createEtl").map(([job]) => job);
+      expect(created.map((job) => job.name)).toEqual([JOB, LATE_PART(1)]);
+      expect(created[1]).toMatchObject({
+        fromTime: firstCut,
+        toTime: until(),
+        displayName: expect.stringMatching(/\(part 1, hosts migrated later\)$/),
+        script: `* | where (("__tag__:__hostname__" = 'late' and ("__tag__:__inode__" is null or not (("__tag__:__inode__" = '71' and __time__ >= ${nowSeconds() - 122} and cast("__file_offset__" as bigint) >= 300)))))`,
+      });
+      const order = cloud.journal.filter((call) => /\.(createEtl|removeConfig)$/.test(call));
+      expect(order.map((call) => call.split(".").at(-1))).toEqual(["createEtl", "createEtl", "removeConfig"]);
+      expect(cloud.logs).toContainEqual(
+        expect.objectContaining({
+          action: "cutover",
+          outcome: "ok",
+          detail: expect.stringContaining("later copy round from"),
+        }),
+      );
+
+      // Named in a part already: never copied twice.
+      await applyRoute(deps, applyMessage());
+      expect(argsOf(sourceProject().calls, "createEtl")).toHaveLength(2);
+    });
+
+    test("while the source has not shipped past where the destination began, the round and the retire wait", async () => {
+      heartbeat(...IDS);
+      sourceGroupIps("10.0.0.1", "10.0.0.77");
+      await applyRoute(deps, applyMessage());
+      cloud.clock.advance(3_600_000);
+      tagLateHost();
+      lateHostReads(nowSeconds() - 120);
+      sourceLast(["late", "71", 250, until() - 5]);
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect(outcome.cutover).toBeUndefined();
+      expect(argsOf(sourceProject().calls, "createEtl")).toHaveLength(1);
+      expect(binding()).toEqual(["app-b-files"]);
+      expect(applies()).toEqual([
+        expect.objectContaining({
+          delaySeconds: 30,
+          message: expect.objectContaining({ handoverChecks: 1 }),
+        }),
+      ]);
+      expect(cloud.logs).toContainEqual(
+        expect.objectContaining({
+          reason: "HandoverWaiting",
+          detail: expect.stringMatching(
+            /^later copy round for 1 hosts migrated after the copy was cut \(first: late\): the source has not shipped/,
+          ),
+        }),
+      );
+    });
+
+    test("a host that began in the destination before the first cut was the first round's: no later round", async () => {
+      heartbeat(...IDS);
+      sourceGroupIps("10.0.0.1", "10.0.0.77");
+      await applyRoute(deps, applyMessage());
+      const firstCut = until();
+      cloud.clock.advance(3_600_000);
+      tagLateHost();
+      lateHostReads(firstCut - 300);
+
+      const outcome = await applyRoute(deps, applyMessage());
+
+      expect(outcome.cutover).toEqual({ retired: true, backfillJob: JOB });
+      expect(argsOf(sourceProject().calls, "createEtl")).toHaveLength(1);
+    });
+  });
+
   describe("failed hosts", () => {
     test("a failed host of the account does not hold the cutover back; its IP keeps the source config bound", async () => {
       heartbeat(...IDS);
@@ -763,6 +868,7 @@ describe("watchCopyJob", () => {
       status,
       logstore: "app-b",
       fromTime: Date.parse("2026-01-01T00:00:00Z") / 1000,
+      script: "*",
       toTime: Date.parse("2026-04-01T00:00:00Z") / 1000,
       sinks: [{ name: "destination", project: "central-logs", logstore: "app-b" }],
     });

@@ -89,6 +89,7 @@ function cutoverDone(): void {
     status: "SUCCEEDED",
     logstore: "app-b",
     fromTime: 0,
+    script: "*",
     toTime: 1,
     sinks: [],
   });
