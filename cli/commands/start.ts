@@ -12,6 +12,7 @@ import {
   deliveryByRoute,
   type FleetSummary,
   type RouteDelivery,
+  routeOfHost,
   stopWritingAndDrain,
   storedLinesByRoute,
   summarize,
@@ -207,10 +208,20 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
       byHandRoute === undefined
         ? undefined
         : { route: byHandRoute, hosts: byHandHosts(stack, routes, byHandRoute), step: "starting" };
-    const tagged = await tagFleet(stack, productRoutes, byHand?.hosts);
+    // Hosts the fleet file onboards after the cutover are tagged once their route's copy is cut.
+    const late: LateHosts = {
+      waiting: new Set(
+        [...stack.fleet.hosts.values()]
+          .filter((host) => host.spec.tagAfterCutover && !byHand?.hosts.has(host.instanceId))
+          .map((host) => host.instanceId),
+      ),
+    };
+    const tagged = await tagFleet(stack, productRoutes, new Set([...(byHand?.hosts ?? []), ...late.waiting]));
     io.err(
       `tags     ${tagged} instances tagged with a route through the ECS API; the pipeline takes it from here\n`,
     );
+    if (late.waiting.size > 0)
+      io.err(`tags     ${late.waiting.size} more instances are tagged once their route's copy is cut\n`);
     const byHandRun =
       byHand &&
       migrateByHand(stack, routes, byHand).catch((error: unknown) => {
@@ -218,7 +229,7 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
         io.err(`by hand  ${byHand.route}: ${byHand.error}\n`);
       });
     if (byHand) io.err(`by hand  ${byHand.route}: ${byHand.hosts.size} hosts, Alibaba's manual procedure\n`);
-    const reached = await watch(stack, productRoutes, io, deadline, failedOnTheWay, byHand);
+    const reached = await watch(stack, productRoutes, io, deadline, failedOnTheWay, byHand, late);
     await (reached === undefined ? undefined : byHandRun);
     const converged = reached !== undefined && byHand?.error === undefined;
     const summary: Summary = summarize(stack, productRoutes, failedOnTheWay);
@@ -331,6 +342,7 @@ async function watch(
   deadlineSeconds: number,
   failedOnTheWay: ReadonlySet<string>,
   byHand?: ByHandProgress,
+  late: LateHosts = { waiting: new Set() },
 ): Promise<{ wallMs: number; emulatedMs: number } | undefined> {
   const started = Date.now();
   let lastLine = "";
@@ -351,6 +363,7 @@ async function watch(
       io.err(`flow     ${renderFlow(flow, now)}\n`);
       flow = now;
     }
+    if (late.waiting.size > 0) await tagAfterCutover(stack, routes, late, io);
     const unexpected = summary.unexpected.filter((host) => !byHand?.hosts.has(host.instanceId));
     const byHandOver = byHand === undefined || byHand.step === "done";
     if (byHand?.error !== undefined) return undefined;
@@ -363,6 +376,36 @@ async function watch(
     }
     if (elapsed >= deadlineSeconds) return undefined;
   }
+}
+
+/** Hosts of the fleet file onboarded after the cutover (`tagAfterCutover`), until they are tagged. */
+interface LateHosts {
+  waiting: Set<string>;
+}
+
+/** Tags each waiting host whose route's copy from its account has been cut (its base job exists). */
+async function tagAfterCutover(
+  stack: LocalStack,
+  routes: RoutesFile,
+  late: LateHosts,
+  io: CliIo,
+): Promise<void> {
+  const cut = new Set(
+    cutovers(stack, routes)
+      .filter((state) => state.copyJob !== undefined && state.copyJob !== "none")
+      .map((state) => `${state.route}|${state.sourceAccount}`),
+  );
+  const ready = new Set(
+    [...late.waiting].filter((id) => {
+      const host = stack.fleet.host(id);
+      const route = host && routeOfHost(routes, host.accountId);
+      return host !== undefined && route !== undefined && cut.has(`${route}|${host.accountId}`);
+    }),
+  );
+  if (ready.size === 0) return;
+  for (const id of ready) late.waiting.delete(id);
+  const tagged = await tagFleet(stack, routes, new Set(), ready);
+  io.err(`tags     ${tagged} instances tagged after their route's copy was cut\n`);
 }
 
 /** Lines per emulated second into each route's destination between two readings, and the total. */

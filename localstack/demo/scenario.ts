@@ -77,11 +77,13 @@ export async function tagFleet(
   stack: LocalStack,
   routes: RoutesFile,
   skip: ReadonlySet<string> = new Set(),
+  /** Only these hosts (default: all but `skip`). */
+  only?: ReadonlySet<string>,
 ): Promise<number> {
   const groups = new Map<string, { route: string; ids: string[] }>();
   for (const host of stack.fleet.hosts.values()) {
     const route = routeOfHost(routes, host.accountId);
-    if (!route || skip.has(host.instanceId)) continue;
+    if (!route || skip.has(host.instanceId) || (only !== undefined && !only.has(host.instanceId))) continue;
     const key = `${host.accountId}|${host.spec.region}|${route}`;
     const group = groups.get(key) ?? { route, ids: [] };
     group.ids.push(host.instanceId);
@@ -186,6 +188,11 @@ export interface CutoverState {
   /** Whether the source's old config is still bound (undefined: the route retires nothing). */
   sourceConfigBound?: boolean;
   /**
+   * Machines (IPs) of the retired config's group that no collecting instance of the route has: at
+   * 0, with the config still bound, the cutover has a retire left to make.
+   */
+  groupNotMigrated?: number;
+  /**
    * The copy's status, "none" before its base job exists (undefined: the route copies nothing):
    * the first of its jobs (base and parts) that has not succeeded, else SUCCEEDED.
    */
@@ -201,8 +208,12 @@ export interface CutoverState {
 export function cutoverSettled(state: CutoverState): boolean {
   // Nobody collects (every host failed, e.g. AgentTooOld): there is no cutover to wait for.
   const noCutover = state.collecting === 0 && state.copyJob === "none";
+  // A source group whose every machine is migrated must lose the old config (README step 6).
+  const retireLeft = state.sourceConfigBound === true && state.groupNotMigrated === 0 && state.collecting > 0;
   return (
-    state.waitingFor === 0 && (state.copyJob === undefined || state.copyJob === "SUCCEEDED" || noCutover)
+    state.waitingFor === 0 &&
+    !retireLeft &&
+    (state.copyJob === undefined || state.copyJob === "SUCCEEDED" || noCutover)
   );
 }
 
@@ -214,14 +225,17 @@ export function cutovers(stack: LocalStack, routes: RoutesFile): CutoverState[] 
       if (!source.retire && !source.backfill) continue;
       let waitingFor = 0;
       let collecting = 0;
+      const collectingIps = new Set<string>();
       for (const host of stack.fleet.hosts.values()) {
         const instance = stack.emulator.ecs.getInstance(host.instanceId);
         if (!instance || instance.accountId !== source.account || instance.status !== "Running") continue;
         if (instance.tags.get(routes.tagKey) !== name) continue;
         // A failed host does not hold the cutover back (planner: readyForCutover).
         const status = instance.tags.get(routes.statusTagKey) ?? "";
-        if (status === "collecting") collecting += 1;
-        else if (!status.startsWith("failed:")) waitingFor += 1;
+        if (status === "collecting") {
+          collecting += 1;
+          collectingIps.add(instance.privateIpAddress);
+        } else if (!status.startsWith("failed:")) waitingFor += 1;
       }
       const region = routes.sourceAccounts.find((a) => a.uid === source.account)?.regions[0] ?? "";
       const scope = { accountId: source.account, region, action: "start" };
@@ -239,6 +253,17 @@ export function cutovers(stack: LocalStack, routes: RoutesFile): CutoverState[] 
           stack.emulator.sls.getAppliedConfigs(scope, retire.project, retire.machineGroup),
         );
         state.sourceConfigBound = bound?.includes(retire.config) ?? false;
+        const machines = read(
+          () =>
+            stack.emulator.sls.listMachines(scope, retire.project, retire.machineGroup, {
+              offset: 0,
+              size: 100_000,
+            }).items,
+        );
+        if (machines !== undefined)
+          state.groupNotMigrated = new Set(
+            machines.map((m) => m.ip).filter((ip) => !collectingIps.has(ip)),
+          ).size;
       }
       const backfill = source.backfill;
       if (backfill && route.backfill) {

@@ -69,6 +69,11 @@ export const simulatedInstanceSchema = instanceSchema
      * (hosts with `writers`) crash.
      */
     agentCrashEverySeconds: z.number().min(30).max(86_400).optional(),
+    /**
+     * `start` tags the host with its route only once the route's copy from its account has been cut:
+     * a host onboarded after the cutover. It writes from the start like the others.
+     */
+    tagAfterCutover: z.boolean().default(false),
   })
   .superRefine((instance, issues) => {
     if (instance.os === "windows" && instance.idleLogs.length > 0) {
@@ -231,6 +236,7 @@ export async function startSimulatedFleet(
         writers: _w,
         idleLogs: _l,
         agentCrashEverySeconds: _x,
+        tagAfterCutover: _t,
         ...ecs
       }) => ecs,
     ),
@@ -274,6 +280,7 @@ export async function startSimulatedFleet(
             commandDelaySeconds: spec.commandDelaySeconds,
             ...(spec.agentVersion ? { agentVersion: spec.agentVersion } : {}),
             logFiles: [...spec.writers.map((writer) => writer.path), ...spec.idleLogs],
+            ...(spec.tagAfterCutover ? { tagAfterCutover: true } : {}),
           },
           join(options.workDir, id),
           () => emulator.ecs.getInstance(id)?.status ?? "Released",

@@ -33,6 +33,8 @@ export interface SimulatedHostSpec {
   agentVersion?: string;
   /** The log files the host has: its writers' and its idle ones (paths under /var/log). */
   logFiles?: readonly string[];
+  /** `start` tags it only once its route's copy is cut (a host onboarded after the cutover). */
+  tagAfterCutover?: boolean;
 }
 
 const RESTART_EVENTS = new Set(["start", "restart", "systemctl-restart"]);

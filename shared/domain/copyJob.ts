@@ -80,6 +80,15 @@ export function laterRoundCopyScripts(
   return packTerms(hostTerms(hosts, exclusions, "all"), rest, "", firstPart, hosts.length);
 }
 
+/**
+ * The hosts a first-round part hands over by position: those with exclusions (the destination read
+ * them at the cut), not those it copies whole.
+ */
+export function hostsExcludedIn(script: string): string[] {
+  const excluded = /\("__tag__:__hostname__" = '((?:[^']|'')*)' and not \(/g;
+  return [...script.matchAll(excluded)].map((match) => (match[1] ?? "").replaceAll("''", "'"));
+}
+
 /** The hosts a copy script of a part names (`"__tag__:__hostname__" = '…'`), in order. */
 export function hostsOfCopyScript(script: string): string[] {
   const named = /"__tag__:__hostname__" = '((?:[^']|'')*)'/g;

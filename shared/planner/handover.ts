@@ -333,39 +333,33 @@ export function holesAfter(
   return holes;
 }
 
-/** A host the destination holds lines of: its first read there (any file) and the IP it reports. */
+/** A host the destination holds lines of, and the IP it reports. */
 export interface DestinationHost {
   host: string;
-  /** The smallest `__time__` of its lines with position meta (Unix seconds). */
-  since: number;
   /** `__source__` of its lines: the agent's IP, which names the instance. */
   ip?: string;
 }
 
 /**
- * Hosts a later copy round must hand over: the first round copied every source host's lines up
- * to its cut, whole where the destination had nothing of the host; a host migrated since (tagged
- * after the cutover, or repaired after failing) has lines received after that cut below its
- * destination start, which only the source holds. Such a host began in the destination after the
- * first cut (less READ_SKEW_SECONDS), is migrated now, and no later round has named it yet: each
- * host is in one later round, whose range starts at the first cut, so no line is copied twice.
+ * Hosts a later copy round must hand over. The first round copied every source host's lines up to
+ * its cut: by position the hosts the destination read then, whole the others. A host of the others
+ * migrated since (tagged after the cutover, repaired after failing, idle at the cut) has lines
+ * received after that cut below where the destination began, which only the source holds. So: a
+ * migrated host the destination reads (since the first cut), that no earlier round handed over by
+ * position and no later round named. Each host is in one later round, whose range starts at the
+ * first cut, so no line is copied twice.
  */
 export function laterRoundHosts(facts: {
-  /** The first round's end: its base job's `toTime` (Unix seconds). */
-  firstCut: number;
+  /** Hosts of the destination's lines read since the first cut. */
   destinationHosts: readonly DestinationHost[];
-  /** Hosts the parts of later rounds name. */
-  copiedHosts: ReadonlySet<string>;
+  /** Hosts the first round handed over by position, and those later rounds named. */
+  handedOver: ReadonlySet<string>;
   /** Private IPs of the instances migrated on the route in this account. */
   migratedIps: ReadonlySet<string>;
 }): DestinationHost[] {
   return facts.destinationHosts
     .filter(
-      (host) =>
-        host.since >= facts.firstCut - READ_SKEW_SECONDS &&
-        host.ip !== undefined &&
-        facts.migratedIps.has(host.ip) &&
-        !facts.copiedHosts.has(host.host),
+      (host) => host.ip !== undefined && facts.migratedIps.has(host.ip) && !facts.handedOver.has(host.host),
     )
     .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
 }

@@ -10,6 +10,7 @@ import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
 import {
   copyPartName,
   handoverCopyScripts,
+  hostsExcludedIn,
   hostsOfCopyScript,
   laterRoundCopyScripts,
   MAX_COPY_PARTS,
@@ -464,7 +465,7 @@ interface Logstore {
 async function judgeCut(
   destination: Logstore,
   source: Logstore,
-  range: { from: number; until: number },
+  range: { from: number; until: number; destinationFrom?: number },
   migratedIps: ReadonlySet<string>,
   timing: HandoverTiming,
   hosts?: ReadonlySet<string>,
@@ -480,7 +481,10 @@ async function judgeCut(
     hosts === undefined ? facts : factsOfHosts(facts, hosts);
   let verdict: HandoverVerdict = decideHandover(scoped({ ...observed, migratedIps }), timing);
   if (verdict.kind === "ready") {
-    const destinationReads = await observeDestinationReads(destination.sls, destination.logstore, range);
+    const destinationReads = await observeDestinationReads(destination.sls, destination.logstore, {
+      from: range.destinationFrom ?? range.from,
+      until: range.until,
+    });
     if (destinationReads !== undefined)
       verdict = decideHandover(scoped({ ...observed, migratedIps, destinationReads }), timing);
   }
@@ -517,24 +521,24 @@ async function copyLaterRound(
   },
 ): Promise<boolean> {
   const firstCut = round.firstRound.toTime;
-  // Parts are numbered without gaps; those of later rounds start at the first cut and name their hosts.
+  // Parts are numbered without gaps. The first round's name the hosts it handed over by position;
+  // later rounds' start at the first cut and name every host they took.
   let made = 0;
-  const copiedHosts = new Set<string>();
+  const handedOver = new Set<string>();
   for (let part = 1; part <= MAX_COPY_PARTS; part += 1) {
     const existing = await round.source.sls.getEtl(round.partName(part));
     if (existing === undefined) break;
     made = part;
-    if (existing.fromTime >= firstCut)
-      for (const host of hostsOfCopyScript(existing.script)) copiedHosts.add(host);
+    const named = existing.fromTime >= firstCut ? hostsOfCopyScript : hostsExcludedIn;
+    for (const host of named(existing.script)) handedOver.add(host);
   }
   const nowSeconds = Math.floor(deps.now() / 1000);
   const hosts = laterRoundHosts({
-    firstCut,
     destinationHosts: await observeDestinationHosts(round.destination.sls, round.destination.logstore, {
-      from: round.job.fromTime,
+      from: firstCut,
       until: nowSeconds,
     }),
-    copiedHosts,
+    handedOver,
     migratedIps: round.migratedIps,
   });
   if (hosts.length === 0) return true;
@@ -545,7 +549,7 @@ async function copyLaterRound(
   const { verdict } = await judgeCut(
     round.destination,
     round.source,
-    { from: round.job.fromTime, until },
+    { from: round.job.fromTime, until, destinationFrom: firstCut },
     round.migratedIps,
     { now: nowSeconds, until, sourceSilenceSeconds: round.sourceSilenceSeconds },
     new Set(names),

@@ -143,10 +143,14 @@ export async function observeHandover(
   destinationLogstore: string,
   source: SlsPort,
   sourceLogstore: string,
-  range: { from: number; until: number },
+  range: { from: number; until: number; destinationFrom?: number },
 ): Promise<HandoverObservation> {
   const to = range.until + 86_400;
-  const read = (query: string) => destination.queryLogs(destinationLogstore, { from: range.from, to, query });
+  // A later round reads the destination from the first cut on: what it holds from before is the
+  // first round's copy (read before the cut), not where its config began.
+  const destinationFrom = range.destinationFrom ?? range.from;
+  const read = (query: string) =>
+    destination.queryLogs(destinationLogstore, { from: destinationFrom, to, query });
   const withMeta = `"${INODE}" is not null`;
   const sinceRows = await read(
     `* | select "${HOST}" as host, "${INODE}" as inode, min(__time__) as since where ${withMeta} group by host, inode limit ${MAX_ROWS}`,
@@ -253,8 +257,8 @@ export async function observeHandover(
 }
 
 /**
- * Every host the destination holds lines with position meta of: its first read time and the IP it
- * reports (`__source__`). One grouped query.
+ * Every host the destination holds lines with position meta of (read from `range.from` on) and the
+ * IP it reports (`__source__`). One grouped query.
  */
 export async function observeDestinationHosts(
   destination: SlsPort,
@@ -264,14 +268,11 @@ export async function observeDestinationHosts(
   const rows = await destination.queryLogs(destinationLogstore, {
     from: range.from,
     to: range.until + 86_400,
-    query: `* | select "${HOST}" as host, min(__time__) as since, arbitrary(__source__) as ip where "${INODE}" is not null group by host limit ${MAX_ROWS}`,
+    query: `* | select "${HOST}" as host, arbitrary(__source__) as ip where "${INODE}" is not null group by host limit ${MAX_ROWS}`,
   });
-  return rows.flatMap((row) => {
-    const since = Number(row.since);
-    return row.host === undefined || row.host === "" || !Number.isFinite(since)
-      ? []
-      : [{ host: row.host, since, ...(row.ip ? { ip: row.ip } : {}) }];
-  });
+  return rows.flatMap((row) =>
+    row.host === undefined || row.host === "" ? [] : [{ host: row.host, ...(row.ip ? { ip: row.ip } : {}) }],
+  );
 }
 
 /**

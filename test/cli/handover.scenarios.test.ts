@@ -17,6 +17,7 @@ const BASE = join(__dirname, "../fixtures/localstack/fleet.writers.yaml");
 
 interface Delivery {
   route: string;
+  hosts: number;
   written: number;
   once: number;
   duplicated: number;
@@ -27,7 +28,13 @@ type Verdict = Pick<VerifyReport, "route" | "ok" | "totals">;
 
 type Fleet = {
   accounts: Array<{ name: string; agentConfigDelaySeconds?: number; putLogsAnswerLoss?: number }>;
-  instances: Array<{ agentCrashEverySeconds?: number; writers: Array<{ path: string; rotate?: unknown }> }>;
+  instances: Array<{
+    count: number;
+    name?: string;
+    agentCrashEverySeconds?: number;
+    tagAfterCutover?: boolean;
+    writers: Array<{ path: string; rotate?: unknown }>;
+  }>;
 };
 
 let workDir: string;
@@ -107,6 +114,24 @@ describeRequiring(sandboxRequirement(), "exactly-once handover scenarios (ledger
     },
     300_000,
   );
+
+  // A host of the source group tagged once the copy was cut: the first round copied it whole up to
+  // the cut; its lines after the cut below where the destination began are only in the source
+  // until a later round copies them (before it did, this run lost 816 of 20,335 lines), and the
+  // source config is retired only after that round.
+  test("a host tagged after the copy was cut: a later round copies what only the source has, every line once", async () => {
+    const { delivery, verdict } = await run("tagged-after-cutover", (fleet) => {
+      const [first] = fleet.instances;
+      if (first === undefined) throw new Error("the base fleet has no instances");
+      fleet.instances.push({ ...first, count: 1, name: "app-b-late", tagAfterCutover: true });
+    });
+
+    expect(delivery.hosts).toBe(5);
+    expect(delivery.written).toBeGreaterThan(1_000);
+    expect(delivery).toMatchObject({ duplicated: 0, missing: 0 });
+    expect(delivery.once).toBe(delivery.written);
+    expect(verdict.ok).toBe(true);
+  }, 300_000);
 
   // Copies the agents make themselves: the migration adds none, and verify finds every one.
   test("5% of PutLogs answers lost after the lines were stored (the agent sends the pack again): nothing lost, verify finds every copy", async () => {

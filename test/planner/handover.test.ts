@@ -685,59 +685,40 @@ describe("holes: offsets past F the destination read around but holds no line of
 });
 
 describe("laterRoundHosts: who a later copy round hands over", () => {
-  const FIRST_CUT = NOW - 3_600;
   const migrated = new Set(["10.0.0.1", "10.0.0.2", "10.0.0.3"]);
-  test.each<[string, { host: string; since: number; ip?: string }, ReadonlySet<string>, boolean]>([
+  test.each<[string, { host: string; ip?: string }, ReadonlySet<string>, boolean]>([
     [
-      "began in the destination after the first cut, migrated: yes",
-      { host: "late", since: FIRST_CUT + 600, ip: "10.0.0.1" },
+      "read by the destination since the first cut, migrated, handed over by no round: yes",
+      { host: "late", ip: "10.0.0.1" },
       new Set(),
       true,
     ],
     [
-      `began within the read skew before the cut (${READ_SKEW_SECONDS} s): yes, the round's range starts at the cut`,
-      { host: "late", since: FIRST_CUT - READ_SKEW_SECONDS, ip: "10.0.0.1" },
-      new Set(),
-      true,
-    ],
-    [
-      "began before the first cut: the first round handed it over",
-      { host: "early", since: FIRST_CUT - READ_SKEW_SECONDS - 1, ip: "10.0.0.2" },
-      new Set(),
-      false,
-    ],
-    [
-      "a later round named it already: never twice",
-      { host: "late", since: FIRST_CUT + 600, ip: "10.0.0.1" },
-      new Set(["late"]),
+      "handed over by position in the first round, or named by a later one: never twice",
+      { host: "early", ip: "10.0.0.2" },
+      new Set(["early"]),
       false,
     ],
     [
       "not migrated (failed, pending, another route's): not yet",
-      { host: "late", since: FIRST_CUT + 600, ip: "10.9.9.9" },
+      { host: "late", ip: "10.9.9.9" },
       new Set(),
       false,
     ],
-    ["no IP to tell: not yet", { host: "late", since: FIRST_CUT + 600 }, new Set(), false],
-  ])("%s", (_what, host, copiedHosts, included) => {
-    const hosts = laterRoundHosts({
-      firstCut: FIRST_CUT,
-      destinationHosts: [host],
-      copiedHosts,
-      migratedIps: migrated,
-    });
+    ["no IP to tell: not yet", { host: "late" }, new Set(), false],
+  ])("%s", (_what, host, handedOver, included) => {
+    const hosts = laterRoundHosts({ destinationHosts: [host], handedOver, migratedIps: migrated });
     expect(hosts.map((h) => h.host)).toEqual(included ? [host.host] : []);
   });
 
   test("sorted by host, each once", () => {
     const hosts = laterRoundHosts({
-      firstCut: FIRST_CUT,
       destinationHosts: [
-        { host: "c", since: FIRST_CUT + 1, ip: "10.0.0.3" },
-        { host: "a", since: FIRST_CUT + 9, ip: "10.0.0.1" },
-        { host: "b", since: FIRST_CUT - 900, ip: "10.0.0.2" },
+        { host: "c", ip: "10.0.0.3" },
+        { host: "a", ip: "10.0.0.1" },
+        { host: "b", ip: "10.0.0.2" },
       ],
-      copiedHosts: new Set(),
+      handedOver: new Set(["b"]),
       migratedIps: migrated,
     });
     expect(hosts.map((h) => h.host)).toEqual(["a", "c"]);

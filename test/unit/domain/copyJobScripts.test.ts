@@ -15,6 +15,7 @@ import {
   type CopyPart,
   CopyScriptError,
   handoverCopyScripts,
+  hostsExcludedIn,
   hostsOfCopyScript,
   laterRoundCopyScripts,
   MAX_COPY_PARTS,
@@ -592,6 +593,19 @@ describe("laterRoundCopyScripts: a round for hosts migrated after the first cut"
       "a'b",
       "c",
     ]);
+  });
+
+  test("a first-round part says which hosts it handed over by position, not those it copies whole", () => {
+    const [, part] = handoverCopyScripts(
+      "*",
+      ["whole", "o'read", "read"],
+      [
+        { host: "o'read", inode: "7", offset: 9 },
+        { host: "read", inode: "8", offset: 0 },
+      ],
+    );
+    expect(hostsExcludedIn(part?.script ?? "")).toEqual(["o'read", "read"]);
+    expect(hostsOfCopyScript(part?.script ?? "")).toEqual(["o'read", "read", "whole"]);
   });
 
   test("parts past the last a route source may have are refused, saying how many were made", () => {

@@ -793,19 +793,22 @@ describe("applyRoute: the exactly-once handover", () => {
       );
     });
 
-    test("a host that began in the destination before the first cut was the first round's: no later round", async () => {
+    test("a host the first round handed over by position (the destination read it at the cut): no later round", async () => {
       heartbeat(...IDS);
       sourceGroupIps("10.0.0.1", "10.0.0.77");
+      lateHostReads(nowSeconds() - 120);
       await applyRoute(deps, applyMessage());
-      const firstCut = until();
+      expect(argsOf(sourceProject().calls, "createEtl")[0]?.[0].script).toContain(
+        `("__tag__:__hostname__" = 'late' and not (`,
+      );
       cloud.clock.advance(3_600_000);
       tagLateHost();
-      lateHostReads(firstCut - 300);
+      lateHostReads(nowSeconds() - 120);
 
       const outcome = await applyRoute(deps, applyMessage());
 
       expect(outcome.cutover).toEqual({ retired: true, backfillJob: JOB });
-      expect(argsOf(sourceProject().calls, "createEtl")).toHaveLength(1);
+      expect(argsOf(sourceProject().calls, "createEtl")).toHaveLength(2);
     });
   });
 
