@@ -432,12 +432,11 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
         const { project, machineGroup, config: configName } = source.retire;
         for (const region of regions) {
           const group = arn.slsMachineGroup(region, sUid, project, machineGroup);
-          // Unbound only once every machine of the group is migrated: ListMachines first.
+          // Unbound only once every machine of the group is migrated: ListMachines first. Bound
+          // again (reconcile) when a machine of the group is collected by nobody after that.
           acting.grantAll(["GetAppliedConfigs", "ListMachines"], [group]);
-          acting.grant("RemoveConfigFromMachineGroup", [
-            group,
-            arn.slsLogtailConfig(region, sUid, project, configName),
-          ]);
+          for (const action of ["RemoveConfigFromMachineGroup", "ApplyConfigToMachineGroup"] as const)
+            acting.grant(action, [group, arn.slsLogtailConfig(region, sUid, project, configName)]);
         }
       }
 

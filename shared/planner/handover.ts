@@ -434,6 +434,24 @@ export function mayRetireSourceGroup(
   return { retire: notMigrated.length === 0, notMigrated };
 }
 
+/**
+ * A retired source config goes back to its group when a machine of the group is neither migrated
+ * nor on its way (tagged for the route, not failed): an instance offboarded or failed after the
+ * retire, or a machine that joined the group since, is collected by nobody otherwise. Binding
+ * reaches every member, so migrated hosts ship to the source again too (as before the cutover),
+ * until the whole group is migrated and the cutover retires the config again.
+ */
+export function sourceGroupUncollected(
+  groupIps: readonly string[],
+  migratedIps: ReadonlySet<string>,
+  onTheWayIps: ReadonlySet<string>,
+): { restore: boolean; uncollected: string[] } {
+  const uncollected = [...new Set(groupIps)]
+    .filter((ip) => !migratedIps.has(ip) && !onTheWayIps.has(ip))
+    .sort();
+  return { restore: uncollected.length > 0, uncollected };
+}
+
 function fileKey(position: Pick<FilePosition, "host" | "inode">): string {
   return `${position.host}\u0000${position.inode}`;
 }

@@ -10,6 +10,7 @@ import { formatStatus, parseStatus, type Status } from "../domain/status";
 import { MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import { chunk } from "../util/collections";
 import { decideInstance, NOT_RUNNING, pendingCutoverSteps, readyForCutover, verdictStatus } from "./decide";
+import { sourceGroupUncollected } from "./handover";
 import { isHeartbeating } from "./heartbeating";
 import {
   type Action,
@@ -42,6 +43,18 @@ export function plan(
 
   // Route name → source account → running instances tagged for it and how many collect.
   const cutover = new Map<string, Map<string, { running: number; collecting: number; failed: number }>>();
+  // Route|account → IPs of its instances that collect, and of those still on their way.
+  const migratedIps = new Map<string, Set<string>>();
+  const onTheWayIps = new Map<string, Set<string>>();
+  const ipsOf = (ips: Map<string, Set<string>>, key: string): Set<string> => {
+    const set = ips.get(key) ?? new Set<string>();
+    ips.set(key, set);
+    return set;
+  };
+  const revokes: Array<{
+    instance: ObservedInstance;
+    revoke: NonNullable<ReturnType<typeof decideInstance>["revoke"]>;
+  }> = [];
   const usedOs = new Map<string, Set<OperatingSystem>>();
 
   for (const instance of [...observed.instances].sort(byIdentity)) {
@@ -69,11 +82,16 @@ export function plan(
         perSource.set(instance.accountId, counts);
         counts.running += 1;
         const stage = decision.verdict?.stage ?? current?.stage;
-        if (stage === "collecting") counts.collecting += 1;
-        else if (stage === "failed") counts.failed += 1;
+        const key = `${decision.route}|${instance.accountId}`;
+        const ips = instance.privateIps ?? [];
+        if (stage === "collecting") {
+          counts.collecting += 1;
+          for (const ip of ips) ipsOf(migratedIps, key).add(ip);
+        } else if (stage === "failed") counts.failed += 1;
+        else for (const ip of ips) ipsOf(onTheWayIps, key).add(ip);
       }
     }
-    if (decision.revoke) builder.revoke(instance, decision.revoke);
+    if (decision.revoke) revokes.push({ instance, revoke: decision.revoke });
     if (decision.authorize !== undefined) builder.authorize(instance, decision.authorize);
     if (decision.awaitHeartbeat !== undefined) builder.awaitHeartbeat(instance, decision.awaitHeartbeat);
     if (decision.checkDelivery !== undefined) builder.checkDelivery(instance, decision.checkDelivery);
@@ -97,6 +115,37 @@ export function plan(
     if (!os) continue;
     const missing = missingResources(route, observed.routes[name], os);
     if (missing.length > 0) builder.action({ type: "ensureRoute", route: name, missing });
+  }
+
+  // A retired source config whose group has a machine nobody collects goes back to the group; that
+  // machine's revoke waits a run, so the source config reaches it before the route's config leaves.
+  const heldBack = new Set<string>();
+  for (const [name, route] of Object.entries(config.routes)) {
+    for (const source of route.sources) {
+      const seen = observed.routes[name]?.sources[source.account];
+      if (!source.retire || seen?.retireBindingPresent !== false || seen.retireGroupIps === undefined)
+        continue;
+      const key = `${name}|${source.account}`;
+      const { restore, uncollected } = sourceGroupUncollected(
+        seen.retireGroupIps,
+        migratedIps.get(key) ?? new Set(),
+        onTheWayIps.get(key) ?? new Set(),
+      );
+      if (!restore) continue;
+      builder.action({
+        type: "restoreSourceConfig",
+        route: name,
+        sourceAccount: source.account,
+        uncollected,
+      });
+      for (const ip of uncollected) heldBack.add(`${name}|${source.account}|${ip}`);
+    }
+  }
+  for (const { instance, revoke } of revokes) {
+    const waits = revoke.routes.some((name) =>
+      (instance.privateIps ?? []).some((ip) => heldBack.has(`${name}|${instance.accountId}|${ip}`)),
+    );
+    if (!waits) builder.revoke(instance, revoke);
   }
 
   for (const [name, perSource] of cutover) {
@@ -271,7 +320,10 @@ class PlanBuilder {
       for (const slice of chunk(ids, size)) batched.push(make(slice));
     }
     // Offboarding first, then route resources, then host work, then status writes.
+    // A retired source config goes back before anything is revoked (the revokes it holds back wait
+    // for the next run anyway).
     const order: Record<Action["type"], number> = {
+      restoreSourceConfig: -1,
       revoke: 0,
       ensureRoute: 1,
       authorize: 2,

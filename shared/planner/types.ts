@@ -21,6 +21,8 @@ export interface ObservedInstance {
    * which checks it for exactly the instances it runs a command on).
    */
   cloudAssistantOnline?: boolean;
+  /** Private IPs (what a machine group member reports): a source group's machines are matched by them. */
+  privateIps?: readonly string[];
 }
 
 /** A machine as `ListMachines` reports it. */
@@ -50,6 +52,8 @@ export interface ObservedSource {
   retireBindingPresent?: boolean;
   /** The copy job recorded for this source, if any. */
   backfillJob?: { name: string; status: string };
+  /** IPs of the source machine group's machines, observed only while the source config is retired. */
+  retireGroupIps?: readonly string[];
 }
 
 export interface ObservedRoute {
@@ -113,6 +117,8 @@ export type Action =
   | { type: "checkDelivery"; accountId: string; region: string; route: string; instanceIds: string[] }
   | { type: "setStatus"; accountId: string; region: string; status: string; instanceIds: string[] }
   | { type: "retireSourceConfig"; route: string; sourceAccount: string }
+  /** Bind the retired source config to its group again: a machine of the group is collected by nobody. */
+  | { type: "restoreSourceConfig"; route: string; sourceAccount: string; uncollected: string[] }
   | { type: "createBackfill"; route: string; sourceAccount: string };
 
 /** Why an instance is where it is: what status and plan show per instance. */

@@ -136,6 +136,17 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
           undefined,
         );
         seen.retireBindingPresent = bound?.includes(retire.config) ?? false;
+        // Retired: who is in the group now (a machine nobody collects brings the config back).
+        if (bound !== undefined && !seen.retireBindingPresent) {
+          const machines = await orMissing(
+            () =>
+              deps
+                .sls({ accountId: source.account, region, project: retire.project })
+                .listMachines(retire.machineGroup),
+            undefined,
+          );
+          if (machines !== undefined) seen.retireGroupIps = machines.map((machine) => machine.ip);
+        }
       }
       if (source.backfill && route.backfill) {
         const backfill = source.backfill;
@@ -172,6 +183,7 @@ export async function reconcile(
     checkDelivery: 0,
     setStatus: 0,
     retireSourceConfig: 0,
+    restoreSourceConfig: 0,
     createBackfill: 0,
   };
   const total = result.actions.length;
@@ -243,6 +255,30 @@ export async function reconcile(
         for (const instanceId of action.instanceIds)
           addApplyWork(action.accountId, action.region, action.route, instanceId);
         break;
+      case "restoreSourceConfig": {
+        const source = deps.config.routes[action.route]?.sources.find(
+          (s) => s.account === action.sourceAccount,
+        );
+        const region = deps.config.sourceAccounts.find((a) => a.uid === action.sourceAccount)?.regions[0];
+        if (!source?.retire || region === undefined) break;
+        const { project, machineGroup, config: configName } = source.retire;
+        await deps
+          .sls({ accountId: action.sourceAccount, region, project })
+          .applyConfig(machineGroup, configName);
+        const detail = `${project}/${machineGroup}/${configName} bound again: ${action.uncollected.length} machines of the group are collected by nobody (${action.uncollected.slice(0, 5).join(", ")}${action.uncollected.length > 5 ? ", …" : ""}); their revoke waits for the next run`;
+        deps.log({
+          action: "restore-source-config",
+          outcome: "ok",
+          reason: "SourceGroupNotMigrated",
+          accountId: action.sourceAccount,
+          region,
+          route: action.route,
+          instanceIds: [],
+          detail,
+        });
+        acted(`source config ${detail}`);
+        break;
+      }
       case "ensureRoute":
       case "retireSourceConfig":
       case "createBackfill":
@@ -332,6 +368,7 @@ export function filterPlan(
     switch (action.type) {
       case "ensureRoute":
       case "retireSourceConfig":
+      case "restoreSourceConfig":
       case "createBackfill":
       case "authorize":
       case "awaitHeartbeat":

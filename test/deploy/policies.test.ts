@@ -394,10 +394,9 @@ describe("buildDeployment on the example routes", () => {
         (r) => `${project(r)}/logtailconfig/app-b-files`,
       ),
       "log:ListETLs": regions.map((r) => `${project(r)}/job/*`),
-      "log:RemoveConfigFromGroup,log:RemoveConfigFromMachineGroup": regions.flatMap((r) => [
-        `${project(r)}/logtailconfig/app-b-files`,
-        `${project(r)}/machinegroup/app-b-servers`,
-      ]),
+      "log:ApplyConfigToGroup,log:RemoveConfigFromGroup,log:RemoveConfigFromMachineGroup": regions.flatMap(
+        (r) => [`${project(r)}/logtailconfig/app-b-files`, `${project(r)}/machinegroup/app-b-servers`],
+      ),
       // CreateETL passes the read role, and only it, for every part.
       "ram:PassRole": [`acs:ram::${APP_B}:role/logtail-xacct-etl-read`],
     });
@@ -544,9 +543,13 @@ describe("buildDeployment on other shapes", () => {
       "log:GetAppliedConfigs,log:ListMachines": ["cn-hangzhou", "cn-shanghai"].map(
         (r) => `${project(r)}/machinegroup/app-b-servers`,
       ),
-      "log:RemoveConfigFromGroup,log:RemoveConfigFromMachineGroup": ["cn-hangzhou", "cn-shanghai"].flatMap(
-        (r) => [`${project(r)}/logtailconfig/app-b-files`, `${project(r)}/machinegroup/app-b-servers`],
-      ),
+      "log:ApplyConfigToGroup,log:RemoveConfigFromGroup,log:RemoveConfigFromMachineGroup": [
+        "cn-hangzhou",
+        "cn-shanghai",
+      ].flatMap((r) => [
+        `${project(r)}/logtailconfig/app-b-files`,
+        `${project(r)}/machinegroup/app-b-servers`,
+      ]),
     });
     const fc = findRole(documents, HUB, "logtail-xacct-fc");
     expect(grantedActions(fc.policy)).not.toContain("log:GetLogStoreLogs");

@@ -354,6 +354,63 @@ describe("planner: desired × observed → actions", () => {
     expect(plan(config, observe([a], { "app-b-prod": route })).actions).toEqual([]);
   });
 
+  describe("a retired source config goes back when a machine of its group is collected by nobody", () => {
+    const retired = (groupIps: string[]) => ({
+      sources: {
+        [APP_B]: {
+          retireBindingPresent: false,
+          backfillJob: { name: "j", status: "SUCCEEDED" },
+          retireGroupIps: groupIps,
+        },
+      },
+    });
+
+    test("an instance untagged after the retire: the config is bound again first, its revoke waits a run", () => {
+      const kept = instance(tagged("app-b-prod", "collecting"), { privateIps: ["10.0.0.1"] });
+      const left = instance({ [STATUS_KEY]: "collecting" }, { privateIps: ["10.0.0.2"] });
+      const route = convergedRoute([kept, left], retired(["10.0.0.1", "10.0.0.2"]));
+
+      const result = plan(config, observe([kept, left], { "app-b-prod": route }));
+
+      expect(result.actions).toEqual([
+        { type: "restoreSourceConfig", route: "app-b-prod", sourceAccount: APP_B, uncollected: ["10.0.0.2"] },
+      ]);
+      // The next run: bound again, so nothing is held back and the revoke goes.
+      const bound = convergedRoute([kept, left], { sources: { [APP_B]: { retireBindingPresent: true } } });
+      expect(types(plan(config, observe([kept, left], { "app-b-prod": bound })).actions)).toContain("revoke");
+    });
+
+    test("a failed instance, or a machine of the group that is no instance of the route: bound again", () => {
+      const failed = instance(tagged("app-b-prod", "failed:NoLinesDelivered"), { privateIps: ["10.0.0.3"] });
+      const route = convergedRoute([], retired(["10.0.0.3", "10.0.0.9"]));
+
+      expect(plan(config, observe([failed], { "app-b-prod": route })).actions).toContainEqual({
+        type: "restoreSourceConfig",
+        route: "app-b-prod",
+        sourceAccount: APP_B,
+        uncollected: ["10.0.0.3", "10.0.0.9"],
+      });
+    });
+
+    test("every machine migrated or on its way (tagged, being onboarded): stays retired", () => {
+      const migrated = instance(tagged("app-b-prod", "collecting"), { privateIps: ["10.0.0.1"] });
+      const coming = instance(tagged("app-b-prod", "authorized"), { privateIps: ["10.0.0.4"] });
+      const route = convergedRoute([migrated], retired(["10.0.0.1", "10.0.0.4"]));
+
+      expect(types(plan(config, observe([migrated, coming], { "app-b-prod": route })).actions)).not.toContain(
+        "restoreSourceConfig",
+      );
+    });
+
+    test("still bound, or the group not observed: nothing to restore", () => {
+      const left = instance({ [STATUS_KEY]: "collecting" }, { privateIps: ["10.0.0.2"] });
+      for (const sources of [{ retireBindingPresent: true }, { retireBindingPresent: false }]) {
+        const route = convergedRoute([left], { sources: { [APP_B]: sources } });
+        expect(types(plan(config, observe([left], { "app-b-prod": route })).actions)).toEqual(["revoke"]);
+      }
+    });
+  });
+
   test("batches: 250 new instances → 3 RunCommand batches (≤100) and 5 status writes (≤50)", () => {
     const vms = Array.from({ length: 250 }, () => instance(tagged()));
 

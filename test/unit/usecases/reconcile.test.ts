@@ -184,6 +184,53 @@ describe("reconcile", () => {
     expect([cloud.status(kept1 ?? ""), cloud.status(kept2 ?? "")]).toEqual(["collecting", "collecting"]);
   });
 
+  test("untagged after the source config was retired: the config goes back to its group, the revoke waits a run", async () => {
+    convergedFleet();
+    const untagged = IDS[2] ?? "";
+    const record = cloud.record(untagged);
+    if (!record) throw new Error("instance missing");
+    record.tags = tags(undefined, "collecting");
+    record.privateIps = ["10.0.0.13"];
+    // The customer's group and config, unbound by the retire; the group still lists every host
+    // (each keeps the customer's own identifier).
+    sourceProject().machineGroups.set("app-b-servers", ["app-b-web"]);
+    sourceProject().pipelineConfigs.set("app-b-files", {
+      name: "app-b-files",
+      filePaths: ["/var/log/app-b/*.log"],
+      processors: [],
+      logstore: "app-b",
+      endpoint: dataEndpoint(REGION),
+    });
+    sourceProject().machines.set(
+      "app-b-servers",
+      IDS.flatMap((id) => cloud.record(id)?.privateIps ?? []).map((ip, i) => ({
+        machineUniqueId: `SRC-${i}`,
+        userdefinedId: "app-b-web",
+        lastHeartbeatTime: cloud.clock.now() / 1000,
+        ip,
+      })),
+    );
+
+    const first = await reconcile(deps);
+
+    expect(first.executed).toMatchObject({ restoreSourceConfig: 1, revoke: 0 });
+    expect([...(sourceProject().bindings.get("app-b-servers") ?? [])]).toEqual(["app-b-files"]);
+    expect(cloud.ecs({ accountId: APP_B, region: REGION }).commandsRun("revoke")).toEqual([]);
+    expect(cloud.logs).toContainEqual(
+      expect.objectContaining({
+        action: "restore-source-config",
+        detail: expect.stringContaining(
+          `1 machines of the group are collected by nobody (${record.privateIps[0]})`,
+        ),
+      }),
+    );
+
+    const second = await reconcile(deps);
+
+    expect(second.executed).toMatchObject({ restoreSourceConfig: 0, revoke: 1 });
+    expect(cloud.status(untagged)).toBe("revoked");
+  });
+
   test("authorized hosts not heartbeating yet get a heartbeat check, not another command", async () => {
     cloud.add(...IDS.map((id) => instance(id, { tags: tags("app-b-prod", "authorized") })));
     destinationReady();
