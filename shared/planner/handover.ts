@@ -452,6 +452,18 @@ export function sourceGroupUncollected(
   return { restore: uncollected.length > 0, uncollected };
 }
 
+/**
+ * The machines of a retired source group among instances being offboarded (by IP): the source
+ * config must go back to the group before their revoke (sourceGroupUncollected, event side).
+ */
+export function offboardedGroupMachines(
+  offboarding: ReadonlyArray<{ instanceId: string; ips: readonly string[] }>,
+  groupIps: readonly string[],
+): string[] {
+  const group = new Set(groupIps);
+  return offboarding.filter((instance) => instance.ips.some((ip) => group.has(ip))).map((i) => i.instanceId);
+}
+
 function fileKey(position: Pick<FilePosition, "host" | "inode">): string {
   return `${position.host}\u0000${position.inode}`;
 }

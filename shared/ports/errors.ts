@@ -29,3 +29,17 @@ export function columnNotAnalysable(error: unknown, column: string): boolean {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * A read that finds its object or a parent gone (SLS answers `…NotExist`) counts as "not there".
+ * Any other failure — an expired token, a refused role, a 5xx past its retries — stops the look:
+ * taken for "missing", it would demote collecting instances and recreate what exists.
+ */
+export async function orMissing<T>(read: () => Promise<T>, missing: T): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (/NotExist$/.test(errorCode(error) ?? "")) return missing;
+    throw error;
+  }
+}

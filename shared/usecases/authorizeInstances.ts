@@ -16,7 +16,9 @@ import {
   statusAfterAuthorize,
   verdictStatus,
 } from "../planner/decide";
+import { offboardedGroupMachines } from "../planner/handover";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
+import { orMissing } from "../ports/errors";
 import { keyedLog } from "../ports/log";
 import { chunk } from "../util/collections";
 import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
@@ -31,7 +33,7 @@ export interface AuthorizeTarget {
 
 /** Cloud Assistant's result wait (first look, limit, the invocation's deadline) is ResultWaitDeps'. */
 export type AuthorizeDeps = ResultWaitDeps &
-  Pick<StepDeps, "config" | "ecs" | "queue" | "heartbeatQueue" | "scripts" | "log">;
+  Pick<StepDeps, "config" | "ecs" | "sls" | "queue" | "heartbeatQueue" | "scripts" | "log">;
 
 export interface AuthorizeOutcome {
   /** Instance id → the status written (or left) on it. */
@@ -106,7 +108,84 @@ export async function authorizeInstances(
     if (decision.authorize !== undefined)
       requests.push({ kind: "authorize", route: decision.authorize, os: instance.os, instanceIds: ids });
   }
-  return run.act(requests);
+  return run.act(await keepSourceCollecting(deps, target, requests, instances, log));
+}
+
+/**
+ * Offboarding a machine of a retired source group (README "Exactly-once cutover", step 6 in
+ * reverse): the source config goes back to the group first, and the machine's revoke waits for
+ * reconcile's next run, so that the source config reaches it before the route's config leaves.
+ * The other requests pass as they are.
+ */
+async function keepSourceCollecting(
+  deps: AuthorizeDeps,
+  target: AuthorizeTarget,
+  requests: readonly HostActionRequest[],
+  instances: ReadonlyArray<{ instanceId: string; privateIps?: readonly string[] }>,
+  log: ReturnType<typeof keyedLog>,
+): Promise<HostActionRequest[]> {
+  const region = deps.config.sourceAccounts.find((a) => a.uid === target.accountId)?.regions[0];
+  const offboarding = requests.some((request) => request.kind === "revoke" && request.offboards);
+  if (region === undefined || !offboarding) return [...requests];
+  const ipsOf = new Map(instances.map((instance) => [instance.instanceId, instance.privateIps ?? []]));
+  const held = new Set<string>();
+  // Per retired group: its machines' IPs (null: not retired, or not observed). One look each.
+  const retiredGroups = new Map<string, string[] | null>();
+  const restored = new Set<string>();
+  for (const request of requests) {
+    if (request.kind !== "revoke" || !request.offboards) continue;
+    for (const routeName of request.routes) {
+      const retire = deps.config.routes[routeName]?.sources.find(
+        (s) => s.account === target.accountId,
+      )?.retire;
+      if (retire === undefined) continue;
+      const sls = deps.sls({ accountId: target.accountId, region, project: retire.project });
+      const key = `${retire.project}/${retire.machineGroup}/${retire.config}`;
+      if (!retiredGroups.has(key)) {
+        const bound = await orMissing(() => sls.appliedConfigs(retire.machineGroup), undefined);
+        // Not observed, or not retired: the source config still reaches the group's machines.
+        retiredGroups.set(
+          key,
+          bound === undefined || bound.includes(retire.config)
+            ? null
+            : ((await orMissing(() => sls.listMachines(retire.machineGroup), undefined)) ?? []).map(
+                (machine) => machine.ip,
+              ),
+        );
+      }
+      const groupIps = retiredGroups.get(key);
+      if (groupIps === null || groupIps === undefined) continue;
+      const machines = offboardedGroupMachines(
+        request.instanceIds.map((id) => ({ instanceId: id, ips: ipsOf.get(id) ?? [] })),
+        groupIps,
+      );
+      if (machines.length === 0) continue;
+      if (!restored.has(key)) await sls.applyConfig(retire.machineGroup, retire.config);
+      restored.add(key);
+      for (const id of machines) held.add(id);
+      log({
+        action: "restore-source-config",
+        outcome: "ok",
+        reason: "SourceGroupNotMigrated",
+        route: routeName,
+        instanceIds: machines,
+        detail: `${key} bound again: these instances leave the route and are machines of the group; their revoke waits for reconcile's next run`,
+      });
+    }
+  }
+  if (held.size === 0) return [...requests];
+  log({
+    action: "revoke",
+    outcome: "skipped",
+    reason: "SourceConfigRestored",
+    instanceIds: [...held].sort(),
+    detail: "revoked by reconcile's next run, once the source config has reached them",
+  });
+  return requests.flatMap((request) => {
+    if (request.kind !== "revoke" || !request.offboards) return [request];
+    const instanceIds = request.instanceIds.filter((id) => !held.has(id));
+    return instanceIds.length === 0 ? [] : [{ ...request, instanceIds }];
+  });
 }
 
 /**

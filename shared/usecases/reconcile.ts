@@ -19,7 +19,7 @@ import type {
   ObservedSource,
   Plan,
 } from "../planner/types";
-import { errorCode } from "../ports/errors";
+import { orMissing } from "../ports/errors";
 import { chunk } from "../util/collections";
 import { type AuthorizeDeps, type HostActionRequest, runHostActions } from "./authorizeInstances";
 import type { StepDeps } from "./stepDeps";
@@ -336,20 +336,6 @@ export async function reconcile(
     detail: JSON.stringify(executed),
   });
   return { plan: result, executed };
-}
-
-/**
- * A read that finds its object or a parent gone (SLS answers `…NotExist`) counts as "not there".
- * Any other failure — an expired token, a refused role, a 5xx past its retries — stops the look:
- * taken for "missing", it would demote collecting instances and recreate what exists.
- */
-async function orMissing<T>(read: () => Promise<T>, missing: T): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    if (/NotExist$/.test(errorCode(error) ?? "")) return missing;
-    throw error;
-  }
 }
 
 /**

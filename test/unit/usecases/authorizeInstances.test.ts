@@ -9,6 +9,7 @@ import { authorizeInstances } from "../../../shared/usecases/authorizeInstances"
 import {
   APP_B,
   argsOf,
+  dataEndpoint,
   type FakeCloud,
   failedRun,
   fakeCloud,
@@ -289,6 +290,48 @@ describe("authorizeInstances: offboarding and re-tagging", () => {
     expect(commands()).toHaveLength(2);
     expect(cloud.status("i-bp1untag00001")).toBe("revoked");
     expect(heartbeatChecks()).toEqual([]);
+  });
+
+  test("an untagged machine of a retired source group: the source config goes back first, the revoke waits for reconcile", async () => {
+    cloud.add(
+      instance("i-bp1untag00001", { tags: tags(undefined, "collecting"), privateIps: ["10.0.0.13"] }),
+      instance("i-bp1untag00002", { tags: tags(undefined, "collecting"), privateIps: ["10.0.0.14"] }),
+    );
+    // app-b's own collection, retired by the cutover; its group still lists one of the two.
+    const source = cloud.sls({ accountId: APP_B, region: REGION, project: "app-b-logs" });
+    source.projectExists = true;
+    source.machineGroups.set("app-b-servers", ["app-b-web"]);
+    source.pipelineConfigs.set("app-b-files", {
+      name: "app-b-files",
+      filePaths: ["/var/log/app-b/*.log"],
+      processors: [],
+      logstore: "app-b",
+      endpoint: dataEndpoint(REGION),
+    });
+    source.machines.set("app-b-servers", [
+      { machineUniqueId: "SRC-1", userdefinedId: "app-b-web", lastHeartbeatTime: 0, ip: "10.0.0.13" },
+    ]);
+
+    await authorize(["i-bp1untag00001", "i-bp1untag00002"]);
+
+    expect([...(source.bindings.get("app-b-servers") ?? [])]).toEqual(["app-b-files"]);
+    // Only the host outside the group is revoked now.
+    expect(commands().flatMap((c) => c.instanceIds)).not.toContain("i-bp1untag00001");
+    expect(commands().flatMap((c) => c.instanceIds)).toContain("i-bp1untag00002");
+    expect(cloud.status("i-bp1untag00001")).toBe("collecting");
+    expect(cloud.status("i-bp1untag00002")).toBe("revoked");
+    expect(cloud.logs).toContainEqual(
+      expect.objectContaining({
+        action: "revoke",
+        outcome: "skipped",
+        reason: "SourceConfigRestored",
+        instanceIds: ["i-bp1untag00001"],
+      }),
+    );
+
+    // Bound again: the next pass revokes it.
+    await authorize(["i-bp1untag00001"]);
+    expect(cloud.status("i-bp1untag00001")).toBe("revoked");
   });
 
   test("an untagged host is not marked revoked while one of its revokes failed", async () => {
