@@ -61,8 +61,11 @@ interface Fleet {
   }>;
   instances: Array<{
     count?: number;
+    name?: string;
     agentVersion?: string;
     agentCrashEverySeconds?: number;
+    tagAfterCutover?: boolean;
+    untagAfterRetire?: boolean;
     writers: Writer[];
   }>;
 }
@@ -208,6 +211,14 @@ function scenarios(rate: number): Scenario[] {
     },
     copyRestart("stop"),
     copyRestart("lastSave"),
+    {
+      // A fifth host of the source group, tagged once the copy is cut ((a) migrates it with the rest).
+      name: "a host tagged after the cut",
+      change: (fleet) => {
+        const [first] = fleet.instances;
+        if (first) fleet.instances.push({ ...first, count: 1, name: "app-b-late", tagAfterCutover: true });
+      },
+    },
     {
       name: "old 1.x agent (1.8.7)",
       change: (fleet) => {

@@ -18,6 +18,7 @@ import {
   summarize,
   tagFleet,
   trackFailedOnTheWay,
+  untagHosts,
 } from "../../localstack/demo/scenario";
 import { DEFAULT_ENDPOINTS_FILE } from "../../localstack/fc";
 import { readSimulatedFleetFile, type SimulatedFleetSpec } from "../../localstack/fleet/simulatedFleet";
@@ -28,7 +29,7 @@ import { loadRoutesConfig, RoutesConfigError, summarizeRoutesConfig } from "../.
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
 import { errorMessage } from "../../shared/ports/errors";
-import type { VerifyReport } from "../../shared/status/verifyReport";
+import { LEFT_ROUTE_SECONDS, type VerifyReport } from "../../shared/status/verifyReport";
 import { handoverSources } from "../../shared/usecases/handover";
 import { verifyRoute } from "../../shared/usecases/verifyRoute";
 import { openCloud } from "../cloud";
@@ -209,12 +210,13 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
         ? undefined
         : { route: byHandRoute, hosts: byHandHosts(stack, routes, byHandRoute), step: "starting" };
     // Hosts the fleet file onboards after the cutover are tagged once their route's copy is cut.
+    const fleetHosts = [...stack.fleet.hosts.values()].filter((host) => !byHand?.hosts.has(host.instanceId));
     const late: LateHosts = {
-      waiting: new Set(
-        [...stack.fleet.hosts.values()]
-          .filter((host) => host.spec.tagAfterCutover && !byHand?.hosts.has(host.instanceId))
-          .map((host) => host.instanceId),
+      waiting: new Set(fleetHosts.filter((host) => host.spec.tagAfterCutover).map((host) => host.instanceId)),
+      offboard: new Set(
+        fleetHosts.filter((host) => host.spec.untagAfterRetire).map((host) => host.instanceId),
       ),
+      untagged: 0,
     };
     const tagged = await tagFleet(stack, productRoutes, new Set([...(byHand?.hosts ?? []), ...late.waiting]));
     io.err(
@@ -222,6 +224,8 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
     );
     if (late.waiting.size > 0)
       io.err(`tags     ${late.waiting.size} more instances are tagged once their route's copy is cut\n`);
+    if (late.offboard.size > 0)
+      io.err(`tags     ${late.offboard.size} instances are untagged once their source config is retired\n`);
     const byHandRun =
       byHand &&
       migrateByHand(stack, routes, byHand).catch((error: unknown) => {
@@ -244,6 +248,14 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
         (byOperation[`${op.service}:${op.operation}`] ?? 0) + op.calls;
     }
     summary.cutovers = cutovers(stack, productRoutes);
+    // verify tells a host that left the route by its silence in the destination: give it that long.
+    if (late.untagged > 0) {
+      io.err(
+        `hosts    ${LEFT_ROUTE_SECONDS} emulated s more, so that verify sees the offboarded hosts gone from the destination\n`,
+      );
+      const until = stack.emulator.now() + LEFT_ROUTE_SECONDS * 1000;
+      while (stack.emulator.now() < until) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     // Every line the hosts wrote, counted in their route's destination once the agents have shipped.
     if (!(await stopWritingAndDrain(stack)))
       io.err("lines    the agents had not shipped everything in 30 s\n");
@@ -342,7 +354,7 @@ async function watch(
   deadlineSeconds: number,
   failedOnTheWay: ReadonlySet<string>,
   byHand?: ByHandProgress,
-  late: LateHosts = { waiting: new Set() },
+  late: LateHosts = { waiting: new Set(), offboard: new Set(), untagged: 0 },
 ): Promise<{ wallMs: number; emulatedMs: number } | undefined> {
   const started = Date.now();
   let lastLine = "";
@@ -363,7 +375,7 @@ async function watch(
       io.err(`flow     ${renderFlow(flow, now)}\n`);
       flow = now;
     }
-    if (late.waiting.size > 0) await tagAfterCutover(stack, routes, late, io);
+    if (late.waiting.size + late.offboard.size > 0) await tagOnCue(stack, routes, late, io);
     const unexpected = summary.unexpected.filter((host) => !byHand?.hosts.has(host.instanceId));
     const byHandOver = byHand === undefined || byHand.step === "done";
     if (byHand?.error !== undefined) return undefined;
@@ -378,34 +390,52 @@ async function watch(
   }
 }
 
-/** Hosts of the fleet file onboarded after the cutover (`tagAfterCutover`), until they are tagged. */
+/**
+ * Hosts of the fleet file tagged after the cutover (`tagAfterCutover`) or untagged after the retire
+ * (`untagAfterRetire`), until `start` has done so.
+ */
 interface LateHosts {
   waiting: Set<string>;
+  offboard: Set<string>;
+  /** Hosts untagged so far. */
+  untagged: number;
 }
 
-/** Tags each waiting host whose route's copy from its account has been cut (its base job exists). */
-async function tagAfterCutover(
-  stack: LocalStack,
-  routes: RoutesFile,
-  late: LateHosts,
-  io: CliIo,
-): Promise<void> {
+/**
+ * Tags each waiting host whose route's copy from its account has been cut (its base job exists),
+ * and untags each host to offboard once it collects and its route's source config is retired.
+ */
+async function tagOnCue(stack: LocalStack, routes: RoutesFile, late: LateHosts, io: CliIo): Promise<void> {
+  const states = cutovers(stack, routes);
+  const stateOf = (id: string) => {
+    const host = stack.fleet.host(id);
+    const route = host && routeOfHost(routes, host.accountId);
+    return states.find((state) => state.route === route && state.sourceAccount === host?.accountId);
+  };
   const cut = new Set(
-    cutovers(stack, routes)
-      .filter((state) => state.copyJob !== undefined && state.copyJob !== "none")
-      .map((state) => `${state.route}|${state.sourceAccount}`),
-  );
-  const ready = new Set(
     [...late.waiting].filter((id) => {
-      const host = stack.fleet.host(id);
-      const route = host && routeOfHost(routes, host.accountId);
-      return host !== undefined && route !== undefined && cut.has(`${route}|${host.accountId}`);
+      const copyJob = stateOf(id)?.copyJob;
+      return copyJob !== undefined && copyJob !== "none";
     }),
   );
-  if (ready.size === 0) return;
-  for (const id of ready) late.waiting.delete(id);
-  const tagged = await tagFleet(stack, routes, new Set(), ready);
-  io.err(`tags     ${tagged} instances tagged after their route's copy was cut\n`);
+  if (cut.size > 0) {
+    for (const id of cut) late.waiting.delete(id);
+    const tagged = await tagFleet(stack, routes, new Set(), cut);
+    io.err(`tags     ${tagged} instances tagged after their route's copy was cut\n`);
+  }
+  const retired = new Set(
+    [...late.offboard].filter(
+      (id) =>
+        stateOf(id)?.sourceConfigBound === false &&
+        stack.emulator.ecs.getInstance(id)?.tags.get(routes.statusTagKey) === "collecting",
+    ),
+  );
+  if (retired.size > 0) {
+    for (const id of retired) late.offboard.delete(id);
+    const untagged = await untagHosts(stack, routes, retired);
+    late.untagged += untagged;
+    io.err(`tags     ${untagged} instances untagged after their source config was retired\n`);
+  }
 }
 
 /** Lines per emulated second into each route's destination between two readings, and the total. */
@@ -436,6 +466,11 @@ function renderDelivery(delivery: RouteDelivery): string {
     ...(delivery.notCollectingLines > 0
       ? [`${n(delivery.notCollectingLines)} lines of hosts that do not collect not counted`]
       : []),
+    ...(delivery.offboarded === undefined
+      ? []
+      : [
+          `${n(delivery.offboarded.written)} lines of ${delivery.offboarded.hosts} hosts offboarded after the retire, ${n(delivery.offboarded.lost)} in neither logstore`,
+        ]),
     ...(delivery.latency === undefined
       ? []
       : [

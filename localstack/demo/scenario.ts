@@ -109,6 +109,40 @@ export async function tagFleet(
   return tagged;
 }
 
+/** The operator takes the route tag off these instances, by the ECS API (offboarding). */
+export async function untagHosts(
+  stack: LocalStack,
+  routes: RoutesFile,
+  ids: ReadonlySet<string>,
+): Promise<number> {
+  const byScope = new Map<string, string[]>();
+  for (const id of ids) {
+    const host = stack.fleet.host(id);
+    if (host === undefined) continue;
+    const key = `${host.accountId}|${host.spec.region}`;
+    byScope.set(key, [...(byScope.get(key) ?? []), id]);
+  }
+  let untagged = 0;
+  for (const [key, scoped] of byScope) {
+    const [accountId = "", region = ""] = key.split("|");
+    const ecs = operatorEcs(stack, accountId, region);
+    if (!ecs) continue;
+    for (let i = 0; i < scoped.length; i += 50) {
+      const batch = scoped.slice(i, i + 50);
+      await ecs.untagResources(
+        new $Ecs.UntagResourcesRequest({
+          regionId: region,
+          resourceType: "instance",
+          resourceId: batch,
+          tagKey: [routes.tagKey],
+        }),
+      );
+      untagged += batch.length;
+    }
+  }
+  return untagged;
+}
+
 /**
  * Every instance ever marked `failed:` from now on, to tell a host failed too early from one that
  * truly failed (call it before tagging).
@@ -152,6 +186,8 @@ export function expectedFinal(stack: LocalStack, instanceId: string): string {
   if (spec.heartbeat === "blocked") return "failed:NoHeartbeat";
   // Lines earn `collecting`: a host without a log file is diagnosed once its delivery times out.
   if ((spec.logFiles ?? []).length === 0) return "failed:NoMatchingFiles";
+  // Untagged by `start` once its source config is retired.
+  if (spec.untagAfterRetire) return "revoked";
   return "collecting";
 }
 
@@ -302,6 +338,12 @@ export interface RouteDelivery extends Omit<DeliveryAudit, "files"> {
   hosts: number;
   /** Lines written by hosts tagged with the route that do not collect (not expected in the destination). */
   notCollectingLines: number;
+  /**
+   * Hosts the fleet file offboards once the source config is retired (`untagAfterRetire`): every
+   * line they wrote must be in the destination (before) or the source logstore (after); `lost` is
+   * in neither.
+   */
+  offboarded?: { hosts: number; written: number; lost: number };
 }
 
 /**
@@ -361,12 +403,45 @@ export function deliveryByRoute(
           yield* storedContents(stack, uid, region, project, logstore);
       })(),
     );
+    const sourceContents = function* () {
+      for (const { uid, region, project, logstore } of sourceLogstores)
+        yield* storedContents(stack, uid, region, project, logstore);
+    };
+    const offboardedFiles: ExpectedFile[] = [];
+    let offboardedHosts = 0;
+    for (const host of stack.fleet.hosts.values()) {
+      if (!host.spec.untagAfterRetire || routeOfHost(routes, host.accountId) !== name) continue;
+      const files = ledger
+        .filesOf(host.instanceId)
+        .filter((file) => filePaths.some((filePath) => filePathCovers(filePath, file.path)));
+      if (files.length === 0) continue;
+      offboardedHosts += 1;
+      for (const file of files) offboardedFiles.push({ instanceId: file.instanceId, path: file.path });
+    }
+    const offboarded =
+      offboardedHosts === 0
+        ? undefined
+        : auditDelivery(
+            ledger,
+            offboardedFiles,
+            storedContents(stack, destination.uid, destination.region, route.project, route.logstore),
+            sourceContents(),
+          );
     deliveries.push({
       route: name,
       destination: `${route.project}/${route.logstore}`,
       hosts,
       notCollectingLines,
       ...audit,
+      ...(offboarded === undefined
+        ? {}
+        : {
+            offboarded: {
+              hosts: offboardedHosts,
+              written: offboarded.written,
+              lost: offboarded.missing - offboarded.missingButElsewhere,
+            },
+          }),
     });
   }
   return deliveries;

@@ -74,6 +74,11 @@ export const simulatedInstanceSchema = instanceSchema
      * a host onboarded after the cutover. It writes from the start like the others.
      */
     tagAfterCutover: z.boolean().default(false),
+    /**
+     * `start` takes the route's tag off the host once its source config has been retired (an
+     * instance offboarded after the cutover): it must be revoked, and collected by its source again.
+     */
+    untagAfterRetire: z.boolean().default(false),
   })
   .superRefine((instance, issues) => {
     if (instance.os === "windows" && instance.idleLogs.length > 0) {
@@ -237,6 +242,7 @@ export async function startSimulatedFleet(
         idleLogs: _l,
         agentCrashEverySeconds: _x,
         tagAfterCutover: _t,
+        untagAfterRetire: _o,
         ...ecs
       }) => ecs,
     ),
@@ -281,6 +287,7 @@ export async function startSimulatedFleet(
             ...(spec.agentVersion ? { agentVersion: spec.agentVersion } : {}),
             logFiles: [...spec.writers.map((writer) => writer.path), ...spec.idleLogs],
             ...(spec.tagAfterCutover ? { tagAfterCutover: true } : {}),
+            ...(spec.untagAfterRetire ? { untagAfterRetire: true } : {}),
           },
           join(options.workDir, id),
           () => emulator.ecs.getInstance(id)?.status ?? "Released",

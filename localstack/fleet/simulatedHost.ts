@@ -35,6 +35,8 @@ export interface SimulatedHostSpec {
   logFiles?: readonly string[];
   /** `start` tags it only once its route's copy is cut (a host onboarded after the cutover). */
   tagAfterCutover?: boolean;
+  /** `start` untags it once its source config is retired (offboarded after the cutover). */
+  untagAfterRetire?: boolean;
 }
 
 const RESTART_EVENTS = new Set(["start", "restart", "systemctl-restart"]);

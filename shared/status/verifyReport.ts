@@ -15,6 +15,7 @@
  * more than LINE_TIME_SKEW_SECONDS later as a second line. Source lines received after the cutover count only
  * in files the destination reads too: a host that is not migrated goes on shipping to the source.
  */
+import { READ_SKEW_SECONDS } from "../planner/handover";
 
 /** One position's copies in a logstore (a GetLogs SQL row, already parsed). */
 export interface PositionCount {
@@ -92,6 +93,11 @@ export interface FileVerdict {
   extraCopies: number;
   /** Lines only in the destination (read after the source stopped, or the source's were lost). */
   destinationOnly: number;
+  /**
+   * Source lines with a position the destination holds as history lines (no position meta): read
+   * a second time by the source config, once bound again, where its first read had no meta.
+   */
+  rereadHistory: number;
   /** Up to 10 offsets of missing lines and of duplicated lines, for a look at the logstores. */
   missingOffsets: number[];
   duplicatedOffsets: number[];
@@ -128,8 +134,14 @@ export interface VerifyReport {
     unplacedMissing: number;
     /** … and has too many of. */
     unplacedExtra: number;
-    /** Lines the source received after the cutover in files the destination does not read (`sourceOnly`). */
+    /**
+     * Lines the source received after the cutover in files the destination does not read, or read
+     * after the last line of a host the destination has not heard of for LEFT_ROUTE_SECONDS
+     * (`sourceOnly`).
+     */
     sourceOnlyLines: number;
+    /** Source lines the destination holds as history lines (FileVerdict.rereadHistory): not missing. */
+    rereadHistory: number;
     /**
      * History lines (no position meta) the source already held more than once, copied as they
      * were: an agent's duplicates from before the migration (a crash re-read, a resent batch), or a
@@ -142,8 +154,9 @@ export interface VerifyReport {
   /**
    * Per host, lines the source received after the cutover in files the destination does not read:
    * what stays in the source only. A host that was not migrated (declared `AgentTooOld`, failed,
-   * never tagged) or a file outside the route's paths. Counted, not part of `ok`: the route says
-   * these hosts keep their own collection.
+   * never tagged) or a file outside the route's paths; or lines read after the host left the route
+   * (LEFT_ROUTE_SECONDS). Counted, not part of `ok`: the route says these hosts keep their own
+   * collection.
    */
   sourceOnly: Array<{ host: string; files: number; lines: number }>;
   /** Copy jobs still running: what they have not copied yet shows as missing. */
@@ -160,6 +173,14 @@ export interface VerifyReport {
 }
 
 const SAMPLE = 10;
+
+/**
+ * A host whose last line in the destination (in any file) was read this long before the window's
+ * end no longer ships there: it left the route (offboarded, its source config back), or its
+ * delivery there stopped. What its source read after that line is counted with `sourceOnly`, not
+ * as missing.
+ */
+export const LEFT_ROUTE_SECONDS = 300;
 
 /** Lines verify found missing: with position meta and history lines (what a line ledger counts as lost). */
 export function linesLost(totals: Pick<VerifyReport["totals"], "missing" | "unplacedMissing">): number {
@@ -197,13 +218,31 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
     file.offsets.set(row.offset, copies);
   };
   // The copy covers source lines received before the cutover; after it, only files the destination
-  // reads too (a host not migrated keeps shipping to the source alone).
+  // reads too (a host not migrated keeps shipping to the source alone), and only while the host
+  // ships to the destination (one offboarded since is collected by its source again).
   const sourceOnly = new Map<string, { files: Set<string>; lines: number }>();
   const destinationFiles = new Set(input.destination.positions.map((row) => `${row.host}\u0000${row.inode}`));
+  const lastInDestination = new Map<string, number>();
+  const furthestInDestination = new Map<string, number>();
+  for (const row of input.destination.positions) {
+    const file = `${row.host}\u0000${row.inode}`;
+    furthestInDestination.set(file, Math.max(furthestInDestination.get(file) ?? row.offset, row.offset));
+    if (row.time !== undefined)
+      lastInDestination.set(row.host, Math.max(lastInDestination.get(row.host) ?? row.time, row.time));
+  }
+  // The host's destination silent for LEFT_ROUTE_SECONDS up to the window's end: what its source
+  // read past the destination's furthest line in the file, or after the destination's last read
+  // (less the two configs' read skew; a file truncated since), is not on its way.
+  const afterLeaving = (row: PositionCount): boolean => {
+    const last = lastInDestination.get(row.host);
+    if (last === undefined || input.window.to - last <= LEFT_ROUTE_SECONDS) return false;
+    const furthest = furthestInDestination.get(`${row.host}\u0000${row.inode}`) ?? Number.POSITIVE_INFINITY;
+    return row.offset > furthest || (row.time !== undefined && row.time > last + READ_SKEW_SECONDS);
+  };
   for (const row of input.source.positions) {
     const late =
       input.cutoverAt !== undefined && row.received !== undefined && row.received >= input.cutoverAt;
-    if (late && !destinationFiles.has(`${row.host}\u0000${row.inode}`)) {
+    if (late && (!destinationFiles.has(`${row.host}\u0000${row.inode}`) || afterLeaving(row))) {
       const host = sourceOnly.get(row.host) ?? { files: new Set<string>(), lines: 0 };
       host.files.add(row.inode);
       host.lines += row.copies;
@@ -213,6 +252,12 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
     add(row, true);
   }
   for (const row of input.destination.positions) add(row, false);
+  // History lines (no position meta) the destination holds, by host and content digest.
+  const heldAsHistory = new Set(
+    input.destination.unplaced.flatMap((row) =>
+      row.digest === undefined ? [] : [`${row.host}\u0000${row.digest}`],
+    ),
+  );
   const verdicts: FileVerdict[] = [];
   for (const file of files.values()) {
     const verdict: FileVerdict = {
@@ -224,6 +269,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
       duplicated: 0,
       extraCopies: 0,
       destinationOnly: 0,
+      rereadHistory: 0,
       missingOffsets: [],
       duplicatedOffsets: [],
     };
@@ -231,7 +277,16 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
       for (const line of linesAt(copies)) {
         if (line.source > 0) verdict.inSource += 1;
         if (line.destination > 0) verdict.inDestination += 1;
-        if (line.source > 0 && line.destination === 0) {
+        if (
+          line.source > 0 &&
+          line.destination === 0 &&
+          line.digest !== undefined &&
+          heldAsHistory.has(`${file.host}\u0000${line.digest}`)
+        ) {
+          // Read again by the source (its config bound again, from the start of the file) where
+          // its first read had no position meta: the destination holds it among the history lines.
+          verdict.rereadHistory += 1;
+        } else if (line.source > 0 && line.destination === 0) {
           verdict.missing += 1;
           if (verdict.missingOffsets.length < SAMPLE) verdict.missingOffsets.push(offset);
         }
@@ -260,6 +315,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
     unplacedExtra: sum(unplaced, (h) => h.extra),
     unplacedRepeated: sum(unplaced, (h) => h.repeated),
     sourceOnlyLines: sum([...sourceOnly.values()], (h) => h.lines),
+    rereadHistory: sum(verdicts, (v) => v.rereadHistory),
   };
   const copyUnfinished = input.copyJobs.some((job) => job.status !== "SUCCEEDED");
   return {
@@ -296,6 +352,8 @@ interface Copy {
 interface LineCopies {
   source: number;
   destination: number;
+  /** The copies' content digest, when they were told apart by it. */
+  digest?: string;
 }
 
 /**
@@ -309,7 +367,7 @@ function linesAt(copies: readonly Copy[]): LineCopies[] {
   const byDigest = new Map<string, LineCopies>();
   for (const copy of copies) {
     const digest = copy.digest ?? "";
-    const line = byDigest.get(digest) ?? { source: 0, destination: 0 };
+    const line = byDigest.get(digest) ?? { source: 0, destination: 0, ...(copy.digest ? { digest } : {}) };
     if (copy.source) line.source += copy.copies;
     else line.destination += copy.copies;
     byDigest.set(digest, line);

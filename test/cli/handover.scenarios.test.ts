@@ -18,6 +18,7 @@ const BASE = join(__dirname, "../fixtures/localstack/fleet.writers.yaml");
 interface Delivery {
   route: string;
   hosts: number;
+  offboarded?: { hosts: number; written: number; lost: number };
   written: number;
   once: number;
   duplicated: number;
@@ -33,6 +34,7 @@ type Fleet = {
     name?: string;
     agentCrashEverySeconds?: number;
     tagAfterCutover?: boolean;
+    untagAfterRetire?: boolean;
     writers: Array<{ path: string; rotate?: unknown }>;
   }>;
 };
@@ -130,6 +132,28 @@ describeRequiring(sandboxRequirement(), "exactly-once handover scenarios (ledger
     expect(delivery.written).toBeGreaterThan(1_000);
     expect(delivery).toMatchObject({ duplicated: 0, missing: 0 });
     expect(delivery.once).toBe(delivery.written);
+    expect(verdict.ok).toBe(true);
+  }, 300_000);
+
+  // A machine of the source group untagged once the source config was retired: the revoke takes it
+  // out of the destination, and the retired config no longer reaches it. The config goes back to
+  // the group before the revoke, so every line it wrote is in one logstore or the other.
+  test("a host untagged after the retire: its source collects it again before the revoke, no line lost", async () => {
+    const { delivery, verdict } = await run("untagged-after-retire", (fleet) => {
+      const [first] = fleet.instances;
+      if (first === undefined) throw new Error("the base fleet has no instances");
+      fleet.instances.push({ ...first, count: 1, name: "app-b-leaving", untagAfterRetire: true });
+    });
+
+    expect(delivery.offboarded?.hosts).toBe(1);
+    expect(delivery.offboarded?.written).toBeGreaterThan(1_000);
+    expect(delivery.offboarded?.lost).toBe(0);
+    // The hosts that stay lose nothing and get nothing twice.
+    expect(delivery.hosts).toBe(4);
+    expect(delivery).toMatchObject({ duplicated: 0, missing: 0 });
+    // verify counts the lines read after the host left with what stays in the source alone.
+    expect(verdict.totals.missing).toBe(0);
+    expect(verdict.totals.sourceOnlyLines).toBeGreaterThan(0);
     expect(verdict.ok).toBe(true);
   }, 300_000);
 

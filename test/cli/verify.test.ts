@@ -361,6 +361,7 @@ describe("logtail-xacct verify on the emulator", () => {
           duplicated: 2,
           extraCopies: 2,
           destinationOnly: 0,
+          rereadHistory: 0,
           missingOffsets: B.missing,
           duplicatedOffsets: B.doubled,
         },
@@ -376,6 +377,7 @@ describe("logtail-xacct verify on the emulator", () => {
         unplacedExtra: 0,
         unplacedRepeated: 0,
         sourceOnlyLines: 0,
+        rereadHistory: 0,
       });
       expect(report?.unplaced).toEqual([
         { host: B.host, inSource: 4, inDestination: 3, missing: 1, extra: 0, repeated: 0 },

@@ -3,9 +3,11 @@
  * the destination's (missing, doubled, destination-only), lines without position meta per host,
  * late source lines after the cutover, and the copy jobs' part in the verdict.
  */
+import { READ_SKEW_SECONDS } from "../../../shared/planner/handover";
 import {
   buildVerifyReport,
   type CopyJobState,
+  LEFT_ROUTE_SECONDS,
   type PositionCount,
   type UnplacedCount,
   type VerifyInput,
@@ -55,6 +57,7 @@ const ZERO = {
   unplacedExtra: 0,
   unplacedRepeated: 0,
   sourceOnlyLines: 0,
+  rereadHistory: 0,
 };
 
 describe("buildVerifyReport", () => {
@@ -380,6 +383,46 @@ describe("buildVerifyReport", () => {
       expect(report.ok).toBe(false);
     },
   );
+
+  describe("a host that left the route (offboarded, its source config back)", () => {
+    const at = (offsets: readonly number[], time: number) =>
+      lines("web-1", "1001", offsets, CUTOVER + 60).map((row) => ({ ...row, time }));
+    const destination = [...at([0, 100], CUTOVER + 10), ...at([300], CUTOVER + 20)];
+    const source = [
+      ...at([0, 100], CUTOVER + 10),
+      // Lost by the destination while the host still shipped there: missing.
+      ...at([200], CUTOVER + 15),
+      ...at([300], CUTOVER + 20),
+      // Read by the source within the two configs' read skew of the destination's last read, but
+      // past the destination's furthest line: after the host left all the same.
+      ...at([400], CUTOVER + 20 + READ_SKEW_SECONDS),
+      // Read after the host's last line in the destination.
+      ...at([500, 600], CUTOVER + 21 + READ_SKEW_SECONDS),
+    ];
+
+    test(`the destination silent for ${LEFT_ROUTE_SECONDS} s: what the source read after its last line is the source's; a hole before is missing`, () => {
+      const report = buildVerifyReport(input(source, destination));
+
+      expect(report.totals).toMatchObject({ inSource: 4, missing: 1, sourceOnlyLines: 3 });
+      expect(report.files[0]?.missingOffsets).toEqual([200]);
+      expect(report.sourceOnly).toEqual([{ host: "web-1", files: 1, lines: 3 }]);
+    });
+
+    test("the destination heard of the host less than that ago: those lines are still on their way (missing)", () => {
+      const window = { from: CUTOVER - 3600, to: CUTOVER + 20 + LEFT_ROUTE_SECONDS };
+      const report = buildVerifyReport(input(source, destination, { window }));
+
+      expect(report.totals).toMatchObject({ inSource: 7, missing: 4, sourceOnlyLines: 0 });
+    });
+
+    test("a file truncated after the host left: its lines, below the old furthest offset, read after the last line", () => {
+      const truncated = [...source, ...at([0, 100], CUTOVER + 900)];
+      const report = buildVerifyReport(input(truncated, destination));
+
+      // Offsets 0 and 100 hold two lines each now: the first read (in the destination) and the later.
+      expect(report.totals).toMatchObject({ missing: 1, sourceOnlyLines: 5 });
+    });
+  });
 
   test("a source line received after the cutover is ignored in a file the destination lacks", () => {
     const source = [
