@@ -48,6 +48,11 @@ export interface SlsBackendOptions {
    */
   etlRestartRecopies: boolean;
   /**
+   * GetLogtailPipelineConfig answers with fields the service fills in on its own (unverified
+   * which, if any): `MaxDirSearchDepth` on each input and `Project` on each flusher.
+   */
+  pipelineReadDefaults: boolean;
+  /**
    * Per source account (the job's project owner): how its copy jobs run when the service itself
    * restarts them (a worker failover, a service upgrade). Unset: never restarted.
    */
@@ -86,6 +91,7 @@ export const defaultSlsBackendOptions: SlsBackendOptions = {
   etlToTimeInclusive: false,
   etlSourceReceiveTimeTag: undefined,
   etlRestartRecopies: false,
+  pipelineReadDefaults: false,
   etlServiceRestarts: {},
   userDefinedIdSeparator: " ",
   putLogsMaxRawBytes: 10 * 1024 * 1024,

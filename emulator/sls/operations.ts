@@ -214,9 +214,12 @@ export const slsHandlers: Record<SlsOperation, Handler> = {
     return undefined;
   },
   ListLogtailPipelineConfig: (backend, input) => listConfigs(backend, input),
-  GetLogtailPipelineConfig: (backend, input) => ({
-    json: configView(backend.getConfig(input.scope, input.project, param(input, "config"), "pipeline")),
-  }),
+  GetLogtailPipelineConfig: (backend, input) => {
+    const view = configView(
+      backend.getConfig(input.scope, input.project, param(input, "config"), "pipeline"),
+    );
+    return { json: backend.settings.pipelineReadDefaults ? withServiceDefaults(view, input.project) : view };
+  },
   UpdateLogtailPipelineConfig: (backend, input) => {
     const body = parseBody(pipelineConfigBody, input.body());
     backend.updatePipelineConfig(input.scope, input.project, param(input, "config"), body);
@@ -394,6 +397,16 @@ function configView(config: ConfigRecord) {
     configName: config.name,
     createTime: seconds(config.createTime),
     lastModifyTime: seconds(config.lastModifyTime),
+  };
+}
+
+/** A pipeline config as a service that fills in fields of its own answers it (pipelineReadDefaults). */
+function withServiceDefaults(view: ReturnType<typeof configView>, project: string) {
+  if (!("inputs" in view)) return view;
+  return {
+    ...view,
+    inputs: view.inputs.map((entry) => ({ MaxDirSearchDepth: 0, ...entry })),
+    flushers: view.flushers.map((entry) => ({ ...entry, Project: project })),
   };
 }
 

@@ -1,6 +1,8 @@
 /** SlsPort on `@alicloud/sls20201230`, for one project of one account and region. */
 import type Sls from "@alicloud/sls20201230";
 import * as $Sls from "@alicloud/sls20201230";
+import { pipelineConfigHolds } from "../domain/pipelineConfig";
+import { DESTINATION_HANDOVER_INPUT, DESTINATION_INPUT } from "../planner/handover";
 import type { ObservedMachine } from "../planner/types";
 import type { CredentialsPort } from "../ports/credentials";
 import type {
@@ -23,6 +25,10 @@ import { CloudError } from "./cloudError";
 import { realSleep } from "./retry";
 import type { SdkClients } from "./sdkClients";
 
+/** Input options the product sets on some routes only: a config that has one it no longer wants is updated. */
+const PRODUCT_INPUT_OPTIONS = [
+  ...new Set([...Object.keys(DESTINATION_HANDOVER_INPUT), ...Object.keys(DESTINATION_INPUT)]),
+];
 export const SLS_LIMITS = { listMachinesPage: 500, listEtlsPage: 100 } as const;
 
 /** SLS's default full-text tokens (what the console proposes). */
@@ -355,11 +361,8 @@ export class SlsAdapter implements SlsPort {
       if (outcome === "created") return outcome;
       return this.convergePipelineConfig(spec, false);
     }
-    const same =
-      canonicalJson(current.body?.inputs ?? []) === canonicalJson(desired.inputs) &&
-      canonicalJson(current.body?.processors ?? []) === canonicalJson(desired.processors) &&
-      canonicalJson(current.body?.flushers ?? []) === canonicalJson(desired.flushers);
-    if (same) return "unchanged";
+    const body = current.body ?? {};
+    if (pipelineConfigHolds(body, desired, PRODUCT_INPUT_OPTIONS)) return "unchanged";
     await this.call(
       "UpdateLogtailPipelineConfig",
       (sls) =>

@@ -73,6 +73,26 @@ describe("ensure*", () => {
     expect(await sls.ensureIndex(logstore, { fullText: { caseSensitive: true } })).toBe("unchanged");
   });
 
+  it("a service that fills in fields on read (input defaults, the flusher's Project): no update on every pass", async () => {
+    kit.emulator.sls.configure({ pipelineReadDefaults: true });
+    const handover = {
+      ...pipeline(["/var/log/app/*.log"]),
+      inputOptions: { AppendingLogPositionMeta: true, TailSizeKB: 0 },
+    };
+    await converge(sls);
+    expect(await sls.ensurePipelineConfig(handover)).toBe("updated");
+    kit.emulator.resetMetrics();
+
+    expect(await sls.ensurePipelineConfig(handover)).toBe("unchanged");
+    expect(writes(["Update"])).toBe(0);
+    // An option the product set before and no longer wants is the product's: taken off.
+    expect(await sls.ensurePipelineConfig(pipeline(["/var/log/app/*.log"]))).toBe("updated");
+    expect(await sls.ensurePipelineConfig(pipeline(["/var/log/app/*.log"]))).toBe("unchanged");
+    const input = await sls.pipelineInput("ltx-web-linux");
+    expect(input?.input).toMatchObject({ MaxDirSearchDepth: 0 });
+    expect(input?.input).not.toHaveProperty("TailSizeKB");
+  });
+
   it("indexes fields from the routes file's spec, and full text when the spec indexes nothing", async () => {
     await sls.ensureProject();
     await sls.ensureLogstore("fields");
