@@ -201,7 +201,7 @@ export function copiesFound(
 export function buildVerifyReport(input: VerifyInput): VerifyReport {
   type Copies = Copy[];
   const files = new Map<string, { host: string; inode: string; offsets: Map<number, Copies> }>();
-  const add = (row: PositionCount, source: boolean) => {
+  const add = (row: PositionCount, source: boolean, late = false) => {
     const key = `${row.host}\u0000${row.inode}`;
     let file = files.get(key);
     if (file === undefined) {
@@ -213,6 +213,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
       time: row.time ?? 0,
       copies: row.copies,
       source,
+      late,
       ...(row.digest === undefined ? {} : { digest: row.digest }),
     });
     file.offsets.set(row.offset, copies);
@@ -249,7 +250,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
       sourceOnly.set(row.host, host);
       continue;
     }
-    add(row, true);
+    add(row, true, late);
   }
   for (const row of input.destination.positions) add(row, false);
   // History lines (no position meta) the destination holds, by host and content digest.
@@ -277,18 +278,20 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
       for (const line of linesAt(copies)) {
         if (line.source > 0) verdict.inSource += 1;
         if (line.destination > 0) verdict.inDestination += 1;
-        if (
-          line.source > 0 &&
-          line.destination === 0 &&
-          line.digest !== undefined &&
-          heldAsHistory.has(`${file.host}\u0000${line.digest}`)
-        ) {
-          // Read again by the source (its config bound again, from the start of the file) where
-          // its first read had no position meta: the destination holds it among the history lines.
-          verdict.rereadHistory += 1;
-        } else if (line.source > 0 && line.destination === 0) {
-          verdict.missing += 1;
-          if (verdict.missingOffsets.length < SAMPLE) verdict.missingOffsets.push(offset);
+        if (line.source > 0 && line.destination === 0) {
+          // Read again by the source after the cutover (its config bound again, from the start of
+          // the file) where its first read had no position meta: the destination holds it among the
+          // history lines. Only late reads: a lost line alike in text to a history line stays missing.
+          if (
+            line.sourceAllLate === true &&
+            line.digest !== undefined &&
+            heldAsHistory.has(`${file.host}\u0000${line.digest}`)
+          )
+            verdict.rereadHistory += 1;
+          else {
+            verdict.missing += 1;
+            if (verdict.missingOffsets.length < SAMPLE) verdict.missingOffsets.push(offset);
+          }
         }
         if (line.source === 0 && line.destination > 0) verdict.destinationOnly += 1;
         if (line.destination > 1) {
@@ -346,6 +349,8 @@ interface Copy {
   time: number;
   copies: number;
   source: boolean;
+  /** A source copy received after the cutover. */
+  late: boolean;
   digest?: string;
 }
 
@@ -354,6 +359,8 @@ interface LineCopies {
   destination: number;
   /** The copies' content digest, when they were told apart by it. */
   digest?: string;
+  /** Every source copy was received after the cutover (known when told apart by digest). */
+  sourceAllLate?: boolean;
 }
 
 /**
@@ -367,7 +374,13 @@ function linesAt(copies: readonly Copy[]): LineCopies[] {
   const byDigest = new Map<string, LineCopies>();
   for (const copy of copies) {
     const digest = copy.digest ?? "";
-    const line = byDigest.get(digest) ?? { source: 0, destination: 0, ...(copy.digest ? { digest } : {}) };
+    const line = byDigest.get(digest) ?? {
+      source: 0,
+      destination: 0,
+      sourceAllLate: true,
+      ...(copy.digest ? { digest } : {}),
+    };
+    if (copy.source && !copy.late) line.sourceAllLate = false;
     if (copy.source) line.source += copy.copies;
     else line.destination += copy.copies;
     byDigest.set(digest, line);

@@ -18,10 +18,10 @@ import {
 } from "../planner/decide";
 import { offboardedGroupMachines } from "../planner/handover";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
-import { orMissing } from "../ports/errors";
 import { keyedLog } from "../ports/log";
 import { chunk } from "../util/collections";
 import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
+import { observeRetireBinding } from "./handover";
 import { commandCheckDelaySeconds, commandFailure } from "./hostCommandOutcome";
 import type { StepDeps } from "./stepDeps";
 
@@ -141,17 +141,10 @@ async function keepSourceCollecting(
       if (retire === undefined) continue;
       const sls = deps.sls({ accountId: target.accountId, region, project: retire.project });
       const key = `${retire.project}/${retire.machineGroup}/${retire.config}`;
+      // Not observed, or not retired: the source config still reaches the group's machines.
       if (!retiredGroups.has(key)) {
-        const bound = await orMissing(() => sls.appliedConfigs(retire.machineGroup), undefined);
-        // Not observed, or not retired: the source config still reaches the group's machines.
-        retiredGroups.set(
-          key,
-          bound === undefined || bound.includes(retire.config)
-            ? null
-            : ((await orMissing(() => sls.listMachines(retire.machineGroup), undefined)) ?? []).map(
-                (machine) => machine.ip,
-              ),
-        );
+        const binding = await observeRetireBinding(sls, retire);
+        retiredGroups.set(key, binding.bound === false ? (binding.groupIps ?? []) : null);
       }
       const groupIps = retiredGroups.get(key);
       if (groupIps === null || groupIps === undefined) continue;

@@ -17,7 +17,7 @@ import {
   type SourceProgress,
   type SourceUnplaced,
 } from "../planner/handover";
-import { columnNotAnalysable, errorCode } from "../ports/errors";
+import { columnNotAnalysable, errorCode, orMissing } from "../ports/errors";
 import type { FieldIndexSpec, LogRow, SlsPort } from "../ports/sls";
 import type { StepDeps } from "./stepDeps";
 
@@ -89,6 +89,25 @@ export async function prepareHandoverSources(
     );
   }
   return states;
+}
+
+/**
+ * Whether a route source's old config is bound to its group (undefined: the group or project is
+ * not there) and, when it is not, the IPs of the group's machines (a machine nobody collects brings
+ * it back: README step 6). Reconcile and authorize both look through this.
+ */
+export async function observeRetireBinding(
+  sls: SlsPort,
+  retire: NonNullable<RouteSource["retire"]>,
+): Promise<{ bound: boolean | undefined; groupIps?: string[] }> {
+  const applied = await orMissing(() => sls.appliedConfigs(retire.machineGroup), undefined);
+  if (applied === undefined) return { bound: undefined };
+  if (applied.includes(retire.config)) return { bound: true };
+  const machines = await orMissing(() => sls.listMachines(retire.machineGroup), undefined);
+  return {
+    bound: false,
+    ...(machines === undefined ? {} : { groupIps: machines.map((machine) => machine.ip) }),
+  };
 }
 
 /** Where a handed-over source config is: the account's regions in turn, `preferredRegion` first. */

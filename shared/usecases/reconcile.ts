@@ -22,6 +22,7 @@ import type {
 import { orMissing } from "../ports/errors";
 import { chunk } from "../util/collections";
 import { type AuthorizeDeps, type HostActionRequest, runHostActions } from "./authorizeInstances";
+import { observeRetireBinding } from "./handover";
 import type { StepDeps } from "./stepDeps";
 
 export type ReconcileDeps = AuthorizeDeps & Pick<StepDeps, "sls" | "applyQueue">;
@@ -128,25 +129,12 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
       const seen: ObservedSource = {};
       if (source.retire) {
         const retire = source.retire;
-        const bound = await orMissing(
-          () =>
-            deps
-              .sls({ accountId: source.account, region, project: retire.project })
-              .appliedConfigs(retire.machineGroup),
-          undefined,
+        const binding = await observeRetireBinding(
+          deps.sls({ accountId: source.account, region, project: retire.project }),
+          retire,
         );
-        seen.retireBindingPresent = bound?.includes(retire.config) ?? false;
-        // Retired: who is in the group now (a machine nobody collects brings the config back).
-        if (bound !== undefined && !seen.retireBindingPresent) {
-          const machines = await orMissing(
-            () =>
-              deps
-                .sls({ accountId: source.account, region, project: retire.project })
-                .listMachines(retire.machineGroup),
-            undefined,
-          );
-          if (machines !== undefined) seen.retireGroupIps = machines.map((machine) => machine.ip);
-        }
+        seen.retireBindingPresent = binding.bound ?? false;
+        if (binding.groupIps !== undefined) seen.retireGroupIps = binding.groupIps;
       }
       if (source.backfill && route.backfill) {
         const backfill = source.backfill;

@@ -384,6 +384,26 @@ describe("buildVerifyReport", () => {
     },
   );
 
+  test("a line the source read again after the cutover, first read without position meta: held as history, not missing", () => {
+    const withDigest = (rows: PositionCount[], digest: string) => rows.map((row) => ({ ...row, digest }));
+    const destination = withDigest(lines("web-1", "1001", [100]), "B");
+    const source = [
+      ...withDigest(lines("web-1", "1001", [100]), "B"),
+      // Read again from the file's start once the source config was bound back: late, text "A".
+      ...withDigest(lines("web-1", "1001", [0], CUTOVER + 60), "A"),
+      // Before the cutover, a line alike in text to a history line is a lost line all the same.
+      ...withDigest(lines("web-1", "1001", [200]), "A"),
+    ];
+    const history = [{ host: "web-1", lines: 1, digest: "A" }];
+
+    const report = buildVerifyReport(
+      input(source, destination, { sourceUnplaced: history, destinationUnplaced: history }),
+    );
+
+    expect(report.totals).toMatchObject({ rereadHistory: 1, missing: 1 });
+    expect(report.files[0]?.missingOffsets).toEqual([200]);
+  });
+
   describe("a host that left the route (offboarded, its source config back)", () => {
     const at = (offsets: readonly number[], time: number) =>
       lines("web-1", "1001", offsets, CUTOVER + 60).map((row) => ({ ...row, time }));
