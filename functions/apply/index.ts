@@ -6,7 +6,7 @@
  */
 
 import { decodeFcEvent, readQueueTrigger } from "../../shared/events/fcEvent";
-import { type ApplyMessage, decodeMessage } from "../../shared/messages/queueMessages";
+import { type ApplyMessage, decodeMessage, mergeApplyMessages } from "../../shared/messages/queueMessages";
 import { applyRoute, watchCopyJob } from "../../shared/usecases/applyRoute";
 import { type FcContextLike, logFailures, withWiring } from "../common/wiring";
 
@@ -37,9 +37,7 @@ export async function handler(
         original,
       });
     }
-    // Messages for the same route, account and region are applied together: one look at the
-    // destination and one cutover check per group instead of one per message.
-    const groups = new Map<string, ApplyMessage>();
+    const applies: ApplyMessage[] = [];
     for (const item of batch.messages) {
       const message = decodeMessage(item.body);
       if (message.ok && message.message.type === "watch-copy-job") {
@@ -59,14 +57,10 @@ export async function handler(
         });
         continue;
       }
-      const { accountId, region, route, instanceIds } = message.message;
-      const key = `${accountId}|${region}|${route}`;
-      const group = groups.get(key);
-      if (group) group.instanceIds = [...new Set([...group.instanceIds, ...instanceIds])];
-      else groups.set(key, { ...message.message, instanceIds: [...instanceIds] });
+      applies.push(message.message);
     }
     let applied = 0;
-    for (const message of groups.values()) {
+    for (const message of mergeApplyMessages(applies)) {
       const outcome = await logFailures(log, "apply", () => applyRoute(steps, message));
       if (outcome.refused !== undefined) {
         await steps.deadLetter({

@@ -96,6 +96,42 @@ export const queueMessage = z.discriminatedUnion("type", [
 export type AwaitHeartbeatMessage = z.infer<typeof awaitHeartbeatMessage>;
 export type CheckCommandMessage = z.infer<typeof checkCommandMessage>;
 export type ApplyMessage = z.infer<typeof applyMessage>;
+
+/**
+ * The apply messages of one delivered batch as the messages to act on: those for the same route,
+ * account and region merged (one look at the destination and one cutover check per group instead
+ * of one per message), each still a valid message of at most MAX_INSTANCES_PER_MESSAGE instances.
+ * A merge past the limit was re-sent while the handover waited, failed validation every time and
+ * dead-lettered the whole batch. A merged group keeps the highest handover check count, so a chain
+ * of checks ends whatever joins it.
+ */
+export function mergeApplyMessages(messages: readonly ApplyMessage[]): ApplyMessage[] {
+  const groups = new Map<string, { first: ApplyMessage; ids: Set<string>; checks: number | undefined }>();
+  for (const message of messages) {
+    const key = `${message.accountId}|${message.region}|${message.route}`;
+    const group = groups.get(key);
+    if (group === undefined) {
+      groups.set(key, { first: message, ids: new Set(message.instanceIds), checks: message.handoverChecks });
+      continue;
+    }
+    for (const id of message.instanceIds) group.ids.add(id);
+    if (message.handoverChecks !== undefined)
+      group.checks = Math.max(group.checks ?? 0, message.handoverChecks);
+  }
+  const merged: ApplyMessage[] = [];
+  for (const { first, ids, checks } of groups.values()) {
+    const { handoverChecks: _, ...identity } = first;
+    const all = [...ids];
+    for (let start = 0; start < all.length; start += MAX_INSTANCES_PER_MESSAGE) {
+      merged.push({
+        ...identity,
+        instanceIds: all.slice(start, start + MAX_INSTANCES_PER_MESSAGE),
+        ...(checks === undefined ? {} : { handoverChecks: checks }),
+      });
+    }
+  }
+  return merged;
+}
 export type WatchCopyJobMessage = z.infer<typeof watchCopyJobMessage>;
 export type QueueMessage = z.infer<typeof queueMessage>;
 

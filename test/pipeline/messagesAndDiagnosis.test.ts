@@ -5,7 +5,14 @@ import {
   nextHeartbeatCheckDelaySeconds,
 } from "../../shared/heartbeat/diagnosis";
 import type { HostReport } from "../../shared/hostscript/hostReport";
-import { decodeMessage, encodeMessage, type QueueMessage } from "../../shared/messages/queueMessages";
+import {
+  type ApplyMessage,
+  decodeMessage,
+  encodeMessage,
+  MAX_INSTANCES_PER_MESSAGE,
+  mergeApplyMessages,
+  type QueueMessage,
+} from "../../shared/messages/queueMessages";
 
 const UID = "1200000000000456";
 const ID = "app-b-prod-linux";
@@ -60,6 +67,66 @@ describe("queue messages carry identities, validated on the way in", () => {
 
     expect(decoded.ok).toBe(false);
     expect(decoded.ok ? "" : decoded.reason).toMatch(reason);
+  });
+});
+
+describe("a delivered batch's apply messages, merged per route, account and region", () => {
+  const ids = (prefix: string, count: number) =>
+    Array.from({ length: count }, (_, i) => `i-${prefix}${String(i).padStart(6, "0")}`);
+  const apply = (instanceIds: string[], extra: Partial<ApplyMessage> = {}): ApplyMessage => ({
+    v: 1,
+    type: "apply",
+    accountId: "1700000000000397",
+    region: "cn-shanghai",
+    route: "app-b-prod",
+    instanceIds,
+    ...extra,
+  });
+
+  test("three runs of reconcile's size stay valid messages: no merge goes past the limit", () => {
+    // The chaos suite's dead letter: such a merge was re-sent while the handover waited and failed
+    // validation on every delivery.
+    const batch = [apply(ids("a", 100)), apply(ids("b", 100)), apply(ids("c", 17))];
+
+    const merged = mergeApplyMessages(batch);
+
+    expect(merged.map((m) => m.instanceIds.length)).toEqual([100, 100, 17]);
+    expect(new Set(merged.flatMap((m) => m.instanceIds))).toEqual(
+      new Set(batch.flatMap((m) => m.instanceIds)),
+    );
+    for (const message of merged) {
+      expect(message.instanceIds.length).toBeLessThanOrEqual(MAX_INSTANCES_PER_MESSAGE);
+      expect(decodeMessage(encodeMessage({ ...message, handoverChecks: 1 }))).toEqual({
+        ok: true,
+        message: { ...message, handoverChecks: 1 },
+      });
+    }
+  });
+
+  test("the same route's messages become one, without repeated instances; other keys stay apart", () => {
+    const merged = mergeApplyMessages([
+      apply(["i-a1", "i-a2"]),
+      apply(["i-b1"], { region: "cn-hangzhou" }),
+      apply(["i-a2", "i-a3"]),
+      apply(["i-c1"], { route: "app-c-prod" }),
+    ]);
+
+    expect(merged).toEqual([
+      apply(["i-a1", "i-a2", "i-a3"]),
+      apply(["i-b1"], { region: "cn-hangzhou" }),
+      apply(["i-c1"], { route: "app-c-prod" }),
+    ]);
+  });
+
+  test("a merged handover check keeps the highest count, so its chain of checks still ends", () => {
+    const merged = mergeApplyMessages([
+      apply(["i-a1"]),
+      apply(["i-a2"], { handoverChecks: 7 }),
+      apply(["i-a3"], { handoverChecks: 3 }),
+    ]);
+
+    expect(merged).toEqual([apply(["i-a1", "i-a2", "i-a3"], { handoverChecks: 7 })]);
+    expect(mergeApplyMessages([apply(["i-a1"])])).toEqual([apply(["i-a1"])]);
   });
 });
 
