@@ -111,6 +111,12 @@ export interface DuplicateDeliveryFault {
 export interface MnsBackendOptions {
   /** Real-time interval at which a long poll re-checks the emulator clock (delays, deadline). */
   longPollTickMs: number;
+  /**
+   * Whether a queue's `DlqPolicy` moves messages. Unverified: the policy goes through the classic
+   * XML `CreateQueue` with the newer API's field names, and the XML API may store it and ignore it
+   * (README "Dead letters"). False plays that case: the policy reads back, nothing is moved.
+   */
+  dlqPolicyHonoured: boolean;
 }
 
 /** Queues per account and region, messages with delays, visibility and dead-lettering on the clock. */
@@ -127,7 +133,11 @@ export class MnsBackend {
     private readonly clock: Clock,
     options: Partial<MnsBackendOptions> = {},
   ) {
-    this.options = { longPollTickMs: 10, ...options };
+    this.options = { longPollTickMs: 10, dlqPolicyHonoured: true, ...options };
+  }
+
+  configure(options: Partial<Pick<MnsBackendOptions, "dlqPolicyHonoured">>): void {
+    Object.assign(this.options, options);
   }
 
   reset(): void {
@@ -411,7 +421,11 @@ export class MnsBackend {
     for (const message of this.visibleMessages(queue, now)) {
       if (received.length >= count) break;
       const policy = queue.attributes.dlqPolicy;
-      if (policy?.enabled && message.dequeueCount >= policy.maxReceiveCount) {
+      if (
+        this.options.dlqPolicyHonoured &&
+        policy?.enabled &&
+        message.dequeueCount >= policy.maxReceiveCount
+      ) {
         this.moveToDeadLetter(accountId, region, queue, message, policy);
         continue;
       }

@@ -1,13 +1,18 @@
 /**
  * apply — MNS queue trigger (batch or single). Thin: decode the trigger's messages, refuse the
- * malformed ones with a reason (they can never succeed), apply each route. A retryable cloud error
- * is thrown so the queue redelivers the messages; every step is idempotent, so a redelivered
- * message that had half succeeded only finishes the rest.
+ * malformed ones with a reason (they can never succeed), apply each route (usecases/applyBatch). A
+ * route whose work fails is sent again, delayed, or dead-lettered, on its own; only a failure of the
+ * queue itself is thrown, so the trigger redelivers the batch. Every step is idempotent, so a
+ * redelivered message that had half succeeded only finishes the rest.
  */
 
 import { decodeFcEvent, readQueueTrigger } from "../../shared/events/fcEvent";
-import { type ApplyMessage, decodeMessage, mergeApplyMessages } from "../../shared/messages/queueMessages";
-import { applyRoute, watchCopyJob } from "../../shared/usecases/applyRoute";
+import {
+  type ApplyMessage,
+  decodeMessage,
+  type WatchCopyJobMessage,
+} from "../../shared/messages/queueMessages";
+import { applyBatch } from "../../shared/usecases/applyBatch";
 import { type FcContextLike, logFailures, withWiring } from "../common/wiring";
 
 export async function handler(
@@ -38,11 +43,11 @@ export async function handler(
       });
     }
     const applies: ApplyMessage[] = [];
+    const watches: WatchCopyJobMessage[] = [];
     for (const item of batch.messages) {
       const message = decodeMessage(item.body);
       if (message.ok && message.message.type === "watch-copy-job") {
-        const watch = message.message;
-        await logFailures(log, "copy-job", () => watchCopyJob(steps, watch));
+        watches.push(message.message);
         continue;
       }
       if (!message.ok || message.message.type !== "apply") {
@@ -59,20 +64,10 @@ export async function handler(
       }
       applies.push(message.message);
     }
-    let applied = 0;
-    for (const message of mergeApplyMessages(applies)) {
-      const outcome = await logFailures(log, "apply", () => applyRoute(steps, message));
-      if (outcome.refused !== undefined) {
-        await steps.deadLetter({
-          source: steps.applyQueue,
-          reason: outcome.refused,
-          detail: outcome.refusedDetail ?? `route ${message.route} is not in the routes file`,
-          original: JSON.stringify(message),
-        });
-        continue;
-      }
-      applied += 1;
-    }
-    return `applied ${applied}`;
+    // Failures are settled message by message (sent again or dead-lettered): only what escapes
+    // that (the queue itself failing) sends the batch back for redelivery.
+    const outcome = await logFailures(log, "apply", () => applyBatch(steps, { applies, watches }));
+    log({ action: "apply-batch", outcome: "ok", ...outcome });
+    return `applied ${outcome.applied}`;
   });
 }

@@ -1,8 +1,8 @@
 /** How every adapter calls an SDK: through the gate, errors made CloudErrors, retryable ones retried. */
+import { isDeferred } from "../ports/errors";
 import type { CallGate, CallIdentity } from "./callGate";
 import { toCloudError } from "./cloudError";
 import { isRetryableError, type RetryOptions, withRetry } from "./retry";
-import { isDeferred } from "./throttleGate";
 
 export interface CallPolicy {
   gate: CallGate;

@@ -6,6 +6,8 @@
  * never fails it: past the longest pause the call's error is retryable, so the message or event
  * comes back later.
  */
+
+import { DEFERRED_CODE } from "../ports/errors";
 import type { CallGate, CallIdentity } from "./callGate";
 import { CloudError, isThrottlingCode, toCloudError } from "./cloudError";
 
@@ -111,13 +113,6 @@ export class ThrottleGate implements CallGate {
     await this.sleep(until - this.now());
   }
 }
-
-/** The code of a call the gate refused because its wait would outlast the caller's deadline. */
-export const DEFERRED_CODE = "Throttling.Deferred";
-
-/** Retrying a deferred call in the same invocation only meets the same pause: leave it to redelivery. */
-export const isDeferred = (error: unknown): boolean =>
-  error instanceof CloudError && error.code === DEFERRED_CODE;
 
 function deferred(call: CallIdentity, why: string): CloudError {
   return new CloudError(`the API is ${why} until after this invocation must end; the work comes back later`, {

@@ -66,6 +66,12 @@ export const checkCommandMessage = z.strictObject({
   checks: z.number().int().nonnegative().max(10_000),
 });
 
+/**
+ * Set on a message its consumer sent again after its work failed (messages/requeue.ts): how many
+ * tries had failed. The consumer dead-letters it itself at the queue's limit.
+ */
+const failedAttempts = z.number().int().min(1).max(MAX_RECEIVE_COUNT).optional();
+
 /** Instances that heartbeat: apply the route's config to them and check the cutover. */
 export const applyMessage = z.strictObject({
   v: z.literal(1),
@@ -73,6 +79,7 @@ export const applyMessage = z.strictObject({
   ...identity,
   /** Set on an apply sent again to wait for the handover: how many times so far. */
   handoverChecks: z.number().int().nonnegative().max(10_000).optional(),
+  failedAttempts,
 });
 
 /** A route's copy job in a source account: look at it again until it ends, then report how. */
@@ -84,6 +91,7 @@ export const watchCopyJobMessage = z.strictObject({
   region: identity.region,
   route: identity.route,
   checks: z.number().int().nonnegative().max(10_000),
+  failedAttempts,
 });
 
 export const queueMessage = z.discriminatedUnion("type", [
@@ -102,31 +110,42 @@ export type ApplyMessage = z.infer<typeof applyMessage>;
  * account and region merged (one look at the destination and one cutover check per group instead
  * of one per message), each still a valid message of at most MAX_INSTANCES_PER_MESSAGE instances.
  * A merge past the limit was re-sent while the handover waited, failed validation every time and
- * dead-lettered the whole batch. A merged group keeps the highest handover check count, so a chain
- * of checks ends whatever joins it.
+ * dead-lettered the whole batch. A merged group keeps the highest handover check count and failed
+ * attempt count, so a chain of checks or retries ends whatever joins it.
  */
 export function mergeApplyMessages(messages: readonly ApplyMessage[]): ApplyMessage[] {
-  const groups = new Map<string, { first: ApplyMessage; ids: Set<string>; checks: number | undefined }>();
+  const highest = (a: number | undefined, b: number | undefined) =>
+    a === undefined ? b : b === undefined ? a : Math.max(a, b);
+  const groups = new Map<
+    string,
+    { first: ApplyMessage; ids: Set<string>; checks: number | undefined; failed: number | undefined }
+  >();
   for (const message of messages) {
     const key = `${message.accountId}|${message.region}|${message.route}`;
     const group = groups.get(key);
     if (group === undefined) {
-      groups.set(key, { first: message, ids: new Set(message.instanceIds), checks: message.handoverChecks });
+      groups.set(key, {
+        first: message,
+        ids: new Set(message.instanceIds),
+        checks: message.handoverChecks,
+        failed: message.failedAttempts,
+      });
       continue;
     }
     for (const id of message.instanceIds) group.ids.add(id);
-    if (message.handoverChecks !== undefined)
-      group.checks = Math.max(group.checks ?? 0, message.handoverChecks);
+    group.checks = highest(group.checks, message.handoverChecks);
+    group.failed = highest(group.failed, message.failedAttempts);
   }
   const merged: ApplyMessage[] = [];
-  for (const { first, ids, checks } of groups.values()) {
-    const { handoverChecks: _, ...identity } = first;
+  for (const { first, ids, checks, failed } of groups.values()) {
+    const { handoverChecks: _checks, failedAttempts: _failed, ...identity } = first;
     const all = [...ids];
     for (let start = 0; start < all.length; start += MAX_INSTANCES_PER_MESSAGE) {
       merged.push({
         ...identity,
         instanceIds: all.slice(start, start + MAX_INSTANCES_PER_MESSAGE),
         ...(checks === undefined ? {} : { handoverChecks: checks }),
+        ...(failed === undefined ? {} : { failedAttempts: failed }),
       });
     }
   }

@@ -6,6 +6,16 @@ export function isRetryable(error: unknown): boolean {
   return typeof error === "object" && error !== null && "retryable" in error && error.retryable === true;
 }
 
+/**
+ * The code of a call refused by the caller's own throttle gate because its wait would outlast the
+ * invocation: not a failure of the cloud, the work only has to come back later.
+ */
+export const DEFERRED_CODE = "Throttling.Deferred";
+
+export function isDeferred(error: unknown): boolean {
+  return errorCode(error) === DEFERRED_CODE;
+}
+
 /** The service's error code, when the error carries one. */
 export function errorCode(error: unknown): string | undefined {
   return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"

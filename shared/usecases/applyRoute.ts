@@ -613,7 +613,9 @@ async function waitForHandover(
       .join("; ")}`,
   });
   if (checks < MAX_HANDOVER_CHECKS) {
-    await deps.queue.send(deps.applyQueue, [encodeMessage({ ...message, handoverChecks: checks + 1 })], {
+    // This try did not fail: the next one starts with no failed tries.
+    const { failedAttempts: _, ...again } = message;
+    await deps.queue.send(deps.applyQueue, [encodeMessage({ ...again, handoverChecks: checks + 1 })], {
       delaySeconds: HANDOVER_CHECK_SECONDS,
     });
   }
@@ -693,7 +695,8 @@ export async function watchCopyJob(deps: ApplyDeps, message: WatchCopyJobMessage
       });
       return "unwatched";
     }
-    await deps.queue.send(deps.applyQueue, [encodeMessage({ ...message, checks: message.checks + 1 })], {
+    const { failedAttempts: _, ...again } = message;
+    await deps.queue.send(deps.applyQueue, [encodeMessage({ ...again, checks: message.checks + 1 })], {
       delaySeconds: watchDelaySeconds(message.checks + 1),
     });
     log({

@@ -16,7 +16,9 @@ import {
   decodeMessage,
   encodeMessage,
   MAX_INSTANCES_PER_MESSAGE,
+  MAX_RECEIVE_COUNT,
 } from "../messages/queueMessages";
+import { deliveredTooOften } from "../messages/requeue";
 import { heartbeatingMachine } from "../planner/heartbeating";
 import type { ObservedMachine } from "../planner/types";
 import type { InstanceRecord } from "../ports/ecs";
@@ -89,6 +91,28 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
     const done: string[] = [];
     for (const message of received) {
       done.push(message.receiptHandle);
+      // The queue's dead-letter policy should have taken it: it did not (README "Dead letters").
+      if (deliveredTooOften(message.dequeueCount)) {
+        const detail = `delivered ${message.dequeueCount} times, past the queue's limit of ${MAX_RECEIVE_COUNT}: its work failed every time`;
+        deps.log({
+          action: "heartbeat",
+          outcome: "failed",
+          accountId: "",
+          region: "",
+          instanceIds: [],
+          reason: "TooManyDeliveries",
+          detail,
+          messageIds: [message.messageId],
+        });
+        await deps.deadLetter({
+          source: deps.heartbeatQueue,
+          reason: "TooManyDeliveries",
+          detail,
+          messageId: message.messageId,
+          original: message.body,
+        });
+        continue;
+      }
       const decoded = decodeMessage(message.body);
       if (
         !decoded.ok ||

@@ -271,6 +271,24 @@ describe("dead-letter queue", () => {
     expect(dead).toMatchObject({ MessageBody: "poison", DequeueCount: 1 });
   });
 
+  it("plays a queue whose policy reads back but moves nothing (the classic API's doubt)", async () => {
+    harness.service.backend.configure({ dlqPolicyHonoured: false });
+    try {
+      await mns.createQueue("apply-dlq");
+      await mns.setQueueAttributes(queue, {
+        DlqPolicy: { Enabled: true, DeadLetterTargetQueue: "apply-dlq", MaxReceiveCount: 2 },
+      });
+      await mns.sendMessage(queue, { MessageBody: "poison" });
+      for (let attempt = 1; attempt <= 4; attempt += 1) {
+        expect((await receiveOne()).DequeueCount).toBe(attempt);
+        harness.clock.advance(60_000);
+      }
+      expect(await mnsFailure(mns.receiveMessage("apply-dlq"))).toMatchObject({ code: "MessageNotExist" });
+    } finally {
+      harness.service.backend.configure({ dlqPolicyHonoured: true });
+    }
+  });
+
   it("refuses a dead-letter target that does not exist", async () => {
     const failure = await mnsFailure(
       mns.setQueueAttributes(queue, {

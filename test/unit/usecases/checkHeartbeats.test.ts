@@ -9,6 +9,7 @@ import {
   type CheckCommandMessage,
   encodeMessage,
   HUB_QUEUES,
+  MAX_RECEIVE_COUNT,
 } from "../../../shared/messages/queueMessages";
 import { checkHeartbeats } from "../../../shared/usecases/checkHeartbeats";
 import {
@@ -618,6 +619,30 @@ describe("checkHeartbeats: the queue", () => {
     expect(outcome).toMatchObject({ messages: 2, healthy: 1 });
     expect(cloud.deadLetters).toEqual([expect.objectContaining({ reason: "RouteNotAllowedForAccount" })]);
     expect(applies().flatMap((m) => m.instanceIds)).toEqual([UP]);
+  });
+
+  test("a message delivered past the queue's limit is dead-lettered by the consumer, not worked on again", async () => {
+    // A queue whose dead-letter policy did not take (the classic API's doubt, README "Dead letters").
+    heartbeating(UP);
+    const body = awaitHeartbeat({ instanceIds: [UP] });
+    enqueue(body);
+    const [stored] = cloud.queue.messages;
+    if (stored === undefined) throw new Error("nothing enqueued");
+    stored.dequeueCount = MAX_RECEIVE_COUNT;
+
+    const outcome = await checkHeartbeats(deps);
+
+    expect(outcome).toMatchObject({ messages: 1, healthy: 0 });
+    expect(cloud.deadLetters).toEqual([
+      expect.objectContaining({
+        source: HEARTBEAT,
+        reason: "TooManyDeliveries",
+        detail: `delivered ${MAX_RECEIVE_COUNT + 1} times, past the queue's limit of ${MAX_RECEIVE_COUNT}: its work failed every time`,
+        original: body,
+      }),
+    ]);
+    expect(applies()).toEqual([]);
+    expect(cloud.queue.waiting(HEARTBEAT)).toEqual([]);
   });
 
   test("a delete that fails (a stale handle) is logged, not thrown", async () => {
