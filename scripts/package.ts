@@ -177,7 +177,8 @@ export async function packageFunctions(options: PackageOptions = {}): Promise<Pa
           logLevel: "silent",
           plugins: [sdkFixes(), ...(pruning ? [pruning.plugin()] : []), ...trims],
         });
-        writeFileSync(join(dir, "meta.json"), JSON.stringify(result.metafile));
+        // Build metadata stays out of the code package: beside it, for bundle-size analysis.
+        writeFileSync(join(staging, `${name}${METAFILE_SUFFIX}`), JSON.stringify(result.metafile));
         copyFileSync(routes.file, join(dir, BUNDLED_ROUTES_FILE));
         for (const { file, source } of scripts) copyFileSync(source, join(dir, file));
         const warnings = result.warnings.map((w) => `${w.location?.file ?? ""}: ${w.text}`);
@@ -194,6 +195,7 @@ export async function packageFunctions(options: PackageOptions = {}): Promise<Pa
       const fresh = join(staging, fn.name);
       if (existsSync(fn.dir)) renameSync(fn.dir, join(staging, `${fn.name}.previous`));
       renameSync(fresh, fn.dir);
+      renameSync(join(staging, `${fn.name}${METAFILE_SUFFIX}`), join(outDir, `${fn.name}${METAFILE_SUFFIX}`));
       log(`${fn.name.padEnd(12)} ${(fn.bytes / 1024).toFixed(1).padStart(8)} KB  ${displayPath(fn.bundle)}`);
       for (const warning of fn.warnings) log(`  warning: ${warning}`);
     }
@@ -202,6 +204,9 @@ export async function packageFunctions(options: PackageOptions = {}): Promise<Pa
     rmSync(staging, { recursive: true, force: true });
   }
 }
+
+/** esbuild's metafile of a function, `dist/<function>.meta.json`: outside `dist/<function>/`. */
+export const METAFILE_SUFFIX = ".meta.json";
 
 function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);

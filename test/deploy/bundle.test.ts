@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import {
   BUNDLED_ROUTES_FILE,
   listFunctions,
+  METAFILE_SUFFIX,
   type PackageResult,
   packageFunctions,
   REPO_ROOT,
@@ -133,10 +134,10 @@ describe("the deploy bundles (npm run package)", () => {
     expect(packaged.functions.map((fn) => fn.name)).toEqual(FUNCTIONS);
     expect(packaged.routes).toMatchObject({ file: EXAMPLE_ROUTES, source: "--config" });
     for (const fn of packaged.functions) {
-      const files = readdirSync(fn.dir);
-      expect(files).toEqual(
-        expect.arrayContaining(["index.js", "index.js.map", BUNDLED_ROUTES_FILE, ...HOST_SCRIPTS]),
-      );
+      // The code package holds what runs and nothing else: no build metadata.
+      const files = readdirSync(fn.dir).filter((file) => file !== "index.js.LEGAL.txt");
+      expect(files.sort()).toEqual(["index.js", "index.js.map", BUNDLED_ROUTES_FILE, ...HOST_SCRIPTS].sort());
+      expect(readFileSync(join(out, `${fn.name}${METAFILE_SUFFIX}`), "utf8")).toMatch(/^\{"inputs":/);
       expect(readFileSync(join(fn.dir, BUNDLED_ROUTES_FILE), "utf8")).toBe(
         readFileSync(EXAMPLE_ROUTES, "utf8"),
       );
@@ -148,8 +149,10 @@ describe("the deploy bundles (npm run package)", () => {
       expect(fn.warnings).toEqual([]);
       expect(fn.bytes).toBeGreaterThan(100_000);
     }
-    // No staging folder left behind.
-    expect(readdirSync(out).sort()).toEqual(FUNCTIONS);
+    // No staging folder left behind; the metafiles beside the packages.
+    expect(readdirSync(out).sort()).toEqual(
+      [...FUNCTIONS, ...FUNCTIONS.map((name) => `${name}${METAFILE_SUFFIX}`)].sort(),
+    );
   });
 
   test("each bundle loads in a bare node with no node_modules in reach, and nothing else is loaded", async () => {

@@ -74,6 +74,8 @@ describe("s.yaml", () => {
         LOGTAIL_XACCT_HEARTBEAT_QUEUE: "logtail-xacct-heartbeat",
         LOGTAIL_XACCT_APPLY_QUEUE: "logtail-xacct-apply",
         LOGTAIL_XACCT_DEAD_LETTER_QUEUE: "logtail-xacct-dead-letter",
+        // The bundle's source map is used for stack traces only when node is told to.
+        NODE_OPTIONS: "--enable-source-maps",
       });
       // FC allows 4 KB of environment in all.
       expect(Buffer.byteLength(JSON.stringify(env))).toBeLessThan(4096);
