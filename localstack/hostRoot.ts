@@ -23,7 +23,8 @@ export interface HostSpec {
   userDefinedIdContent?: string;
   /** UID files that already exist. */
   uidFiles?: readonly string[];
-  appInfo?: { ip: string; hostname: string; version: string };
+  /** app_info.json: `uuid` is what the agent heartbeats with (default: the DMI UUID), `hostId` its host-id. */
+  appInfo?: { ip: string; hostname: string; version: string; uuid?: string; hostId?: string };
 }
 
 /** Where the stand-in agent keeps its state, inside the sandbox (the host's private /run). */
@@ -116,7 +117,7 @@ export class HostRoot {
         const versionKey = spec.agent === "ilogtail" ? "logtail_version" : "loongcollector_version";
         writeFileSync(
           join(dir, "usr-local/ilogtail", "app_info.json"),
-          `${JSON.stringify({ UUID: spec.dmiUuid, hostname: info.hostname, instance_id: "sim", ip: info.ip, [versionKey]: info.version }, null, 4)}\n`,
+          `${JSON.stringify({ UUID: info.uuid ?? spec.dmiUuid, hostname: info.hostname, instance_id: "sim", ip: info.ip, [versionKey]: info.version, ...(info.hostId ? { host_id: info.hostId } : {}) }, null, 4)}\n`,
         );
       }
     }

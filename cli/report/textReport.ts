@@ -58,6 +58,16 @@ export function renderStatusText(report: FleetReport, colour = false): string {
       return label;
     });
   if (totals.length > 0) text += `totals: ${totals.join(", ")}\n`;
+  // Which key found each heartbeat: an ARM or LoongCollector host shows up here, not as a failure.
+  const keys = new Map<string, number>();
+  for (const instance of report.instances)
+    if (instance.heartbeatKey !== undefined)
+      keys.set(instance.heartbeatKey, (keys.get(instance.heartbeatKey) ?? 0) + 1);
+  if (keys.size > 0)
+    text += `heartbeats matched by: ${[...keys]
+      .sort((a, b) => a[0].localeCompare(b[0]))
+      .map(([key, count]) => `${key} ${count}`)
+      .join(", ")}\n`;
   if (report.failed.length > 0) {
     text += `\nfailed instances (${report.failed.length}):\n`;
     text += `${table([

@@ -654,13 +654,13 @@ export class LogCollector {
       host.instanceId,
       "__path__",
       reader.path.slice(0, 511),
-      "__host_id__",
-      host.hostId,
       "__user_defined_id__",
       identity.identifiers.join(this.options.userDefinedIdSeparator),
       "__pack_id__",
       packId(sourceIdOf(`${host.instanceId}/${config.id}`), sequence),
     ];
+    // The agent's host id where it has one (LoongCollector: the instance id).
+    if (host.hostId !== "") tags.push("__host_id__", host.hostId);
     if (meta) tags.push("__inode__", String(reader.inode));
     const group: LogGroupColumns = {
       topic: "",

@@ -50,6 +50,22 @@ export const simulatedInstanceSchema = instanceSchema
      * Cloud Assistant shows the command `Pending` meanwhile, as it does for a real slow host.
      */
     commandDelaySeconds: z.number().min(0).max(3_600).default(0),
+    /**
+     * `arm64`: an ARM instance (Yitian). Its Logtail does not read DMI, so the `machine-uniqueid`
+     * it heartbeats with is not the serial number (what it is instead is unverified: here a UUID of
+     * its own, also in its app_info.json).
+     */
+    arch: z.enum(["x86_64", "arm64"]).default("x86_64"),
+    /** The UUID the agent heartbeats with, when it is not the serial number (any host, any arch). */
+    agentUuid: z
+      .string()
+      .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "a lower-case UUID")
+      .optional(),
+    /**
+     * The `host-id` the agent heartbeats with: LoongCollector reports the ECS instance id (its
+     * code); what Logtail reports is unverified, none by default. Both can be set either way.
+     */
+    agentHostId: z.enum(["instance-id", "none"]).optional(),
     /** The agent's version; a 1.x Logtail collects with the conservative model (README "Collection"). */
     agentVersion: z
       .string()
@@ -238,6 +254,9 @@ export async function startSimulatedFleet(
         slsRegion: _s,
         commandDelaySeconds: _d,
         agentVersion: _v,
+        arch: _arch,
+        agentUuid: _uuid,
+        agentHostId: _hostId,
         writers: _w,
         idleLogs: _l,
         agentCrashEverySeconds: _x,
@@ -285,6 +304,9 @@ export async function startSimulatedFleet(
             ...(spec.slsRegion ? { slsRegion: spec.slsRegion } : {}),
             commandDelaySeconds: spec.commandDelaySeconds,
             ...(spec.agentVersion ? { agentVersion: spec.agentVersion } : {}),
+            arch: spec.arch,
+            ...(spec.agentUuid ? { agentUuid: spec.agentUuid } : {}),
+            ...(spec.agentHostId ? { agentHostId: spec.agentHostId } : {}),
             logFiles: [...spec.writers.map((writer) => writer.path), ...spec.idleLogs],
             ...(spec.tagAfterCutover ? { tagAfterCutover: true } : {}),
             ...(spec.untagAfterRetire ? { untagAfterRetire: true } : {}),

@@ -3,6 +3,7 @@
  * agent needs to heartbeat. Its private files (a HostRoot) are created on first use, so a fleet of
  * 10,000 idle hosts costs no disk until a command reaches them.
  */
+import { createHash } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentHost } from "../agent/agentSimulator";
@@ -31,6 +32,12 @@ export interface SimulatedHostSpec {
   commandDelaySeconds?: number;
   /** The agent's version (`app_info.json`); below 2 the collector models a 1.x Logtail. */
   agentVersion?: string;
+  /** `arm64`: its agent does not read DMI and heartbeats with a UUID of its own. */
+  arch?: "x86_64" | "arm64";
+  /** The UUID the agent heartbeats with, when not the serial number. */
+  agentUuid?: string;
+  /** Its agent's `host-id`: the instance id, or none; by default LoongCollector's is the instance id. */
+  agentHostId?: "instance-id" | "none";
   /** The log files the host has: its writers' and its idle ones (paths under /var/log). */
   logFiles?: readonly string[];
   /** `start` tags it only once its route's copy is cut (a host onboarded after the cutover). */
@@ -40,6 +47,12 @@ export interface SimulatedHostSpec {
 }
 
 const RESTART_EVENTS = new Set(["start", "restart", "systemctl-restart"]);
+
+/** A lower-case UUID derived from a text. */
+function uuidFrom(text: string): string {
+  const hex = createHash("sha256").update(text).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
 
 export class SimulatedHost implements CommandHost, AgentHost {
   private hostRoot: HostRoot | undefined;
@@ -71,12 +84,20 @@ export class SimulatedHost implements CommandHost, AgentHost {
   get ip(): string {
     return this.spec.ip;
   }
+  /**
+   * What the agent heartbeats with as `machine-uniqueid`: the DMI UUID (ECS's serial number) on
+   * x86, a UUID of the agent's own on ARM (derived from the instance id, so runs repeat) or where
+   * the fleet names one.
+   */
   get machineUniqueId(): string {
+    if (this.spec.agentUuid !== undefined) return this.spec.agentUuid;
+    if (this.spec.arch === "arm64") return uuidFrom(`arm64 agent ${this.spec.instanceId}`);
     return this.spec.serialNumber;
   }
-  /** SLS's `host-id`; the simulated agent reports the instance id. */
+  /** SLS's `host-id`: LoongCollector's is the instance id; Logtail's none unless the fleet says. */
   get hostId(): string {
-    return this.spec.instanceId;
+    const kind = this.spec.agentHostId ?? (this.spec.agent === "loongcollector" ? "instance-id" : "none");
+    return kind === "instance-id" ? this.spec.instanceId : "";
   }
   get status(): string {
     return this.statusOf();
@@ -106,7 +127,13 @@ export class SimulatedHost implements CommandHost, AgentHost {
         userDefinedIdContent: this.spec.userDefinedIds
           ? this.spec.userDefinedIds.map((line) => `${line}\n`).join("")
           : undefined,
-        appInfo: { ip: this.spec.ip, hostname: this.spec.instanceId, version: this.agentVersion },
+        appInfo: {
+          ip: this.spec.ip,
+          hostname: this.spec.instanceId,
+          version: this.agentVersion,
+          uuid: this.machineUniqueId,
+          hostId: this.hostId,
+        },
       });
     }
     return this.hostRoot;

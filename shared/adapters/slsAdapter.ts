@@ -418,6 +418,7 @@ export class SlsAdapter implements SlsPort {
           userdefinedId: item.userdefinedId ?? "",
           lastHeartbeatTime: typeof item.lastHeartbeatTime === "number" ? item.lastHeartbeatTime : 0,
           ip: item.ip ?? "",
+          hostId: item.hostId ?? "",
         });
       }
       offset += items.length;

@@ -26,6 +26,9 @@ export const hostReportSchema = z.object({
     ip: nullableString,
     hostname: nullableString,
     agentVersion: nullableString,
+    /** app_info.json's `UUID` and `host_id`: what the agent heartbeats with. Absent from older scripts. */
+    agentUuid: nullableString.optional(),
+    agentHostId: nullableString.optional(),
   }),
   /**
    * What inspect found at the paths it was given (`--path`): how many regular files match, how

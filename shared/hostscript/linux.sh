@@ -117,11 +117,12 @@ json_identifier_lines() {
   printf ']'
 }
 
-# The agent's ip, hostname and version from app_info.json (pretty-printed or not), as the JSON
-# members of the report's host object, in one pass and without a JSON parser.
+# The agent's ip, hostname, version, UUID and host id from app_info.json (pretty-printed or not),
+# as the JSON members of the report's host object, in one pass and without a JSON parser. The UUID
+# and host id are what the agent heartbeats with (machine-uniqueid, host-id).
 json_app_info() {
   if [ ! -r "$APP_INFO" ]; then
-    printf '"ip":null,"hostname":null,"agentVersion":null'
+    printf '"ip":null,"hostname":null,"agentVersion":null,"agentUuid":null,"agentHostId":null'
     return
   fi
   awk "$AWK_JSON_ESCAPE"'
@@ -137,12 +138,17 @@ json_app_info() {
       if (host == "") host = field($0, "hostname")
       if (version == "") version = field($0, "logtail_version")
       if (version == "") version = field($0, "loongcollector_version")
+      if (uuid == "") uuid = field($0, "UUID")
+      if (hostid == "") hostid = field($0, "host_id")
     }
     function member(name, value) {
       printf "\"%s\":", name
       if (value == "") printf "null"; else { printf "\""; esc(value); printf "\"" }
     }
-    END { member("ip", ip); printf ","; member("hostname", host); printf ","; member("agentVersion", version) }' "$APP_INFO"
+    END {
+      member("ip", ip); printf ","; member("hostname", host); printf ","; member("agentVersion", version)
+      printf ","; member("agentUuid", uuid); printf ","; member("agentHostId", hostid)
+    }' "$APP_INFO"
 }
 
 # The SMBIOS UUID, read with the shell's own `read` (no process); dmidecode where sysfs lacks it.

@@ -69,10 +69,15 @@ function Write-Report([bool]$Ok, [string]$ErrorCode, [string]$ErrorMessage) {
   $version = $null
   $ip = $null
   $hostname = $null
+  $agentUuid = $null
+  $agentHostId = $null
   if ($null -ne $info) {
     if ($info.PSObject.Properties['logtail_version']) { $version = [string]$info.logtail_version }
     if ($info.PSObject.Properties['ip']) { $ip = [string]$info.ip }
     if ($info.PSObject.Properties['hostname']) { $hostname = [string]$info.hostname }
+    # What the agent heartbeats with (machine-uniqueid, host-id).
+    if ($info.PSObject.Properties['UUID']) { $agentUuid = [string]$info.UUID }
+    if ($info.PSObject.Properties['host_id']) { $agentHostId = [string]$info.host_id }
   }
   $errorValue = $null
   if ($ErrorCode) { $errorValue = [ordered]@{ code = $ErrorCode; message = $ErrorMessage } }
@@ -81,7 +86,7 @@ function Write-Report([bool]$Ok, [string]$ErrorCode, [string]$ErrorMessage) {
     changed = [ordered]@{ uidFile = $State.UidFileChanged; identifiers = $State.IdFileChanged }
     uidFiles = @(Get-UidFiles); identifiers = @(Get-IdentifierLines)
     agent = [ordered]@{ flavor = $State.Flavor; control = $State.Control; running = $State.Running; restarted = $State.Restarted; restartError = $State.RestartError }
-    host = [ordered]@{ dmiUuid = (Get-DmiUuid); ip = $ip; hostname = $hostname; agentVersion = $version }
+    host = [ordered]@{ dmiUuid = (Get-DmiUuid); ip = $ip; hostname = $hostname; agentVersion = $version; agentUuid = $agentUuid; agentHostId = $agentHostId }
     error = $errorValue
   }
   [Console]::Out.Write(($report | ConvertTo-Json -Compress -Depth 5) + "`n")

@@ -1,56 +1,117 @@
 /**
- * The one rule for "this instance heartbeats in that machine group": a machine with the instance's
- * SMBIOS UUID (either byte order — never a guessed IP), a fresh heartbeat, and the route's
- * identifier among the ones it reports (space-joined when there are several).
+ * The one rule for "this instance heartbeats in that machine group": a machine with a fresh
+ * heartbeat and the route's identifier among the ones it reports (space-joined when there are
+ * several), found by the first key the host gives (never a guessed IP):
+ * 1. `host-id` equal to the instance id (LoongCollector reports the ECS instance id);
+ * 2. `machine-uniqueid` equal to the UUID the host's own agent reported to the host script
+ *    (kept on the instance as the agent-id tag: an ARM host, whose agent does not read DMI);
+ * 3. `machine-uniqueid` equal to ECS's `SerialNumber`, in either byte order (x86 Logtail).
  */
 import { normalizeUuid, swapped } from "./smbiosUuid";
-import type { ObservedMachine } from "./types";
+import type { ObservedInstance, ObservedMachine } from "./types";
 
 /**
- * A group's machines by normalized UUID, built once per listing: matching every instance against
- * every machine was quadratic (about 100 s of CPU for 10,000 instances in one group).
+ * The tag that keeps the UUID a host's agent reported, where neither its host-id nor the serial
+ * number would find it (written by authorize, README "Heartbeat identity").
  */
-const indexes = new WeakMap<readonly ObservedMachine[], Map<string, ObservedMachine[]>>();
+export const AGENT_ID_TAG_KEY = "logtail-xacct-agent-id";
 
-function machinesByUuid(machines: readonly ObservedMachine[]): Map<string, ObservedMachine[]> {
+export type HeartbeatKey = "host-id" | "agent-uuid" | "serial";
+
+type Identified = Pick<ObservedInstance, "instanceId" | "serialNumber" | "tags">;
+
+interface MachineIndex {
+  byUuid: Map<string, ObservedMachine[]>;
+  byHostId: Map<string, ObservedMachine[]>;
+}
+
+/**
+ * A group's machines by normalized UUID and by host-id, built once per listing: matching every
+ * instance against every machine was quadratic (about 100 s of CPU for 10,000 instances in one group).
+ */
+const indexes = new WeakMap<readonly ObservedMachine[], MachineIndex>();
+
+function indexOf(machines: readonly ObservedMachine[]): MachineIndex {
   let index = indexes.get(machines);
   if (index === undefined) {
-    index = new Map();
+    index = { byUuid: new Map(), byHostId: new Map() };
     for (const machine of machines) {
       const uuid = normalizeUuid(machine.machineUniqueId);
-      if (uuid === undefined) continue;
-      index.set(uuid, [...(index.get(uuid) ?? []), machine]);
+      if (uuid !== undefined) index.byUuid.set(uuid, [...(index.byUuid.get(uuid) ?? []), machine]);
+      const hostId = machine.hostId?.trim() ?? "";
+      if (hostId !== "") index.byHostId.set(hostId, [...(index.byHostId.get(hostId) ?? []), machine]);
     }
     indexes.set(machines, index);
   }
   return index;
 }
 
+function byUuid(index: MachineIndex, text: string | undefined): ObservedMachine[] {
+  const uuid = text === undefined ? undefined : normalizeUuid(text);
+  if (uuid === undefined) return [];
+  return [...(index.byUuid.get(uuid) ?? []), ...(index.byUuid.get(swapped(uuid)) ?? [])];
+}
+
 export function isHeartbeating(
   machines: readonly ObservedMachine[],
-  instance: { serialNumber: string },
+  instance: Identified,
   identifier: string,
   nowSeconds: number,
   freshSeconds: number,
 ): boolean {
-  return heartbeatingMachine(machines, instance, identifier, nowSeconds, freshSeconds) !== undefined;
+  return heartbeatMatch(machines, instance, identifier, nowSeconds, freshSeconds) !== undefined;
 }
 
 /** The machine that heartbeats for the instance (its IP is the `__source__` of its lines), if any. */
 export function heartbeatingMachine(
   machines: readonly ObservedMachine[],
-  instance: { serialNumber: string },
+  instance: Identified,
   identifier: string,
   nowSeconds: number,
   freshSeconds: number,
 ): ObservedMachine | undefined {
+  return heartbeatMatch(machines, instance, identifier, nowSeconds, freshSeconds)?.machine;
+}
+
+/** The heartbeating machine and the key that found it. */
+export function heartbeatMatch(
+  machines: readonly ObservedMachine[],
+  instance: Identified,
+  identifier: string,
+  nowSeconds: number,
+  freshSeconds: number,
+): { machine: ObservedMachine; key: HeartbeatKey } | undefined {
+  const index = indexOf(machines);
+  const live = (machine: ObservedMachine) =>
+    nowSeconds - machine.lastHeartbeatTime <= freshSeconds &&
+    machine.userdefinedId.split(/\s+/).includes(identifier);
+  const candidates: Array<[HeartbeatKey, readonly ObservedMachine[]]> = [
+    ["host-id", index.byHostId.get(instance.instanceId) ?? []],
+    ["agent-uuid", byUuid(index, instance.tags[AGENT_ID_TAG_KEY])],
+    ["serial", byUuid(index, instance.serialNumber)],
+  ];
+  for (const [key, found] of candidates) {
+    const machine = found.find(live);
+    if (machine !== undefined) return { machine, key };
+  }
+  return undefined;
+}
+
+/**
+ * The agent-id tag to write after an authorize whose report names the host's agent: the agent's
+ * UUID when neither its host-id nor the serial number would find its heartbeats, and the tag does
+ * not already say so. Undefined: nothing to write. The value is from a host, so only a well-formed
+ * UUID (canonical form) is ever written.
+ */
+export function agentIdToRecord(
+  instance: Identified,
+  agent: { agentUuid?: string | null; agentHostId?: string | null },
+): string | undefined {
+  if ((agent.agentHostId ?? "").trim() === instance.instanceId) return undefined;
+  const uuid = agent.agentUuid ? normalizeUuid(agent.agentUuid) : undefined;
+  if (uuid === undefined) return undefined;
   const serial = normalizeUuid(instance.serialNumber);
-  if (serial === undefined) return undefined;
-  const index = machinesByUuid(machines);
-  const candidates = [...(index.get(serial) ?? []), ...(index.get(swapped(serial)) ?? [])];
-  return candidates.find(
-    (machine) =>
-      nowSeconds - machine.lastHeartbeatTime <= freshSeconds &&
-      machine.userdefinedId.split(/\s+/).includes(identifier),
-  );
+  if (serial !== undefined && (serial === uuid || swapped(serial) === uuid)) return undefined;
+  if (normalizeUuid(instance.tags[AGENT_ID_TAG_KEY] ?? "") === uuid) return undefined;
+  return uuid;
 }

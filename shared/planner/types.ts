@@ -13,7 +13,7 @@ export interface ObservedInstance {
   os: OperatingSystem;
   /** ECS status: Running, Stopped, Starting, Stopping, Pending. */
   status: string;
-  /** ECS SerialNumber: the SMBIOS UUID the agent reports as machine-uniqueid. */
+  /** ECS SerialNumber: the SMBIOS UUID an x86 Logtail reports as machine-uniqueid. */
   serialNumber: string;
   tags: Readonly<Record<string, string>>;
   /**
@@ -33,6 +33,8 @@ export interface ObservedMachine {
   /** Unix seconds. */
   lastHeartbeatTime: number;
   ip: string;
+  /** `host-id`: LoongCollector's ECS instance id ("" or absent when the agent gives none). */
+  hostId?: string;
 }
 
 export interface ObservedGroup {

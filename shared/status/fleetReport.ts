@@ -5,7 +5,8 @@
  */
 import type { RoutesFile } from "../config/routesSchema";
 import { parseStatus, REMEDIES } from "../domain/status";
-import type { Observed } from "../planner/types";
+import { type HeartbeatKey, heartbeatMatch } from "../planner/heartbeating";
+import { DEFAULT_PLANNER_OPTIONS, type Observed } from "../planner/types";
 
 /** The stages a count can be under; `failed:<Reason>` keeps the reason, `unknown` is a tag we did not write. */
 export type StageKey = "pending" | "authorized" | "collecting" | "revoked" | "untracked" | `failed:${string}`;
@@ -27,6 +28,11 @@ export interface ReportInstance {
   /** The ECS status (Running, Stopped, …). */
   state: string;
   stage: StageKey;
+  /**
+   * Which key found the instance's heartbeat in its route's machine group (planner:
+   * heartbeatMatch): `host-id`, `agent-uuid` or `serial`. Absent: no fresh heartbeat there.
+   */
+  heartbeatKey?: HeartbeatKey;
 }
 
 export interface ReportFailure extends ReportInstance {
@@ -65,15 +71,34 @@ export function stageKeyOf(statusTag: string | undefined): StageKey {
 
 export function buildFleetReport(config: RoutesFile, observed: Observed): FleetReport {
   const statusTags = new Map(observed.instances.map((i) => [i.instanceId, i.tags[config.statusTagKey]]));
+  const heartbeatKeyOf = (instance: Observed["instances"][number]): HeartbeatKey | undefined => {
+    const name = instance.tags[config.tagKey];
+    const route = name === undefined ? undefined : config.routes[name];
+    const identifier = route?.identifier[instance.os];
+    const group = name === undefined ? undefined : observed.routes[name]?.groups[instance.os];
+    if (identifier === undefined || group === undefined) return undefined;
+    const at = (group.listedAt ?? observed.now) / 1000;
+    return heartbeatMatch(
+      group.machines,
+      instance,
+      identifier,
+      at,
+      DEFAULT_PLANNER_OPTIONS.heartbeatFreshSeconds,
+    )?.key;
+  };
   const instances: ReportInstance[] = observed.instances
-    .map((instance) => ({
-      instanceId: instance.instanceId,
-      accountId: instance.accountId,
-      region: instance.region,
-      route: instance.tags[config.tagKey] ?? UNTAGGED,
-      state: instance.status,
-      stage: stageKeyOf(instance.tags[config.statusTagKey]),
-    }))
+    .map((instance) => {
+      const heartbeatKey = heartbeatKeyOf(instance);
+      return {
+        instanceId: instance.instanceId,
+        accountId: instance.accountId,
+        region: instance.region,
+        route: instance.tags[config.tagKey] ?? UNTAGGED,
+        state: instance.status,
+        stage: stageKeyOf(instance.tags[config.statusTagKey]),
+        ...(heartbeatKey === undefined ? {} : { heartbeatKey }),
+      };
+    })
     .sort(
       (a, b) =>
         a.route.localeCompare(b.route) ||

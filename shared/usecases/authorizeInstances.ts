@@ -17,12 +17,13 @@ import {
   verdictStatus,
 } from "../planner/decide";
 import { offboardedGroupMachines } from "../planner/handover";
+import { AGENT_ID_TAG_KEY } from "../planner/heartbeating";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
 import { keyedLog } from "../ports/log";
 import { chunk } from "../util/collections";
 import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
 import { observeRetireBinding } from "./handover";
-import { commandCheckDelaySeconds, commandFailure } from "./hostCommandOutcome";
+import { agentIdAfterAuthorize, commandCheckDelaySeconds, commandFailure } from "./hostCommandOutcome";
 import type { StepDeps } from "./stepDeps";
 
 export interface AuthorizeTarget {
@@ -221,6 +222,8 @@ class HostRun {
   private readonly ecs: EcsPort;
   private readonly statuses = new Map<string, string>();
   private readonly writes = new Map<string, string[]>();
+  /** Agent-id tag values (UUIDs) → instances: written before the statuses. */
+  private readonly agentIds = new Map<string, string[]>();
   private readonly byId = new Map<string, InstanceRecord>();
   readonly log: ReturnType<typeof keyedLog>;
 
@@ -353,8 +356,12 @@ class HostRun {
           const failure = commandFailure(result);
           if (failure === undefined) {
             succeeded.push(result.instanceId);
-            if (entry.action.action === "authorize")
+            if (entry.action.action === "authorize") {
               this.setStatus(instance, statusAfterAuthorize(parseStatus(instance.tags[config.statusTagKey])));
+              const agentId = agentIdAfterAuthorize(instance, result);
+              if (agentId !== undefined)
+                this.agentIds.set(agentId, [...(this.agentIds.get(agentId) ?? []), instance.instanceId]);
+            }
           } else {
             if (entry.action.action === "revoke") failedRevokes.add(result.instanceId);
             else this.setStatus(instance, failure.status);
@@ -433,6 +440,8 @@ class HostRun {
 
     // Status first: the heartbeat check re-observes and acts only on instances marked authorized. If
     // the send fails after this, reconcile finds them authorized and queues the check itself.
+    // The agent ids before: an authorized host is matched by them (planner: heartbeatMatch).
+    for (const [agentId, ids] of this.agentIds) await ecs.tagInstances(ids, { [AGENT_ID_TAG_KEY]: agentId });
     for (const [value, ids] of this.writes)
       if (ids.length > 0) await ecs.tagInstances(ids, { [config.statusTagKey]: value });
     if (heartbeatBatches.length > 0) await deps.queue.send(deps.heartbeatQueue, heartbeatBatches);

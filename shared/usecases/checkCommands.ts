@@ -16,9 +16,15 @@ import {
   encodeMessage,
 } from "../messages/queueMessages";
 import { candidateRoutes } from "../planner/decide";
+import { AGENT_ID_TAG_KEY } from "../planner/heartbeating";
 import type { EcsPort, InstanceRecord, InvocationResult } from "../ports/ecs";
 import { isRetryable } from "../ports/errors";
-import { COMMAND_RESULT_GIVE_UP_MS, commandCheckDelaySeconds, commandFailure } from "./hostCommandOutcome";
+import {
+  agentIdAfterAuthorize,
+  COMMAND_RESULT_GIVE_UP_MS,
+  commandCheckDelaySeconds,
+  commandFailure,
+} from "./hostCommandOutcome";
 import { observeInstances } from "./observeInstances";
 import type { StepDeps } from "./stepDeps";
 
@@ -49,6 +55,8 @@ export type Settlement =
       status?: Status;
       /** Authorized now: its heartbeat is checked next. */
       authorized: boolean;
+      /** The agent-id tag to write with it (the UUID its agent heartbeats with). */
+      agentId?: string;
       /** Why the command failed (Cloud Assistant's or the host script's code). */
       failure?: string;
       detail?: string;
@@ -82,9 +90,11 @@ export function settle(
         ...(failure.detail ? { detail: failure.detail } : {}),
       };
     // A retried host failure keeps its reason until the heartbeat check gives a new verdict.
+    const agentId = result && agentIdAfterAuthorize(instance, result);
     return {
       status: current && isHostFailure(current) ? current : { stage: "authorized" },
       authorized: true,
+      ...(agentId ? { agentId } : {}),
     };
   }
   if (failure)
@@ -190,12 +200,18 @@ export async function checkCommands(
   const nowMs = deps.now();
   const writes = new Map<
     string,
-    { scope: { accountId: string; region: string }; value: string; ids: string[] }
+    { scope: { accountId: string; region: string }; tagKey: string; value: string; ids: string[] }
   >();
-  const addWrite = (scope: { accountId: string; region: string }, id: string, value: string): void => {
-    const key = `${scope.accountId}|${scope.region}|${value}`;
+  const addWrite = (
+    scope: { accountId: string; region: string },
+    id: string,
+    value: string,
+    tagKey = config.statusTagKey,
+  ): void => {
+    const key = `${scope.accountId}|${scope.region}|${tagKey}|${value}`;
     const entry = writes.get(key) ?? {
       scope: { accountId: scope.accountId, region: scope.region },
+      tagKey,
       value,
       ids: [],
     };
@@ -234,6 +250,7 @@ export async function checkCommands(
       outcome.settled += 1;
       const value = settlement.status && formatStatus(settlement.status);
       if (value !== undefined && instance.tags[config.statusTagKey] !== value) addWrite(message, id, value);
+      if (settlement.agentId !== undefined) addWrite(message, id, settlement.agentId, AGENT_ID_TAG_KEY);
       if (settlement.authorized) authorized.push(id);
       else if (message.action === "inspect" && settlement.status?.stage === "collecting") {
         idle.push(id);
@@ -284,8 +301,12 @@ export async function checkCommands(
   }
 
   // Status first, as in authorize: the heartbeat check acts only on instances marked authorized.
-  for (const { scope, value, ids } of writes.values())
-    await deps.ecs(scope).tagInstances(ids, { [config.statusTagKey]: value });
+  // The agent ids before the statuses: an authorized host is matched by them.
+  const ordered = [...writes.values()].sort(
+    (a, b) => Number(b.tagKey === AGENT_ID_TAG_KEY) - Number(a.tagKey === AGENT_ID_TAG_KEY),
+  );
+  for (const { scope, tagKey, value, ids } of ordered)
+    await deps.ecs(scope).tagInstances(ids, { [tagKey]: value });
   for (const [delaySeconds, bodies] of again)
     await deps.queue.send(deps.heartbeatQueue, bodies, { delaySeconds });
   return outcome;

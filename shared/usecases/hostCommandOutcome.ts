@@ -4,7 +4,8 @@
  */
 import type { Status } from "../domain/status";
 import { parseHostReport } from "../hostscript/hostReport";
-import type { InvocationResult } from "../ports/ecs";
+import { agentIdToRecord } from "../planner/heartbeating";
+import type { InstanceRecord, InvocationResult } from "../ports/ecs";
 
 /**
  * A command still without a result this long after it was sent is failed `HostCommandTimeout`.
@@ -20,6 +21,18 @@ export const COMMAND_RESULT_GIVE_UP_MS = 30 * 60_000;
  */
 export function commandCheckDelaySeconds(checks: number): number {
   return checks < 4 ? 50 : Math.min(50 * 2 ** (checks - 3), 300);
+}
+
+/**
+ * The agent-id tag a successful authorize asks to write (planner: agentIdToRecord): the UUID the
+ * host's agent heartbeats with, when neither its host-id nor the serial number would find it.
+ */
+export function agentIdAfterAuthorize(
+  instance: Pick<InstanceRecord, "instanceId" | "serialNumber" | "tags">,
+  result: InvocationResult,
+): string | undefined {
+  const parsed = parseHostReport(result.output);
+  return parsed.ok ? agentIdToRecord(instance, parsed.report.host) : undefined;
 }
 
 /** Why a command result is not a success, as a status to write. */

@@ -200,6 +200,7 @@ describe("bindings and machines", () => {
     expect(calls(kit.emulator, "ListMachines")).toBe(2);
     expect(machines).toHaveLength(501);
     expect(machines[0]).toEqual({
+      hostId: "h-0",
       machineUniqueId: "00000000-0000-0000-0000-000000000000",
       userdefinedId: "ltx-web-linux",
       lastHeartbeatTime: Math.floor(kit.emulator.now() / 1000),

@@ -1162,13 +1162,17 @@ describeRequiring(
         }).items;
         for (const machine of machines) {
           listed += 1;
-          const account = stack.fleet.host(machine.hostId)?.accountId ?? "";
+          // A Logtail host gives no host-id: the fleet host is the one with the machine's UUID.
+          const host = [...stack.fleet.hosts.values()].find(
+            (h) => h.machineUniqueId === machine.machineUniqueId,
+          );
+          const id = host?.instanceId ?? `(no host with ${machine.machineUniqueId})`;
           expect({
             route: name,
-            host: machine.hostId,
-            allowed: route.sources.some((s) => s.account === account),
-          }).toEqual({ route: name, host: machine.hostId, allowed: true });
-          expect(LEGIT[machine.hostId]).toBeDefined();
+            host: id,
+            allowed: route.sources.some((s) => s.account === host?.accountId),
+          }).toEqual({ route: name, host: id, allowed: true });
+          expect(LEGIT[id]).toBeDefined();
         }
       }
       expect(listed).toBeGreaterThanOrEqual(3);

@@ -117,8 +117,39 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
       uidFiles: [UID],
       identifiers: [ID],
       agent: { flavor: "ilogtail", control: "initd", running: true, restarted: true, restartError: null },
-      host: { dmiUuid: DMI_UUID, ip: "172.16.1.20", hostname: "app-b-01", agentVersion: "2.1.1" },
+      host: {
+        dmiUuid: DMI_UUID,
+        ip: "172.16.1.20",
+        hostname: "app-b-01",
+        agentVersion: "2.1.1",
+        agentUuid: DMI_UUID,
+        agentHostId: null,
+      },
       error: null,
+    });
+  });
+
+  test("the report names what the agent heartbeats with: app_info.json's UUID and host_id", async () => {
+    const host = newHost({
+      agent: "loongcollector",
+      appInfo: {
+        ip: "172.16.1.20",
+        hostname: "app-b-01",
+        version: "3.0.5",
+        uuid: "9b2f3c1d-5e6a-4b7c-8d9e-0f1a2b3c4d5e",
+        hostId: "i-bp1arm0000001",
+      },
+    });
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.report).toMatchObject({
+      ok: true,
+      host: {
+        dmiUuid: DMI_UUID,
+        agentUuid: "9b2f3c1d-5e6a-4b7c-8d9e-0f1a2b3c4d5e",
+        agentHostId: "i-bp1arm0000001",
+      },
     });
   });
 

@@ -319,7 +319,8 @@ describe("fields and agent versions", () => {
       expect(line.fields.get("__tag__:__inode__")).toBe(String(where?.inode));
       expect(line.fields.get("__source__")).toBe(host?.ip);
       expect(line.fields.get("__tag__:__hostname__")).toBe(HOST);
-      expect(line.fields.get("__tag__:__host_id__")).toBe(HOST);
+      // A Logtail host gives no host id by default (unverified; LoongCollector's is the instance id).
+      expect(line.fields.get("__tag__:__host_id__")).toBeUndefined();
       expect(line.fields.get("__tag__:__path__")).toBe("/var/log/app/a.log");
       expect(line.fields.get("__tag__:__user_defined_id__")).toBe("web");
       expect(line.fields.get("__tag__:__pack_id__")).toMatch(/^[0-9A-F]{16}-[0-9A-F]+$/);

@@ -117,9 +117,37 @@ describe("the simulated agent's heartbeats", () => {
       identifiers: ["team-x"],
       ip: simulated.ip,
       machineUniqueId: simulated.spec.serialNumber,
-      hostId: simulated.instanceId,
+      // Logtail's host-id is unverified: none by default.
+      hostId: "",
       at: expect.any(Number),
     });
+  });
+
+  test.each<[string, Partial<SimulatedHostSpec>, (host: SimulatedHost) => { uuid: string; hostId: string }]>([
+    [
+      "a LoongCollector host: host-id is the instance id",
+      { agent: "loongcollector" },
+      (h) => ({ uuid: h.spec.serialNumber, hostId: h.instanceId }),
+    ],
+    [
+      "an ARM host: a UUID of the agent's own, not the serial",
+      { arch: "arm64" },
+      (h) => ({ uuid: h.machineUniqueId, hostId: "" }),
+    ],
+    [
+      "an agent with an unrelated UUID",
+      { agentUuid: "7d1e0c55-3a0b-4f6e-9c2d-81b7a64e5f10" },
+      () => ({ uuid: "7d1e0c55-3a0b-4f6e-9c2d-81b7a64e5f10", hostId: "" }),
+    ],
+  ])("%s", (_name, spec, expected) => {
+    const { clock, beats, agents, simulated } = agentWith(spec);
+
+    clock.ms += 10_000;
+    agents.tick();
+
+    const want = expected(simulated);
+    expect(beats[0]).toMatchObject({ machineUniqueId: want.uuid, hostId: want.hostId });
+    if (spec.arch === "arm64") expect(want.uuid).not.toBe(simulated.spec.serialNumber);
   });
 
   test.each<[string, Partial<SimulatedHostSpec>]>([
