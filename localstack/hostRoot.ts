@@ -23,6 +23,11 @@ export interface HostSpec {
   userDefinedIdContent?: string;
   /** UID files that already exist. */
   uidFiles?: readonly string[];
+  /**
+   * The region the agent was installed for: written to ilogtail_config.json as its data server
+   * cluster and config server address (the layout of Alibaba's installer, unverified beyond them).
+   */
+  agentRegion?: string;
   /** app_info.json: `uuid` is what the agent heartbeats with (default: the DMI UUID), `hostId` its host-id. */
   appInfo?: { ip: string; hostname: string; version: string; uuid?: string; hostId?: string };
 }
@@ -112,6 +117,22 @@ export class HostRoot {
         chmodSync(path, 0o755);
       }
       if (spec.agentRunning) writeFileSync(join(dir, "run", "ilogtail-sim", "running"), "");
+      if (spec.agentRegion !== undefined) {
+        const region = spec.agentRegion;
+        writeFileSync(
+          join(dir, "usr-local/ilogtail", "ilogtail_config.json"),
+          `${JSON.stringify(
+            {
+              config_server_address: `http://logtail.${region}-intranet.log.aliyuncs.com`,
+              data_server_list: [{ cluster: region, endpoint: `${region}-intranet.log.aliyuncs.com` }],
+              cpu_usage_limit: 0.4,
+              mem_usage_limit: 384,
+            },
+            null,
+            4,
+          )}\n`,
+        );
+      }
       const info = spec.appInfo;
       if (info) {
         const versionKey = spec.agent === "ilogtail" ? "logtail_version" : "loongcollector_version";

@@ -121,6 +121,7 @@ export class SimulatedHost implements CommandHost, AgentHost {
     if (!this.hostRoot) {
       this.hostRoot = HostRoot.create(this.dir, {
         dmiUuid: this.spec.serialNumber,
+        agentRegion: this.slsRegion,
         agent: this.spec.agent,
         agentControl: this.spec.agentControl,
         agentRunning: this.spec.agentRunning,

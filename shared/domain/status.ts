@@ -23,6 +23,7 @@ export const REASON_CODES = [
   "AgentNotRunning",
   "UidFileMissing",
   "IdentifierMismatch",
+  "AgentRegionMismatch",
   "NoHeartbeat",
   // The host heartbeats but none of its lines reach the route's logstore (diagnosed on the host).
   "NoMatchingFiles",
@@ -109,6 +110,8 @@ export const REMEDIES: Record<ReasonCode, string> = {
   AgentNotRunning: "start the agent (/etc/init.d/ilogtaild start, or its systemd unit)",
   UidFileMissing: "the destination's UID file is gone from /etc/ilogtail/users: re-tag or wait for reconcile",
   IdentifierMismatch: "the identifier line differs from the route's (CR, tab or typo): reconcile rewrites it",
+  AgentRegionMismatch:
+    "the agent heartbeats to the region it was installed for: reinstall it for the route's destination region (across regions, the internet install), or route the host to a destination in its agent's region",
   NoHeartbeat: "check the agent's region and endpoint in ilogtail_config.json, network to SLS and the clock",
   NoMatchingFiles:
     "no file on the host matches the route's filePaths: fix the paths in the routes file, or untag the instance",

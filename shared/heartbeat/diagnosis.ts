@@ -1,8 +1,8 @@
 /**
  * Why a host that was authorized does not heartbeat, from what the host script's `inspect` found on
  * it. The order follows the official heartbeat checklist: agent installed, agent running, the
- * destination's UID file, the identifier line; what the host cannot tell (region and endpoint of the
- * agent, network, clock skew) is NoHeartbeat.
+ * destination's UID file, the identifier line, the region the agent was installed for; what the
+ * host cannot tell (network, clock skew, an endpoint it cannot read) is NoHeartbeat.
  */
 import type { ReasonCode, Status } from "../domain/status";
 import type { HostReport } from "../hostscript/hostReport";
@@ -15,7 +15,7 @@ export interface Diagnosis {
 
 export function diagnoseNoHeartbeat(
   report: HostReport,
-  expected: { uid: string; identifier: string },
+  expected: { uid: string; identifier: string; region?: string },
 ): Diagnosis {
   if (report.agent.flavor === "none") {
     return { reason: "AgentNotInstalled", detail: "neither Logtail nor LoongCollector is installed" };
@@ -33,6 +33,15 @@ export function diagnoseNoHeartbeat(
       detail: near
         ? `the identifier line has stray characters (${JSON.stringify(near)}) and matches no machine group`
         : `no line ${expected.identifier} in user_defined_id`,
+    };
+  }
+  // An agent heartbeats to, and ships to, the region it was installed for: its config file says
+  // which. Unknown (no file, a format the script cannot read, Windows) is no verdict.
+  const agentRegion = report.host.agentRegion ?? null;
+  if (expected.region !== undefined && agentRegion !== null && agentRegion !== expected.region) {
+    return {
+      reason: "AgentRegionMismatch",
+      detail: `the agent is installed for ${agentRegion} (ilogtail_config.json); the route's destination is in ${expected.region}`,
     };
   }
   return {

@@ -29,6 +29,16 @@ export const hostReportSchema = z.object({
     /** app_info.json's `UUID` and `host_id`: what the agent heartbeats with. Absent from older scripts. */
     agentUuid: nullableString.optional(),
     agentHostId: nullableString.optional(),
+    /**
+     * The region the agent was installed for, from ilogtail_config.json (a region id, or null when
+     * the file is missing or names none). Absent from older scripts and on Windows.
+     */
+    agentRegion: z
+      .string()
+      .regex(/^[a-z]{2,}(-[a-z0-9]+)+$/)
+      .nullable()
+      .optional()
+      .catch(null),
   }),
   /**
    * What inspect found at the paths it was given (`--path`): how many regular files match, how

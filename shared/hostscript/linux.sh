@@ -34,6 +34,7 @@ USERS_DIR=$ILOGTAIL_DIR/users
 ID_FILE=$ILOGTAIL_DIR/user_defined_id
 LOCK_DIR=$ILOGTAIL_DIR/.logtail-xacct.lock.d
 APP_INFO=/usr/local/ilogtail/app_info.json
+AGENT_CONFIG=/usr/local/ilogtail/ilogtail_config.json
 DMI_UUID_FILE=/sys/class/dmi/id/product_uuid
 SCRIPT_VERSION=1
 LOCK_WAIT_SECONDS=30
@@ -119,10 +120,11 @@ json_identifier_lines() {
 
 # The agent's ip, hostname, version, UUID and host id from app_info.json (pretty-printed or not),
 # as the JSON members of the report's host object, in one pass and without a JSON parser. The UUID
-# and host id are what the agent heartbeats with (machine-uniqueid, host-id).
+# and host id are what the agent heartbeats with (machine-uniqueid, host-id); without the file,
+# they are left out (unknown).
 json_app_info() {
   if [ ! -r "$APP_INFO" ]; then
-    printf '"ip":null,"hostname":null,"agentVersion":null,"agentUuid":null,"agentHostId":null'
+    printf '"ip":null,"hostname":null,"agentVersion":null'
     return
   fi
   awk "$AWK_JSON_ESCAPE"'
@@ -142,13 +144,21 @@ json_app_info() {
       if (hostid == "") hostid = field($0, "host_id")
     }
     function member(name, value) {
-      printf "\"%s\":", name
+      printf "%s\"%s\":", (n++ ? "," : ""), name
       if (value == "") printf "null"; else { printf "\""; esc(value); printf "\"" }
     }
     END {
-      member("ip", ip); printf ","; member("hostname", host); printf ","; member("agentVersion", version)
-      printf ","; member("agentUuid", uuid); printf ","; member("agentHostId", hostid)
+      member("ip", ip); member("hostname", host); member("agentVersion", version)
+      member("agentUuid", uuid); member("agentHostId", hostid)
     }' "$APP_INFO"
+}
+
+# The region the agent was installed for, as the report's `agentRegion` member: the first
+# data_server_list cluster of ilogtail_config.json; only a region id is ever printed.
+json_agent_region() {
+  r=$(sed -n 's/.*"cluster" *: *"\([a-z0-9-]*\)".*/\1/p' "$AGENT_CONFIG" 2>/dev/null | head -n 1)
+  case $r in [a-z]*-[a-z0-9]*) r="\"$r\"" ;; *) r=null ;; esac
+  printf '"agentRegion":%s' "$r"
 }
 
 # The SMBIOS UUID, read with the shell's own `read` (no process); dmidecode where sysfs lacks it.
@@ -195,7 +205,7 @@ report() {
   printf ',"uidFiles":%s,"identifiers":%s' "$(json_uid_files)" "$(json_identifier_lines)"
   printf ',"agent":{"flavor":"%s","control":"%s","running":%s,"restarted":%s,"restartError":%s}' \
     "$agent_flavor" "$agent_control" "$agent_running" "$agent_restarted" "$(json_string "$restart_error")"
-  printf ',"host":{"dmiUuid":%s,%s}' "$(json_string "$(dmi_uuid)")" "$(json_app_info)"
+  printf ',"host":{"dmiUuid":%s,%s,%s}' "$(json_string "$(dmi_uuid)")" "$(json_app_info)" "$(json_agent_region)"
   if [ "$ok" = true ] && [ -n "$paths" ]; then printf ',"files":%s' "$(json_files)"; fi
   if [ -n "$err_code" ]; then
     printf ',"error":{"code":%s,"message":%s}}\n' "$(json_string "$err_code")" "$(json_string "$err_message")"

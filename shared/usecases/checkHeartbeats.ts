@@ -466,7 +466,11 @@ async function diagnose(
       for (const result of await waitForInvocation(deps, ecs, invocation.invokeId)) {
         const report = parseHostReport(result.output);
         if (result.status === "Success" && report.ok) {
-          const found = diagnoseNoHeartbeat(report.report, { uid: destination.uid, identifier });
+          const found = diagnoseNoHeartbeat(report.report, {
+            uid: destination.uid,
+            identifier,
+            region: destination.region,
+          });
           record(result.instanceId, { stage: "failed", reason: found.reason });
           deps.log({
             action: "diagnose",

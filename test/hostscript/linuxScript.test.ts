@@ -129,6 +129,27 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
     });
   });
 
+  test("the report names the region the agent was installed for, from ilogtail_config.json", async () => {
+    const installed = newHost({ agentRegion: "cn-shanghai" });
+    const unknown = newHost();
+
+    expect((await runRendered(installed, authorize())).report.host.agentRegion).toBe("cn-shanghai");
+    expect((await runRendered(unknown, authorize())).report.host.agentRegion).toBeNull();
+  });
+
+  test("a cluster that is not a region id is no region", async () => {
+    const hostile = newHost();
+    writeFileSync(
+      join(hostile.dir, "usr-local/ilogtail", "ilogtail_config.json"),
+      '{"data_server_list":[{"cluster":"cn-x\\",\\"ok\\":true"}]}\n',
+    );
+
+    const run = await runRendered(hostile, authorize());
+
+    expect(run.report.ok).toBe(true);
+    expect(run.report.host.agentRegion).toBeNull();
+  });
+
   test("the report names what the agent heartbeats with: app_info.json's UUID and host_id", async () => {
     const host = newHost({
       agent: "loongcollector",

@@ -22,7 +22,13 @@ import {
 import { describeRequiring, sandboxRequirement } from "../support/requires";
 
 const tagged = { [config.tagKey]: "app-b-prod" };
-const ids = { up: "i-bp1hbup0000001", down: "i-bp1hbdown00001", noAgent: "i-bp1hbnoagent01" };
+const ids = {
+  up: "i-bp1hbup0000001",
+  down: "i-bp1hbdown00001",
+  noAgent: "i-bp1hbnoagent01",
+  // Its agent was installed for cn-shanghai; the route's destination is in cn-hangzhou.
+  otherRegion: "i-bp1hbregion001",
+};
 
 describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", () => {
   let kit: PipelineKit;
@@ -34,6 +40,7 @@ describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", (
       { account: "app-b", region: REGION, id: ids.up, tags: tagged, idleLogs: ["/var/log/app-b/old.log"] },
       { account: "app-b", region: REGION, id: ids.down, tags: tagged },
       { account: "app-b", region: REGION, id: ids.noAgent, agent: "none", tags: tagged },
+      { account: "app-b", region: REGION, id: ids.otherRegion, slsRegion: "cn-shanghai", tags: tagged },
     ]);
     deps = {
       ...kit.deps,
@@ -56,7 +63,7 @@ describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", (
   test("the first check makes the route's machine group, so the agents' heartbeats have a place to land", async () => {
     const outcome = await checkHeartbeats(deps);
 
-    expect(outcome).toMatchObject({ messages: 1, healthy: 0, waiting: 3 });
+    expect(outcome).toMatchObject({ messages: 1, healthy: 0, waiting: 4 });
     const group = await kit.adapters
       .sls({ accountId: HUB, region: REGION, project: "central-logs" })
       .listMachines("app-b-prod-linux");
@@ -68,7 +75,7 @@ describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", (
 
     const outcome = await checkHeartbeats(deps);
 
-    expect(outcome).toMatchObject({ messages: 1, healthy: 1, waiting: 2, diagnosed: 0 });
+    expect(outcome).toMatchObject({ messages: 1, healthy: 1, waiting: 3, diagnosed: 0 });
     expect(kit.messagesIn(APPLY_QUEUE)).toEqual([
       {
         ok: true,
@@ -105,7 +112,7 @@ describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", (
 
     const outcome = await checkHeartbeats(deps);
 
-    expect(outcome.diagnosed).toBe(3);
+    expect(outcome.diagnosed).toBe(4);
     // The look at the heartbeating host's files is read at a later tick (no wait in the round).
     expect(kit.status(ids.up)).toBe("authorized");
     // The stopped clock must not jump past the command's timeout while the host still runs it.
@@ -127,6 +134,17 @@ describeRequiring(sandboxRequirement(), "heartbeat checks on the local stack", (
     );
     expect(kit.status(ids.down)).toBe("failed:AgentNotRunning");
     expect(kit.status(ids.noAgent)).toBe("failed:AgentNotInstalled");
+    // Its files and agent are in order: the region its agent was installed for is the reason.
+    expect(kit.status(ids.otherRegion)).toBe("failed:AgentRegionMismatch");
+    expect(kit.logs).toContainEqual(
+      expect.objectContaining({
+        action: "diagnose",
+        reason: "AgentRegionMismatch",
+        instanceIds: [ids.otherRegion],
+        detail:
+          "the agent is installed for cn-shanghai (ilogtail_config.json); the route's destination is in cn-hangzhou",
+      }),
+    );
     expect(kit.logs).toContainEqual(
       expect.objectContaining({ action: "diagnose", reason: "AgentNotRunning", instanceIds: [ids.down] }),
     );

@@ -169,8 +169,24 @@ describe("diagnosing a host that does not heartbeat", () => {
       /no line app-b-prod-linux/,
     ],
     ["everything in place", report(), "NoHeartbeat", /region and endpoint/],
+    [
+      "an agent installed for another region",
+      report({
+        host: { dmiUuid: null, ip: null, hostname: null, agentVersion: null, agentRegion: "cn-shanghai" },
+      }),
+      "AgentRegionMismatch",
+      /^the agent is installed for cn-shanghai \(ilogtail_config\.json\); the route's destination is in cn-hangzhou$/,
+    ],
+    [
+      "an agent installed for the destination's region",
+      report({
+        host: { dmiUuid: null, ip: null, hostname: null, agentVersion: null, agentRegion: "cn-hangzhou" },
+      }),
+      "NoHeartbeat",
+      /region and endpoint/,
+    ],
   ])("%s → %s", (_name, found, reason, detail) => {
-    const diagnosis = diagnoseNoHeartbeat(found, { uid: UID, identifier: ID });
+    const diagnosis = diagnoseNoHeartbeat(found, { uid: UID, identifier: ID, region: "cn-hangzhou" });
 
     expect(diagnosis.reason).toBe(reason);
     expect(diagnosis.detail).toMatch(detail);
