@@ -130,7 +130,7 @@ export async function openCloud(options: CloudOptions): Promise<CloudSession> {
     adapters,
     queues: { heartbeat: HUB_QUEUES.heartbeat, apply: HUB_QUEUES.apply, deadLetter: HUB_QUEUES.deadLetter },
     scripts: readHostScripts(),
-    slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
+    slsDataEndpoint: (region, network) => endpoints.slsDataEndpoint(region, network),
     clock: { now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
     log: (line) => logs.push(line),
     origin: "cli",

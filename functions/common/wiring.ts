@@ -170,7 +170,7 @@ async function wire(
       deadLetter: env.LOGTAIL_XACCT_DEAD_LETTER_QUEUE,
     },
     scripts: hostScripts,
-    slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
+    slsDataEndpoint: (region, network) => endpoints.slsDataEndpoint(region, network),
     clock: { now, sleep, deadline: () => current.deadline },
     log: (line) => log({ ...line }),
     origin: functionName,

@@ -32,8 +32,9 @@ export function alibabaEndpoints(options: AlibabaEndpointOptions = {}): Endpoint
       vpc
         ? `http://${accountId}.mns.${region}-internal.aliyuncs.com`
         : `https://${accountId}.mns.${region}.aliyuncs.com`,
-    slsDataEndpoint: (region) =>
-      options.slsDataNetwork === "public"
+    // A route that crosses regions says `internet`: its hosts cannot reach another region's intranet.
+    slsDataEndpoint: (region, network) =>
+      network === "internet" || options.slsDataNetwork === "public"
         ? `${region}.log.aliyuncs.com`
         : `${region}-intranet.log.aliyuncs.com`,
   };

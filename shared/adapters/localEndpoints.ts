@@ -57,6 +57,7 @@ export function localEndpoints(document: LocalEndpointsDocument): EndpointResolv
     sls: (region) => sdkEndpoint(fill(templates.sls, { region })),
     sts: () => sdkEndpoint(templates.sts),
     mns: (accountId, region) => fill(templates.mns, { accountId, region }),
+    // One emulator answers for every network.
     slsDataEndpoint: (region) => new URL(fill(templates.sls, { region })).host,
   };
 }

@@ -177,6 +177,17 @@ export function checkRoutesConfig(config: RoutesFile): CheckedIssue[] {
         at("destination"),
         `unknown destination "${route.destination}" (known: ${known.length > 0 ? known.join(", ") : "none"})`,
       );
+    } else if (route.network === "intranet") {
+      // Every host of the route ships to the destination: from another region, only over the internet.
+      for (const source of route.sources) {
+        const account = config.sourceAccounts.find((a) => a.uid === source.account);
+        const away = account?.regions.filter((region) => region !== destination.region) ?? [];
+        if (account && away.length > 0)
+          add(
+            at("network"),
+            `source account ${account.name} (${account.uid}) has instances in ${away.join(", ")} and the destination is in ${destination.region}: intranet endpoints do not cross regions; set network: internet, with its hosts' agents installed for ${destination.region} (the internet install)`,
+          );
+      }
     }
 
     for (const os of OPERATING_SYSTEMS) {

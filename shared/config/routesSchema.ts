@@ -178,6 +178,13 @@ const route = z.strictObject({
   deliveryTimeoutSeconds: z.number().int().min(30).max(86_400).default(DEFAULT_DELIVERY_TIMEOUT_SECONDS),
   sources: z.array(routeSource).min(1, { error: "needs at least one source account" }),
   /**
+   * How the route's hosts and copy jobs reach the destination's SLS: `intranet` (the destination
+   * region's intranet endpoint) or `internet` (its public endpoint). Intranet endpoints do not
+   * cross regions: a route with a source region other than the destination's must say `internet`,
+   * and its hosts' agents must be installed for the destination region (the internet install).
+   */
+  network: z.enum(["intranet", "internet"]).default("intranet"),
+  /**
    * Timing of the exactly-once handover from a source's `retire` config (README "Exactly-once
    * cutover"); what Alibaba's agent does is unverified, so these are parameters.
    */

@@ -17,5 +17,8 @@ export interface EndpointResolver {
    * The SLS endpoint written into resources the service itself uses: a Logtail config's
    * `flusher_sls.Endpoint` and an ETL job's sink endpoint (host only, no scheme).
    */
-  slsDataEndpoint(region: string): string;
+  slsDataEndpoint(region: string, network?: DataNetwork): string;
 }
+
+/** How a route's hosts and copy jobs reach the destination's SLS (routes file: `network`). */
+export type DataNetwork = "intranet" | "internet";

@@ -100,7 +100,7 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
     (i) => routeOf(config, i) === message.route && i.status === "Running",
   );
   const sls = deps.sls({ accountId: destination.uid, region: destination.region, project: route.project });
-  const endpoint = deps.slsDataEndpoint(destination.region);
+  const endpoint = deps.slsDataEndpoint(destination.region, route.network);
 
   const handover = handoverSources(config, route);
   await sls.ensureProject();
@@ -321,7 +321,7 @@ async function maybeCutover(
               name: "destination",
               project: route.project,
               logstore: route.logstore,
-              endpoint: deps.slsDataEndpoint(destination.region),
+              endpoint: deps.slsDataEndpoint(destination.region, route.network),
               roleArn: route.backfill.writeRoleArn,
             },
           ],

@@ -8,6 +8,7 @@ import type { HostScripts } from "../hostscript/hostCommand";
 import { deadLetterBody } from "../messages/deadLetters";
 import type { DeadLetterEntry, DeadLetterSink } from "../ports/deadLetter";
 import type { AccountRegion, EcsPort } from "../ports/ecs";
+import type { DataNetwork } from "../ports/endpoints";
 import type { StepLog } from "../ports/log";
 import type { QueuePort } from "../ports/queue";
 import type { SlsPort, SlsScope } from "../ports/sls";
@@ -22,7 +23,7 @@ export interface StepDeps {
   deadLetter: DeadLetterSink;
   scripts: HostScripts;
   /** The SLS endpoint agents and copy jobs write to, for a region. */
-  slsDataEndpoint(region: string): string;
+  slsDataEndpoint(region: string, network?: DataNetwork): string;
   /** Milliseconds: the wall clock on Alibaba Cloud, the emulator's on the local stack. */
   now(): number;
   /** Waits on the same clock as `now`. */
@@ -45,7 +46,7 @@ export interface StepParts {
   adapters: { ecs(scope: AccountRegion): EcsPort; sls(scope: SlsScope): SlsPort; queue(): QueuePort };
   queues: { heartbeat: string; apply: string; deadLetter: string };
   scripts: HostScripts;
-  slsDataEndpoint(region: string): string;
+  slsDataEndpoint(region: string, network?: DataNetwork): string;
   clock: { now(): number; sleep(ms: number): Promise<void>; deadline?(): number | undefined };
   log: StepLog;
   /** Who puts a dead letter (a function's name, `cli`, `test`): said in the record. */
@@ -72,7 +73,7 @@ export function buildStepDeps(parts: StepParts): StepDeps {
       parts.onDeadLetter?.(entry, queues.deadLetter);
     },
     scripts: parts.scripts,
-    slsDataEndpoint: (region) => parts.slsDataEndpoint(region),
+    slsDataEndpoint: (region, network) => parts.slsDataEndpoint(region, network),
     now: () => clock.now(),
     sleep: (ms) => clock.sleep(ms),
     ...(clock.deadline ? { deadline: () => clock.deadline?.() } : {}),

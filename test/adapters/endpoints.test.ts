@@ -16,6 +16,11 @@ describe("Alibaba's endpoints", () => {
     expect(endpoints.sts("cn-shanghai")).toEqual({ host: "sts.aliyuncs.com", protocol: "https" });
     expect(endpoints.mns(hub.id, "cn-shanghai")).toBe(`https://${hub.id}.mns.cn-shanghai.aliyuncs.com`);
     expect(endpoints.slsDataEndpoint("cn-shanghai")).toBe("cn-shanghai-intranet.log.aliyuncs.com");
+    // A route across regions (routes file `network: internet`): the public endpoint.
+    expect(endpoints.slsDataEndpoint("cn-shanghai", "internet")).toBe("cn-shanghai.log.aliyuncs.com");
+    expect(endpoints.slsDataEndpoint("cn-shanghai", "intranet")).toBe(
+      "cn-shanghai-intranet.log.aliyuncs.com",
+    );
   });
 
   it("resolves the VPC endpoints for functions attached to a VPC", () => {

@@ -31,6 +31,8 @@ function validFile(): { [key: string]: Json } {
     routes: {
       "app-b-prod": {
         destination: "central",
+        // app-b has instances in cn-shanghai; the destination is in cn-hangzhou.
+        network: "internet",
         project: "central-logs",
         logstore: "app-b",
         machineGroup: { linux: "app-b-prod-linux", windows: "app-b-prod-windows" },
@@ -99,6 +101,33 @@ describe("routes config: accepted", () => {
     expect(summarizeRoutesConfig(config)).toBe(
       "2 routes, 1 destination, 2 source accounts (3 account-regions), tag key logtail-xacct-route",
     );
+  });
+
+  test("a route whose sources are all in the destination's region may use the intranet, its default", () => {
+    const file = validFile() as {
+      sourceAccounts: Array<{ regions: string[] }>;
+      routes: Record<string, Json>;
+    };
+    const [account] = file.sourceAccounts;
+    if (account) account.regions = ["cn-hangzhou"];
+    delete (file.routes["app-b-prod"] as { [key: string]: Json }).network;
+
+    const result = parseRoutesConfig(stringify(file as { [key: string]: Json }));
+
+    expect(result.ok ? result.config.routes["app-b-prod"]?.network : result.issues).toBe("intranet");
+  });
+
+  test("a route across regions on the intranet is refused: its hosts could never reach the destination", () => {
+    const result = parseRoutesConfig(withValue("routes.app-b-prod.network", "intranet"));
+
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.issues).toEqual([
+      expect.objectContaining({
+        path: "routes.app-b-prod.network",
+        message:
+          "source account app-b (1700000000000397) has instances in cn-shanghai and the destination is in cn-hangzhou: intranet endpoints do not cross regions; set network: internet, with its hosts' agents installed for cn-hangzhou (the internet install)",
+      }),
+    ]);
   });
 
   test("the minimal file is valid and gets the documented defaults", () => {

@@ -483,6 +483,7 @@ describe("buildDeployment on other shapes", () => {
         ...config.routes,
         "other-prod": {
           destination: "other",
+          network: "internet",
           project: "other-logs",
           logstore: "other",
           machineGroup: { linux: "other-linux" },

@@ -889,7 +889,9 @@ export function fakeCloud(start?: number): FakeCloud {
 }
 
 /** The SLS endpoint agents and copy jobs write to. */
-export const dataEndpoint = (region: string): string => `${region}-intranet.log.aliyuncs.com`;
+/** As Alibaba's resolver: the intranet endpoint, the public one for a route across regions. */
+export const dataEndpoint = (region: string, network?: "intranet" | "internet"): string =>
+  network === "internet" ? `${region}.log.aliyuncs.com` : `${region}-intranet.log.aliyuncs.com`;
 
 /**
  * The dependencies of every use case, from one fake cloud: its ports, the example routes file, the

@@ -104,7 +104,8 @@ describe("applyRoute", () => {
     expect(dest.machineGroups.get("app-b-prod-linux")).toEqual(["app-b-prod-linux"]);
     expect(dest.pipelineConfigs.get("app-b-prod-linux")).toMatchObject({
       logstore: "app-b",
-      endpoint: dataEndpoint(REGION),
+      // The route crosses regions (network: internet): agents ship to the public endpoint.
+      endpoint: dataEndpoint(REGION, "internet"),
       filePaths: ["/var/log/app-b/**/*.log"],
     });
     expect([...(dest.bindings.get("app-b-prod-linux") ?? [])]).toEqual(["app-b-prod-linux"]);
@@ -127,7 +128,10 @@ describe("applyRoute", () => {
     expect(created?.[0]).toMatchObject({
       roleArn: "acs:ram::1700000000000397:role/logtail-xacct-etl-read",
       sinks: [
-        { roleArn: "acs:ram::1200000000000456:role/logtail-xacct-etl-write", endpoint: dataEndpoint(REGION) },
+        {
+          roleArn: "acs:ram::1200000000000456:role/logtail-xacct-etl-write",
+          endpoint: dataEndpoint(REGION, "internet"),
+        },
       ],
     });
     expect(outcome.cutover).toEqual({ retired: true, backfillJob: JOB });
