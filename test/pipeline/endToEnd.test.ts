@@ -16,6 +16,7 @@ import {
   SPOKE,
   stackFleet,
   startFunctionStack,
+  tagWithRoute,
   until,
   untilAdvancing,
 } from "../support/localAccounts";
@@ -60,14 +61,7 @@ describeRequiring(sandboxRequirement(), "tag, converge, untag, converge back —
   });
 
   test("tagged: every instance ends collecting, with the route's identifier next to the foreign ones", async () => {
-    await ecsClient(stack.emulator.port, SPOKE).tagResources(
-      new $Ecs.TagResourcesRequest({
-        regionId: REGION,
-        resourceType: "instance",
-        resourceId: IDS,
-        tag: [new $Ecs.TagResourcesRequestTag({ key: "logtail-xacct-route", value: "app-b-prod" })],
-      }),
-    );
+    await tagWithRoute(stack.emulator.port, IDS, "app-b-prod");
     await until("every instance authorized", () => all("authorized"), 800);
     // The heartbeat timer runs every minute on the emulator's clock: it sends the heartbeating
     // hosts to apply, which binds the config; their lines then make them collecting.

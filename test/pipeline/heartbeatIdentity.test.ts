@@ -8,16 +8,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as $Ecs from "@alicloud/ecs20140526";
 import type { LocalStack } from "../../localstack/stack";
 import { AGENT_ID_TAG_KEY, type HeartbeatKey, heartbeatMatch } from "../../shared/planner/heartbeating";
 import {
-  ecsClient,
   HUB,
   REGION,
-  SPOKE,
   stackFleet,
   startFunctionStack,
+  tagWithRoute,
   until,
   untilAdvancing,
 } from "../support/localAccounts";
@@ -67,14 +65,7 @@ describeRequiring(sandboxRequirement(), "heartbeats matched by every key a host 
     }
     expect(stack.fleet.host("i-bp1hbkey00loong")?.hostId).toBe("i-bp1hbkey00loong");
 
-    await ecsClient(stack.emulator.port, SPOKE).tagResources(
-      new $Ecs.TagResourcesRequest({
-        regionId: REGION,
-        resourceType: "instance",
-        resourceId: IDS,
-        tag: [new $Ecs.TagResourcesRequestTag({ key: "logtail-xacct-route", value: "app-b-prod" })],
-      }),
-    );
+    await tagWithRoute(stack.emulator.port, IDS, "app-b-prod");
     await until("every instance authorized", () => all("authorized"), 800);
     stack.emulator.advanceClock(60_000);
     await untilAdvancing("every instance collecting", stack.emulator, () => all("collecting"));

@@ -1,7 +1,7 @@
 /** The hub and spoke accounts the local-stack tests load, and official-SDK clients for them. */
 
 import { join } from "node:path";
-import Ecs from "@alicloud/ecs20140526";
+import Ecs, * as $Ecs from "@alicloud/ecs20140526";
 import { $OpenApiUtil } from "@alicloud/openapi-core";
 import Sls from "@alicloud/sls20201230";
 import {
@@ -44,6 +44,22 @@ const config = (endpoint: string, key: Key) =>
   });
 
 export const ecsClient = (port: number, key: Key) => new Ecs(config(`ecs.${REGION}.localhost:${port}`, key));
+
+/** The operator opts the spoke's instances into a route, through the ECS API (its event starts authorize). */
+export async function tagWithRoute(
+  port: number,
+  instanceIds: readonly string[],
+  route: string,
+): Promise<void> {
+  await ecsClient(port, SPOKE).tagResources(
+    new $Ecs.TagResourcesRequest({
+      regionId: REGION,
+      resourceType: "instance",
+      resourceId: [...instanceIds],
+      tag: [new $Ecs.TagResourcesRequestTag({ key: "logtail-xacct-route", value: route })],
+    }),
+  );
+}
 export const slsClient = (port: number, key: Key) => new Sls(config(`${REGION}.log.localhost:${port}`, key));
 
 /** A local-stack fleet with the roles production has: event forwarding and the functions' role in the hub, the spoke's role. */

@@ -4,7 +4,9 @@
  * running looked at again with backoff, lost invocations settled at once. The per-host decision
  * alone is test/pipeline/settle.test.ts's.
  */
+
 import { type CheckCommandMessage, HUB_QUEUES } from "../../../shared/messages/queueMessages";
+import { AGENT_ID_TAG_KEY } from "../../../shared/planner/heartbeating";
 import { checkCommands } from "../../../shared/usecases/checkCommands";
 import {
   APP_B,
@@ -110,6 +112,20 @@ describe("checkCommands: authorize", () => {
         invokeId,
       }),
     );
+  });
+
+  test("a slow ARM host's agent UUID is recorded before its status, as authorize records it", async () => {
+    const ARM_AGENT = "9b2f3c1d-5e6a-4b7c-8d9e-0f1a2b3c4d5e";
+    const invokeId = await invocation([A]);
+    const report = hostReport();
+    ecs().setResult(invokeId, succeeded(A, { ...report, host: { ...report.host, agentUuid: ARM_AGENT } }));
+
+    await checkCommands(deps, [check(invokeId, { instanceIds: [A] })]);
+
+    expect(argsOf(ecs().calls, "tagInstances")).toEqual([
+      [[A], { [AGENT_ID_TAG_KEY]: ARM_AGENT }],
+      [[A], { [STATUS_KEY]: "authorized" }],
+    ]);
   });
 
   test("a command still running is looked at again, later each time, and its host stays pending", async () => {
