@@ -59,6 +59,9 @@ export async function handler(
     log({
       action: "authorize",
       outcome: "done",
+      accountId: parsed.accountId,
+      region: parsed.region,
+      attributedBy: parsed.attributedBy,
       instances: outcome.statuses.size,
       commands: outcome.commands,
     });

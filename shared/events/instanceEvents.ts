@@ -17,6 +17,8 @@ export interface InstancesToObserve {
   dedupeKey: string;
   accountId: string;
   region: string;
+  /** Which part of the event named the account: the payload, unless the event was never forwarded. */
+  attributedBy: Attribution;
   instanceIds: string[];
   /** For state changes: the state the event reports (`Running`, `Stopped`, …). */
   state?: string;
@@ -69,23 +71,61 @@ export function parseInstanceEvent(event: unknown, keys: EventKeys): ParsedInsta
   return { kind: "ignored", reason: `events of type ${type} are not for logtail-xacct`, dedupeKey };
 }
 
+/** Where an event's account and region were read from (logged: it says how far the envelope was trusted). */
+export type Attribution = "resource-arn" | "caller-identity" | "original-account" | "envelope";
+
+/** `acs:ecs:<region>:<account>:instance/<id>`: the instance's own name, which no forwarding rewrites. */
+const INSTANCE_ARN = /^acs:ecs:([a-z0-9-]+):(\d+):instance\/[^/]+$/;
+
+/**
+ * Whose instances, and in which region, read from the event's own payload first. The envelope
+ * (`aliyunaccountid`, `aliyunregionid`) names the bus that holds the event: after forwarding to the
+ * hub's bus that is the hub, in the hub's region, so it is used only for an event that was not
+ * forwarded. Whether forwarding keeps `aliyunoriginalaccountid` is undocumented: it is a fallback and,
+ * when present, must agree with the payload.
+ */
 function accountAndRegion(
   event: Json,
   data: Json,
-): { accountId: string; region: string } | { error: string } {
+): { accountId: string; region: string; attributedBy: Attribution } | { error: string } {
   const identity = isObject(data.userIdentity) ? data.userIdentity : {};
-  // An event a spoke forwards to the hub's bus carries the hub in aliyunaccountid and the spoke,
-  // where the instance lives, in aliyunoriginalaccountid.
-  const accountId =
-    str(event.aliyunoriginalaccountid) ??
-    str(event.aliyunaccountid) ??
-    str(identity.accountId) ??
-    str(data.userId);
-  const region = str(data.acsRegion) ?? str(event.aliyunregionid) ?? str(data.regionId);
-  if (accountId === undefined || !ACCOUNT_UID.test(accountId))
-    return { error: "the event names no valid account UID" };
-  if (region === undefined || !REGION_ID.test(region)) return { error: "the event names no valid region" };
-  return { accountId, region };
+  const arn = INSTANCE_ARN.exec(str(event.subject) ?? str(data.resourceArn) ?? "");
+  const original = str(event.aliyunoriginalaccountid);
+  const busName = str(event.aliyuneventbusname);
+  const forwarded = original !== undefined || (busName !== undefined && busName !== "default");
+  const envelope = forwarded
+    ? {}
+    : { accountId: str(event.aliyunaccountid), region: str(event.aliyunregionid) };
+
+  const candidates: Array<[Attribution, string | undefined]> = [
+    ["resource-arn", arn?.[2]],
+    ["caller-identity", str(identity.accountId)],
+    ["original-account", original],
+    ["envelope", envelope.accountId],
+  ];
+  const found = candidates.find(([, value]) => value !== undefined);
+  if (found === undefined || found[1] === undefined || !ACCOUNT_UID.test(found[1])) {
+    return {
+      error: forwarded
+        ? "the forwarded event names no valid account UID in its payload (resource ARN or caller identity)"
+        : "the event names no valid account UID",
+    };
+  }
+  const [attributedBy, accountId] = found;
+  if (original !== undefined && original !== accountId) {
+    return {
+      error: `the event names resources of account ${accountId} but was sent by account ${original}`,
+    };
+  }
+  const region = arn?.[1] ?? str(data.acsRegion) ?? str(data.regionId) ?? envelope.region;
+  if (region === undefined || !REGION_ID.test(region)) {
+    return {
+      error: forwarded
+        ? "the forwarded event names no valid region in its payload (resource ARN or acsRegion)"
+        : "the event names no valid region",
+    };
+  }
+  return { accountId, region, attributedBy };
 }
 
 function observe(

@@ -34,6 +34,7 @@ describe("parsing the events that wake authorize", () => {
       dedupeKey: "acs.ecs/5f0c1c7e-2b0e-4d8e-9d55-0a1b2c3d4e5f",
       accountId: ACCOUNT,
       region: "cn-hangzhou",
+      attributedBy: "resource-arn",
       instanceIds: ["i-bp1example0000001"],
       rejectedIds: 0,
     });
@@ -140,6 +141,99 @@ describe("parsing the events that wake authorize", () => {
     };
 
     expect(parseInstanceEvent(forwarded, KEYS)).toMatchObject({ kind: "observe", accountId: ACCOUNT });
+  });
+
+  describe("attribution after forwarding: the payload, never the hub's envelope", () => {
+    const SPOKE = "1300000000000789";
+    const HUB_UID = "1200000000000456";
+    // The envelope a hub custom bus gives a forwarded event: the hub's account and region.
+    const onHubBus = {
+      aliyunaccountid: HUB_UID,
+      aliyunregionid: "cn-hangzhou",
+      aliyuneventbusname: "logtail-xacct-events",
+    };
+    const stateChange = (extra: Record<string, unknown>) => ({
+      id: "sc-1",
+      source: "acs.ecs",
+      type: "ecs:Instance:StateChange",
+      subject: `acs:ecs:ap-southeast-1:${SPOKE}:instance/i-t4nspoke000001`,
+      data: { resourceId: "i-t4nspoke000001", resourceType: "ALIYUN::ECS::Instance", state: "Running" },
+      ...extra,
+    });
+
+    test.each([
+      ["keeps aliyunoriginalaccountid", { ...onHubBus, aliyunoriginalaccountid: SPOKE }],
+      ["drops aliyunoriginalaccountid", onHubBus],
+    ])(
+      "a state change forwarded across regions (the bus %s) is looked up where its ARN says",
+      (_, envelope) => {
+        expect(parseInstanceEvent(stateChange(envelope), KEYS)).toMatchObject({
+          kind: "observe",
+          accountId: SPOKE,
+          region: "ap-southeast-1",
+          attributedBy: "resource-arn",
+        });
+      },
+    );
+
+    test("a tag call is attributed to the caller's account and its acsRegion, not the hub's", () => {
+      const event = {
+        ...tagEvent("TagResources", { "ResourceId.1": "i-bp1aaaaaa", "Tag.1.Key": KEYS.tagKey }),
+        ...onHubBus,
+      };
+      event.data = { ...event.data, userIdentity: { accountId: SPOKE, type: "assumed-role" } };
+
+      expect(parseInstanceEvent(event, KEYS)).toMatchObject({
+        kind: "observe",
+        accountId: SPOKE,
+        region: "cn-shanghai",
+        attributedBy: "caller-identity",
+      });
+    });
+
+    test("a forwarded event whose payload names no account is rejected, not given to the hub", () => {
+      const { subject: _, ...withoutArn } = stateChange(onHubBus);
+
+      expect(parseInstanceEvent(withoutArn, KEYS)).toMatchObject({
+        kind: "rejected",
+        reason: expect.stringContaining("forwarded event names no valid account UID in its payload"),
+      });
+    });
+
+    test("a forwarded event whose payload names no region is rejected, not looked up in the hub's", () => {
+      const event = { ...stateChange({ ...onHubBus, aliyunoriginalaccountid: SPOKE }) };
+      delete (event as { subject?: string }).subject;
+
+      expect(parseInstanceEvent(event, KEYS)).toMatchObject({
+        kind: "rejected",
+        reason: expect.stringContaining("names no valid region in its payload"),
+      });
+    });
+
+    test("an event sent by one account naming another account's instance is rejected", () => {
+      const forged = stateChange({ ...onHubBus, aliyunoriginalaccountid: "1400000000000111" });
+
+      expect(parseInstanceEvent(forged, KEYS)).toMatchObject({
+        kind: "rejected",
+        reason: `the event names resources of account ${SPOKE} but was sent by account 1400000000000111`,
+      });
+    });
+
+    test("an event on the bus where it arose may still be read from its envelope", () => {
+      const local = stateChange({
+        aliyunaccountid: SPOKE,
+        aliyunregionid: "cn-beijing",
+        aliyuneventbusname: "default",
+      });
+      delete (local as { subject?: string }).subject;
+
+      expect(parseInstanceEvent(local, KEYS)).toMatchObject({
+        kind: "observe",
+        accountId: SPOKE,
+        region: "cn-beijing",
+        attributedBy: "envelope",
+      });
+    });
   });
 
   test("a state change names the instance and its state", () => {
