@@ -31,6 +31,7 @@ import { formatIssue, loadRoutesConfig, RoutesConfigError } from "../../shared/c
 import {
   type AccountDocuments,
   buildDeployment,
+  DEFAULT_BUS,
   DeploymentConflictError,
   type DeploymentDocuments,
   type EventRuleDocuments,
@@ -99,7 +100,7 @@ export function writePolicies(configFile: string, out: string, io: CliIo): numbe
   const roles = documents.accounts.reduce((n, account) => n + account.roles.length, 0);
   const ruleSets = documents.accounts.reduce((n, account) => n + account.eventRules.length, 0);
   io.out(
-    `${out}: ${files.length} files: ${roles} roles in ${documents.accounts.length} accounts, EventBridge rules for ${ruleSets} account-regions\n`,
+    `${out}: ${files.length} files: ${roles} roles in ${documents.accounts.length} accounts, EventBridge rules on ${ruleSets} buses\n`,
   );
   io.out(
     `next: review ${join(out, "README.md")}, then run ${join(out, "setup.sh")} <account UID> with each account's credentials, the hub (${documents.hubAccountId}) first\n`,
@@ -127,7 +128,7 @@ export function policyFile(role: RoleDocuments): string {
 }
 
 export function ruleFile(rules: EventRuleDocuments): string {
-  return `${rules.accountId}/eventbridge-rule-${rules.region}.json`;
+  return `${rules.accountId}/eventbridge-${rules.region}-${rules.eventBusName}.json`;
 }
 
 /** Every file of the output, sorted by path. Pure. */
@@ -201,18 +202,32 @@ export function renderSetupScript(documents: DeploymentDocuments, source: string
         `    --RoleName ${shellQuote(role.name)}`,
       );
     }
-    if (account.eventRules.length > 0 && !account.isHub) {
+    if (account.eventRules.some((rules) => rules.eventBusName === DEFAULT_BUS)) {
       lines.push(
         "  # ActionTrail events reach EventBridge through a service-linked role. unverified: created with",
         "  # the console's first EventBridge use, or with (fails when it exists):",
         "  #   ali resourcemanager CreateServiceLinkedRole --ServiceName source-actiontrail.eventbridge.aliyuncs.com",
       );
     }
+    if (account.isHub) {
+      lines.push(
+        "  # EventBridge invokes the authorize function and writes its dead letters through its own",
+        "  # service-linked roles, made by the console when a rule targets Function Compute or MNS.",
+      );
+    }
     for (const rules of account.eventRules) {
       lines.push(
-        `  # EventBridge, ${rules.region}: ${ruleFile(rules)}`,
+        `  # EventBridge, ${rules.region}, bus ${rules.eventBusName}: ${ruleFile(rules)}`,
         "  # unverified: EventTargets passed as one JSON string (the API's json-style parameter).",
       );
+      if (rules.createBus) {
+        lines.push(
+          `  echo ${shellQuote(`${account.accountId}: EventBridge bus ${rules.eventBusName} in ${rules.region}`)}`,
+          `  ali eventbridge CreateEventBus --region ${shellQuote(rules.region)} \\`,
+          `    --EventBusName ${shellQuote(rules.eventBusName)} \\`,
+          `    --Description ${shellQuote("logtail-xacct: ECS events on their way to the authorize function")}`,
+        );
+      }
       for (const rule of rules.rules) {
         lines.push(
           `  echo ${shellQuote(`${account.accountId}: EventBridge rule ${rule.name} in ${rules.region}`)}`,
@@ -273,7 +288,7 @@ export function renderReadme(documents: DeploymentDocuments, source: string): st
     "## Files",
     "",
     "- `setup.sh`: the `aliyun` commands (ram CreateRole, CreatePolicy, AttachPolicyToRole; eventbridge",
-    "  CreateRule), one block per account",
+    "  CreateEventBus, CreateRule), one block per account",
     ...documents.accounts.flatMap((account) => [
       ...account.roles.flatMap((role) => [
         `- \`${trustFile(role)}\`: trust policy of role \`${role.name}\``,
@@ -281,7 +296,7 @@ export function renderReadme(documents: DeploymentDocuments, source: string): st
       ]),
       ...account.eventRules.map(
         (rules) =>
-          `- \`${ruleFile(rules)}\`: EventBridge rules of account ${rules.accountId} in ${rules.region}`,
+          `- \`${ruleFile(rules)}\`: EventBridge rules of account ${rules.accountId} in ${rules.region}, bus \`${rules.eventBusName}\`${rules.createBus ? " (created)" : ""}`,
       ),
     ]),
     "",
@@ -306,11 +321,11 @@ export function renderReadme(documents: DeploymentDocuments, source: string): st
     }
     for (const rules of account.eventRules) {
       lines.push(
-        `### EventBridge rules, ${rules.region} (\`${ruleFile(rules)}\`)`,
+        `### EventBridge rules, ${rules.region}, bus \`${rules.eventBusName}\` (\`${ruleFile(rules)}\`)`,
         "",
         ...rules.rules.map(
           (rule) =>
-            `- \`${rule.name}\` on bus \`${rules.eventBusName}\`: \`${canonicalJson(rule.filterPattern, 0)}\``,
+            `- \`${rule.name}\`: \`${canonicalJson(rule.filterPattern, 0)}\` → ${rule.targets.map((t) => `\`${t.Endpoint}\``).join(", ")}`,
         ),
         "",
       );

@@ -7,14 +7,14 @@
  * - hub: `logtail-xacct-fc`, the functions' role (trusted by fc.aliyuncs.com): sts:AssumeRole on the
  *   roles the functions assume, the hub's queues, the destination projects in the hub; and, when a
  *   source account sends events, `logtail-xacct-event-forwarder` (trusted by each source account's
- *   EventBridge) with eventbridge:PutEvents on the hub's default bus.
+ *   EventBridge) with eventbridge:PutEvents on the hub's event buses.
  * - each account the hub assumes a role in (`rolesFromRoutes`: source accounts, and destinations
  *   other than the hub): that role, trusted by the hub account; ECS in the account's regions, and
  *   the SLS work there (retire, handover, copy jobs, destination project).
  * - for copy jobs: the read role in the source account (trusted by log.aliyuncs.com) and the write
  *   role in the destination account (trusted by `<source UID>@log.aliyuncs.com`).
- * - each source account and region: the EventBridge rules that forward ECS tag calls and instance
- *   state changes to the hub's bus.
+ * - each source account and region: the EventBridge buses and rules that bring ECS tag calls and
+ *   instance state changes to the authorize function (`eventForwarding`, below).
  *
  * Which function calls what where mirrors the use cases: destination SLS work runs in the
  * destination's region; a source's retire and copy-job calls run in whichever of the account's
@@ -35,9 +35,16 @@ import {
 
 export const FUNCTIONS_ROLE = "logtail-xacct-fc";
 export const EVENT_FORWARDER_ROLE = "logtail-xacct-event-forwarder";
-export const EVENT_BUS = "default";
+/** The custom bus the tool creates in every account and region its events pass through. */
+export const EVENT_BUS = "logtail-xacct-events";
+export const DEFAULT_BUS = "default";
 export const FORWARD_TAG_CALLS_RULE = "logtail-xacct-forward-tag-calls";
 export const FORWARD_STATE_CHANGES_RULE = "logtail-xacct-forward-state-changes";
+export const TO_HUB_RULE = "logtail-xacct-to-hub";
+export const TO_HUB_REGION_RULE = "logtail-xacct-to-hub-region";
+export const TO_AUTHORIZE_RULE = "logtail-xacct-authorize";
+/** The function the hub bus invokes (s.yaml `functionName`). */
+export const AUTHORIZE_FUNCTION = "logtail-xacct-authorize";
 /** The job-name prefix the apply step uses when the route names none. */
 /** unverified: RAM's limit on a custom policy document (6,144 characters, as the console states it). */
 export const POLICY_DOCUMENT_LIMIT = 6144;
@@ -100,13 +107,15 @@ export interface EventTargetParam {
   Value?: string;
 }
 
-/** A target in the shape of EventBridge CreateRule's `EventTargets`. */
+/** A target in the shape of EventBridge CreateRule's `EventTargets`: another bus, or a function. */
 export interface EventTarget {
   Id: string;
-  Type: "acs.eventbridge";
+  Type: "acs.eventbridge" | "acs.fc.function";
   Endpoint: string;
   PushRetryStrategy: "BACKOFF_RETRY";
   ParamList: EventTargetParam[];
+  /** Where EventBridge puts an event whose push failed past its retries. */
+  DeadLetterQueue?: { Arn: string };
 }
 
 export interface EventRule {
@@ -116,11 +125,13 @@ export interface EventRule {
   targets: EventTarget[];
 }
 
-/** The rules on one account's default bus in one region. */
+/** The rules on one bus of one account in one region; a custom bus is created first. */
 export interface EventRuleDocuments {
   accountId: string;
   region: string;
   eventBusName: string;
+  /** The bus is the tool's own (`EVENT_BUS`): setup creates it before any rule names it. */
+  createBus: boolean;
   rules: EventRule[];
 }
 
@@ -508,8 +519,8 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
     }
   }
 
-  // Event forwarding: each source account's EventBridge puts its ECS events on the hub's bus.
-  const hubBus = arn.eventBus(hubRegion, hub, EVENT_BUS);
+  // Event forwarding: every source account's ECS events reach the authorize function.
+  const forwarding = eventForwarding(config);
   const spokes = config.sourceAccounts.filter((account) => account.uid !== hub);
   if (spokes.length > 0) {
     // unverified: the service principal `<uid>@eventbridge.aliyuncs.com` (localstack/eventbridge/README.md:
@@ -518,19 +529,18 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
       hub,
       EVENT_FORWARDER_ROLE,
       "event-forwarder",
-      "logtail-xacct: source accounts' EventBridge puts ECS events on the hub's bus",
+      "logtail-xacct: source accounts' EventBridge puts ECS events on the hub's buses",
     );
     for (const account of spokes) forwarder.trustedServices.add(`${account.uid}@eventbridge.aliyuncs.com`);
-    forwarder.grant("PutEvents", [hubBus]);
+    const spokeRegions = new Set(spokes.flatMap((account) => account.regions));
+    forwarder.grant(
+      "PutEvents",
+      [...spokeRegions].sort().map((region) => arn.eventBus(region, hub, EVENT_BUS)),
+    );
   }
   const eventRules = new Map<string, EventRuleDocuments[]>();
-  for (const account of config.sourceAccounts) {
-    for (const region of [...account.regions].sort()) {
-      // The hub's own events in the hub's region are on the bus the authorize trigger reads.
-      if (account.uid === hub && region === hubRegion) continue;
-      const documents = forwardingRules(account.uid, region, hub, hubRegion);
-      eventRules.set(account.uid, [...(eventRules.get(account.uid) ?? []), documents]);
-    }
+  for (const documents of forwarding) {
+    eventRules.set(documents.accountId, [...(eventRules.get(documents.accountId) ?? []), documents]);
   }
 
   const builtRoles = [...roles.values()].map((builder) => builder.build());
@@ -552,29 +562,127 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
       isHub: uid === hub,
       labels: [...(labels.get(uid) ?? [])].sort(),
       roles: builtRoles.filter((r) => r.accountId === uid).sort((a, b) => compare(a.name, b.name)),
-      eventRules: (eventRules.get(uid) ?? []).sort((a, b) => compare(a.region, b.region)),
+      eventRules: eventRules.get(uid) ?? [],
     }));
   return { hubAccountId: hub, hubRegion, accounts, warnings };
 }
 
 /**
- * The rules on a source account's default bus in one region: ActionTrail tag calls on ECS and
- * instance state changes, to the hub's default bus in the hub's region, through the forwarder role.
- * Two rules, because EventBridge ANDs the fields of a pattern and the two kinds share none beyond
- * `source`. unverified: delivery from another region (Alibaba's two pages disagree; the reconcile
- * timer catches what is lost).
+ * How ECS events reach authorize, by a path both of Alibaba's readings of cross-account routing allow
+ * (localstack/eventbridge/README.md): the older page routes across accounts only within a region and
+ * only default → default or custom → custom; the newer one lets a default bus route only to custom
+ * buses, across regions too. So, per source account and region r:
+ * 1. the account's default bus → its own custom bus `EVENT_BUS` in r (same account and region);
+ * 2. that custom bus → the hub's custom bus in r (custom → custom, same region, through the hub's
+ *    forwarder role); for the hub's own account, step 1 already lands there;
+ * 3. the hub's bus in r → the hub's bus in the hub's region (same account), when r is another region;
+ * 4. the hub's bus in the hub's region → the authorize function.
+ * Pure; ordered so that a bus exists before a rule names it: the hub first, the functions' region first.
  */
-function forwardingRules(uid: string, region: string, hub: string, hubRegion: string): EventRuleDocuments {
-  const sameAccount = uid === hub;
-  const target: EventTarget = {
-    Id: "logtail-xacct-hub",
+export function eventForwarding(config: RoutesFile): EventRuleDocuments[] {
+  const hub = config.hub.accountId;
+  const hubRegion = config.hub.region;
+  const sources = [...config.sourceAccounts].sort((a, b) =>
+    a.uid === hub ? -1 : b.uid === hub ? 1 : compare(a.uid, b.uid),
+  );
+  const regions = [...new Set(sources.flatMap((account) => account.regions))].sort();
+  const hubBuses: EventRuleDocuments[] = [
+    {
+      accountId: hub,
+      region: hubRegion,
+      eventBusName: EVENT_BUS,
+      createBus: true,
+      rules: [
+        {
+          name: TO_AUTHORIZE_RULE,
+          description: "logtail-xacct: ECS tag and state events to the authorize function",
+          filterPattern: ecsEventPattern(),
+          targets: [authorizeTarget(hub, hubRegion)],
+        },
+      ],
+    },
+    ...regions
+      .filter((region) => region !== hubRegion)
+      .map((region) => ({
+        accountId: hub,
+        region,
+        eventBusName: EVENT_BUS,
+        createBus: true,
+        rules: [
+          {
+            name: TO_HUB_REGION_RULE,
+            description: `logtail-xacct: ECS events to the hub's bus in ${hubRegion}`,
+            filterPattern: ecsEventPattern(),
+            targets: [busTarget({ from: hub, to: hub, region: hubRegion })],
+          },
+        ],
+      })),
+  ];
+  const perSource = sources.flatMap((account) =>
+    [...account.regions].sort().flatMap((region): EventRuleDocuments[] => {
+      const toOwnBus = busTarget({ from: account.uid, to: account.uid, region });
+      const fromDefault: EventRuleDocuments = {
+        accountId: account.uid,
+        region,
+        eventBusName: DEFAULT_BUS,
+        createBus: false,
+        rules: [
+          {
+            name: FORWARD_STATE_CHANGES_RULE,
+            description: "logtail-xacct: ECS instance start/stop to the logtail-xacct bus",
+            filterPattern: { source: ["acs.ecs"], type: ["ecs:Instance:StateChange"] },
+            targets: [toOwnBus],
+          },
+          {
+            name: FORWARD_TAG_CALLS_RULE,
+            description: "logtail-xacct: ECS tag changes (ActionTrail API calls) to the logtail-xacct bus",
+            filterPattern: {
+              data: { eventName: [...TAG_EVENT_NAMES] },
+              source: ["acs.ecs"],
+              type: ["ecs:ActionTrail:ApiCall"],
+            },
+            targets: [toOwnBus],
+          },
+        ],
+      };
+      if (account.uid === hub) return [fromDefault];
+      const toHub: EventRuleDocuments = {
+        accountId: account.uid,
+        region,
+        eventBusName: EVENT_BUS,
+        createBus: true,
+        rules: [
+          {
+            name: TO_HUB_RULE,
+            description: `logtail-xacct: ECS events to the hub ${hub}`,
+            filterPattern: ecsEventPattern(),
+            targets: [busTarget({ from: account.uid, to: hub, region })],
+          },
+        ],
+      };
+      // The custom bus first: the default bus's rules name it.
+      return [toHub, fromDefault];
+    }),
+  );
+  return [...hubBuses, ...perSource];
+}
+
+function ecsEventPattern(): Record<string, unknown> {
+  return { source: ["acs.ecs"], type: ["ecs:ActionTrail:ApiCall", "ecs:Instance:StateChange"] };
+}
+
+/** The tool's bus of account `to` in `region`; across accounts through the hub's forwarder role. */
+function busTarget(where: { from: string; to: string; region: string }): EventTarget {
+  const sameAccount = where.from === where.to;
+  return {
+    Id: sameAccount ? "logtail-xacct-bus" : "logtail-xacct-hub",
     Type: "acs.eventbridge",
-    Endpoint: arn.eventBus(hubRegion, hub, EVENT_BUS),
+    Endpoint: arn.eventBus(where.region, where.to, EVENT_BUS),
     PushRetryStrategy: "BACKOFF_RETRY",
     ParamList: [
-      { ResourceKey: "RegionId", Form: "CONSTANT", Value: hubRegion },
+      { ResourceKey: "RegionId", Form: "CONSTANT", Value: where.region },
       { ResourceKey: "AccountType", Form: "CONSTANT", Value: sameAccount ? "SameAccount" : "AnotherAccount" },
-      ...(sameAccount ? [] : [{ ResourceKey: "AccountId", Form: "CONSTANT" as const, Value: hub }]),
+      ...(sameAccount ? [] : [{ ResourceKey: "AccountId", Form: "CONSTANT" as const, Value: where.to }]),
       { ResourceKey: "EventBusName", Form: "CONSTANT", Value: EVENT_BUS },
       ...(sameAccount
         ? []
@@ -582,27 +690,25 @@ function forwardingRules(uid: string, region: string, hub: string, hubRegion: st
       { ResourceKey: "Body", Form: "ORIGINAL" },
     ],
   };
+}
+
+/**
+ * The authorize function, invoked asynchronously (its run may take minutes); an event whose push
+ * failed goes to the hub's dead-letter queue. unverified: the FC 3.0 form of the target (Alibaba's
+ * examples show FC 2.0's, with a service name); this follows FC 3.0's function ARN.
+ */
+function authorizeTarget(hub: string, hubRegion: string): EventTarget {
   return {
-    accountId: uid,
-    region,
-    eventBusName: EVENT_BUS,
-    rules: [
-      {
-        name: FORWARD_STATE_CHANGES_RULE,
-        description: "logtail-xacct: ECS instance start/stop to the hub",
-        filterPattern: { source: ["acs.ecs"], type: ["ecs:Instance:StateChange"] },
-        targets: [target],
-      },
-      {
-        name: FORWARD_TAG_CALLS_RULE,
-        description: "logtail-xacct: ECS tag changes (ActionTrail API calls) to the hub",
-        filterPattern: {
-          data: { eventName: [...TAG_EVENT_NAMES] },
-          source: ["acs.ecs"],
-          type: ["ecs:ActionTrail:ApiCall"],
-        },
-        targets: [target],
-      },
+    Id: "logtail-xacct-authorize",
+    Type: "acs.fc.function",
+    Endpoint: `acs:fc:${hubRegion}:${hub}:functions/${AUTHORIZE_FUNCTION}`,
+    PushRetryStrategy: "BACKOFF_RETRY",
+    ParamList: [
+      { ResourceKey: "functionName", Form: "CONSTANT", Value: AUTHORIZE_FUNCTION },
+      { ResourceKey: "Qualifier", Form: "CONSTANT", Value: "LATEST" },
+      { ResourceKey: "InvocationType", Form: "CONSTANT", Value: "Async" },
+      { ResourceKey: "Body", Form: "ORIGINAL" },
     ],
+    DeadLetterQueue: { Arn: `acs:mns:${hubRegion}:${hub}:/queues/${HUB_QUEUES.deadLetter}` },
   };
 }

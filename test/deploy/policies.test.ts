@@ -422,42 +422,68 @@ describe("buildDeployment on the example routes", () => {
     }
   });
 
-  test("event forwarding: PutEvents on the hub's default bus; per source account and region, rules to it", () => {
+  test("event forwarding: PutEvents on the hub's buses only, in the source regions", () => {
     const forwarder = findRole(documents, HUB, "logtail-xacct-event-forwarder");
     expect(forwarder.policy.Statement).toEqual([
       {
         Action: ["eventbridge:PutEvents"],
         Effect: "Allow",
-        Resource: [`acs:eventbridge:cn-hangzhou:${HUB}:eventbus/default`],
+        Resource: [
+          `acs:eventbridge:cn-hangzhou:${HUB}:eventbus/logtail-xacct-events`,
+          `acs:eventbridge:cn-shanghai:${HUB}:eventbus/logtail-xacct-events`,
+        ],
       },
     ]);
+  });
+
+  test("event forwarding: default → own custom bus → hub's bus in the region → hub's region → authorize", () => {
     const rules = documents.accounts.flatMap((account) => account.eventRules);
-    expect(rules.map((r) => `${r.accountId} ${r.region}`)).toEqual([
-      `${APP_B} cn-hangzhou`,
-      `${APP_B} cn-shanghai`,
-      `${PAYMENTS} cn-hangzhou`,
+    const hop = (r: (typeof rules)[number]) =>
+      r.rules.map(
+        (rule) =>
+          `${r.accountId} ${r.region} ${r.eventBusName}${r.createBus ? " (created)" : ""}: ${rule.name} → ${rule.targets.map((t) => t.Endpoint).join(", ")}`,
+      );
+    const bus = (region: string, uid: string) =>
+      `acs:eventbridge:${region}:${uid}:eventbus/logtail-xacct-events`;
+    expect(rules.flatMap(hop)).toEqual([
+      `${HUB} cn-hangzhou logtail-xacct-events (created): logtail-xacct-authorize → acs:fc:cn-hangzhou:${HUB}:functions/logtail-xacct-authorize`,
+      `${HUB} cn-shanghai logtail-xacct-events (created): logtail-xacct-to-hub-region → ${bus("cn-hangzhou", HUB)}`,
+      `${APP_B} cn-hangzhou logtail-xacct-events (created): logtail-xacct-to-hub → ${bus("cn-hangzhou", HUB)}`,
+      `${APP_B} cn-hangzhou default: logtail-xacct-forward-state-changes → ${bus("cn-hangzhou", APP_B)}`,
+      `${APP_B} cn-hangzhou default: logtail-xacct-forward-tag-calls → ${bus("cn-hangzhou", APP_B)}`,
+      `${APP_B} cn-shanghai logtail-xacct-events (created): logtail-xacct-to-hub → ${bus("cn-shanghai", HUB)}`,
+      `${APP_B} cn-shanghai default: logtail-xacct-forward-state-changes → ${bus("cn-shanghai", APP_B)}`,
+      `${APP_B} cn-shanghai default: logtail-xacct-forward-tag-calls → ${bus("cn-shanghai", APP_B)}`,
+      `${PAYMENTS} cn-hangzhou logtail-xacct-events (created): logtail-xacct-to-hub → ${bus("cn-hangzhou", HUB)}`,
+      `${PAYMENTS} cn-hangzhou default: logtail-xacct-forward-state-changes → ${bus("cn-hangzhou", PAYMENTS)}`,
+      `${PAYMENTS} cn-hangzhou default: logtail-xacct-forward-tag-calls → ${bus("cn-hangzhou", PAYMENTS)}`,
     ]);
     for (const ruleSet of rules) {
-      expect(ruleSet.eventBusName).toBe("default");
-      const patterns = ruleSet.rules.map((rule) => rule.filterPattern);
-      expect(patterns).toContainEqual({ source: ["acs.ecs"], type: ["ecs:Instance:StateChange"] });
-      expect(patterns).toContainEqual({
-        data: { eventName: ["AddTags", "RemoveTags", "TagResources", "UntagResources"] },
-        source: ["acs.ecs"],
-        type: ["ecs:ActionTrail:ApiCall"],
-      });
       for (const rule of ruleSet.rules) {
-        expect(rule.targets).toHaveLength(1);
         const [target] = rule.targets;
-        expect(target?.Endpoint).toBe(`acs:eventbridge:cn-hangzhou:${HUB}:eventbus/default`);
-        expect(target?.ParamList).toContainEqual({
-          ResourceKey: "RAMRoleName",
-          Form: "CONSTANT",
-          Value: "logtail-xacct-event-forwarder",
-        });
-        expect(target?.ParamList).toContainEqual({ ResourceKey: "AccountId", Form: "CONSTANT", Value: HUB });
+        if (target?.Endpoint.includes(`:${HUB}:`) && ruleSet.accountId !== HUB) {
+          // Across accounts: only custom → custom, in one region, through the hub's forwarder role.
+          expect(ruleSet.eventBusName).toBe("logtail-xacct-events");
+          expect(target.Endpoint).toContain(`:${ruleSet.region}:`);
+          expect(target.ParamList).toContainEqual({
+            ResourceKey: "RAMRoleName",
+            Form: "CONSTANT",
+            Value: "logtail-xacct-event-forwarder",
+          });
+        }
       }
     }
+    const patterns = rules.flatMap((r) => r.rules.map((rule) => rule.filterPattern));
+    expect(patterns).toContainEqual({ source: ["acs.ecs"], type: ["ecs:Instance:StateChange"] });
+    expect(patterns).toContainEqual({
+      data: { eventName: ["AddTags", "RemoveTags", "TagResources", "UntagResources"] },
+      source: ["acs.ecs"],
+      type: ["ecs:ActionTrail:ApiCall"],
+    });
+    const authorize = rules[0]?.rules[0]?.targets[0];
+    expect(authorize?.DeadLetterQueue).toEqual({
+      Arn: `acs:mns:cn-hangzhou:${HUB}:/queues/logtail-xacct-dead-letter`,
+    });
   });
 
   test("deterministic: the same file gives the same documents and files", () => {
@@ -645,19 +671,24 @@ describe("logtail-xacct policies", () => {
     expect(io.stderr()).toBe("");
     expect(io.stdout()).toContain("6 roles in 3 accounts");
     expect(listFiles(out)).toEqual([
+      `${HUB}/eventbridge-cn-hangzhou-logtail-xacct-events.json`,
+      `${HUB}/eventbridge-cn-shanghai-logtail-xacct-events.json`,
       `${HUB}/logtail-xacct-etl-write.policy.json`,
       `${HUB}/logtail-xacct-etl-write.trust.json`,
       `${HUB}/logtail-xacct-event-forwarder.policy.json`,
       `${HUB}/logtail-xacct-event-forwarder.trust.json`,
       `${HUB}/logtail-xacct-fc.policy.json`,
       `${HUB}/logtail-xacct-fc.trust.json`,
-      `${APP_B}/eventbridge-rule-cn-hangzhou.json`,
-      `${APP_B}/eventbridge-rule-cn-shanghai.json`,
+      `${APP_B}/eventbridge-cn-hangzhou-default.json`,
+      `${APP_B}/eventbridge-cn-hangzhou-logtail-xacct-events.json`,
+      `${APP_B}/eventbridge-cn-shanghai-default.json`,
+      `${APP_B}/eventbridge-cn-shanghai-logtail-xacct-events.json`,
       `${APP_B}/logtail-xacct-etl-read.policy.json`,
       `${APP_B}/logtail-xacct-etl-read.trust.json`,
       `${APP_B}/logtail-xacct-spoke.policy.json`,
       `${APP_B}/logtail-xacct-spoke.trust.json`,
-      `${PAYMENTS}/eventbridge-rule-cn-hangzhou.json`,
+      `${PAYMENTS}/eventbridge-cn-hangzhou-default.json`,
+      `${PAYMENTS}/eventbridge-cn-hangzhou-logtail-xacct-events.json`,
       `${PAYMENTS}/logtail-xacct-spoke.policy.json`,
       `${PAYMENTS}/logtail-xacct-spoke.trust.json`,
       "README.md",
@@ -705,7 +736,19 @@ describe("logtail-xacct policies", () => {
         `ali ram AttachPolicyToRole --PolicyType Custom --PolicyName '${role.policyName}' \\\n    --RoleName '${role.name}'`,
       );
     }
-    expect(text.match(/ali eventbridge CreateRule /g)).toHaveLength(6);
+    expect(text.match(/ali eventbridge CreateRule /g)).toHaveLength(11);
+    expect(text.match(/ali eventbridge CreateEventBus /g)).toHaveLength(5);
+    // Within an account, a bus is created before any rule names it as a target.
+    for (const block of text.split("# ---- Account ").slice(1)) {
+      const uid = block.slice(0, 16);
+      for (const rule of block.matchAll(/CreateRule [^]*?--EventTargets '([^']*)'/g)) {
+        const endpoint = /"Endpoint":"acs:eventbridge:([a-z0-9-]+):(\d+):eventbus\//.exec(rule[1] ?? "");
+        if (endpoint === null || endpoint[2] !== uid) continue;
+        const bus = block.indexOf(`CreateEventBus --region '${endpoint[1]}'`);
+        expect(bus).toBeGreaterThan(-1);
+        expect(bus).toBeLessThan(rule.index ?? 0);
+      }
+    }
     // Without an account: usage, exit 2, nothing called.
     const usage = spawnSync("bash", [script], { encoding: "utf8" });
     expect(usage.status).toBe(2);

@@ -178,10 +178,13 @@ describe("parsing the events that wake authorize", () => {
 
     test("a tag call is attributed to the caller's account and its acsRegion, not the hub's", () => {
       const event = {
-        ...tagEvent("TagResources", { "ResourceId.1": "i-bp1aaaaaa", "Tag.1.Key": KEYS.tagKey }),
+        ...tagEvent(
+          "TagResources",
+          { "ResourceId.1": "i-bp1aaaaaa", "Tag.1.Key": KEYS.tagKey },
+          { userIdentity: { accountId: SPOKE, type: "assumed-role" } },
+        ),
         ...onHubBus,
       };
-      event.data = { ...event.data, userIdentity: { accountId: SPOKE, type: "assumed-role" } };
 
       expect(parseInstanceEvent(event, KEYS)).toMatchObject({
         kind: "observe",
