@@ -30,9 +30,10 @@ import { tagFleet } from "../localstack/demo/scenario";
 import { loadServerlessSpec, queueMessageEvent, timerEvent } from "../localstack/fc";
 import { readSimulatedFleetFile } from "../localstack/fleet/simulatedFleet";
 import { detectSandbox } from "../localstack/hostSandbox";
-import { ECS_EVENT_PATTERN, type LocalStack, startLocalStack } from "../localstack/stack";
+import { type LocalStack, startLocalStack } from "../localstack/stack";
 import { loadRoutesConfig } from "../shared/config/routesConfig";
 import type { RoutesFile } from "../shared/config/routesSchema";
+import { EVENT_BUS, eventForwarding } from "../shared/deploy/policies";
 import {
   decodeMessage,
   encodeMessage,
@@ -171,6 +172,7 @@ async function startPipelineStack(
       workDir: dir,
       endpointsFile,
       ...(options.functions ? { template: TEMPLATE } : {}),
+      eventRouting: eventForwarding(routes),
       functionEnv: { LOGTAIL_XACCT_ROUTES_FILE: ROUTES_FILE, LOGTAIL_XACCT_LOG_FILE: logFile },
       hubQueues: [HUB_QUEUES.heartbeat, HUB_QUEUES.apply],
       deadLetterQueue: { name: HUB_QUEUES.deadLetter, maxReceiveCount: MAX_RECEIVE_COUNT },
@@ -212,9 +214,10 @@ function captureOperatorTagEvent(stack: LocalStack, routes: RoutesFile): () => s
   stack.bridge.putRule({
     accountId: routes.hub.accountId,
     region: routes.hub.region,
-    busName: "default",
+    // Where authorize's rule reads: the hub's bus in the hub's region, after forwarding.
+    busName: EVENT_BUS,
     name: "bench-capture-operator-tag",
-    pattern: ECS_EVENT_PATTERN,
+    pattern: { source: ["acs.ecs"], type: ["ecs:ActionTrail:ApiCall"] },
     targets: [
       {
         kind: "function",

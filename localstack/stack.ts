@@ -1,15 +1,18 @@
 /**
  * The local stack: the cloud emulator, the simulated fleet (sandboxed hosts and their agents), the
- * local EventBridge with each spoke's ECS events forwarded to the hub, and the local Function
- * Compute runtime running the handlers of an s.yaml — assembled the way production is wired.
+ * local EventBridge with the deployment's buses and rules (each account's ECS events forwarded to
+ * the hub's bus, which invokes authorize), and the local Function Compute runtime running the
+ * handlers of an s.yaml — assembled the way production is wired.
  */
 import { join } from "node:path";
 import { type EmulatorHandle, startEmulator } from "../emulator/index";
 import { defaultQueueAttributes } from "../emulator/mns/backend";
 import { hubQueueSpecs } from "../shared/deploy/hubQueues";
+import { type EventRuleDocuments, eventForwarding } from "../shared/deploy/policies";
 import { deadLetterBody } from "../shared/messages/deadLetters";
 import type { AgentSimulatorOptions } from "./agent/agentSimulator";
-import { connectEcsEvents, LocalEventBridge } from "./eventbridge";
+import { type BusRouting, connectEcsEvents, LocalEventBridge } from "./eventbridge";
+import { installEventRouting } from "./eventbridge/deployedRouting";
 import { roleTrust } from "./eventbridge/roleTrust";
 import {
   cachingProvider,
@@ -23,15 +26,6 @@ import {
 } from "./fc";
 import { type SimulatedFleet, type SimulatedFleetSpec, startSimulatedFleet } from "./fleet/simulatedFleet";
 import type { SimulatedHost } from "./fleet/simulatedHost";
-
-/** The rule a spoke's default bus uses to send its ECS tag and state events to the hub. */
-export const FORWARD_RULE_NAME = "logtail-xacct-forward-to-hub";
-/** The hub's role, trusted by each spoke, that EventBridge assumes to put events on the hub's bus. */
-export const FORWARD_ROLE_NAME = "logtail-xacct-event-forwarder";
-export const ECS_EVENT_PATTERN = {
-  source: ["acs.ecs"],
-  type: ["ecs:ActionTrail:ApiCall", "ecs:Instance:StateChange"],
-};
 
 export interface LocalStackOptions {
   fleet: SimulatedFleetSpec;
@@ -64,6 +58,15 @@ export interface LocalStackOptions {
   onCommandFinished?: (host: SimulatedHost) => void;
   /** Seed of the emulator's fault injection (repeatable runs). */
   faultSeed?: number;
+  /**
+   * The deployment's event buses and rules (`eventForwarding(routes)`); without it, the same
+   * forwarding for the accounts and regions of the fleet.
+   */
+  eventRouting?: readonly EventRuleDocuments[];
+  /** Which reading of Alibaba's bus-to-bus routing limits the local EventBridge enforces. */
+  busRouting?: BusRouting;
+  /** Whether forwarded events keep `aliyunoriginalaccountid` (undocumented). */
+  originalAccountId?: "kept" | "dropped";
 }
 
 export interface LocalStack {
@@ -94,10 +97,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stops.push(() => fleet.stop());
 
     const clock = emulator.core.clock;
-    const bridge = new LocalEventBridge({ scheduler: clock, trust: roleTrust(emulator.accounts) });
+    const bridge = new LocalEventBridge({
+      scheduler: clock,
+      trust: roleTrust(emulator.accounts),
+      ...(options.busRouting ? { busRouting: options.busRouting } : {}),
+      ...(options.originalAccountId ? { originalAccountId: options.originalAccountId } : {}),
+    });
     stops.push(connectEcsEvents(emulator.ecs, bridge));
     const hubRegion = options.hubRegion ?? "cn-hangzhou";
-    forwardSpokeEvents(bridge, options.hubAccountId, hubRegion, options.fleet);
 
     const dlq = options.deadLetterQueue;
     if (dlq) emulator.mns.createQueue(options.hubAccountId, hubRegion, dlq.name, defaultQueueAttributes);
@@ -172,6 +179,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const started = runtime;
       stops.push(() => started.stop());
     }
+    const started = runtime;
+    installEventRouting(
+      bridge,
+      options.eventRouting ?? fleetForwarding(options.hubAccountId, hubRegion, options.fleet),
+      started ? (name, request) => started.functionTarget(name, request) : undefined,
+    );
     return { emulator, fleet, bridge, runtime, stop };
   } catch (error) {
     await stop();
@@ -185,44 +198,17 @@ function deployedVisibilitySeconds(queue: string): number | undefined {
   return typeof value === "number" ? value : undefined;
 }
 
-/**
- * In every account and region of the fleet but the hub's own region, a rule on the default bus sends
- * ECS tag and state events to the hub's default bus in the hub's region; across accounts through the
- * hub's forwarder role (which must trust the spoke: an untrusted forward is refused and
- * dead-lettered, as in the cloud).
- */
-function forwardSpokeEvents(
-  bridge: LocalEventBridge,
-  hub: string,
-  hubRegion: string,
-  fleet: SimulatedFleetSpec,
-): void {
+/** The deployment's forwarding, for the accounts and regions the fleet's instances live in. */
+function fleetForwarding(hub: string, hubRegion: string, fleet: SimulatedFleetSpec): EventRuleDocuments[] {
   const accountOf = (reference: string) =>
     fleet.accounts.find((a) => a.id === reference || a.name === reference)?.id ?? reference;
-  const scopes = new Set(
-    fleet.instances.map((instance) => `${accountOf(instance.account)}|${instance.region}`),
-  );
-  for (const scope of scopes) {
-    const [accountId = "", region = ""] = scope.split("|");
-    // The authorize trigger reads the hub's bus in the hub's region; every other bus forwards there
-    // (cross-region, as the deployment's rules do: shared/deploy/policies.ts).
-    if (accountId === hub && region === hubRegion) continue;
-    bridge.putRule({
-      accountId,
-      region,
-      busName: "default",
-      name: FORWARD_RULE_NAME,
-      pattern: ECS_EVENT_PATTERN,
-      targets: [
-        {
-          kind: "bus",
-          id: "hub",
-          accountId: hub,
-          region: hubRegion,
-          busName: "default",
-          ...(accountId === hub ? {} : { roleArn: `acs:ram::${hub}:role/${FORWARD_ROLE_NAME}` }),
-        },
-      ],
-    });
+  const regions = new Map<string, Set<string>>();
+  for (const instance of fleet.instances) {
+    const uid = accountOf(instance.account);
+    regions.set(uid, (regions.get(uid) ?? new Set()).add(instance.region));
   }
+  return eventForwarding({
+    hub: { accountId: hub, region: hubRegion },
+    sourceAccounts: [...regions].map(([uid, set]) => ({ uid, regions: [...set] })),
+  });
 }

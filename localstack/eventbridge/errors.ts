@@ -25,3 +25,8 @@ export class EventBusNotFoundError extends EventBridgeError {
 export class CrossAccountDeliveryDeniedError extends EventBridgeError {
   override name = "CrossAccountDeliveryDeniedError";
 }
+
+/** A bus-to-bus route the configured reading of Alibaba's routing limits forbids (never retried). */
+export class BusRoutingRefusedError extends EventBridgeError {
+  override name = "BusRoutingRefusedError";
+}

@@ -12,13 +12,19 @@ export {
   publishEcsChange,
 } from "./ecsEvents";
 export {
+  BusRoutingRefusedError,
   CrossAccountDeliveryDeniedError,
   EventBridgeError,
   EventBusNotFoundError,
   EventPatternError,
 } from "./errors";
 export { compileEventPattern, type EventMatcher, matchesEventPattern } from "./eventPattern";
-export { type DeadLetter, LocalEventBridge, type LocalEventBridgeOptions } from "./localEventBridge";
+export {
+  type BusRouting,
+  type DeadLetter,
+  LocalEventBridge,
+  type LocalEventBridgeOptions,
+} from "./localEventBridge";
 export { backoffRetry, exponentialDecayRetry, noRetry, retryStrategyByName } from "./retryStrategies";
 export { type RoleDirectory, roleTrust } from "./roleTrust";
 export type {

@@ -6,7 +6,12 @@
  * delivery, retry included, has settled.
  */
 import { randomUUID } from "node:crypto";
-import { CrossAccountDeliveryDeniedError, EventBridgeError, EventBusNotFoundError } from "./errors";
+import {
+  BusRoutingRefusedError,
+  CrossAccountDeliveryDeniedError,
+  EventBridgeError,
+  EventBusNotFoundError,
+} from "./errors";
 import { compileEventPattern, type EventMatcher } from "./eventPattern";
 import { backoffRetry } from "./retryStrategies";
 import type {
@@ -29,7 +34,19 @@ export interface LocalEventBridgeOptions {
   trust?(roleArn: string, senderAccountId: string): boolean;
   /** Retry strategy of targets that name none. Default BACKOFF_RETRY. */
   defaultRetry?: RetryStrategy;
+  /**
+   * Which bus may route to which (README: Alibaba's pages disagree; unverified either way):
+   * - `same-kind-same-region` (the cross-account use-case page): across accounts only within one
+   *   region and only default → default or custom → custom; within an account, to custom buses;
+   * - `to-custom-only` (the newer user guide): every rule targets a custom bus, across regions too;
+   * - `unrestricted` (the default): no check.
+   */
+  busRouting?: BusRouting;
+  /** Whether a forwarded event keeps `aliyunoriginalaccountid` (undocumented). Default `kept`. */
+  originalAccountId?: "kept" | "dropped";
 }
+
+export type BusRouting = "unrestricted" | "same-kind-same-region" | "to-custom-only";
 
 interface Rule {
   name: string;
@@ -167,7 +184,10 @@ export class LocalEventBridge {
         return;
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        const final = attempt >= retry.maxRetries || error instanceof CrossAccountDeliveryDeniedError;
+        const final =
+          attempt >= retry.maxRetries ||
+          error instanceof CrossAccountDeliveryDeniedError ||
+          error instanceof BusRoutingRefusedError;
         this.log({
           msg: final ? "eventbridge.dead-lettered" : "eventbridge.retry",
           rule: rule.name,
@@ -196,6 +216,8 @@ export class LocalEventBridge {
 
   /** Puts the event on another bus, re-stamped as the receiving bus's, remembering where it came from. */
   private forward(from: BusRef, target: BusTarget, event: CloudEvent): void {
+    const refused = routingRefusal(this.options.busRouting ?? "unrestricted", from, target);
+    if (refused !== undefined) throw new BusRoutingRefusedError(`target ${target.id}: ${refused}`);
     if (target.accountId !== from.accountId) {
       const role = target.roleArn;
       if (role === undefined || !role.startsWith(`acs:ram::${target.accountId}:role/`)) {
@@ -213,7 +235,11 @@ export class LocalEventBridge {
     if (bus === undefined) throw new EventBusNotFoundError(`event bus ${describe(target)} does not exist`);
     const { aliyunaccountid, aliyunregionid, aliyuneventbusname, aliyunpublishtime, ...rest } = event;
     const forwarded = this.stamp(rest, bus.ref);
-    forwarded.aliyunoriginalaccountid = event.aliyunoriginalaccountid ?? aliyunaccountid;
+    if (this.options.originalAccountId !== "dropped") {
+      forwarded.aliyunoriginalaccountid = event.aliyunoriginalaccountid ?? aliyunaccountid;
+    } else {
+      delete forwarded.aliyunoriginalaccountid;
+    }
     this.route(bus, forwarded);
   }
 
@@ -247,6 +273,27 @@ export class LocalEventBridge {
   private log(line: Record<string, unknown>): void {
     this.options.log?.(line);
   }
+}
+
+/** Why `busRouting` forbids a rule on `from` to target `to`; undefined when it allows it. */
+function routingRefusal(routing: BusRouting, from: BusRef, to: BusRef): string | undefined {
+  if (routing === "unrestricted") return undefined;
+  const toDefault = to.busName === DEFAULT_BUS;
+  if (routing === "to-custom-only") {
+    return toDefault ? `a rule may route only to a custom bus, not to ${describe(to)}` : undefined;
+  }
+  if (from.accountId === to.accountId) {
+    return toDefault
+      ? `within an account a rule routes only to custom buses, not to ${describe(to)}`
+      : undefined;
+  }
+  if (from.region !== to.region) {
+    return `across accounts events are routed only within one region (${from.region} → ${to.region})`;
+  }
+  if ((from.busName === DEFAULT_BUS) !== toDefault) {
+    return `across accounts a default bus routes only to a default bus and a custom bus to a custom bus (${describe(from)} → ${describe(to)})`;
+  }
+  return undefined;
 }
 
 function busKey(ref: BusRef): string {

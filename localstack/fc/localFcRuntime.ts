@@ -5,14 +5,14 @@
  * once, as `s invoke` would. Dead letters are kept (and passed to `onDeadLetter`), never dropped.
  */
 import type { LocalEventBridge } from "../eventbridge/localEventBridge";
-import type { Scheduler } from "../eventbridge/types";
+import type { FunctionTarget, Scheduler } from "../eventbridge/types";
 import {
   type AsyncContext,
   type AsyncRetryPolicy,
   type DeadLetterRecord,
   FC_ASYNC_RETRY,
 } from "./asyncInvocation";
-import { startBusTrigger } from "./busTrigger";
+import { type FunctionTargetOptions, functionTarget, startBusTrigger } from "./busTrigger";
 import type { CredentialsProvider } from "./credentials";
 import { acquireEnvOverlay } from "./envOverlay";
 import { LocalFcError } from "./errors";
@@ -90,6 +90,16 @@ export class LocalFcRuntime {
 
   get functions(): FunctionSpec[] {
     return [...this.invokers.values()].map((invoker) => invoker.spec);
+  }
+
+  /**
+   * The function `name` as the target of an EventBridge rule (a rule on a custom bus, which no FC
+   * trigger can read); undefined when this runtime has no such function. Call after `start`.
+   */
+  functionTarget(name: string, options: FunctionTargetOptions): FunctionTarget | undefined {
+    const invoker = [...this.invokers.values()].find((candidate) => candidate.spec.name === name);
+    if (invoker === undefined) return undefined;
+    return functionTarget(invoker, this.asyncContext(), (work) => this.track(work), options);
   }
 
   /** Starts every enabled trigger. */

@@ -62,6 +62,11 @@ export interface FunctionSpec {
   role?: string;
   environmentVariables: Record<string, string>;
   triggers: TriggerSpec[];
+  /**
+   * `asyncInvokeConfig.destinationConfig.onFailure.destination`: where an asynchronous invocation
+   * that failed past its retries goes (an EventBridge rule invoking the function asynchronously).
+   */
+  asyncFailureDestination?: string;
 }
 
 export interface ServerlessSpec {
@@ -132,6 +137,13 @@ const functionProps = z.looseObject({
   role: z.string().optional(),
   environmentVariables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
   triggers: z.array(trigger).default([]),
+  asyncInvokeConfig: z
+    .looseObject({
+      destinationConfig: z
+        .looseObject({ onFailure: z.looseObject({ destination: z.string().min(1) }).optional() })
+        .optional(),
+    })
+    .optional(),
 });
 
 const document = z.looseObject({
@@ -206,6 +218,9 @@ function toFunctionSpec(
       Object.entries(props.environmentVariables).map(([k, v]) => [k, String(v)]),
     ),
     triggers: props.triggers.map((t, index) => toTrigger(t, file, `${path}.triggers[${index}]`)),
+    ...(props.asyncInvokeConfig?.destinationConfig?.onFailure
+      ? { asyncFailureDestination: props.asyncInvokeConfig.destinationConfig.onFailure.destination }
+      : {}),
   };
 }
 

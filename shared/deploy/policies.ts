@@ -579,7 +579,7 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
  * 4. the hub's bus in the hub's region → the authorize function.
  * Pure; ordered so that a bus exists before a rule names it: the hub first, the functions' region first.
  */
-export function eventForwarding(config: RoutesFile): EventRuleDocuments[] {
+export function eventForwarding(config: ForwardingScope): EventRuleDocuments[] {
   const hub = config.hub.accountId;
   const hubRegion = config.hub.region;
   const sources = [...config.sourceAccounts].sort((a, b) =>
@@ -665,6 +665,12 @@ export function eventForwarding(config: RoutesFile): EventRuleDocuments[] {
     }),
   );
   return [...hubBuses, ...perSource];
+}
+
+/** What the forwarding depends on: the hub, and each source account's regions (a routes file fits). */
+export interface ForwardingScope {
+  hub: { accountId: string; region: string };
+  sourceAccounts: ReadonlyArray<{ uid: string; regions: readonly string[] }>;
 }
 
 function ecsEventPattern(): Record<string, unknown> {

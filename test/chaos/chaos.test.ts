@@ -38,6 +38,7 @@ import { parseSimulatedFleet, type SimulatedFleetInput } from "../../localstack/
 import type { SimulatedHost } from "../../localstack/fleet/simulatedHost";
 import { type LocalStack, startLocalStack } from "../../localstack/stack";
 import { loadRoutesConfig } from "../../shared/config/routesConfig";
+import { eventForwarding } from "../../shared/deploy/policies";
 import { copyPartName } from "../../shared/domain/copyJob";
 import { parseDeadLetter } from "../../shared/messages/deadLetters";
 import { encodeMessage, HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
@@ -403,6 +404,11 @@ describeRequiring(sandboxRequirement(), `chaos (seed ${SEED})`, () => {
       workDir,
       endpointsFile: join(workDir, "endpoints.json"),
       template: join(ROOT, "s.yaml"),
+      // The deployed buses and rules, under the newer reading of the routing limits and a bus that
+      // drops aliyunoriginalaccountid: events are attributed from their payload alone.
+      eventRouting: eventForwarding(routes),
+      busRouting: "to-custom-only",
+      originalAccountId: "dropped",
       functionEnv: {
         LOGTAIL_XACCT_ROUTES_FILE: ROUTES_FILE,
         LOGTAIL_XACCT_LOG_FILE: FUNCTIONS_LOG,

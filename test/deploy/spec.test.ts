@@ -45,13 +45,23 @@ afterAll(() => {
 const FUNCTIONS = ["heartbeat", "reconcile", "apply", "authorize"];
 
 describe("s.yaml", () => {
-  test("parses with Serverless Devs' own parser into the four fc3 functions, eventbridge triggers last", () => {
+  test("parses with Serverless Devs' own parser into the four fc3 functions; authorize has no trigger", () => {
     expect(spec.steps.map((step) => step.projectName)).toEqual(FUNCTIONS);
     expect(spec.steps.every((step) => step.component === "fc3")).toBe(true);
     const kinds = spec.steps.map((step) =>
       ((step.props.triggers as Array<{ triggerType: string }>) ?? []).map((t) => t.triggerType).join(","),
     );
-    expect(kinds).toEqual(["timer", "timer", "eventbridge", "eventbridge"]);
+    expect(kinds).toEqual(["timer", "timer", "eventbridge", ""]);
+  });
+
+  test("authorize, invoked asynchronously by the hub bus's rule, sends what fails past FC's retries to the dead-letter queue", () => {
+    const props = spec.steps.find((step) => step.projectName === "authorize")?.props ?? {};
+    expect(props.asyncInvokeConfig).toEqual({
+      maxAsyncRetryAttempts: 3,
+      destinationConfig: {
+        onFailure: { destination: `acs:mns:cn-hangzhou:${HUB}:/queues/logtail-xacct-dead-letter` },
+      },
+    });
   });
 
   test.each(FUNCTIONS)(
@@ -84,7 +94,7 @@ describe("s.yaml", () => {
 
   test("every trigger has the fields the fc3 component requires for its type", () => {
     for (const step of spec.steps) {
-      for (const trigger of step.props.triggers as Array<Record<string, unknown>>) {
+      for (const trigger of (step.props.triggers ?? []) as Array<Record<string, unknown>>) {
         expect(trigger).toEqual(
           expect.objectContaining({ triggerName: expect.any(String), triggerType: expect.any(String) }),
         );

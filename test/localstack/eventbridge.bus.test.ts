@@ -390,6 +390,8 @@ describe("ECS event builders and the authorize parser", () => {
       dedupeKey: `acs.ecs/${sink.events[0]?.id}`,
       accountId: change.accountId,
       region: change.region,
+      // The builders name the instance in `subject`, as ECS does.
+      attributedBy: "resource-arn",
       rejectedIds: 0,
       ...expected,
     });

@@ -9,7 +9,8 @@ import {
   type SimulatedFleetInput,
   type SimulatedFleetSpec,
 } from "../../localstack/fleet/simulatedFleet";
-import { FORWARD_ROLE_NAME, type LocalStack, startLocalStack } from "../../localstack/stack";
+import { type LocalStack, startLocalStack } from "../../localstack/stack";
+import { EVENT_FORWARDER_ROLE } from "../../shared/deploy/policies";
 import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
 
 export const REGION = "cn-hangzhou";
@@ -69,7 +70,7 @@ export function stackFleet(instances: SimulatedFleetInput["instances"]): Simulat
       {
         ...HUB,
         roles: [
-          { name: FORWARD_ROLE_NAME, trustedAccounts: [SPOKE.id] },
+          { name: EVENT_FORWARDER_ROLE, trustedAccounts: [SPOKE.id] },
           { name: "logtail-xacct-fc", trustedServices: ["fc.aliyuncs.com"] },
         ],
       },
