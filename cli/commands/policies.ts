@@ -341,8 +341,11 @@ export function renderReadme(documents: DeploymentDocuments, source: string): st
     "- Items marked `unverified` in shared/deploy/ramActions.ts and policies.ts rest on Alibaba pages that",
     "  disagree or say nothing (e.g. ram:PassRole for CreateETL, the pipeline-config and ETL resource forms,",
     "  the EventBridge forwarder principal). Check them when deploying.",
-    "- The hub's authorize trigger should accept only these source accounts: add",
-    '  `"aliyunoriginalaccountid": [<source UIDs>, {"exists": false}]` to its event pattern.',
+    "- Events take the path both of Alibaba's readings of cross-account routing allow: a default bus",
+    "  to the account's own `logtail-xacct-events` bus, custom to custom across accounts in one region,",
+    "  then within the hub to its region, where a rule invokes authorize. The hub's rule does not filter",
+    "  on `aliyunoriginalaccountid` (whether forwarding keeps it is undocumented): authorize attributes",
+    "  each event from its payload and acts only on the routes' accounts.",
     ...documents.warnings.map((warning) => `- WARNING: ${warning}`),
     "",
   );
