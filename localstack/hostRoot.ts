@@ -45,6 +45,8 @@ function initScript(restartFails: boolean): string {
 state=${AGENT_STATE_DIR}
 mkdir -p "$state"
 echo "$1" >>"$state/events"
+# The descriptors the agent would inherit: a lock held open by its caller would live as long as it.
+[ "$1" = restart ] && ls /proc/$$/fd >"$state/restart-fds" 2>/dev/null
 case "$1" in
   start) : >"$state/running" ;;
   stop) rm -f "$state/running" ;;
@@ -176,6 +178,16 @@ export class HostRoot {
           .split("\n")
           .filter((line) => line !== "")
       : [];
+  }
+
+  /** The descriptors the agent's init script had open at its last restart (from /proc). */
+  restartDescriptors(): string[] | undefined {
+    const path = join(this.dir, "run", "ilogtail-sim", "restart-fds");
+    return existsSync(path)
+      ? readFileSync(path, "utf8")
+          .split("\n")
+          .filter((fd) => fd !== "")
+      : undefined;
   }
 
   agentRunning(): boolean {

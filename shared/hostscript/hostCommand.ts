@@ -161,6 +161,16 @@ export function withoutSection(script: string, name: string): string {
   return kept.join("\n");
 }
 
+/** The sections of linux.sh an action never runs: left out of its command, to stay under the limit. */
+function linuxSectionsFor(action: HostAction): string[] {
+  const listsFiles = action.action === "inspect" && action.files !== undefined;
+  return [
+    ...(listsFiles ? [] : ["inspect-files"]),
+    ...(action.action === "authorize" ? [] : ["authorize-only"]),
+    ...(action.action === "revoke" ? [] : ["revoke-only"]),
+  ];
+}
+
 const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
 const powershellQuote = (word: string) => `'${word.replaceAll("'", "''")}'`;
 
@@ -169,8 +179,7 @@ export function renderHostScript(os: OperatingSystem, action: HostAction, script
   validateHostAction(action);
   const words = hostActionArguments(action);
   if (os === "linux") {
-    const listsFiles = action.action === "inspect" && action.files !== undefined;
-    const body = compactScript(listsFiles ? scripts.linux : withoutSection(scripts.linux, "inspect-files"));
+    const body = compactScript(linuxSectionsFor(action).reduce(withoutSection, scripts.linux));
     const newline = body.indexOf("\n");
     // `set --` gives the script the same positional arguments it gets when run by hand.
     return `${body.slice(0, newline + 1)}set -- ${words.map(shellQuote).join(" ")}\n${body.slice(newline + 1)}`;

@@ -33,6 +33,8 @@ ILOGTAIL_DIR=/etc/ilogtail
 USERS_DIR=$ILOGTAIL_DIR/users
 ID_FILE=$ILOGTAIL_DIR/user_defined_id
 LOCK_DIR=$ILOGTAIL_DIR/.logtail-xacct.lock.d
+# In root's /run (not /etc/ilogtail): nothing is left among the agent's files, and a reboot clears it.
+LOCK_FILE=/run/logtail-xacct.lock
 APP_INFO=/usr/local/ilogtail/app_info.json
 AGENT_CONFIG=/usr/local/ilogtail/ilogtail_config.json
 DMI_UUID_FILE=/sys/class/dmi/id/product_uuid
@@ -105,7 +107,8 @@ json_uid_files() {
 # skipped); a line with a CR or tab keeps it, which is what makes such a line match nothing.
 json_identifier_lines() {
   printf '['
-  if [ -f "$ID_FILE" ]; then
+  # Never read through a link: the report travels to the hub, and a link could name a secret.
+  if [ -f "$ID_FILE" ] && [ ! -L "$ID_FILE" ]; then
     awk "$AWK_JSON_ESCAPE"'
       {
         line = $0
@@ -214,12 +217,17 @@ report() {
   fi
 }
 
+# Closing the descriptor releases a flock: done before the agent is restarted, so the restarted
+# daemon does not inherit the lock and hold it for its whole life.
 release_lock() {
-  if [ "$lock_held" = true ]; then
-    rm -f "$LOCK_DIR/pid" 2>/dev/null
-    rmdir "$LOCK_DIR" 2>/dev/null
-    lock_held=false
-  fi
+  case $lock_held in
+    flock) exec 9<&- ;;
+    true)
+      rm -f "$LOCK_DIR/pid" 2>/dev/null
+      rmdir "$LOCK_DIR" 2>/dev/null
+      ;;
+  esac
+  lock_held=false
 }
 
 # Ends the run: releases the lock, prints the report, exits with $1.
@@ -347,15 +355,22 @@ check_paths() {
 }
 
 # Serializes concurrent runs on one host. flock (util-linux, busybox) is released by the kernel
-# when its holder dies, so a killed run never leaves the host locked. Without flock, an mkdir lock
-# (atomic on every POSIX file system) whose owner process is gone is taken over.
+# when its holder dies, so a killed run never leaves the host locked. It is taken on a file only
+# root can open: flock needs only read access, so a lock on anything world-readable could be held
+# forever by any local user. Without flock, an mkdir lock (atomic on every POSIX file system)
+# whose owner process is gone is taken over.
 acquire_lock() {
+  [ -L "$ILOGTAIL_DIR" ] && finish 3 UnsafePath "refusing to write through a symbolic link under /etc/ilogtail"
   mkdir -p "$ILOGTAIL_DIR" 2>/dev/null || finish 4 WriteFailed "cannot create /etc/ilogtail"
-  if command -v flock >/dev/null 2>&1; then
-    # The lock is taken on the directory itself, so no lock file is left behind on the host.
-    exec 9<"$ILOGTAIL_DIR" || finish 4 WriteFailed "cannot open /etc/ilogtail"
+  if command -v flock >/dev/null 2>&1 && [ -d /run ]; then
+    if [ -L "$LOCK_FILE" ] || { [ -e "$LOCK_FILE" ] && [ ! -f "$LOCK_FILE" ]; }; then
+      finish 3 UnsafePath "/run/logtail-xacct.lock is not a regular file"
+    fi
+    (umask 077 && : >>"$LOCK_FILE") 2>/dev/null && chmod 600 "$LOCK_FILE" && exec 9<"$LOCK_FILE" ||
+      finish 4 WriteFailed "cannot open /run/logtail-xacct.lock"
+    lock_held=flock
     flock -w "$LOCK_WAIT_SECONDS" 9 ||
-      finish 3 LockTimeout "another logtail-xacct run holds the lock on /etc/ilogtail"
+      finish 3 LockTimeout "another logtail-xacct run holds /run/logtail-xacct.lock"
     return 0
   fi
   waited=0
@@ -386,7 +401,8 @@ acquire_lock() {
 # Writes the new identifier file next to the old one and renames it over: readers (the agent)
 # see the old or the new file, never a half-written one. Sets id_file_changed.
 replace_identifier_file() {
-  tmp="$ILOGTAIL_DIR/.user_defined_id.logtail-xacct.$$"
+  # An unpredictable name, created exclusively: a link planted at a guessable name is never followed.
+  tmp=$(mktemp "$ILOGTAIL_DIR/.user_defined_id.XXXXXX") || finish 4 WriteFailed "cannot write /etc/ilogtail/user_defined_id"
   if ! LTX_ID=$id LTX_MODE=$1 awk '
       BEGIN { id = ENVIRON["LTX_ID"]; mode = ENVIRON["LTX_MODE"]; kept = 0 }
       {
@@ -431,6 +447,7 @@ id_file_source() {
   if [ -f "$ID_FILE" ]; then ID_FILE_SOURCE=$ID_FILE; else ID_FILE_SOURCE=/dev/null; fi
 }
 
+# {revoke-only: what only revoke runs; the other actions' commands are sent without these lines.
 # True when a line of the identifier file, trimmed as the agent trims it, is one of $1 (words).
 has_identifier_line() {
   [ -f "$ID_FILE" ] || return 1
@@ -440,6 +457,17 @@ has_identifier_line() {
     END { exit found ? 0 : 1 }' "$ID_FILE"
 }
 
+revoke() {
+  id_file_source
+  replace_identifier_file remove
+  if [ -e "$USERS_DIR/$uid" ] && ! has_identifier_line "$other_ids"; then
+    rm -f "$USERS_DIR/$uid" || finish 4 WriteFailed "cannot remove the UID file"
+    uid_file_changed=true
+  fi
+}
+# revoke-only}
+
+# {authorize-only: what only authorize runs.
 # The major version of the installed agent from app_info.json (empty when unknown).
 agent_major_version() {
   [ -r "$APP_INFO" ] || return 0
@@ -465,22 +493,17 @@ authorize() {
   if [ ! -d "$USERS_DIR" ]; then
     mkdir -p "$USERS_DIR" || finish 4 WriteFailed "cannot create /etc/ilogtail/users"
   fi
-  if [ ! -e "$USERS_DIR/$uid" ]; then
-    : >"$USERS_DIR/$uid" || finish 4 WriteFailed "cannot create the UID file"
+  if [ -L "$USERS_DIR/$uid" ]; then
+    finish 3 UnsafePath "refusing to write through a symbolic link under /etc/ilogtail"
+  elif [ ! -e "$USERS_DIR/$uid" ]; then
+    # noclobber creates exclusively (O_EXCL): a link planted meanwhile is not followed.
+    (set -C && : >"$USERS_DIR/$uid") 2>/dev/null || finish 4 WriteFailed "cannot create the UID file"
     uid_file_changed=true
   fi
   id_file_source
   replace_identifier_file add
 }
-
-revoke() {
-  id_file_source
-  replace_identifier_file remove
-  if [ -e "$USERS_DIR/$uid" ] && ! has_identifier_line "$other_ids"; then
-    rm -f "$USERS_DIR/$uid" || finish 4 WriteFailed "cannot remove the UID file"
-    uid_file_changed=true
-  fi
-}
+# authorize-only}
 
 # --- agent ----------------------------------------------------------------------------------------
 
@@ -556,8 +579,9 @@ main() {
   parse_args "$@"
   # Revoking on a host that never had /etc/ilogtail has nothing to undo and must not create it.
   if [ "$action" = authorize ] || { [ "$action" = revoke ] && [ -d "$ILOGTAIL_DIR" ]; }; then
-    check_paths
+    # The lock first: a path checked before waiting for it could be swapped while waiting.
     acquire_lock
+    check_paths
     trap 'release_lock' EXIT
     trap 'release_lock; exit 130' INT TERM HUP
     case $action in

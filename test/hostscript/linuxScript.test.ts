@@ -3,7 +3,7 @@
  * in a private mount namespace with a stand-in agent. Also run by hand (file + arguments) to prove
  * its own validation, since the renderer would refuse bad values before they got there.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -489,6 +489,61 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
     expect(run.report.error?.code).toBe("UnsafePath");
     expect(readFileSync(target, "utf8")).toBe("precious\n");
     expect(host.uidFiles()).toEqual([]);
+  });
+
+  test("a local user holding a lock on /etc/ilogtail (it needs only read access) blocks nothing", async () => {
+    const host = newHost();
+    // What `flock -s /etc/ilogtail sleep infinity` as nobody did to the earlier lock.
+    const holder = spawn("flock", ["-s", join(host.dir, "etc-ilogtail"), "sleep", "60"], { stdio: "ignore" });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const run = await runRendered(host, authorize());
+
+      expect(run.exitCode).toBe(0);
+      expect(run.report.ok).toBe(true);
+      // The lock is root's alone: no other user can open it, so none can hold it.
+      const lock = statSync(join(host.dir, "run", "logtail-xacct.lock"));
+      expect(lock.mode & 0o077).toBe(0);
+    } finally {
+      holder.kill();
+    }
+  });
+
+  test("the restarted agent inherits no descriptor of the run (the lock's included)", async () => {
+    const host = newHost();
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.report.agent.restarted).toBe(true);
+    const inherited = host.restartDescriptors();
+    expect(inherited).toBeDefined();
+    // fd 9 is where the run holds its lock.
+    expect(inherited).not.toContain("9");
+  });
+
+  test("a link planted as the UID file is refused, and nothing is created where it points", async () => {
+    const host = newHost();
+    const target = join(workDir, `planted-${hostCounter}`);
+    mkdirSync(join(host.dir, "etc-ilogtail", "users"), { recursive: true });
+    symlinkSync(target, join(host.dir, "etc-ilogtail", "users", UID));
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.exitCode).toBe(3);
+    expect(run.report.error?.code).toBe("UnsafePath");
+    expect(existsSync(target)).toBe(false);
+  });
+
+  test("a link planted as user_defined_id is never read into the report", async () => {
+    const host = newHost();
+    const secret = join(host.dir, "etc-ilogtail", "secret");
+    writeFileSync(secret, "root-only-secret\n", { mode: 0o600 });
+    symlinkSync(secret, join(host.dir, "etc-ilogtail", "user_defined_id"));
+
+    const run = await runRendered(host, { action: "inspect" });
+
+    expect(run.stdout).not.toContain("root-only-secret");
+    expect(run.report.identifiers).toEqual([]);
   });
 
   test("eight runs at once on one host lose no line and leave no temporary file", async () => {
