@@ -14,6 +14,13 @@ export const hostReportSchema = z.object({
   changed: z.object({ uidFile: z.boolean(), identifiers: z.boolean() }),
   uidFiles: z.array(z.string()),
   identifiers: z.array(z.string()),
+  /**
+   * How many entries the bounded lists left out (the report must fit Cloud Assistant's output):
+   * identifiers beyond 64 lines or 2,048 characters (ours are always listed), UID files beyond 32 or
+   * longer than 64 bytes. Absent from older scripts and on Windows.
+   */
+  omittedIdentifiers: z.number().int().nonnegative().optional(),
+  omittedUidFiles: z.number().int().nonnegative().optional(),
   agent: z.object({
     flavor: z.enum(["ilogtail", "loongcollector", "none"]),
     control: z.enum(["initd", "systemd", "service", "none"]),

@@ -32,7 +32,6 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 ILOGTAIL_DIR=/etc/ilogtail
 USERS_DIR=$ILOGTAIL_DIR/users
 ID_FILE=$ILOGTAIL_DIR/user_defined_id
-LOCK_DIR=$ILOGTAIL_DIR/.logtail-xacct.lock.d
 # In root's /run (not /etc/ilogtail): nothing is left among the agent's files, and a reboot clears it.
 LOCK_FILE=/run/logtail-xacct.lock
 APP_INFO=/usr/local/ilogtail/app_info.json
@@ -88,37 +87,50 @@ json_string() {
   esac
 }
 
-# A JSON array of the UID file names present (dot-files are ignored, as the agent ignores them).
+# The report must fit in Cloud Assistant's output (24 KB, cut beyond): the two lists below are
+# bounded, and say how many entries they left out.
+
+# A JSON array of the UID file names present (dot-files are ignored, as the agent ignores them):
+# at most 32, none over 64 bytes.
 json_uid_files() {
   printf '['
-  sep=""
+  sep="" n=0 cut=0
   if [ -d "$USERS_DIR" ]; then
     for path in "$USERS_DIR"/*; do
       [ -e "$path" ] || continue
+      name=${path##*/}
+      if [ "$n" -ge 32 ] || [ ${#name} -gt 64 ]; then
+        cut=$((cut + 1))
+        continue
+      fi
+      n=$((n + 1))
       printf '%s' "$sep"
-      json_string "${path##*/}"
+      json_string "$name"
       sep=","
     done
   fi
-  printf ']'
+  printf '],"omittedUidFiles":%s' "$cut"
 }
 
 # A JSON array of the identifier lines as the agent reads them (spaces trimmed, empty lines
 # skipped); a line with a CR or tab keeps it, which is what makes such a line match nothing.
+# Our own (--id, --other-id) always; others up to 64 lines and 2,048 characters.
 json_identifier_lines() {
   printf '['
+  f=/dev/null
   # Never read through a link: the report travels to the hub, and a link could name a secret.
-  if [ -f "$ID_FILE" ] && [ ! -L "$ID_FILE" ]; then
-    awk "$AWK_JSON_ESCAPE"'
-      {
-        line = $0
-        sub(/^ +/, "", line); sub(/ +$/, "", line)
-        if (line == "") next
-        if (n++) printf ","
-        printf "\""; esc(line); printf "\""
-      }' "$ID_FILE"
-  fi
-  printf ']'
+  [ -f "$ID_FILE" ] && [ ! -L "$ID_FILE" ] && f=$ID_FILE
+  LTX_IDS="$id $other_ids" awk "$AWK_JSON_ESCAPE"'
+    BEGIN { k = split(ENVIRON["LTX_IDS"], w, " "); for (i = 1; i <= k; i++) ours[w[i]] = 1 }
+    {
+      line = $0
+      sub(/^ +/, "", line); sub(/ +$/, "", line)
+      if (line == "") next
+      if (!(line in ours) && (m++ >= 64 || (t += length(line)) > 2048)) { cut++; next }
+      if (n++) printf ","
+      printf "\""; esc(line); printf "\""
+    }
+    END { printf "],\"omittedIdentifiers\":%d", cut }' "$f"
 }
 
 # The agent's ip, hostname, version, UUID and host id from app_info.json (pretty-printed or not),
@@ -220,13 +232,7 @@ report() {
 # Closing the descriptor releases a flock: done before the agent is restarted, so the restarted
 # daemon does not inherit the lock and hold it for its whole life.
 release_lock() {
-  case $lock_held in
-    flock) exec 9<&- ;;
-    true)
-      rm -f "$LOCK_DIR/pid" 2>/dev/null
-      rmdir "$LOCK_DIR" 2>/dev/null
-      ;;
-  esac
+  [ "$lock_held" = true ] && exec 9<&-
   lock_held=false
 }
 
@@ -352,48 +358,32 @@ check_paths() {
   if [ -e "$USERS_DIR" ] && [ ! -d "$USERS_DIR" ]; then
     finish 3 UnsafePath "/etc/ilogtail/users is not a directory"
   fi
+  # A directory another user may write to lets them plant links or swap files under root's writes.
+  for path in "$ILOGTAIL_DIR" "$USERS_DIR"; do
+    [ -d "$path" ] || continue
+    if [ -n "$(find "$path" -prune \( -perm -020 -o -perm -002 -o ! -user 0 \))" ]; then
+      finish 3 UnsafePath "$path is not root's alone (another owner, or writable by group or others)"
+    fi
+  done
 }
 
-# Serializes concurrent runs on one host. flock (util-linux, busybox) is released by the kernel
-# when its holder dies, so a killed run never leaves the host locked. It is taken on a file only
-# root can open: flock needs only read access, so a lock on anything world-readable could be held
-# forever by any local user. Without flock, an mkdir lock (atomic on every POSIX file system)
-# whose owner process is gone is taken over.
+# Serializes concurrent runs on one host, with flock (util-linux, busybox: on every distribution
+# Alibaba Cloud offers), released by the kernel when its holder dies, so a killed run never leaves
+# the host locked. It is taken on a file only root can open: flock needs only read access, so a
+# lock on anything world-readable could be held forever by any local user.
 acquire_lock() {
   [ -L "$ILOGTAIL_DIR" ] && finish 3 UnsafePath "refusing to write through a symbolic link under /etc/ilogtail"
   mkdir -p "$ILOGTAIL_DIR" 2>/dev/null || finish 4 WriteFailed "cannot create /etc/ilogtail"
-  if command -v flock >/dev/null 2>&1 && [ -d /run ]; then
-    if [ -L "$LOCK_FILE" ] || { [ -e "$LOCK_FILE" ] && [ ! -f "$LOCK_FILE" ]; }; then
-      finish 3 UnsafePath "/run/logtail-xacct.lock is not a regular file"
-    fi
-    (umask 077 && : >>"$LOCK_FILE") 2>/dev/null && chmod 600 "$LOCK_FILE" && exec 9<"$LOCK_FILE" ||
-      finish 4 WriteFailed "cannot open /run/logtail-xacct.lock"
-    lock_held=flock
-    flock -w "$LOCK_WAIT_SECONDS" 9 ||
-      finish 3 LockTimeout "another logtail-xacct run holds /run/logtail-xacct.lock"
-    return 0
+  command -v flock >/dev/null 2>&1 || finish 3 NoLock "flock (util-linux) is missing: nothing was changed"
+  if [ -L "$LOCK_FILE" ] || { [ -e "$LOCK_FILE" ] && [ ! -f "$LOCK_FILE" ]; }; then
+    finish 3 UnsafePath "$LOCK_FILE is not a regular file"
   fi
-  waited=0
-  while ! mkdir "$LOCK_DIR" 2>/dev/null; do
-    owner=$(cat "$LOCK_DIR/pid" 2>/dev/null || true)
-    case $owner in
-      '' | *[!0-9]*) ;;
-      *)
-        if ! kill -0 "$owner" 2>/dev/null; then
-          rm -f "$LOCK_DIR/pid" 2>/dev/null
-          rmdir "$LOCK_DIR" 2>/dev/null
-          continue
-        fi
-        ;;
-    esac
-    waited=$((waited + 1))
-    if [ "$waited" -gt $((LOCK_WAIT_SECONDS * 5)) ]; then
-      finish 3 LockTimeout "another logtail-xacct run holds /etc/ilogtail/.logtail-xacct.lock.d"
-    fi
-    sleep 0.2 2>/dev/null || sleep 1
-  done
+  if ! { (umask 077 && : >>"$LOCK_FILE") 2>/dev/null && chmod 600 "$LOCK_FILE"; }; then
+    finish 4 WriteFailed "cannot open $LOCK_FILE"
+  fi
+  exec 9<"$LOCK_FILE" || finish 4 WriteFailed "cannot open $LOCK_FILE"
   lock_held=true
-  echo $$ >"$LOCK_DIR/pid"
+  flock -w "$LOCK_WAIT_SECONDS" 9 || finish 3 LockTimeout "another logtail-xacct run holds $LOCK_FILE"
 }
 
 # --- files --------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -519,6 +520,49 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
     expect(inherited).toBeDefined();
     // fd 9 is where the run holds its lock.
     expect(inherited).not.toContain("9");
+  });
+
+  test.each([
+    ["/etc/ilogtail writable by others", "etc-ilogtail", 0o777],
+    ["users/ writable by its group", "etc-ilogtail/users", 0o775],
+  ])("%s is refused before anything is written", async (_, dir, mode) => {
+    const host = newHost({ userDefinedIdContent: "team-x\n" });
+    mkdirSync(join(host.dir, "etc-ilogtail", "users"), { recursive: true });
+    chmodSync(join(host.dir, dir), mode);
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.exitCode).toBe(3);
+    expect(run.report.error).toMatchObject({
+      code: "UnsafePath",
+      message: expect.stringContaining("not root's alone"),
+    });
+    expect(host.uidFiles()).toEqual([]);
+    expect(host.identifierFile()).toBe("team-x\n");
+  });
+
+  test("a huge user_defined_id and users/ still give a report that fits Cloud Assistant's 24 KB output", async () => {
+    // 400 lines of 100 characters, every one full of control characters (6 bytes each once escaped).
+    const noisy = Array.from(
+      { length: 400 },
+      (_, i) => `${"\u0001".repeat(95)}${String(i).padStart(5, "0")}`,
+    );
+    const host = newHost({ userDefinedIdContent: `${noisy.join("\n")}\n` });
+    mkdirSync(join(host.dir, "etc-ilogtail", "users"), { recursive: true });
+    for (let i = 0; i < 40; i += 1)
+      writeFileSync(join(host.dir, "etc-ilogtail", "users", `${1700000000000000 + i}`), "");
+    writeFileSync(join(host.dir, "etc-ilogtail", "users", "x".repeat(200)), "");
+
+    const run = await runRendered(host, authorize());
+
+    expect(run.exitCode).toBe(0);
+    expect(Buffer.byteLength(run.stdout)).toBeLessThan(24 * 1024);
+    // Ours is listed although it is the 401st line; the rest is bounded and counted.
+    expect(run.report.identifiers).toContain(ID);
+    expect(run.report.identifiers.length).toBeLessThanOrEqual(65);
+    expect(run.report.omittedIdentifiers).toBe(401 - run.report.identifiers.length);
+    expect(run.report.uidFiles).toHaveLength(32);
+    expect(run.report.omittedUidFiles).toBe(42 - 32);
   });
 
   test("a link planted as the UID file is refused, and nothing is created where it points", async () => {

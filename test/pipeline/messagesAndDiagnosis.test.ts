@@ -170,6 +170,12 @@ describe("diagnosing a host that does not heartbeat", () => {
     ],
     ["everything in place", report(), "NoHeartbeat", /region and endpoint/],
     [
+      "a report that left identifier lines out: no verdict on ours",
+      report({ identifiers: ["team-x"], omittedIdentifiers: 300 }),
+      "NoHeartbeat",
+      /region and endpoint/,
+    ],
+    [
       "an agent installed for another region",
       report({
         host: { dmiUuid: null, ip: null, hostname: null, agentVersion: null, agentRegion: "cn-shanghai" },
