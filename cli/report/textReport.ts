@@ -12,6 +12,25 @@ export function painter(enabled: boolean) {
     enabled ? `\u001b[${COLOURS[colour]}m${text}\u001b[0m` : text;
 }
 
+/**
+ * Tag values reach this output, and anyone allowed to tag an instance chooses them: control
+ * characters (an escape sequence can rewrite or hide what the terminal shows) are printed as `\xNN`.
+ */
+export function printable<T>(value: T): T {
+  if (typeof value === "string") {
+    return value.replace(
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the point
+      /[\u0000-\u001f\u007f-\u009f]/g,
+      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+    ) as T;
+  }
+  if (Array.isArray(value)) return value.map(printable) as T;
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [printable(k), printable(v)])) as T;
+  }
+  return value;
+}
+
 const COLUMNS = ["pending", "authorized", "collecting", "failed", "revoked", "untracked"] as const;
 
 function column(stage: StageKey): (typeof COLUMNS)[number] {
@@ -30,7 +49,8 @@ function table(rows: string[][], rightAligned: ReadonlySet<number> = new Set()):
     .join("\n");
 }
 
-export function renderStatusText(report: FleetReport, colour = false): string {
+export function renderStatusText(unsafe: FleetReport, colour = false): string {
+  const report = printable(unsafe);
   const paint = painter(colour);
   const header = ["route", "account", "region", ...COLUMNS, "total"];
   const rows: string[][] = [header];
@@ -92,7 +112,8 @@ export function renderStatusText(report: FleetReport, colour = false): string {
   return text;
 }
 
-export function renderDriftText(drift: DriftReport, colour = false): string {
+export function renderDriftText(unsafe: DriftReport, colour = false): string {
+  const drift = printable(unsafe);
   const paint = painter(colour);
   const instances = drift.items.reduce((n, item) => n + item.instanceIds.length, 0);
   let text = `plan at ${drift.generatedAt}: ${drift.items.length} findings, ${instances} instances, ${drift.actions.length} actions — nothing was changed\n`;

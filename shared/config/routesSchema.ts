@@ -215,14 +215,25 @@ const route = z.strictObject({
     .optional(),
 });
 
+/**
+ * Routes and destinations are looked up by names that come from tags and messages: in a plain object
+ * `constructor`, `toString` or `__proto__` would find Object's own members. Without a prototype only
+ * the file's own names are found.
+ */
+function ownPropertiesOnly<T>(record: Record<string, T>): Record<string, T> {
+  const owned: Record<string, T> = Object.create(null);
+  for (const [name, value] of Object.entries(record)) owned[name] = value;
+  return owned;
+}
+
 export const routesFileSchema = z.strictObject({
   version: z.literal(1, { error: "must be 1" }),
   tagKey: tagKey.default(DEFAULT_TAG_KEY),
   statusTagKey: tagKey.default(DEFAULT_STATUS_TAG_KEY),
   hub: z.strictObject({ accountId: accountUid, region }),
   sourceAccounts: z.array(sourceAccount).min(1, { error: "needs at least one source account" }),
-  destinations: z.record(z.string(), destination),
-  routes: z.record(z.string(), route),
+  destinations: z.record(z.string(), destination).transform(ownPropertiesOnly),
+  routes: z.record(z.string(), route).transform(ownPropertiesOnly),
 });
 
 export type RoutesFile = z.output<typeof routesFileSchema>;

@@ -438,6 +438,38 @@ describe("routes config: rejected with the path and a reason", () => {
       /unknown destination "elsewhere" \(known: central\)/,
     ],
     [
+      "route to constructor, a member of every plain object, not a destination",
+      (file) => {
+        route(file).destination = "constructor";
+      },
+      "routes.app-b-prod.destination",
+      /unknown destination "constructor" \(known: central\)/,
+    ],
+    [
+      "route to toString, a member of every plain object, not a destination",
+      (file) => {
+        route(file).destination = "toString";
+      },
+      "routes.app-b-prod.destination",
+      /unknown destination "toString" \(known: central\)/,
+    ],
+    [
+      "route to __proto__, a member of every plain object, not a destination",
+      (file) => {
+        route(file).destination = "__proto__";
+      },
+      "routes.app-b-prod.destination",
+      /unknown destination "__proto__" \(known: central\)/,
+    ],
+    [
+      "route to hasOwnProperty, a member of every plain object, not a destination",
+      (file) => {
+        route(file).destination = "hasOwnProperty";
+      },
+      "routes.app-b-prod.destination",
+      /unknown destination "hasOwnProperty" \(known: central\)/,
+    ],
+    [
       "OS settings that do not line up",
       (file) => {
         route(file).identifier = { linux: "app-b-prod-linux" };

@@ -741,7 +741,7 @@ describe("logtail-xacct policies", () => {
     // Within an account, a bus is created before any rule names it as a target.
     for (const block of text.split("# ---- Account ").slice(1)) {
       const uid = block.slice(0, 16);
-      for (const rule of block.matchAll(/CreateRule [^]*?--EventTargets '([^']*)'/g)) {
+      for (const rule of block.matchAll(/CreateRule [\s\S]*?--EventTargets '([^']*)'/g)) {
         const endpoint = /"Endpoint":"acs:eventbridge:([a-z0-9-]+):(\d+):eventbus\//.exec(rule[1] ?? "");
         if (endpoint === null || endpoint[2] !== uid) continue;
         const bus = block.indexOf(`CreateEventBus --region '${endpoint[1]}'`);
