@@ -5,6 +5,8 @@ import {
   RoutesConfigError,
   summarizeRoutesConfig,
 } from "../../shared/config/routesConfig";
+import { readHostScripts } from "../../shared/hostscript/hostScripts";
+import { oversizedRevokes } from "../../shared/hostscript/routeActions";
 import { EXIT_INVALID_INPUT, EXIT_OK } from "../exitCodes";
 import type { CliIo } from "../io";
 
@@ -22,7 +24,20 @@ export function registerValidateConfigCommand(program: Command, io: CliIo): void
 
 export function validateConfig(file: string, io: CliIo): number {
   try {
-    io.out(`${file}: OK: ${summarizeRoutesConfig(loadRoutesConfig(file))}\n`);
+    const config = loadRoutesConfig(file);
+    // The largest host command each route needs must fit Cloud Assistant, or its hosts could be
+    // onboarded and never offboarded.
+    const oversized = oversizedRevokes(config, readHostScripts());
+    if (oversized.length > 0) {
+      io.err(`${file}: ${oversized.length} problem${oversized.length === 1 ? "" : "s"}\n`);
+      for (const found of oversized) {
+        io.err(
+          `  routes.${found.route}.identifier.${found.os}: its revoke, which names the identifiers of every route to the same destination account, ${found.message.replace(/^script: /, "")}: use fewer or shorter identifiers per destination account\n`,
+        );
+      }
+      return EXIT_INVALID_INPUT;
+    }
+    io.out(`${file}: OK: ${summarizeRoutesConfig(config)}\n`);
     return EXIT_OK;
   } catch (error) {
     if (!(error instanceof RoutesConfigError)) throw error;

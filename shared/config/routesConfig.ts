@@ -161,6 +161,10 @@ export function checkRoutesConfig(config: RoutesFile): CheckedIssue[] {
   const identifierOwner = new Map<string, { route: string; destinationUid: string | undefined }>();
   const groupOwner = new Map<string, string>();
   const configOwner = new Map<string, string>();
+  // A write role is trusted by the log service of each source account of every route that names it,
+  // and may write every one of those routes' logstores: shared, it lets one route's source write
+  // into another route's destination.
+  const writeRoleOwner = new Map<string, string>();
 
   for (const [name, route] of Object.entries(config.routes)) {
     const at = (...rest: PathSegment[]): PathSegment[] => ["routes", name, ...rest];
@@ -276,6 +280,13 @@ export function checkRoutesConfig(config: RoutesFile): CheckedIssue[] {
       if (destination && roleArnAccount(route.backfill.writeRoleArn) !== destination.uid) {
         add(at("backfill", "writeRoleArn"), `must be a role of the destination account ${destination.uid}`);
       }
+      const sharedWith = writeRoleOwner.get(route.backfill.writeRoleArn);
+      if (sharedWith !== undefined) {
+        add(
+          at("backfill", "writeRoleArn"),
+          `is also route ${sharedWith}'s write role: each route's sources could then write into the other's logstore; give every route its own write role`,
+        );
+      } else writeRoleOwner.set(route.backfill.writeRoleArn, name);
       if (
         route.backfill.to !== undefined &&
         Date.parse(route.backfill.to) <= Date.parse(route.backfill.from)

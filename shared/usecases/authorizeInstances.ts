@@ -5,10 +5,11 @@
  * instances for the heartbeat check. Reconcile hands the planner's host actions to the same actor
  * (`runHostActions`). Level-triggered: running it again on a converged instance changes nothing.
  */
-import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
+import type { OperatingSystem } from "../config/routesSchema";
 import { scopeRefusal } from "../domain/routeResolution";
 import { formatStatus, parseStatus, type Status } from "../domain/status";
 import { type HostAction, renderHostCommand } from "../hostscript/hostCommand";
+import { authorizeAction, revokeAction } from "../hostscript/routeActions";
 import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import {
   decideInstance,
@@ -452,25 +453,3 @@ class HostRun {
 }
 
 /** Authorize a route on the host: its destination's UID file and its identifier for the OS. */
-function authorizeAction(config: RoutesFile, routeName: string, os: OperatingSystem): HostAction | undefined {
-  const route = config.routes[routeName];
-  const identifier = route?.identifier[os];
-  const destination = route ? config.destinations[route.destination] : undefined;
-  if (identifier === undefined || destination === undefined) return undefined;
-  return { action: "authorize", uid: destination.uid, identifier };
-}
-
-/** Revoke one route's identifier; the UID file stays while another route of that UID is on the host. */
-function revokeAction(config: RoutesFile, routeName: string, os: OperatingSystem): HostAction {
-  const route = config.routes[routeName];
-  const destination = route ? config.destinations[route.destination] : undefined;
-  const identifier = route?.identifier[os] ?? "";
-  const otherIdentifiers = Object.entries(config.routes)
-    .filter(
-      ([name, other]) =>
-        name !== routeName && config.destinations[other.destination]?.uid === destination?.uid,
-    )
-    .map(([, other]) => other.identifier[os])
-    .filter((id): id is string => id !== undefined && id !== identifier);
-  return { action: "revoke", uid: destination?.uid ?? "", identifier, otherIdentifiers };
-}

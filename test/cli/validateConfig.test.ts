@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { bufferIo } from "../../cli/io";
 import { main } from "../../cli/main";
 
@@ -54,6 +55,40 @@ describe("logtail-xacct validate-config", () => {
       ),
       "",
     ]);
+  });
+
+  test("routes whose revoke could never be sent are refused: their hosts could not be offboarded", async () => {
+    // 40 routes to one destination account, identifiers of 120 characters: each revoke names the
+    // other 39, far beyond Cloud Assistant's 18 KB of command content.
+    const example = parseYaml(readFileSync(EXAMPLE, "utf8")) as {
+      routes: Record<string, Record<string, unknown>>;
+    };
+    const template = example.routes["payments-prod"] ?? {};
+    const routes: Record<string, unknown> = {};
+    for (let i = 0; i < 40; i += 1) {
+      const name = `many-${String(i).padStart(2, "0")}`;
+      const id = `${name}-${"x".repeat(112)}`;
+      routes[name] = {
+        ...template,
+        logstore: name,
+        machineGroup: { linux: name },
+        identifier: { linux: id },
+        logtailConfig: { linux: { name, filePaths: [`/var/log/${name}/*.log`] } },
+      };
+    }
+    const file = join(mkdtempSync(join(tmpdir(), "ltx-cli-")), "routes.yaml");
+    writeFileSync(file, stringifyYaml({ ...example, routes }));
+    const io = bufferIo();
+
+    const code = await main(["validate-config", file], io);
+
+    expect(code).toBe(1);
+    expect(io.stdout()).toBe("");
+    const lines = io.stderr().split("\n");
+    expect(lines[0]).toBe(`${file}: 40 problems`);
+    expect(lines[1]).toMatch(
+      /^ {2}routes\.many-00\.identifier\.linux: its revoke, which names the identifiers of every route to the same destination account, renders to \d+ bytes of Base64, over Cloud Assistant's 18432: use fewer or shorter identifiers per destination account$/,
+    );
   });
 
   test("a missing file: exit 1 naming the file and the reason", async () => {

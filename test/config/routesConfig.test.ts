@@ -430,6 +430,24 @@ describe("routes config: rejected with the path and a reason", () => {
       /route names are the tag value/,
     ],
     [
+      "a write role shared by two routes",
+      (file) => {
+        const routes = file.routes as { [key: string]: Json };
+        // A second route, like the first but to its own logstore, group and identifier, same write role.
+        const copy = JSON.parse(JSON.stringify(route(file))) as { [key: string]: Json };
+        copy.logstore = "app-b-staging";
+        copy.machineGroup = { linux: "app-b-staging-linux", windows: "app-b-staging-windows" };
+        copy.identifier = { linux: "app-b-staging-linux", windows: "app-b-staging-windows" };
+        copy.logtailConfig = {
+          linux: { name: "app-b-staging-linux", filePaths: ["/var/log/app-b-staging/*.log"] },
+          windows: { name: "app-b-staging-windows", filePaths: ["C:\\app-b-staging\\*.log"] },
+        };
+        routes["app-b-staging"] = copy;
+      },
+      "routes.app-b-staging.backfill.writeRoleArn",
+      /is also route app-b-prod's write role: each route's sources could then write into the other's logstore/,
+    ],
+    [
       "route to an unknown destination",
       (file) => {
         route(file).destination = "elsewhere";
