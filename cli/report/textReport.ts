@@ -102,6 +102,14 @@ export function renderStatusText(unsafe: FleetReport, colour = false): string {
       ]),
     ])}\n`;
   }
+  if (report.strangers && report.strangers.length > 0) {
+    // Nothing here is changed by this tool: the remedy is the operator's (see README, "Strangers").
+    text += `\n${paint("yellow", `machines in route groups that no instance accounts for (${report.strangers.length})`)}:\n`;
+    text += `${table([
+      ["route", "os", "ip", "machine id", "host id"],
+      ...report.strangers.map((s) => [s.route, s.os, s.ip, s.machineUniqueId, s.hostId ?? "-"]),
+    ])}\n`;
+  }
   if (report.copyJobs.length > 0) {
     text += "\ncopy jobs:\n";
     text += `${table([

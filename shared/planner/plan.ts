@@ -36,10 +36,15 @@ export function plan(
 ): Plan {
   const builder = new PlanBuilder();
   const nowSeconds = observed.now / 1000;
-  const heartbeatingIn = (instance: ObservedInstance): string[] =>
-    Object.entries(config.routes)
-      .filter(([name, route]) => isMember(instance, route, observed.routes[name], nowSeconds, options))
-      .map(([name]) => name);
+  const heartbeatingIn = (instance: ObservedInstance): string[] => [
+    ...new Set([
+      ...Object.entries(config.routes)
+        .filter(([name, route]) => isMember(instance, route, observed.routes[name], nowSeconds, options))
+        .map(([name]) => name),
+      // Traced into a group without a tag (both removed): as good as heartbeating there.
+      ...(instance.tracedIn ?? []).filter((name) => Object.hasOwn(config.routes, name)),
+    ]),
+  ];
 
   // Route name → source account → running instances tagged for it and how many collect.
   const cutover = new Map<string, Map<string, { running: number; collecting: number; failed: number }>>();

@@ -23,6 +23,11 @@ export interface ObservedInstance {
   cloudAssistantOnline?: boolean;
   /** Private IPs (what a machine group member reports): a source group's machines are matched by them. */
   privateIps?: readonly string[];
+  /**
+   * Route groups this instance was traced into although no tag lists it (both tags removed): its
+   * host still carries those routes' identifiers (planner/groupMembers.ts).
+   */
+  tracedIn?: readonly string[];
 }
 
 /** A machine as `ListMachines` reports it. */
@@ -74,6 +79,11 @@ export interface Observed {
   instances: readonly ObservedInstance[];
   /** Per route name; a route missing here is treated as having nothing yet. */
   routes: Readonly<Record<string, ObservedRoute>>;
+  /**
+   * Fresh members of a route's group that no instance of the route's source accounts accounts for:
+   * strangers (a host that knows the destination UID and an identifier). Reported, never acted on.
+   */
+  strangers?: ReadonlyArray<{ route: string; os: OperatingSystem; machine: ObservedMachine }>;
 }
 
 export interface PlannerOptions {

@@ -16,7 +16,8 @@ export type DriftKind =
   | "source-config-still-bound"
   | "copy-job-missing"
   | "copy-job-failed"
-  | "status-out-of-date";
+  | "status-out-of-date"
+  | "stranger-in-group";
 
 export interface DriftItem {
   kind: DriftKind;
@@ -157,6 +158,18 @@ export function buildDriftReport(config: RoutesFile, observed: Observed, result:
         break;
       }
     }
+  }
+
+  for (const stranger of observed.strangers ?? []) {
+    const { machine } = stranger;
+    items.push({
+      kind: "stranger-in-group",
+      route: stranger.route,
+      instanceIds: [],
+      detail: `a ${stranger.os} machine in the route's group matches no instance of its accounts: ip ${machine.ip}, machine id ${machine.machineUniqueId}${machine.hostId ? `, host id ${machine.hostId}` : ""}; it receives the route's config and writes into its logstore`,
+      // Not the tool's to change: the host is outside the routes file.
+      remedy: "",
+    });
   }
 
   for (const [name, route] of Object.entries(config.routes)) {

@@ -59,6 +59,19 @@ export interface FleetReport {
   instances: ReportInstance[];
   failed: ReportFailure[];
   copyJobs: ReportCopyJob[];
+  /**
+   * Fresh members of a route's machine group that no instance of the route's accounts accounts for:
+   * any host that knows the destination UID and an identifier can join a group and receive its config.
+   */
+  strangers?: ReportStranger[];
+}
+
+export interface ReportStranger {
+  route: string;
+  os: string;
+  ip: string;
+  machineUniqueId: string;
+  hostId?: string;
 }
 
 export const UNTAGGED = "(untagged)";
@@ -151,6 +164,17 @@ export function buildFleetReport(config: RoutesFile, observed: Observed): FleetR
     instances,
     failed,
     copyJobs,
+    ...(observed.strangers && observed.strangers.length > 0
+      ? {
+          strangers: observed.strangers.map(({ route, os, machine }) => ({
+            route,
+            os,
+            ip: machine.ip,
+            machineUniqueId: machine.machineUniqueId,
+            ...(machine.hostId ? { hostId: machine.hostId } : {}),
+          })),
+        }
+      : {}),
   };
 }
 

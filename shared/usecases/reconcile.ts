@@ -5,10 +5,11 @@
  * that into actions, which this step hands to the same code the events drive: authorize (which also
  * revokes untagged hosts), the heartbeat queue, the apply queue, status tags.
  */
-import { OPERATING_SYSTEMS, type OperatingSystem } from "../config/routesSchema";
+import { OPERATING_SYSTEMS, type OperatingSystem, type RoutesFile } from "../config/routesSchema";
 import { routeCopyJobName } from "../domain/copyJob";
 import { resolveRoute } from "../domain/routeResolution";
 import { type ApplyMessage, encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
+import { traceMembers, unaccountedMembers } from "../planner/groupMembers";
 import { plan, RUN_COMMAND_BATCH } from "../planner/plan";
 import type {
   Action,
@@ -151,7 +152,46 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
     }
     routes[name] = { logstoreExists, indexExists, groups, configExists, sources };
   }
-  return { now: deps.now(), instances, routes };
+  const observed: Observed = { now: deps.now(), instances, routes };
+  return { ...observed, ...(await traceUnaccountedMembers(deps, observed, accounts)) };
+}
+
+/**
+ * Group members that no listed instance accounts for. Only when there are some, the routes' source
+ * account-regions are listed without a tag filter: an instance whose route and status tags were both
+ * removed is still onboarded, and is traced so the planner offboards it; what stays unaccounted for
+ * is a stranger, reported.
+ */
+async function traceUnaccountedMembers(
+  deps: ReconcileDeps,
+  observed: Observed,
+  accounts: readonly RoutesFile["sourceAccounts"][number][],
+): Promise<Pick<Observed, "instances" | "strangers">> {
+  const { config } = deps;
+  const unaccounted = unaccountedMembers(config, observed);
+  if (unaccounted.length === 0) return { instances: observed.instances };
+  const routeAccounts = new Set(
+    unaccounted.flatMap((member) => config.routes[member.route]?.sources.map((s) => s.account) ?? []),
+  );
+  const listed = new Set(
+    observed.instances.map((instance) => `${instance.accountId}/${instance.instanceId}`),
+  );
+  const candidates: ObservedInstance[] = [];
+  for (const account of accounts.filter((a) => routeAccounts.has(a.uid))) {
+    for (const region of account.regions) {
+      for (const record of await deps.ecs({ accountId: account.uid, region }).describeInstances()) {
+        if (!listed.has(`${record.accountId}/${record.instanceId}`)) candidates.push({ ...record });
+      }
+    }
+  }
+  const { traced, strangers } = traceMembers(config, unaccounted, candidates, observed.now / 1000);
+  return {
+    instances: [
+      ...observed.instances,
+      ...[...traced].map(([instance, routes]) => ({ ...instance, tracedIn: routes })),
+    ],
+    strangers,
+  };
 }
 
 export async function reconcile(
@@ -315,6 +355,17 @@ export async function reconcile(
     }
   }
   acted("routes applied", total);
+  // Strangers are reported, never acted on: a host outside the routes is not this tool's to change.
+  for (const stranger of observed.strangers ?? []) {
+    deps.log({
+      action: "reconcile",
+      outcome: "skipped",
+      accountId: "",
+      region: "",
+      instanceIds: [],
+      detail: `stranger: a machine in route ${stranger.route}'s ${stranger.os} group matches no instance of its accounts: ip ${stranger.machine.ip}, machine id ${stranger.machine.machineUniqueId}${stranger.machine.hostId ? `, host id ${stranger.machine.hostId}` : ""}`,
+    });
+  }
   deps.log({
     action: "reconcile",
     outcome: "ok",

@@ -159,4 +159,28 @@ describeRequiring(sandboxRequirement(), "reconcile on the local stack", () => {
     expect(kit.stack.fleet.host(untagged)?.root().identifierFile()).toBe("team-x-web\n");
     expect(kit.stack.fleet.host(untagged)?.uidFiles()).toEqual([]);
   });
+
+  test("an instance whose route and status tags were both removed is traced through its group and offboarded", async () => {
+    // What infrastructure as code that owns the tag set does: every key it did not write goes.
+    const stripped = ids[1] ?? "";
+    const ecs = kit.deps.ecs({ accountId: SPOKE, region: REGION });
+    const keys = Object.keys((await ecs.describeInstances({ instanceIds: [stripped] }))[0]?.tags ?? {});
+    expect(keys).toEqual(expect.arrayContaining([config.tagKey, config.statusTagKey]));
+    await ecs.untagInstances([stripped], keys);
+
+    const outcome = await reconcile(deps);
+
+    expect(outcome.executed.revoke).toBe(1);
+    expect(kit.stack.fleet.host(stripped)?.root().identifierFile()).toBeUndefined();
+    expect(kit.stack.fleet.host(stripped)?.uidFiles()).toEqual([]);
+    // Only the status tag comes back, saying what happened (and `status` shows it again).
+    expect((await ecs.describeInstances({ instanceIds: [stripped] }))[0]?.tags).toEqual({
+      [config.statusTagKey]: "revoked",
+    });
+    // Converged once its last heartbeat with the identifier has aged (until then a revoke repeats,
+    // changing nothing): the next run finds nobody unaccounted for and plans nothing for it.
+    kit.stack.emulator.advanceClock(200_000);
+    const again = await reconcile(deps);
+    expect(again.executed.revoke).toBe(0);
+  });
 });

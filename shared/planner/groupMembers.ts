@@ -1,0 +1,95 @@
+/**
+ * Members of a route's machine group that no observed instance accounts for (pure). Two kinds:
+ * - an onboarded instance whose route and status tags were both removed (infrastructure as code that
+ *   owns the tag set does exactly that): no tag lists it any more, yet its host still carries the
+ *   route's identifier and ships to the destination. Reconcile traces it and offboards it;
+ * - a stranger: any host that knows the destination UID and an identifier joins the group and
+ *   receives the route's config. It is reported (status, plan, reconcile's log), never acted on.
+ */
+import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
+import { heartbeatMatch } from "./heartbeating";
+import {
+  DEFAULT_PLANNER_OPTIONS,
+  type Observed,
+  type ObservedInstance,
+  type ObservedMachine,
+  type PlannerOptions,
+} from "./types";
+
+export interface UnaccountedMember {
+  route: string;
+  os: OperatingSystem;
+  machine: ObservedMachine;
+}
+
+/** Fresh members carrying the route's identifier that no observed instance's heartbeat keys match. */
+export function unaccountedMembers(
+  config: RoutesFile,
+  observed: Observed,
+  options: PlannerOptions = DEFAULT_PLANNER_OPTIONS,
+): UnaccountedMember[] {
+  const found: UnaccountedMember[] = [];
+  for (const [name, route] of Object.entries(config.routes)) {
+    for (const [os, group] of Object.entries(observed.routes[name]?.groups ?? {}) as Array<
+      [OperatingSystem, NonNullable<Observed["routes"][string]["groups"][OperatingSystem]>]
+    >) {
+      const identifier = route.identifier[os];
+      if (identifier === undefined || !group.exists) continue;
+      const at = (group.listedAt ?? observed.now) / 1000;
+      const fresh = (machine: ObservedMachine) =>
+        at - machine.lastHeartbeatTime <= options.heartbeatFreshSeconds &&
+        machine.userdefinedId.split(/\s+/).includes(identifier);
+      const matched = new Set<ObservedMachine>();
+      for (const instance of observed.instances) {
+        if (instance.os !== os) continue;
+        const match = heartbeatMatch(group.machines, instance, identifier, at, options.heartbeatFreshSeconds);
+        if (match) matched.add(match.machine);
+      }
+      for (const machine of group.machines) {
+        if (fresh(machine) && !matched.has(machine)) found.push({ route: name, os, machine });
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * The route groups each instance was traced into, and the members traced to no instance (strangers): an untagged instance whose heartbeat keys match a
+ * member, or whose private IP is the member's (an ARM host's agent-id tag went with the others).
+ * Only instances of the accounts the route's sources name; an IP is matched only when one instance
+ * has it, so a reused address in another VPC traces nothing.
+ */
+export function traceMembers(
+  config: RoutesFile,
+  members: readonly UnaccountedMember[],
+  candidates: readonly ObservedInstance[],
+  nowSeconds: number,
+  options: PlannerOptions = DEFAULT_PLANNER_OPTIONS,
+): { traced: Map<ObservedInstance, string[]>; strangers: UnaccountedMember[] } {
+  const traced = new Map<ObservedInstance, string[]>();
+  const strangers: UnaccountedMember[] = [];
+  const add = (instance: ObservedInstance, route: string) => {
+    const routes = traced.get(instance) ?? [];
+    if (!routes.includes(route)) traced.set(instance, [...routes, route]);
+  };
+  for (const member of members) {
+    const route = config.routes[member.route];
+    const identifier = route?.identifier[member.os];
+    if (route === undefined || identifier === undefined) {
+      strangers.push(member);
+      continue;
+    }
+    const sources = new Set(route.sources.map((source) => source.account));
+    const eligible = candidates.filter((i) => i.os === member.os && sources.has(i.accountId));
+    const byKeys = eligible.find(
+      (i) =>
+        heartbeatMatch([member.machine], i, identifier, nowSeconds, options.heartbeatFreshSeconds) !==
+        undefined,
+    );
+    const byIp = eligible.filter((i) => i.privateIps?.includes(member.machine.ip) === true);
+    const instance = byKeys ?? (byIp.length === 1 ? byIp[0] : undefined);
+    if (instance !== undefined) add(instance, member.route);
+    else strangers.push(member);
+  }
+  return { traced, strangers };
+}
