@@ -455,38 +455,17 @@ describe("routes config: rejected with the path and a reason", () => {
       "routes.app-b-prod.destination",
       /unknown destination "elsewhere" \(known: central\)/,
     ],
-    [
-      "route to constructor, a member of every plain object, not a destination",
-      (file) => {
-        route(file).destination = "constructor";
-      },
-      "routes.app-b-prod.destination",
-      /unknown destination "constructor" \(known: central\)/,
-    ],
-    [
-      "route to toString, a member of every plain object, not a destination",
-      (file) => {
-        route(file).destination = "toString";
-      },
-      "routes.app-b-prod.destination",
-      /unknown destination "toString" \(known: central\)/,
-    ],
-    [
-      "route to __proto__, a member of every plain object, not a destination",
-      (file) => {
-        route(file).destination = "__proto__";
-      },
-      "routes.app-b-prod.destination",
-      /unknown destination "__proto__" \(known: central\)/,
-    ],
-    [
-      "route to hasOwnProperty, a member of every plain object, not a destination",
-      (file) => {
-        route(file).destination = "hasOwnProperty";
-      },
-      "routes.app-b-prod.destination",
-      /unknown destination "hasOwnProperty" \(known: central\)/,
-    ],
+    // Members of every plain object: only the file's own names are destinations.
+    ...["constructor", "toString", "__proto__", "hasOwnProperty"].map(
+      (name): [string, (file: { [key: string]: Json }) => void, string, RegExp] => [
+        `route to ${name}, a member of every plain object, not a destination`,
+        (file) => {
+          route(file).destination = name;
+        },
+        "routes.app-b-prod.destination",
+        new RegExp(`unknown destination "${name}" \\(known: central\\)`),
+      ],
+    ),
     [
       "OS settings that do not line up",
       (file) => {

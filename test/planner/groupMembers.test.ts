@@ -11,20 +11,14 @@ import { plan } from "../../shared/planner/plan";
 import type { Observed, ObservedInstance, ObservedMachine } from "../../shared/planner/types";
 import { buildDriftReport } from "../../shared/status/driftReport";
 import { buildFleetReport } from "../../shared/status/fleetReport";
+import { machineFactory } from "../support/observedMachines";
 
 const config = loadRoutesConfig(join(__dirname, "../../config/routes.example.yaml"));
 const NOW = 1_800_000_000;
 const ID = "app-b-prod-linux";
 const APP_B = "1700000000000397";
 
-const machine = (fields: Partial<ObservedMachine>): ObservedMachine => ({
-  machineUniqueId: "00000000-0000-0000-0000-000000000000",
-  userdefinedId: ID,
-  lastHeartbeatTime: NOW - 10,
-  ip: "10.0.0.9",
-  hostId: "",
-  ...fields,
-});
+const machine = machineFactory(NOW, ID);
 const instance = (id: string, fields: Partial<ObservedInstance> = {}): ObservedInstance => ({
   accountId: APP_B,
   region: "cn-hangzhou",

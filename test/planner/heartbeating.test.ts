@@ -14,20 +14,14 @@ import {
 } from "../../shared/planner/heartbeating";
 import type { Observed, ObservedMachine } from "../../shared/planner/types";
 import { buildFleetReport } from "../../shared/status/fleetReport";
+import { machineFactory } from "../support/observedMachines";
 
 const NOW = 1_800_000_000;
 const ID = "app-b-prod-linux";
 const SERIAL = "4c4c4544-0042-3510-8051-b7c04f4e3732";
 const ARM_AGENT = "9b2f3c1d-5e6a-4b7c-8d9e-0f1a2b3c4d5e";
 
-const machine = (fields: Partial<ObservedMachine>): ObservedMachine => ({
-  machineUniqueId: "00000000-0000-0000-0000-000000000000",
-  userdefinedId: ID,
-  lastHeartbeatTime: NOW - 10,
-  ip: "10.0.0.9",
-  hostId: "",
-  ...fields,
-});
+const machine = machineFactory(NOW, ID);
 const instance = (tags: Record<string, string> = {}) => ({
   instanceId: "i-bp1match000001",
   serialNumber: SERIAL,
