@@ -7,7 +7,7 @@
  *   receives the route's config. It is reported (status, plan, reconcile's log), never acted on.
  */
 import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
-import { heartbeatMatch } from "./heartbeating";
+import { heartbeatMatch, isLiveMember } from "./heartbeating";
 import {
   DEFAULT_PLANNER_OPTIONS,
   type Observed,
@@ -22,7 +22,10 @@ export interface UnaccountedMember {
   machine: ObservedMachine;
 }
 
-/** Fresh members carrying the route's identifier that no observed instance's heartbeat keys match. */
+/**
+ * Fresh members carrying the route's identifier that no observed instance accounts for, by its
+ * heartbeat keys or its private IP (an ARM host before its agent-id tag is written).
+ */
 export function unaccountedMembers(
   config: RoutesFile,
   observed: Observed,
@@ -36,17 +39,17 @@ export function unaccountedMembers(
       const identifier = route.identifier[os];
       if (identifier === undefined || !group.exists) continue;
       const at = (group.listedAt ?? observed.now) / 1000;
-      const fresh = (machine: ObservedMachine) =>
-        at - machine.lastHeartbeatTime <= options.heartbeatFreshSeconds &&
-        machine.userdefinedId.split(/\s+/).includes(identifier);
       const matched = new Set<ObservedMachine>();
+      const ips = new Set<string>();
       for (const instance of observed.instances) {
         if (instance.os !== os) continue;
         const match = heartbeatMatch(group.machines, instance, identifier, at, options.heartbeatFreshSeconds);
         if (match) matched.add(match.machine);
+        for (const ip of instance.privateIps ?? []) ips.add(ip);
       }
       for (const machine of group.machines) {
-        if (fresh(machine) && !matched.has(machine)) found.push({ route: name, os, machine });
+        const live = isLiveMember(machine, identifier, at, options.heartbeatFreshSeconds);
+        if (live && !matched.has(machine) && !ips.has(machine.ip)) found.push({ route: name, os, machine });
       }
     }
   }
@@ -54,8 +57,9 @@ export function unaccountedMembers(
 }
 
 /**
- * The route groups each instance was traced into, and the members traced to no instance (strangers): an untagged instance whose heartbeat keys match a
- * member, or whose private IP is the member's (an ARM host's agent-id tag went with the others).
+ * The route groups each instance was traced into, and the members traced to none (strangers). An
+ * instance is traced by its heartbeat keys, or by its private IP (an ARM host's agent-id tag went
+ * with the others).
  * Only instances of the accounts the route's sources name; an IP is matched only when one instance
  * has it, so a reused address in another VPC traces nothing.
  */

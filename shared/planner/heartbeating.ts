@@ -52,6 +52,19 @@ function byUuid(index: MachineIndex, text: string | undefined): ObservedMachine[
   return [...(index.byUuid.get(uuid) ?? []), ...(index.byUuid.get(swapped(uuid)) ?? [])];
 }
 
+/** The machine heartbeats fresh with `identifier` among its identifiers. */
+export function isLiveMember(
+  machine: ObservedMachine,
+  identifier: string,
+  nowSeconds: number,
+  freshSeconds: number,
+): boolean {
+  return (
+    nowSeconds - machine.lastHeartbeatTime <= freshSeconds &&
+    machine.userdefinedId.split(/\s+/).includes(identifier)
+  );
+}
+
 export function isHeartbeating(
   machines: readonly ObservedMachine[],
   instance: Identified,
@@ -82,9 +95,7 @@ export function heartbeatMatch(
   freshSeconds: number,
 ): { machine: ObservedMachine; key: HeartbeatKey } | undefined {
   const index = indexOf(machines);
-  const live = (machine: ObservedMachine) =>
-    nowSeconds - machine.lastHeartbeatTime <= freshSeconds &&
-    machine.userdefinedId.split(/\s+/).includes(identifier);
+  const live = (machine: ObservedMachine) => isLiveMember(machine, identifier, nowSeconds, freshSeconds);
   const candidates: Array<[HeartbeatKey, readonly ObservedMachine[]]> = [
     ["host-id", index.byHostId.get(instance.instanceId) ?? []],
     ["agent-uuid", byUuid(index, instance.tags[AGENT_ID_TAG_KEY])],

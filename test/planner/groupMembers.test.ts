@@ -49,9 +49,18 @@ describe("members no listed instance accounts for", () => {
   const stale = machine({ ip: "10.0.0.2", lastHeartbeatTime: NOW - 3600 });
   const otherId = machine({ ip: "10.0.0.3", userdefinedId: "team-x-web" });
   const unknown = machine({ ip: "10.0.0.4" });
+  // A listed ARM host before its agent-id tag is written: accounted for by its private IP.
+  const armByIp = machine({ machineUniqueId: "9b2f3c1d-5e6a-4b7c-8d9e-0f1a2b3c4d5e", ip: "10.0.0.8" });
+  const arm = instance("i-bp1armtagged01", {
+    tags: { [config.tagKey]: "app-b-prod" },
+    privateIps: ["10.0.0.8"],
+  });
 
   test("only fresh members carrying the route's identifier that no listed instance matches", () => {
-    const found = unaccountedMembers(config, observedWith([tagged], [ours, stale, otherId, unknown]));
+    const found = unaccountedMembers(
+      config,
+      observedWith([tagged, arm], [ours, stale, otherId, unknown, armByIp]),
+    );
 
     expect(found).toEqual([{ route: "app-b-prod", os: "linux", machine: unknown }]);
   });
