@@ -123,6 +123,19 @@ function shellWords(line: string): string[] {
   return words;
 }
 
+/**
+ * linux.sh as shipped for an action: without the sections that action never runs (inspect's file
+ * listing unless it lists files; authorize's and revoke's own code for the other actions).
+ */
+function shippedLinux(scripts: { linux: string }, verb: string | undefined, listsFiles: boolean): string {
+  const dropped = [
+    ...(listsFiles ? [] : ["inspect-files"]),
+    ...(verb === "authorize" ? [] : ["authorize-only"]),
+    ...(verb === "revoke" ? [] : ["revoke-only"]),
+  ];
+  return compactScript(dropped.reduce((script, section) => withoutSection(script, section), scripts.linux));
+}
+
 /** The host-script arguments of a linux command; checks the rest of the script is the script itself. */
 function commandArguments(invocation: Invocation, scripts: { linux: string }): string[] {
   expect(invocation.type).toBe("RunShellScript");
@@ -138,8 +151,8 @@ function commandArguments(invocation: Invocation, scripts: { linux: string }): s
   const words = shellWords(argumentLine.slice("set -- ".length));
   // Nothing but the one argument line differs from the host script as shipped (the file listing
   // only with an inspect that lists files).
-  const shipped = words.includes("--path") ? scripts.linux : withoutSection(scripts.linux, "inspect-files");
-  expect(lines.filter((line) => line !== argumentLine).join("\n")).toBe(compactScript(shipped));
+  const shipped = shippedLinux(scripts, words[0], words.includes("--path"));
+  expect(lines.filter((line) => line !== argumentLine).join("\n")).toBe(shipped);
   return words;
 }
 
@@ -542,14 +555,31 @@ function checkParsed(event: unknown, parsed: ParsedInstanceEvent): void {
     expect(text).toContain(`${id}`);
   }
   expect(Number.isInteger(parsed.rejectedIds) && parsed.rejectedIds >= 0).toBe(true);
-  // The account is the first one the event names, in the forwarded-event order — never a fallback
-  // past a present but invalid one (a forwarded event must not be attributed to the hub).
+  // The account is the first one the event's payload names — the instance's ARN, the caller, the
+  // sender — and the envelope's only for an event never forwarded (after forwarding it is the
+  // hub's); never a fallback past a present but invalid one. A sender other than the account named
+  // is refused, so an observed event with a sender names the sender's instances.
+  const arn = /^acs:ecs:([a-z0-9-]+):(\d+):instance\/[^/]+$/.exec(
+    firstString(event.subject, data.resourceArn) ?? "",
+  );
+  const forwarded =
+    typeof event.aliyunoriginalaccountid === "string" ||
+    (typeof event.aliyuneventbusname === "string" && event.aliyuneventbusname !== "default");
   expect(parsed.accountId).toMatch(ACCOUNT_UID);
   expect(parsed.accountId).toBe(
-    firstString(event.aliyunoriginalaccountid, event.aliyunaccountid, identity.accountId, data.userId),
+    firstString(
+      arn?.[2],
+      identity.accountId,
+      event.aliyunoriginalaccountid,
+      forwarded ? undefined : event.aliyunaccountid,
+    ),
   );
+  if (typeof event.aliyunoriginalaccountid === "string")
+    expect(parsed.accountId).toBe(event.aliyunoriginalaccountid);
   expect(parsed.region).toMatch(REGION_ID);
-  expect(parsed.region).toBe(firstString(data.acsRegion, event.aliyunregionid, data.regionId));
+  expect(parsed.region).toBe(
+    firstString(arn?.[1], data.acsRegion, data.regionId, forwarded ? undefined : event.aliyunregionid),
+  );
 }
 
 let eventCounter = 0;
@@ -891,7 +921,7 @@ describeRequiring(sandboxRequirement(), "hostile input never reaches a host unva
     const uid = config.destinations[route?.destination ?? ""]?.uid ?? "";
     const identifier = route?.identifier.linux ?? "";
     const invocation = (argumentLine: string, extra: Partial<Invocation> = {}): Invocation => {
-      const body = compactScript(withoutSection(kit.deps.scripts.linux, "inspect-files"));
+      const body = shippedLinux(kit.deps.scripts, "authorize", false);
       const newline = body.indexOf("\n");
       const script = `${body.slice(0, newline + 1)}${argumentLine}\n${body.slice(newline + 1)}`;
       return {
@@ -1288,6 +1318,8 @@ describeRequiring(sandboxRequirement(), "hostile input never reaches a host unva
           id: "foreign",
           source: "acs.ecs",
           type: "ecs:Instance:StateChange",
+          // As a forwarded state change arrives: the instance's ARN names its account and region.
+          subject: `acs:ecs:${REGION}:${account}:instance/${id}`,
           aliyunoriginalaccountid: account,
           aliyunregionid: REGION,
           data: { resourceId: id, state: "Running" },
