@@ -29,6 +29,12 @@ const identity = {
     .max(MAX_INSTANCES_PER_MESSAGE),
 };
 
+/**
+ * Set on a message its consumer sent again after its work failed (messages/requeue.ts): how many
+ * tries had failed. The consumer dead-letters it itself at the queue's limit.
+ */
+const failedAttempts = z.number().int().min(1).max(MAX_RECEIVE_COUNT).optional();
+
 /** Instances authorized on their hosts, waiting for their first heartbeat. */
 export const awaitHeartbeatMessage = z.strictObject({
   v: z.literal(1),
@@ -43,6 +49,7 @@ export const awaitHeartbeatMessage = z.strictObject({
    * the check waits for the hosts' lines, and the route's delivery timeout counts from here.
    */
   heartbeatSeenAt: z.number().int().nonnegative().optional(),
+  failedAttempts,
 });
 
 /**
@@ -59,18 +66,18 @@ export const checkCommandMessage = z.strictObject({
    * heartbeats and delivered nothing (its result decides the host's status).
    */
   action: z.enum(["authorize", "revoke", "inspect"]),
+  /**
+   * For `inspect`, what it looks for: why a host never heartbeat (`heartbeat`), or why a host that
+   * heartbeats delivers no line (`lines`, the default).
+   */
+  inspectFor: z.enum(["heartbeat", "lines"]).optional(),
   /** For `inspect`: when the config was bound (Unix seconds), which "changed since" counts from. */
   boundAt: z.number().int().nonnegative().optional(),
   /** When the command was sent (ms): a result still missing long after it is a failure. */
   sentAt: z.number().int().nonnegative(),
   checks: z.number().int().nonnegative().max(10_000),
+  failedAttempts,
 });
-
-/**
- * Set on a message its consumer sent again after its work failed (messages/requeue.ts): how many
- * tries had failed. The consumer dead-letters it itself at the queue's limit.
- */
-const failedAttempts = z.number().int().min(1).max(MAX_RECEIVE_COUNT).optional();
 
 /** Instances that heartbeat: apply the route's config to them and check the cutover. */
 export const applyMessage = z.strictObject({

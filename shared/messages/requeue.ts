@@ -6,6 +6,7 @@
  * message again, delayed, with its count of failed attempts, and dead-letters it itself at the
  * limit; the batch is then done and deleted.
  */
+import { isDeferred, isRetryable } from "../ports/errors";
 import { MAX_RECEIVE_COUNT } from "./queueMessages";
 
 /**
@@ -16,6 +17,19 @@ import { MAX_RECEIVE_COUNT } from "./queueMessages";
  * - `permanent`: a retry cannot help (a refused role, a missing project, a bug).
  */
 export type FailureKind = "deferred" | "retryable" | "permanent";
+
+export function failureKind(error: unknown): FailureKind {
+  if (isDeferred(error)) return "deferred";
+  return isRetryable(error) ? "retryable" : "permanent";
+}
+
+/** A message whose work went through starts its count of failed tries again. */
+export function withoutFailures<T extends { failedAttempts?: number | undefined }>(
+  message: T,
+): Omit<T, "failedAttempts"> {
+  const { failedAttempts: _, ...rest } = message;
+  return rest;
+}
 
 export type AfterFailure =
   | { kind: "requeue"; failedAttempts: number; delaySeconds: number }

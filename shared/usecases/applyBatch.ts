@@ -11,8 +11,8 @@ import {
   mergeApplyMessages,
   type WatchCopyJobMessage,
 } from "../messages/queueMessages";
-import { afterFailure, type FailureKind } from "../messages/requeue";
-import { errorCode, errorMessage, isDeferred, isRetryable } from "../ports/errors";
+import { afterFailure, type FailureKind, failureKind } from "../messages/requeue";
+import { errorCode, errorMessage } from "../ports/errors";
 import { type ApplyDeps, applyRoute, watchCopyJob } from "./applyRoute";
 import type { StepDeps } from "./stepDeps";
 
@@ -82,11 +82,7 @@ export async function applyBatch(
     try {
       await run();
     } catch (error) {
-      const kind: FailureKind = isDeferred(error)
-        ? "deferred"
-        : isRetryable(error)
-          ? "retryable"
-          : "permanent";
+      const kind = failureKind(error);
       const code = errorCode(error) ?? (error instanceof Error ? error.name : "Error");
       const settled = await settleFailure(deps, message, kind, code, errorMessage(error));
       if (settled === "requeued") outcome.requeued += 1;

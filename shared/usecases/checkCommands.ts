@@ -8,13 +8,14 @@
 import type { RoutesFile } from "../config/routesSchema";
 import { resolveRoute } from "../domain/routeResolution";
 import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
-import { diagnoseNoDelivery } from "../heartbeat/diagnosis";
+import { diagnoseNoDelivery, diagnoseNoHeartbeat } from "../heartbeat/diagnosis";
 import { parseHostReport } from "../hostscript/hostReport";
 import {
   type AwaitHeartbeatMessage,
   type CheckCommandMessage,
   encodeMessage,
 } from "../messages/queueMessages";
+import { withoutFailures } from "../messages/requeue";
 import { candidateRoutes } from "../planner/decide";
 import { AGENT_ID_TAG_KEY } from "../planner/heartbeating";
 import type { EcsPort, InstanceRecord, InvocationResult } from "../ports/ecs";
@@ -119,6 +120,8 @@ function inspectSettlement(
   if (resolution.kind !== "route" || resolution.name !== message.route || !waits) return "moved-on";
   if (result?.finished !== true && !gaveUp) return "running";
   const report = parseHostReport(result?.output ?? "");
+  if (message.inspectFor === "heartbeat")
+    return heartbeatSettlement(config, message, instance, result, report);
   if (result?.status !== "Success" || !report.ok)
     // Cloud Assistant's failure, not the host's files: a host failure the next look retries (a
     // NoLinesDelivered here would outlast every later idle look).
@@ -137,6 +140,38 @@ function inspectSettlement(
     status: found.status,
     authorized: false,
     ...(found.status.stage === "failed" ? { failure: found.status.reason } : {}),
+    detail: found.detail,
+  };
+}
+
+/** An inspect of a host that never heartbeat, read later: the reason found on it becomes its status. */
+function heartbeatSettlement(
+  config: RoutesFile,
+  message: CheckCommandMessage,
+  instance: InstanceRecord,
+  result: InvocationResult | undefined,
+  report: ReturnType<typeof parseHostReport>,
+): Settlement {
+  const route = config.routes[message.route];
+  const destination = route ? config.destinations[route.destination] : undefined;
+  const identifier = route?.identifier[instance.os];
+  if (destination === undefined || identifier === undefined) return "moved-on";
+  if (result?.status !== "Success" || !report.ok)
+    return {
+      status: { stage: "failed", reason: "NoHeartbeat" },
+      authorized: false,
+      failure: "NoHeartbeat",
+      detail: `inspect could not run: ${result?.errorCode ?? result?.status ?? "no result"}`,
+    };
+  const found = diagnoseNoHeartbeat(report.report, {
+    uid: destination.uid,
+    identifier,
+    region: destination.region,
+  });
+  return {
+    status: { stage: "failed", reason: found.reason },
+    authorized: false,
+    failure: found.reason,
     detail: found.detail,
   };
 }
@@ -265,7 +300,7 @@ export async function checkCommands(
       } else
         deps.log({
           ...base,
-          action: message.action,
+          action: message.action === "inspect" ? "diagnose" : message.action,
           outcome: settlement.failure ? "failed" : "ok",
           instanceIds: [id],
           ...(settlement.failure ? { reason: settlement.failure } : {}),
@@ -295,7 +330,11 @@ export async function checkCommands(
     if (running.length > 0) {
       outcome.running += running.length;
       const delay = commandCheckDelaySeconds(message.checks + 1);
-      const body = encodeMessage({ ...message, instanceIds: running, checks: message.checks + 1 });
+      const body = encodeMessage({
+        ...withoutFailures(message),
+        instanceIds: running,
+        checks: message.checks + 1,
+      });
       again.set(delay, [...(again.get(delay) ?? []), body]);
     }
   }

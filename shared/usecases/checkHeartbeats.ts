@@ -7,9 +7,8 @@
 import { OPERATING_SYSTEMS, type OperatingSystem } from "../config/routesSchema";
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
-import { diagnoseNoHeartbeat, nextHeartbeatCheckDelaySeconds } from "../heartbeat/diagnosis";
+import { nextHeartbeatCheckDelaySeconds } from "../heartbeat/diagnosis";
 import { HostCommandError, renderHostCommand } from "../hostscript/hostCommand";
-import { parseHostReport } from "../hostscript/hostReport";
 import {
   type AwaitHeartbeatMessage,
   type CheckCommandMessage,
@@ -18,13 +17,14 @@ import {
   MAX_INSTANCES_PER_MESSAGE,
   MAX_RECEIVE_COUNT,
 } from "../messages/queueMessages";
-import { deliveredTooOften } from "../messages/requeue";
+import { afterFailure, deliveredTooOften, failureKind, withoutFailures } from "../messages/requeue";
 import { heartbeatingMachine } from "../planner/heartbeating";
 import type { ObservedMachine } from "../planner/types";
 import type { InstanceRecord } from "../ports/ecs";
+import { errorCode, errorMessage } from "../ports/errors";
 import { chunk, groupBy } from "../util/collections";
 import { checkCommands } from "./checkCommands";
-import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
+import type { ResultWaitDeps } from "./commandResults";
 import { DELIVERY_SKEW_SECONDS, deliveringSources } from "./delivery";
 import { commandCheckDelaySeconds } from "./hostCommandOutcome";
 import { observeInstances } from "./observeInstances";
@@ -59,12 +59,16 @@ export interface HeartbeatOutcome {
   /** Slow hosts' authorize and revoke commands: results read and settled, or still running. */
   commandsSettled: number;
   commandsRunning: number;
+  /** Messages of a round whose work failed: sent again, delayed, or dead-lettered at the limit. */
+  requeued: number;
+  deadLettered: number;
 }
 
-/** The longest a round takes: a diagnosis's command wait, and the calls around it. */
-function roundBudgetMs(deps: HeartbeatDeps): number {
-  return (deps.resultWaitMs ?? DEFAULT_RESULT_WAIT_MS) + 30_000;
-}
+/**
+ * The time a round needs (ms): its calls only, never a wait for a host command (a diagnosis's
+ * inspect is read at a later look), so a round ends well inside the queue's visibility timeout.
+ */
+export const HEARTBEAT_ROUND_BUDGET_MS = 60_000;
 
 export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOutcome> {
   const outcome: HeartbeatOutcome = {
@@ -75,12 +79,14 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
     diagnosed: 0,
     commandsSettled: 0,
     commandsRunning: 0,
+    requeued: 0,
+    deadLettered: 0,
   };
   for (let round = 0; round < (deps.maxRounds ?? 10); round++) {
     // Another round only when a whole one (a diagnosis included) ends before the invocation must:
     // what is left stays on the queue for the next tick instead of being handed out again mid-work.
     const deadline = deps.deadline?.();
-    if (round > 0 && deadline !== undefined && deadline - deps.now() < roundBudgetMs(deps)) break;
+    if (round > 0 && deadline !== undefined && deadline - deps.now() < HEARTBEAT_ROUND_BUDGET_MS) break;
     const received = await deps.queue.receive(deps.heartbeatQueue, 16, 0);
     if (received.length === 0) break;
     outcome.messages += received.length;
@@ -164,23 +170,33 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
       if (decoded.message.type === "check-command") commandChecks.push(decoded.message);
       else awaiting.push(decoded.message);
     }
-    const commands = await checkCommands(deps, commandChecks);
-    outcome.commandsSettled += commands.settled;
-    outcome.commandsRunning += commands.running;
-    // Hosts a delivery inspect read later found idle: apply checks whether their account cuts over.
-    const idleApplies = commands.idle.flatMap(({ accountId, region, route, instanceIds }) =>
-      chunk(instanceIds, MAX_INSTANCES_PER_MESSAGE).map((ids) =>
-        encodeMessage({ v: 1, type: "apply", accountId, region, route, instanceIds: ids }),
-      ),
-    );
-    if (idleApplies.length > 0) await deps.queue.send(deps.applyQueue, idleApplies);
-    // Hosts just found authorized are checked in this round: their agents restarted when their
-    // commands ran, often a minute ago, and need not wait for the next tick.
-    const counts = await handleBatch(deps, [...awaiting, ...commands.authorized]);
-    outcome.healthy += counts.healthy;
-    outcome.waiting += counts.waiting;
-    outcome.awaitingLines += counts.awaitingLines;
-    outcome.diagnosed += counts.diagnosed;
+    try {
+      const commands = await checkCommands(deps, commandChecks);
+      outcome.commandsSettled += commands.settled;
+      outcome.commandsRunning += commands.running;
+      // Hosts an inspect read later found idle: apply checks whether their account cuts over.
+      const idleApplies = commands.idle.flatMap(({ accountId, region, route, instanceIds }) =>
+        chunk(instanceIds, MAX_INSTANCES_PER_MESSAGE).map((ids) =>
+          encodeMessage({ v: 1, type: "apply", accountId, region, route, instanceIds: ids }),
+        ),
+      );
+      if (idleApplies.length > 0) await deps.queue.send(deps.applyQueue, idleApplies);
+      // Hosts just found authorized are checked in this round: their agents restarted when their
+      // commands ran, often a minute ago, and need not wait for the next tick.
+      const counts = await handleBatch(deps, [...awaiting, ...commands.authorized]);
+      outcome.healthy += counts.healthy;
+      outcome.waiting += counts.waiting;
+      outcome.awaitingLines += counts.awaitingLines;
+      outcome.diagnosed += counts.diagnosed;
+    } catch (error) {
+      // The round's work failed: each of its messages is sent again with its count of failed tries
+      // (or dead-lettered at the limit) and the round's deliveries are deleted. Left to the queue,
+      // every message of the round paid a delivery for one failure and met the queue's limit
+      // under load. Only a failure of the queue itself escapes here.
+      const settled = await settleFailedRound(deps, [...commandChecks, ...awaiting], error);
+      outcome.requeued += settled.requeued;
+      outcome.deadLettered += settled.deadLettered;
+    }
     const notDeleted = await deps.queue.delete(deps.heartbeatQueue, done);
     // Every delivery accounted for: what came, how often it had come, and what was not deleted
     // (a stale handle: the visibility timeout passed and the queue handed the message out again).
@@ -425,95 +441,32 @@ async function handleBatch(
     for (const instanceIds of chunk(ids, MAX_INSTANCES_PER_MESSAGE)) {
       byDelay.set(first.delaySeconds, [
         ...(byDelay.get(first.delaySeconds) ?? []),
-        encodeMessage({ ...first.message, instanceIds }),
+        encodeMessage({ ...withoutFailures(first.message), instanceIds }),
       ]);
     }
   }
   for (const [delaySeconds, bodies] of byDelay)
     await deps.queue.send(deps.heartbeatQueue, bodies, { delaySeconds });
   for (const { message, ids } of timedOut.values())
-    counts.diagnosed += await diagnose(deps, message, ids, instances);
+    counts.diagnosed += await sendInspect(deps, message, ids, instances, "heartbeat");
   for (const { message, ids } of silent.values())
-    counts.diagnosed += await diagnoseDelivery(deps, message, ids, instances);
+    counts.diagnosed += await sendInspect(deps, message, ids, instances, "lines");
   return counts;
 }
 
-/** Runs inspect on the hosts that never heartbeat and writes the reason found on each. */
-async function diagnose(
-  deps: HeartbeatDeps,
-  message: AwaitHeartbeatMessage,
-  ids: string[],
-  instances: Map<string, InstanceRecord>,
-): Promise<number> {
-  const { config } = deps;
-  const route = config.routes[message.route];
-  const destination = route ? config.destinations[route.destination] : undefined;
-  if (!route || !destination) return 0;
-  const ecs = deps.ecs({ accountId: message.accountId, region: message.region });
-  const statuses = new Map<string, string[]>();
-  const record = (id: string, status: Status) => {
-    const value = formatStatus(status);
-    statuses.set(value, [...(statuses.get(value) ?? []), id]);
-  };
-  for (const os of OPERATING_SYSTEMS) {
-    const osIds = ids.filter((id) => instances.get(id)?.os === os);
-    const identifier = route.identifier[os];
-    if (osIds.length === 0 || identifier === undefined) continue;
-    const rendered = renderHostCommand(os, { action: "inspect" }, deps.scripts);
-    for (const invocation of await ecs.runCommand(rendered, osIds, {
-      attemptKey: `inspect|${message.authorizedAt}|${message.checks}`,
-    })) {
-      for (const result of await waitForInvocation(deps, ecs, invocation.invokeId)) {
-        const report = parseHostReport(result.output);
-        if (result.status === "Success" && report.ok) {
-          const found = diagnoseNoHeartbeat(report.report, {
-            uid: destination.uid,
-            identifier,
-            region: destination.region,
-          });
-          record(result.instanceId, { stage: "failed", reason: found.reason });
-          deps.log({
-            action: "diagnose",
-            outcome: "failed",
-            accountId: message.accountId,
-            region: message.region,
-            route: message.route,
-            instanceIds: [result.instanceId],
-            reason: found.reason,
-            detail: found.detail,
-          });
-        } else {
-          record(result.instanceId, { stage: "failed", reason: "NoHeartbeat" });
-          deps.log({
-            action: "diagnose",
-            outcome: "failed",
-            accountId: message.accountId,
-            region: message.region,
-            route: message.route,
-            instanceIds: [result.instanceId],
-            reason: "NoHeartbeat",
-            detail: `inspect could not run: ${result.errorCode ?? result.status}`,
-          });
-        }
-      }
-    }
-  }
-  for (const [value, statusIds] of statuses)
-    await ecs.tagInstances(statusIds, { [config.statusTagKey]: value });
-  return [...statuses.values()].reduce((n, list) => n + list.length, 0);
-}
-
 /**
- * Runs inspect, with the route's paths, on heartbeating hosts that delivered nothing within the
- * route's delivery timeout. Its results are not waited for here (a round holds at most one wait,
- * so its messages never outlive their visibility timeout): a check-command message reads them at a
- * later tick, where `diagnoseNoDelivery` decides (checkCommands.ts).
+ * Sends inspect to hosts past a timeout: those that never heartbeat (`heartbeat`), or heartbeat and
+ * delivered nothing (`lines`, with the route's paths). Its results are not waited for here (a round
+ * holds no wait, so its messages never outlive their visibility timeout and a slow host never
+ * holds the function): a check-command message reads them at a later tick, where checkCommands.ts
+ * decides with `diagnoseNoHeartbeat` or `diagnoseNoDelivery`.
  */
-async function diagnoseDelivery(
+async function sendInspect(
   deps: HeartbeatDeps,
   message: AwaitHeartbeatMessage,
   ids: string[],
   instances: Map<string, InstanceRecord>,
+  inspectFor: "heartbeat" | "lines",
 ): Promise<number> {
   const { config } = deps;
   const route = config.routes[message.route];
@@ -526,13 +479,15 @@ async function diagnoseDelivery(
   const ecs = deps.ecs(scope);
   const unsendable: string[] = [];
   const later: string[] = [];
+  const verdict = inspectFor === "heartbeat" ? "NoHeartbeat" : "NoLinesDelivered";
   for (const os of OPERATING_SYSTEMS) {
     const osIds = ids.filter((id) => instances.get(id)?.os === os);
     const paths = route.logtailConfig[os]?.filePaths;
-    if (osIds.length === 0 || paths === undefined) continue;
+    if (osIds.length === 0) continue;
+    if (inspectFor === "heartbeat" ? route.identifier[os] === undefined : paths === undefined) continue;
     // Windows' script lists no files (diagnoseNoDelivery says what that means).
     const action =
-      os === "linux"
+      inspectFor === "lines" && os === "linux" && paths !== undefined
         ? { action: "inspect" as const, files: { paths, sinceSeconds: boundAtSeconds } }
         : { action: "inspect" as const };
     let rendered: ReturnType<typeof renderHostCommand>;
@@ -547,14 +502,16 @@ async function diagnoseDelivery(
         action: "diagnose",
         outcome: "failed",
         instanceIds: osIds,
-        reason: "NoLinesDelivered",
-        detail: `no line arrived, and inspect cannot be sent: ${error.message}`,
+        reason: verdict,
+        detail: `${inspectFor === "heartbeat" ? "no heartbeat" : "no line arrived"}, and inspect cannot be sent: ${error.message}`,
       });
       continue;
     }
-    for (const invocation of await ecs.runCommand(rendered, osIds, {
-      attemptKey: `inspect-files|${message.heartbeatSeenAt ?? message.authorizedAt}|${message.checks}`,
-    })) {
+    const attemptKey =
+      inspectFor === "heartbeat"
+        ? `inspect|${message.authorizedAt}|${message.checks}`
+        : `inspect-files|${message.heartbeatSeenAt ?? message.authorizedAt}|${message.checks}`;
+    for (const invocation of await ecs.runCommand(rendered, osIds, { attemptKey })) {
       later.push(...invocation.instanceIds);
       await deps.queue.send(
         deps.heartbeatQueue,
@@ -566,9 +523,10 @@ async function diagnoseDelivery(
             instanceIds: invocation.instanceIds,
             invokeId: invocation.invokeId,
             action: "inspect",
+            inspectFor,
             sentAt: Math.floor(deps.now()),
             checks: 0,
-            boundAt: boundAtSeconds,
+            ...(inspectFor === "lines" ? { boundAt: boundAtSeconds } : {}),
           }),
         ],
         { delaySeconds: commandCheckDelaySeconds(0) },
@@ -581,11 +539,71 @@ async function diagnoseDelivery(
       action: "diagnose",
       outcome: "ok",
       instanceIds: later,
-      detail: "no line within the delivery timeout: inspect sent, its result read at a later look",
+      detail: `${inspectFor === "heartbeat" ? "no heartbeat within the route's timeout" : "no line within the delivery timeout"}: inspect sent, its result read at a later look`,
     });
   if (unsendable.length > 0)
     await ecs.tagInstances(unsendable, {
-      [config.statusTagKey]: formatStatus({ stage: "failed", reason: "NoLinesDelivered" }),
+      [config.statusTagKey]: formatStatus({ stage: "failed", reason: verdict }),
     });
   return unsendable.length + later.length;
+}
+
+/**
+ * A round whose work failed: each message is sent again, delayed, with one more failed try (or
+ * dead-lettered at the limit), as apply settles its own (messages/requeue.ts). Every step is
+ * idempotent, so work that half happened is only finished by the next try.
+ */
+async function settleFailedRound(
+  deps: HeartbeatDeps,
+  messages: ReadonlyArray<AwaitHeartbeatMessage | CheckCommandMessage>,
+  error: unknown,
+): Promise<{ requeued: number; deadLettered: number }> {
+  const kind = failureKind(error);
+  const code = errorCode(error) ?? (error instanceof Error ? error.name : "Error");
+  const detail = errorMessage(error);
+  const settled = { requeued: 0, deadLettered: 0 };
+  const byDelay = new Map<number, string[]>();
+  for (const message of messages) {
+    const scope = {
+      accountId: message.accountId,
+      region: message.region,
+      route: message.route,
+      instanceIds: message.instanceIds,
+    };
+    const decision = afterFailure(kind, message.failedAttempts ?? 0);
+    if (decision.kind === "requeue") {
+      const again =
+        decision.failedAttempts > 0 ? { ...message, failedAttempts: decision.failedAttempts } : message;
+      byDelay.set(decision.delaySeconds, [
+        ...(byDelay.get(decision.delaySeconds) ?? []),
+        encodeMessage(again),
+      ]);
+      settled.requeued += 1;
+      deps.log({
+        ...scope,
+        action: "heartbeat",
+        outcome: kind === "deferred" ? "skipped" : "failed",
+        reason: code,
+        detail: `${detail}; sent again in ${decision.delaySeconds} s${kind === "deferred" ? "" : ` (failed tries: ${decision.failedAttempts})`}`,
+      });
+      continue;
+    }
+    deps.log({
+      ...scope,
+      action: "heartbeat",
+      outcome: "failed",
+      reason: code,
+      detail: `${detail}; dead-lettered`,
+    });
+    await deps.deadLetter({
+      source: deps.heartbeatQueue,
+      reason: decision.reason,
+      detail: `${code}: ${detail}`,
+      original: encodeMessage(message),
+    });
+    settled.deadLettered += 1;
+  }
+  for (const [delaySeconds, bodies] of byDelay)
+    await deps.queue.send(deps.heartbeatQueue, bodies, { delaySeconds });
+  return settled;
 }

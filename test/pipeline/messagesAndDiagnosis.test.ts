@@ -33,6 +33,29 @@ describe("queue messages carry identities, validated on the way in", () => {
     expect(decodeMessage(encodeMessage(awaiting))).toEqual({ ok: true, message: awaiting });
   });
 
+  test("a heartbeat message sent again carries its failed tries; an inspect says what it looks for", () => {
+    const again = { ...awaiting, failedAttempts: 3 };
+    const look = {
+      v: 1 as const,
+      type: "check-command" as const,
+      accountId: awaiting.accountId,
+      region: awaiting.region,
+      route: awaiting.route,
+      instanceIds: awaiting.instanceIds,
+      invokeId: "t-hz0000000000001",
+      action: "inspect" as const,
+      inspectFor: "heartbeat" as const,
+      sentAt: 1,
+      checks: 0,
+      failedAttempts: 1,
+    };
+
+    expect(decodeMessage(encodeMessage(again))).toEqual({ ok: true, message: again });
+    expect(decodeMessage(encodeMessage(look))).toEqual({ ok: true, message: look });
+    expect(decodeMessage(JSON.stringify({ ...look, inspectFor: "files" })).ok).toBe(false);
+    expect(decodeMessage(JSON.stringify({ ...again, failedAttempts: 11 })).ok).toBe(false);
+  });
+
   test.each<[string, string, RegExp]>([
     ["not JSON", "TEST", /not JSON/],
     ["an unknown type", JSON.stringify({ ...awaiting, type: "reboot" }), /type/],

@@ -11,10 +11,12 @@ import {
   HUB_QUEUES,
   MAX_RECEIVE_COUNT,
 } from "../../../shared/messages/queueMessages";
-import { checkHeartbeats } from "../../../shared/usecases/checkHeartbeats";
+import { DEFERRED_CODE } from "../../../shared/ports/errors";
+import { checkHeartbeats, HEARTBEAT_ROUND_BUDGET_MS } from "../../../shared/usecases/checkHeartbeats";
 import {
   APP_B,
   argsOf,
+  cloudError,
   type FakeCloud,
   failedRun,
   fakeCloud,
@@ -445,6 +447,18 @@ describe("checkHeartbeats: lines earn collecting", () => {
 
 describe("checkHeartbeats: diagnosis past the route's timeout", () => {
   const pastTimeout = () => awaitHeartbeat({ authorizedAt: cloud.clock.now() - 601_000, checks: 5 });
+  /** The inspects' later looks (check-command messages) put back on the queue and read at the next tick. */
+  const nextTick = async () => {
+    const looks = cloud.queue
+      .sent(HEARTBEAT)
+      .flatMap((m) => (m.ok && m.message.type === "check-command" ? [m] : []));
+    for (const look of looks) {
+      expect(look.message).toMatchObject({ action: "inspect", inspectFor: "heartbeat", checks: 0 });
+      expect(look.delaySeconds).toBe(50);
+    }
+    enqueue(...looks.map((look) => encodeMessage(look.message)));
+    return checkHeartbeats(deps);
+  };
 
   test("silent hosts are inspected and get the reason found on them; nothing is looked at again", async () => {
     heartbeating(UP);
@@ -476,6 +490,10 @@ describe("checkHeartbeats: diagnosis past the route's timeout", () => {
         .map((c) => c.words),
     ).toEqual([["inspect"]]);
     expect(inspected()).toEqual([DOWN, NO_AGENT]);
+    // No wait inside the round: the statuses stand until the later look reads the results.
+    expect([cloud.status(DOWN), cloud.status(NO_AGENT)]).toEqual(["authorized", "authorized"]);
+
+    expect(await nextTick()).toMatchObject({ commandsSettled: 2, commandsRunning: 0 });
     expect(cloud.status(DOWN)).toBe("failed:AgentNotRunning");
     expect(cloud.status(NO_AGENT)).toBe("failed:AgentNotInstalled");
     expect(cloud.logs).toContainEqual(
@@ -510,6 +528,7 @@ describe("checkHeartbeats: diagnosis past the route's timeout", () => {
     enqueue(pastTimeout());
 
     await checkHeartbeats(deps);
+    await nextTick();
 
     expect(cloud.status(DOWN)).toBe(`failed:${reason}`);
   });
@@ -519,6 +538,7 @@ describe("checkHeartbeats: diagnosis past the route's timeout", () => {
     enqueue(pastTimeout());
 
     await checkHeartbeats(deps);
+    await nextTick();
 
     expect(cloud.status(DOWN)).toBe("failed:NoHeartbeat");
     expect(cloud.logs).toContainEqual(
@@ -542,7 +562,14 @@ describe("checkHeartbeats: diagnosis past the route's timeout", () => {
 
     expect(outcome).toMatchObject({ messages: 3, diagnosed: 1 });
     expect(inspected()).toEqual([DOWN]);
-    expect(cloud.queue.waiting(HEARTBEAT)).toEqual([]);
+    // Only the inspect's one later look is left on the queue.
+    expect(
+      cloud.queue
+        .waiting(HEARTBEAT)
+        .map((m) =>
+          m.ok && "instanceIds" in m.message ? `${m.message.type} ${m.message.instanceIds}` : "?",
+        ),
+    ).toEqual([`check-command ${DOWN}`]);
   });
 
   test("a fresh authorization does not restart the timeout of an older one in the same batch", async () => {
@@ -660,6 +687,83 @@ describe("checkHeartbeats: the queue", () => {
     });
   });
 
+  describe("a round whose work fails settles each of its messages; the queue is not left to count", () => {
+    const failListing = (error: Error) => {
+      destination().fns.listMachines = async () => {
+        throw error;
+      };
+    };
+    const sentAgain = () =>
+      cloud.queue.sent(HEARTBEAT).flatMap((m) => (m.ok ? [{ ...m.message, delay: m.delaySeconds }] : []));
+
+    test("a retryable failure: each message comes back in 30 s with one failed try, the deliveries deleted", async () => {
+      failListing(cloudError("ServiceUnavailable", { retryable: true }));
+      const first = awaitHeartbeat({ instanceIds: [UP] });
+      const second = awaitHeartbeat({ instanceIds: [DOWN], checks: 2 });
+      enqueue(first, second);
+
+      const outcome = await checkHeartbeats(deps);
+
+      expect(outcome).toMatchObject({ messages: 2, requeued: 2, deadLettered: 0 });
+      expect(sentAgain()).toEqual([
+        { ...JSON.parse(first), failedAttempts: 1, delay: 30 },
+        { ...JSON.parse(second), failedAttempts: 1, delay: 30 },
+      ]);
+      // The deliveries themselves are gone: only the re-sent messages wait, held back.
+      expect(
+        cloud.queue.waiting(HEARTBEAT).filter((m) => m.ok && m.message.failedAttempts === undefined),
+      ).toEqual([]);
+      expect(cloud.deadLetters).toEqual([]);
+      expect(cloud.logs).toContainEqual(
+        expect.objectContaining({ action: "heartbeat", outcome: "failed", reason: "ServiceUnavailable" }),
+      );
+    });
+
+    test("the tenth failed try is dead-lettered by the consumer with the last error", async () => {
+      failListing(cloudError("ServiceUnavailable", { retryable: true }));
+      enqueue(awaitHeartbeat({ instanceIds: [UP], failedAttempts: MAX_RECEIVE_COUNT - 1 }));
+
+      const outcome = await checkHeartbeats(deps);
+
+      expect(outcome).toMatchObject({ requeued: 0, deadLettered: 1 });
+      expect(sentAgain()).toEqual([]);
+      expect(cloud.deadLetters).toEqual([
+        expect.objectContaining({ source: HEARTBEAT, reason: "RetriesExhausted" }),
+      ]);
+    });
+
+    test("a deferral (the throttle gate's wait would outlast the run) costs no try", async () => {
+      failListing(cloudError(DEFERRED_CODE, { retryable: true }));
+      enqueue(awaitHeartbeat({ instanceIds: [UP], failedAttempts: 3 }));
+
+      await checkHeartbeats(deps);
+
+      expect(sentAgain()).toEqual([expect.objectContaining({ failedAttempts: 3, delay: 60 })]);
+    });
+
+    test("a check that goes through starts the count again", async () => {
+      heartbeating(UP);
+      delivered([]);
+      enqueue(awaitHeartbeat({ instanceIds: [UP], failedAttempts: 4 }));
+
+      await checkHeartbeats(deps);
+
+      expect(rechecks()).toEqual([expect.not.objectContaining({ failedAttempts: expect.anything() })]);
+      expect(rechecks()).toHaveLength(1);
+    });
+
+    test("when the queue itself fails, the run fails and the deliveries stay for the queue to hand out again", async () => {
+      failListing(cloudError("ServiceUnavailable", { retryable: true }));
+      enqueue(awaitHeartbeat({ instanceIds: [UP] }));
+      cloud.queue.fns.send = async () => {
+        throw cloudError("QueueNotExist");
+      };
+
+      await expect(checkHeartbeats(deps)).rejects.toMatchObject({ code: "QueueNotExist" });
+      expect(cloud.queue.waiting(HEARTBEAT)).toHaveLength(1);
+    });
+  });
+
   test("20 messages: two receive rounds (16 and 4), all deleted", async () => {
     enqueue(...Array.from({ length: 20 }, () => awaitHeartbeat({ instanceIds: [UP] })));
 
@@ -682,7 +786,7 @@ describe("checkHeartbeats: the queue", () => {
 
   test("no second round starts unless a whole one ends before the invocation's deadline", async () => {
     const start = cloud.clock.now();
-    deps = useCaseDeps(cloud, { deadline: () => start + 60_000 });
+    deps = useCaseDeps(cloud, { deadline: () => start + HEARTBEAT_ROUND_BUDGET_MS - 1 });
     enqueue(...Array.from({ length: 20 }, () => awaitHeartbeat({ instanceIds: [UP] })));
 
     const outcome = await checkHeartbeats(deps);
@@ -702,6 +806,8 @@ describe("checkHeartbeats: the queue", () => {
       diagnosed: 0,
       commandsSettled: 0,
       commandsRunning: 0,
+      requeued: 0,
+      deadLettered: 0,
     });
     expect(cloud.journal).toEqual(["queue.receive"]);
   });
