@@ -25,7 +25,7 @@ export function registerVerifyCommand(program: Command, io: CliIo): void {
   program
     .command("verify")
     .description(
-      "Whether every line of a route's migrated files is in the destination once: per host and file, lines in the source and the destination, missing, duplicated (same inode and offset), and the copy jobs. Read-only.",
+      "Whether every line of a route's migrated files is in the destination once: per host and file, lines in the source and the destination, missing, duplicated (same inode and offset), holes in the offsets, and the copy jobs. Read-only.",
     )
     .requiredOption("--config <file>", "routes file")
     .requiredOption("--route <name>", "the route to verify")
@@ -85,6 +85,8 @@ export function renderVerifyText(reports: readonly VerifyReport[]): string {
       text += `  history lines the source already held more than once, copied as they were (agent duplicates before the migration, or lines written twice): ${totals.unplacedRepeated} extra copies\n`;
     if (report.sourceOnly.length > 0)
       text += `  after the cutover ${totals.sourceOnlyLines} lines of ${report.sourceOnly.length} hosts stayed in the source only (hosts not migrated, or files the route does not read; first: ${report.sourceOnly[0]?.host})\n`;
+    if (totals.holes > 0 || totals.filesNotCheckedForHoles > 0)
+      text += `  holes in the files' offsets (bytes no line in either logstore covers): ${totals.holes} (${totals.holeBytes} bytes)${report.holesAreLoss ? "" : ", not counted against the route: its processors may drop lines"}${totals.filesNotCheckedForHoles > 0 ? `; ${totals.filesNotCheckedForHoles} files not checked (no content length, or a file written again under one inode)` : ""}\n`;
     for (const job of report.copyJobs) text += `  copy job ${job.name}: ${job.status}\n`;
     if (report.copyUnfinished)
       text += "  the copy has not finished: what it still has to copy shows as missing\n";
@@ -92,9 +94,11 @@ export function renderVerifyText(reports: readonly VerifyReport[]): string {
       text += `  some lines have no content digest (no \`content\` field, or no analytics on it): their copies were told apart by read time, so a re-read more than ${LINE_TIME_SKEW_SECONDS} s later counts as a line of its own\n`;
     if (report.cutoverAt !== undefined)
       text += `  cutover (copy range end) ${new Date(report.cutoverAt * 1000).toISOString()}\n`;
-    const problems = report.files.filter((file) => file.missing > 0 || file.extraCopies > 0);
+    const problems = report.files.filter(
+      (file) => file.missing > 0 || file.extraCopies > 0 || file.holes > 0,
+    );
     for (const file of problems.slice(0, 20)) {
-      text += `  host ${file.host} inode ${file.inode}: ${file.missing} missing (offsets ${file.missingOffsets.join(", ") || "-"}), ${file.duplicated} duplicated (offsets ${file.duplicatedOffsets.join(", ") || "-"})\n`;
+      text += `  host ${file.host} inode ${file.inode}: ${file.missing} missing (offsets ${file.missingOffsets.join(", ") || "-"}), ${file.duplicated} duplicated (offsets ${file.duplicatedOffsets.join(", ") || "-"})${file.holes > 0 ? `, ${file.holes} holes (at ${file.holeOffsets.join(", ")})` : ""}\n`;
     }
     if (problems.length > 20) text += `  … and ${problems.length - 20} more files\n`;
   }

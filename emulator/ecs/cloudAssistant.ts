@@ -303,14 +303,27 @@ export class CloudAssistant {
       this.cancelTimers.delete(cancelTimeout);
       this.finish(result, outcome);
     };
-    this.executor
+    const executor = this.executor;
+    let delivered = false;
+    const endDelivery = (): void => {
+      if (delivered) return;
+      delivered = true;
+      cancelTimeout();
+      this.cancelTimers.delete(cancelTimeout);
+    };
+    executor
       .execute(execution, {
+        delivered: () => {
+          if (!settled) endDelivery();
+        },
         started: () => {
           if (settled || result.status !== "Pending") return;
+          endDelivery();
           result.status = "Running";
           result.startTime = this.scheduler.now();
           result.updateTime = result.startTime;
-          arm(invocation.timeoutSeconds * 1000, () => ({ kind: "timedOut", output: result.output }));
+          if (executor.enforcesTimeout !== true)
+            arm(invocation.timeoutSeconds * 1000, () => ({ kind: "timedOut", output: result.output }));
         },
       })
       .then(settle, (error: unknown) =>

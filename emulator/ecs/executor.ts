@@ -50,13 +50,25 @@ export type CloudAssistantErrorCode =
   | "DirectoryNotExists";
 
 export interface ExecutionProgress {
-  /** The agent picked the command up and the process started (status `Running`). */
+  /**
+   * The host's agent has the command: delivery is over, and no DeliveryTimeout can end it any
+   * more. A local simulation says so when the host's own pickup delay has passed, before it waits
+   * for a free slot of its own: that wait is the simulation's, not a host being slow.
+   */
+  delivered(): void;
+  /** The process started (status `Running`); also ends delivery. */
   started(): void;
 }
 
 export interface CommandExecutor {
   /** Runs one invocation on one instance. Called once per instance; must never reject. */
   execute(execution: CommandExecution, progress: ExecutionProgress): Promise<ExecutionOutcome>;
+  /**
+   * The executor stops a command past its `Timeout` itself, on the time the command really ran
+   * (a sandboxed process on this machine). The emulator then arms no timer of its own: on a
+   * scaled emulator clock, a loaded machine's slower process would count as a slow host.
+   */
+  readonly enforcesTimeout?: boolean;
 }
 
 /**

@@ -149,6 +149,8 @@ async function wire(
         now: () => holder().now(),
         sleep: (ms) => holder().sleep(ms),
         deadline: () => holder().deadline,
+        // Past the deadline only the queue's calls start: they settle what the run could not do.
+        startsPastDeadline: (call) => call.service === "mns",
       }),
     });
     warm.set(key, adapters);

@@ -87,13 +87,17 @@ export class SimulatedCloudAssistant {
     host: CommandHost,
     command: HostCommand,
     onStart: () => void = () => undefined,
+    onDelivered: () => void = () => undefined,
   ): Promise<InvocationOutcome> {
     const refused = this.precondition(host, command);
     if (refused) return refused;
-    // A slow host picks the command up late; the status stays Pending until it does.
+    // A slow host picks the command up late (the fleet file's commandDelaySeconds); the status
+    // stays Pending until it does, and only that delay can end as DeliveryTimeout.
     if (host.commandDelayMs > 0) await this.options.sleep(host.commandDelayMs);
-    // Waiting for a free slot is the simulation's limit, not the host's: the command starts (and
-    // its timeout starts counting) when its sandbox does.
+    onDelivered();
+    // Waiting for a free slot is the simulation's limit, not the host's (a real host runs its
+    // command on its own CPU): it neither times the delivery out nor counts toward the command's
+    // timeout, which the sandbox enforces on the process's own run.
     await this.acquire();
     onStart();
     try {

@@ -21,6 +21,9 @@ export interface FleetHosts {
 }
 
 export class FleetCommandExecutor implements CommandExecutor {
+  /** The sandbox stops a process past the command's Timeout, on the time it really ran. */
+  readonly enforcesTimeout = true;
+
   constructor(
     private readonly hosts: FleetHosts,
     private readonly assistant: SimulatedCloudAssistant,
@@ -52,6 +55,7 @@ export class FleetCommandExecutor implements CommandExecutor {
           timeoutSeconds: execution.timeoutSeconds,
         },
         () => progress.started(),
+        () => progress.delivered(),
       );
       switch (outcome.errorCode) {
         case "":

@@ -41,6 +41,14 @@ export interface ThrottleGateOptions {
    * instead of sleeping past them while the queue hands the same message out again.
    */
   deadline?: () => number | undefined;
+  /**
+   * Calls that may still start once the deadline has passed: the ones that settle the run's work
+   * (the queue's sends and deletes). Every other call is refused at once with the same retryable
+   * error, so work stops at the deadline and the time left is the settlement's: on a loaded
+   * machine or a slow cloud, a run that kept calling till its timeout left its queue messages to
+   * be handed out again, each delivery counted toward the dead-letter limit.
+   */
+  startsPastDeadline?: (call: CallIdentity) => boolean;
 }
 
 interface KeyState {
@@ -73,6 +81,9 @@ export class ThrottleGate implements CallGate {
     const budget = budgetFor(this.options.budgets ?? [], call);
     const windowMs = this.options.windowMs ?? MINUTE_MS;
     const jitterMs = this.options.jitterMs ?? 2_000;
+    const deadline = this.options.deadline?.();
+    if (deadline !== undefined && this.now() >= deadline && this.options.startsPastDeadline?.(call) !== true)
+      throw deferred(call, "the invocation is past its deadline: not started");
     for (let throttled = 0; ; throttled += 1) {
       await this.admit(call, state, budget);
       try {
@@ -109,13 +120,14 @@ export class ThrottleGate implements CallGate {
 
   private async waitUntil(call: CallIdentity, until: number, why: string): Promise<void> {
     const deadline = this.options.deadline?.();
-    if (deadline !== undefined && until > deadline) throw deferred(call, why);
+    if (deadline !== undefined && until > deadline)
+      throw deferred(call, `the API is ${why} until after this invocation must end`);
     await this.sleep(until - this.now());
   }
 }
 
 function deferred(call: CallIdentity, why: string): CloudError {
-  return new CloudError(`the API is ${why} until after this invocation must end; the work comes back later`, {
+  return new CloudError(`${why}; the work comes back later`, {
     code: DEFERRED_CODE,
     service: call.service,
     operation: call.operation,

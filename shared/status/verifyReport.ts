@@ -33,6 +33,8 @@ export interface PositionCount {
   time?: number;
   /** The digest of the line's content: copies with the same digest at one position are one line. */
   digest?: string;
+  /** The line's length in bytes (known with the digest): the file's next line starts one newline later. */
+  bytes?: number;
 }
 
 /** Copies of one position read within this many seconds of each other are one line. */
@@ -77,6 +79,11 @@ export interface VerifyInput {
   copyJobs: readonly CopyJobState[];
   /** Unix seconds the copy's range ends (the cutover), when known. */
   cutoverAt?: number;
+  /**
+   * Whether a hole in a file's offsets is a lost line (default). Not when the route's configs have
+   * processors: a filter, or a parser that drops what it cannot parse, leaves holes by design.
+   */
+  holesAreLoss?: boolean;
 }
 
 export interface FileVerdict {
@@ -101,6 +108,17 @@ export interface FileVerdict {
   /** Up to 10 offsets of missing lines and of duplicated lines, for a look at the logstores. */
   missingOffsets: number[];
   duplicatedOffsets: number[];
+  /**
+   * Bytes of the file between two lines that no line in either logstore covers: lines neither
+   * config shipped (read by no one in a handoff, a file rotated before it was read). Only between
+   * lines seen, so nothing before the window's first line; `holesChecked` is false when the file's
+   * lines cannot be laid end to end (no content length, or several files under the inode).
+   */
+  holes: number;
+  holeBytes: number;
+  /** Up to 10 byte offsets where a hole starts. */
+  holeOffsets: number[];
+  holesChecked: boolean;
 }
 
 export interface HostUnplaced {
@@ -142,6 +160,10 @@ export interface VerifyReport {
     sourceOnlyLines: number;
     /** Source lines the destination holds as history lines (FileVerdict.rereadHistory): not missing. */
     rereadHistory: number;
+    /** Holes in the files' offsets (FileVerdict.holes), their bytes, and the files not checkable. */
+    holes: number;
+    holeBytes: number;
+    filesNotCheckedForHoles: number;
     /**
      * History lines (no position meta) the source already held more than once, copied as they
      * were: an agent's duplicates from before the migration (a crash re-read, a resent batch), or a
@@ -167,12 +189,28 @@ export interface VerifyReport {
    * re-read more than LINE_TIME_SKEW_SECONDS later counts as a line of its own), or both.
    */
   lineIdentity: "content" | "readTime" | "mixed";
+  /** Whether holes count against `ok` (VerifyInput.holesAreLoss). */
+  holesAreLoss: boolean;
+  /**
+   * Where on the time axis the faults are, per minute of the lines' read time: missing lines (when
+   * the source read them), extra copies (when the destination read the last), holes (when the line
+   * before the hole was read). What the HTML chart marks.
+   */
+  faultMinutes: FaultMinute[];
   cutoverAt?: number;
   /** Every line there once (and the copy finished). */
   ok: boolean;
 }
 
 const SAMPLE = 10;
+
+export interface FaultMinute {
+  /** Unix seconds of the minute's start. */
+  minute: number;
+  missing: number;
+  extraCopies: number;
+  holes: number;
+}
 
 /**
  * A host whose last line in the destination (in any file) was read this long before the window's
@@ -215,6 +253,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
       source,
       late,
       ...(row.digest === undefined ? {} : { digest: row.digest }),
+      ...(row.bytes === undefined ? {} : { bytes: row.bytes }),
     });
     file.offsets.set(row.offset, copies);
   };
@@ -259,8 +298,17 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
       row.digest === undefined ? [] : [`${row.host}\u0000${row.digest}`],
     ),
   );
+  const faults = new Map<number, FaultMinute>();
+  const fault = (time: number, kind: "missing" | "extraCopies" | "holes", count: number): void => {
+    const minute = time - (time % 60);
+    const entry = faults.get(minute) ?? { minute, missing: 0, extraCopies: 0, holes: 0 };
+    entry[kind] += count;
+    faults.set(minute, entry);
+  };
   const verdicts: FileVerdict[] = [];
   for (const file of files.values()) {
+    const holes = holesIn(file.offsets);
+    for (const at of holes.holeTimes) fault(at, "holes", 1);
     const verdict: FileVerdict = {
       host: file.host,
       inode: file.inode,
@@ -273,6 +321,10 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
       rereadHistory: 0,
       missingOffsets: [],
       duplicatedOffsets: [],
+      holes: holes.holes,
+      holeBytes: holes.holeBytes,
+      holeOffsets: holes.holeOffsets,
+      holesChecked: holes.holesChecked,
     };
     for (const [offset, copies] of [...file.offsets.entries()].sort((a, b) => a[0] - b[0])) {
       for (const line of linesAt(copies)) {
@@ -291,6 +343,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
           else {
             verdict.missing += 1;
             if (verdict.missingOffsets.length < SAMPLE) verdict.missingOffsets.push(offset);
+            fault(readTime(copies, true, "first"), "missing", 1);
           }
         }
         if (line.source === 0 && line.destination > 0) verdict.destinationOnly += 1;
@@ -298,6 +351,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
           verdict.duplicated += 1;
           verdict.extraCopies += line.destination - 1;
           if (verdict.duplicatedOffsets.length < SAMPLE) verdict.duplicatedOffsets.push(offset);
+          fault(readTime(copies, false, "last"), "extraCopies", line.destination - 1);
         }
       }
     }
@@ -319,7 +373,11 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
     unplacedRepeated: sum(unplaced, (h) => h.repeated),
     sourceOnlyLines: sum([...sourceOnly.values()], (h) => h.lines),
     rereadHistory: sum(verdicts, (v) => v.rereadHistory),
+    holes: sum(verdicts, (v) => v.holes),
+    holeBytes: sum(verdicts, (v) => v.holeBytes),
+    filesNotCheckedForHoles: verdicts.filter((v) => !v.holesChecked).length,
   };
+  const holesAreLoss = input.holesAreLoss ?? true;
   const copyUnfinished = input.copyJobs.some((job) => job.status !== "SUCCEEDED");
   return {
     route: input.route,
@@ -335,13 +393,16 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
     copyUnfinished,
     perMinute: { source: [...input.source.perMinute], destination: [...input.destination.perMinute] },
     lineIdentity: lineIdentityOf([...input.source.positions, ...input.destination.positions]),
+    holesAreLoss,
+    faultMinutes: [...faults.values()].sort((a, b) => a.minute - b.minute),
     ...(input.cutoverAt === undefined ? {} : { cutoverAt: input.cutoverAt }),
     ok:
       !copyUnfinished &&
       totals.missing === 0 &&
       totals.extraCopies === 0 &&
       totals.unplacedMissing === 0 &&
-      totals.unplacedExtra === 0,
+      totals.unplacedExtra === 0 &&
+      (!holesAreLoss || totals.holes === 0),
   };
 }
 
@@ -352,6 +413,56 @@ interface Copy {
   /** A source copy received after the cutover. */
   late: boolean;
   digest?: string;
+  bytes?: number;
+}
+
+/**
+ * A gap this many bytes or more between one line's end and the next line's start is a hole. One
+ * byte less is left alone: a `\r` an agent may strip from a CRLF line's content.
+ */
+export const MIN_HOLE_BYTES = 2;
+
+/**
+ * The file's lines laid end to end (each ends one newline after its content): the gaps no line
+ * covers. Not checkable when a line's length is unknown, or one offset holds two different lines
+ * (a file truncated and written again, an inode reused): two files' offsets would interleave. A
+ * gap the read times run backwards across is such a boundary too, and no hole.
+ */
+function holesIn(
+  offsets: ReadonlyMap<number, readonly Copy[]>,
+): Pick<FileVerdict, "holes" | "holeBytes" | "holeOffsets" | "holesChecked"> & { holeTimes: number[] } {
+  const unchecked = { holes: 0, holeBytes: 0, holeOffsets: [], holesChecked: false, holeTimes: [] };
+  const lines: Array<{ offset: number; end: number; time: number }> = [];
+  for (const [offset, copies] of offsets) {
+    const first = copies[0];
+    if (first?.digest === undefined || first.bytes === undefined) return unchecked;
+    if (copies.some((copy) => copy.digest !== first.digest || copy.bytes !== first.bytes)) return unchecked;
+    lines.push({ offset, end: offset + first.bytes + 1, time: Math.min(...copies.map((copy) => copy.time)) });
+  }
+  lines.sort((a, b) => a.offset - b.offset);
+  const found = {
+    holes: 0,
+    holeBytes: 0,
+    holeOffsets: [] as number[],
+    holesChecked: true,
+    holeTimes: [] as number[],
+  };
+  for (let i = 1; i < lines.length; i += 1) {
+    const before = lines[i - 1];
+    const line = lines[i];
+    if (before === undefined || line === undefined) continue;
+    const gap = line.offset - before.end;
+    if (gap < MIN_HOLE_BYTES) continue;
+    // A file is read in order: a line further in that was read well before the one ahead of it
+    // belongs to another generation of the inode (a truncated file written again, where the window
+    // starts after the older one's first line), not to the same run of lines.
+    if (line.time + LINE_TIME_SKEW_SECONDS < before.time) continue;
+    found.holes += 1;
+    found.holeBytes += gap;
+    found.holeTimes.push(before.time);
+    if (found.holeOffsets.length < SAMPLE) found.holeOffsets.push(before.end);
+  }
+  return found;
 }
 
 interface LineCopies {
@@ -386,6 +497,13 @@ function linesAt(copies: readonly Copy[]): LineCopies[] {
     byDigest.set(digest, line);
   }
   return [...byDigest.values()];
+}
+
+/** The first (or last) read time among a position's copies on one side. */
+function readTime(copies: readonly Copy[], source: boolean, which: "first" | "last"): number {
+  const times = copies.filter((copy) => copy.source === source).map((copy) => copy.time);
+  if (times.length === 0) return 0;
+  return which === "first" ? Math.min(...times) : Math.max(...times);
 }
 
 function linesByReadTime(copies: readonly Copy[]): LineCopies[] {

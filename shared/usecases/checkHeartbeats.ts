@@ -6,7 +6,7 @@
  */
 import { OPERATING_SYSTEMS, type OperatingSystem } from "../config/routesSchema";
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
-import { formatStatus, isHostFailure, parseStatus, type Status } from "../domain/status";
+import { formatStatus, isHostFailure, parseStatus } from "../domain/status";
 import { nextHeartbeatCheckDelaySeconds } from "../heartbeat/diagnosis";
 import { HostCommandError, renderHostCommand } from "../hostscript/hostCommand";
 import {

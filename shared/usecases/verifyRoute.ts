@@ -3,7 +3,7 @@
  * through GetETL) and builds, per source account, the report of shared/status/verifyReport.ts.
  * Read-only; no ledger, no local state.
  */
-import type { RoutesFile } from "../config/routesSchema";
+import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
 import { copyPartName, MAX_COPY_PARTS } from "../domain/copyJob";
 import { LINE_CONTENT_FIELD, POSITION_FIELDS } from "../planner/handover";
 import { columnNotAnalysable } from "../ports/errors";
@@ -25,6 +25,8 @@ const { host: HOST, inode: INODE, offset: OFFSET, receiveTime: RECEIVED } = POSI
 const MAX_ROWS = 1_000_000;
 /** The digest of a line's text (SLS binary and string functions; upper-case hex). */
 const CONTENT_DIGEST = `to_hex(md5(to_utf8("${LINE_CONTENT_FIELD}")))`;
+/** The line's length in bytes (where the next line of its file starts: one newline later). */
+const CONTENT_BYTES = `max(length(to_utf8("${LINE_CONTENT_FIELD}")))`;
 
 export class VerifyError extends Error {
   override readonly name = "VerifyError";
@@ -53,6 +55,11 @@ export async function verifyRoute(
   });
   const to = Math.floor(deps.now() / 1000) + 60;
   const from = options.since ?? Math.floor(Date.parse(route.backfill.from) / 1000);
+  // A processor that may drop lines (a filter, a parser discarding what it cannot parse) leaves
+  // holes by design: they are reported and not held against the route.
+  const holesAreLoss = !OPERATING_SYSTEMS.some((os) =>
+    (route.logtailConfig[os]?.processors ?? []).some(mayDropLines),
+  );
   const reports: VerifyReport[] = [];
   for (const handover of sources) {
     const { account, source } = handover;
@@ -82,10 +89,28 @@ export async function verifyRoute(
         },
         copyJobs: copyJobs.map(({ name, status }) => ({ name, status })),
         ...(cutoverAt === undefined ? {} : { cutoverAt }),
+        holesAreLoss,
       }),
     );
   }
   return reports;
+}
+
+/** Processors that only add, rename or mask fields keep every line. */
+const KEEPS_EVERY_LINE = new Set([
+  "processor_add_fields",
+  "processor_rename",
+  "processor_desensitize_native",
+]);
+
+/**
+ * Whether a processor can drop a line: a native parser discards what it cannot parse unless told
+ * to keep it (`KeepingSourceWhenParseFail`); anything else not known to keep every line may.
+ */
+export function mayDropLines(processor: { Type: string; [key: string]: unknown }): boolean {
+  if (/^processor_parse_[a-z_]+_native$/.test(processor.Type))
+    return processor.KeepingSourceWhenParseFail !== true;
+  return !KEEPS_EVERY_LINE.has(processor.Type);
 }
 
 async function copyJobsOf(
@@ -117,7 +142,7 @@ async function readLogstore(
 ): Promise<{ positions: PositionCount[]; unplaced: UnplacedCount[]; perMinute: HostMinute[] }> {
   const received = `cast("${RECEIVED}" as bigint)`;
   const positionQuery = (digest: string) =>
-    `* | select "${HOST}" as host, "${INODE}" as inode, "${OFFSET}" as file_offset, __time__ as t${digest === "" ? "" : `, ${digest} as digest`}, count(*) as copies, min(${received}) as received where "${INODE}" is not null group by "${HOST}", "${INODE}", "${OFFSET}", __time__${digest === "" ? "" : `, ${digest}`} limit ${MAX_ROWS}`;
+    `* | select "${HOST}" as host, "${INODE}" as inode, "${OFFSET}" as file_offset, __time__ as t${digest === "" ? "" : `, ${digest} as digest, ${CONTENT_BYTES} as bytes`}, count(*) as copies, min(${received}) as received where "${INODE}" is not null group by "${HOST}", "${INODE}", "${OFFSET}", __time__${digest === "" ? "" : `, ${digest}`} limit ${MAX_ROWS}`;
   // A logstore whose `content` has no analytics cannot give the digest: copies are then told apart
   // by read time, history lines counted per host (the report says which way it counted).
   const withDigest = (query: (digest: string) => string) =>
@@ -150,6 +175,7 @@ async function readLogstore(
       const firstReceived = numberOf(row, "received");
       const time = numberOf(row, "t");
       const digest = digestOf(row);
+      const bytes = digest === undefined ? undefined : numberOf(row, "bytes");
       if (row.host === undefined || row.inode === undefined || offset === undefined || copies === undefined)
         return [];
       return [
@@ -161,6 +187,7 @@ async function readLogstore(
           ...(firstReceived === undefined ? {} : { received: firstReceived }),
           ...(time === undefined ? {} : { time }),
           ...(digest === undefined ? {} : { digest }),
+          ...(bytes === undefined ? {} : { bytes }),
         },
       ];
     }),

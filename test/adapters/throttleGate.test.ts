@@ -127,6 +127,39 @@ describe("ThrottleGate", () => {
     expect(gate.throttled).toBe(1);
   });
 
+  it("past the deadline starts no call but those that settle the run (the queue's), and cloudCall does not retry it", async () => {
+    const time = fakeTime();
+    time.clock.now = 50_000;
+    const gate = new ThrottleGate({
+      ...time,
+      deadline: () => 50_000,
+      startsPastDeadline: (identity) => identity.service === "mns",
+    });
+    let started = 0;
+    const work = async () => {
+      started += 1;
+      return "done";
+    };
+
+    await expect(cloudCall({ gate, retry: { sleep: time.sleep } }, call, work)).rejects.toMatchObject({
+      code: "Throttling.Deferred",
+      retryable: true,
+      message: expect.stringContaining("past its deadline"),
+    });
+    expect(started).toBe(0);
+    expect(await gate.run({ ...call, service: "mns", operation: "BatchSendMessage" }, work)).toBe("done");
+    expect(started).toBe(1);
+    expect(time.clock.slept).toEqual([]);
+  });
+
+  it("before the deadline every call starts", async () => {
+    const time = fakeTime();
+    time.clock.now = 49_999;
+    const gate = new ThrottleGate({ ...time, deadline: () => 50_000, startsPastDeadline: () => false });
+
+    expect(await gate.run(call, async () => 1)).toBe(1);
+  });
+
   it("waits out a pause that ends before the deadline", async () => {
     const time = fakeTime();
     time.clock.now = 30_000;

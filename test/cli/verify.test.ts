@@ -7,13 +7,14 @@
  * it and its verdict, JSON and HTML page (opened in headless Chromium) are checked against the lines
  * that were left out or written twice on purpose.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type LogClient from "@alicloud/log";
 import * as $Sls from "@alicloud/sls20201230";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { bufferIo } from "../../cli/io";
 import { main } from "../../cli/main";
 import { type EmulatorHandle, startEmulator } from "../../emulator/index";
@@ -42,8 +43,16 @@ interface Line {
 }
 
 /** `count` lines of one file, 120 bytes apart, one a second from `time`. */
+/** A file line's content length: with its newline, the 120 bytes to the next line's offset. */
+const LINE_BYTES = 119;
+
 function file(host: string, inode: string, count: number, time: number): Line[] {
-  return Array.from({ length: count }, (_, i) => ({ host, inode, offset: i * 120, time: time + i }));
+  return Array.from({ length: count }, (_, i) => ({
+    host,
+    inode,
+    offset: i * (LINE_BYTES + 1),
+    time: time + i,
+  }));
 }
 
 /** `count` lines of a host without position meta (shipped before the source config had it). */
@@ -78,11 +87,20 @@ describe("logtail-xacct verify on the emulator", () => {
   const cli = async (...args: string[]) => {
     const io = bufferIo();
     const route = args.includes("--route") ? [] : ["--route", "app-b-prod"];
-    const code = await main(
-      ["verify", "--config", ROUTES, "--endpoints-file", endpointsFile, ...route, ...args],
-      io,
-    );
+    const config = args.includes("--config") ? [] : ["--config", ROUTES];
+    const code = await main(["verify", ...config, "--endpoints-file", endpointsFile, ...route, ...args], io);
     return { code, out: io.stdout(), err: io.stderr() };
+  };
+  /** The example routes file with the routes' processors taken out (every line kept). */
+  const withoutProcessors = (): string => {
+    const file = join(workDir, "routes-without-processors.yaml");
+    const routes = parseYaml(readFileSync(ROUTES, "utf8")) as {
+      routes: Record<string, { logtailConfig: Record<string, { processors?: unknown }> }>;
+    };
+    for (const route of Object.values(routes.routes))
+      for (const config of Object.values(route.logtailConfig)) delete config.processors;
+    writeFileSync(file, stringifyYaml(routes));
+    return file;
   };
 
   /** Empty logstores with the position fields indexed (dropped and made again per scenario). */
@@ -120,7 +138,12 @@ describe("logtail-xacct verify on the emulator", () => {
         logs: group.map((line) => ({
           timestamp: line.readAt ?? line.time,
           content: {
-            content: `${line.time} INFO:${line.inode === undefined ? "history" : `line at ${line.offset}`}`,
+            // A file's line fills its place to the next one (120 bytes, the newline included).
+            content:
+              `${line.time} INFO:${line.inode === undefined ? "history" : `line at ${line.offset}`}`.padEnd(
+                LINE_BYTES,
+                ".",
+              ),
             ...(line.offset === undefined ? {} : { __file_offset__: String(line.offset) }),
           },
         })),
@@ -328,6 +351,50 @@ describe("logtail-xacct verify on the emulator", () => {
     });
   });
 
+  /** Scenario D: lines 5 to 7 of a file read by neither config (a handoff that loses them). */
+  const D = { host: "web-5", inode: "5242881", lost: [600, 720, 840] };
+  describe("scenario D: lines neither logstore holds", () => {
+    beforeAll(async () => {
+      const lines = file(D.host, D.inode, 12, T0).filter((line) => !D.lost.includes(line.offset ?? -1));
+      await freshLogstores();
+      await put(sourceWriter, SOURCE, lines.slice(0, 5));
+      await put(hubWriter, DESTINATION, lines);
+    });
+
+    test("exit 4: one hole of 360 bytes where the lost lines were, nothing missing by the source's count", async () => {
+      const { code, out } = await cli("--config", withoutProcessors());
+
+      expect(code).toBe(4);
+      expect(out).toContain(
+        "holes in the files' offsets (bytes no line in either logstore covers): 1 (360 bytes)\n",
+      );
+      expect(out).toContain(
+        `host ${D.host} inode ${D.inode}: 0 missing (offsets -), 0 duplicated (offsets -), 1 holes (at 600)`,
+      );
+      const [report] = JSON.parse(
+        (await cli("--config", withoutProcessors(), "--json")).out,
+      ) as VerifyReport[];
+      expect(report?.totals).toMatchObject({
+        missing: 0,
+        holes: 1,
+        holeBytes: 360,
+        filesNotCheckedForHoles: 0,
+      });
+      expect(report?.faultMinutes).toEqual([
+        { minute: T0 + 4 - ((T0 + 4) % 60), missing: 0, extraCopies: 0, holes: 1 },
+      ]);
+    });
+
+    test("the example route parses its lines and drops what does not parse: the hole is shown, exit 0", async () => {
+      const { code, out } = await cli();
+
+      expect(code).toBe(0);
+      expect(out).toContain(
+        "holes in the files' offsets (bytes no line in either logstore covers): 1 (360 bytes), not counted against the route: its processors may drop lines",
+      );
+    });
+  });
+
   describe("scenario B: 3 lines missing, 2 doubled, 1 history line missing", () => {
     beforeAll(scenarioB);
 
@@ -364,6 +431,11 @@ describe("logtail-xacct verify on the emulator", () => {
           rereadHistory: 0,
           missingOffsets: B.missing,
           duplicatedOffsets: B.doubled,
+          // The missing lines are in the source: no byte of the file is without a line.
+          holes: 0,
+          holeBytes: 0,
+          holeOffsets: [],
+          holesChecked: true,
         },
       ]);
       expect(report?.totals).toEqual({
@@ -378,6 +450,9 @@ describe("logtail-xacct verify on the emulator", () => {
         unplacedRepeated: 0,
         sourceOnlyLines: 0,
         rereadHistory: 0,
+        holes: 0,
+        holeBytes: 0,
+        filesNotCheckedForHoles: 0,
       });
       expect(report?.unplaced).toEqual([
         { host: B.host, inSource: 4, inDestination: 3, missing: 1, extra: 0, repeated: 0 },
@@ -440,11 +515,33 @@ describe("logtail-xacct verify on the emulator", () => {
           missing: 3,
           duplicated: 2,
           "extra-copies": 2,
+          holes: 0,
           "history-missing": 1,
           "history-extra": 0,
           "history-repeated": 0,
           "source-only": 0,
         });
+      });
+
+      test("the chart marks the copy's span, and each minute's missing lines and extra copies", async () => {
+        const copy = page.locator("svg rect[data-copy-range]");
+        expect(await copy.count()).toBe(report.cutoverAt === undefined ? 0 : 1);
+        const marks: Array<{ kind: string; minute: number; lines: number }> = [];
+        const hooks = page.locator("svg rect[data-fault]");
+        for (let i = 0; i < (await hooks.count()); i += 1) {
+          const hook = hooks.nth(i);
+          marks.push({
+            kind: (await hook.getAttribute("data-fault")) ?? "",
+            minute: Number(await hook.getAttribute("data-minute")),
+            lines: Number(await hook.getAttribute("data-lines")),
+          });
+          expect((await hook.boundingBox())?.width).toBeGreaterThan(0);
+        }
+        const sum = (kind: string) => marks.filter((m) => m.kind === kind).reduce((n, m) => n + m.lines, 0);
+        expect(sum("missing")).toBe(3);
+        expect(sum("extra-copies")).toBe(2);
+        expect(sum("holes")).toBe(0);
+        expect(marks.map((m) => m.minute % 60)).toEqual(marks.map(() => 0));
       });
 
       test("the chart draws both series, one point per minute with lines", async () => {
@@ -472,6 +569,9 @@ describe("logtail-xacct verify on the emulator", () => {
           B.missing.join(", "),
           "2",
           B.doubled.join(", "),
+          // No hole: the missing lines are in the source.
+          "0",
+          "",
         ]);
         expect(await row.isVisible()).toBe(true);
       });

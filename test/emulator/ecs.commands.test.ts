@@ -1,4 +1,9 @@
-import type { CommandExecution, CommandExecutor, ExecutionOutcome } from "../../emulator/ecs/index";
+import {
+  type CommandExecution,
+  type CommandExecutor,
+  DELIVERY_TIMEOUT_MS,
+  type ExecutionOutcome,
+} from "../../emulator/ecs/index";
 import type { EmulatorHandle } from "../../emulator/index";
 import { $Ecs, ecsClient, failure, region, spokeA, startTestEmulator } from "./emulatorKit";
 
@@ -148,6 +153,68 @@ describe("RunCommand through a pluggable executor", () => {
 
     expect(running?.invocationStatus).toBe("Running");
     expect(timedOut).toMatchObject({ invocationStatus: "Timeout", errorCode: "ExecutionTimeout" });
+  });
+
+  test("a command the host has taken is not timed out for delivery while the simulation waits for a slot", async () => {
+    let begin = (): void => undefined;
+    emulator.setCommandExecutor({
+      execute: (_execution, progress) => {
+        progress.delivered();
+        return new Promise<ExecutionOutcome>((resolve) => {
+          begin = () => {
+            progress.started();
+            resolve({ kind: "exited", exitCode: 0, output: "done" });
+          };
+        });
+      },
+    });
+    const started = await run();
+    await settle();
+
+    // Past Cloud Assistant's delivery timeout, still waiting for a local slot.
+    emulator.advanceClock(DELIVERY_TIMEOUT_MS + 60_000);
+    const waiting = (await results(started.body?.invokeId))?.invocationResults?.invocationResult?.[0];
+    begin();
+    await settle();
+    const ended = (await results(started.body?.invokeId))?.invocationResults?.invocationResult?.[0];
+
+    expect(waiting?.invocationStatus).toBe("Pending");
+    expect(ended).toMatchObject({ invocationStatus: "Success", errorCode: "" });
+  });
+
+  test("a command no host takes still ends as DeliveryTimeout", async () => {
+    emulator.setCommandExecutor({ execute: () => new Promise<ExecutionOutcome>(() => undefined) });
+    const started = await run();
+    await settle();
+
+    emulator.advanceClock(DELIVERY_TIMEOUT_MS);
+    const result = (await results(started.body?.invokeId))?.invocationResults?.invocationResult?.[0];
+
+    expect(result).toMatchObject({ invocationStatus: "Failed", errorCode: "DeliveryTimeout" });
+  });
+
+  test("an executor that enforces Timeout on the process's own run is not cut by the emulator's clock", async () => {
+    let finish = (): void => undefined;
+    emulator.setCommandExecutor({
+      enforcesTimeout: true,
+      execute: (_execution, progress) => {
+        progress.started();
+        return new Promise<ExecutionOutcome>((resolve) => {
+          finish = () => resolve({ kind: "exited", exitCode: 0, output: "slow on a loaded machine" });
+        });
+      },
+    });
+    const started = await run({ timeout: 30 });
+    await settle();
+
+    emulator.advanceClock(120_000);
+    const running = (await results(started.body?.invokeId))?.invocationResults?.invocationResult?.[0];
+    finish();
+    await settle();
+    const ended = (await results(started.body?.invokeId))?.invocationResults?.invocationResult?.[0];
+
+    expect(running?.invocationStatus).toBe("Running");
+    expect(ended?.invocationStatus).toBe("Success");
   });
 
   test("a stopped instance and an offline agent fail per instance without reaching the executor", async () => {

@@ -12,6 +12,7 @@ import {
   type UnplacedCount,
   type VerifyInput,
 } from "../../../shared/status/verifyReport";
+import { mayDropLines } from "../../../shared/usecases/verifyRoute";
 
 const CUTOVER = 1_777_593_600;
 const DONE: CopyJobState[] = [{ name: "ltx-backfill-app-b-prod-1700", status: "SUCCEEDED" }];
@@ -58,7 +59,11 @@ const ZERO = {
   unplacedRepeated: 0,
   sourceOnlyLines: 0,
   rereadHistory: 0,
+  holes: 0,
+  holeBytes: 0,
 };
+/** Lines made by `lines()` have no digest or length: no file of theirs can be checked for holes. */
+const unchecked = (files: number) => ({ filesNotCheckedForHoles: files });
 
 describe("buildVerifyReport", () => {
   test("every source line in the destination once: ok, zero counts, files sorted by host then inode", () => {
@@ -75,7 +80,7 @@ describe("buildVerifyReport", () => {
     );
 
     expect(report.ok).toBe(true);
-    expect(report.totals).toEqual({ files: 3, inSource: 9, inDestination: 9, ...ZERO });
+    expect(report.totals).toEqual({ files: 3, inSource: 9, inDestination: 9, ...ZERO, ...unchecked(3) });
     expect(report.files.map((file) => [file.host, file.inode])).toEqual([
       ["web-1", "99"],
       ["web-1", "1001"],
@@ -125,7 +130,14 @@ describe("buildVerifyReport", () => {
         destinationOnly: 0,
       }),
     ]);
-    expect(report.totals).toEqual({ files: 1, inSource: 5, inDestination: 4, ...ZERO, missing: 1 });
+    expect(report.totals).toEqual({
+      files: 1,
+      inSource: 5,
+      inDestination: 4,
+      ...ZERO,
+      ...unchecked(1),
+      missing: 1,
+    });
   });
 
   test("an offset stored twice is duplicated, with one extra copy; the sample keeps 10 offsets, sorted", () => {
@@ -154,6 +166,7 @@ describe("buildVerifyReport", () => {
       inSource: 30,
       inDestination: 30,
       ...ZERO,
+      ...unchecked(1),
       duplicated: 13,
       extraCopies: 14,
     });
@@ -263,7 +276,7 @@ describe("buildVerifyReport", () => {
         missing: 0,
       }),
     ]);
-    expect(report.totals).toEqual({ files: 2, inSource: 3, inDestination: 6, ...ZERO });
+    expect(report.totals).toEqual({ files: 2, inSource: 3, inDestination: 6, ...ZERO, ...unchecked(2) });
     expect(report.ok).toBe(true);
   });
 
@@ -518,5 +531,107 @@ describe("buildVerifyReport", () => {
 
     expect(report.copyUnfinished).toBe(false);
     expect(report.ok).toBe(true);
+  });
+});
+
+describe("holes in a file's offsets: bytes no line in either logstore covers", () => {
+  const READ = CUTOVER - 600;
+  /** A line of `bytes` bytes at `offset`, with its digest and length, as the position query gives it. */
+  const line = (offset: number, bytes: number, digest = `D${offset}`): PositionCount => ({
+    host: "web-1",
+    inode: "1001",
+    offset,
+    copies: 1,
+    received: READ,
+    time: READ,
+    digest,
+    bytes,
+  });
+  /** Lines of 9 bytes and their newline, end to end from offset 0: 0, 10, 20, … */
+  const endToEnd = (count: number) => Array.from({ length: count }, (_, i) => line(i * 10, 9));
+
+  test("lines end to end: no hole, the file checked", () => {
+    const report = buildVerifyReport(input(endToEnd(5), endToEnd(5)));
+
+    expect(report.files[0]).toMatchObject({ holes: 0, holeBytes: 0, holesChecked: true });
+    expect(report.totals).toMatchObject({ holes: 0, filesNotCheckedForHoles: 0 });
+    expect(report.ok).toBe(true);
+  });
+
+  test("two lines neither logstore holds (read by neither config in a handoff): one hole of 20 bytes, not ok", () => {
+    const kept = endToEnd(6).filter((row) => row.offset !== 20 && row.offset !== 30);
+
+    const report = buildVerifyReport(input(kept, kept));
+
+    expect(report.files[0]).toMatchObject({ missing: 0, holes: 1, holeBytes: 20, holeOffsets: [20] });
+    expect(report.totals).toMatchObject({ missing: 0, holes: 1, holeBytes: 20 });
+    expect(report.ok).toBe(false);
+  });
+
+  test("a hole is judged over both logstores: a line only the destination read fills it", () => {
+    const source = endToEnd(4).filter((row) => row.offset !== 30);
+    const destination = endToEnd(4).filter((row) => row.offset !== 0);
+
+    const report = buildVerifyReport(input(source, [...destination, line(0, 9)]));
+
+    expect(report.files[0]).toMatchObject({ holes: 0, destinationOnly: 1 });
+  });
+
+  test("a one-byte gap (a \\r an agent may strip from a CRLF line) is no hole", () => {
+    const rows = [line(0, 9), line(11, 9), line(22, 9)];
+
+    expect(buildVerifyReport(input(rows, rows)).totals.holes).toBe(0);
+  });
+
+  test("a file written again under its inode (two lines at one offset) is not checked", () => {
+    const rows = [line(0, 9, "A"), line(0, 4, "B"), line(10, 9, "A2"), line(40, 9)];
+
+    const report = buildVerifyReport(input(rows, rows));
+
+    expect(report.files[0]).toMatchObject({ holes: 0, holesChecked: false });
+    expect(report.totals.filesNotCheckedForHoles).toBe(1);
+    expect(report.ok).toBe(true);
+  });
+
+  test("a file truncated and written again, the window after the older one's start: the boundary is no hole", () => {
+    // The newer generation (offsets 0, 10) was read 20 minutes after the older one's (500, 510).
+    const newer = [0, 10].map((offset) => ({ ...line(offset, 9), time: READ + 1200 }));
+    const older = [500, 510].map((offset) => line(offset, 9));
+
+    const report = buildVerifyReport(input([...newer, ...older], [...newer, ...older]));
+
+    expect(report.files[0]).toMatchObject({ holes: 0, holesChecked: true });
+  });
+
+  test("lines without a length (no analytics on content) leave the file unchecked", () => {
+    const rows = lines("web-1", "1001", [0, 100, 500]);
+
+    const report = buildVerifyReport(input(rows, rows));
+
+    expect(report.files[0]).toMatchObject({ holes: 0, holesChecked: false });
+  });
+
+  test("a route whose processors may drop lines: holes are reported, not held against it", () => {
+    const kept = endToEnd(4).filter((row) => row.offset !== 10);
+
+    const report = buildVerifyReport(input(kept, kept, { holesAreLoss: false }));
+
+    expect(report.totals.holes).toBe(1);
+    expect(report.holesAreLoss).toBe(false);
+    expect(report.ok).toBe(true);
+  });
+});
+
+describe("which processors may drop lines (their holes are by design)", () => {
+  test.each([
+    [{ Type: "processor_parse_regex_native", SourceKey: "content" }, true],
+    [{ Type: "processor_parse_json_native", KeepingSourceWhenParseFail: true }, false],
+    [{ Type: "processor_filter_regex_native" }, true],
+    [{ Type: "processor_some_plugin" }, true],
+    [{ Type: "processor_add_fields" }, false],
+    [{ Type: "processor_rename" }, false],
+    [{ Type: "processor_desensitize_native" }, false],
+  ])("%o: %s", (processor, drops) => {
+    expect(mayDropLines(processor)).toBe(drops);
   });
 });
