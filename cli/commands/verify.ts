@@ -89,7 +89,7 @@ export function renderVerifyText(reports: readonly VerifyReport[]): string {
       text += `  holes in the files' offsets (bytes no line in either logstore covers): ${totals.holes} (${totals.holeBytes} bytes)${report.holesAreLoss ? "" : ", not counted against the route: its processors may drop lines"}${totals.filesNotCheckedForHoles > 0 ? `; ${totals.filesNotCheckedForHoles} files not checked (no content length, or a file written again under one inode)` : ""}\n`;
     for (const job of report.copyJobs) text += `  copy job ${job.name}: ${job.status}\n`;
     if (report.copyUnfinished)
-      text += "  the copy has not finished: what it still has to copy shows as missing\n";
+      text += `  the copy has not finished: ${totals.awaitingCopy} of the missing lines are in its range, still to copy\n`;
     if (report.lineIdentity !== "content")
       text += `  some lines have no content digest (no \`content\` field, or no analytics on it): their copies were told apart by read time, so a re-read more than ${LINE_TIME_SKEW_SECONDS} s later counts as a line of its own\n`;
     if (report.cutoverAt !== undefined)

@@ -1,7 +1,8 @@
 /**
  * The fleet at a glance: one self-contained HTML5 document (inline CSS, no script, nothing fetched)
  * rendered from a FleetReport. One small square per instance, coloured by stage, grouped by route;
- * the failed instances with their remedy; the routes' copy jobs.
+ * the failed instances with their remedy; each route's migration per source account (hosts cut over,
+ * the source config, the history copy).
  *
  * Every string from the report is data (instance ids, routes, reasons, remedies come from tags a
  * customer can write), so every one is HTML-escaped; a Content-Security-Policy that allows no
@@ -204,16 +205,17 @@ function renderCopyJobs(report: FleetReport): string {
       const status = escapeHtml(job.status);
       const name = job.name === "" ? `<span class="none">—</span>` : escapeHtml(job.name);
       const cls = job.status === "missing" ? ` class="missing"` : "";
-      return `<tr><td>${escapeHtml(job.route)}</td><td>${escapeHtml(job.sourceAccount)}</td><td class="id">${name}</td><td${cls}>${status}</td></tr>`;
+      const hosts = job.hosts === undefined ? "—" : `${job.collecting ?? 0}/${job.hosts}`;
+      return `<tr><td>${escapeHtml(job.route)}</td><td>${escapeHtml(job.sourceAccount)}</td><td>${hosts}</td><td>${escapeHtml(job.sourceConfig ?? "—")}</td><td class="id">${name}</td><td${cls}>${status}</td></tr>`;
     })
     .join("\n");
   const none =
     report.copyJobs.length === 0
-      ? `<tfoot><tr><td colspan="4" class="none">No route backfills old logs.</td></tr></tfoot>`
+      ? `<tfoot><tr><td colspan="6" class="none">No route hands over from a source account.</td></tr></tfoot>`
       : "";
   return [
-    `<h2>Copy jobs <span class="count">${report.copyJobs.length}</span></h2>`,
-    `<table id="copy-jobs"><thead><tr><th>route</th><th>source account</th><th>job name</th><th>status</th></tr></thead>`,
+    `<h2>Migrations <span class="count">${report.copyJobs.length}</span></h2>`,
+    `<table id="copy-jobs"><thead><tr><th>route</th><th>source account</th><th>collecting / hosts</th><th>source config</th><th>copy job</th><th>status</th></tr></thead>`,
     `<tbody>\n${rows}\n</tbody>${none}</table>`,
   ].join("\n");
 }

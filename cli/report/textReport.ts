@@ -111,10 +111,17 @@ export function renderStatusText(unsafe: FleetReport, colour = false): string {
     ])}\n`;
   }
   if (report.copyJobs.length > 0) {
-    text += "\ncopy jobs:\n";
+    text += "\nmigrations (cutover per route and source account):\n";
     text += `${table([
-      ["route", "source account", "job", "status"],
-      ...report.copyJobs.map((j) => [j.route, j.sourceAccount, j.name || "-", j.status]),
+      ["route", "source account", "collecting", "source config", "copy job", "status"],
+      ...report.copyJobs.map((j) => [
+        j.route,
+        j.sourceAccount,
+        j.hosts === undefined ? "-" : `${j.collecting ?? 0}/${j.hosts}`,
+        j.sourceConfig ?? "-",
+        j.name || "-",
+        j.status,
+      ]),
     ])}\n`;
   }
   return text;

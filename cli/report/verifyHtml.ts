@@ -61,8 +61,8 @@ function renderReport(report: VerifyReport): string {
   return [
     `<section data-verdict="${verdict}">`,
     `<h2>${escapeHtml(report.route)} from ${escapeHtml(report.sourceAccount)}: <span class="${verdict}">${report.ok ? "every line once" : "not exactly once"}</span></h2>`,
-    "<table><tr><th>files</th><th>source lines</th><th>destination lines</th><th>missing</th><th>duplicated</th><th>extra copies</th><th>holes</th><th>history missing</th><th>history extra</th><th>history repeated in the source</th><th>after the cutover in the source only</th></tr>",
-    `<tr>${count("files", totals.files)}${count("source", totals.inSource)}${count("destination", totals.inDestination)}${count("missing", totals.missing)}${count("duplicated", totals.duplicated)}${count("extra-copies", totals.extraCopies)}${count("holes", totals.holes)}${count("history-missing", totals.unplacedMissing)}${count("history-extra", totals.unplacedExtra)}${count("history-repeated", totals.unplacedRepeated)}${count("source-only", totals.sourceOnlyLines)}</tr></table>`,
+    "<table><tr><th>files</th><th>source lines</th><th>destination lines</th><th>missing</th><th>duplicated</th><th>extra copies</th><th>holes</th><th>still to copy</th><th>history missing</th><th>history extra</th><th>history repeated in the source</th><th>after the cutover in the source only</th></tr>",
+    `<tr>${count("files", totals.files)}${count("source", totals.inSource)}${count("destination", totals.inDestination)}${count("missing", totals.missing)}${count("duplicated", totals.duplicated)}${count("extra-copies", totals.extraCopies)}${count("holes", totals.holes)}${count("awaiting-copy", totals.awaitingCopy)}${count("history-missing", totals.unplacedMissing)}${count("history-extra", totals.unplacedExtra)}${count("history-repeated", totals.unplacedRepeated)}${count("source-only", totals.sourceOnlyLines)}</tr></table>`,
     report.holesAreLoss
       ? ""
       : `<p data-holes-judged="false">The route's configs have processors, which may drop lines: holes are shown, not held against the route.</p>`,

@@ -40,12 +40,21 @@ export interface ReportFailure extends ReportInstance {
   remedy: string;
 }
 
+/** A route's migration from one source account: its hosts, its old config and its history copy. */
 export interface ReportCopyJob {
   route: string;
   sourceAccount: string;
   name: string;
   /** The job's status, or `missing` when the route's cutover has not created it (yet). */
   status: string;
+  /** Instances of the account tagged with the route, and those of them collecting (cut over). */
+  hosts?: number;
+  collecting?: number;
+  /**
+   * The source config the cutover retires: `bound` (still collecting in the source), `retired`,
+   * `unknown` (not observed), `kept` (the route retires nothing from this account).
+   */
+  sourceConfig?: "bound" | "retired" | "unknown" | "kept";
 }
 
 export interface FleetReport {
@@ -141,17 +150,30 @@ export function buildFleetReport(config: RoutesFile, observed: Observed): FleetR
       failed.push({ ...instance, reason: status.reason, remedy: REMEDIES[status.reason] });
   }
 
+  // Each route's migration per source account that it hands over from (retire, backfill or both).
   const copyJobs: ReportCopyJob[] = [];
   for (const [name, route] of Object.entries(config.routes)) {
-    if (!route.backfill) continue;
     for (const source of route.sources) {
-      if (!source.backfill) continue;
-      const job = observed.routes[name]?.sources[source.account]?.backfillJob;
+      const backfills = route.backfill !== undefined && source.backfill !== undefined;
+      if (!backfills && source.retire === undefined) continue;
+      const seen = observed.routes[name]?.sources[source.account];
+      const job = seen?.backfillJob;
+      const hosts = instances.filter((i) => i.route === name && i.accountId === source.account);
       copyJobs.push({
         route: name,
         sourceAccount: source.account,
         name: job?.name ?? "",
-        status: job?.status ?? "missing",
+        status: backfills ? (job?.status ?? "missing") : "none",
+        hosts: hosts.length,
+        collecting: hosts.filter((i) => i.stage === "collecting").length,
+        sourceConfig:
+          source.retire === undefined
+            ? "kept"
+            : seen?.retireBindingPresent === undefined
+              ? "unknown"
+              : seen.retireBindingPresent
+                ? "bound"
+                : "retired",
       });
     }
   }

@@ -105,6 +105,8 @@ export interface FileVerdict {
    * a second time by the source config, once bound again, where its first read had no meta.
    */
   rereadHistory: number;
+  /** Of the missing lines, those in the copy's range while it still runs: still to copy. */
+  awaitingCopy: number;
   /** Up to 10 offsets of missing lines and of duplicated lines, for a look at the logstores. */
   missingOffsets: number[];
   duplicatedOffsets: number[];
@@ -160,6 +162,11 @@ export interface VerifyReport {
     sourceOnlyLines: number;
     /** Source lines the destination holds as history lines (FileVerdict.rereadHistory): not missing. */
     rereadHistory: number;
+    /**
+     * Of the missing lines (with position meta and history), those the copy still has to copy: it
+     * has not finished and they were received before the cutover.
+     */
+    awaitingCopy: number;
     /** Holes in the files' offsets (FileVerdict.holes), their bytes, and the files not checkable. */
     holes: number;
     holeBytes: number;
@@ -305,6 +312,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
     entry[kind] += count;
     faults.set(minute, entry);
   };
+  const copyUnfinished = input.copyJobs.some((job) => job.status !== "SUCCEEDED");
   const verdicts: FileVerdict[] = [];
   for (const file of files.values()) {
     const holes = holesIn(file.offsets);
@@ -319,6 +327,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
       extraCopies: 0,
       destinationOnly: 0,
       rereadHistory: 0,
+      awaitingCopy: 0,
       missingOffsets: [],
       duplicatedOffsets: [],
       holes: holes.holes,
@@ -342,6 +351,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
             verdict.rereadHistory += 1;
           else {
             verdict.missing += 1;
+            if (copyUnfinished && copies.some((copy) => copy.source && !copy.late)) verdict.awaitingCopy += 1;
             if (verdict.missingOffsets.length < SAMPLE) verdict.missingOffsets.push(offset);
             fault(readTime(copies, true, "first"), "missing", 1);
           }
@@ -373,12 +383,14 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
     unplacedRepeated: sum(unplaced, (h) => h.repeated),
     sourceOnlyLines: sum([...sourceOnly.values()], (h) => h.lines),
     rereadHistory: sum(verdicts, (v) => v.rereadHistory),
+    // History lines were all received before the cutover: the copy covers every one of them.
+    awaitingCopy:
+      sum(verdicts, (v) => v.awaitingCopy) + (copyUnfinished ? sum(unplaced, (h) => h.missing) : 0),
     holes: sum(verdicts, (v) => v.holes),
     holeBytes: sum(verdicts, (v) => v.holeBytes),
     filesNotCheckedForHoles: verdicts.filter((v) => !v.holesChecked).length,
   };
   const holesAreLoss = input.holesAreLoss ?? true;
-  const copyUnfinished = input.copyJobs.some((job) => job.status !== "SUCCEEDED");
   return {
     route: input.route,
     sourceAccount: input.sourceAccount,

@@ -81,7 +81,15 @@ function fleet(routes: Record<string, number>): ReportInstance[] {
 const COPY_JOBS: ReportCopyJob[] = [
   { route: "app-a", sourceAccount: "1111111111111111", name: "ltx-backfill-app-a-1111", status: "RUNNING" },
   { route: "app-a", sourceAccount: "2222222222222222", name: "ltx-backfill-app-a-2222", status: "SUCCEEDED" },
-  { route: "payments", sourceAccount: "3333333333333333", name: "", status: "missing" },
+  {
+    route: "payments",
+    sourceAccount: "3333333333333333",
+    name: "",
+    status: "missing",
+    hosts: 12,
+    collecting: 9,
+    sourceConfig: "bound",
+  },
 ];
 
 function occurrences(haystack: string, needle: string): number {
@@ -265,7 +273,7 @@ describeRequiring(commandRequirement(CHROMIUM), "the HTML report in headless Chr
     expect(Number(await page.locator("[data-count-total]").textContent())).toBe(300);
   });
 
-  test("the tables: one row per failure, one per copy job; hostile text shown as text", async () => {
+  test("the tables: one row per failure, one per migration; hostile text shown as text", async () => {
     expect(report.failed.length).toBeGreaterThan(20);
     expect(await page.locator("#failed tbody tr").count()).toBe(report.failed.length);
     expect(await page.locator("#copy-jobs tbody tr").count()).toBe(COPY_JOBS.length);
@@ -283,7 +291,7 @@ describeRequiring(commandRequirement(CHROMIUM), "the HTML report in headless Chr
     expect(await page.locator("script").count()).toBe(0);
     expect(await page.title()).toBe(`logtail-xacct fleet status — ${report.generatedAt}`);
     const missing = await page.locator("#copy-jobs tbody tr").last().locator("td").allTextContents();
-    expect(missing).toEqual(["payments", "3333333333333333", "—", "missing"]);
+    expect(missing).toEqual(["payments", "3333333333333333", "9/12", "bound", "—", "missing"]);
   });
 
   test("squares are small, coloured by stage, with a tooltip", async () => {

@@ -429,6 +429,7 @@ describe("logtail-xacct verify on the emulator", () => {
           extraCopies: 2,
           destinationOnly: 0,
           rereadHistory: 0,
+          awaitingCopy: 0,
           missingOffsets: B.missing,
           duplicatedOffsets: B.doubled,
           // The missing lines are in the source: no byte of the file is without a line.
@@ -450,6 +451,7 @@ describe("logtail-xacct verify on the emulator", () => {
         unplacedRepeated: 0,
         sourceOnlyLines: 0,
         rereadHistory: 0,
+        awaitingCopy: 0,
         holes: 0,
         holeBytes: 0,
         filesNotCheckedForHoles: 0,
@@ -516,6 +518,7 @@ describe("logtail-xacct verify on the emulator", () => {
           duplicated: 2,
           "extra-copies": 2,
           holes: 0,
+          "awaiting-copy": 0,
           "history-missing": 1,
           "history-extra": 0,
           "history-repeated": 0,

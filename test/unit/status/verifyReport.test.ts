@@ -59,6 +59,7 @@ const ZERO = {
   unplacedRepeated: 0,
   sourceOnlyLines: 0,
   rereadHistory: 0,
+  awaitingCopy: 0,
   holes: 0,
   holeBytes: 0,
 };
@@ -523,6 +524,24 @@ describe("buildVerifyReport", () => {
       expect(report.ok).toBe(false);
     },
   );
+
+  test("while the copy runs, the missing lines it covers are still to copy; one received after the cutover is not", () => {
+    const source = [...lines("web-1", "1001", range(0, 4)), ...lines("web-1", "1001", [400], CUTOVER + 30)];
+    const destination = lines("web-1", "1001", [0, 100]);
+    const copyJobs = [{ name: "ltx-backfill-app-b-prod-1700", status: "RUNNING" }];
+
+    const report = buildVerifyReport(
+      input(source, destination, {
+        copyJobs,
+        sourceUnplaced: [{ host: "web-1", lines: 5 }],
+        destinationUnplaced: [{ host: "web-1", lines: 3 }],
+      }),
+    );
+
+    expect(report.files[0]).toMatchObject({ missing: 3, awaitingCopy: 2 });
+    expect(report.totals).toMatchObject({ missing: 3, unplacedMissing: 2, awaitingCopy: 4 });
+    expect(buildVerifyReport(input(source, destination)).totals.awaitingCopy).toBe(0);
+  });
 
   test("no copy job at all: the verdict is the lines'", () => {
     const source = lines("web-1", "1001", range(0, 3));
