@@ -6,19 +6,22 @@
  * (`runHostActions`). Level-triggered: running it again on a converged instance changes nothing.
  */
 import type { OperatingSystem } from "../config/routesSchema";
-import { scopeRefusal } from "../domain/routeResolution";
+import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus, parseStatus, type Status } from "../domain/status";
 import { type HostAction, renderHostCommand } from "../hostscript/hostCommand";
 import { authorizeAction, revokeAction } from "../hostscript/routeActions";
 import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import {
+  candidateRoutes,
   decideInstance,
   hostActionStillApplies,
+  NOT_RUNNING,
   statusAfterAuthorize,
   verdictStatus,
 } from "../planner/decide";
 import { offboardedGroupMachines } from "../planner/handover";
-import { AGENT_ID_TAG_KEY } from "../planner/heartbeating";
+import { AGENT_ID_TAG_KEY, heartbeatingMachine } from "../planner/heartbeating";
+import type { ObservedMachine } from "../planner/types";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
 import { keyedLog } from "../ports/log";
 import { chunk } from "../util/collections";
@@ -35,12 +38,59 @@ export interface AuthorizeTarget {
 
 /** Cloud Assistant's result wait (first look, limit, the invocation's deadline) is ResultWaitDeps'. */
 export type AuthorizeDeps = ResultWaitDeps &
-  Pick<StepDeps, "config" | "ecs" | "sls" | "queue" | "heartbeatQueue" | "scripts" | "log">;
+  Pick<StepDeps, "config" | "ecs" | "sls" | "queue" | "heartbeatQueue" | "scripts" | "log" | "freshSeconds">;
 
 export interface AuthorizeOutcome {
   /** Instance id → the status written (or left) on it. */
   statuses: Map<string, string>;
   commands: number;
+}
+
+/**
+ * The routes whose machine groups an untagged instance without a status tag heartbeats in. Tooling
+ * that owns an instance's tag set removes both keys at once, and the status tag was then the
+ * only record of the onboarding: the groups are the other. One ListMachines per candidate route's
+ * group, and only when the event names such an instance; a host found in none is left alone (no
+ * command reaches a host that never opted in).
+ */
+async function groupsOfUnrecorded(
+  deps: AuthorizeDeps,
+  instances: readonly InstanceRecord[],
+): Promise<Map<string, string[]>> {
+  const { config } = deps;
+  const seen = new Map<string, string[]>();
+  const unrecorded = instances.filter(
+    (instance) =>
+      !NOT_RUNNING.has(instance.status) &&
+      instance.tags[config.statusTagKey] === undefined &&
+      resolveRoute(config, instance, instance.tags[config.tagKey]).kind === "untagged",
+  );
+  if (unrecorded.length === 0) return seen;
+  const listings = new Map<string, readonly ObservedMachine[]>();
+  const nowSeconds = deps.now() / 1000;
+  for (const instance of unrecorded) {
+    for (const name of candidateRoutes(config, instance)) {
+      const route = config.routes[name];
+      const destination = route ? config.destinations[route.destination] : undefined;
+      const group = route?.machineGroup[instance.os];
+      const identifier = route?.identifier[instance.os];
+      if (!route || !destination || group === undefined || identifier === undefined) continue;
+      const key = `${name}|${instance.os}`;
+      let listed = listings.get(key);
+      if (listed === undefined) {
+        const sls = deps.sls({
+          accountId: destination.uid,
+          region: destination.region,
+          project: route.project,
+        });
+        listed = (await sls.listMachines(group)) ?? [];
+        listings.set(key, listed);
+      }
+      if (heartbeatingMachine(listed, instance, identifier, nowSeconds, deps.freshSeconds ?? 180))
+        seen.set(instance.instanceId, [...(seen.get(instance.instanceId) ?? []), name]);
+    }
+  }
+  return seen;
 }
 
 /** A host action decided for some instances of one account and region (the planner's shape). */
@@ -88,9 +138,11 @@ export async function authorizeInstances(
   }
   const run = new HostRun(deps, base);
   const instances = await run.observe(target.instanceIds);
+  const seenIn = await groupsOfUnrecorded(deps, instances);
   const requests: HostActionRequest[] = [];
   for (const instance of instances) {
-    const decision = decideInstance(config, instance);
+    const heartbeatingIn = seenIn.get(instance.instanceId);
+    const decision = decideInstance(config, instance, heartbeatingIn ? { heartbeatingIn } : {});
     const verdict = decision.verdict;
     if (decision.refused && verdict) {
       log({

@@ -16,8 +16,10 @@ import {
   HUB,
   hostReport,
   instance,
+  machineOf,
   PAYMENTS,
   REGION,
+  routeFor,
   stillRunning,
   succeeded,
   tags,
@@ -274,6 +276,52 @@ describe("authorizeInstances: refusals", () => {
 });
 
 describe("authorizeInstances: offboarding and re-tagging", () => {
+  describe("both tags removed at once (tooling that owns the tag set): the machine groups remember", () => {
+    const ID = "i-bp1bothgone001";
+    /** The host heartbeats in the route's group, under its identifier. */
+    const heartbeatingIn = (route: string) => {
+      const seen = routeFor(route);
+      const record = cloud.record(ID);
+      if (!record) throw new Error("no instance");
+      const sls = cloud.sls(seen.destination);
+      sls.projectExists = true;
+      sls.machineGroups.set(seen.group, [seen.identifier]);
+      sls.machines.set(seen.group, [machineOf(record, seen.identifier, cloud.clock.now())]);
+    };
+
+    test("a host still heartbeating in app-b-prod's group is revoked from it and marked revoked", async () => {
+      cloud.add(instance(ID));
+      heartbeatingIn("app-b-prod");
+
+      await authorize([ID]);
+
+      expect(commands()).toEqual([
+        { words: revokeWords("app-b-prod-linux", "payments-prod-linux"), instanceIds: [ID] },
+      ]);
+      expect(cloud.status(ID)).toBe("revoked");
+    });
+
+    test("a host in no group was never onboarded: no command, no status, only the groups read", async () => {
+      cloud.add(instance(ID));
+
+      await authorize([ID]);
+
+      expect(commands()).toEqual([]);
+      expect(cloud.status(ID)).toBeUndefined();
+      expect(
+        argsOf(cloud.sls(routeFor("app-b-prod").destination).calls, "listMachines").length,
+      ).toBeGreaterThan(0);
+    });
+
+    test("a batch without such a host reads no group", async () => {
+      cloud.add(instance(ID, { tags: tags(undefined, "revoked") }));
+
+      await authorize([ID]);
+
+      expect(argsOf(cloud.sls(routeFor("app-b-prod").destination).calls, "listMachines")).toEqual([]);
+    });
+  });
+
   test("an untagged host that was onboarded is revoked from every route its account may use, then marked revoked", async () => {
     cloud.add(instance("i-bp1untag00001", { tags: tags(undefined, "collecting") }));
 
