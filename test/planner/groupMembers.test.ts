@@ -11,24 +11,14 @@ import { plan } from "../../shared/planner/plan";
 import type { Observed, ObservedInstance, ObservedMachine } from "../../shared/planner/types";
 import { buildDriftReport } from "../../shared/status/driftReport";
 import { buildFleetReport } from "../../shared/status/fleetReport";
-import { machineFactory } from "../support/observedMachines";
+import { machineFactory, observedInstance } from "../support/observedMachines";
 
 const config = loadRoutesConfig(join(__dirname, "../../config/routes.example.yaml"));
 const NOW = 1_800_000_000;
 const ID = "app-b-prod-linux";
-const APP_B = "1700000000000397";
 
 const machine = machineFactory(NOW, ID);
-const instance = (id: string, fields: Partial<ObservedInstance> = {}): ObservedInstance => ({
-  accountId: APP_B,
-  region: "cn-hangzhou",
-  instanceId: id,
-  os: "linux",
-  status: "Running",
-  serialNumber: `${id.slice(-8)}-0000-0000-0000-000000000000`,
-  tags: {},
-  ...fields,
-});
+const instance = observedInstance;
 const observedWith = (instances: ObservedInstance[], machines: ObservedMachine[]): Observed => ({
   now: NOW * 1000,
   instances,

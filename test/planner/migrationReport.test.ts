@@ -7,20 +7,14 @@ import { renderStatusText } from "../../cli/report/textReport";
 import { loadRoutesConfig } from "../../shared/config/routesConfig";
 import type { Observed, ObservedInstance, ObservedSource } from "../../shared/planner/types";
 import { buildFleetReport } from "../../shared/status/fleetReport";
+import { observedInstance } from "../support/observedMachines";
 
 const config = loadRoutesConfig(join(__dirname, "../../config/routes.example.yaml"));
 const APP_B = "1700000000000397";
 const NOW = 1_800_000_000_000;
 
-const instance = (id: string, status: string | undefined, route = "app-b-prod"): ObservedInstance => ({
-  accountId: APP_B,
-  region: "cn-hangzhou",
-  instanceId: id,
-  os: "linux",
-  status: "Running",
-  serialNumber: `${id.slice(-8)}-0000-0000-0000-000000000000`,
-  tags: { [config.tagKey]: route, ...(status === undefined ? {} : { [config.statusTagKey]: status }) },
-});
+const instance = (id: string, status: string): ObservedInstance =>
+  observedInstance(id, { tags: { [config.tagKey]: "app-b-prod", [config.statusTagKey]: status } });
 
 const observed = (source: ObservedSource): Observed => ({
   now: NOW,

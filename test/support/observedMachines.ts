@@ -1,6 +1,21 @@
-/** A machine-group member as the planner observes it, heartbeating `now` with `identifier`. */
-import type { ObservedMachine } from "../../shared/planner/types";
+/** Machine-group members and instances as the planner observes them. */
+import type { ObservedInstance, ObservedMachine } from "../../shared/planner/types";
 
+/** A running Linux instance of app-b (1700000000000397) in cn-hangzhou, its serial from its id. */
+export function observedInstance(id: string, fields: Partial<ObservedInstance> = {}): ObservedInstance {
+  return {
+    accountId: "1700000000000397",
+    region: "cn-hangzhou",
+    instanceId: id,
+    os: "linux",
+    status: "Running",
+    serialNumber: `${id.slice(-8)}-0000-0000-0000-000000000000`,
+    tags: {},
+    ...fields,
+  };
+}
+
+/** A member heartbeating `now` with `identifier`. */
 export function machineFactory(now: number, identifier: string) {
   return (fields: Partial<ObservedMachine>): ObservedMachine => ({
     machineUniqueId: "00000000-0000-0000-0000-000000000000",
