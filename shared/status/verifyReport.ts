@@ -428,6 +428,23 @@ interface Copy {
   bytes?: number;
 }
 
+/** Processors that only add, rename or mask fields keep every line. */
+const KEEPS_EVERY_LINE = new Set([
+  "processor_add_fields",
+  "processor_rename",
+  "processor_desensitize_native",
+]);
+
+/**
+ * Whether a processor can drop a line (its holes are then by design, VerifyInput.holesAreLoss): a native parser discards what it cannot parse unless told
+ * to keep it (`KeepingSourceWhenParseFail`); anything else not known to keep every line may.
+ */
+export function mayDropLines(processor: { Type: string; [key: string]: unknown }): boolean {
+  if (/^processor_parse_[a-z_]+_native$/.test(processor.Type))
+    return processor.KeepingSourceWhenParseFail !== true;
+  return !KEEPS_EVERY_LINE.has(processor.Type);
+}
+
 /**
  * A gap this many bytes or more between one line's end and the next line's start is a hole. One
  * byte less is left alone: a `\r` an agent may strip from a CRLF line's content.

@@ -12,6 +12,7 @@ import {
   buildVerifyReport,
   type CopyJobState,
   type MinuteCount,
+  mayDropLines,
   type PositionCount,
   type UnplacedCount,
   type VerifyReport,
@@ -94,23 +95,6 @@ export async function verifyRoute(
     );
   }
   return reports;
-}
-
-/** Processors that only add, rename or mask fields keep every line. */
-const KEEPS_EVERY_LINE = new Set([
-  "processor_add_fields",
-  "processor_rename",
-  "processor_desensitize_native",
-]);
-
-/**
- * Whether a processor can drop a line: a native parser discards what it cannot parse unless told
- * to keep it (`KeepingSourceWhenParseFail`); anything else not known to keep every line may.
- */
-export function mayDropLines(processor: { Type: string; [key: string]: unknown }): boolean {
-  if (/^processor_parse_[a-z_]+_native$/.test(processor.Type))
-    return processor.KeepingSourceWhenParseFail !== true;
-  return !KEEPS_EVERY_LINE.has(processor.Type);
 }
 
 async function copyJobsOf(

@@ -8,11 +8,11 @@ import {
   buildVerifyReport,
   type CopyJobState,
   LEFT_ROUTE_SECONDS,
+  mayDropLines,
   type PositionCount,
   type UnplacedCount,
   type VerifyInput,
 } from "../../../shared/status/verifyReport";
-import { mayDropLines } from "../../../shared/usecases/verifyRoute";
 
 const CUTOVER = 1_777_593_600;
 const DONE: CopyJobState[] = [{ name: "ltx-backfill-app-b-prod-1700", status: "SUCCEEDED" }];
