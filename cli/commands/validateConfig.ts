@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { guessableIdentifiers, MIN_SECRET_CHARACTERS } from "../../shared/config/identifierStrength";
 import {
   formatIssue,
   loadRoutesConfig,
@@ -38,6 +39,18 @@ export function validateConfig(file: string, io: CliIo): number {
       return EXIT_INVALID_INPUT;
     }
     io.out(`${file}: OK: ${summarizeRoutesConfig(config)}\n`);
+    // A warning, not a refusal: an identifier in use cannot change without onboarding its hosts
+    // again, and the operator may accept the risk for a route.
+    const guessable = guessableIdentifiers(config);
+    if (guessable.length > 0)
+      io.err(
+        `${file}: ${guessable.length} identifier${guessable.length === 1 ? "" : "s"} anyone can guess\n${guessable
+          .map(
+            (found) =>
+              `  routes.${found.route}.identifier.${found.os}: ${found.identifier} is made of names others can see (${found.madeOf.join(", ")}): any host that knows the destination's UID can join the machine group, receive the route's config and write into its logstore; add a random part of ${MIN_SECRET_CHARACTERS} or more characters (e.g. from \`openssl rand -hex 6\`). On a route in use, a new identifier onboards its hosts again.\n`,
+          )
+          .join("")}`,
+      );
     return EXIT_OK;
   } catch (error) {
     if (!(error instanceof RoutesConfigError)) throw error;

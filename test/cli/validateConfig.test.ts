@@ -25,7 +25,7 @@ function badCopy(): string {
 }
 
 describe("logtail-xacct validate-config", () => {
-  test("a valid file: exit 0 and a one-line summary on stdout", async () => {
+  test("a valid file: exit 0 and a one-line summary on stdout; guessable identifiers warned of on stderr", async () => {
     const io = bufferIo();
 
     const code = await main(["validate-config", EXAMPLE], io);
@@ -34,6 +34,28 @@ describe("logtail-xacct validate-config", () => {
     expect(io.stdout()).toBe(
       `${EXAMPLE}: OK: 2 routes, 1 destination, 2 source accounts (3 account-regions), tag key logtail-xacct-route\n`,
     );
+    // The example's identifiers are its route names: readable for the demo, guessable by anyone.
+    const warning = io.stderr().split("\n");
+    expect(warning[0]).toBe(`${EXAMPLE}: 3 identifiers anyone can guess`);
+    expect(warning[1]).toBe(
+      "  routes.app-b-prod.identifier.linux: app-b-prod-linux is made of names others can see (app-b-prod-linux): any host that knows the destination's UID can join the machine group, receive the route's config and write into its logstore; add a random part of 8 or more characters (e.g. from `openssl rand -hex 6`). On a route in use, a new identifier onboards its hosts again.",
+    );
+    expect(warning).toHaveLength(5);
+  });
+
+  test("identifiers with a random part: no warning", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ltx-cli-"));
+    const file = join(dir, "routes.yaml");
+    const routes = parseYaml(readFileSync(EXAMPLE, "utf8")) as {
+      routes: Record<string, { identifier: Record<string, string> }>;
+    };
+    for (const route of Object.values(routes.routes))
+      for (const os of Object.keys(route.identifier))
+        route.identifier[os] = `${route.identifier[os]}-3f9c2a7e41d0`;
+    writeFileSync(file, stringifyYaml(routes));
+    const io = bufferIo();
+
+    expect(await main(["validate-config", file], io)).toBe(0);
     expect(io.stderr()).toBe("");
   });
 
