@@ -170,8 +170,12 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
       if (decoded.message.type === "check-command") commandChecks.push(decoded.message);
       else awaiting.push(decoded.message);
     }
+    // Hosts a check-command found authorized in this round: their status is written by then, so a
+    // check-command sent again would find them moved on; their heartbeat checks are settled too.
+    let authorizedNow: AwaitHeartbeatMessage[] = [];
     try {
       const commands = await checkCommands(deps, commandChecks);
+      authorizedNow = commands.authorized;
       outcome.commandsSettled += commands.settled;
       outcome.commandsRunning += commands.running;
       // Hosts an inspect read later found idle: apply checks whether their account cuts over.
@@ -193,7 +197,7 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<HeartbeatOut
       // (or dead-lettered at the limit) and the round's deliveries are deleted. Left to the queue,
       // every message of the round paid a delivery for one failure and met the queue's limit
       // under load. Only a failure of the queue itself escapes here.
-      const settled = await settleFailedRound(deps, [...commandChecks, ...awaiting], error);
+      const settled = await settleFailedRound(deps, [...commandChecks, ...awaiting, ...authorizedNow], error);
       outcome.requeued += settled.requeued;
       outcome.deadLettered += settled.deadLettered;
     }

@@ -855,6 +855,29 @@ describe("checkHeartbeats: slow hosts' commands", () => {
     expect(applies().flatMap((m) => m.instanceIds)).toEqual([UP]);
   });
 
+  test("found authorized, then the round fails: its heartbeat check is sent again with the rest", async () => {
+    const record = cloud.record(UP);
+    if (record) record.tags = tags("app-b-prod", "pending");
+    const invokeId = await slowCommand(UP);
+    ecs().setResult(invokeId, succeeded(UP));
+    destination().fns.listMachines = async () => {
+      throw cloudError("ServiceUnavailable", { retryable: true });
+    };
+    enqueue(checkCommand(invokeId));
+
+    const outcome = await checkHeartbeats(deps);
+
+    // Authorized by this round: the check-command sent again would find it moved on, so the
+    // heartbeat check it led to is what carries the host on.
+    expect(cloud.status(UP)).toBe("authorized");
+    expect(outcome).toMatchObject({ requeued: 2, deadLettered: 0 });
+    expect(
+      cloud.queue
+        .sent(HEARTBEAT)
+        .map((m) => (m.ok ? `${m.message.type} ${m.message.failedAttempts} ${m.delaySeconds}` : "?")),
+    ).toEqual(["check-command 1 30", "await-heartbeat 1 30"]);
+  });
+
   test("a command still running is looked at again at the next tick", async () => {
     const record = cloud.record(UP);
     if (record) record.tags = tags("app-b-prod", "pending");
