@@ -153,6 +153,16 @@ export class HostRoot {
     return existsSync(path) ? readFileSync(path, "utf8") : undefined;
   }
 
+  /** Lines of the host script's record of what it created (`.logtail-xacct-record`), or undefined. */
+  record(): string[] | undefined {
+    const path = join(this.dir, "etc-ilogtail", ".logtail-xacct-record");
+    return existsSync(path)
+      ? readFileSync(path, "utf8")
+          .split("\n")
+          .filter((line) => line !== "")
+      : undefined;
+  }
+
   /** Names in `/etc/ilogtail/users/`, sorted. */
   uidFiles(): string[] {
     const path = join(this.dir, "etc-ilogtail", "users");

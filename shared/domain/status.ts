@@ -55,6 +55,25 @@ export function isHostFailure(status: Status): status is { stage: "failed"; reas
   return status.stage === "failed" && !isRefusal(status);
 }
 
+/** Reasons found after authorize had changed the host: its files were set up. */
+const AFTER_SET_UP_REASONS: ReadonlySet<ReasonCode> = new Set([
+  "AgentNotInstalled",
+  "AgentNotRunning",
+  "UidFileMissing",
+  "IdentifierMismatch",
+  "AgentRegionMismatch",
+  "NoHeartbeat",
+  "NoMatchingFiles",
+  "NoLinesDelivered",
+]);
+
+/** A status that says an authorize succeeded on the host (its UID file and identifier are ours). */
+export function hostWasSetUp(status: Status | undefined): boolean {
+  if (status === undefined) return false;
+  if (status.stage === "failed") return AFTER_SET_UP_REASONS.has(status.reason);
+  return status.stage === "authorized" || status.stage === "collecting";
+}
+
 export type Status =
   | { stage: "pending" }
   | { stage: "authorized" }

@@ -39,7 +39,7 @@ export function diagnoseNoHeartbeat(
   }
   // An agent heartbeats to, and ships to, the region it was installed for: its config file says
   // which. Unknown (no file, a format the script cannot read, Windows) is no verdict.
-  const agentRegion = report.host.agentRegion ?? null;
+  const agentRegion = report.host?.agentRegion ?? null;
   if (expected.region !== undefined && agentRegion !== null && agentRegion !== expected.region) {
     return {
       reason: "AgentRegionMismatch",

@@ -19,7 +19,16 @@ export const MAX_COMMAND_CONTENT_BASE64_BYTES = 18 * 1024;
 export const HOST_COMMAND_TIMEOUT_SECONDS = 60;
 
 export type HostAction =
-  | { action: "authorize"; uid: string; identifier: string }
+  | {
+      action: "authorize";
+      uid: string;
+      identifier: string;
+      /**
+       * The host was onboarded before (by a version of the script that kept no record): what it
+       * has of this UID and identifier is ours, and revoke removes it. Linux only.
+       */
+      adopt?: boolean;
+    }
   | { action: "revoke"; uid: string; identifier: string; otherIdentifiers: readonly string[] }
   /** With `files`, inspect also counts the files matching the paths, and those changed since. */
   | { action: "inspect"; files?: { paths: readonly string[]; sinceSeconds: number } };
@@ -77,6 +86,8 @@ export function validateHostAction(action: HostAction): void {
     }
   };
   checkIdentifier("identifier", action.identifier);
+  if (action.action === "authorize" && action.adopt !== undefined && typeof action.adopt !== "boolean")
+    throw new HostCommandError("adopt", "must be true or false");
   if (action.action === "revoke") {
     if (!Array.isArray(action.otherIdentifiers))
       throw new HostCommandError("otherIdentifiers", "must be a list");
@@ -110,7 +121,14 @@ export function hostActionArguments(action: HostAction): string[] {
             ...action.files.paths.flatMap((path) => ["--path", path]),
           ];
     case "authorize":
-      return ["authorize", "--uid", action.uid, "--id", action.identifier];
+      return [
+        "authorize",
+        "--uid",
+        action.uid,
+        "--id",
+        action.identifier,
+        ...(action.adopt ? ["--adopt"] : []),
+      ];
     case "revoke":
       return [
         "revoke",
@@ -167,7 +185,7 @@ function linuxSectionsFor(action: HostAction): string[] {
   return [
     ...(listsFiles ? [] : ["inspect-files"]),
     ...(action.action === "authorize" ? [] : ["authorize-only"]),
-    ...(action.action === "revoke" ? [] : ["revoke-only"]),
+    ...(action.action === "revoke" ? ["host-facts"] : ["revoke-only"]),
   ];
 }
 
@@ -184,6 +202,9 @@ export function renderHostScript(os: OperatingSystem, action: HostAction, script
     // `set --` gives the script the same positional arguments it gets when run by hand.
     return `${body.slice(0, newline + 1)}set -- ${words.map(shellQuote).join(" ")}\n${body.slice(newline + 1)}`;
   }
+  // windows.ps1 keeps no record of what it created: there is nothing to adopt.
+  if (action.action === "authorize" && action.adopt)
+    throw new HostCommandError("adopt", "is for the Linux script only");
   return `$LtxArguments = @(${words.map(powershellQuote).join(", ")})\n${compactScript(scripts.windows)}`;
 }
 

@@ -28,25 +28,28 @@ export const hostReportSchema = z.object({
     restarted: z.boolean(),
     restartError: nullableString,
   }),
-  host: z.object({
-    dmiUuid: nullableString,
-    ip: nullableString,
-    hostname: nullableString,
-    agentVersion: nullableString,
-    /** app_info.json's `UUID` and `host_id`: what the agent heartbeats with. Absent from older scripts. */
-    agentUuid: nullableString.optional(),
-    agentHostId: nullableString.optional(),
-    /**
-     * The region the agent was installed for, from ilogtail_config.json (a region id, or null when
-     * the file is missing or names none). Absent from older scripts and on Windows.
-     */
-    agentRegion: z
-      .string()
-      .regex(/^[a-z]{2,}(-[a-z0-9]+)+$/)
-      .nullable()
-      .optional()
-      .catch(null),
-  }),
+  /** What the host is; absent from a Linux revoke's report (its command leaves that code out). */
+  host: z
+    .object({
+      dmiUuid: nullableString,
+      ip: nullableString,
+      hostname: nullableString,
+      agentVersion: nullableString,
+      /** app_info.json's `UUID` and `host_id`: what the agent heartbeats with. Absent from older scripts. */
+      agentUuid: nullableString.optional(),
+      agentHostId: nullableString.optional(),
+      /**
+       * The region the agent was installed for, from ilogtail_config.json (a region id, or null when
+       * the file is missing or names none). Absent from older scripts and on Windows.
+       */
+      agentRegion: z
+        .string()
+        .regex(/^[a-z]{2,}(-[a-z0-9]+)+$/)
+        .nullable()
+        .optional()
+        .catch(null),
+    })
+    .optional(),
   /**
    * What inspect found at the paths it was given (`--path`): how many regular files match, how
    * many changed at or after `--since`, and the newest change (Unix seconds). Absent or null when

@@ -1,15 +1,21 @@
 #!/bin/sh
 # logtail-xacct host script (Linux, POSIX sh). Runs as root through Cloud Assistant, or by hand:
 #
-#   sh linux.sh authorize --uid <UID> --id <IDENTIFIER> [--restart changed|always|never]
+#   sh linux.sh authorize --uid <UID> --id <IDENTIFIER> [--adopt] [--restart changed|always|never]
 #   sh linux.sh revoke    --uid <UID> --id <IDENTIFIER> [--other-id <IDENTIFIER>]... [--restart ...]
 #   sh linux.sh inspect   [--since <UNIX SECONDS> --path <ABSOLUTE PATH PATTERN>...]
 #
 # authorize: creates /etc/ilogtail/users/<UID> (the destination account may collect from this host)
-#            and adds <IDENTIFIER> as its own line of /etc/ilogtail/user_defined_id.
-# revoke:    removes only the <IDENTIFIER> line (and the file, when no line is left); removes the UID
-#            file unless a line that remains is one of the --other-id identifiers (other routes of
-#            the same UID still need it).
+#            and appends <IDENTIFIER> as its own line of /etc/ilogtail/user_defined_id, unless the
+#            agent already reads that line. What it created, and what it found already there, is
+#            remembered in /etc/ilogtail/.logtail-xacct-record. --adopt: what is found without a
+#            record was made by an earlier version of this tool (the host was onboarded before).
+# revoke:    undoes exactly what authorize did: removes the line it added (and the newline it added
+#            before it), the UID file it created unless a line that remains is one of the
+#            --other-id identifiers (other routes of the same UID still need it), the identifier
+#            file and users/ when it created them and they are empty. What was there before stays
+#            byte for byte, with its mode and owner. Without a record (a host set up by an earlier
+#            version), it removes every line of <IDENTIFIER> and the UID file as that version did.
 # inspect:   changes nothing. With --path, also counts the regular files matching those patterns
 #            (as the agent matches a config's filePaths: `*` and `?` in names and directories, `**`
 #            for any depth) and how many changed at or after --since.
@@ -32,12 +38,16 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 ILOGTAIL_DIR=/etc/ilogtail
 USERS_DIR=$ILOGTAIL_DIR/users
 ID_FILE=$ILOGTAIL_DIR/user_defined_id
+# Root's alone, like the directory (check_paths); a dot-file the agent never reads.
+RECORD_FILE=$ILOGTAIL_DIR/.logtail-xacct-record
 # In root's /run (not /etc/ilogtail): nothing is left among the agent's files, and a reboot clears it.
 LOCK_FILE=/run/logtail-xacct.lock
+# {host-facts
 APP_INFO=/usr/local/ilogtail/app_info.json
 AGENT_CONFIG=/usr/local/ilogtail/ilogtail_config.json
 DMI_UUID_FILE=/sys/class/dmi/id/product_uuid
-SCRIPT_VERSION=1
+# host-facts}
+SCRIPT_VERSION=2
 LOCK_WAIT_SECONDS=30
 ID_RULE="must be 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit"
 
@@ -46,6 +56,7 @@ uid=""
 id=""
 other_ids=""
 restart_mode="changed"
+adopt=false
 uid_file_changed=false
 id_file_changed=false
 agent_flavor=none
@@ -133,6 +144,7 @@ json_identifier_lines() {
     END { printf "],\"omittedIdentifiers\":%d", cut }' "$f"
 }
 
+# {host-facts: what the host is (for authorize and inspect); revoke's commands are sent without it.
 # The agent's ip, hostname, version, UUID and host id from app_info.json (pretty-printed or not),
 # as the JSON members of the report's host object, in one pass and without a JSON parser. The UUID
 # and host id are what the agent heartbeats with (machine-uniqueid, host-id); without the file,
@@ -186,6 +198,7 @@ dmi_uuid() {
   fi
   printf '%.64s' "$uuid"
 }
+# host-facts}
 
 # {inspect-files: only inspect with --path needs these lines; other runs are sent without them.
 # The files matching the --path patterns, as a JSON object: how many, how many changed at or after
@@ -220,7 +233,9 @@ report() {
   printf ',"uidFiles":%s,"identifiers":%s' "$(json_uid_files)" "$(json_identifier_lines)"
   printf ',"agent":{"flavor":"%s","control":"%s","running":%s,"restarted":%s,"restartError":%s}' \
     "$agent_flavor" "$agent_control" "$agent_running" "$agent_restarted" "$(json_string "$restart_error")"
+  # {host-facts
   printf ',"host":{"dmiUuid":%s,%s,%s}' "$(json_string "$(dmi_uuid)")" "$(json_app_info)" "$(json_agent_region)"
+  # host-facts}
   if [ "$ok" = true ] && [ -n "$paths" ]; then printf ',"files":%s' "$(json_files)"; fi
   if [ -n "$err_code" ]; then
     printf ',"error":{"code":%s,"message":%s}}\n' "$(json_string "$err_code")" "$(json_string "$err_message")"
@@ -291,7 +306,11 @@ parse_args() {
         flag=$1 value=$2
         shift 2
         ;;
-      *) invalid "unknown argument (expected --uid, --id, --other-id, --restart, --since or --path)" ;;
+      --adopt)
+        flag=$1 value=""
+        shift
+        ;;
+      *) invalid "unknown argument (expected --uid, --id, --other-id, --adopt, --restart, --since or --path)" ;;
     esac
     # Flags that take one value; --other-id and --path may repeat.
     case $seen in *" $flag "*) invalid "$flag given twice" ;; esac
@@ -308,6 +327,7 @@ parse_args() {
         valid_identifier "$value" || invalid "--other-id $ID_RULE"
         other_ids="$other_ids $value"
         ;;
+      --adopt) adopt=true ;;
       --restart)
         case $value in
           changed | always | never) restart_mode=$value ;;
@@ -336,24 +356,28 @@ parse_args() {
       [ -z "$paths$since" ] || invalid "--since and --path are for inspect only"
       ;;
     inspect)
-      case $seen in *" --uid "* | *" --id "* | *" --restart "*) other_ids=x ;; esac
-      [ -z "$other_ids" ] || invalid "inspect takes no --uid, --id, --other-id or --restart"
+      case $seen in *" --uid "* | *" --id "* | *" --restart "* | *" --adopt "*) other_ids=x ;; esac
+      [ -z "$other_ids" ] || invalid "inspect takes no --uid, --id, --other-id, --adopt or --restart"
       ;;
   esac
   [ "$action" != authorize ] || [ -z "$other_ids" ] || invalid "--other-id is for revoke only"
+  [ "$action" = authorize ] || [ "$adopt" = false ] || invalid "--adopt is for authorize only"
 }
 
 # --- safety and locking -----------------------------------------------------------------------
 
 # Refuses to write through symlinks: whatever they point at is not ours to change.
 check_paths() {
-  for path in "$ILOGTAIL_DIR" "$USERS_DIR" "$ID_FILE"; do
+  for path in "$ILOGTAIL_DIR" "$USERS_DIR" "$ID_FILE" "$RECORD_FILE"; do
     if [ -L "$path" ]; then
       finish 3 UnsafePath "refusing to write through a symbolic link under /etc/ilogtail"
     fi
   done
   if [ -e "$ID_FILE" ] && [ ! -f "$ID_FILE" ]; then
     finish 3 UnsafePath "/etc/ilogtail/user_defined_id is not a regular file"
+  fi
+  if [ -e "$RECORD_FILE" ] && [ ! -f "$RECORD_FILE" ]; then
+    finish 3 UnsafePath "$RECORD_FILE is not a regular file"
   fi
   if [ -e "$USERS_DIR" ] && [ ! -d "$USERS_DIR" ]; then
     finish 3 UnsafePath "/etc/ilogtail/users is not a directory"
@@ -388,56 +412,19 @@ acquire_lock() {
 
 # --- files --------------------------------------------------------------------------------------
 
-# Writes the new identifier file next to the old one and renames it over: readers (the agent)
-# see the old or the new file, never a half-written one. Sets id_file_changed.
-replace_identifier_file() {
-  # An unpredictable name, created exclusively: a link planted at a guessable name is never followed.
-  tmp=$(mktemp "$ILOGTAIL_DIR/.user_defined_id.XXXXXX") || finish 4 WriteFailed "cannot write /etc/ilogtail/user_defined_id"
-  if ! LTX_ID=$id LTX_MODE=$1 awk '
-      BEGIN { id = ENVIRON["LTX_ID"]; mode = ENVIRON["LTX_MODE"]; kept = 0 }
-      {
-        line = $0
-        sub(/^[ \t\r]+/, "", line); sub(/[ \t\r]+$/, "", line)
-        if (line == id) {
-          # Our identifier: keep one clean line where it already stands, drop variants with
-          # stray spaces or CR (which the agent would not match), drop it entirely on revoke.
-          if (mode == "add" && $0 == id && !kept) { print; kept = 1 }
-          next
-        }
-        print
-      }
-      END { if (mode == "add" && !kept) print id }' "$ID_FILE_SOURCE" >"$tmp"; then
-    rm -f "$tmp"
-    finish 4 WriteFailed "cannot write /etc/ilogtail/user_defined_id"
-  fi
-  if [ -f "$ID_FILE" ] && cmp -s "$tmp" "$ID_FILE"; then
-    rm -f "$tmp"
-    return 0
-  fi
-  if [ ! -f "$ID_FILE" ] && [ ! -s "$tmp" ]; then
-    rm -f "$tmp"
-    return 0
-  fi
-  # Revoking the last identifier removes the file: a host that had none has none again.
-  if [ "$1" = remove ] && [ ! -s "$tmp" ]; then
-    rm -f "$tmp"
-    rm -f "$ID_FILE" || finish 4 WriteFailed "cannot remove /etc/ilogtail/user_defined_id"
-    id_file_changed=true
-    return 0
-  fi
-  chmod 644 "$tmp" 2>/dev/null
-  if ! mv -f "$tmp" "$ID_FILE"; then
-    rm -f "$tmp"
-    finish 4 WriteFailed "cannot replace /etc/ilogtail/user_defined_id"
-  fi
-  id_file_changed=true
+# The record of what this tool did on the host, appended one `<key> <value>` line at a time (the
+# last line of a key wins, `-` forgets it): uid:<UID> created|existed,
+# id:<IDENTIFIER> added|added-newline|existed, id-file created|existed, users-dir created.
+# Keys and values are validated words. Prints the value of $1 (nothing when unrecorded).
+record_get() {
+  [ -f "$RECORD_FILE" ] || return 0
+  LTX_KEY=$1 awk 'NF == 2 && $1 == ENVIRON["LTX_KEY"] { v = $2 } END { if (v != "-") print v }' "$RECORD_FILE"
 }
 
-id_file_source() {
-  if [ -f "$ID_FILE" ]; then ID_FILE_SOURCE=$ID_FILE; else ID_FILE_SOURCE=/dev/null; fi
+record_set() {
+  (umask 077 && printf '%s %s\n' "$1" "$2" >>"$RECORD_FILE") || finish 4 WriteFailed "cannot write $RECORD_FILE"
 }
 
-# {revoke-only: what only revoke runs; the other actions' commands are sent without these lines.
 # True when a line of the identifier file, trimmed as the agent trims it, is one of $1 (words).
 has_identifier_line() {
   [ -f "$ID_FILE" ] || return 1
@@ -447,12 +434,92 @@ has_identifier_line() {
     END { exit found ? 0 : 1 }' "$ID_FILE"
 }
 
+# True when the identifier file is not empty and its last byte is not a newline.
+lacks_final_newline() {
+  [ -s "$ID_FILE" ] && [ -n "$(tail -c 1 "$ID_FILE")" ]
+}
+
+# Moves $1 (a temporary file beside it) over the identifier file, readers (the agent) seeing the
+# old or the new file, never a half-written one. A file that was there keeps its mode and owner;
+# a new one is root's, 644. Sets id_file_changed.
+install_identifier_file() {
+  if [ -f "$ID_FILE" ] && cmp -s "$1" "$ID_FILE"; then
+    rm -f "$1"
+    return 0
+  fi
+  if [ -f "$ID_FILE" ]; then
+    owner=$(stat -c '%u:%g' "$ID_FILE") && mode=$(stat -c '%a' "$ID_FILE") &&
+      chown "$owner" "$1" && chmod "$mode" "$1"
+  else
+    chmod 644 "$1"
+  fi || {
+    rm -f "$1"
+    finish 4 WriteFailed "cannot write $ID_FILE"
+  }
+  if ! mv -f "$1" "$ID_FILE"; then
+    rm -f "$1"
+    finish 4 WriteFailed "cannot replace $ID_FILE"
+  fi
+  id_file_changed=true
+}
+
+# {revoke-only: what only revoke runs; the other actions' commands are sent without these lines.
+# Writes the identifier file without our line: $1 `added` or `added-newline` (as recorded) removes
+# the line authorize appended and restores the bytes around it; `legacy` (no record) removes every
+# variant of it. The file is removed instead when nothing is left and it was not there before.
+rewrite_identifier_file() {
+  tmp=$(mktemp "$ILOGTAIL_DIR/.user_defined_id.XXXXXX") || finish 4 WriteFailed "cannot write $ID_FILE"
+  final_newline=1
+  lacks_final_newline && final_newline=0
+  if ! LTX_ID=$id LTX_FINAL_NEWLINE=$final_newline LTX_MODE=$1 awk '
+      BEGIN { id = ENVIRON["LTX_ID"]; mode = ENVIRON["LTX_MODE"] }
+      { line[NR] = $0 }
+      END {
+        # Ours is the last clean line (appended). An earlier version kept one clean line and
+        # removed variants (spaces, tab, CR): without a record, all go.
+        if (mode != "legacy") for (k = NR; k > 0; k--) if (line[k] == id) break
+        for (i = 1; i <= NR; i++) {
+          l = line[i]; gsub(/^[ \t\r]+|[ \t\r]+$/, "", l)
+          if (i == k || (mode == "legacy" && l == id)) continue
+          printf "%s%s", sep, line[i]; sep = "\n"; last = i
+        }
+        # The kept last line ends as it did; one we removed lines after had a newline, unless ours.
+        if (!last) exit
+        if (last == NR) { if (ENVIRON["LTX_FINAL_NEWLINE"] == 1) printf "\n" }
+        else if (mode != "added-newline") printf "\n"
+      }' "$ID_FILE" >"$tmp"; then
+    rm -f "$tmp"
+    finish 4 WriteFailed "cannot write $ID_FILE"
+  fi
+  if [ ! -s "$tmp" ] && [ -s "$ID_FILE" ] && [ "$(record_get id-file)" != existed ]; then
+    # The last identifier of a file this tool created: the host has none again.
+    rm -f "$tmp"
+    rm -f "$ID_FILE" || finish 4 WriteFailed "cannot remove $ID_FILE"
+    id_file_changed=true
+    return 0
+  fi
+  install_identifier_file "$tmp"
+}
+
 revoke() {
-  id_file_source
-  replace_identifier_file remove
+  recorded=$(record_get "id:$id")
+  case $recorded in
+    existed) ;; # The line was there before onboarding: the host's owner still wants it.
+    added | added-newline) [ -f "$ID_FILE" ] && rewrite_identifier_file "$recorded" ;;
+    *) [ -f "$ID_FILE" ] && rewrite_identifier_file legacy ;;
+  esac
   if [ -e "$USERS_DIR/$uid" ] && ! has_identifier_line "$other_ids"; then
-    rm -f "$USERS_DIR/$uid" || finish 4 WriteFailed "cannot remove the UID file"
-    uid_file_changed=true
+    if [ "$(record_get "uid:$uid")" != existed ]; then
+      rm -f "$USERS_DIR/$uid" || finish 4 WriteFailed "cannot remove the UID file"
+      uid_file_changed=true
+    fi
+    record_set "uid:$uid" -
+  fi
+  record_set "id:$id" -
+  # Nothing of ours left: what was created only to hold it goes, and so does the record.
+  if ! awk 'NF == 2 { v[$1] = $2 } END { for (k in v) if (k ~ /^id:/ && v[k] != "-") exit 0; exit 1 }' "$RECORD_FILE"; then
+    if [ "$(record_get users-dir)" = created ]; then rmdir "$USERS_DIR" 2>/dev/null; fi
+    rm -f "$RECORD_FILE" || finish 4 WriteFailed "cannot remove $RECORD_FILE"
   fi
 }
 # revoke-only}
@@ -478,20 +545,54 @@ refuse_old_agent() {
   esac
 }
 
+# Records $1 as found already there ($2 what it is called when made by us), unless recorded.
+# With --adopt, what is there was made by an earlier version of this tool.
+record_found() {
+  [ -n "$(record_get "$1")" ] && return 0
+  if [ "$adopt" = true ]; then record_set "$1" "$2"; else record_set "$1" existed; fi
+}
+
+# Each change is recorded before it is made: a run killed in between leaves a record of a thing
+# that is not there (revoke then finds nothing to undo), never a thing of ours without a record.
 authorize() {
   refuse_old_agent
   if [ ! -d "$USERS_DIR" ]; then
+    record_set users-dir created
     mkdir -p "$USERS_DIR" || finish 4 WriteFailed "cannot create /etc/ilogtail/users"
   fi
   if [ -L "$USERS_DIR/$uid" ]; then
     finish 3 UnsafePath "refusing to write through a symbolic link under /etc/ilogtail"
   elif [ ! -e "$USERS_DIR/$uid" ]; then
+    record_set "uid:$uid" created
     # noclobber creates exclusively (O_EXCL): a link planted meanwhile is not followed.
     (set -C && : >"$USERS_DIR/$uid") 2>/dev/null || finish 4 WriteFailed "cannot create the UID file"
     uid_file_changed=true
+  else
+    record_found "uid:$uid" created
   fi
-  id_file_source
-  replace_identifier_file add
+  if [ -f "$ID_FILE" ]; then
+    record_found id-file created
+  else
+    record_set id-file created
+  fi
+  # A line the agent already reads as ours (spaces around it are trimmed) is left as it is.
+  if has_identifier_line "$id"; then
+    record_found "id:$id" added
+    return 0
+  fi
+  # An unpredictable name, created exclusively: a link planted at a guessable name is never followed.
+  tmp=$(mktemp "$ILOGTAIL_DIR/.user_defined_id.XXXXXX") || finish 4 WriteFailed "cannot write $ID_FILE"
+  added=added
+  lacks_final_newline && added="added-newline"
+  record_set "id:$id" "$added"
+  # The old bytes, then ours on a line of its own.
+  if ! { [ ! -f "$ID_FILE" ] || cat "$ID_FILE"; } >"$tmp" ||
+    ! { [ "$added" = added ] || printf '\n'; } >>"$tmp" ||
+    ! printf '%s\n' "$id" >>"$tmp"; then
+    rm -f "$tmp"
+    finish 4 WriteFailed "cannot write $ID_FILE"
+  fi
+  install_identifier_file "$tmp"
 }
 # authorize-only}
 

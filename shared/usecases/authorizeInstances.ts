@@ -5,9 +5,9 @@
  * instances for the heartbeat check. Reconcile hands the planner's host actions to the same actor
  * (`runHostActions`). Level-triggered: running it again on a converged instance changes nothing.
  */
-import type { OperatingSystem } from "../config/routesSchema";
+import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
-import { formatStatus, parseStatus, type Status } from "../domain/status";
+import { formatStatus, hostWasSetUp, parseStatus, type Status } from "../domain/status";
 import { type HostAction, renderHostCommand } from "../hostscript/hostCommand";
 import { authorizeAction, revokeAction } from "../hostscript/routeActions";
 import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
@@ -271,6 +271,32 @@ export async function runHostActions(
 }
 
 /** One run of host work in an account and region: the statuses it writes, the commands it runs. */
+/**
+ * An authorize request as host steps: a Linux host that an earlier authorize set up gets `adopt`,
+ * so that what it has without the script's record (set up by a version that kept none) counts as
+ * ours and its revoke removes it; every other host's files found in place are the owner's.
+ */
+function authorizeSteps(
+  config: RoutesFile,
+  request: Extract<HostActionRequest, { kind: "authorize" }>,
+  byId: ReadonlyMap<string, InstanceRecord>,
+): { route: string; action: HostAction | undefined; offboards: false; instanceIds: readonly string[] }[] {
+  const action = authorizeAction(config, request.route, request.os);
+  const adopted = request.instanceIds.filter(
+    (id) => request.os === "linux" && hostWasSetUp(parseStatus(byId.get(id)?.tags[config.statusTagKey])),
+  );
+  const fresh = request.instanceIds.filter((id) => !adopted.includes(id));
+  return [
+    { route: request.route, action, offboards: false as const, instanceIds: fresh },
+    {
+      route: request.route,
+      action: action && { ...action, adopt: true },
+      offboards: false as const,
+      instanceIds: adopted,
+    },
+  ].filter((step) => step.instanceIds.length > 0);
+}
+
 class HostRun {
   private readonly ecs: EcsPort;
   private readonly statuses = new Map<string, string>();
@@ -328,21 +354,17 @@ class HostRun {
     for (const request of requests) {
       const steps =
         request.kind === "authorize"
-          ? [
-              {
-                route: request.route,
-                action: authorizeAction(config, request.route, request.os),
-                offboards: false,
-              },
-            ]
+          ? authorizeSteps(config, request, byId)
           : request.routes.map((route) => ({
               route,
               action: revokeAction(config, route, request.os),
               offboards: request.offboards,
+              instanceIds: request.instanceIds,
             }));
       for (const step of steps) {
         if (step.action === undefined) continue;
-        const key = `${step.action.action}|${step.route}|${request.os}|${step.offboards}`;
+        const adopts = step.action.action === "authorize" && step.action.adopt === true;
+        const key = `${step.action.action}|${step.route}|${request.os}|${step.offboards}${adopts ? "|adopt" : ""}`;
         const entry = work.get(key) ?? {
           key,
           route: step.route,
@@ -351,7 +373,7 @@ class HostRun {
           instanceIds: [],
           offboards: step.offboards,
         };
-        for (const id of request.instanceIds) if (!entry.instanceIds.includes(id)) entry.instanceIds.push(id);
+        for (const id of step.instanceIds) if (!entry.instanceIds.includes(id)) entry.instanceIds.push(id);
         work.set(key, entry);
       }
     }

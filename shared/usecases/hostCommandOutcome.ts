@@ -32,7 +32,7 @@ export function agentIdAfterAuthorize(
   result: InvocationResult,
 ): string | undefined {
   const parsed = parseHostReport(result.output);
-  return parsed.ok ? agentIdToRecord(instance, parsed.report.host) : undefined;
+  return parsed.ok && parsed.report.host ? agentIdToRecord(instance, parsed.report.host) : undefined;
 }
 
 /** Why a command result is not a success, as a status to write. */
@@ -44,7 +44,7 @@ export function commandFailure(
   const report = parsed.ok ? parsed.report : undefined;
   if (result.finished && report?.error?.code === "AgentTooOld") {
     // The script refused the host before changing it: its agent cannot run the route's configs.
-    const version = report.host.agentVersion;
+    const version = report.host?.agentVersion;
     return {
       status: { stage: "failed", reason: "AgentTooOld" },
       reason: "AgentTooOld",

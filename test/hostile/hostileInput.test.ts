@@ -125,13 +125,14 @@ function shellWords(line: string): string[] {
 
 /**
  * linux.sh as shipped for an action: without the sections that action never runs (inspect's file
- * listing unless it lists files; authorize's and revoke's own code for the other actions).
+ * listing unless it lists files; authorize's and revoke's own code for the other actions; the
+ * host's facts for revoke).
  */
 function shippedLinux(scripts: { linux: string }, verb: string | undefined, listsFiles: boolean): string {
   const dropped = [
     ...(listsFiles ? [] : ["inspect-files"]),
     ...(verb === "authorize" ? [] : ["authorize-only"]),
-    ...(verb === "revoke" ? [] : ["revoke-only"]),
+    ...(verb === "revoke" ? ["host-facts"] : ["revoke-only"]),
   ];
   return compactScript(dropped.reduce((script, section) => withoutSection(script, section), scripts.linux));
 }

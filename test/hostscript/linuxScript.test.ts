@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
+  chownSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -87,6 +88,8 @@ function runByHand(host: HostRoot, args: string[]): Promise<SandboxResult> {
 }
 
 const authorize = (identifier = ID, uid = UID): HostAction => ({ action: "authorize", uid, identifier });
+/** Authorize on a host onboarded before by a version of the script that kept no record. */
+const adopting = (): HostAction => ({ action: "authorize", uid: UID, identifier: ID, adopt: true });
 const revoke = (identifier = ID, otherIdentifiers: string[] = [], uid = UID): HostAction => ({
   action: "revoke",
   uid,
@@ -134,8 +137,8 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
     const installed = newHost({ agentRegion: "cn-shanghai" });
     const unknown = newHost();
 
-    expect((await runRendered(installed, authorize())).report.host.agentRegion).toBe("cn-shanghai");
-    expect((await runRendered(unknown, authorize())).report.host.agentRegion).toBeNull();
+    expect((await runRendered(installed, authorize())).report.host?.agentRegion).toBe("cn-shanghai");
+    expect((await runRendered(unknown, authorize())).report.host?.agentRegion).toBeNull();
   });
 
   test("a cluster that is not a region id is no region", async () => {
@@ -148,7 +151,7 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
     const run = await runRendered(hostile, authorize());
 
     expect(run.report.ok).toBe(true);
-    expect(run.report.host.agentRegion).toBeNull();
+    expect(run.report.host?.agentRegion).toBeNull();
   });
 
   test("the report names what the agent heartbeats with: app_info.json's UUID and host_id", async () => {
@@ -250,15 +253,28 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
     expect(run.report.uidFiles).toEqual(['we"ird\\name']);
   });
 
-  test("our identifier with CRLF or trailing spaces is replaced by one clean line", async () => {
-    const host = newHost({ userDefinedIdContent: `${ID}\r\nteam-x\n${ID}   \n\t${ID}\n` });
+  test("a line the agent already reads as ours (spaces around it) is left as it was, and remembered as not ours", async () => {
+    const content = `team-x\n  ${ID}   \n`;
+    const host = newHost({ userDefinedIdContent: content, uidFiles: [UID] });
 
     const run = await runRendered(host, authorize());
 
     expect(run.exitCode).toBe(0);
-    expect(host.identifierFile()).toBe(`team-x\n${ID}\n`);
-    expect(host.identifierFile()).not.toContain("\r");
+    expect(host.identifierFile()).toBe(content);
+    expect(run.report.changed).toEqual({ uidFile: false, identifiers: false });
+    expect(host.record()).toEqual([`uid:${UID} existed`, "id-file existed", `id:${ID} existed`]);
+  });
+
+  test("a CR or tab variant of ours matches nothing: a clean line is appended and the variant kept", async () => {
+    const content = `${ID}\r\nteam-x\n\t${ID}\n`;
+    const host = newHost({ userDefinedIdContent: content });
+
+    const run = await runRendered(host, authorize());
+
+    expect(host.identifierFile()).toBe(`${content}${ID}\n`);
     expect(run.report.changed.identifiers).toBe(true);
+    await runRendered(host, revoke());
+    expect(host.identifierFile()).toBe(content);
   });
 
   test("a clean line of ours stays where it is", async () => {
@@ -322,6 +338,122 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
     // users/ was there already (the other UID); nothing of ours is left beside it.
     expect(host.ilogtailTree()).toEqual(treeBefore);
     expect(run.report.changed).toEqual({ uidFile: true, identifiers: true });
+  });
+
+  describe("revoke leaves the host exactly as it was before onboarding", () => {
+    const identifierPath = (host: HostRoot) => join(host.dir, "etc-ilogtail", "user_defined_id");
+
+    test("a UID file and an identifier line that were there before stay, byte for byte", async () => {
+      const content = `team-x\n${ID}\n`;
+      const host = newHost({ userDefinedIdContent: content, uidFiles: [UID] });
+      writeFileSync(join(host.dir, "etc-ilogtail", "users", UID), "the customer's own note\n");
+      const treeBefore = host.ilogtailTree();
+
+      await runRendered(host, authorize());
+      const run = await runRendered(host, revoke());
+
+      expect(run.exitCode).toBe(0);
+      expect(host.identifierFile()).toBe(content);
+      expect(readFileSync(join(host.dir, "etc-ilogtail", "users", UID), "utf8")).toBe(
+        "the customer's own note\n",
+      );
+      expect(run.report.changed).toEqual({ uidFile: false, identifiers: false });
+      expect(host.ilogtailTree()).toEqual(treeBefore);
+    });
+
+    test("a file without a final newline gets it back without one", async () => {
+      const content = "team-x\nteam-y";
+      const host = newHost({ userDefinedIdContent: content });
+
+      await runRendered(host, authorize());
+      expect(host.identifierFile()).toBe(`${content}\n${ID}\n`);
+      await runRendered(host, revoke());
+
+      expect(host.identifierFile()).toBe(content);
+      expect(host.record()).toBeUndefined();
+    });
+
+    test("an empty identifier file stays, empty; users/ created by authorize goes", async () => {
+      const host = newHost({ userDefinedIdContent: "" });
+      const treeBefore = host.ilogtailTree();
+      expect(treeBefore).toEqual(["user_defined_id"]);
+
+      await runRendered(host, authorize());
+      expect(host.identifierFile()).toBe(`${ID}\n`);
+      await runRendered(host, revoke());
+
+      expect(host.identifierFile()).toBe("");
+      expect(host.ilogtailTree()).toEqual(treeBefore);
+    });
+
+    test("the identifier file keeps its mode and owner through authorize and revoke", async () => {
+      const host = newHost({ userDefinedIdContent: "team-x\n" });
+      chmodSync(identifierPath(host), 0o600);
+      // Another owner needs root to set; the sandbox by unshare runs as root (CI does).
+      const asRoot = process.getuid?.() === 0;
+      if (asRoot) chownSync(identifierPath(host), 65534, 65534);
+      const owner = () => {
+        const stat = statSync(identifierPath(host));
+        return { mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid };
+      };
+      const before = owner();
+
+      await runRendered(host, authorize());
+      expect(owner()).toEqual(before);
+      await runRendered(host, revoke());
+
+      expect(owner()).toEqual(before);
+      expect(before).toMatchObject({ mode: 0o600, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+      expect(host.identifierFile()).toBe("team-x\n");
+    });
+
+    test("only the newest clean line of ours goes: one the owner added by hand after ours stays", async () => {
+      const host = newHost();
+      await runRendered(host, authorize());
+      writeFileSync(identifierPath(host), `${ID}\nteam-x\n`);
+
+      await runRendered(host, revoke());
+
+      // Ours was appended; the owner's later copy above team-x cannot be told apart: one is kept.
+      expect(host.identifierFile()).toBe("team-x\n");
+    });
+
+    test("a host set up by the earlier version (no record) is still offboarded: every line of ours goes", async () => {
+      const host = newHost({ userDefinedIdContent: `team-x\n${ID}\n ${ID}\r\n`, uidFiles: [UID] });
+      expect(host.record()).toBeUndefined();
+
+      const run = await runRendered(host, revoke());
+
+      expect(host.identifierFile()).toBe("team-x\n");
+      expect(host.uidFiles()).toEqual([]);
+      expect(run.report.changed).toEqual({ uidFile: true, identifiers: true });
+    });
+
+    test("--adopt: what a host onboarded by the earlier version has is taken as ours, so revoke removes it", async () => {
+      const host = newHost({ userDefinedIdContent: `team-x\n${ID}\n`, uidFiles: [UID] });
+
+      await runRendered(host, adopting());
+      expect(host.record()).toEqual([`uid:${UID} created`, "id-file created", `id:${ID} added`]);
+      await runRendered(host, revoke());
+
+      expect(host.identifierFile()).toBe("team-x\n");
+      expect(host.uidFiles()).toEqual([]);
+      expect(host.record()).toBeUndefined();
+    });
+
+    test("a record that says existed is not overridden: a later authorize that re-adds the line takes it", async () => {
+      const host = newHost({ userDefinedIdContent: `${ID}\n`, uidFiles: [UID] });
+      await runRendered(host, authorize());
+      // The owner removes their line; authorize puts ours back and now owns it.
+      writeFileSync(identifierPath(host), "");
+      await runRendered(host, adopting());
+      expect(host.record()).toContain(`id:${ID} added`);
+
+      await runRendered(host, revoke());
+
+      expect(host.identifierFile()).toBe("");
+      expect(host.uidFiles()).toEqual([UID]);
+    });
   });
 
   test("revoke on a host that never had /etc/ilogtail succeeds and creates nothing", async () => {
@@ -440,7 +572,8 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
 
     const run = await runRendered(host, authorize());
 
-    expect(host.ilogtailTree()).toEqual(treeBefore);
+    // Only the record that the files were there before this tool is new.
+    expect(host.ilogtailTree()).toEqual([".logtail-xacct-record", ...treeBefore].sort());
     expect(run.report.changed).toEqual({ uidFile: false, identifiers: false });
     expect(run.report.agent).toMatchObject({ restarted: true, running: true });
 
@@ -600,7 +733,15 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
     const lines = (host.identifierFile() ?? "").split("\n").filter((line) => line !== "");
     expect(lines[0]).toBe("team-x");
     expect([...lines.slice(1)].sort()).toEqual([...ids].sort());
-    expect(host.ilogtailTree()).toEqual(["user_defined_id", "users/", `users/${UID}`]);
+    expect(host.ilogtailTree()).toEqual([
+      ".logtail-xacct-record",
+      "user_defined_id",
+      "users/",
+      `users/${UID}`,
+    ]);
+    // Each run's own record survives the others: every identifier is remembered as added.
+    const added = (host.record() ?? []).filter((line) => line.endsWith(" added"));
+    expect(added.sort()).toEqual(ids.map((id) => `id:${id} added`).sort());
   });
 
   test.each<[HostShell]>([["dash"], ["bash"], ["busybox"]])("runs the same under %s", async (shell) => {
@@ -633,7 +774,7 @@ describeRequiring(
 
       expect([first.exitCode, second.exitCode, third.exitCode]).toEqual([0, 0, 0]);
       expect(first.report.agent).toMatchObject({ flavor: "ilogtail", restarted: true, running: true });
-      expect(first.report.host.dmiUuid).toBe(DMI_UUID);
+      expect(first.report.host?.dmiUuid).toBe(DMI_UUID);
       expect(second.report.changed).toEqual({ uidFile: false, identifiers: false });
       expect(host.identifierFile()).toBe("team-x\n");
       expect(host.uidFiles()).toEqual([OTHER_UID]);

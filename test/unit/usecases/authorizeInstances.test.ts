@@ -134,6 +134,40 @@ describe("authorizeInstances: onboarding", () => {
     expect(cloud.status("i-bp1web0000001")).toBe("authorized");
   });
 
+  test("a Linux host an earlier authorize set up is authorized with --adopt, in its own command; fresh and Windows hosts without", async () => {
+    cloud.add(
+      instance("i-bp1web0000001", { tags: APP_B_PROD }),
+      instance("i-bp1web0000002", { tags: tags("app-b-prod", "collecting") }),
+      instance("i-bp1web0000003", { tags: tags("app-b-prod", "failed:UidFileMissing") }),
+      instance("i-bp1web0000004", { tags: tags("app-b-prod", "failed:CloudAssistantOffline") }),
+      instance("i-bp1win0000001", { os: "windows", tags: tags("app-b-prod", "collecting") }),
+    );
+
+    await authorize([
+      "i-bp1web0000001",
+      "i-bp1web0000002",
+      "i-bp1web0000003",
+      "i-bp1web0000004",
+      "i-bp1win0000001",
+    ]);
+
+    // (The onboarded ones are also revoked from the account's other route: their old route is unknown.)
+    expect(commands().filter((c) => c.words[0] === "authorize")).toEqual(
+      expect.arrayContaining([
+        {
+          words: authorizeWords("app-b-prod-linux"),
+          instanceIds: ["i-bp1web0000001", "i-bp1web0000004"],
+        },
+        {
+          words: [...authorizeWords("app-b-prod-linux"), "--adopt"],
+          instanceIds: ["i-bp1web0000002", "i-bp1web0000003"],
+        },
+        { words: authorizeWords("app-b-prod-windows"), instanceIds: ["i-bp1win0000001"] },
+      ]),
+    );
+    expect(commands().filter((c) => c.words[0] === "authorize")).toHaveLength(3);
+  });
+
   test("150 hosts: two RunCommands (100 a call) and two heartbeat messages (100 ids a message)", async () => {
     const ids = Array.from({ length: 150 }, (_, i) => `i-bp1many${String(i).padStart(6, "0")}`);
     cloud.add(...ids.map((id) => instance(id, { tags: APP_B_PROD })));
@@ -152,7 +186,7 @@ describe("authorizeInstances: onboarding", () => {
     await authorize(["i-bp1web0000001"]);
 
     expect(commands().filter((c) => c.words[0] === "authorize")).toEqual([
-      { words: authorizeWords("app-b-prod-linux"), instanceIds: ["i-bp1web0000001"] },
+      { words: [...authorizeWords("app-b-prod-linux"), "--adopt"], instanceIds: ["i-bp1web0000001"] },
     ]);
     expect(cloud.status("i-bp1web0000001")).toBe("failed:NoHeartbeat");
     expect(argsOf(ecs().calls, "tagInstances")).toEqual([]);
@@ -404,7 +438,8 @@ describe("authorizeInstances: offboarding and re-tagging", () => {
 
     expect(commands()).toEqual([
       { words: revokeWords("app-b-prod-linux", "payments-prod-linux"), instanceIds: ["i-bp1web0000001"] },
-      { words: authorizeWords("payments-prod-linux"), instanceIds: ["i-bp1web0000001"] },
+      // Set up before: what it has without the script's record is taken as ours (the record wins).
+      { words: [...authorizeWords("payments-prod-linux"), "--adopt"], instanceIds: ["i-bp1web0000001"] },
     ]);
     expect(cloud.status("i-bp1web0000001")).toBe("authorized");
     expect(heartbeatChecks().map((m) => m.route)).toEqual(["payments-prod"]);

@@ -117,8 +117,10 @@ describe("checkCommands: authorize", () => {
   test("a slow ARM host's agent UUID is recorded before its status, as authorize records it", async () => {
     const ARM_AGENT = "9b2f3c1d-5e6a-4b7c-8d9e-0f1a2b3c4d5e";
     const invokeId = await invocation([A]);
-    const report = hostReport();
-    ecs().setResult(invokeId, succeeded(A, { ...report, host: { ...report.host, agentUuid: ARM_AGENT } }));
+    const report = hostReport({
+      host: { dmiUuid: null, ip: null, hostname: null, agentVersion: null, agentUuid: ARM_AGENT },
+    });
+    ecs().setResult(invokeId, succeeded(A, report));
 
     await checkCommands(deps, [check(invokeId, { instanceIds: [A] })]);
 
