@@ -173,7 +173,8 @@ function checkArguments(words: string[], verbs: readonly string[]): void {
     }
     return;
   }
-  // authorize --uid U --id I | revoke --uid U --id I [--other-id J]...
+  // authorize --uid U --id I [--adopt] | revoke --uid U --id I [--other-id J]...
+  if (verb === "authorize" && rest.length === 5) expect(rest.pop()).toBe("--adopt");
   if (verb === "authorize") expect(rest).toHaveLength(4);
   expect(rest.length >= 4 && rest.length % 2 === 0).toBe(true);
   for (let i = 0; i < rest.length; i += 2) {
