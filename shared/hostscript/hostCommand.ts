@@ -29,7 +29,16 @@ export type HostAction =
        */
       adopt?: boolean;
     }
-  | { action: "revoke"; uid: string; identifier: string; otherIdentifiers: readonly string[] }
+  /**
+   * Removes each of `identifiers` (Linux: any number, one command for all the routes of a
+   * destination; Windows: one); the UID file stays while one of `otherIdentifiers` is on the host.
+   */
+  | {
+      action: "revoke";
+      uid: string;
+      identifiers: readonly string[];
+      otherIdentifiers: readonly string[];
+    }
   /** With `files`, inspect also counts the files matching the paths, and those changed since. */
   | { action: "inspect"; files?: { paths: readonly string[]; sinceSeconds: number } };
 
@@ -85,10 +94,17 @@ export function validateHostAction(action: HostAction): void {
       );
     }
   };
-  checkIdentifier("identifier", action.identifier);
-  if (action.action === "authorize" && action.adopt !== undefined && typeof action.adopt !== "boolean")
-    throw new HostCommandError("adopt", "must be true or false");
+  if (action.action === "authorize") {
+    checkIdentifier("identifier", action.identifier);
+    if (action.adopt !== undefined && typeof action.adopt !== "boolean")
+      throw new HostCommandError("adopt", "must be true or false");
+  }
   if (action.action === "revoke") {
+    if (!Array.isArray(action.identifiers) || action.identifiers.length === 0)
+      throw new HostCommandError("identifiers", "must be a list of at least one");
+    action.identifiers.forEach((identifier, i) => {
+      checkIdentifier(`identifiers[${i}]`, identifier);
+    });
     if (!Array.isArray(action.otherIdentifiers))
       throw new HostCommandError("otherIdentifiers", "must be a list");
     action.otherIdentifiers.forEach((other, i) => {
@@ -134,8 +150,7 @@ export function hostActionArguments(action: HostAction): string[] {
         "revoke",
         "--uid",
         action.uid,
-        "--id",
-        action.identifier,
+        ...action.identifiers.flatMap((identifier) => ["--id", identifier]),
         ...action.otherIdentifiers.flatMap((other) => ["--other-id", other]),
       ];
   }
@@ -202,9 +217,11 @@ export function renderHostScript(os: OperatingSystem, action: HostAction, script
     // `set --` gives the script the same positional arguments it gets when run by hand.
     return `${body.slice(0, newline + 1)}set -- ${words.map(shellQuote).join(" ")}\n${body.slice(newline + 1)}`;
   }
-  // windows.ps1 keeps no record of what it created: there is nothing to adopt.
+  // windows.ps1 keeps no record of what it created (nothing to adopt) and revokes one identifier.
   if (action.action === "authorize" && action.adopt)
     throw new HostCommandError("adopt", "is for the Linux script only");
+  if (action.action === "revoke" && action.identifiers.length !== 1)
+    throw new HostCommandError("identifiers", "the Windows script revokes one identifier a command");
   return `$LtxArguments = @(${words.map(powershellQuote).join(", ")})\n${compactScript(scripts.windows)}`;
 }
 

@@ -2,7 +2,7 @@
 # logtail-xacct host script (Linux, POSIX sh). Runs as root through Cloud Assistant, or by hand:
 #
 #   sh linux.sh authorize --uid <UID> --id <IDENTIFIER> [--adopt] [--restart changed|always|never]
-#   sh linux.sh revoke    --uid <UID> --id <IDENTIFIER> [--other-id <IDENTIFIER>]... [--restart ...]
+#   sh linux.sh revoke    --uid <UID> --id <IDENTIFIER>... [--other-id <IDENTIFIER>]... [--restart ...]
 #   sh linux.sh inspect   [--since <UNIX SECONDS> --path <ABSOLUTE PATH PATTERN>...]
 #
 # authorize: creates /etc/ilogtail/users/<UID> (the destination account may collect from this host)
@@ -10,7 +10,7 @@
 #            agent already reads that line. What it created, and what it found already there, is
 #            remembered in /etc/ilogtail/.logtail-xacct-record. --adopt: what is found without a
 #            record was made by an earlier version of this tool (the host was onboarded before).
-# revoke:    undoes exactly what authorize did: removes the line it added (and the newline it added
+# revoke:    undoes exactly what authorize did, for each --id: removes the line it added (and the newline it added
 #            before it), the UID file it created unless a line that remains is one of the
 #            --other-id identifiers (other routes of the same UID still need it), the identifier
 #            file and users/ when it created them and they are empty. What was there before stays
@@ -53,7 +53,9 @@ ID_RULE="must be 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit"
 
 action=""
 uid=""
+ids=""
 id=""
+ids=""
 other_ids=""
 restart_mode="changed"
 adopt=false
@@ -131,7 +133,7 @@ json_identifier_lines() {
   f=/dev/null
   # Never read through a link: the report travels to the hub, and a link could name a secret.
   [ -f "$ID_FILE" ] && [ ! -L "$ID_FILE" ] && f=$ID_FILE
-  LTX_IDS="$id $other_ids" awk "$AWK_JSON_ESCAPE"'
+  LTX_IDS="$ids $other_ids" awk "$AWK_JSON_ESCAPE"'
     BEGIN { k = split(ENVIRON["LTX_IDS"], w, " "); for (i = 1; i <= k; i++) ours[w[i]] = 1 }
     {
       line = $0
@@ -191,6 +193,7 @@ json_agent_region() {
 # The SMBIOS UUID, read with the shell's own `read` (no process); dmidecode where sysfs lacks it.
 dmi_uuid() {
   uuid=""
+ids=""
   if [ -r "$DMI_UUID_FILE" ]; then
     read -r uuid <"$DMI_UUID_FILE" || true
   elif command -v dmidecode >/dev/null 2>&1; then
@@ -312,7 +315,7 @@ parse_args() {
         ;;
       *) invalid "unknown argument (expected --uid, --id, --other-id, --adopt, --restart, --since or --path)" ;;
     esac
-    # Flags that take one value; --other-id and --path may repeat.
+    # Flags that take one value; --other-id and --path may repeat, and revoke's --id.
     case $seen in *" $flag "*) invalid "$flag given twice" ;; esac
     case $flag in
       --uid)
@@ -322,6 +325,7 @@ parse_args() {
       --id)
         valid_identifier "$value" || invalid "--id $ID_RULE"
         id=$value
+        ids="$ids $value"
         ;;
       --other-id)
         valid_identifier "$value" || invalid "--other-id $ID_RULE"
@@ -347,12 +351,12 @@ parse_args() {
         ;;
       # inspect-files}
     esac
-    case $flag in --other-id | --path) ;; *) seen="$seen$flag " ;; esac
+    case $flag in --other-id | --path) ;; --id) [ "$action" = revoke ] || seen="$seen$flag " ;; *) seen="$seen$flag " ;; esac
   done
   case $action in
     authorize | revoke)
       case $seen in *" --uid "*) ;; *) invalid "$action needs --uid" ;; esac
-      case $seen in *" --id "*) ;; *) invalid "$action needs --id" ;; esac
+      [ -n "$ids" ] || invalid "$action needs --id"
       [ -z "$paths$since" ] || invalid "--since and --path are for inspect only"
       ;;
     inspect)
@@ -502,12 +506,15 @@ rewrite_identifier_file() {
 }
 
 revoke() {
-  recorded=$(record_get "id:$id")
-  case $recorded in
-    existed) ;; # The line was there before onboarding: the host's owner still wants it.
-    added | added-newline) [ -f "$ID_FILE" ] && rewrite_identifier_file "$recorded" ;;
-    *) [ -f "$ID_FILE" ] && rewrite_identifier_file legacy ;;
-  esac
+  for id in $ids; do
+    recorded=$(record_get "id:$id")
+    case $recorded in
+      existed) ;; # The line was there before onboarding: the host's owner still wants it.
+      added | added-newline) [ -f "$ID_FILE" ] && rewrite_identifier_file "$recorded" ;;
+      *) [ -f "$ID_FILE" ] && rewrite_identifier_file legacy ;;
+    esac
+    record_set "id:$id" -
+  done
   if [ -e "$USERS_DIR/$uid" ] && ! has_identifier_line "$other_ids"; then
     if [ "$(record_get "uid:$uid")" != existed ]; then
       rm -f "$USERS_DIR/$uid" || finish 4 WriteFailed "cannot remove the UID file"
@@ -515,9 +522,8 @@ revoke() {
     fi
     record_set "uid:$uid" -
   fi
-  record_set "id:$id" -
   # Nothing of ours left: what was created only to hold it goes, and so does the record.
-  if ! awk 'NF == 2 { v[$1] = $2 } END { for (k in v) if (k ~ /^id:/ && v[k] != "-") exit 0; exit 1 }' "$RECORD_FILE"; then
+  if [ -f "$RECORD_FILE" ] && ! awk 'NF == 2 { v[$1] = $2 } END { for (k in v) if (k ~ /^id:/ && v[k] != "-") exit 0; exit 1 }' "$RECORD_FILE"; then
     if [ "$(record_get users-dir)" = created ]; then rmdir "$USERS_DIR" 2>/dev/null; fi
     rm -f "$RECORD_FILE" || finish 4 WriteFailed "cannot remove $RECORD_FILE"
   fi

@@ -17,19 +17,48 @@ export function authorizeAction(
   return { action: "authorize", uid: destination.uid, identifier };
 }
 
-/** Revoke one route's identifier; the UID file stays while another route of that UID is on the host. */
-export function revokeAction(config: RoutesFile, routeName: string, os: OperatingSystem): HostAction {
-  const route = config.routes[routeName];
-  const destination = route ? config.destinations[route.destination] : undefined;
-  const identifier = route?.identifier[os] ?? "";
-  const otherIdentifiers = Object.entries(config.routes)
-    .filter(
-      ([name, other]) =>
-        name !== routeName && config.destinations[other.destination]?.uid === destination?.uid,
-    )
-    .map(([, other]) => other.identifier[os])
-    .filter((id): id is string => id !== undefined && id !== identifier);
-  return { action: "revoke", uid: destination?.uid ?? "", identifier, otherIdentifiers };
+/** A revoke and the routes whose identifiers it removes. */
+export interface RouteRevoke {
+  routes: string[];
+  action: Extract<HostAction, { action: "revoke" }>;
+}
+
+/**
+ * Revoke routes' identifiers: on Linux one command per destination UID carrying every identifier
+ * of those routes, on Windows one per route (its script revokes one). The UID file stays while an
+ * identifier of another route of that UID is on the host.
+ */
+export function revokeActions(
+  config: RoutesFile,
+  routeNames: readonly string[],
+  os: OperatingSystem,
+): RouteRevoke[] {
+  const uidOf = (name: string) => {
+    const route = config.routes[name];
+    return route ? config.destinations[route.destination]?.uid : undefined;
+  };
+  const groups = new Map<string, string[]>();
+  for (const name of routeNames) {
+    const key = os === "linux" ? (uidOf(name) ?? "") : name;
+    groups.set(key, [...(groups.get(key) ?? []), name]);
+  }
+  return [...groups.values()].map((routes) => {
+    const uid = uidOf(routes[0] ?? "");
+    const identifiers = [...new Set(routes.map((name) => config.routes[name]?.identifier[os] ?? ""))];
+    const otherIdentifiers = Object.entries(config.routes)
+      .filter(([name]) => !routes.includes(name) && uidOf(name) === uid)
+      .map(([, other]) => other.identifier[os])
+      .filter((id): id is string => id !== undefined && !identifiers.includes(id));
+    return {
+      routes,
+      action: {
+        action: "revoke",
+        uid: uid ?? "",
+        identifiers,
+        otherIdentifiers: [...new Set(otherIdentifiers)],
+      },
+    };
+  });
 }
 
 export interface OversizedCommand {
@@ -39,8 +68,9 @@ export interface OversizedCommand {
 }
 
 /**
- * Every route's revoke (the largest command: it names the other identifiers of the same destination
- * UID) that would not fit Cloud Assistant's content limit. A revoke that does not fit could never be
+ * Every route's own revoke (the largest command: it names the other identifiers of the same
+ * destination UID with the longer flag; a revoke of several routes names the same identifiers)
+ * that would not fit Cloud Assistant's content limit. A revoke that does not fit could never be
  * sent, so the hosts of that route could never be offboarded: refused before deploying.
  */
 export function oversizedRevokes(config: RoutesFile, scripts: HostScripts): OversizedCommand[] {
@@ -49,7 +79,8 @@ export function oversizedRevokes(config: RoutesFile, scripts: HostScripts): Over
     for (const os of ["linux", "windows"] as const) {
       if (spec.identifier[os] === undefined) continue;
       try {
-        renderHostCommand(os, revokeAction(config, route, os), scripts);
+        for (const revoke of revokeActions(config, [route], os))
+          renderHostCommand(os, revoke.action, scripts);
       } catch (error) {
         if (!(error instanceof HostCommandError)) throw error;
         found.push({ route, os, message: error.message });

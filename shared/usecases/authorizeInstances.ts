@@ -8,8 +8,8 @@
 import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
 import { resolveRoute, scopeRefusal } from "../domain/routeResolution";
 import { formatStatus, hostWasSetUp, parseStatus, type Status } from "../domain/status";
-import { type HostAction, renderHostCommand } from "../hostscript/hostCommand";
-import { authorizeAction, revokeAction } from "../hostscript/routeActions";
+import { type HostAction, HostCommandError, renderHostCommand } from "../hostscript/hostCommand";
+import { authorizeAction, revokeActions } from "../hostscript/routeActions";
 import { encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import {
   candidateRoutes,
@@ -106,7 +106,10 @@ export type HostActionRequest =
 
 interface HostWork {
   key: string;
+  /** The route of an authorize; the first of a revoke's routes. */
   route: string;
+  /** The routes whose identifiers the command adds or removes (a Linux revoke carries several). */
+  routes: readonly string[];
   os: OperatingSystem;
   action: HostAction;
   instanceIds: string[];
@@ -280,16 +283,24 @@ function authorizeSteps(
   config: RoutesFile,
   request: Extract<HostActionRequest, { kind: "authorize" }>,
   byId: ReadonlyMap<string, InstanceRecord>,
-): { route: string; action: HostAction | undefined; offboards: false; instanceIds: readonly string[] }[] {
+): {
+  route: string;
+  routes: readonly string[];
+  action: HostAction | undefined;
+  offboards: false;
+  instanceIds: readonly string[];
+}[] {
   const action = authorizeAction(config, request.route, request.os);
   const adopted = request.instanceIds.filter(
     (id) => request.os === "linux" && hostWasSetUp(parseStatus(byId.get(id)?.tags[config.statusTagKey])),
   );
   const fresh = request.instanceIds.filter((id) => !adopted.includes(id));
+  const routes = [request.route];
   return [
-    { route: request.route, action, offboards: false as const, instanceIds: fresh },
+    { route: request.route, routes, action, offboards: false as const, instanceIds: fresh },
     {
       route: request.route,
+      routes,
       action: action && { ...action, adopt: true },
       offboards: false as const,
       instanceIds: adopted,
@@ -346,6 +357,33 @@ class HostRun {
     this.writes.set(value, ids);
   }
 
+  /**
+   * The command for one piece of work. One that cannot be rendered (validate-config refuses such
+   * routes files, but one may be deployed unchecked) fails its own hosts and no other work.
+   */
+  private renderOrFail(entry: HostWork, ready: readonly string[], failedRevokes: Set<string>) {
+    try {
+      return renderHostCommand(entry.os, entry.action, this.deps.scripts);
+    } catch (error) {
+      if (!(error instanceof HostCommandError)) throw error;
+      for (const id of ready) {
+        const instance = this.byId.get(id);
+        if (entry.action.action === "revoke") failedRevokes.add(id);
+        else if (instance) this.setStatus(instance, { stage: "failed", reason: "HostScriptFailed" });
+      }
+      for (const route of entry.routes)
+        this.log({
+          action: entry.action.action,
+          outcome: "failed",
+          route,
+          instanceIds: [...ready],
+          reason: "CommandNotRendered",
+          detail: error.message,
+        });
+      return undefined;
+    }
+  }
+
   /** Runs the host work, writes the statuses, queues the heartbeat checks and later looks. */
   async act(requests: readonly HostActionRequest[]): Promise<AuthorizeOutcome> {
     const { deps, base, ecs, byId } = this;
@@ -355,19 +393,21 @@ class HostRun {
       const steps =
         request.kind === "authorize"
           ? authorizeSteps(config, request, byId)
-          : request.routes.map((route) => ({
-              route,
-              action: revokeAction(config, route, request.os),
+          : revokeActions(config, request.routes, request.os).map((revoke) => ({
+              route: revoke.routes[0] ?? "",
+              routes: revoke.routes,
+              action: revoke.action,
               offboards: request.offboards,
               instanceIds: request.instanceIds,
             }));
       for (const step of steps) {
         if (step.action === undefined) continue;
         const adopts = step.action.action === "authorize" && step.action.adopt === true;
-        const key = `${step.action.action}|${step.route}|${request.os}|${step.offboards}${adopts ? "|adopt" : ""}`;
+        const key = `${step.action.action}|${step.routes.join(",")}|${request.os}|${step.offboards}${adopts ? "|adopt" : ""}`;
         const entry = work.get(key) ?? {
           key,
           route: step.route,
+          routes: step.routes,
           os: request.os,
           action: step.action,
           instanceIds: [],
@@ -404,7 +444,8 @@ class HostRun {
           this.setStatus(instance, { stage: "failed", reason: "CloudAssistantOffline" });
       }
       if (ready.length === 0) continue;
-      const rendered = renderHostCommand(entry.os, entry.action, deps.scripts);
+      const rendered = this.renderOrFail(entry, ready, failedRevokes);
+      if (rendered === undefined) continue;
       const commandSentAt = Math.floor(deps.now());
       waitEnds ??= Math.min(
         commandSentAt + (deps.resultWaitMs ?? DEFAULT_RESULT_WAIT_MS),
@@ -440,15 +481,16 @@ class HostRun {
           } else {
             if (entry.action.action === "revoke") failedRevokes.add(result.instanceId);
             else this.setStatus(instance, failure.status);
-            this.log({
-              action: entry.action.action,
-              outcome: "failed",
-              route: entry.route,
-              instanceIds: [result.instanceId],
-              reason: failure.reason,
-              detail: failure.detail,
-              invokeId: invocation.invokeId,
-            });
+            for (const route of entry.routes)
+              this.log({
+                action: entry.action.action,
+                outcome: "failed",
+                route,
+                instanceIds: [result.instanceId],
+                reason: failure.reason,
+                detail: failure.detail,
+                invokeId: invocation.invokeId,
+              });
           }
         }
         if (running.length > 0) {
@@ -465,26 +507,28 @@ class HostRun {
               checks: 0,
             }),
           );
+          for (const route of entry.routes)
+            this.log({
+              action: entry.action.action,
+              outcome: "skipped",
+              route,
+              instanceIds: running,
+              reason: "HostCommandRunning",
+              detail: `no result yet: looked at again in ${commandCheckDelaySeconds(0)} s`,
+              invokeId: invocation.invokeId,
+            });
+        }
+        for (const route of entry.routes)
           this.log({
             action: entry.action.action,
-            outcome: "skipped",
-            route: entry.route,
-            instanceIds: running,
-            reason: "HostCommandRunning",
-            detail: `no result yet: looked at again in ${commandCheckDelaySeconds(0)} s`,
+            outcome: "ok",
+            route,
+            instanceIds: succeeded,
             invokeId: invocation.invokeId,
+            ...(entry.action.action === "revoke" && !entry.offboards
+              ? { detail: "re-tagged: this route's identifier removed" }
+              : {}),
           });
-        }
-        this.log({
-          action: entry.action.action,
-          outcome: "ok",
-          route: entry.route,
-          instanceIds: succeeded,
-          invokeId: invocation.invokeId,
-          ...(entry.action.action === "revoke" && !entry.offboards
-            ? { detail: "re-tagged: this route's identifier removed" }
-            : {}),
-        });
       }
       if (entry.action.action === "authorize") {
         for (const instanceIds of chunk(succeeded, MAX_INSTANCES_PER_MESSAGE)) {

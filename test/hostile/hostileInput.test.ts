@@ -173,14 +173,16 @@ function checkArguments(words: string[], verbs: readonly string[]): void {
     }
     return;
   }
-  // authorize --uid U --id I [--adopt] | revoke --uid U --id I [--other-id J]...
+  // authorize --uid U --id I [--adopt] | revoke --uid U --id I [--id I]... [--other-id J]...
   if (verb === "authorize" && rest.length === 5) expect(rest.pop()).toBe("--adopt");
   if (verb === "authorize") expect(rest).toHaveLength(4);
   expect(rest.length >= 4 && rest.length % 2 === 0).toBe(true);
+  const firstOther = rest.indexOf("--other-id");
+  const idsEnd = firstOther === -1 ? rest.length : firstOther;
   for (let i = 0; i < rest.length; i += 2) {
     const flag = rest[i];
     const value = rest[i + 1] ?? "";
-    expect(flag).toBe(i === 0 ? "--uid" : i === 2 ? "--id" : "--other-id");
+    expect(flag).toBe(i === 0 ? "--uid" : i < idsEnd ? "--id" : "--other-id");
     if (i === 0) {
       expect(value).toMatch(ACCOUNT_UID);
       expect(ROUTE_UIDS.has(value)).toBe(true);

@@ -52,16 +52,24 @@ describe("rendering a host command", () => {
     expect(script).not.toContain("\r");
   });
 
-  test("revoke names the other identifiers of the UID", () => {
+  test("revoke names its identifiers, then the other identifiers of the UID", () => {
     const script = renderHostScript(
       "linux",
-      { action: "revoke", uid: UID, identifier: "a", otherIdentifiers: ["b", "c"] },
+      { action: "revoke", uid: UID, identifiers: ["a", "z"], otherIdentifiers: ["b", "c"] },
       scripts,
     );
 
     expect(script.split("\n")[1]).toBe(
-      `set -- 'revoke' '--uid' '${UID}' '--id' 'a' '--other-id' 'b' '--other-id' 'c'`,
+      `set -- 'revoke' '--uid' '${UID}' '--id' 'a' '--id' 'z' '--other-id' 'b' '--other-id' 'c'`,
     );
+  });
+
+  test("Windows revokes one identifier a command; no identifier at all is refused everywhere", () => {
+    const two: HostAction = { action: "revoke", uid: UID, identifiers: ["a", "z"], otherIdentifiers: [] };
+    const none: HostAction = { action: "revoke", uid: UID, identifiers: [], otherIdentifiers: [] };
+
+    expect(() => renderHostScript("windows", two, scripts)).toThrow(/^identifiers: the Windows script/);
+    expect(() => renderHostScript("linux", none, scripts)).toThrow(/^identifiers: must be a list/);
   });
 
   test("Windows: the arguments bound in $LtxArguments, PowerShell type, under the size limit", () => {
@@ -112,7 +120,7 @@ describe("rendering a host command", () => {
     const action: HostAction = {
       action: "revoke",
       uid: UID,
-      identifier: "i".repeat(128),
+      identifiers: ["i".repeat(128)],
       otherIdentifiers: others,
     };
 
@@ -125,7 +133,7 @@ describe("rendering a host command", () => {
 
   test("a revoke naming more identifiers than fit is refused with the size, not sent truncated", () => {
     const others = Array.from({ length: 100 }, (_, i) => `${"o".repeat(120)}-${i}`);
-    const action: HostAction = { action: "revoke", uid: UID, identifier: "ok", otherIdentifiers: others };
+    const action: HostAction = { action: "revoke", uid: UID, identifiers: ["ok"], otherIdentifiers: others };
 
     expect(() => renderHostCommand("linux", action, scripts)).toThrow(
       /^script: renders to \d+ bytes of Base64/,
@@ -164,7 +172,7 @@ describe("rendering a host command", () => {
     expect(() =>
       renderHostCommand(
         "linux",
-        { action: "revoke", uid: UID, identifier: "ok", otherIdentifiers: ["fine", value] },
+        { action: "revoke", uid: UID, identifiers: ["ok"], otherIdentifiers: ["fine", value] },
         scripts,
       ),
     ).toThrow(/^otherIdentifiers\[1\]: must be/);

@@ -90,10 +90,14 @@ function runByHand(host: HostRoot, args: string[]): Promise<SandboxResult> {
 const authorize = (identifier = ID, uid = UID): HostAction => ({ action: "authorize", uid, identifier });
 /** Authorize on a host onboarded before by a version of the script that kept no record. */
 const adopting = (): HostAction => ({ action: "authorize", uid: UID, identifier: ID, adopt: true });
-const revoke = (identifier = ID, otherIdentifiers: string[] = [], uid = UID): HostAction => ({
+const revoke = (
+  identifier: string | string[] = ID,
+  otherIdentifiers: string[] = [],
+  uid = UID,
+): HostAction => ({
   action: "revoke",
   uid,
-  identifier,
+  identifiers: typeof identifier === "string" ? [identifier] : identifier,
   otherIdentifiers,
 });
 
@@ -310,6 +314,31 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
     expect(host.identifierFile()).toBe("route-b\n");
     expect(host.uidFiles()).toEqual([UID]);
     expect(run.report.changed).toEqual({ uidFile: false, identifiers: true });
+  });
+
+  test("one revoke carries several identifiers: each goes, the UID file stays only for an --other-id left", async () => {
+    const host = newHost({ userDefinedIdContent: "team-x\n" });
+    for (const route of ["route-a", "route-b", "route-c"]) await runRendered(host, authorize(route));
+
+    const some = await runRendered(host, revoke(["route-a", "route-b"], ["route-c"]));
+    expect(some.exitCode).toBe(0);
+    expect(host.identifierFile()).toBe("team-x\nroute-c\n");
+    expect(host.uidFiles()).toEqual([UID]);
+
+    const rest = await runRendered(host, revoke(["route-c", "route-a"]));
+    expect(rest.report.changed).toEqual({ uidFile: true, identifiers: true });
+    expect(host.identifierFile()).toBe("team-x\n");
+    expect(host.uidFiles()).toEqual([]);
+    expect(host.record()).toBeUndefined();
+  });
+
+  test("authorize takes one --id", async () => {
+    const host = newHost();
+
+    const run = await runByHand(host, ["authorize", "--uid", UID, "--id", "a", "--id", "b"]);
+
+    expect(run.exitCode).toBe(2);
+    expect(host.ilogtailTree()).toEqual([]);
   });
 
   test("authorize then revoke leaves the files exactly as they were", async () => {

@@ -19,6 +19,7 @@ import {
   machineOf,
   PAYMENTS,
   REGION,
+  ROUTES,
   routeFor,
   stillRunning,
   succeeded,
@@ -356,22 +357,77 @@ describe("authorizeInstances: offboarding and re-tagging", () => {
     });
   });
 
-  test("an untagged host that was onboarded is revoked from every route its account may use, then marked revoked", async () => {
+  test("an untagged host that was onboarded is revoked from every route its account may use in one command, then marked revoked", async () => {
     cloud.add(instance("i-bp1untag00001", { tags: tags(undefined, "collecting") }));
 
     await authorize(["i-bp1untag00001"]);
 
-    // Both routes send to the hub: each revoke names the other identifier, so the UID file stays
-    // until the last one is gone.
-    expect(commands()).toEqual(
-      expect.arrayContaining([
-        { words: revokeWords("app-b-prod-linux", "payments-prod-linux"), instanceIds: ["i-bp1untag00001"] },
-        { words: revokeWords("payments-prod-linux", "app-b-prod-linux"), instanceIds: ["i-bp1untag00001"] },
-      ]),
-    );
-    expect(commands()).toHaveLength(2);
+    // Both routes send to the hub: one revoke carries both identifiers, and the UID file goes.
+    expect(commands()).toEqual([
+      {
+        words: ["revoke", "--uid", HUB, "--id", "app-b-prod-linux", "--id", "payments-prod-linux"],
+        instanceIds: ["i-bp1untag00001"],
+      },
+    ]);
     expect(cloud.status("i-bp1untag00001")).toBe("revoked");
     expect(heartbeatChecks()).toEqual([]);
+    for (const route of ["app-b-prod", "payments-prod"])
+      expect(cloud.logs).toContainEqual(
+        expect.objectContaining({ action: "revoke", outcome: "ok", route, instanceIds: ["i-bp1untag00001"] }),
+      );
+  });
+
+  test("60 routes to one destination: offboarding is one RunCommand, not 60", async () => {
+    const template = ROUTES.routes["app-b-prod"];
+    if (template === undefined) throw new Error("the example lost app-b-prod");
+    const routes = { ...ROUTES.routes };
+    for (let i = 0; i < 58; i += 1)
+      routes[`extra-${i}`] = {
+        ...template,
+        identifier: { linux: `extra-${String(i).padStart(2, "0")}-linux` },
+        machineGroup: { linux: `extra-${i}-group` },
+      };
+    deps = useCaseDeps(cloud, { config: { ...ROUTES, routes } });
+    cloud.add(instance("i-bp1untag00001", { tags: tags(undefined, "collecting") }));
+
+    const outcome = await authorize(["i-bp1untag00001"]);
+
+    expect(outcome.commands).toBe(1);
+    const [revoke] = commands();
+    expect(revoke?.words.filter((word) => word === "--id")).toHaveLength(60);
+    expect(revoke?.words).not.toContain("--other-id");
+    expect(cloud.status("i-bp1untag00001")).toBe("revoked");
+  });
+
+  test("a revoke too large to send fails its own hosts only; the batch's authorize still runs", async () => {
+    const template = ROUTES.routes["payments-prod"];
+    if (template === undefined) throw new Error("the example lost payments-prod");
+    // FAKE_SCRIPTS are tiny: 200 identifiers of 120 characters are what does not fit.
+    const routes = { ...ROUTES.routes };
+    for (let i = 0; i < 200; i += 1)
+      routes[`long-${i}`] = {
+        ...template,
+        identifier: { linux: `${"l".repeat(116)}-${String(i).padStart(3, "0")}` },
+        machineGroup: { linux: `long-${i}-group` },
+      };
+    deps = useCaseDeps(cloud, { config: { ...ROUTES, routes } });
+    cloud.add(
+      instance("i-bp1untag00001", { tags: tags(undefined, "collecting") }),
+      instance("i-bp1web0000001", { tags: APP_B_PROD }),
+    );
+
+    await authorize(["i-bp1untag00001", "i-bp1web0000001"]);
+
+    expect(cloud.status("i-bp1untag00001")).toBe("collecting");
+    expect(cloud.status("i-bp1web0000001")).toBe("authorized");
+    expect(cloud.logs).toContainEqual(
+      expect.objectContaining({
+        action: "revoke",
+        outcome: "failed",
+        reason: "CommandNotRendered",
+        instanceIds: ["i-bp1untag00001"],
+      }),
+    );
   });
 
   test("an untagged machine of a retired source group: the source config goes back first, the revoke waits for reconcile", async () => {
@@ -419,16 +475,15 @@ describe("authorizeInstances: offboarding and re-tagging", () => {
   test("an untagged host is not marked revoked while one of its revokes failed", async () => {
     cloud.add(instance("i-bp1untag00001", { tags: tags(undefined, "collecting") }));
     ecs().answer = (id, words) =>
-      words[0] === "revoke" && words[4] === "payments-prod-linux"
-        ? failedRun(id, { errorCode: "InvalidCommand" })
-        : succeeded(id);
+      words[0] === "revoke" ? failedRun(id, { errorCode: "InvalidCommand" }) : succeeded(id);
 
     await authorize(["i-bp1untag00001"]);
 
     expect(cloud.status("i-bp1untag00001")).toBe("collecting");
-    expect(cloud.logs).toContainEqual(
-      expect.objectContaining({ action: "revoke", outcome: "failed", route: "payments-prod" }),
-    );
+    for (const route of ["app-b-prod", "payments-prod"])
+      expect(cloud.logs).toContainEqual(
+        expect.objectContaining({ action: "revoke", outcome: "failed", route }),
+      );
   });
 
   test("re-tagging an onboarded host to another route removes the old route's identifier first, then authorizes the new one", async () => {
@@ -460,7 +515,7 @@ describe("authorizeInstances: offboarding and re-tagging", () => {
     await authorize(["i-bp1web0000001"]);
 
     expect(cloud.status("i-bp1web0000001")).toBe("failed:UnknownRoute");
-    expect(commands().map((c) => c.words[0])).toEqual(["revoke", "revoke"]);
+    expect(commands().map((c) => c.words[0])).toEqual(["revoke"]);
     expect(heartbeatChecks()).toEqual([]);
   });
 
@@ -625,7 +680,7 @@ describe("authorizeInstances: slow hosts", () => {
     await authorize(["i-bp1untag00001"]);
 
     expect(cloud.status("i-bp1untag00001")).toBe("authorized");
-    expect(commandChecks().map((m) => m.action)).toEqual(["revoke", "revoke"]);
+    expect(commandChecks().map((m) => m.action)).toEqual(["revoke"]);
     expect(cloud.logs).toContainEqual(
       expect.objectContaining({
         action: "revoke",
