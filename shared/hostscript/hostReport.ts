@@ -12,6 +12,8 @@ export const hostReportSchema = z.object({
   action: z.enum(["authorize", "revoke", "inspect"]).nullable(),
   ok: z.boolean(),
   changed: z.object({ uidFile: z.boolean(), identifiers: z.boolean() }),
+  /** Revoke: identifiers it left because they were on the host before onboarding (the owner's). */
+  keptIdentifiers: z.array(z.string()).optional(),
   uidFiles: z.array(z.string()),
   identifiers: z.array(z.string()),
   /**

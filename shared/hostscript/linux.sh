@@ -54,9 +54,15 @@ ID_RULE="must be 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit"
 action=""
 uid=""
 ids=""
+# Revoke: identifiers left on the host because they were there before onboarding (JSON strings).
+kept=""
 id=""
 ids=""
+# Revoke: identifiers left on the host because they were there before onboarding (JSON strings).
+kept=""
 other_ids=""
+# Revoke: identifiers left on the host because they were there before onboarding (JSON strings).
+kept=""
 restart_mode="changed"
 adopt=false
 uid_file_changed=false
@@ -194,6 +200,8 @@ json_agent_region() {
 dmi_uuid() {
   uuid=""
 ids=""
+# Revoke: identifiers left on the host because they were there before onboarding (JSON strings).
+kept=""
   if [ -r "$DMI_UUID_FILE" ]; then
     read -r uuid <"$DMI_UUID_FILE" || true
   elif command -v dmidecode >/dev/null 2>&1; then
@@ -233,6 +241,7 @@ report() {
   printf '{"tool":"logtail-xacct","scriptVersion":%s,"action":%s,"ok":%s' \
     "$SCRIPT_VERSION" "$(json_string "$action")" "$ok"
   printf ',"changed":{"uidFile":%s,"identifiers":%s}' "$uid_file_changed" "$id_file_changed"
+  [ -z "$kept" ] || printf ',"keptIdentifiers":[%s]' "${kept#,}"
   printf ',"uidFiles":%s,"identifiers":%s' "$(json_uid_files)" "$(json_identifier_lines)"
   printf ',"agent":{"flavor":"%s","control":"%s","running":%s,"restarted":%s,"restartError":%s}' \
     "$agent_flavor" "$agent_control" "$agent_running" "$agent_restarted" "$(json_string "$restart_error")"
@@ -509,7 +518,8 @@ revoke() {
   for id in $ids; do
     recorded=$(record_get "id:$id")
     case $recorded in
-      existed) ;; # The line was there before onboarding: the host's owner still wants it.
+      # The line was there before onboarding: the host's owner still wants it.
+      existed) kept="$kept,\"$id\"" ;;
       added | added-newline) [ -f "$ID_FILE" ] && rewrite_identifier_file "$recorded" ;;
       *) [ -f "$ID_FILE" ] && rewrite_identifier_file legacy ;;
     esac

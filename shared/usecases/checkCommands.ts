@@ -194,7 +194,11 @@ function revokeSettlement(
   const ours = new Set(
     candidateRoutes(config, instance).map((name) => config.routes[name]?.identifier[instance.os] ?? ""),
   );
-  const left = report.ok ? report.report.identifiers.filter((id) => ours.has(id)) : ["(no report)"];
+  // A line that was there before onboarding is the owner's: revoke leaves it, and so does this check.
+  const kept = new Set(report.ok ? (report.report.keptIdentifiers ?? []) : []);
+  const left = report.ok
+    ? report.report.identifiers.filter((id) => ours.has(id) && !kept.has(id))
+    : ["(no report)"];
   return left.length === 0
     ? {
         status: { stage: "revoked" },

@@ -387,6 +387,8 @@ describeRequiring(sandboxRequirement(), "linux.sh in a sandboxed host", () => {
         "the customer's own note\n",
       );
       expect(run.report.changed).toEqual({ uidFile: false, identifiers: false });
+      // The hub is told why our identifier is still there: it is the owner's.
+      expect(run.report.keptIdentifiers).toEqual([ID]);
       expect(host.ilogtailTree()).toEqual(treeBefore);
     });
 

@@ -263,6 +263,26 @@ describe("checkCommands: revoke", () => {
     );
   });
 
+  test("an identifier revoke kept because it was there before onboarding does not hold the host back", async () => {
+    cloud.add(instance(A, { tags: tags(undefined, "collecting") }));
+    const invokeId = await invocation([A]);
+    ecs().setResult(
+      invokeId,
+      succeeded(
+        A,
+        hostReport({
+          action: "revoke",
+          identifiers: ["app-b-prod-linux"],
+          keptIdentifiers: ["app-b-prod-linux"],
+        }),
+      ),
+    );
+
+    await checkCommands(deps, [revokeCheck(invokeId)]);
+
+    expect(cloud.status(A)).toBe("revoked");
+  });
+
   test("a re-tagged host's status is left to its new route when the old route's revoke ends", async () => {
     cloud.add(instance(A, { tags: tags("payments-prod", "authorized") }));
     const invokeId = await invocation([A]);
