@@ -3,6 +3,20 @@
  * `pending`, `authorized`, `collecting`, `failed:<ReasonCode>` or `revoked`.
  */
 
+/** Reasons found after authorize had changed the host: its files were set up. */
+const AFTER_SET_UP = [
+  // The host was changed but does not heartbeat (diagnosed with the host script's inspect).
+  "AgentNotInstalled",
+  "AgentNotRunning",
+  "UidFileMissing",
+  "IdentifierMismatch",
+  "AgentRegionMismatch",
+  "NoHeartbeat",
+  // The host heartbeats but none of its lines reach the route's logstore (diagnosed on the host).
+  "NoMatchingFiles",
+  "NoLinesDelivered",
+] as const;
+
 export const REASON_CODES = [
   // The tag or the routes file refuse the instance.
   "InvalidRouteTag",
@@ -18,16 +32,7 @@ export const REASON_CODES = [
   "HostCommandTimeout",
   "WindowsNotSupportedHere",
   "AgentTooOld",
-  // The host was changed but does not heartbeat (diagnosed with the host script's inspect).
-  "AgentNotInstalled",
-  "AgentNotRunning",
-  "UidFileMissing",
-  "IdentifierMismatch",
-  "AgentRegionMismatch",
-  "NoHeartbeat",
-  // The host heartbeats but none of its lines reach the route's logstore (diagnosed on the host).
-  "NoMatchingFiles",
-  "NoLinesDelivered",
+  ...AFTER_SET_UP,
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];
@@ -55,17 +60,7 @@ export function isHostFailure(status: Status): status is { stage: "failed"; reas
   return status.stage === "failed" && !isRefusal(status);
 }
 
-/** Reasons found after authorize had changed the host: its files were set up. */
-const AFTER_SET_UP_REASONS: ReadonlySet<ReasonCode> = new Set([
-  "AgentNotInstalled",
-  "AgentNotRunning",
-  "UidFileMissing",
-  "IdentifierMismatch",
-  "AgentRegionMismatch",
-  "NoHeartbeat",
-  "NoMatchingFiles",
-  "NoLinesDelivered",
-]);
+const AFTER_SET_UP_REASONS: ReadonlySet<ReasonCode> = new Set(AFTER_SET_UP);
 
 /** A status that says an authorize succeeded on the host (its UID file and identifier are ours). */
 export function hostWasSetUp(status: Status | undefined): boolean {

@@ -58,6 +58,20 @@ const commandChecks = () =>
       m.ok && m.message.type === "check-command" ? [{ ...m.message, delay: m.delaySeconds }] : [],
     );
 
+/** The example's routes plus `count` copies of `template`, each with its own Linux identifier and group. */
+function withRoutesLike(template: string, count: number, identifier: (i: number) => string) {
+  const spec = ROUTES.routes[template];
+  if (spec === undefined) throw new Error(`the example lost ${template}`);
+  const routes = { ...ROUTES.routes };
+  for (let i = 0; i < count; i += 1)
+    routes[`${template}-copy-${i}`] = {
+      ...spec,
+      identifier: { linux: identifier(i) },
+      machineGroup: { linux: `${template}-copy-${i}-group` },
+    };
+  return { ...ROUTES, routes };
+}
+
 const authorizeWords = (identifier: string) => ["authorize", "--uid", HUB, "--id", identifier];
 const revokeWords = (identifier: string, other: string) => [
   "revoke",
@@ -378,16 +392,9 @@ describe("authorizeInstances: offboarding and re-tagging", () => {
   });
 
   test("60 routes to one destination: offboarding is one RunCommand, not 60", async () => {
-    const template = ROUTES.routes["app-b-prod"];
-    if (template === undefined) throw new Error("the example lost app-b-prod");
-    const routes = { ...ROUTES.routes };
-    for (let i = 0; i < 58; i += 1)
-      routes[`extra-${i}`] = {
-        ...template,
-        identifier: { linux: `extra-${String(i).padStart(2, "0")}-linux` },
-        machineGroup: { linux: `extra-${i}-group` },
-      };
-    deps = useCaseDeps(cloud, { config: { ...ROUTES, routes } });
+    deps = useCaseDeps(cloud, {
+      config: withRoutesLike("app-b-prod", 58, (i) => `extra-${String(i).padStart(2, "0")}-linux`),
+    });
     cloud.add(instance("i-bp1untag00001", { tags: tags(undefined, "collecting") }));
 
     const outcome = await authorize(["i-bp1untag00001"]);
@@ -400,17 +407,10 @@ describe("authorizeInstances: offboarding and re-tagging", () => {
   });
 
   test("a revoke too large to send fails its own hosts only; the batch's authorize still runs", async () => {
-    const template = ROUTES.routes["payments-prod"];
-    if (template === undefined) throw new Error("the example lost payments-prod");
     // FAKE_SCRIPTS are tiny: 200 identifiers of 120 characters are what does not fit.
-    const routes = { ...ROUTES.routes };
-    for (let i = 0; i < 200; i += 1)
-      routes[`long-${i}`] = {
-        ...template,
-        identifier: { linux: `${"l".repeat(116)}-${String(i).padStart(3, "0")}` },
-        machineGroup: { linux: `long-${i}-group` },
-      };
-    deps = useCaseDeps(cloud, { config: { ...ROUTES, routes } });
+    deps = useCaseDeps(cloud, {
+      config: withRoutesLike("payments-prod", 200, (i) => `${"l".repeat(116)}-${String(i).padStart(3, "0")}`),
+    });
     cloud.add(
       instance("i-bp1untag00001", { tags: tags(undefined, "collecting") }),
       instance("i-bp1web0000001", { tags: APP_B_PROD }),
