@@ -82,7 +82,7 @@ export function renderVerifyText(reports: readonly VerifyReport[]): string {
     text += `  files ${totals.files}  source lines ${totals.inSource}  destination lines ${totals.inDestination}  missing ${totals.missing}  duplicated ${totals.duplicated} (+${totals.extraCopies} copies)\n`;
     text += `  lines without position (copied history): missing ${totals.unplacedMissing}, extra ${totals.unplacedExtra}\n`;
     if (totals.unplacedRepeated > 0)
-      text += `  history lines the source already held more than once, copied as they were (agent duplicates before the migration, or lines written twice): ${totals.unplacedRepeated} extra copies\n`;
+      text += `  history lines the source already held more than once, copied as they were (agent duplicates before the migration, or lines written twice): ${totals.unplacedRepeated} extra copies, ${totals.unplacedResent} of them in a pack sent again (same __pack_id__)\n`;
     if (report.sourceOnly.length > 0)
       text += `  after the cutover ${totals.sourceOnlyLines} lines of ${report.sourceOnly.length} hosts stayed in the source only (hosts not migrated, or files the route does not read; first: ${report.sourceOnly[0]?.host})\n`;
     if (totals.holes > 0 || totals.filesNotCheckedForHoles > 0)

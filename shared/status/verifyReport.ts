@@ -48,6 +48,8 @@ export interface UnplacedCount {
   host: string;
   lines: number;
   digest?: string;
+  /** The `__pack_id__` the lines were sent in, when the query could group by it. */
+  pack?: string;
 }
 
 export interface CopyJobState {
@@ -132,6 +134,11 @@ export interface HostUnplaced {
   extra: number;
   /** Copies beyond the first of history lines the source itself held more than once (copied as such). */
   repeated: number;
+  /**
+   * Of those, copies that share a `__pack_id__` with another: a batch the agent sent again (its
+   * answer lost). The rest of `repeated` is a line read twice (a crash re-read) or written twice.
+   */
+  resent: number;
 }
 
 export interface VerifyReport {
@@ -178,6 +185,8 @@ export interface VerifyReport {
      * fault of the migration, so not part of `ok`.
      */
     unplacedRepeated: number;
+    /** Of `unplacedRepeated`, copies in a pack sent again (same `__pack_id__`): HostUnplaced.resent. */
+    unplacedResent: number;
   };
   copyJobs: CopyJobState[];
   /**
@@ -381,6 +390,7 @@ export function buildVerifyReport(input: VerifyInput): VerifyReport {
     unplacedMissing: sum(unplaced, (h) => h.missing),
     unplacedExtra: sum(unplaced, (h) => h.extra),
     unplacedRepeated: sum(unplaced, (h) => h.repeated),
+    unplacedResent: sum(unplaced, (h) => h.resent),
     sourceOnlyLines: sum([...sourceOnly.values()], (h) => h.lines),
     rereadHistory: sum(verdicts, (v) => v.rereadHistory),
     // History lines were all received before the cutover: the copy covers every one of them.
@@ -563,16 +573,28 @@ function compareUnplaced(
   const undigested = new Set(
     [...source, ...destination].filter((row) => row.digest === undefined).map((row) => row.host),
   );
+  type Counts = { inSource: number; inDestination: number };
   const groups = new Map<
     string,
-    { host: string; digested: boolean; inSource: number; inDestination: number }
+    { host: string; digested: boolean; inSource: number; inDestination: number; packs: Map<string, Counts> }
   >();
   const hosts = new Map<string, HostUnplaced>();
   const add = (row: UnplacedCount, side: "inSource" | "inDestination") => {
     const digested = !undigested.has(row.host);
     const key = digested ? `${row.host}\u0000${row.digest}` : row.host;
-    const group = groups.get(key) ?? { host: row.host, digested, inSource: 0, inDestination: 0 };
+    const group = groups.get(key) ?? {
+      host: row.host,
+      digested,
+      inSource: 0,
+      inDestination: 0,
+      packs: new Map<string, Counts>(),
+    };
     group[side] += row.lines;
+    if (row.pack !== undefined) {
+      const pack = group.packs.get(row.pack) ?? { inSource: 0, inDestination: 0 };
+      pack[side] += row.lines;
+      group.packs.set(row.pack, pack);
+    }
     groups.set(key, group);
   };
   for (const row of source) add(row, "inSource");
@@ -585,13 +607,18 @@ function compareUnplaced(
       missing: 0,
       extra: 0,
       repeated: 0,
+      resent: 0,
     };
     host.inSource += group.inSource;
     host.inDestination += group.inDestination;
     host.missing += Math.max(0, group.inSource - group.inDestination);
     host.extra += Math.max(0, group.inDestination - group.inSource);
     // A digest group is one line's text: copies both sides hold beyond the first were in the source.
-    if (group.digested) host.repeated += Math.max(0, Math.min(group.inSource, group.inDestination) - 1);
+    if (group.digested) {
+      host.repeated += Math.max(0, Math.min(group.inSource, group.inDestination) - 1);
+      for (const pack of group.packs.values())
+        host.resent += Math.max(0, Math.min(pack.inSource, pack.inDestination) - 1);
+    }
     hosts.set(group.host, host);
   }
   return [...hosts.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));

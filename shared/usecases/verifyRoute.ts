@@ -5,7 +5,7 @@
  */
 import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
 import { copyPartName, MAX_COPY_PARTS } from "../domain/copyJob";
-import { LINE_CONTENT_FIELD, POSITION_FIELDS } from "../planner/handover";
+import { LINE_CONTENT_FIELD, PACK_FIELD, POSITION_FIELDS } from "../planner/handover";
 import { columnNotAnalysable } from "../ports/errors";
 import type { LogRow, SlsPort } from "../ports/sls";
 import {
@@ -140,10 +140,13 @@ async function readLogstore(
       `${logstore} holds more than ${MAX_ROWS} lines with position meta in the window: give a later --since`,
     );
   const before = unplacedBefore === undefined ? "" : ` and ${received} < ${Math.floor(unplacedBefore)}`;
-  const unplacedRows = await withDigest(
-    (digest) =>
-      `* | select "${HOST}" as host${digest === "" ? "" : `, ${digest} as digest`}, count(*) as lines where "${INODE}" is null${before} group by "${HOST}"${digest === "" ? "" : `, ${digest}`} limit ${MAX_ROWS}`,
-  );
+  const unplacedQuery = (digest: string, pack: boolean) =>
+    `* | select "${HOST}" as host${digest === "" ? "" : `, ${digest} as digest`}${pack ? `, "${PACK_FIELD}" as pack` : ""}, count(*) as lines where "${INODE}" is null${before} group by "${HOST}"${digest === "" ? "" : `, ${digest}`}${pack ? `, "${PACK_FIELD}"` : ""} limit ${MAX_ROWS}`;
+  // Per pack too, where the pack id can be analysed: copies sharing one are a batch sent again.
+  const unplacedRows = await withDigest((digest) => unplacedQuery(digest, true)).catch((error: unknown) => {
+    if (!columnNotAnalysable(error, PACK_FIELD)) throw error;
+    return withDigest((digest) => unplacedQuery(digest, false));
+  });
   if (unplacedRows.length >= MAX_ROWS)
     throw new VerifyError(
       `${logstore} holds more than ${MAX_ROWS} distinct lines without position meta in the window: give a later --since`,
@@ -178,9 +181,17 @@ async function readLogstore(
     unplaced: unplacedRows.flatMap((row) => {
       const lines = numberOf(row, "lines");
       const digest = digestOf(row);
+      const pack = row.pack === undefined || row.pack === "null" ? undefined : row.pack;
       return lines === undefined
         ? []
-        : [{ host: row.host ?? "", lines, ...(digest === undefined ? {} : { digest }) }];
+        : [
+            {
+              host: row.host ?? "",
+              lines,
+              ...(digest === undefined ? {} : { digest }),
+              ...(pack === undefined ? {} : { pack }),
+            },
+          ];
     }),
     perMinute: minuteRows.flatMap((row) => {
       const minute = numberOf(row, "minute");

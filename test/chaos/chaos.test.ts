@@ -738,9 +738,14 @@ describeRequiring(sandboxRequirement(), `chaos (seed ${SEED})`, () => {
       }
       if (report === undefined) throw new Error("verify gave no report for app-b-prod");
       process.stderr.write(
-        `chaos seed ${SEED}: data plane: ${delivery.written} lines written by ${delivery.hosts} hosts, ${delivery.missing} lost, ${delivery.duplicated} doubled (${delivery.extraCopies} extra copies); verify: ${report.totals.missing} missing, ${report.totals.extraCopies} extra copies, ${report.totals.unplacedRepeated} history lines repeated in the source\n`,
+        `chaos seed ${SEED}: data plane: ${delivery.written} lines written by ${delivery.hosts} hosts, ${delivery.missing} lost, ${delivery.duplicated} doubled (${delivery.extraCopies} extra copies); verify: ${report.totals.missing} missing, ${report.totals.extraCopies} extra copies, ${report.totals.unplacedRepeated} history lines repeated in the source (${report.totals.unplacedResent} in packs sent again)\n`,
       );
 
+      // What a failure needs to be understood: which lines, and where verify saw them missing.
+      if (delivery.missing > 0 || report.totals.missing > 0)
+        process.stderr.write(
+          `chaos seed ${SEED}: lost lines ${JSON.stringify(delivery.missingSample)}; verify's missing offsets ${JSON.stringify(report.files.filter((f) => f.missing > 0).map((f) => ({ host: f.host, inode: f.inode, offsets: f.missingOffsets })))}\n`,
+        );
       expect(delivery.hosts).toBe(WRITING_HOSTS);
       expect(delivery.written).toBeGreaterThan(5_000);
       expect(delivery.missing).toBe(0);

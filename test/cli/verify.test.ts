@@ -40,6 +40,8 @@ interface Line {
   time: number;
   /** When the agent read it (`__time__`), if not at `time`: a crash re-read reads a line again later. */
   readAt?: number;
+  /** The `__pack_id__` it was sent in (none when unset). */
+  pack?: string;
 }
 
 /** `count` lines of one file, 120 bytes apart, one a second from `time`. */
@@ -63,7 +65,7 @@ function history(host: string, count: number, time: number): Line[] {
 const textKey = () => new $Sls.IndexKey({ type: "text", token: [",", " ", ";", "="], docValue: true });
 const longKey = () => new $Sls.IndexKey({ type: "long", docValue: true });
 /** The keys the product indexes on a handover's logstores; without `content`, verify has no digest. */
-const indexOf = (withContent: boolean) =>
+const indexOf = (withContent: boolean, withPack = withContent) =>
   new $Sls.Index({
     line: new $Sls.IndexLine({ token: [",", " ", ";", "="], caseSensitive: false }),
     keys: {
@@ -71,6 +73,7 @@ const indexOf = (withContent: boolean) =>
       "__tag__:__inode__": textKey(),
       __file_offset__: longKey(),
       "__tag__:__receive_time__": longKey(),
+      ...(withPack ? { "__tag__:__pack_id__": textKey() } : {}),
       ...(withContent ? { content: textKey() } : {}),
     },
   });
@@ -116,6 +119,7 @@ describe("logtail-xacct verify on the emulator", () => {
         project,
         new $Sls.CreateLogStoreRequest({ logstoreName: logstore, ttl: 30, shardCount: 2 }),
       );
+      // Without content analytics, without the pack id either: verify falls back on both.
       await sls.createIndex(project, logstore, new $Sls.CreateIndexRequest({ body: indexOf(withContent) }));
     }
   }
@@ -128,7 +132,7 @@ describe("logtail-xacct verify on the emulator", () => {
   ) {
     const groups = new Map<string, Line[]>();
     for (const line of lines) {
-      const key = `${line.host}\u0000${line.inode ?? ""}`;
+      const key = `${line.host}\u0000${line.inode ?? ""}\u0000${line.pack ?? ""}`;
       groups.set(key, [...(groups.get(key) ?? []), line]);
     }
     for (const group of groups.values()) {
@@ -150,6 +154,7 @@ describe("logtail-xacct verify on the emulator", () => {
         tags: [
           { __hostname__: first.host },
           ...(first.inode === undefined ? [] : [{ __inode__: first.inode }]),
+          ...(first.pack === undefined ? [] : [{ __pack_id__: first.pack }]),
           { __path__: "/var/log/app-b/app.log" },
         ],
         topic: "",
@@ -264,8 +269,8 @@ describe("logtail-xacct verify on the emulator", () => {
         ["web-2", "2097153", 10, 10, 0],
       ]);
       expect(report?.unplaced).toEqual([
-        { host: "web-1", inSource: 5, inDestination: 5, missing: 0, extra: 0, repeated: 0 },
-        { host: "web-2", inSource: 2, inDestination: 2, missing: 0, extra: 0, repeated: 0 },
+        { host: "web-1", inSource: 5, inDestination: 5, missing: 0, extra: 0, repeated: 0, resent: 0 },
+        { host: "web-2", inSource: 2, inDestination: 2, missing: 0, extra: 0, repeated: 0, resent: 0 },
       ]);
       // Lines per minute: the same 37 lines in each logstore.
       const total = (points: readonly { lines: number }[]) => points.reduce((n, p) => n + p.lines, 0);
@@ -348,6 +353,35 @@ describe("logtail-xacct verify on the emulator", () => {
       const json = JSON.parse((await cli("--json")).out) as VerifyReport[];
       expect(json[0]?.lineIdentity).toBe("readTime");
       expect(json[0]?.files[0]).toMatchObject({ duplicated: 0, destinationOnly: 2 });
+    });
+  });
+
+  describe("scenario E: history lines the source held twice, by pack id", () => {
+    // Line A's pack reached the source twice (its answer was lost); line B was written twice, in two packs.
+    const lineA = { host: "web-9", time: T0 - 500, pack: "5F3A9C0D2B4E6A81-1" };
+    const lineB = { host: "web-9", time: T0 - 400 };
+    const source = [
+      lineA,
+      lineA,
+      { ...lineB, pack: "5F3A9C0D2B4E6A81-2" },
+      { ...lineB, pack: "5F3A9C0D2B4E6A81-3" },
+    ];
+
+    test("both counted as repeated, one of them as a pack sent again; exit 0", async () => {
+      await freshLogstores();
+      await put(sourceWriter, SOURCE, source);
+      await put(hubWriter, DESTINATION, source);
+
+      const { code, out } = await cli("--json");
+
+      expect(code).toBe(0);
+      const [report] = JSON.parse(out) as VerifyReport[];
+      expect(report?.unplaced).toEqual([
+        { host: "web-9", inSource: 4, inDestination: 4, missing: 0, extra: 0, repeated: 2, resent: 1 },
+      ]);
+      expect((await cli()).out).toContain(
+        "2 extra copies, 1 of them in a pack sent again (same __pack_id__)",
+      );
     });
   });
 
@@ -449,6 +483,7 @@ describe("logtail-xacct verify on the emulator", () => {
         unplacedMissing: 1,
         unplacedExtra: 0,
         unplacedRepeated: 0,
+        unplacedResent: 0,
         sourceOnlyLines: 0,
         rereadHistory: 0,
         awaitingCopy: 0,
@@ -457,7 +492,7 @@ describe("logtail-xacct verify on the emulator", () => {
         filesNotCheckedForHoles: 0,
       });
       expect(report?.unplaced).toEqual([
-        { host: B.host, inSource: 4, inDestination: 3, missing: 1, extra: 0, repeated: 0 },
+        { host: B.host, inSource: 4, inDestination: 3, missing: 1, extra: 0, repeated: 0, resent: 0 },
       ]);
     });
   });

@@ -57,6 +57,7 @@ const ZERO = {
   unplacedMissing: 0,
   unplacedExtra: 0,
   unplacedRepeated: 0,
+  unplacedResent: 0,
   sourceOnlyLines: 0,
   rereadHistory: 0,
   awaitingCopy: 0,
@@ -99,7 +100,7 @@ describe("buildVerifyReport", () => {
       expect(file.inDestination).toBe(file.inSource);
     }
     expect(report.unplaced).toEqual([
-      { host: "web-1", inSource: 5, inDestination: 5, missing: 0, extra: 0, repeated: 0 },
+      { host: "web-1", inSource: 5, inDestination: 5, missing: 0, extra: 0, repeated: 0, resent: 0 },
     ]);
     expect(report).toMatchObject({
       route: "app-b-prod",
@@ -319,10 +320,10 @@ describe("buildVerifyReport", () => {
     );
 
     expect(report.unplaced).toEqual([
-      { host: "web-1", inSource: 7, inDestination: 4, missing: 3, extra: 0, repeated: 0 },
-      { host: "web-2", inSource: 10, inDestination: 12, missing: 0, extra: 2, repeated: 0 },
-      { host: "web-3", inSource: 4, inDestination: 4, missing: 0, extra: 0, repeated: 0 },
-      { host: "web-4", inSource: 0, inDestination: 1, missing: 0, extra: 1, repeated: 0 },
+      { host: "web-1", inSource: 7, inDestination: 4, missing: 3, extra: 0, repeated: 0, resent: 0 },
+      { host: "web-2", inSource: 10, inDestination: 12, missing: 0, extra: 2, repeated: 0, resent: 0 },
+      { host: "web-3", inSource: 4, inDestination: 4, missing: 0, extra: 0, repeated: 0, resent: 0 },
+      { host: "web-4", inSource: 0, inDestination: 1, missing: 0, extra: 1, repeated: 0, resent: 0 },
     ]);
     // Per host, not in total: 3 short on web-1 are not made up for by 2 + 1 too many elsewhere.
     expect(report.totals).toMatchObject({ unplacedMissing: 3, unplacedExtra: 3, missing: 0 });
@@ -364,8 +365,29 @@ describe("buildVerifyReport", () => {
       );
 
       expect(report.unplaced).toEqual([
-        { host: "web-1", inSource: 3, inDestination: 3, missing: 0, extra: 0, repeated: 1 },
+        { host: "web-1", inSource: 3, inDestination: 3, missing: 0, extra: 0, repeated: 1, resent: 0 },
       ]);
+      expect(report.ok).toBe(true);
+    });
+
+    test("per pack id: a batch the agent sent again is resent; a line written twice in two packs is not", () => {
+      // Line A's pack p1 reached the source twice (a lost answer); line B was written twice, in p2 and p3.
+      const packed = (rows: Array<[string, string, number]>) =>
+        rows.map(([digest, pack, lines]) => ({ host: "web-1", digest, pack, lines }));
+      const side = packed([
+        ["A", "p1", 2],
+        ["B", "p2", 1],
+        ["B", "p3", 1],
+      ]);
+
+      const report = buildVerifyReport(
+        input(positions, positions, { sourceUnplaced: side, destinationUnplaced: side }),
+      );
+
+      expect(report.unplaced).toEqual([
+        { host: "web-1", inSource: 4, inDestination: 4, missing: 0, extra: 0, repeated: 2, resent: 1 },
+      ]);
+      expect(report.totals).toMatchObject({ unplacedRepeated: 2, unplacedResent: 1 });
       expect(report.ok).toBe(true);
     });
 
