@@ -273,7 +273,6 @@ export async function runHostActions(
   return run.act(kept);
 }
 
-/** One run of host work in an account and region: the statuses it writes, the commands it runs. */
 /**
  * An authorize request as host steps: a Linux host that an earlier authorize set up gets `adopt`,
  * so that what it has without the script's record (set up by a version that kept none) counts as
@@ -308,6 +307,7 @@ function authorizeSteps(
   ].filter((step) => step.instanceIds.length > 0);
 }
 
+/** One run of host work in an account and region: the statuses it writes, the commands it runs. */
 class HostRun {
   private readonly ecs: EcsPort;
   private readonly statuses = new Map<string, string>();
