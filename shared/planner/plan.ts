@@ -10,10 +10,11 @@ import { formatStatus, parseStatus, type Status } from "../domain/status";
 import { MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import { chunk } from "../util/collections";
 import { decideInstance, NOT_RUNNING, pendingCutoverSteps, readyForCutover, verdictStatus } from "./decide";
-import { sourceGroupUncollected } from "./handover";
+import { mayRetireSourceGroup, sourceGroupUncollected } from "./handover";
 import { isHeartbeating } from "./heartbeating";
 import {
   type Action,
+  type CutoverWait,
   DEFAULT_PLANNER_OPTIONS,
   type InstanceVerdict,
   type Observed,
@@ -168,10 +169,34 @@ export function plan(
           : {}),
         backfillJobExists: seen?.backfillJob !== undefined,
       });
-      if (steps.retire)
-        builder.action({ type: "retireSourceConfig", route: name, sourceAccount: source.account });
+      // Apply's order and checks: a handover cuts the copy first and retires only after it; the
+      // source config leaves its group only when every machine of the group is migrated.
+      const byPosition =
+        source.retire !== undefined && source.backfill !== undefined && route.backfill !== undefined;
       if (steps.createBackfill)
-        builder.action({ type: "createBackfill", route: name, sourceAccount: source.account });
+        builder.action({
+          type: "createBackfill",
+          route: name,
+          sourceAccount: source.account,
+          ...(byPosition ? { byPosition: true } : {}),
+        });
+      if (!steps.retire) continue;
+      const wait = { route: name, sourceAccount: source.account, step: "retireSourceConfig" } as const;
+      if (byPosition && steps.createBackfill) {
+        builder.wait({ ...wait, reason: "CopyNotCut" });
+        continue;
+      }
+      if (seen?.retireGroupIps !== undefined) {
+        const group = mayRetireSourceGroup(
+          seen.retireGroupIps.map((ip) => ({ ip })),
+          migratedIps.get(`${name}|${source.account}`) ?? new Set(),
+        );
+        if (!group.retire) {
+          builder.wait({ ...wait, reason: "SourceGroupNotMigrated", notMigrated: group.notMigrated });
+          continue;
+        }
+      }
+      builder.action({ type: "retireSourceConfig", route: name, sourceAccount: source.account });
     }
   }
 
@@ -222,6 +247,7 @@ function byIdentity(a: ObservedInstance, b: ObservedInstance): number {
 class PlanBuilder {
   private readonly actions: Action[] = [];
   private readonly verdicts: InstanceVerdict[] = [];
+  private readonly waits: CutoverWait[] = [];
   private readonly batches = new Map<
     string,
     { make: (ids: string[]) => Action; ids: string[]; size: number }
@@ -319,7 +345,11 @@ class PlanBuilder {
     );
   }
 
-  build(): { actions: Action[]; verdicts: InstanceVerdict[] } {
+  wait(wait: CutoverWait): void {
+    this.waits.push(wait);
+  }
+
+  build(): Plan {
     const batched: Action[] = [];
     for (const { make, ids, size } of this.batches.values()) {
       for (const slice of chunk(ids, size)) batched.push(make(slice));
@@ -339,7 +369,7 @@ class PlanBuilder {
       setStatus: 7,
     };
     const actions = [...this.actions, ...batched].sort((a, b) => order[a.type] - order[b.type]);
-    return { actions, verdicts: this.verdicts };
+    return { actions, verdicts: this.verdicts, waits: this.waits };
   }
 
   private batch(key: string, size: number, id: string, make: (ids: string[]) => Action): void {

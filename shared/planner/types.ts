@@ -59,7 +59,7 @@ export interface ObservedSource {
   retireBindingPresent?: boolean;
   /** The copy job recorded for this source, if any. */
   backfillJob?: { name: string; status: string };
-  /** IPs of the source machine group's machines, observed only while the source config is retired. */
+  /** IPs of the source machine group's machines (when the group could be listed). */
   retireGroupIps?: readonly string[];
 }
 
@@ -131,7 +131,27 @@ export type Action =
   | { type: "retireSourceConfig"; route: string; sourceAccount: string }
   /** Bind the retired source config to its group again: a machine of the group is collected by nobody. */
   | { type: "restoreSourceConfig"; route: string; sourceAccount: string; uncollected: string[] }
-  | { type: "createBackfill"; route: string; sourceAccount: string };
+  /**
+   * Create the history copy. `byPosition`: the route hands over from the source config, and apply
+   * cuts the copy only once both configs agree in every file (it reads the logstores: it may wait).
+   */
+  | { type: "createBackfill"; route: string; sourceAccount: string; byPosition?: boolean };
+
+/**
+ * A cutover step apply would not take now, and why: the same checks apply makes before it acts.
+ * - `CopyNotCut`: a handover retires the source config only after the copy is cut (the source must
+ *   keep reading until the copy's range is closed);
+ * - `SourceGroupNotMigrated`: unbinding reaches every machine of the source group, and these
+ *   machines (by IP) are not migrated hosts.
+ */
+export interface CutoverWait {
+  route: string;
+  sourceAccount: string;
+  step: "retireSourceConfig";
+  reason: "CopyNotCut" | "SourceGroupNotMigrated";
+  /** For `SourceGroupNotMigrated`: the group's machines that are not migrated, by IP. */
+  notMigrated?: string[];
+}
 
 /** Why an instance is where it is: what status and plan show per instance. */
 export interface InstanceVerdict {
@@ -148,4 +168,6 @@ export interface InstanceVerdict {
 export interface Plan {
   actions: Action[];
   verdicts: InstanceVerdict[];
+  /** Cutover steps held back by apply's checks (what `plan` shows instead of an action). */
+  waits: CutoverWait[];
 }

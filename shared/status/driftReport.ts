@@ -15,6 +15,7 @@ export type DriftKind =
   | "route-resource-missing"
   | "source-config-still-bound"
   | "copy-job-missing"
+  | "cutover-waiting"
   | "copy-job-failed"
   | "status-out-of-date"
   | "stranger-in-group";
@@ -139,7 +140,9 @@ export function buildDriftReport(config: RoutesFile, observed: Observed, result:
           accountId: action.sourceAccount,
           instanceIds: [],
           detail: "every instance collects, the history copy job does not exist",
-          remedy: "create the copy job (cutover)",
+          remedy: action.byPosition
+            ? "cut the copy by position once both configs agree in every file (apply reads both logstores and may wait), then create the copy jobs"
+            : "create the copy job (cutover)",
         });
         break;
       case "setStatus": {
@@ -158,6 +161,23 @@ export function buildDriftReport(config: RoutesFile, observed: Observed, result:
         break;
       }
     }
+  }
+
+  for (const wait of result.waits) {
+    items.push({
+      kind: "cutover-waiting",
+      route: wait.route,
+      accountId: wait.sourceAccount,
+      instanceIds: [],
+      detail:
+        wait.reason === "CopyNotCut"
+          ? "the source's old config stays bound until the copy is cut (the source keeps reading until the copy's range is closed)"
+          : `the source's old config stays bound: ${wait.notMigrated?.length ?? 0} machines of its group are not migrated (${(wait.notMigrated ?? []).slice(0, 5).join(", ")}${(wait.notMigrated?.length ?? 0) > 5 ? ", …" : ""}); unbinding would stop their collection`,
+      remedy:
+        wait.reason === "CopyNotCut"
+          ? "nothing: apply retires it after the cut"
+          : "tag those machines for the route, or take them out of the source group; the config is retired once every machine is migrated",
+    });
   }
 
   for (const stranger of observed.strangers ?? []) {

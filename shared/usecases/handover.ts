@@ -93,19 +93,22 @@ export async function prepareHandoverSources(
 
 /**
  * Whether a route source's old config is bound to its group (undefined: the group or project is
- * not there) and, when it is not, the IPs of the group's machines (a machine nobody collects brings
- * it back: README step 6). Reconcile and authorize both look through this.
+ * not there) and the IPs of the group's machines: when it is not bound, a machine nobody collects
+ * brings it back (README step 6); when it is (`whenBound`), they say whether apply may retire it.
+ * Reconcile and authorize both look through this.
  */
 export async function observeRetireBinding(
   sls: SlsPort,
   retire: NonNullable<RouteSource["retire"]>,
+  listMachines: { whenBound: boolean } = { whenBound: false },
 ): Promise<{ bound: boolean | undefined; groupIps?: string[] }> {
   const applied = await orMissing(() => sls.appliedConfigs(retire.machineGroup), undefined);
   if (applied === undefined) return { bound: undefined };
-  if (applied.includes(retire.config)) return { bound: true };
+  const bound = applied.includes(retire.config);
+  if (bound && !listMachines.whenBound) return { bound };
   const machines = await orMissing(() => sls.listMachines(retire.machineGroup), undefined);
   return {
-    bound: false,
+    bound,
     ...(machines === undefined ? {} : { groupIps: machines.map((machine) => machine.ip) }),
   };
 }

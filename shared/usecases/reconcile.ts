@@ -133,6 +133,7 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
         const binding = await observeRetireBinding(
           deps.sls({ accountId: source.account, region, project: retire.project }),
           retire,
+          { whenBound: true },
         );
         seen.retireBindingPresent = binding.bound ?? false;
         if (binding.groupIps !== undefined) seen.retireGroupIps = binding.groupIps;
@@ -412,7 +413,11 @@ export function filterPlan(
         ? { ...action, instanceIds: action.instanceIds.filter((id) => tagged.has(id)) }
         : action,
     );
-  return { actions, verdicts: result.verdicts.filter((v) => v.route === route || tagged.has(v.instanceId)) };
+  return {
+    actions,
+    verdicts: result.verdicts.filter((v) => v.route === route || tagged.has(v.instanceId)),
+    waits: result.waits.filter((wait) => wait.route === route),
+  };
 }
 
 /**

@@ -4,7 +4,14 @@ import { resolveRoute } from "../../shared/domain/routeResolution";
 import { formatStatus, parseStatus } from "../../shared/domain/status";
 import { plan } from "../../shared/planner/plan";
 import { sameSmbiosUuid } from "../../shared/planner/smbiosUuid";
-import type { Action, Observed, ObservedInstance, ObservedRoute } from "../../shared/planner/types";
+import type {
+  Action,
+  Observed,
+  ObservedInstance,
+  ObservedRoute,
+  ObservedSource,
+  Plan,
+} from "../../shared/planner/types";
 
 const config = loadRoutesConfig(join(__dirname, "../../config/routes.example.yaml"));
 const APP_B = "1700000000000397";
@@ -321,17 +328,57 @@ describe("planner: desired × observed → actions", () => {
     expect(result.verdicts[0]).toMatchObject({ stage: "pending", detail: "instance is Stopped" });
   });
 
-  test("cutover: all of a source's instances collect → retire the old config and create the copy job", () => {
-    const a = instance(tagged("app-b-prod", "collecting"));
-    const b = instance(tagged("app-b-prod", "collecting"));
-    const route = convergedRoute([a, b], { sources: { [APP_B]: { retireBindingPresent: true } } });
+  describe("cutover: apply's order and checks", () => {
+    const a = instance(tagged("app-b-prod", "collecting"), { privateIps: ["10.0.0.1"] });
+    const b = instance(tagged("app-b-prod", "collecting"), { privateIps: ["10.0.0.2"] });
+    const JOB = { name: "j", status: "RUNNING" };
+    const cases: Array<[string, ObservedSource, Plan["actions"], Plan["waits"]]> = [
+      [
+        "a handover without its copy: the copy is cut by position first, the retire waits for it",
+        { retireBindingPresent: true, retireGroupIps: ["10.0.0.1", "10.0.0.2"] },
+        [{ type: "createBackfill", route: "app-b-prod", sourceAccount: APP_B, byPosition: true }],
+        [{ route: "app-b-prod", sourceAccount: APP_B, step: "retireSourceConfig", reason: "CopyNotCut" }],
+      ],
+      [
+        "the copy cut, every machine of the source group migrated: retire",
+        { retireBindingPresent: true, retireGroupIps: ["10.0.0.1", "10.0.0.2"], backfillJob: JOB },
+        [{ type: "retireSourceConfig", route: "app-b-prod", sourceAccount: APP_B }],
+        [],
+      ],
+      [
+        "the copy cut, a machine of the source group not migrated: no retire, and the plan says why",
+        {
+          retireBindingPresent: true,
+          retireGroupIps: ["10.0.0.1", "10.0.0.2", "10.0.0.7"],
+          backfillJob: JOB,
+        },
+        [],
+        [
+          {
+            route: "app-b-prod",
+            sourceAccount: APP_B,
+            step: "retireSourceConfig",
+            reason: "SourceGroupNotMigrated",
+            notMigrated: ["10.0.0.7"],
+          },
+        ],
+      ],
+      [
+        "the source group could not be listed: apply checks it when it acts",
+        { retireBindingPresent: true, backfillJob: JOB },
+        [{ type: "retireSourceConfig", route: "app-b-prod", sourceAccount: APP_B }],
+        [],
+      ],
+      ["retired and copied: nothing", { retireBindingPresent: false, backfillJob: JOB }, [], []],
+    ];
+    test.each(cases)("%s", (_name, source, actions, waits) => {
+      const route = convergedRoute([a, b], { sources: { [APP_B]: source } });
 
-    const result = plan(config, observe([a, b], { "app-b-prod": route }));
+      const result = plan(config, observe([a, b], { "app-b-prod": route }));
 
-    expect(result.actions).toEqual([
-      { type: "retireSourceConfig", route: "app-b-prod", sourceAccount: APP_B },
-      { type: "createBackfill", route: "app-b-prod", sourceAccount: APP_B },
-    ]);
+      expect(result.actions).toEqual(actions);
+      expect(result.waits).toEqual(waits);
+    });
   });
 
   test("no cutover while one of the source's instances does not collect yet", () => {

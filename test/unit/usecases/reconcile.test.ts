@@ -262,7 +262,8 @@ describe("reconcile", () => {
 
     const outcome = await reconcile(deps);
 
-    expect(outcome.executed).toMatchObject({ retireSourceConfig: 1, createBackfill: 1 });
+    // A handover: the copy is cut first; the retire comes after it (apply's order).
+    expect(outcome.executed).toMatchObject({ retireSourceConfig: 0, createBackfill: 1 });
     expect(applies()).toEqual([
       expect.objectContaining({ type: "apply", accountId: APP_B, route: "app-b-prod" }),
     ]);
