@@ -66,6 +66,7 @@ interface Fleet {
     agentCrashEverySeconds?: number;
     tagAfterCutover?: boolean;
     untagAfterRetire?: boolean;
+    agentRestartAtCutover?: "clean" | "crash";
     writers: Writer[];
   }>;
 }
@@ -190,11 +191,26 @@ function scenarios(rate: number): Scenario[] {
         for (const writer of appLog(fleet)) writer.rotate = { mode: "rename", everySeconds: 60, keep: 2 };
       },
     },
+    delay(10, 60),
+    delay(60, 10),
     delay(120, 10),
     delay(10, 120),
     delay(60, 60),
     delay(60, 120),
     delay(120, 60),
+    {
+      name: "agents restarted at the cutover",
+      change: (fleet) => {
+        for (const entry of fleet.instances) entry.agentRestartAtCutover = "clean";
+      },
+    },
+    {
+      name: "agents crash at the cutover",
+      copiesExpected: true,
+      change: (fleet) => {
+        for (const entry of fleet.instances) entry.agentRestartAtCutover = "crash";
+      },
+    },
     {
       name: "agents crash every 120 s",
       copiesExpected: true,

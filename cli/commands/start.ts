@@ -221,6 +221,13 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
         fleetHosts.filter((host) => host.spec.untagAfterRetire).map((host) => host.instanceId),
       ),
       untagged: 0,
+      restartAtCut: new Map(
+        [...stack.fleet.hosts.values()].flatMap((host) =>
+          host.spec.agentRestartAtCutover === undefined
+            ? []
+            : [[host.instanceId, host.spec.agentRestartAtCutover] as const],
+        ),
+      ),
     };
     const tagged = await tagFleet(stack, productRoutes, new Set([...(byHand?.hosts ?? []), ...late.waiting]));
     io.err(
@@ -230,6 +237,8 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
       io.err(`tags     ${late.waiting.size} more instances are tagged once their route's copy is cut\n`);
     if (late.offboard.size > 0)
       io.err(`tags     ${late.offboard.size} instances are untagged once their source config is retired\n`);
+    if (late.restartAtCut.size > 0)
+      io.err(`agents   ${late.restartAtCut.size} agents are restarted once their route's copy is cut\n`);
     const byHandRun =
       byHand &&
       migrateByHand(stack, routes, byHand).catch((error: unknown) => {
@@ -358,7 +367,7 @@ async function watch(
   deadlineSeconds: number,
   failedOnTheWay: ReadonlySet<string>,
   byHand?: ByHandProgress,
-  late: LateHosts = { waiting: new Set(), offboard: new Set(), untagged: 0 },
+  late: LateHosts = { waiting: new Set(), offboard: new Set(), untagged: 0, restartAtCut: new Map() },
 ): Promise<{ wallMs: number; emulatedMs: number } | undefined> {
   const started = Date.now();
   let lastLine = "";
@@ -379,11 +388,17 @@ async function watch(
       io.err(`flow     ${renderFlow(flow, now)}\n`);
       flow = now;
     }
-    if (late.waiting.size + late.offboard.size > 0) await tagOnCue(stack, routes, late, io);
+    if (late.waiting.size + late.offboard.size + late.restartAtCut.size > 0)
+      await actOnCue(stack, routes, late, io, byHand);
     const unexpected = summary.unexpected.filter((host) => !byHand?.hosts.has(host.instanceId));
     const byHandOver = byHand === undefined || byHand.step === "done";
     if (byHand?.error !== undefined) return undefined;
-    if (unexpected.length === 0 && byHandOver && cutovers(stack, routes).every(cutoverSettled)) {
+    if (
+      unexpected.length === 0 &&
+      byHandOver &&
+      late.restartAtCut.size === 0 &&
+      cutovers(stack, routes).every(cutoverSettled)
+    ) {
       // Converged when first seen so; the 2 s after only confirm it holds.
       stableSince ??= { wallMs: Date.now(), emulatedMs: stack.emulator.now() };
       if (Date.now() - stableSince.wallMs >= 2000) return stableSince;
@@ -403,13 +418,21 @@ interface LateHosts {
   offboard: Set<string>;
   /** Hosts untagged so far. */
   untagged: number;
+  /** Agents restarted once their route's copy is cut (`agentRestartAtCutover`), until restarted. */
+  restartAtCut: Map<string, "clean" | "crash">;
 }
 
 /**
  * Tags each waiting host whose route's copy from its account has been cut (its base job exists),
  * and untags each host to offboard once it collects and its route's source config is retired.
  */
-async function tagOnCue(stack: LocalStack, routes: RoutesFile, late: LateHosts, io: CliIo): Promise<void> {
+async function actOnCue(
+  stack: LocalStack,
+  routes: RoutesFile,
+  late: LateHosts,
+  io: CliIo,
+  byHand: ByHandProgress | undefined,
+): Promise<void> {
   const states = cutovers(stack, routes);
   const stateOf = (id: string) => {
     const host = stack.fleet.host(id);
@@ -422,6 +445,17 @@ async function tagOnCue(stack: LocalStack, routes: RoutesFile, late: LateHosts, 
       return copyJob !== undefined && copyJob !== "none";
     }),
   );
+  // The manual procedure's cut is the old config's removal; the product's, the copy job's creation.
+  const byHandCut = byHand !== undefined && BY_HAND_CUT_STEPS.has(byHand.step);
+  for (const [id, how] of late.restartAtCut) {
+    const copyJob = stateOf(id)?.copyJob;
+    const atCut = byHand?.hosts.has(id) ? byHandCut : copyJob !== undefined && copyJob !== "none";
+    if (!atCut) continue;
+    late.restartAtCut.delete(id);
+    if (how === "crash") stack.fleet.collector.crash(id);
+    else stack.fleet.collector.restart(id);
+    io.err(`agents   ${id}: agent ${how === "crash" ? "crashed" : "restarted"} at its route's cutover\n`);
+  }
   if (cut.size > 0) {
     for (const id of cut) late.waiting.delete(id);
     const tagged = await tagFleet(stack, routes, new Set(), cut);
@@ -441,6 +475,14 @@ async function tagOnCue(stack: LocalStack, routes: RoutesFile, late: LateHosts, 
     io.err(`tags     ${untagged} instances untagged after their source config was retired\n`);
   }
 }
+
+/** The manual procedure's steps from the old config's removal on. */
+const BY_HAND_CUT_STEPS = new Set([
+  "old config removed from its group",
+  "history copy",
+  "waiting for the config changes to reach every agent",
+  "done",
+]);
 
 /** Lines per emulated second into each route's destination between two readings, and the total. */
 function renderFlow(

@@ -6,6 +6,7 @@ import {
   RoutesConfigError,
   summarizeRoutesConfig,
 } from "../../shared/config/routesConfig";
+import { unverifiedWindowsHandovers } from "../../shared/domain/routeResolution";
 import { readHostScripts } from "../../shared/hostscript/hostScripts";
 import { oversizedRevokes } from "../../shared/hostscript/routeActions";
 import { EXIT_INVALID_INPUT, EXIT_OK } from "../exitCodes";
@@ -50,6 +51,10 @@ export function validateConfig(file: string, io: CliIo): number {
               `  routes.${found.route}.identifier.${found.os}: ${found.identifier} is made of names others can see (${found.madeOf.join(", ")}): any host that knows the destination's UID can join the machine group, receive the route's config and write into its logstore; add a random part of ${MIN_SECRET_CHARACTERS} or more characters (e.g. from \`openssl rand -hex 6\`). On a route in use, a new identifier onboards its hosts again.\n`,
           )
           .join("")}`,
+      );
+    for (const route of unverifiedWindowsHandovers(config))
+      io.err(
+        `${file}: routes.${route}.handover.windows: protocol hands Windows hosts over by rules checked on Linux only: their lines may be lost or doubled at the cutover (run verify on the route after it)\n`,
       );
     return EXIT_OK;
   } catch (error) {

@@ -295,6 +295,20 @@ export class LogCollector {
     state.fingerprint = "";
   }
 
+  /**
+   * The agent is stopped and started again by its init script: the stop saves every reader's
+   * checkpoint and the readers close; packs read but not sent stay queued (the agent flushes
+   * them at the stop, or sends them after the start: either way they arrive once); every config
+   * is registered again, and each file is picked up from its checkpoint.
+   */
+  restart(instanceId: string): void {
+    const state = this.hosts.get(instanceId);
+    if (state === undefined) throw new Error(`no collecting agent on ${instanceId}`);
+    this.save(state);
+    this.closeReaders(state);
+    state.fingerprint = "";
+  }
+
   /** Saves every reader's offset now (what a clean stop and a config update do). */
   saveCheckpoints(instanceId: string): void {
     const state = this.hosts.get(instanceId);

@@ -95,6 +95,12 @@ export const simulatedInstanceSchema = instanceSchema
      * instance offboarded after the cutover): it must be revoked, and collected by its source again.
      */
     untagAfterRetire: z.boolean().default(false),
+    /**
+     * `start` restarts the host's agent once its route's copy from its account has been cut:
+     * `clean` (a stop saves the checkpoints, unsent packs are sent after the start) or `crash`
+     * (back to the last saved checkpoints, unsent packs lost). Once per host.
+     */
+    agentRestartAtCutover: z.enum(["clean", "crash"]).optional(),
   })
   .superRefine((instance, issues) => {
     if (instance.os === "windows" && instance.idleLogs.length > 0) {
@@ -262,6 +268,7 @@ export async function startSimulatedFleet(
         agentCrashEverySeconds: _x,
         tagAfterCutover: _t,
         untagAfterRetire: _o,
+        agentRestartAtCutover: _restart,
         ...ecs
       }) => ecs,
     ),
@@ -310,6 +317,7 @@ export async function startSimulatedFleet(
             logFiles: [...spec.writers.map((writer) => writer.path), ...spec.idleLogs],
             ...(spec.tagAfterCutover ? { tagAfterCutover: true } : {}),
             ...(spec.untagAfterRetire ? { untagAfterRetire: true } : {}),
+            ...(spec.agentRestartAtCutover ? { agentRestartAtCutover: spec.agentRestartAtCutover } : {}),
           },
           join(options.workDir, id),
           () => emulator.ecs.getInstance(id)?.status ?? "Released",

@@ -44,6 +44,8 @@ export interface SimulatedHostSpec {
   tagAfterCutover?: boolean;
   /** `start` untags it once its source config is retired (offboarded after the cutover). */
   untagAfterRetire?: boolean;
+  /** `start` restarts its agent once its route's copy is cut: cleanly, or as a crash. */
+  agentRestartAtCutover?: "clean" | "crash";
 }
 
 const RESTART_EVENTS = new Set(["start", "restart", "systemctl-restart"]);

@@ -140,6 +140,9 @@ const destination = z.strictObject({
   roleArn: roleArn.optional(),
 });
 
+/** The open-source agent saves checkpoints every 900 s; 60 s more for its jitter. */
+const DEFAULT_CHECKPOINT_SECONDS = 960;
+
 const routeSource = z.strictObject({
   account: accountUid,
   /** Stop the source account's old collection once the destination collects (the manual cutover step). */
@@ -196,8 +199,28 @@ const route = z.strictObject({
       sourceSilenceSeconds: z.number().int().min(60).max(86_400).default(300),
       /** The copy's range ends this long before the cutover looks, so late answers of a send are inside. */
       copyMarginSeconds: z.number().int().min(0).max(3_600).default(60),
+      /**
+       * The cut waits until each host's destination readers are this old: by then the agent has
+       * saved their checkpoints (every 15 minutes plus jitter: unverified for Alibaba's agent), so a
+       * crash after the cut re-reads lines instead of losing them. 0 does not wait.
+       */
+      checkpointSeconds: z.number().int().min(0).max(86_400).default(DEFAULT_CHECKPOINT_SECONDS),
+      /**
+       * What Windows hosts of a source that hands over get. The handover rests on the agent's
+       * reading rules, checked in its Linux code and on Linux hosts only (Windows: a 50 MB default
+       * tail, file identities of its own). `keep-source`: they are not onboarded (status
+       * `failed:HandoverUnverifiedOnWindows`) and keep their own collection, which is not retired
+       * while they are in its group. `protocol`: handed over like Linux hosts, unverified.
+       */
+      windows: z.enum(["keep-source", "protocol"]).default("keep-source"),
     })
-    .default({ configPropagationSeconds: 120, sourceSilenceSeconds: 300, copyMarginSeconds: 60 }),
+    .default({
+      configPropagationSeconds: 120,
+      sourceSilenceSeconds: 300,
+      copyMarginSeconds: 60,
+      checkpointSeconds: DEFAULT_CHECKPOINT_SECONDS,
+      windows: "keep-source",
+    }),
   backfill: z
     .strictObject({
       /** Start of the history to copy; the end is the cutover time unless `to` is given. */

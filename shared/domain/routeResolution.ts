@@ -42,7 +42,41 @@ export function resolveRoute(
       detail: `route ${tagValue} has no ${instance.os} settings`,
     };
   }
+  if (
+    instance.os === "windows" &&
+    route.handover.windows === "keep-source" &&
+    handsOver(route, instance.accountId)
+  ) {
+    return {
+      kind: "refused",
+      reason: "HandoverUnverifiedOnWindows",
+      detail: `route ${tagValue} hands account ${instance.accountId}'s hosts over from their old config, which is not verified on Windows: the host keeps its own collection (handover.windows: keep-source)`,
+    };
+  }
   return { kind: "route", name: tagValue, route };
+}
+
+/** Routes that hand Windows hosts over by the protocol (`handover.windows: protocol`), unverified there. */
+export function unverifiedWindowsHandovers(config: RoutesFile): string[] {
+  return Object.entries(config.routes)
+    .filter(
+      ([, route]) =>
+        route.handover.windows === "protocol" &&
+        route.logtailConfig.windows !== undefined &&
+        route.sources.some((source) => handsOver(route, source.account)),
+    )
+    .map(([name]) => name);
+}
+
+/** The route hands this account's hosts over from their old config (a `retire` with a copy). */
+export function handsOver(route: Route, accountId: string): boolean {
+  return (
+    route.backfill !== undefined &&
+    route.sources.some(
+      (source) =>
+        source.account === accountId && source.retire !== undefined && source.backfill !== undefined,
+    )
+  );
 }
 
 /**

@@ -25,6 +25,7 @@ export const REASON_CODES = [
   "RegionNotConfigured",
   "RouteNotAllowedForAccount",
   "OsNotSupportedByRoute",
+  "HandoverUnverifiedOnWindows",
   // The host cannot be reached or changed.
   "InstanceReleased",
   "CloudAssistantOffline",
@@ -45,6 +46,7 @@ export const REFUSAL_REASONS: ReadonlySet<ReasonCode> = new Set([
   "RegionNotConfigured",
   "RouteNotAllowedForAccount",
   "OsNotSupportedByRoute",
+  "HandoverUnverifiedOnWindows",
 ]);
 
 /** A refusal by the tag or the routes file: the host was never touched for it. */
@@ -112,6 +114,8 @@ export const REMEDIES: Record<ReasonCode, string> = {
   RouteNotAllowedForAccount: "add the account to the route's sources, or tag the instance with another route",
   OsNotSupportedByRoute:
     "give the route a machine group, identifier and Logtail config for this operating system",
+  HandoverUnverifiedOnWindows:
+    "the host keeps its own collection: the exactly-once handover is not verified on Windows. To move it anyway, set the route's handover.windows to protocol (its lines may then be lost or doubled at the cutover; verify counts them), or tag it for a route without retire",
   InstanceReleased: "nothing: the instance no longer exists",
   CloudAssistantOffline: "start or install the Cloud Assistant agent on the instance",
   HostScriptFailed: "run the host script's inspect on the instance and read its error",

@@ -160,6 +160,14 @@ export interface HandoverTiming {
    * this long, of which the source shipped nothing, is one the source does not read.
    */
   sourceSilenceSeconds: number;
+  /**
+   * How long after a host's first destination line the agent has saved a checkpoint of every
+   * destination reader it opened then (the agent saves them every 15 minutes, plus jitter). A
+   * crash before that restarts those readers at the end of their files (`TailSizeKB: 0`) and the
+   * lines read but not sent are lost to the destination; before the cut the copy repairs such a
+   * hole, after it nothing does. So the cut waits this long; 0 does not wait.
+   */
+  checkpointSeconds: number;
 }
 
 export type HandoverVerdict =
@@ -181,6 +189,8 @@ export type HandoverVerdict =
        * pack still on its way, past where the source has shipped, or more than one script holds.
        */
       holesSettling: FilePosition[];
+      /** Migrated hosts whose destination readers may not have a checkpoint yet (HandoverTiming.checkpointSeconds). */
+      checkpointPending: string[];
     };
 
 /**
@@ -298,10 +308,22 @@ export function decideHandover(facts: HandoverFacts, timing: HandoverTiming): Ha
       ...sourceUnplacedAfter.filter((host) => migrated(host.host, host.ip)).map((host) => host.host),
     ]),
   ].sort();
+  // A host's destination readers date from its first destination line (the config's arrival).
+  const firstRead = new Map<string, number>();
+  for (const start of destinationFirst)
+    firstRead.set(start.host, Math.min(firstRead.get(start.host) ?? Number.POSITIVE_INFINITY, start.since));
+  const checkpointPending = [...firstRead]
+    .filter(([, since]) => timing.now - since < timing.checkpointSeconds)
+    .map(([host]) => host)
+    .sort();
   exclusions.sort(comparePositions);
   holesSettling.sort(comparePositions);
-  return behind.length > 0 || unread.length > 0 || metaPending.length > 0 || holesSettling.length > 0
-    ? { kind: "waiting", behind, unread, metaPending, holesSettling }
+  return behind.length > 0 ||
+    unread.length > 0 ||
+    metaPending.length > 0 ||
+    holesSettling.length > 0 ||
+    checkpointPending.length > 0
+    ? { kind: "waiting", behind, unread, metaPending, holesSettling, checkpointPending }
     : { kind: "ready", exclusions };
 }
 

@@ -191,9 +191,9 @@ export interface VerifyReport {
   copyJobs: CopyJobState[];
   /**
    * Per host, lines the source received after the cutover in files the destination does not read:
-   * what stays in the source only. A host that was not migrated (declared `AgentTooOld`, failed,
-   * never tagged) or a file outside the route's paths; or lines read after the host left the route
-   * (LEFT_ROUTE_SECONDS). Counted, not part of `ok`: the route says these hosts keep their own
+   * what stays in the source only. A host that was not migrated (declared `AgentTooOld` or
+   * `HandoverUnverifiedOnWindows`, failed, never tagged) or a file outside the route's paths; or
+   * lines read after the host left the route (LEFT_ROUTE_SECONDS). Counted, not part of `ok`: the route says these hosts keep their own
    * collection.
    */
   sourceOnly: Array<{ host: string; files: number; lines: number }>;

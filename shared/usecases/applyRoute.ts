@@ -353,7 +353,12 @@ async function maybeCutover(
         { sls: backfillSls, logstore: source.backfill.logstore },
         { from: fromTime, until },
         migratedIps,
-        { now: nowSeconds, until, sourceSilenceSeconds: route.handover.sourceSilenceSeconds },
+        {
+          now: nowSeconds,
+          until,
+          sourceSilenceSeconds: route.handover.sourceSilenceSeconds,
+          checkpointSeconds: route.handover.checkpointSeconds,
+        },
       );
       if (verdict.kind === "waiting") {
         await waitForHandover(deps, message, verdict, cutoverLog, "");
@@ -426,6 +431,7 @@ async function maybeCutover(
       migratedIps,
       copyMarginSeconds: route.handover.copyMarginSeconds,
       sourceSilenceSeconds: route.handover.sourceSilenceSeconds,
+      checkpointSeconds: route.handover.checkpointSeconds,
       cutoverLog,
     });
     if (!made) return undefined;
@@ -517,6 +523,7 @@ async function copyLaterRound(
     migratedIps: ReadonlySet<string>;
     copyMarginSeconds: number;
     sourceSilenceSeconds: number;
+    checkpointSeconds: number;
     cutoverLog: ReturnType<typeof keyedLog>;
   },
 ): Promise<boolean> {
@@ -551,7 +558,12 @@ async function copyLaterRound(
     round.source,
     { from: round.job.fromTime, until, destinationFrom: firstCut },
     round.migratedIps,
-    { now: nowSeconds, until, sourceSilenceSeconds: round.sourceSilenceSeconds },
+    {
+      now: nowSeconds,
+      until,
+      sourceSilenceSeconds: round.sourceSilenceSeconds,
+      checkpointSeconds: round.checkpointSeconds,
+    },
     new Set(names),
   );
   const what = `${hosts.length} hosts migrated after the copy was cut (first: ${names[0]})`;
@@ -607,6 +619,9 @@ async function waitForHandover(
         : "",
       verdict.holesSettling.length > 0
         ? `the destination lost lines of ${verdict.holesSettling.length} files less than ${HOLE_SETTLE_SECONDS} s ago (first: host ${verdict.holesSettling[0]?.host} inode ${verdict.holesSettling[0]?.inode}): waiting for a resent pack before copying them`
+        : "",
+      verdict.checkpointPending.length > 0
+        ? `the destination readers of ${verdict.checkpointPending.length} hosts may have no checkpoint yet (first: ${verdict.checkpointPending[0]}): a crash after the cut would lose their unsent lines`
         : "",
     ]
       .filter((part) => part !== "")

@@ -59,6 +59,28 @@ describe("logtail-xacct validate-config", () => {
     expect(io.stderr()).toBe("");
   });
 
+  test("Windows hosts handed over by the protocol (handover.windows: protocol): valid, with a warning", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ltx-cli-"));
+    const file = join(dir, "routes.yaml");
+    const routes = parseYaml(readFileSync(EXAMPLE, "utf8")) as {
+      routes: Record<string, { handover?: Record<string, unknown> }>;
+    };
+    const route = routes.routes["app-b-prod"];
+    if (route === undefined) throw new Error("the example has no app-b-prod");
+    route.handover = { windows: "protocol" };
+    writeFileSync(file, stringifyYaml(routes));
+    const io = bufferIo();
+
+    expect(await main(["validate-config", file], io)).toBe(0);
+    expect(io.stderr()).toContain(
+      `${file}: routes.app-b-prod.handover.windows: protocol hands Windows hosts over by rules checked on Linux only`,
+    );
+    // The default keeps them on their own collection: no such warning.
+    const quiet = bufferIo();
+    await main(["validate-config", EXAMPLE], quiet);
+    expect(quiet.stderr()).not.toContain("handover.windows");
+  });
+
   test("an invalid file: exit 1 and every problem with its path and line on stderr", async () => {
     const file = badCopy();
     const io = bufferIo();

@@ -27,7 +27,8 @@ import {
 const NOW = 1_775_000_000;
 const UNTIL = NOW - 60;
 const SILENCE = 300;
-const timing = { now: NOW, until: UNTIL, sourceSilenceSeconds: SILENCE };
+// No checkpoint wait unless a test asks for one.
+const timing = { now: NOW, until: UNTIL, sourceSilenceSeconds: SILENCE, checkpointSeconds: 0 };
 
 type Verdict =
   | { kind: "ready"; exclusions: Array<{ host: string; inode: string; offset: number }> }
@@ -123,6 +124,7 @@ describe("decideHandover", () => {
         unread: [],
         metaPending: [],
         holesSettling: [],
+        checkpointPending: [],
       },
     ],
     [
@@ -135,6 +137,7 @@ describe("decideHandover", () => {
         unread: [],
         metaPending: [],
         holesSettling: [],
+        checkpointPending: [],
       },
     ],
     [
@@ -147,6 +150,7 @@ describe("decideHandover", () => {
         unread: [],
         metaPending: [],
         holesSettling: [],
+        checkpointPending: [],
       },
     ],
     [
@@ -165,6 +169,7 @@ describe("decideHandover", () => {
         unread: [],
         metaPending: [],
         holesSettling: [],
+        checkpointPending: [],
       },
     ],
     [
@@ -177,6 +182,7 @@ describe("decideHandover", () => {
         unread: [{ host: "h1", inode: "12", offset: 900 }],
         metaPending: [],
         holesSettling: [],
+        checkpointPending: [],
       },
     ],
     [
@@ -207,6 +213,7 @@ describe("decideHandover", () => {
         unread: [],
         metaPending: [],
         holesSettling: [],
+        checkpointPending: [],
       },
     ],
     [
@@ -219,6 +226,7 @@ describe("decideHandover", () => {
         unread: [{ host: "h2", inode: "21", offset: 50 }],
         metaPending: [],
         holesSettling: [],
+        checkpointPending: [],
       },
     ],
     [
@@ -249,6 +257,7 @@ describe("decideHandover", () => {
         ],
         metaPending: [],
         holesSettling: [],
+        checkpointPending: [],
       },
     ],
   ];
@@ -316,6 +325,7 @@ describe("decideHandover", () => {
         unread: [],
         metaPending: [],
         holesSettling: [],
+        checkpointPending: [],
       });
     });
 
@@ -361,6 +371,7 @@ describe("decideHandover", () => {
       unread: [{ host: "h9", inode: "5", offset: 70 }],
       metaPending: [],
       holesSettling: [],
+      checkpointPending: [],
     });
     expect(decide([], [progress], timing, { migratedIps: ["10.0.0.8"] })).toEqual({
       kind: "ready",
@@ -386,6 +397,7 @@ describe("decideHandover", () => {
       unread: [{ host: "h1", inode: "11", offset: 0 }],
       metaPending: [],
       holesSettling: [],
+      checkpointPending: [],
     });
     // The destination reads it: the lines after UNTIL are its own.
     expect(
@@ -509,6 +521,34 @@ describe("destinationMayStart", () => {
   test("a propagation of 0 s starts as soon as every source config has meta, and never before", () => {
     expect(destinationMayStart([meta(T)], T, 0)).toEqual({ start: true, missingSources: 0 });
     expect(destinationMayStart([noMeta(T - 86_400)], T, 0)).toMatchObject({ start: false });
+  });
+});
+
+describe("decideHandover: the destination readers' checkpoints", () => {
+  const withCheckpoint = (seconds: number) => ({ ...timing, checkpointSeconds: seconds });
+  // h1's destination began 1,000 s ago (its readers were checkpointed since), h2's 300 s ago.
+  const starts = [dest("h1", "11", 500, 1_000), dest("h1", "12", 0, 200), dest("h2", "21", 700, 300)];
+  const shipped = [src("h1", "11", 620), src("h2", "21", 800)];
+
+  test("a host whose first destination line is younger than checkpointSeconds holds the cut back", () => {
+    expect(decide(starts, shipped, withCheckpoint(960))).toEqual({
+      kind: "waiting",
+      behind: [],
+      unread: [],
+      metaPending: [],
+      holesSettling: [],
+      checkpointPending: ["h2"],
+    });
+  });
+
+  test("a host's readers date from its first destination line, not from each file's", () => {
+    // h1's file 12 began 200 s ago (a rotated file): h1 is judged by its first line, 1,000 s ago.
+    expect(decide(starts.slice(0, 2), shipped.slice(0, 1), withCheckpoint(960)).kind).toBe("ready");
+  });
+
+  test("once every host is old enough, or with checkpointSeconds 0, the cut is made", () => {
+    expect(decide(starts, shipped, withCheckpoint(300)).kind).toBe("ready");
+    expect(decide(starts, shipped, withCheckpoint(0)).kind).toBe("ready");
   });
 });
 

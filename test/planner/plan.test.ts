@@ -12,6 +12,7 @@ import type {
   ObservedSource,
   Plan,
 } from "../../shared/planner/types";
+import { buildDriftReport } from "../../shared/status/driftReport";
 
 const config = loadRoutesConfig(join(__dirname, "../../config/routes.example.yaml"));
 const APP_B = "1700000000000397";
@@ -307,6 +308,12 @@ describe("planner: desired × observed → actions", () => {
       "failed:RouteNotAllowedForAccount",
     ],
     ["an OS the route lacks", tagged("payments-prod"), { os: "windows" }, "failed:OsNotSupportedByRoute"],
+    [
+      "Windows on a source that hands over (handover.windows: keep-source)",
+      tagged(),
+      { os: "windows" },
+      "failed:HandoverUnverifiedOnWindows",
+    ],
     ["Cloud Assistant offline", tagged(), { cloudAssistantOnline: false }, "failed:CloudAssistantOffline"],
   ])("refused: %s → %s, no host command", (_name, tags, extra, status) => {
     const vm = instance(tags, extra);
@@ -371,6 +378,26 @@ describe("planner: desired × observed → actions", () => {
       ],
       ["retired and copied: nothing", { retireBindingPresent: false, backfillJob: JOB }, [], []],
     ];
+    test("plan shows a held retire as cutover-waiting, with the machines that keep it", () => {
+      const route = convergedRoute([a, b], {
+        sources: {
+          [APP_B]: { retireBindingPresent: true, retireGroupIps: ["10.0.0.1", "10.0.0.7"], backfillJob: JOB },
+        },
+      });
+      const observed = observe([a, b], { "app-b-prod": route });
+
+      const drift = buildDriftReport(config, observed, plan(config, observed));
+
+      expect(drift.items).toEqual([
+        expect.objectContaining({
+          kind: "cutover-waiting",
+          route: "app-b-prod",
+          accountId: APP_B,
+          detail: expect.stringContaining("1 machines of its group are not migrated (10.0.0.7)"),
+        }),
+      ]);
+    });
+
     test.each(cases)("%s", (_name, source, actions, waits) => {
       const route = convergedRoute([a, b], { sources: { [APP_B]: source } });
 
@@ -470,6 +497,16 @@ describe("planner: desired × observed → actions", () => {
   });
 
   test("batches never mix accounts, regions, routes or operating systems", () => {
+    // app-b hands over: its Windows hosts take part only with handover.windows: protocol.
+    const route = config.routes["app-b-prod"];
+    if (route === undefined) throw new Error("the example has no app-b-prod");
+    const windowsHandedOver = {
+      ...config,
+      routes: {
+        ...config.routes,
+        "app-b-prod": { ...route, handover: { ...route.handover, windows: "protocol" as const } },
+      },
+    };
     const vms = [
       instance(tagged()),
       instance(tagged(), { region: "cn-shanghai" }),
@@ -477,7 +514,7 @@ describe("planner: desired × observed → actions", () => {
       instance(tagged("payments-prod"), { accountId: PAYMENTS }),
     ];
 
-    const authorize = plan(config, observe(vms)).actions.filter((a) => a.type === "authorize");
+    const authorize = plan(windowsHandedOver, observe(vms)).actions.filter((a) => a.type === "authorize");
 
     expect(authorize).toHaveLength(4);
     expect(authorize.every((a) => a.instanceIds.length === 1)).toBe(true);

@@ -5,6 +5,7 @@
  * scenarios as test/pipeline/applyRoute.test.ts, without the stack.
  */
 
+import type { RoutesFile } from "../../../shared/config/routesSchema";
 import { copyJobName, copyPartName } from "../../../shared/domain/copyJob";
 import {
   type ApplyMessage,
@@ -25,6 +26,7 @@ import {
   machineOf,
   PAYMENTS,
   REGION,
+  ROUTES,
   routeFor,
   tags,
   type UseCaseDeps,
@@ -431,6 +433,23 @@ describe("applyRoute: the exactly-once handover", () => {
     );
   };
 
+  /** The routes file with app-b-prod's handover waiting this long for the destination's checkpoints. */
+  const checkpointWait = (seconds: number): RoutesFile => {
+    const route = ROUTES.routes["app-b-prod"];
+    if (route === undefined) throw new Error("the example has no app-b-prod");
+    return {
+      ...ROUTES,
+      routes: {
+        ...ROUTES.routes,
+        "app-b-prod": { ...route, handover: { ...route.handover, checkpointSeconds: seconds } },
+      },
+    };
+  };
+  // The cut's other rules without the checkpoint wait, which has its own test.
+  beforeEach(() => {
+    deps = useCaseDeps(cloud, { config: checkpointWait(0) });
+  });
+
   describe("the gate: the destination config waits for the source config's position meta", () => {
     beforeEach(() => {
       // The customer's config as it was: no position meta.
@@ -544,6 +563,33 @@ describe("applyRoute: the exactly-once handover", () => {
       expect(query?.query).toContain(`cast("__tag__:__receive_time__" as bigint) < ${until()}`);
     });
 
+    test("destination readers younger than checkpointSeconds (default 960) hold the cut back", async () => {
+      deps = useCaseDeps(cloud, { config: checkpointWait(960) });
+      heartbeat(...IDS);
+      // The source is past F: only the readers' age holds the cut back.
+      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 900]);
+      sourceLast(["app-b-1", "11", 620, until() - 5]);
+
+      expect((await applyRoute(deps, applyMessage())).cutover).toBeUndefined();
+      expect(argsOf(sourceProject().calls, "createEtl")).toEqual([]);
+      expect(binding()).toEqual(["app-b-files"]);
+      expect(applies()).toEqual([
+        { ok: true, message: applyMessage({ handoverChecks: 1 }), delaySeconds: 30 },
+      ]);
+      expect(cloud.logs).toContainEqual(
+        expect.objectContaining({
+          reason: "HandoverWaiting",
+          detail: expect.stringContaining(
+            "the destination readers of 1 hosts may have no checkpoint yet (first: app-b-1)",
+          ),
+        }),
+      );
+
+      // 960 s after the host's first destination line the cut is made.
+      destinationFirst(["app-b-1", "11", 500, nowSeconds() - 960]);
+      expect((await applyRoute(deps, applyMessage())).cutover).toEqual({ retired: true, backfillJob: JOB });
+    });
+
     test("the checks count up; the 120th is the last", async () => {
       heartbeat(...IDS);
       destinationFirst(["app-b-1", "11", 500, nowSeconds() - 90]);
@@ -644,9 +690,9 @@ describe("applyRoute: the exactly-once handover", () => {
     });
 
     test("the route's SPL runs after the filter in every part", async () => {
-      const route = APP_B_PROD.route;
-      const backfill = route.backfill;
-      if (!backfill) throw new Error("app-b-prod has no backfill");
+      const route = deps.config.routes["app-b-prod"];
+      const backfill = route?.backfill;
+      if (!route || !backfill) throw new Error("app-b-prod has no backfill");
       const config = {
         ...deps.config,
         routes: {

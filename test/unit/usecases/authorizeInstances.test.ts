@@ -3,6 +3,7 @@
  * ends with, what goes to the heartbeat queue and what the log says. The same scenarios as
  * test/pipeline/authorizeInstances.test.ts and slowHosts.test.ts, without the stack.
  */
+import type { RoutesFile } from "../../../shared/config/routesSchema";
 import { HUB_QUEUES } from "../../../shared/messages/queueMessages";
 import type { InvocationResult } from "../../../shared/ports";
 import { authorizeInstances } from "../../../shared/usecases/authorizeInstances";
@@ -72,6 +73,15 @@ function withRoutesLike(template: string, count: number, identifier: (i: number)
   return { ...ROUTES, routes };
 }
 
+/** The example's routes with app-b-prod's Windows hosts handed over as `windows` says. */
+const handoverForWindows = (windows: "keep-source" | "protocol"): RoutesFile => {
+  const route = ROUTES.routes["app-b-prod"];
+  if (route === undefined) throw new Error("the example has no app-b-prod");
+  return {
+    ...ROUTES,
+    routes: { ...ROUTES.routes, "app-b-prod": { ...route, handover: { ...route.handover, windows } } },
+  };
+};
 const authorizeWords = (identifier: string) => ["authorize", "--uid", HUB, "--id", identifier];
 const revokeWords = (identifier: string, other: string) => [
   "revoke",
@@ -130,6 +140,8 @@ describe("authorizeInstances: onboarding", () => {
   });
 
   test("a Windows host gets the PowerShell command with the route's Windows identifier", async () => {
+    // app-b hands over: its Windows hosts take part only with handover.windows: protocol.
+    deps = useCaseDeps(cloud, { config: handoverForWindows("protocol") });
     cloud.add(instance("i-bp1win0000001", { os: "windows", tags: APP_B_PROD }));
 
     await authorize(["i-bp1win0000001"]);
@@ -150,6 +162,7 @@ describe("authorizeInstances: onboarding", () => {
   });
 
   test("a Linux host an earlier authorize set up is authorized with --adopt, in its own command; fresh and Windows hosts without", async () => {
+    deps = useCaseDeps(cloud, { config: handoverForWindows("protocol") });
     cloud.add(
       instance("i-bp1web0000001", { tags: APP_B_PROD }),
       instance("i-bp1web0000002", { tags: tags("app-b-prod", "collecting") }),
@@ -303,6 +316,29 @@ describe("authorizeInstances: refusals", () => {
 
     expect(cloud.status("i-bp1win0000001")).toBe("failed:OsNotSupportedByRoute");
     expect(commands(PAYMENTS)).toEqual([]);
+  });
+
+  describe("Windows hosts of a source that hands over from its old config (app-b on app-b-prod)", () => {
+    const WINDOWS = "i-bp1win0000002";
+    beforeEach(() => {
+      cloud.add(instance(WINDOWS, { os: "windows", tags: APP_B_PROD }));
+    });
+
+    test("by default they keep their own collection: refused, no host command", async () => {
+      await authorize([WINDOWS], APP_B);
+
+      expect(cloud.status(WINDOWS)).toBe("failed:HandoverUnverifiedOnWindows");
+      expect(commands(APP_B)).toEqual([]);
+    });
+
+    test("handover.windows: protocol onboards them like Linux hosts", async () => {
+      deps = useCaseDeps(cloud, { config: handoverForWindows("protocol") });
+
+      await authorize([WINDOWS], APP_B);
+
+      expect(cloud.status(WINDOWS)).not.toMatch(/^failed:/);
+      expect(commands(APP_B)).toHaveLength(1);
+    });
   });
 
   test.each([
