@@ -5,7 +5,7 @@
  * converged changes nothing — and batched by (account, region, route, OS) within the API limits.
  */
 import { OPERATING_SYSTEMS, type OperatingSystem, type Route, type RoutesFile } from "../config/routesSchema";
-import { resolveRoute } from "../domain/routeResolution";
+import { handsOver, resolveRoute } from "../domain/routeResolution";
 import { formatStatus, parseStatus, type Status } from "../domain/status";
 import { MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
 import { chunk } from "../util/collections";
@@ -171,8 +171,7 @@ export function plan(
       });
       // Apply's order and checks: a handover cuts the copy first and retires only after it; the
       // source config leaves its group only when every machine of the group is migrated.
-      const byPosition =
-        source.retire !== undefined && source.backfill !== undefined && route.backfill !== undefined;
+      const byPosition = handsOver(route, source.account);
       if (steps.createBackfill)
         builder.action({
           type: "createBackfill",

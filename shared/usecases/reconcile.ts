@@ -215,6 +215,22 @@ export async function reconcile(
     restoreSourceConfig: 0,
     createBackfill: 0,
   };
+  // A retire the source group holds back is not sent to apply: the log says why, as apply would.
+  for (const wait of result.waits) {
+    if (wait.reason !== "SourceGroupNotMigrated") continue;
+    const notMigrated = wait.notMigrated ?? [];
+    deps.log({
+      action: "retire-source-config",
+      outcome: "skipped",
+      reason: wait.reason,
+      accountId: wait.sourceAccount,
+      // Where reconcile observed the source group: the account's first region.
+      region: deps.config.sourceAccounts.find((a) => a.uid === wait.sourceAccount)?.regions[0] ?? "",
+      route: wait.route,
+      instanceIds: [],
+      detail: `stays bound: ${notMigrated.length} machines of the source group are not migrated (${notMigrated.slice(0, 5).join(", ")}${notMigrated.length > 5 ? ", …" : ""})`,
+    });
+  }
   const total = result.actions.length;
   let done = 0;
   const acted = (what: string, count = 1) => {

@@ -28,10 +28,16 @@ interface Delivery {
 type Verdict = Pick<VerifyReport, "route" | "ok" | "totals">;
 
 type Fleet = {
-  accounts: Array<{ name: string; agentConfigDelaySeconds?: number; putLogsAnswerLoss?: number }>;
+  accounts: Array<{
+    name: string;
+    agentConfigDelaySeconds?: number;
+    putLogsAnswerLoss?: number;
+    copyJobRestart?: { afterSeconds: number; resumesFrom: "stop" | "lastSave"; linesPerSecond?: number };
+  }>;
   instances: Array<{
     count: number;
     name?: string;
+    agentVersion?: string;
     agentCrashEverySeconds?: number;
     tagAfterCutover?: boolean;
     untagAfterRetire?: boolean;
@@ -82,6 +88,8 @@ describeRequiring(sandboxRequirement(), "exactly-once handover scenarios (ledger
     ["120 s late from the source account (the propagation wait), 10 s from the hub", 120, 10],
     ["10 s late from the source account, 60 s from the hub", 10, 60],
     ["60 s late from the source account, 10 s from the hub", 60, 10],
+    ["10 s late from the source account, 120 s from the hub", 10, 120],
+    ["120 s late from the source account, 60 s from the hub", 120, 60],
   ])(
     "%s: every line once",
     async (_what, sourceDelay, hubDelay) => {
@@ -214,6 +222,36 @@ describeRequiring(sandboxRequirement(), "exactly-once handover scenarios (ledger
       expect(delivery.missing).toBe(0);
       expect(verdict.totals).toMatchObject({ missing: 0, unplacedMissing: 0, unplacedExtra: 0 });
       if (how === "clean") {
+        expect(delivery).toMatchObject({ duplicated: 0, extraCopies: 0 });
+        expect(verdict.ok).toBe(true);
+      } else {
+        expect(delivery.extraCopies).toBeGreaterThan(0);
+        expect(copiesFound(verdict.totals)).toBe(delivery.extraCopies);
+      }
+    },
+    300_000,
+  );
+
+  // The copy service restarts the job mid-copy (after its first periodic save at 65 s; the copy
+  // slowed to 50 lines/s so that the restart at 90 s lands in it). Resumed where it stopped, it
+  // copies each line once; resumed from its last save, it copies again what it copied since:
+  // copies of the service's own, which verify finds.
+  test.each([
+    ["where it stopped", "stop"],
+    ["its last save", "lastSave"],
+  ] as const)(
+    "the copy job restarted, resuming from %s: nothing lost",
+    async (_what, resumesFrom) => {
+      const { delivery, verdict } = await run(`copy-restart-${resumesFrom}`, (fleet) => {
+        for (const account of fleet.accounts)
+          if (account.name === "app-b")
+            account.copyJobRestart = { afterSeconds: 90, resumesFrom, linesPerSecond: 50 };
+      });
+
+      expect(delivery.written).toBeGreaterThan(1_000);
+      expect(delivery.missing).toBe(0);
+      expect(verdict.totals).toMatchObject({ missing: 0, unplacedMissing: 0, unplacedExtra: 0 });
+      if (resumesFrom === "stop") {
         expect(delivery).toMatchObject({ duplicated: 0, extraCopies: 0 });
         expect(verdict.ok).toBe(true);
       } else {

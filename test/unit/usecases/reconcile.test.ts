@@ -277,6 +277,29 @@ describe("reconcile", () => {
     expect(argsOf(sourceProject().calls, "createEtl")).toEqual([]);
   });
 
+  test("the copy cut, a machine of the source group not migrated: no retire is sent, the log says why", async () => {
+    convergedFleet();
+    sourceProject().machineGroups.set("app-b-servers", ["app-b-legacy"]);
+    sourceProject().bindings.set("app-b-servers", new Set(["app-b-files"]));
+    sourceProject().machines.set("app-b-servers", [
+      { machineUniqueId: "LEGACY-9", userdefinedId: "app-b-legacy", lastHeartbeatTime: 0, ip: "10.9.9.9" },
+    ]);
+
+    const outcome = await reconcile(deps);
+
+    expect(outcome.executed).toMatchObject({ retireSourceConfig: 0, createBackfill: 0 });
+    expect(applies()).toEqual([]);
+    expect(cloud.logs).toContainEqual(
+      expect.objectContaining({
+        action: "retire-source-config",
+        outcome: "skipped",
+        reason: "SourceGroupNotMigrated",
+        route: "app-b-prod",
+        detail: expect.stringContaining("1 machines of the source group are not migrated (10.9.9.9)"),
+      }),
+    );
+  });
+
   test("an apply message never names an instance the route refuses (another account tagging this route)", async () => {
     cloud.add(
       instance("i-bp1recon00001", { tags: tags("app-b-prod") }),
