@@ -173,8 +173,10 @@ describeRequiring(sandboxRequirement(), "operator commands on the local stack", 
     expect(third.code).toBe(0);
     expect((JSON.parse(third.out) as { status: FleetReport }).status.totals).toEqual({ collecting: 5 });
 
-    // app-b's own config never read these files: past its silence window the handover cuts over.
-    await letLinesFlow(config.routes["app-b-prod"]?.handover.sourceSilenceSeconds ?? 0, 10);
+    // app-b's own config never read these files: past its silence window, and once the
+    // destination's readers have a checkpoint (checkpointSeconds), the handover cuts over.
+    const handover = config.routes["app-b-prod"]?.handover;
+    await letLinesFlow(Math.max(handover?.sourceSilenceSeconds ?? 0, handover?.checkpointSeconds ?? 0), 10);
     const fourth = await cli("reconcile", "--json");
     expect(fourth.code).toBe(0);
     const report = (JSON.parse(fourth.out) as { status: FleetReport }).status;
