@@ -67,7 +67,13 @@ async function run(
   const file = join(workDir, `${name}.yaml`);
   writeFileSync(file, stringifyYaml(fleet));
   const io = bufferIo();
-  const code = await main(["start", "--fleet", file, "--exit-when-converged", "--json", ...startOptions], io);
+  // A migration waits about 960 emulated seconds for the destination readers' checkpoints (48 s
+  // of wall time at ×20, alone): start's default deadline (115 s) is too short beside other suites.
+  const deadline = startOptions.includes("--deadline") ? [] : ["--deadline", "300"];
+  const code = await main(
+    ["start", "--fleet", file, "--exit-when-converged", "--json", ...deadline, ...startOptions],
+    io,
+  );
   if (code !== 0) throw new Error(`start ${name} exited ${code}:\n${io.stderr().slice(-2000)}`);
   const summary = JSON.parse(io.stdout().trim().split("\n").at(-1) ?? "{}");
   const delivery = (summary.delivery as Delivery[]).find((route) => route.route === "app-b-prod");
@@ -120,7 +126,7 @@ describeRequiring(sandboxRequirement(), "exactly-once handover scenarios (ledger
       expect(delivery.once).toBe(delivery.written);
       expect(verdict.ok).toBe(true);
     },
-    300_000,
+    360_000,
   );
 
   // Rotation inside the handoff: a reused inode number (rename) and an inode holding one file after
@@ -142,7 +148,7 @@ describeRequiring(sandboxRequirement(), "exactly-once handover scenarios (ledger
       expect(verdict.totals.extraCopies).toBe(delivery.extraCopies);
       expect(verdict.ok).toBe(true);
     },
-    300_000,
+    360_000,
   );
 
   // A host of the source group tagged once the copy was cut: the first round copied it whole up to
@@ -161,7 +167,7 @@ describeRequiring(sandboxRequirement(), "exactly-once handover scenarios (ledger
     expect(delivery).toMatchObject({ duplicated: 0, missing: 0 });
     expect(delivery.once).toBe(delivery.written);
     expect(verdict.ok).toBe(true);
-  }, 300_000);
+  }, 360_000);
 
   // A machine of the source group untagged once the source config was retired: the revoke takes it
   // out of the destination, and the retired config no longer reaches it. The config goes back to
@@ -183,7 +189,7 @@ describeRequiring(sandboxRequirement(), "exactly-once handover scenarios (ledger
     expect(verdict.totals.missing).toBe(0);
     expect(verdict.totals.sourceOnlyLines).toBeGreaterThan(0);
     expect(verdict.ok).toBe(true);
-  }, 300_000);
+  }, 360_000);
 
   // Copies the agents make themselves: the migration adds none, and verify finds every one.
   test("5% of PutLogs answers lost after the lines were stored (the agent sends the pack again): nothing lost, verify finds every copy", async () => {
@@ -192,7 +198,7 @@ describeRequiring(sandboxRequirement(), "exactly-once handover scenarios (ledger
     });
 
     expectNothingLost(delivery, verdict, "copies");
-  }, 300_000);
+  }, 360_000);
 
   // A crash re-reads from the last saved checkpoint (copies). A destination reader that has none
   // yet (saved every 15 min and at config updates) starts again at the end of the file
@@ -229,7 +235,7 @@ describeRequiring(sandboxRequirement(), "exactly-once handover scenarios (ledger
 
       expectNothingLost(delivery, verdict, how === "crash" ? "copies" : "once");
     },
-    300_000,
+    360_000,
   );
 
   // The copy service restarts the job mid-copy (after its first periodic save at 65 s; the copy
@@ -250,6 +256,6 @@ describeRequiring(sandboxRequirement(), "exactly-once handover scenarios (ledger
 
       expectNothingLost(delivery, verdict, resumesFrom === "lastSave" ? "copies" : "once");
     },
-    300_000,
+    360_000,
   );
 });

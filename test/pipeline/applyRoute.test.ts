@@ -101,9 +101,14 @@ describeRequiring(sandboxRequirement(), "apply and cutover on the local stack", 
     expect(binding).toMatchObject({ collecting: [], cutover: undefined });
     expect(ids.map((id) => kit.status(id))).toEqual(["authorized", "authorized"]);
     // The config reaches the agents (10 s here), which read and ship what the hosts write. The
-    // source config never read these files: past its silence window they are not its to hand over.
+    // source config never read these files: past its silence window they are not its to hand over;
+    // and the cut waits until the destination's readers have a checkpoint (checkpointSeconds).
     await kit.letLinesFlow(30);
-    await kit.letLinesFlow((config.routes["app-b-prod"]?.handover.sourceSilenceSeconds ?? 0) + 10, 5);
+    const handover = config.routes["app-b-prod"]?.handover;
+    await kit.letLinesFlow(
+      Math.max(handover?.sourceSilenceSeconds ?? 0, handover?.checkpointSeconds ?? 0) + 10,
+      5,
+    );
 
     const outcome = await applyRoute(deps, message);
 
