@@ -424,7 +424,8 @@ interface LateHosts {
 
 /**
  * Tags each waiting host whose route's copy from its account has been cut (its base job exists),
- * and untags each host to offboard once it collects and its route's source config is retired.
+ * restarts (or crashes) the agents the fleet file asks to at that moment, and untags each host to
+ * offboard once it collects and its route's source config is retired.
  */
 async function actOnCue(
   stack: LocalStack,
