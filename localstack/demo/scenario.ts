@@ -16,6 +16,7 @@ import { DELIVERY_TIMEOUT_MS } from "../../emulator/ecs";
 import type { LogStore } from "../../emulator/sls/logStore";
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import { copyPartName, MAX_COPY_PARTS } from "../../shared/domain/copyJob";
+import { handsOver } from "../../shared/domain/routeResolution";
 import { filePathCovers } from "../agent/collectionRules";
 import { majorVersion } from "../agent/logCollector";
 import {
@@ -170,12 +171,21 @@ export interface FleetSummary {
  * What a host of this kind must end as: healthy Linux hosts collect, the others with the reason
  * their kind in the fleet file implies — a host told to fix the wrong thing is not converged.
  */
-export function expectedFinal(stack: LocalStack, instanceId: string): string {
+export function expectedFinal(stack: LocalStack, instanceId: string, routes: RoutesFile): string {
   const host = stack.fleet.host(instanceId);
   const instance = stack.emulator.ecs.getInstance(instanceId);
   if (!host || !instance) return "(released)";
   if (instance.status !== "Running") return "pending";
   const { spec } = host;
+  // The routes file keeps a Windows host of a source that hands over on its own collection.
+  const tag = instance.tags.get(routes.tagKey) ?? "";
+  const route = Object.hasOwn(routes.routes, tag) ? routes.routes[tag] : undefined;
+  if (
+    spec.os === "windows" &&
+    route?.handover.windows === "keep-source" &&
+    handsOver(route, instance.accountId)
+  )
+    return "failed:HandoverUnverifiedOnWindows";
   // Windows hosts cannot run PowerShell here: Cloud Assistant answers ClientNotResponse.
   if (spec.cloudAssistant === "offline" || spec.os === "windows") return "failed:CloudAssistantOffline";
   // A host slower than the emulated Cloud Assistant's delivery timeout never gets its command.
@@ -208,7 +218,7 @@ export function summarize(
     const perRoute = summary.byRoute[route] ?? {};
     perRoute[status] = (perRoute[status] ?? 0) + 1;
     summary.byRoute[route] = perRoute;
-    const expected = expectedFinal(stack, host.instanceId);
+    const expected = expectedFinal(stack, host.instanceId, routes);
     if (status !== expected) summary.unexpected.push({ instanceId: host.instanceId, status, expected });
     if (expected === "collecting" && failedOnTheWay.has(host.instanceId)) summary.failedOnTheWay += 1;
   }
