@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { type AccessDecision, type AccessRequest, evaluateAccess, type PolicyDocument } from "./ram";
 import type { Clock, KeyRecord } from "./types";
 
 export interface RoleRecord {
@@ -6,8 +7,17 @@ export interface RoleRecord {
   name: string;
   /** Account UIDs whose principals may assume this role (the trust policy's `RAM` principals). */
   trustedAccounts: string[];
+  /** Roles of other (or the same) accounts whose sessions may assume this role: `acs:ram::<uid>:role/<name>`. */
+  trustedRoles: string[];
   /** Service principals, e.g. `log.aliyuncs.com` or `<uid>@log.aliyuncs.com`. */
   trustedServices: string[];
+  /** The trust policy's `sts:ExternalId` condition: AssumeRole must pass exactly this value. */
+  externalId: string | undefined;
+  /**
+   * The permission policies attached to the role, evaluated on every call its sessions make.
+   * Undefined: the role is not policy-bound (a hand-written test fleet's role acts as an administrator).
+   */
+  policies: PolicyDocument[] | undefined;
   /** Upper bound of `DurationSeconds` for this role (Alibaba: 3600 to 43200, default 3600). */
   maxSessionDuration: number;
   arn: string;
@@ -32,7 +42,10 @@ export interface AccountInput {
 export interface RoleInput {
   name: string;
   trustedAccounts?: string[];
+  trustedRoles?: string[];
   trustedServices?: string[];
+  externalId?: string;
+  policies?: PolicyDocument[];
   maxSessionDuration?: number;
 }
 
@@ -110,7 +123,10 @@ export class AccountStore {
       accountId,
       name: input.name,
       trustedAccounts: [...(input.trustedAccounts ?? [])],
+      trustedRoles: (input.trustedRoles ?? []).map(normalizeRoleArn),
       trustedServices: [...(input.trustedServices ?? [])],
+      externalId: input.externalId,
+      policies: input.policies === undefined ? undefined : [...input.policies],
       maxSessionDuration: input.maxSessionDuration ?? 3600,
       arn: `acs:ram::${accountId}:role/${input.name.toLowerCase()}`,
     };
@@ -134,6 +150,23 @@ export class AccountStore {
 
   getRole(accountId: string, roleName: string): RoleRecord | undefined {
     return this.accounts.get(accountId)?.roles.get(roleName.toLowerCase());
+  }
+
+  /** The role a key acts as, when it is a role session (`acs:ram::<uid>:assumed-role/<role>/<session>`). */
+  roleOfKey(key: Pick<KeyRecord, "arn">): RoleRecord | undefined {
+    const match = /^acs:ram::(\d+):assumed-role\/([^/]+)\//.exec(key.arn);
+    if (match?.[1] === undefined || match[2] === undefined) return undefined;
+    return this.getRole(match[1], match[2]);
+  }
+
+  /**
+   * RAM's verdict on a call made with `key`: a session of a policy-bound role is held to its
+   * policies; every other key (a seeded user or root, a role without policies) is allowed.
+   */
+  authorize(key: Pick<KeyRecord, "arn">, request: AccessRequest): AccessDecision {
+    const role = this.roleOfKey(key);
+    if (role?.policies === undefined) return { allowed: true };
+    return evaluateAccess(role.policies, request);
   }
 
   seededKeys(): readonly SeededKey[] {
@@ -180,6 +213,12 @@ export class AccountStore {
       if (key.expiresAt !== undefined && key.expiresAt < horizon) this.keys.delete(id);
     }
   }
+}
+
+/** Role ARNs compare case-insensitively on the name (RAM role names are). */
+export function normalizeRoleArn(roleArn: string): string {
+  const match = /^(acs:ram::\d+:role\/)(.+)$/.exec(roleArn);
+  return match?.[1] === undefined || match[2] === undefined ? roleArn : `${match[1]}${match[2].toLowerCase()}`;
 }
 
 /** Stable ids for seeded accounts, so a demo fleet always yields the same endpoints file. */

@@ -59,6 +59,7 @@ export class EmulatorCore {
     clock: { now: () => this.clock.now() },
     lookupKey: (accessKeyId) => this.accounts.lookupKey(accessKeyId),
     admit: (call) => this.admit(call),
+    authorize: (caller, request) => this.accounts.authorize(caller, request),
     nextId: () => {
       this.sequence += 1;
       return this.sequence;

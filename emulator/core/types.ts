@@ -1,3 +1,5 @@
+import type { AccessDecision, AccessRequest } from "./ram";
+
 /**
  * Contracts between the emulator's shared core (HTTP server, accounts, clock, limits, faults,
  * metrics) and each service (routing + protocol + backend). A service never touches the socket:
@@ -80,6 +82,11 @@ export interface ServiceContext {
     /** The caller's ARN, for the metrics' per-caller counts. */
     caller?: string;
   }): Promise<Admission>;
+  /**
+   * RAM's verdict on a call: a session of a policy-bound role is held to the role's policies; other
+   * keys are allowed. The service maps a refusal to its own error.
+   */
+  authorize(caller: Pick<KeyRecord, "arn">, request: AccessRequest): AccessDecision;
   /** Unique request id in the service's own format is the service's job; this is a shared counter. */
   nextId(): number;
 }

@@ -2,6 +2,7 @@ import { createRpcService } from "../core/rpc/service";
 import type { EmulatedService, ServiceContext } from "../core/types";
 import { EcsBackend, type EcsBackendOptions, type Scheduler } from "./backend";
 import { ecsOperations } from "./operations";
+import { ecsRamRequest } from "./ram";
 
 export type {
   EcsInstance,
@@ -54,6 +55,7 @@ export function createEcsService(ctx: ServiceContext, options: EcsServiceOptions
     regionOf: (host, params) =>
       params.optional("RegionId") ?? /^ecs[.-]([a-z0-9-]+)\.localhost$/.exec(host)?.[1] ?? "",
     operations: ecsOperations(backend),
+    ramRequest: (action, call) => ecsRamRequest(backend, action, call),
     reset: () => backend.reset(),
     ...(wallNow === undefined ? {} : { wallNow }),
   });

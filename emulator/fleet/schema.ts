@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { policyDocumentSchema } from "../core/ram";
 import { namePatterns } from "../sls/schemas";
 
 /**
@@ -13,8 +14,22 @@ export const roleSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9.-]{1,64}$/, "a RAM role name is 1–64 letters, digits, '.' or '-'"),
   /** Account UIDs the role's trust policy lets assume it. */
   trustedAccounts: z.array(accountUid).default([]),
+  /** Roles whose sessions the trust policy lets assume it (`acs:ram::<uid>:role/<name>`). */
+  trustedRoles: z
+    .array(z.string().regex(/^acs:ram::\d{16}:role\/[A-Za-z0-9.-]{1,64}$/, "a RAM role ARN"))
+    .default([]),
   /** Service principals, e.g. `log.aliyuncs.com` (SLS copy jobs check them; other services' AssumeRole is not emulated). */
   trustedServices: z.array(z.string().min(1)).default([]),
+  /** The trust policy's `sts:ExternalId` condition. */
+  externalId: z
+    .string()
+    .regex(/^[A-Za-z0-9=,.@:/-]{2,1224}$/)
+    .optional(),
+  /**
+   * Permission policies attached to the role: its sessions may do what they allow and nothing more.
+   * Without them the role is not policy-bound (it acts as an administrator of its account).
+   */
+  policies: z.array(policyDocumentSchema).optional(),
   maxSessionDuration: z.number().int().min(3600).max(43200).default(3600),
 });
 

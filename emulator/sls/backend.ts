@@ -1,3 +1,4 @@
+import { type AccessRequest, evaluateAccess, type PolicyDocument } from "../core/ram";
 import type { Clock } from "../core/types";
 import { slsErrors } from "./errors";
 import { EtlCopyRun, type EtlEndpoints, type EtlSinkTarget } from "./etlCopy";
@@ -232,7 +233,10 @@ const roleArnPattern = /^acs:ram::(\d+):role\/([a-z0-9._-]{1,64})$/i;
  * job needs: fleets need not declare every role.
  */
 export interface SlsRoleDirectory {
-  getRole(accountId: string, roleName: string): { trustedServices: readonly string[] } | undefined;
+  getRole(
+    accountId: string,
+    roleName: string,
+  ): { trustedServices: readonly string[]; policies?: readonly PolicyDocument[] | undefined } | undefined;
 }
 const slsEndpointPattern =
   /^(?:https?:\/\/)?([a-z0-9-]+?)(?:-intranet|-share|-vpc)?\.log\.(?:aliyuncs\.com|localhost)(?::\d+)?$/;
@@ -944,6 +948,7 @@ export class SlsBackend {
     // The job runs as SLS of the project's owner: the read role is assumed by `log.aliyuncs.com`,
     // a sink role of another account by `<owner UID>@log.aliyuncs.com` (ALIBABA-FACTS, copy roles).
     const owner = project.ownerAccountId;
+    const sourceArn = `acs:log:${project.region}:${owner}:project/${project.name}/logstore/${configuration.logstore}`;
     const sourceRole = checkRole(
       this.roles,
       configuration.roleArn,
@@ -951,6 +956,8 @@ export class SlsBackend {
       owner,
       "source",
       ["log.aliyuncs.com", `${owner}@log.aliyuncs.com`],
+      // The job reads as a consumer of the source logstore.
+      ["log:ListShards", "log:GetCursorOrData"].map((action) => ({ action, resources: [{ arn: sourceArn }] })),
     );
     if (sourceRole !== undefined) return sourceRole;
     if (!project.logstores.has(configuration.logstore)) {
@@ -960,6 +967,7 @@ export class SlsBackend {
       const found = this.sinkLogstore(sink);
       if (typeof found === "string") return found;
       const sinkProject = found.project;
+      const sinkArn = `acs:log:${sinkProject.region}:${sinkProject.ownerAccountId}:project/${sinkProject.name}/logstore/${sink.logstore}`;
       const sinkRole = checkRole(
         this.roles,
         sink.roleArn,
@@ -969,6 +977,7 @@ export class SlsBackend {
         sinkProject.ownerAccountId === owner
           ? ["log.aliyuncs.com", `${owner}@log.aliyuncs.com`]
           : [`${owner}@log.aliyuncs.com`],
+        [{ action: "log:PostLogStoreLogs", resources: [{ arn: sinkArn }] }],
       );
       if (sinkRole !== undefined) return sinkRole;
     }
@@ -979,7 +988,8 @@ export class SlsBackend {
 /**
  * Why a job cannot use a role: malformed, not in the account that owns the project it reads or
  * writes, or (when the directory knows the role) not trusting any of `principals` — the real job
- * fails to assume such a role, so another account's role cannot be borrowed to write into it.
+ * fails to assume such a role, so another account's role cannot be borrowed to write into it — and,
+ * for a policy-bound role, whose policies do not allow what the job does with it (`needs`).
  */
 function checkRole(
   roles: SlsRoleDirectory | undefined,
@@ -988,6 +998,7 @@ function checkRole(
   ownerAccountId: string,
   what: string,
   principals: readonly string[],
+  needs: readonly AccessRequest[],
 ): string | undefined {
   if (roleArn === undefined || roleArn === "") {
     return accessKeyId === undefined ? `${what}: neither roleArn nor accessKeyId given` : undefined;
@@ -1000,6 +1011,13 @@ function checkRole(
   const role = roles?.getRole(ownerAccountId, match[2] ?? "");
   if (role !== undefined && !principals.some((principal) => role.trustedServices.includes(principal))) {
     return `${what}: role ${roleArn} does not trust ${principals.join(" or ")}: the job cannot assume it`;
+  }
+  if (role?.policies !== undefined) {
+    for (const need of needs) {
+      const decision = evaluateAccess(role.policies, need);
+      if (!decision.allowed)
+        return `${what}: Unauthorized: denied by sts or ram, action: ${decision.action}, resource: ${decision.resource} (role ${roleArn})`;
+    }
   }
   return undefined;
 }

@@ -5,7 +5,9 @@ import type {
   ServiceRequest,
   ServiceResponse,
 } from "../core/types";
+import { normalizeRoleArn } from "../core/accounts";
 import { authenticateSls, verifyBodyDigest } from "./auth";
+import { etlReadRole, type SlsRamInput, slsRamRequest } from "./ram";
 import { SlsBackend, type SlsBackendOptions } from "./backend";
 import { SlsError, slsErrors } from "./errors";
 import { slsHandlers } from "./operations";
@@ -59,6 +61,14 @@ export function createSlsServiceWithOptions(
       });
       if (admission.kind === "throttled") throw slsErrors.throttled();
       if (admission.kind === "fault") throw new SlsError(admission.status, admission.code, admission.message);
+      authorizeSls(ctx, caller, {
+        operation: route.operation,
+        accountId: caller.accountId,
+        region: target.region,
+        project: target.project,
+        params: route.params,
+        body: () => parseJsonBody(req),
+      });
 
       const result = slsHandlers[route.operation](backend, {
         scope: { accountId: caller.accountId, region: target.region, action: route.operation },
@@ -84,6 +94,18 @@ export function createSlsServiceWithOptions(
     reset: () => backend.reset(),
     backend,
   };
+}
+
+/** RAM's verdict, as SLS answers a refusal: 401 Unauthorized, "denied by sts or ram". */
+function authorizeSls(ctx: ServiceContext, caller: { arn: string }, input: SlsRamInput): void {
+  const requests = [slsRamRequest(input)];
+  const passed = input.operation === "CreateETL" ? etlReadRole(input.body()) : undefined;
+  if (passed !== undefined) requests.push({ action: "ram:PassRole", resources: [{ arn: normalizeRoleArn(passed) }] });
+  for (const request of requests) {
+    const decision = ctx.authorize(caller, request);
+    if (!decision.allowed)
+      throw new SlsError(401, "Unauthorized", `denied by sts or ram, action: ${decision.action}, resource: ${decision.resource}`);
+  }
 }
 
 /** Factory the core assembles: SLS on `<region>.log.localhost` and `<project>.<region>.log.localhost`. */

@@ -1,4 +1,4 @@
-import type { AccountStore, TemporaryCredentials } from "../core/accounts";
+import { type AccountStore, normalizeRoleArn, type TemporaryCredentials } from "../core/accounts";
 import type { KeyRecord } from "../core/types";
 import { stsErrors } from "./errors";
 
@@ -8,6 +8,7 @@ export interface AssumeRoleInput {
   roleSessionName: string;
   durationSeconds: number | undefined;
   policy: string | undefined;
+  externalId: string | undefined;
 }
 
 export interface AssumeRoleResult {
@@ -28,9 +29,20 @@ export class StsBackend {
 
     // Root AccessKeys cannot assume roles; RAM users and roles can.
     if (input.caller.arn.endsWith(":root")) throw stsErrors.rootCannotAssume();
+    if (input.externalId !== undefined && !/^[A-Za-z0-9=,.@:/-]{2,1224}$/.test(input.externalId))
+      throw stsErrors.externalIdMalformed();
+    // The caller's own permission first: a policy-bound role session needs sts:AssumeRole on the role.
+    const permitted = this.accounts.authorize(input.caller, {
+      action: "sts:AssumeRole",
+      resources: [{ arn: normalizeRoleArn(input.roleArn) }],
+    });
+    if (!permitted.allowed) throw stsErrors.callerNotPermitted(input.roleArn);
     const role = this.accounts.getRole(roleAccountId, roleName);
     if (role === undefined) throw stsErrors.roleNotFound();
-    if (!role.trustedAccounts.includes(input.caller.accountId)) throw stsErrors.notTrusted(input.roleArn);
+    if (!trusts(role, input.caller)) throw stsErrors.notTrusted(input.roleArn);
+    // The trust policy's sts:ExternalId condition: an Allow that does not hold grants nothing.
+    if (role.externalId !== undefined && input.externalId !== role.externalId)
+      throw stsErrors.notTrusted(input.roleArn);
 
     const duration = input.durationSeconds ?? Math.min(3600, role.maxSessionDuration);
     if (duration < 900 || duration > role.maxSessionDuration)
@@ -40,6 +52,20 @@ export class StsBackend {
       roleArn: role.arn,
     };
   }
+}
+
+/**
+ * Whether the trust policy names the caller: its account (`acs:ram::<uid>:root`: any RAM identity of
+ * the account that its own policies let call AssumeRole), or the role the caller is a session of.
+ */
+function trusts(
+  role: { trustedAccounts: readonly string[]; trustedRoles: readonly string[] },
+  caller: KeyRecord,
+): boolean {
+  if (role.trustedAccounts.includes(caller.accountId)) return true;
+  const session = /^acs:ram::(\d+):assumed-role\/([^/]+)\//.exec(caller.arn);
+  if (session?.[1] === undefined || session[2] === undefined) return false;
+  return role.trustedRoles.includes(normalizeRoleArn(`acs:ram::${session[1]}:role/${session[2]}`));
 }
 
 /** A session policy must at least be a JSON policy document (`Version` and `Statement`). */

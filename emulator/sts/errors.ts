@@ -16,6 +16,15 @@ export const stsErrors = {
     ),
   policyGrammar: () =>
     new RpcError(400, "InvalidParameter.PolicyGrammar", "The parameter Policy has not passed grammar check."),
+  externalIdMalformed: () =>
+    new RpcError(400, "InvalidParameter.ExternalId", "The parameter ExternalId is wrongly formed."),
+  /** The caller's own policies do not grant sts:AssumeRole on the role. */
+  callerNotPermitted: (roleArn: string) =>
+    new RpcError(
+      403,
+      "NoPermission",
+      `You are not authorized to do this action. You should be authorized by RAM. (sts:AssumeRole on ${roleArn})`,
+    ),
   roleNotFound: () => new RpcError(404, "EntityNotExist.Role", "The specified Role not exists ."),
   rootCannotAssume: () => new RpcError(403, "NoPermission", "Roles may not be assumed by root accounts."),
   notTrusted: (roleArn: string) =>

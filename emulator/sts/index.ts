@@ -34,6 +34,7 @@ export function createStsService(ctx: ServiceContext, options: StsServiceOptions
       roleSessionName,
       durationSeconds: durationText === undefined ? undefined : Number(durationText),
       policy: call.params.optional("Policy"),
+      externalId: call.params.optional("ExternalId"),
     });
     const { credentials } = result;
     return {

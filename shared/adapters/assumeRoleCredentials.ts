@@ -54,7 +54,11 @@ export function rolesFromRoutes(
 ): Map<string, RoleToAssume> {
   const roles = new Map<string, RoleToAssume>();
   for (const destination of Object.values(routes.destinations)) {
-    if (destination.roleArn !== undefined) roles.set(destination.uid, { roleArn: destination.roleArn });
+    if (destination.roleArn !== undefined)
+      roles.set(destination.uid, {
+        roleArn: destination.roleArn,
+        ...(destination.externalId === undefined ? {} : { externalId: destination.externalId }),
+      });
   }
   for (const source of routes.sourceAccounts) {
     roles.set(source.uid, {

@@ -7,6 +7,9 @@ import { readFileSync } from "node:fs";
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { ROUTE_NAME, roleArnAccount } from "./patterns";
+
+const EXTERNAL_ID_REQUIRED =
+  "is required: a secret of 16 to 64 characters the role's trust policy checks (generate one with `openssl rand -hex 16`)";
 import { OPERATING_SYSTEMS, type RoutesFile, routesFileSchema } from "./routesSchema";
 
 export interface ConfigIssue {
@@ -129,6 +132,9 @@ export function checkRoutesConfig(config: RoutesFile): CheckedIssue[] {
         `duplicate source account ${account.uid} (also sourceAccounts[${earlier}])`,
       );
     else sourceByUid.set(account.uid, i);
+    if (account.externalId === undefined) {
+      add(["sourceAccounts", i, "externalId"], EXTERNAL_ID_REQUIRED);
+    }
     if (roleArnAccount(account.roleArn) !== account.uid) {
       add(
         ["sourceAccounts", i, "roleArn"],
@@ -153,6 +159,12 @@ export function checkRoutesConfig(config: RoutesFile): CheckedIssue[] {
     }
     if (destination.roleArn !== undefined && roleArnAccount(destination.roleArn) !== destination.uid) {
       add(["destinations", name, "roleArn"], `must be a role of the destination account ${destination.uid}`);
+    }
+    if (destination.roleArn !== undefined && destination.externalId === undefined) {
+      add(
+        ["destinations", name, "externalId"],
+        `is required with roleArn: ${EXTERNAL_ID_REQUIRED.replace("is required: ", "")}`,
+      );
     }
   }
 

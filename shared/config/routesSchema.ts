@@ -119,6 +119,16 @@ const index = z.strictObject({
   keys: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/), fieldIndex).optional(),
 });
 
+/**
+ * The secret the role's trust policy asks AssumeRole for (its `sts:ExternalId` condition): a hub
+ * principal that is not this tool cannot assume the role without it. Required on every assumed role.
+ */
+const externalId = z
+  .string()
+  .regex(/^[A-Za-z0-9=,.@:/_-]{16,1224}$/, {
+    error: "must be 16 to 1224 of letters, digits and = , . @ : / _ - (generate one with `openssl rand -hex 16`)",
+  });
+
 const sourceAccount = z.strictObject({
   uid: accountUid,
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, {
@@ -127,10 +137,8 @@ const sourceAccount = z.strictObject({
   regions: z.array(region).min(1, { error: "needs at least one region" }),
   /** The role in this source account that the hub assumes. */
   roleArn,
-  externalId: z
-    .string()
-    .regex(/^[A-Za-z0-9=,.@:/-]{2,1224}$/)
-    .optional(),
+  /** Required (routesConfig says so with the remedy): its trust policy's ExternalId. */
+  externalId: externalId.optional(),
 });
 
 const destination = z.strictObject({
@@ -138,6 +146,8 @@ const destination = z.strictObject({
   region,
   /** The role the hub assumes in the destination; required unless the destination is the hub itself. */
   roleArn: roleArn.optional(),
+  /** With `roleArn`: its trust policy's ExternalId. */
+  externalId: externalId.optional(),
 });
 
 /** The open-source agent saves checkpoints every 900 s; 60 s more for its jitter. */

@@ -22,6 +22,7 @@
  */
 import { rolesFromRoutes } from "../adapters/assumeRoleCredentials";
 import { ROLE_ARN } from "../config/patterns";
+import { AGENT_ID_TAG_KEY } from "../planner/heartbeating";
 import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
 import { copyPartName, MAX_COPY_PARTS, routeCopyJobName } from "../domain/copyJob";
 import { HUB_QUEUES } from "./hubQueues";
@@ -34,6 +35,8 @@ import {
 } from "./ramActions";
 
 export const FUNCTIONS_ROLE = "logtail-xacct-fc";
+/** The hub role the operator commands (`status`, `verify`, `revoke`, …) act with. */
+export const OPERATOR_ROLE = "logtail-xacct-operator";
 export const EVENT_FORWARDER_ROLE = "logtail-xacct-event-forwarder";
 /** The custom bus the tool creates in every account and region its events pass through. */
 export const EVENT_BUS = "logtail-xacct-events";
@@ -54,17 +57,29 @@ const TAG_EVENT_NAMES = ["AddTags", "RemoveTags", "TagResources", "UntagResource
 
 /**
  * - functions: the hub's function role;
+ * - operator: the hub role the operator commands assume (trusted by the hub's RAM identities);
  * - spoke / destination: a role the functions assume in a source / destination account;
  * - etl-read / etl-write: roles the SLS copy job assumes;
  * - event-forwarder: the role a source account's EventBridge assumes to put events on the hub's bus.
  */
-export type RoleKind = "functions" | "spoke" | "destination" | "etl-read" | "etl-write" | "event-forwarder";
+export type RoleKind =
+  | "functions"
+  | "operator"
+  | "spoke"
+  | "destination"
+  | "etl-read"
+  | "etl-write"
+  | "event-forwarder";
 
 /** Who acts with the role: this project's code (through the adapters), or an Alibaba Cloud service. */
 export type RolePrincipal = "code" | "service";
 
+/** RAM condition block: operator → key → values (e.g. `{"StringLike": {"acs:ResourceTag/k": ["*"]}}`). */
+export type PolicyCondition = Record<string, Record<string, string[]>>;
+
 export interface PolicyStatement {
   Action: string[];
+  Condition?: PolicyCondition;
   Effect: "Allow";
   Resource: string[];
 }
@@ -197,10 +212,32 @@ class RoleBuilder {
     readonly kind: RoleKind,
   ) {}
 
+  readonly trustedRoles = new Set<string>();
+  /** Statements that hold only under a condition (tag-based authorization), rendered one each. */
+  readonly conditional: PolicyStatement[] = [];
+
   get principal(): RolePrincipal {
-    return this.kind === "functions" || this.kind === "spoke" || this.kind === "destination"
+    return this.kind === "functions" ||
+      this.kind === "operator" ||
+      this.kind === "spoke" ||
+      this.kind === "destination"
       ? "code"
       : "service";
+  }
+
+  /**
+   * Grants an operation's RAM actions on `resources` only when `condition` holds; several calls
+   * with one operation are alternatives (RAM ORs statements).
+   */
+  grantWhen(operation: Operation, resources: readonly string[], condition: PolicyCondition): void {
+    if (resources.length === 0) return;
+    this.operations.add(operation);
+    this.conditional.push({
+      Action: [...ramActionsOf(operation)].sort(),
+      Condition: condition,
+      Effect: "Allow",
+      Resource: [...resources].sort(),
+    });
   }
 
   /**
@@ -233,9 +270,14 @@ class RoleBuilder {
         : { Condition: { StringEquals: { "sts:ExternalId": this.externalId } } }),
       Effect: "Allow",
       Principal: {
-        ...(this.trustedAccounts.size === 0
+        ...(this.trustedAccounts.size + this.trustedRoles.size === 0
           ? {}
-          : { RAM: [...this.trustedAccounts].sort().map((uid) => arn.accountRoot(uid)) }),
+          : {
+              RAM: [
+                ...[...this.trustedAccounts].map((uid) => arn.accountRoot(uid)),
+                ...this.trustedRoles,
+              ].sort(),
+            }),
         ...(this.trustedServices.size === 0 ? {} : { Service: [...this.trustedServices].sort() }),
       },
     };
@@ -248,14 +290,17 @@ class RoleBuilder {
       description: [...this.descriptions].sort().join("; ").slice(0, 1024),
       policyName: `${this.name.replaceAll(".", "-")}-policy`,
       trust: { Statement: [trustStatement], Version: "1" },
-      policy: renderPolicy(this.grants),
+      policy: renderPolicy(this.grants, this.conditional),
       operations: [...this.operations].sort(),
     };
   }
 }
 
 /** One statement per distinct resource set; actions and resources sorted; statements sorted. */
-function renderPolicy(grants: ReadonlyMap<string, ReadonlySet<string>>): PermissionPolicy {
+function renderPolicy(
+  grants: ReadonlyMap<string, ReadonlySet<string>>,
+  conditional: readonly PolicyStatement[] = [],
+): PermissionPolicy {
   const byResources = new Map<string, PolicyStatement>();
   for (const [action, resources] of grants) {
     const Resource = [...resources].sort();
@@ -264,12 +309,18 @@ function renderPolicy(grants: ReadonlyMap<string, ReadonlySet<string>>): Permiss
     statement.Action.push(action);
     byResources.set(key, statement);
   }
-  const statements = [...byResources.values()].map((statement) => ({
-    ...statement,
-    Action: [...statement.Action].sort(),
-  }));
+  const statements: PolicyStatement[] = [
+    ...[...byResources.values()].map((statement) => ({
+      ...statement,
+      Action: [...statement.Action].sort(),
+    })),
+    ...conditional,
+  ];
   statements.sort((a, b) =>
-    compare(JSON.stringify([a.Action, a.Resource]), JSON.stringify([b.Action, b.Resource])),
+    compare(
+      JSON.stringify([a.Action, a.Resource, a.Condition ?? {}]),
+      JSON.stringify([b.Action, b.Resource, b.Condition ?? {}]),
+    ),
   );
   return { Statement: statements, Version: "1" };
 }
@@ -278,14 +329,11 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-const ECS_INSTANCE_OPERATIONS: readonly AdapterOperation[] = [
-  "DescribeCloudAssistantStatus",
-  "DescribeInstances",
-  // RunCommand needs command/* only with KeepCommand=true, which the adapter does not set.
-  "RunCommand",
-  "TagResources",
-  "UntagResources",
-];
+/** Reads of every instance of the account and region (the tag filter of DescribeInstances is not a RAM condition). */
+const ECS_INSTANCE_READS: readonly AdapterOperation[] = ["DescribeCloudAssistantStatus", "DescribeInstances"];
+
+/** `StringLike` `*` on one key: the key is present, whatever its value. */
+const present = (conditionKey: string): PolicyCondition => ({ StringLike: { [conditionKey]: ["*"] } });
 
 const COPY_JOB_READ: readonly ServiceOperation[] = [
   "ConsumerGroupHeartBeat",
@@ -325,6 +373,10 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
 
   const functions = role(hub, FUNCTIONS_ROLE, "functions", "logtail-xacct functions (Function Compute)");
   functions.trustedServices.add("fc.aliyuncs.com");
+  // The operator commands act as the functions do; the hub's own RAM identities assume this role
+  // (each needs sts:AssumeRole on it), so no other hub principal reaches a spoke.
+  const operator = role(hub, OPERATOR_ROLE, "operator", "logtail-xacct operator commands (CLI)");
+  operator.trustedAccounts.add(hub);
 
   // The roles the functions assume: exactly what AssumeRoleCredentials is given.
   const assumed = rolesFromRoutes(config);
@@ -341,7 +393,12 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
       kind,
       "logtail-xacct: assumed by the hub's functions",
     );
-    builder.trustedAccounts.add(hub);
+    // Only the functions' and the operator's role, and only with the route file's ExternalId: a hub
+    // principal allowed sts:AssumeRole on "*" still cannot act here.
+    builder.trustedRoles.add(arn.role(hub, FUNCTIONS_ROLE));
+    builder.trustedRoles.add(arn.role(hub, OPERATOR_ROLE));
+    if (target.externalId === undefined)
+      throw new DeploymentConflictError(`role ${target.roleArn} has no externalId in the routes file`);
     builder.externalId = target.externalId;
     functions.grant("AssumeRole", [target.roleArn]);
   }
@@ -372,11 +429,23 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
   // ECS in every source account and region: observe, run the host commands, write status tags.
   // Instance and command IDs are not known in advance: instance/* and command/* of the account and
   // region are the narrowest resources these APIs take.
+  // Commands and tag removals only on instances that carry one of the tool's keys (opted in by the
+  // route tag, or onboarded before: the status and agent-id tags); tag writes only of the tool's
+  // own keys (acs:RequestTag, Alibaba's tag-based authorization).
+  const toolKeys = [config.tagKey, config.statusTagKey, AGENT_ID_TAG_KEY];
+  const writtenKeys = [config.statusTagKey, AGENT_ID_TAG_KEY];
   for (const account of config.sourceAccounts) {
     label(account.uid, account.name);
     const builder = codeRole(account.uid);
     for (const region of [...account.regions].sort()) {
-      builder.grantAll(ECS_INSTANCE_OPERATIONS, [arn.ecsInstances(region, account.uid)]);
+      const instances = [arn.ecsInstances(region, account.uid)];
+      builder.grantAll(ECS_INSTANCE_READS, instances);
+      for (const key of toolKeys) {
+        builder.grantWhen("RunCommand", instances, present(`acs:ResourceTag/${key}`));
+        builder.grantWhen("UntagResources", instances, present(`acs:ResourceTag/${key}`));
+      }
+      for (const key of writtenKeys)
+        builder.grantWhen("TagResources", instances, present(`acs:RequestTag/${key}`));
       builder.grant("DescribeInvocations", [
         arn.ecsInstances(region, account.uid),
         arn.ecsCommands(region, account.uid),
@@ -542,6 +611,10 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
   for (const documents of forwarding) {
     eventRules.set(documents.accountId, [...(eventRules.get(documents.accountId) ?? []), documents]);
   }
+
+  // The operator commands call what the functions call, in the same places.
+  for (const [action, resources] of functions.grants) operator.grants.set(action, new Set(resources));
+  for (const operation of functions.operations) operator.operations.add(operation);
 
   const builtRoles = [...roles.values()].map((builder) => builder.build());
   const warnings: string[] = [];

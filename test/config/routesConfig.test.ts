@@ -25,6 +25,7 @@ function validFile(): { [key: string]: Json } {
         name: "app-b",
         regions: ["cn-hangzhou", "cn-shanghai"],
         roleArn: "acs:ram::1700000000000397:role/logtail-xacct-spoke",
+        externalId: "0123456789abcdef0123456789abcdef",
       },
     ],
     destinations: { central: { uid: "1200000000000456", region: "cn-hangzhou" } },
@@ -155,6 +156,7 @@ describe("routes config: accepted", () => {
         uid: "1900000000000001",
         region: "cn-beijing",
         roleArn: "acs:ram::1900000000000001:role/logtail-xacct-destination",
+        externalId: "fedcba9876543210fedcba9876543210",
       },
     ],
     [
@@ -497,6 +499,7 @@ describe("routes config: rejected with the path and a reason", () => {
           uid: "1900000000000001",
           region: "cn-hangzhou",
           roleArn: "acs:ram::1900000000000001:role/ltx",
+          externalId: "fedcba9876543210fedcba9876543210",
         };
         const copy = structuredClone(route(file));
         copy.destination = "audit";
@@ -610,6 +613,36 @@ describe("routes config: rejected with the path and a reason", () => {
       },
       "destinations.central.roleArn",
       /is required: destination 1900000000000001 is not the hub account/,
+    ],
+    [
+      "a source account without an ExternalId",
+      (file) => {
+        const [account] = file.sourceAccounts as Array<{ [key: string]: Json }>;
+        if (account) delete account.externalId;
+      },
+      "sourceAccounts[0].externalId",
+      /is required: a secret of 16 to 64 characters/,
+    ],
+    [
+      "a guessable ExternalId",
+      (file) => {
+        const [account] = file.sourceAccounts as Array<{ [key: string]: Json }>;
+        if (account) account.externalId = "logtail-xacct";
+      },
+      "sourceAccounts[0].externalId",
+      /must be 16 to 1224/,
+    ],
+    [
+      "a destination role without an ExternalId",
+      (file) => {
+        (file.destinations as { [key: string]: Json }).central = {
+          uid: "1900000000000001",
+          region: "cn-hangzhou",
+          roleArn: "acs:ram::1900000000000001:role/logtail-xacct-destination",
+        };
+      },
+      "destinations.central.externalId",
+      /is required with roleArn/,
     ],
     [
       "the status tag key equal to the route tag key",

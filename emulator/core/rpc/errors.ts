@@ -68,6 +68,13 @@ export const gatewayErrors = {
     new RpcError(404, "InvalidVersion", `Specified parameter Version "${version}" is not valid.`),
   unsupportedMethod: () => new RpcError(400, "UnsupportedHTTPMethod", "This http method is not supported."),
   throttled: () => new RpcError(400, "Throttling.User", "Request was denied due to user flow control."),
+  /** RAM refused the call (ECS's code and message; the real answer adds an AccessDeniedDetail object). */
+  forbiddenRam: (decision: { action: string; resource: string }) =>
+    new RpcError(
+      403,
+      "Forbidden.RAM",
+      `User not authorized to operate on the specified resource, or this API doesn't support RAM. (AuthAction: ${decision.action}, AuthResource: ${decision.resource})`,
+    ),
   internal: () =>
     new RpcError(500, "InternalError", "The request processing has failed due to some unknown error."),
 };

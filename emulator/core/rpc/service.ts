@@ -7,6 +7,7 @@ import type {
   ServiceRequest,
   ServiceResponse,
 } from "../types";
+import type { AccessDecision, AccessRequest } from "../ram";
 import { gatewayErrors, RpcError } from "./errors";
 import { RpcParams } from "./params";
 import { parsePairs, RpcSignatureVerifier } from "./signature";
@@ -34,6 +35,12 @@ export interface RpcServiceDefinition {
   /** The region a call is served in (a `RegionId` parameter, or the endpoint's region). */
   regionOf(host: string, params: RpcParams): string;
   operations: Readonly<Record<string, RpcHandler>>;
+  /**
+   * The RAM authorization an operation needs (its action and resources); undefined: none is
+   * evaluated (STS checks its own). A refusal answers `denied(decision)`.
+   */
+  ramRequest?(action: string, call: RpcInvocation): AccessRequest | undefined;
+  denied?(decision: Extract<AccessDecision, { allowed: false }>): RpcError;
   reset(): void;
   wallNow?: () => number;
 }
@@ -76,7 +83,13 @@ export function createRpcService(ctx: ServiceContext, definition: RpcServiceDefi
       });
       if (admission.kind === "throttled") throw gatewayErrors.throttled();
       if (admission.kind === "fault") throw new RpcError(admission.status, admission.code, admission.message);
-      const body = await handler({ caller: verified.key, region, params, requestId });
+      const invocation = { caller: verified.key, region, params, requestId };
+      const ramRequest = definition.ramRequest?.(action, invocation);
+      if (ramRequest !== undefined) {
+        const decision = ctx.authorize(verified.key, ramRequest);
+        if (!decision.allowed) throw definition.denied?.(decision) ?? gatewayErrors.forbiddenRam(decision);
+      }
+      const body = await handler(invocation);
       return render(format, 200, `${action}Response`, { RequestId: requestId, ...body }, requestId);
     } catch (error) {
       // An unexpected exception is an emulator bug: answer like the real service, but say so on stderr.
