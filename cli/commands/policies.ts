@@ -123,8 +123,9 @@ export function trustFile(role: RoleDocuments): string {
   return `${role.accountId}/${role.name}.trust.json`;
 }
 
-export function policyFile(role: RoleDocuments): string {
-  return `${role.accountId}/${role.name}.policy.json`;
+/** The file of the role's `part`-th policy document (0: the only one, when it fits). */
+export function policyFile(role: RoleDocuments, part = 0): string {
+  return `${role.accountId}/${role.name}.policy${part === 0 ? "" : `-${part + 1}`}.json`;
 }
 
 export function ruleFile(rules: EventRuleDocuments): string {
@@ -137,7 +138,9 @@ export function renderDeploymentFiles(documents: DeploymentDocuments, source: st
   for (const account of documents.accounts) {
     for (const role of account.roles) {
       files.push({ path: trustFile(role), content: canonicalJsonFile(role.trust), mode: 0o644 });
-      files.push({ path: policyFile(role), content: canonicalJsonFile(role.policy), mode: 0o644 });
+      role.policyParts.forEach((part, index) => {
+        files.push({ path: policyFile(role, index), content: canonicalJsonFile(part.document), mode: 0o644 });
+      });
     }
     for (const rules of account.eventRules) {
       files.push({ path: ruleFile(rules), content: canonicalJsonFile(rules), mode: 0o644 });
@@ -195,11 +198,13 @@ export function renderSetupScript(documents: DeploymentDocuments, source: string
         `  ali ram CreateRole --RoleName ${shellQuote(role.name)} \\`,
         `    --Description ${shellQuote(role.description)} \\`,
         `    --AssumeRolePolicyDocument "$(cat ${shellQuote(trustFile(role))})"`,
-        `  ali ram CreatePolicy --PolicyName ${shellQuote(role.policyName)} \\`,
-        `    --Description ${shellQuote(`logtail-xacct: permissions of role ${role.name}`)} \\`,
-        `    --PolicyDocument "$(cat ${shellQuote(policyFile(role))})"`,
-        `  ali ram AttachPolicyToRole --PolicyType Custom --PolicyName ${shellQuote(role.policyName)} \\`,
-        `    --RoleName ${shellQuote(role.name)}`,
+        ...role.policyParts.flatMap((part, index) => [
+          `  ali ram CreatePolicy --PolicyName ${shellQuote(part.policyName)} \\`,
+          `    --Description ${shellQuote(`logtail-xacct: permissions of role ${role.name}`)} \\`,
+          `    --PolicyDocument "$(cat ${shellQuote(policyFile(role, index))})"`,
+          `  ali ram AttachPolicyToRole --PolicyType Custom --PolicyName ${shellQuote(part.policyName)} \\`,
+          `    --RoleName ${shellQuote(role.name)}`,
+        ]),
       );
     }
     if (account.eventRules.some((rules) => rules.eventBusName === DEFAULT_BUS)) {
@@ -292,7 +297,10 @@ export function renderReadme(documents: DeploymentDocuments, source: string): st
     ...documents.accounts.flatMap((account) => [
       ...account.roles.flatMap((role) => [
         `- \`${trustFile(role)}\`: trust policy of role \`${role.name}\``,
-        `- \`${policyFile(role)}\`: permission policy \`${role.policyName}\` of role \`${role.name}\``,
+        ...role.policyParts.map(
+          (part, index) =>
+            `- \`${policyFile(role, index)}\`: permission policy \`${part.policyName}\` of role \`${role.name}\``,
+        ),
       ]),
       ...account.eventRules.map(
         (rules) =>
@@ -312,7 +320,7 @@ export function renderReadme(documents: DeploymentDocuments, source: string): st
           .join(
             ", ",
           )}${role.trust.Statement.some((s) => s.Condition) ? " (with an ExternalId condition)" : ""}`,
-        `- permissions: \`${policyFile(role)}\`, policy \`${role.policyName}\`: ${grantedActions(role.policy)
+        `- permissions: ${role.policyParts.map((part, index) => `\`${policyFile(role, index)}\` (policy \`${part.policyName}\`)`).join(", ")}: ${grantedActions(role.policy)
           .map((a) => `\`${a}\``)
           .join(", ")}`,
         `- acts for: ${role.principal === "code" ? "the functions' calls" : "an Alibaba Cloud service"} ${role.operations.join(", ")}`,

@@ -89,6 +89,11 @@ export interface PermissionPolicy {
   Version: "1";
 }
 
+export interface PolicyPart {
+  policyName: string;
+  document: PermissionPolicy;
+}
+
 export interface TrustStatement {
   Action: "sts:AssumeRole";
   Condition?: { StringEquals: { "sts:ExternalId": string } };
@@ -108,10 +113,16 @@ export interface RoleDocuments {
   kind: RoleKind;
   principal: RolePrincipal;
   description: string;
-  /** The custom policy attached to the role. */
+  /** The custom policy attached to the role (the first part's name). */
   policyName: string;
   trust: TrustPolicy;
+  /** Everything the role may do, as one document (what `policyParts` add up to). */
   policy: PermissionPolicy;
+  /**
+   * The custom policies attached to the role: `policy` cut into documents within RAM's size limit,
+   * in order; one when it fits.
+   */
+  policyParts: PolicyPart[];
   /** What the role's principal calls with it, sorted. */
   operations: Operation[];
 }
@@ -226,18 +237,21 @@ class RoleBuilder {
   }
 
   /**
-   * Grants an operation's RAM actions on `resources` only when `condition` holds; several calls
-   * with one operation are alternatives (RAM ORs statements).
+   * Grants an operation's RAM actions on `resources` only when `condition` holds; several conditions
+   * on one operation are alternatives (RAM ORs statements). Grants under one condition share one
+   * statement (every action on every resource): use it for grants meant that way, such as ECS
+   * instances of each of the account's regions.
    */
   grantWhen(operation: Operation, resources: readonly string[], condition: PolicyCondition): void {
     if (resources.length === 0) return;
     this.operations.add(operation);
-    this.conditional.push({
-      Action: [...ramActionsOf(operation)].sort(),
-      Condition: condition,
-      Effect: "Allow",
-      Resource: [...resources].sort(),
-    });
+    const existing = this.conditional.find(
+      (statement) => JSON.stringify(statement.Condition) === JSON.stringify(condition),
+    );
+    const statement = existing ?? { Action: [], Condition: condition, Effect: "Allow" as const, Resource: [] };
+    statement.Action = [...new Set([...statement.Action, ...ramActionsOf(operation)])].sort();
+    statement.Resource = [...new Set([...statement.Resource, ...resources])].sort();
+    if (existing === undefined) this.conditional.push(statement);
   }
 
   /**
@@ -281,6 +295,8 @@ class RoleBuilder {
         ...(this.trustedServices.size === 0 ? {} : { Service: [...this.trustedServices].sort() }),
       },
     };
+    const policy = renderPolicy(this.grants, this.conditional);
+    const policyName = `${this.name.replaceAll(".", "-")}-policy`;
     return {
       accountId: this.accountId,
       name: this.name,
@@ -288,12 +304,49 @@ class RoleBuilder {
       kind: this.kind,
       principal: this.principal,
       description: [...this.descriptions].sort().join("; ").slice(0, 1024),
-      policyName: `${this.name.replaceAll(".", "-")}-policy`,
+      policyName,
       trust: { Statement: [trustStatement], Version: "1" },
-      policy: renderPolicy(this.grants, this.conditional),
+      policy,
+      policyParts: splitPolicy(policy, policyName),
       operations: [...this.operations].sort(),
     };
   }
+}
+
+/**
+ * Cuts a policy into documents within `POLICY_DOCUMENT_LIMIT`, statements in order; the first keeps
+ * the policy's name, the next ones `<name>-2`, `<name>-3`, … A statement too large for one document
+ * is cut by its resources first (same actions and condition on each part).
+ */
+export function splitPolicy(policy: PermissionPolicy, policyName: string): PolicyPart[] {
+  const parts: PermissionPolicy[] = [];
+  for (const statement of policy.Statement.flatMap(fitStatement)) {
+    const current = parts.at(-1);
+    const grown = current && { ...current, Statement: [...current.Statement, statement] };
+    if (grown && JSON.stringify(grown).length <= POLICY_DOCUMENT_LIMIT) parts[parts.length - 1] = grown;
+    else parts.push({ Statement: [statement], Version: "1" });
+  }
+  return parts.map((document, index) => ({
+    policyName: index === 0 ? policyName : `${policyName}-${index + 1}`,
+    document,
+  }));
+}
+
+function fitStatement(statement: PolicyStatement): PolicyStatement[] {
+  const fits = (candidate: PolicyStatement) =>
+    JSON.stringify({ Statement: [candidate], Version: "1" }).length <= POLICY_DOCUMENT_LIMIT;
+  if (fits(statement) || statement.Resource.length < 2) return [statement];
+  const pieces: PolicyStatement[] = [];
+  let current: PolicyStatement = { ...statement, Resource: [] };
+  for (const resource of statement.Resource) {
+    const grown = { ...current, Resource: [...current.Resource, resource] };
+    if (current.Resource.length > 0 && !fits(grown)) {
+      pieces.push(current);
+      current = { ...statement, Resource: [resource] };
+    } else current = grown;
+  }
+  pieces.push(current);
+  return pieces;
 }
 
 /** One statement per distinct resource set; actions and resources sorted; statements sorted. */
@@ -619,11 +672,13 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
   const builtRoles = [...roles.values()].map((builder) => builder.build());
   const warnings: string[] = [];
   for (const built of builtRoles) {
-    const size = JSON.stringify(built.policy).length;
-    if (size > POLICY_DOCUMENT_LIMIT) {
-      warnings.push(
-        `the policy of ${built.arn} is ${size} characters, over RAM's ${POLICY_DOCUMENT_LIMIT}: split its routes over more projects or attach it in parts`,
-      );
+    for (const part of built.policyParts) {
+      const size = JSON.stringify(part.document).length;
+      if (size > POLICY_DOCUMENT_LIMIT) {
+        warnings.push(
+          `policy ${part.policyName} of ${built.arn} is ${size} characters in one statement, over RAM's ${POLICY_DOCUMENT_LIMIT}: split its routes over more projects`,
+        );
+      }
     }
   }
 

@@ -174,6 +174,7 @@ describe("buildDeployment on the example routes", () => {
       `${HUB}/logtail-xacct-etl-write etl-write`,
       `${HUB}/logtail-xacct-event-forwarder event-forwarder`,
       `${HUB}/logtail-xacct-fc functions`,
+      `${HUB}/logtail-xacct-operator operator`,
       `${APP_B}/logtail-xacct-etl-read etl-read`,
       `${APP_B}/logtail-xacct-spoke spoke`,
       `${PAYMENTS}/logtail-xacct-spoke spoke`,
@@ -317,17 +318,24 @@ describe("buildDeployment on the example routes", () => {
       expect(role.trust.Version).toBe("1");
       expect(role.trust.Statement.map((s) => [s.Action, s.Effect])).toEqual([["sts:AssumeRole", "Allow"]]);
     }
-    expect(principal(findRole(documents, APP_B, "logtail-xacct-spoke"))).toEqual([
+    // Spokes trust only the functions' and the operator's role, and only with the file's ExternalId.
+    const hubRoles = [`acs:ram::${HUB}:role/logtail-xacct-fc`, `acs:ram::${HUB}:role/logtail-xacct-operator`];
+    for (const [uid, externalId] of [
+      [APP_B, "9c1e5f0a7b3d46e2a81f0c6d2b7e4a59"],
+      [PAYMENTS, "3f8b2d6c1a9e47f0b5c2e8d1a6f3b907"],
+    ] as const) {
+      expect(findRole(documents, uid, "logtail-xacct-spoke").trust.Statement).toEqual([
+        {
+          Action: "sts:AssumeRole",
+          Condition: { StringEquals: { "sts:ExternalId": externalId } },
+          Effect: "Allow",
+          Principal: { RAM: hubRoles },
+        },
+      ]);
+    }
+    // The operator role: the hub's own RAM identities (each needs sts:AssumeRole on it).
+    expect(principal(findRole(documents, HUB, "logtail-xacct-operator"))).toEqual([
       { RAM: [`acs:ram::${HUB}:root`] },
-    ]);
-    const payments = findRole(documents, PAYMENTS, "logtail-xacct-spoke");
-    expect(payments.trust.Statement).toEqual([
-      {
-        Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "sts:ExternalId": "logtail-xacct" } },
-        Effect: "Allow",
-        Principal: { RAM: [`acs:ram::${HUB}:root`] },
-      },
     ]);
     expect(principal(findRole(documents, HUB, "logtail-xacct-fc"))).toEqual([
       { Service: ["fc.aliyuncs.com"] },
@@ -341,10 +349,9 @@ describe("buildDeployment on the example routes", () => {
     expect(principal(findRole(documents, HUB, "logtail-xacct-event-forwarder"))).toEqual([
       { Service: [`${APP_B}@eventbridge.aliyuncs.com`, `${PAYMENTS}@eventbridge.aliyuncs.com`] },
     ]);
-    // The example file's trust, as ALIBABA-FACTS.md prints it for a spoke.
-    expect(JSON.stringify(findRole(documents, APP_B, "logtail-xacct-spoke").trust)).toBe(
-      `{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"RAM":["acs:ram::${HUB}:root"]}}],"Version":"1"}`,
-    );
+    // No role of the deployment trusts a hub principal other than its own roles, but the operator role.
+    for (const role of roles.filter((r) => r.kind === "spoke" || r.kind === "destination"))
+      expect(JSON.stringify(role.trust)).not.toContain(":root");
   });
 
   test("the copy job's roles: read the source logstore, write the destination logstore", () => {
@@ -412,14 +419,23 @@ describe("buildDeployment on the example routes", () => {
     });
   });
 
-  test("every policy is within RAM's size limit", () => {
+  test("every policy document is within RAM's size limit, and the parts add up to the policy", () => {
     for (const role of roles) {
-      const size = JSON.stringify(role.policy).length;
-      expect({ role: role.arn, within: size <= POLICY_DOCUMENT_LIMIT }).toEqual({
-        role: role.arn,
-        within: true,
-      });
+      for (const part of role.policyParts) {
+        const size = JSON.stringify(part.document).length;
+        expect({ part: part.policyName, within: size <= POLICY_DOCUMENT_LIMIT }).toEqual({
+          part: part.policyName,
+          within: true,
+        });
+      }
+      expect(role.policyParts.flatMap((part) => part.document.Statement)).toEqual(role.policy.Statement);
+      expect(role.policyParts[0]?.policyName).toBe(role.policyName);
     }
+    // The example's app-b spoke needs two documents: its copy parts and the tag-conditioned commands.
+    expect(findRole(documents, APP_B, "logtail-xacct-spoke").policyParts.map((p) => p.policyName)).toEqual([
+      "logtail-xacct-spoke-policy",
+      "logtail-xacct-spoke-policy-2",
+    ]);
   });
 
   test("event forwarding: PutEvents on the hub's buses only, in the source regions", () => {
@@ -503,7 +519,12 @@ describe("buildDeployment on other shapes", () => {
       ...config,
       destinations: {
         ...config.destinations,
-        other: { uid: OTHER, region: "cn-beijing", roleArn: `acs:ram::${OTHER}:role/logtail-xacct-dest` },
+        other: {
+          uid: OTHER,
+          region: "cn-beijing",
+          roleArn: `acs:ram::${OTHER}:role/logtail-xacct-dest`,
+          externalId: "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+        },
       },
       routes: {
         ...config.routes,
@@ -536,7 +557,16 @@ describe("buildDeployment on other shapes", () => {
     const documents = buildDeployment(withOtherDestination());
     const destination = findRole(documents, OTHER, "logtail-xacct-dest");
     expect(destination.kind).toBe("destination");
-    expect(destination.trust.Statement.map((s) => s.Principal)).toEqual([{ RAM: [`acs:ram::${HUB}:root`] }]);
+    expect(destination.trust.Statement).toEqual([
+      {
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "sts:ExternalId": "a1b2c3d4e5f60718293a4b5c6d7e8f90" } },
+        Effect: "Allow",
+        Principal: {
+          RAM: [`acs:ram::${HUB}:role/logtail-xacct-fc`, `acs:ram::${HUB}:role/logtail-xacct-operator`],
+        },
+      },
+    ]);
     expect(grantedActions(destination.policy)).toContain("log:ApplyConfigToGroup");
     expect(destination.policy.Statement.flatMap((s) => s.Resource)).toContain(
       `acs:log:cn-beijing:${OTHER}:project/other-logs/machinegroup/other-linux`,
@@ -625,14 +655,16 @@ describe("buildDeployment on other shapes", () => {
     );
   });
 
-  test("two handover routes from one account: the spoke's policy is over RAM's limit, and the operator is told", () => {
+  test("two handover routes from one account: the spoke's policy comes in more parts, each within RAM's limit", () => {
     const config = loadRoutesConfig(EXAMPLE);
     const { route } = appBRoute(config);
     config.routes["app-b-canary"] = structuredClone({ ...route, logstore: "app-b-canary" });
     const documents = buildDeployment(config);
-    expect(documents.warnings).toEqual([
-      expect.stringContaining(`the policy of acs:ram::${APP_B}:role/logtail-xacct-spoke is `),
-    ]);
+    expect(documents.warnings).toEqual([]);
+    const spoke = findRole(documents, APP_B, "logtail-xacct-spoke");
+    expect(spoke.policyParts.length).toBeGreaterThan(2);
+    for (const part of spoke.policyParts)
+      expect(JSON.stringify(part.document).length).toBeLessThanOrEqual(POLICY_DOCUMENT_LIMIT);
   });
 
   test("one role used both as the spoke role and as the copy job's read role: refused", () => {
@@ -675,7 +707,7 @@ describe("logtail-xacct policies", () => {
   test("writes every role's trust and policy, the EventBridge rules, setup.sh and README.md", () => {
     expect(io.exitCode()).toBe(0);
     expect(io.stderr()).toBe("");
-    expect(io.stdout()).toContain("6 roles in 3 accounts");
+    expect(io.stdout()).toContain("7 roles in 3 accounts");
     expect(listFiles(out)).toEqual([
       `${HUB}/eventbridge-cn-hangzhou-logtail-xacct-events.json`,
       `${HUB}/eventbridge-cn-shanghai-logtail-xacct-events.json`,
@@ -685,12 +717,15 @@ describe("logtail-xacct policies", () => {
       `${HUB}/logtail-xacct-event-forwarder.trust.json`,
       `${HUB}/logtail-xacct-fc.policy.json`,
       `${HUB}/logtail-xacct-fc.trust.json`,
+      `${HUB}/logtail-xacct-operator.policy.json`,
+      `${HUB}/logtail-xacct-operator.trust.json`,
       `${APP_B}/eventbridge-cn-hangzhou-default.json`,
       `${APP_B}/eventbridge-cn-hangzhou-logtail-xacct-events.json`,
       `${APP_B}/eventbridge-cn-shanghai-default.json`,
       `${APP_B}/eventbridge-cn-shanghai-logtail-xacct-events.json`,
       `${APP_B}/logtail-xacct-etl-read.policy.json`,
       `${APP_B}/logtail-xacct-etl-read.trust.json`,
+      `${APP_B}/logtail-xacct-spoke.policy-2.json`,
       `${APP_B}/logtail-xacct-spoke.policy.json`,
       `${APP_B}/logtail-xacct-spoke.trust.json`,
       `${PAYMENTS}/eventbridge-cn-hangzhou-default.json`,
@@ -710,13 +745,14 @@ describe("logtail-xacct policies", () => {
       expect(() => JSON.parse(readFileSync(join(out, file), "utf8"))).not.toThrow();
     }
     for (const role of allRoles(documents)) {
-      const policy: unknown = JSON.parse(
-        readFileSync(join(out, role.accountId, `${role.name}.policy.json`), "utf8"),
-      );
+      role.policyParts.forEach((part, index) => {
+        const name = `${role.name}.policy${index === 0 ? "" : `-${index + 1}`}.json`;
+        const policy: unknown = JSON.parse(readFileSync(join(out, role.accountId, name), "utf8"));
+        expect(policy).toEqual(part.document);
+      });
       const trust: unknown = JSON.parse(
         readFileSync(join(out, role.accountId, `${role.name}.trust.json`), "utf8"),
       );
-      expect(policy).toEqual(role.policy);
       expect(trust).toEqual(role.trust);
     }
   });
