@@ -15,10 +15,13 @@ import {
   rolesFromRoutes,
   ThrottleGate,
 } from "../shared/adapters";
+import { AssumeRoleCredentials } from "../shared/adapters/assumeRoleCredentials";
 import { defaultCredentialChain } from "../shared/adapters/credentialChain";
 import { functionTime } from "../shared/adapters/functionTime";
+import { createSdkClients } from "../shared/adapters/sdkClients";
 import { formatIssue, loadRoutesConfig, RoutesConfigError } from "../shared/config/routesConfig";
 import type { RoutesFile } from "../shared/config/routesSchema";
+import { OPERATOR_ROLE } from "../shared/deploy/policies";
 import { readHostScripts } from "../shared/hostscript/hostScripts";
 import { HUB_QUEUES } from "../shared/messages/queueMessages";
 import type { CloudCredentials } from "../shared/ports";
@@ -113,6 +116,7 @@ export async function openCloud(options: CloudOptions): Promise<CloudSession> {
         EXIT_UNAVAILABLE,
       );
     });
+  credentials = await asOperator(config, endpoints, credentials, now);
   const adapters = createAlibabaAdapters({
     endpoints,
     // The chain caches and refreshes what it found (an instance role's token expires).
@@ -137,6 +141,42 @@ export async function openCloud(options: CloudOptions): Promise<CloudSession> {
     tuning: resultPolling(process.env.LOGTAIL_XACCT_RESULT_POLL_MS),
   });
   return { config, adapters, deps, logs, where };
+}
+
+/**
+ * The operator's credentials become a session of the deployment's operator role: spoke and
+ * destination roles trust only that role and the functions' (shared/deploy/policies.ts). A hub
+ * without the role (a deployment made before it existed) keeps the caller's own credentials; the
+ * roles it reaches then decide, as before.
+ */
+async function asOperator(
+  config: RoutesFile,
+  endpoints: ReturnType<typeof alibabaEndpoints>,
+  own: () => Promise<CloudCredentials>,
+  now: () => number,
+): Promise<() => Promise<CloudCredentials>> {
+  const hub = config.hub.accountId;
+  const operator = new AssumeRoleCredentials({
+    // The operator's own identity stands where the hub's functions would: every account is "other".
+    hubAccountId: "",
+    hubCredentials: own,
+    roles: new Map([[hub, { roleArn: `acs:ram::${hub}:role/${OPERATOR_ROLE}` }]]),
+    clients: createSdkClients(endpoints),
+    stsRegion: config.hub.region,
+    sessionName: "logtail-xacct-cli",
+    now,
+    retry: { attempts: 2, baseDelayMs: 200, maxDelayMs: 1_000 },
+  });
+  try {
+    await operator.forAccount(hub);
+  } catch (error) {
+    if (errorCode(error) === "EntityNotExist.Role") return own;
+    throw new CliFailure(
+      `cannot act as the operator role ${OPERATOR_ROLE} of the hub ${hub}: ${errorMessage(error)} (your identity needs sts:AssumeRole on it)`,
+      EXIT_UNAVAILABLE,
+    );
+  }
+  return () => operator.forAccount(hub);
 }
 
 const NETWORK_CODES = new Set([

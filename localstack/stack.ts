@@ -8,9 +8,10 @@ import { join } from "node:path";
 import { type EmulatorHandle, startEmulator } from "../emulator/index";
 import { defaultQueueAttributes } from "../emulator/mns/backend";
 import { hubQueueSpecs } from "../shared/deploy/hubQueues";
-import { type EventRuleDocuments, eventForwarding } from "../shared/deploy/policies";
+import { type EventRuleDocuments, eventForwarding, type RoleDocuments } from "../shared/deploy/policies";
 import { deadLetterBody } from "../shared/messages/deadLetters";
 import type { AgentSimulatorOptions } from "./agent/agentSimulator";
+import { installDeployedRoles } from "./deployedRoles";
 import { type BusRouting, connectEcsEvents, LocalEventBridge } from "./eventbridge";
 import { installEventRouting } from "./eventbridge/deployedRouting";
 import { roleTrust } from "./eventbridge/roleTrust";
@@ -63,6 +64,11 @@ export interface LocalStackOptions {
    * forwarding for the accounts and regions of the fleet.
    */
   eventRouting?: readonly EventRuleDocuments[];
+  /**
+   * The deployment's RAM roles (`buildDeployment(routes)`): installed over the fleet's, so every call
+   * the functions and the operator commands make is held to the generated policies.
+   */
+  deployedRoles?: readonly RoleDocuments[];
   /** Which reading of Alibaba's bus-to-bus routing limits the local EventBridge enforces. */
   busRouting?: BusRouting;
   /** Whether forwarded events keep `aliyunoriginalaccountid` (undocumented). */
@@ -95,6 +101,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.onCommandFinished ? { onCommandFinished: options.onCommandFinished } : {}),
     });
     stops.push(() => fleet.stop());
+    if (options.deployedRoles) installDeployedRoles(emulator.accounts, options.deployedRoles);
 
     const clock = emulator.core.clock;
     const bridge = new LocalEventBridge({

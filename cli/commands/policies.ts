@@ -320,7 +320,9 @@ export function renderReadme(documents: DeploymentDocuments, source: string): st
           .join(
             ", ",
           )}${role.trust.Statement.some((s) => s.Condition) ? " (with an ExternalId condition)" : ""}`,
-        `- permissions: ${role.policyParts.map((part, index) => `\`${policyFile(role, index)}\` (policy \`${part.policyName}\`)`).join(", ")}: ${grantedActions(role.policy)
+        `- permissions: ${role.policyParts.map((part, index) => `\`${policyFile(role, index)}\` (policy \`${part.policyName}\`)`).join(", ")}: ${grantedActions(
+          role.policy,
+        )
           .map((a) => `\`${a}\``)
           .join(", ")}`,
         `- acts for: ${role.principal === "code" ? "the functions' calls" : "an Alibaba Cloud service"} ${role.operations.join(", ")}`,

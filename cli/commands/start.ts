@@ -27,7 +27,7 @@ import { type LocalStack, startLocalStack } from "../../localstack/stack";
 import { type ApiBudget, parseApiBudgets } from "../../shared/adapters/throttleGate";
 import { loadRoutesConfig, RoutesConfigError, summarizeRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
-import { eventForwarding } from "../../shared/deploy/policies";
+import { buildDeployment, eventForwarding } from "../../shared/deploy/policies";
 import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
 import { errorMessage } from "../../shared/ports/errors";
 import { LEFT_ROUTE_SECONDS, type VerifyReport } from "../../shared/status/verifyReport";
@@ -182,6 +182,8 @@ async function start(options: StartOptions, io: CliIo): Promise<number> {
       // The buses and rules setup.sh creates, under the stricter reading of the routing limits.
       eventRouting: eventForwarding(routes),
       busRouting: "same-kind-same-region",
+      // The roles and policies setup.sh creates: the pipeline runs with least privilege.
+      deployedRoles: buildDeployment(routes).accounts.flatMap((account) => account.roles),
       functionEnv: {
         LOGTAIL_XACCT_ROUTES_FILE: productConfig,
         LOGTAIL_XACCT_LOG_FILE: logFile,

@@ -218,7 +218,9 @@ export class AccountStore {
 /** Role ARNs compare case-insensitively on the name (RAM role names are). */
 export function normalizeRoleArn(roleArn: string): string {
   const match = /^(acs:ram::\d+:role\/)(.+)$/.exec(roleArn);
-  return match?.[1] === undefined || match[2] === undefined ? roleArn : `${match[1]}${match[2].toLowerCase()}`;
+  return match?.[1] === undefined || match[2] === undefined
+    ? roleArn
+    : `${match[1]}${match[2].toLowerCase()}`;
 }
 
 /** Stable ids for seeded accounts, so a demo fleet always yields the same endpoints file. */

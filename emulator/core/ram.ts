@@ -30,7 +30,11 @@ export const CONDITION_OPERATORS = [
 export type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
 
 const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
-const conditionValues = z.union([z.string(), z.boolean(), z.array(z.union([z.string(), z.boolean()])).min(1)]);
+const conditionValues = z.union([
+  z.string(),
+  z.boolean(),
+  z.array(z.union([z.string(), z.boolean()])).min(1),
+]);
 
 export const policyStatementSchema = z.strictObject({
   Effect: z.enum(["Allow", "Deny"]),
@@ -95,7 +99,9 @@ export function requestTagContext(tags: ReadonlyArray<{ key: string; value?: str
   return {
     "acs:TagKeys": tags.map((tag) => tag.key),
     ...Object.fromEntries(
-      tags.filter((tag) => tag.value !== undefined).map((tag) => [`acs:RequestTag/${tag.key}`, [tag.value ?? ""]]),
+      tags
+        .filter((tag) => tag.value !== undefined)
+        .map((tag) => [`acs:RequestTag/${tag.key}`, [tag.value ?? ""]]),
     ),
   };
 }
@@ -106,7 +112,9 @@ function list(value: string | readonly string[]): readonly string[] {
 
 function conditionsHold(condition: PolicyStatement["Condition"], context: ConditionContext): boolean {
   if (condition === undefined) return true;
-  for (const [operator, keys] of Object.entries(condition) as Array<[ConditionOperator, Record<string, unknown>]>) {
+  for (const [operator, keys] of Object.entries(condition) as Array<
+    [ConditionOperator, Record<string, unknown>]
+  >) {
     for (const [key, raw] of Object.entries(keys)) {
       const expected = (Array.isArray(raw) ? raw : [raw]).map(String);
       const actual = Object.hasOwn(context, key) ? context[key] : undefined;
@@ -121,7 +129,10 @@ function operatorHolds(
   expected: readonly string[],
   actual: readonly string[] | undefined,
 ): boolean {
-  const negated = operator === "StringNotEquals" || operator === "StringNotEqualsIgnoreCase" || operator === "StringNotLike";
+  const negated =
+    operator === "StringNotEquals" ||
+    operator === "StringNotEqualsIgnoreCase" ||
+    operator === "StringNotLike";
   if (actual === undefined || actual.length === 0) return negated;
   const matches = (value: string): boolean =>
     expected.some((pattern) => {
@@ -143,6 +154,9 @@ function operatorHolds(
 
 /** `*` any run of characters, `?` one character; actions are case-insensitive (RAM: `ecs:describe*` works). */
 export function wildcardMatch(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${source}$`, ignoreCase ? "is" : "s").test(value);
 }

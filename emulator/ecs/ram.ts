@@ -6,8 +6,14 @@
  * request's tags (`acs:RequestTag/<key>`, `acs:TagKeys`), the keys Alibaba's tag-based authorization
  * uses. Alibaba's own sample for Cloud Assistant conditions RunCommand on `acs:ResourceTag/<key>`.
  */
+
+import {
+  type AccessRequest,
+  type ConditionContext,
+  requestTagContext,
+  resourceTagContext,
+} from "../core/ram";
 import type { RpcInvocation } from "../core/rpc/service";
-import { type AccessRequest, type ConditionContext, requestTagContext, resourceTagContext } from "../core/ram";
 import type { EcsBackend } from "./backend";
 import { tagPairs } from "./protocol";
 
@@ -25,7 +31,8 @@ export function ecsRamRequest(backend: EcsBackend, action: string, call: RpcInvo
   const ramAction = `ecs:${action}`;
   const single = params.optional("InstanceId");
   const listed = PER_INSTANCE[action] === undefined ? [] : params.list(PER_INSTANCE[action]);
-  const ids = action === "StartInstance" || action === "StopInstance" ? (single === undefined ? [] : [single]) : listed;
+  const ids =
+    action === "StartInstance" || action === "StopInstance" ? (single === undefined ? [] : [single]) : listed;
   const resources: Array<{ arn: string; context?: ConditionContext }> =
     ids.length === 0
       ? [{ arn: instanceArn("*") }]
@@ -34,7 +41,11 @@ export function ecsRamRequest(backend: EcsBackend, action: string, call: RpcInvo
     resources.push({ arn: `acs:ecs:${region}:${caller.accountId}:command/*` });
   }
   if (action === "TagResources") {
-    return { action: ramAction, resources, context: requestTagContext(tagPairs(params).map((tag) => ({ key: tag.key, value: tag.value ?? "" }))) };
+    return {
+      action: ramAction,
+      resources,
+      context: requestTagContext(tagPairs(params).map((tag) => ({ key: tag.key, value: tag.value ?? "" }))),
+    };
   }
   if (action === "UntagResources") {
     return {

@@ -65,9 +65,13 @@ export function createMnsServiceWithOptions(
       if (admission.kind === "fault") throw new MnsError(admission.status, admission.code, admission.message);
       // RAM (each API page's authorization table): `mns:<Operation>` on the queue, or on its messages.
       const queueArn = `acs:mns:${target.region}:${target.accountId}:/queues/${route.queueName ?? "*"}`;
-      const onMessages = !["CreateQueue", "SetQueueAttributes", "GetQueueAttributes", "DeleteQueue", "ListQueue"].includes(
-        route.operation,
-      );
+      const onMessages = ![
+        "CreateQueue",
+        "SetQueueAttributes",
+        "GetQueueAttributes",
+        "DeleteQueue",
+        "ListQueue",
+      ].includes(route.operation);
       const decision = ctx.authorize(key, {
         action: `mns:${route.operation}`,
         resources: [{ arn: onMessages ? `${queueArn}/messages` : queueArn }],

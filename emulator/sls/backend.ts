@@ -957,7 +957,10 @@ export class SlsBackend {
       "source",
       ["log.aliyuncs.com", `${owner}@log.aliyuncs.com`],
       // The job reads as a consumer of the source logstore.
-      ["log:ListShards", "log:GetCursorOrData"].map((action) => ({ action, resources: [{ arn: sourceArn }] })),
+      ["log:ListShards", "log:GetCursorOrData"].map((action) => ({
+        action,
+        resources: [{ arn: sourceArn }],
+      })),
     );
     if (sourceRole !== undefined) return sourceRole;
     if (!project.logstores.has(configuration.logstore)) {

@@ -1,3 +1,4 @@
+import { normalizeRoleArn } from "../core/accounts";
 import type {
   EmulatedService,
   ServiceContext,
@@ -5,9 +6,7 @@ import type {
   ServiceRequest,
   ServiceResponse,
 } from "../core/types";
-import { normalizeRoleArn } from "../core/accounts";
 import { authenticateSls, verifyBodyDigest } from "./auth";
-import { etlReadRole, type SlsRamInput, slsRamRequest } from "./ram";
 import { SlsBackend, type SlsBackendOptions } from "./backend";
 import { SlsError, slsErrors } from "./errors";
 import { slsHandlers } from "./operations";
@@ -23,6 +22,7 @@ import {
   slsRequestId,
   toSlsError,
 } from "./protocol";
+import { etlReadRole, type SlsRamInput, slsRamRequest } from "./ram";
 import { routeSlsRequest } from "./routing";
 
 export type { HeartbeatInput, MachineIdentity, SlsBackendOptions, SlsRoleDirectory } from "./backend";
@@ -100,11 +100,16 @@ export function createSlsServiceWithOptions(
 function authorizeSls(ctx: ServiceContext, caller: { arn: string }, input: SlsRamInput): void {
   const requests = [slsRamRequest(input)];
   const passed = input.operation === "CreateETL" ? etlReadRole(input.body()) : undefined;
-  if (passed !== undefined) requests.push({ action: "ram:PassRole", resources: [{ arn: normalizeRoleArn(passed) }] });
+  if (passed !== undefined)
+    requests.push({ action: "ram:PassRole", resources: [{ arn: normalizeRoleArn(passed) }] });
   for (const request of requests) {
     const decision = ctx.authorize(caller, request);
     if (!decision.allowed)
-      throw new SlsError(401, "Unauthorized", `denied by sts or ram, action: ${decision.action}, resource: ${decision.resource}`);
+      throw new SlsError(
+        401,
+        "Unauthorized",
+        `denied by sts or ram, action: ${decision.action}, resource: ${decision.resource}`,
+      );
   }
 }
 

@@ -123,11 +123,10 @@ const index = z.strictObject({
  * The secret the role's trust policy asks AssumeRole for (its `sts:ExternalId` condition): a hub
  * principal that is not this tool cannot assume the role without it. Required on every assumed role.
  */
-const externalId = z
-  .string()
-  .regex(/^[A-Za-z0-9=,.@:/_-]{16,1224}$/, {
-    error: "must be 16 to 1224 of letters, digits and = , . @ : / _ - (generate one with `openssl rand -hex 16`)",
-  });
+const externalId = z.string().regex(/^[A-Za-z0-9=,.@:/_-]{16,1224}$/, {
+  error:
+    "must be 16 to 1224 of letters, digits and = , . @ : / _ - (generate one with `openssl rand -hex 16`)",
+});
 
 const sourceAccount = z.strictObject({
   uid: accountUid,

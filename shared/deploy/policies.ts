@@ -22,9 +22,9 @@
  */
 import { rolesFromRoutes } from "../adapters/assumeRoleCredentials";
 import { ROLE_ARN } from "../config/patterns";
-import { AGENT_ID_TAG_KEY } from "../planner/heartbeating";
 import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
 import { copyPartName, MAX_COPY_PARTS, routeCopyJobName } from "../domain/copyJob";
+import { AGENT_ID_TAG_KEY } from "../planner/heartbeating";
 import { HUB_QUEUES } from "./hubQueues";
 import {
   type AdapterOperation,
@@ -248,7 +248,12 @@ class RoleBuilder {
     const existing = this.conditional.find(
       (statement) => JSON.stringify(statement.Condition) === JSON.stringify(condition),
     );
-    const statement = existing ?? { Action: [], Condition: condition, Effect: "Allow" as const, Resource: [] };
+    const statement = existing ?? {
+      Action: [],
+      Condition: condition,
+      Effect: "Allow" as const,
+      Resource: [],
+    };
     statement.Action = [...new Set([...statement.Action, ...ramActionsOf(operation)])].sort();
     statement.Resource = [...new Set([...statement.Resource, ...resources])].sort();
     if (existing === undefined) this.conditional.push(statement);

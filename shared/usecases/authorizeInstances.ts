@@ -418,6 +418,25 @@ class HostRun {
       }
     }
 
+    // The spoke role may run commands only on instances carrying one of the tool's tag keys
+    // (shared/deploy/policies.ts). One found through its machine group with all of them stripped gets
+    // its status key back first, so its offboarding is not refused.
+    const stripped = [
+      ...new Set(
+        [...work.values()]
+          .filter((w) => w.action.action === "revoke")
+          .flatMap((w) => w.instanceIds)
+          .filter((id) => {
+            const tags = byId.get(id)?.tags ?? {};
+            return [config.tagKey, config.statusTagKey, AGENT_ID_TAG_KEY].every(
+              (key) => !Object.hasOwn(tags, key),
+            );
+          }),
+      ),
+    ];
+    if (stripped.length > 0)
+      await ecs.tagInstances(stripped, { [config.statusTagKey]: formatStatus({ stage: "pending" }) });
+
     // Cloud Assistant must be online before a command can run (≤ 50 ids a call in the adapter).
     const commandIds = [...new Set([...work.values()].flatMap((w) => w.instanceIds))];
     const online =

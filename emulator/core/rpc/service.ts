@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { AccessDecision, AccessRequest } from "../ram";
 import type {
   EmulatedService,
   KeyRecord,
@@ -7,7 +8,6 @@ import type {
   ServiceRequest,
   ServiceResponse,
 } from "../types";
-import type { AccessDecision, AccessRequest } from "../ram";
 import { gatewayErrors, RpcError } from "./errors";
 import { RpcParams } from "./params";
 import { parsePairs, RpcSignatureVerifier } from "./signature";
