@@ -157,6 +157,26 @@ function accountTitle(account: AccountDocuments): string {
     : account.accountId;
 }
 
+/** What the roles made here let the hub do in this account, said where the operator creates them. */
+function blastRadius(account: AccountDocuments): string[] {
+  const assumed = account.roles.filter((role) => role.kind === "spoke" || role.kind === "destination");
+  if (assumed.length === 0) return [];
+  const spoke = assumed.some((role) => role.kind === "spoke");
+  return [
+    "# Blast radius: only the hub's roles logtail-xacct-fc and logtail-xacct-operator, with the",
+    "# routes file's ExternalId, can assume the role below. Whoever acts as them can",
+    ...(spoke
+      ? [
+          "# - run any command as root on this account's instances (in the routes' regions) that carry",
+          "#   the route, status or agent-id tag key, and on any other after writing the status key;",
+          "# - write the status and agent-id tag keys, and remove tags from such instances;",
+        ]
+      : []),
+    "# - read, create and bind the SLS resources the routes file names in this account.",
+    "# Nothing else of this account. README.md (Deploy) says why a command's content cannot be limited.",
+  ];
+}
+
 function functionName(account: AccountDocuments): string {
   return `account_${account.accountId}`;
 }
@@ -190,6 +210,7 @@ export function renderSetupScript(documents: DeploymentDocuments, source: string
     lines.push(
       "",
       `# ---- Account ${accountTitle(account)}: run with ${who}'s credentials ----`,
+      ...blastRadius(account),
       `${functionName(account)}() {`,
     );
     for (const role of account.roles) {

@@ -8,8 +8,9 @@
  * TagResources on many) needs every one allowed.
  *
  * Conditions: every key of every operator must hold (AND); the values of one key are alternatives
- * (OR). A key can be multi-valued (`acs:TagKeys`): a positive operator holds when any of the
- * request's values matches, a negated one when none does. unverified: RAM's rule for a key the
+ * (OR). A key can be multi-valued (`acs:TagKeys`): a positive operator holds when every one of the
+ * request's values matches ("the keys written are among these"), a negated one when none does.
+ * unverified: RAM's multi-value rule (the product does not rely on `acs:TagKeys`), and its rule for a key the
  * request does not carry; here a positive operator fails and a negated one holds (the usual IAM
  * semantics), so an Allow conditioned on a tag grants nothing on an untagged resource.
  *
@@ -135,21 +136,15 @@ function operatorHolds(
     operator === "StringNotLike";
   if (actual === undefined || actual.length === 0) return negated;
   const matches = (value: string): boolean =>
-    expected.some((pattern) => {
-      switch (operator) {
-        case "StringEquals":
-        case "StringNotEquals":
-        case "Bool":
-          return value === pattern;
-        case "StringEqualsIgnoreCase":
-        case "StringNotEqualsIgnoreCase":
-          return value.toLowerCase() === pattern.toLowerCase();
-        case "StringLike":
-        case "StringNotLike":
-          return wildcardMatch(pattern, value, false);
-      }
-    });
-  return negated ? !actual.some(matches) : actual.some(matches);
+    expected.some((pattern) => valueMatches(operator, pattern, value));
+  return negated ? !actual.some(matches) : actual.every(matches);
+}
+
+function valueMatches(operator: ConditionOperator, pattern: string, value: string): boolean {
+  if (operator === "StringLike" || operator === "StringNotLike") return wildcardMatch(pattern, value, false);
+  if (operator === "StringEqualsIgnoreCase" || operator === "StringNotEqualsIgnoreCase")
+    return value.toLowerCase() === pattern.toLowerCase();
+  return value === pattern;
 }
 
 /** `*` any run of characters, `?` one character; actions are case-insensitive (RAM: `ecs:describe*` works). */

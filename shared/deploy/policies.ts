@@ -547,17 +547,9 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
     );
     // Authorized on the config and on the group ("Authentication rules").
     target.grant("ApplyConfigToMachineGroup", [...groups, ...configs]);
-    // A handover (a source with both `retire` and `backfill`, the route copying) reads the
-    // destination's first position per file (GetLogs); its index keys are the index calls above.
-    const handsOver =
-      route.backfill !== undefined &&
-      route.sources.some(
-        (source) =>
-          source.retire !== undefined &&
-          source.backfill !== undefined &&
-          config.sourceAccounts.some((a) => a.uid === source.account),
-      );
-    if (handsOver) target.grant("GetLogs", [arn.slsLogstore(dRegion, dUid, route.project, route.logstore)]);
+    // Every route's destination logstore is queried (GetLogs): `collecting` is earned by lines there
+    // (heartbeat, apply, reconcile), and a handover reads the first position per file.
+    target.grant("GetLogs", [arn.slsLogstore(dRegion, dUid, route.project, route.logstore)]);
 
     for (const source of route.sources) {
       const account = config.sourceAccounts.find((a) => a.uid === source.account);

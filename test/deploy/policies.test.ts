@@ -163,6 +163,14 @@ describe("the RAM action table", () => {
   });
 });
 
+/** The functions' queries: the destination logstores of the example's two routes. */
+const DESTINATION_QUERIES = {
+  "log:CreateIndex,log:CreateLogStore,log:GetIndex,log:GetLogStore,log:GetLogStoreLogs,log:UpdateIndex": [
+    "app-b",
+    "payments",
+  ].map((logstore) => `acs:log:cn-hangzhou:${HUB}:project/central-logs/logstore/${logstore}`),
+};
+
 describe("buildDeployment on the example routes", () => {
   const documents = exampleDeployment();
   const roles = allRoles(documents);
@@ -412,11 +420,9 @@ describe("buildDeployment on the example routes", () => {
     expect(statementsOf(payments, /^(log|ram):/)).toEqual({});
   });
 
-  test("the handover: the destination reads central-logs/app-b (GetLogStoreLogs), not payments", () => {
+  test("the destination logstore of every route is queried (collecting is earned by lines), and nothing else", () => {
     const fc = findRole(documents, HUB, "logtail-xacct-fc");
-    expect(statementsOf(fc, /^log:GetLogStoreLogs$/)).toEqual({
-      "log:GetLogStoreLogs": [`acs:log:cn-hangzhou:${HUB}:project/central-logs/logstore/app-b`],
-    });
+    expect(statementsOf(fc, /^log:GetLogStoreLogs$/)).toEqual(DESTINATION_QUERIES);
   });
 
   test("every policy document is within RAM's size limit, and the parts add up to the policy", () => {
@@ -581,10 +587,13 @@ describe("buildDeployment on other shapes", () => {
     }
   });
 
-  test("a destination other than the hub without a handover: no GetLogStoreLogs", () => {
+  test("a destination other than the hub without a handover still queries its logstore: collecting is earned by lines", () => {
     const documents = buildDeployment(withOtherDestination());
     const destination = findRole(documents, OTHER, "logtail-xacct-dest");
-    expect(grantedActions(destination.policy)).not.toContain("log:GetLogStoreLogs");
+    const query = destination.policy.Statement.filter((s) => s.Action.includes("log:GetLogStoreLogs"));
+    expect(query.flatMap((s) => s.Resource)).toEqual([
+      `acs:log:cn-beijing:${OTHER}:project/other-logs/logstore/other`,
+    ]);
   });
 
   function appBRoute(config: RoutesFile) {
@@ -615,7 +624,7 @@ describe("buildDeployment on other shapes", () => {
       ]),
     });
     const fc = findRole(documents, HUB, "logtail-xacct-fc");
-    expect(grantedActions(fc.policy)).not.toContain("log:GetLogStoreLogs");
+    expect(statementsOf(fc, /^log:GetLogStoreLogs$/)).toEqual(DESTINATION_QUERIES);
   });
 
   test("backfill without retire: the one copy job, no parts, no queries, no config changes", () => {
@@ -632,7 +641,7 @@ describe("buildDeployment on other shapes", () => {
       "ram:PassRole": [`acs:ram::${APP_B}:role/logtail-xacct-etl-read`],
     });
     const fc = findRole(documents, HUB, "logtail-xacct-fc");
-    expect(grantedActions(fc.policy)).not.toContain("log:GetLogStoreLogs");
+    expect(statementsOf(fc, /^log:GetLogStoreLogs$/)).toEqual(DESTINATION_QUERIES);
   });
 
   test("a route without backfill: a source's retire and backfill hand nothing over", () => {
@@ -650,8 +659,8 @@ describe("buildDeployment on other shapes", () => {
     ])
       expect(actions).not.toContain(action);
     expect(actions).toContain("log:ListMachines");
-    expect(grantedActions(findRole(documents, HUB, "logtail-xacct-fc").policy)).not.toContain(
-      "log:GetLogStoreLogs",
+    expect(statementsOf(findRole(documents, HUB, "logtail-xacct-fc"), /^log:GetLogStoreLogs$/)).toEqual(
+      DESTINATION_QUERIES,
     );
   });
 
@@ -764,6 +773,12 @@ describe("logtail-xacct policies", () => {
     expect(check.stderr).toBe("");
     expect(check.status).toBe(0);
     const text = readFileSync(script, "utf8");
+    // Each spoke's block says what the hub can do there; the hub's block assumes no role of its own.
+    expect(text.match(/^# Blast radius: /gm)).toHaveLength(2);
+    for (const uid of [APP_B, PAYMENTS])
+      expect(text).toMatch(
+        new RegExp(`# ---- Account ${uid}.*\\n# Blast radius: .*\\n(#.*\\n)*.*run any command as root`),
+      );
     for (const uid of [HUB, APP_B, PAYMENTS]) {
       expect(text).toMatch(new RegExp(`# ---- Account ${uid}.*: run with .*credentials ----`));
       expect(text).toContain(`  ${uid}) account_${uid} ;;`);

@@ -22,15 +22,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as $Sls from "@alicloud/sls20201230";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import type { RoleInput } from "../../emulator/core/accounts";
 import { type EmulatorHandle, type FleetInput, startEmulator } from "../../emulator/index";
 import { defaultQueueAttributes } from "../../emulator/mns/backend";
+import { deployedRoleInput } from "../../localstack/deployedRoles";
 import { buildEcsEvent } from "../../localstack/eventbridge/ecsEvents";
 import { parseSimulatedFleet } from "../../localstack/fleet/simulatedFleet";
 import type { LocalStack } from "../../localstack/stack";
 import { createAlibabaAdapters, localEndpoints, rolesFromRoutes } from "../../shared/adapters";
 import { loadRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
-import { buildDeployment } from "../../shared/deploy/policies";
+import { buildDeployment, FUNCTIONS_ROLE } from "../../shared/deploy/policies";
+import { copyPartName, routeCopyJobName } from "../../shared/domain/copyJob";
 import { parseDeadLetter } from "../../shared/messages/deadLetters";
 import { encodeMessage } from "../../shared/messages/queueMessages";
 import { $Ecs, $Sts, type Credentials, ecsClient, failure, stsClient } from "../emulator/emulatorKit";
@@ -51,36 +54,15 @@ import { describeRequiring, sandboxRequirement } from "../support/requires";
 
 // ---- the deployment's roles, as emulator roles ------------------------------------------------------
 
-interface FleetRole {
-  name: string;
-  trustedAccounts: string[];
-  trustedServices: string[];
-}
-
 /**
- * The RAM roles `logtail-xacct policies` creates for a routes file, per account: trust policies'
- * `RAM: acs:ram::<uid>:root` principals become trusted accounts, `Service` principals trusted
- * services. (An `sts:ExternalId` condition has no equivalent in the emulator: see the report.)
+ * The RAM roles `logtail-xacct policies` creates for a routes file, per account, as setup.sh makes
+ * them: trust (roles, account roots, services, the ExternalId condition) and permission policies,
+ * which the emulator evaluates on every call a session of the role makes.
  */
-function deploymentRoles(routes: RoutesFile): Map<string, FleetRole[]> {
-  const byAccount = new Map<string, FleetRole[]>();
-  for (const account of buildDeployment(routes).accounts) {
-    byAccount.set(
-      account.accountId,
-      account.roles.map((role) => {
-        const principals = role.trust.Statement.map((statement) => statement.Principal);
-        const trustedAccounts = principals
-          .flatMap((principal) => principal.RAM ?? [])
-          .map((arn) => {
-            const uid = /^acs:ram::(\d{16}):root$/.exec(arn)?.[1];
-            if (uid === undefined) throw new Error(`unexpected RAM principal ${arn} on ${role.arn}`);
-            return uid;
-          });
-        const trustedServices = principals.flatMap((principal) => principal.Service ?? []);
-        return { name: role.name, trustedAccounts, trustedServices };
-      }),
-    );
-  }
+function deploymentRoles(routes: RoutesFile): Map<string, RoleInput[]> {
+  const byAccount = new Map<string, RoleInput[]>();
+  for (const account of buildDeployment(routes).accounts)
+    byAccount.set(account.accountId, account.roles.map(deployedRoleInput));
   return byAccount;
 }
 
@@ -136,6 +118,9 @@ const PAYMENTS_HOLDINGS: Holdings = {
   config: "payments-files",
 };
 const VICTIMS = [HUB_HOLDINGS, PAYMENTS_HOLDINGS];
+const PAY_OPTED = "i-bp1privpayopt00001";
+const PAY_BARE = "i-bp1privpaybare0001";
+
 /** A hub role outside the deployment that trusts app-b: proves STS refuses by trust, not by default. */
 const CONTROL_ROLE = "privilege-control";
 
@@ -155,12 +140,17 @@ function privilegeFleet(): FleetInput {
   const holdings = [APP_B, HUB_HOLDINGS, PAYMENTS_HOLDINGS];
   return {
     accounts,
-    instances: holdings.map((h) => ({
-      account: h.account,
-      region: REGION,
-      id: h.instance,
-      tags: { owner: h.account },
-    })),
+    instances: [
+      ...holdings.map((h) => ({
+        account: h.account,
+        region: REGION,
+        id: h.instance,
+        tags: { owner: h.account },
+      })),
+      // payments' servers the least-privilege checks command: one opted in, one not.
+      { account: PAYMENTS, region: REGION, id: PAY_OPTED, tags: { [config.tagKey]: "payments-prod" } },
+      { account: PAYMENTS, region: REGION, id: PAY_BARE, tags: { owner: PAYMENTS } },
+    ],
     projects: holdings.map((h) => ({
       account: h.account,
       region: REGION,
@@ -516,9 +506,14 @@ describe("privilege: a spoke's credentials reach neither the hub nor the other s
     // The credentials the pipeline itself acts with in each spoke: the hub's AssumeRole into the
     // role the routes file names, through the adapters (@alicloud/sts20150401) over HTTP.
     const hubKey = key(`${HUB} key`);
+    // What Function Compute hands the functions: a session of their role (trusted by fc.aliyuncs.com).
+    const functionsRole = emulator.accounts.getRole(HUB, FUNCTIONS_ROLE);
+    if (!functionsRole) throw new Error("the deployment has no functions' role");
+    const fc = emulator.accounts.issueRoleCredentials(functionsRole, "fc-invocation", 3600);
+    keys.set("functions role", fc);
     const adapters = createAlibabaAdapters({
       endpoints: localEndpoints(emulator.endpoints),
-      hub: { accountId: HUB, region: REGION, credentials: () => hubKey },
+      hub: { accountId: HUB, region: REGION, credentials: () => fc },
       roles: rolesFromRoutes(config),
       now: () => emulator.now(),
     });
@@ -532,7 +527,7 @@ describe("privilege: a spoke's credentials reach neither the hub nor the other s
     // Each victim's own command, so there is an invocation of theirs to look for.
     for (const [victim, owner] of [
       [HUB_HOLDINGS, hubKey],
-      [PAYMENTS_HOLDINGS, key(`${PAYMENTS} role`)],
+      [PAYMENTS_HOLDINGS, key(`${PAYMENTS} key`)],
     ] as const) {
       const ran = await ecs(emulator, owner).runCommand(
         new $Ecs.RunCommandRequest({
@@ -568,7 +563,12 @@ describe("privilege: a spoke's credentials reach neither the hub nor the other s
 
     test.each(refused.map((c) => [c.title, c] as const))("%s is refused", async (_title, c) => {
       const answer = await c.refusal(c.call(emulator, key(attacker), c.victim, attacker.replace(" ", "-")));
-      expect(answer).toEqual({ code: c.code, status: c.status });
+      // The role is policy-bound: ECS answers its writes on a resource it may not touch with RAM's
+      // refusal before it looks the instance up; the key (an administrator of app-b) gets the lookup's.
+      const byRam = attacker === `${SPOKE} role` && ECS_REFUSED.some((ecsCall) => ecsCall.name === c.name);
+      expect(answer).toEqual(
+        byRam ? { code: "Forbidden.RAM", status: 403 } : { code: c.code, status: c.status },
+      );
     });
 
     test.each(
@@ -576,7 +576,15 @@ describe("privilege: a spoke's credentials reach neither the hub nor the other s
         SEEING_CALLS.map((c) => [`${victim.label}: ${c.name}`, c, victim] as const),
       ),
     )("%s shows nothing of theirs", async (_title, c, victim) => {
-      const seen = await c.sees(emulator, key(attacker), victim, invokeIdOf(victim));
+      // A read the role's policy does not grant (DescribeInvocationResults: the pipeline reads
+      // DescribeInvocations) is refused by RAM outright, which shows nothing either.
+      const seen = await c
+        .sees(emulator, key(attacker), victim, invokeIdOf(victim))
+        .catch(async (error: unknown) => {
+          expect(attacker).toBe(`${SPOKE} role`);
+          expect(await teaRefusal(Promise.reject(error))).toEqual({ code: "Forbidden.RAM", status: 403 });
+          return [];
+        });
       expect(seen).not.toContain(victim.instance);
       expect(seen).not.toContain(invokeIdOf(victim));
       // Whatever it lists is app-b's own.
@@ -607,7 +615,6 @@ describe("privilege: a spoke's credentials reach neither the hub nor the other s
     const OWNERS = [
       ["the hub's AccessKey", HUB_HOLDINGS, `${HUB} key`],
       ["payments' own AccessKey", PAYMENTS_HOLDINGS, `${PAYMENTS} key`],
-      ["the pipeline's AssumeRole credentials for payments", PAYMENTS_HOLDINGS, `${PAYMENTS} role`],
     ] as const;
 
     test.each(
@@ -629,11 +636,11 @@ describe("privilege: a spoke's credentials reach neither the hub nor the other s
       expect(seen.some((id) => id === victim.instance || id === invokeIdOf(victim))).toBe(true);
     });
 
-    test("the hub assumes the other spoke's role; app-b assumes a hub role that trusts it", async () => {
+    test("the functions' role assumes the other spoke's role with its ExternalId; app-b assumes a hub role that trusts it", async () => {
       const [payments] = forbiddenRoles();
       if (!payments) throw new Error("no payments role");
-      const asHub = await assumeRole(emulator, key(`${HUB} key`), payments);
-      expect(asHub.body?.assumedRoleUser?.arn).toBe(
+      const asFunctions = await assumeRole(emulator, key("functions role"), payments);
+      expect(asFunctions.body?.assumedRoleUser?.arn).toBe(
         `acs:ram::${PAYMENTS}:assumed-role/logtail-xacct-spoke/privilege-test`,
       );
       const control = await assumeRole(emulator, key(`${SPOKE} key`), {
@@ -687,25 +694,245 @@ describe("privilege: a spoke's credentials reach neither the hub nor the other s
           }),
         }),
       );
-    const jobs = [
-      [PAYMENTS_HOLDINGS, key(`${PAYMENTS} key`), "borrow-by-key"],
-      [PAYMENTS_HOLDINGS, key(`${PAYMENTS} role`), "borrow-by-role"],
-      [APP_B, key(`${SPOKE} role`), "legit-copy"],
-    ] as const;
-    for (const [from, who, name] of jobs) await copyInto(who, from, name);
+    // The pipeline's role in payments may create no job at all (payments' route copies nothing), and
+    // app-b's only the route's own job (by its name), passing only the route's read role.
+    const route = config.routes["app-b-prod"];
+    if (!route) throw new Error("example changed");
+    const legit = routeCopyJobName(route, "app-b-prod", SPOKE);
+    expect(await teaRefusal(copyInto(key(`${PAYMENTS} role`), PAYMENTS_HOLDINGS, "borrow-by-role"))).toEqual({
+      code: "Unauthorized",
+      status: 401,
+    });
+    expect(await teaRefusal(copyInto(key(`${SPOKE} role`), APP_B, "exfiltrate-by-role"))).toEqual({
+      code: "Unauthorized",
+      status: 401,
+    });
+    await copyInto(key(`${PAYMENTS} key`), PAYMENTS_HOLDINGS, "borrow-by-key");
+    await copyInto(key(`${SPOKE} role`), APP_B, legit);
     emulator.advanceClock(emulator.sls.settings.etlStartingMs);
 
     const statusOf = async (from: Holdings, who: Credentials, name: string) =>
       (await sls(emulator, who).getETL(from.project, name)).body?.status;
     expect(await statusOf(PAYMENTS_HOLDINGS, key(`${PAYMENTS} key`), "borrow-by-key")).toBe("FAILED");
-    expect(await statusOf(PAYMENTS_HOLDINGS, key(`${PAYMENTS} role`), "borrow-by-role")).toBe("FAILED");
-    expect(await statusOf(APP_B, key(`${SPOKE} role`), "legit-copy")).toBe("RUNNING");
+    expect(await statusOf(APP_B, key(`${SPOKE} role`), legit)).toBe("RUNNING");
     const borrowed = emulator.sls.getEtl(
       { accountId: PAYMENTS, region: REGION, action: "GetETL" },
       PAYMENTS_HOLDINGS.project,
       "borrow-by-key",
     );
     expect(emulator.sls.etlFailure(borrowed)).toContain(`does not trust ${PAYMENTS}@log.aliyuncs.com`);
+  });
+});
+
+describe("least privilege: the deployment's roles do what the pipeline needs and nothing more", () => {
+  let emulator: EmulatorHandle;
+  const keys = new Map<string, Credentials>();
+  const key = (name: string): Credentials => {
+    const found = keys.get(name);
+    if (!found) throw new Error(`no credentials ${name}`);
+    return found;
+  };
+  const spokeRole = (uid: string) => {
+    const account = config.sourceAccounts.find((a) => a.uid === uid);
+    if (!account?.externalId) throw new Error(`no role for ${uid}`);
+    return { arn: account.roleArn, externalId: account.externalId };
+  };
+  const run = (who: Credentials, instanceIds: string[]) =>
+    ecs(emulator, who).runCommand(
+      new $Ecs.RunCommandRequest({
+        regionId: REGION,
+        type: "RunShellScript",
+        commandContent: "id",
+        instanceId: instanceIds,
+      }),
+    );
+  const tag = (who: Credentials, instanceIds: string[], tags: Record<string, string>) =>
+    ecs(emulator, who).tagResources(
+      new $Ecs.TagResourcesRequest({
+        regionId: REGION,
+        resourceType: "instance",
+        resourceId: instanceIds,
+        tag: Object.entries(tags).map(([k, v]) => new $Ecs.TagResourcesRequestTag({ key: k, value: v })),
+      }),
+    );
+  const FORBIDDEN = { code: "Forbidden.RAM", status: 403 };
+  const UNAUTHORIZED = { code: "Unauthorized", status: 401 };
+
+  beforeAll(async () => {
+    emulator = await startEmulator({
+      fleet: privilegeFleet(),
+      clock: { startAt: Date.UTC(2026, 3, 1), scale: 0 },
+    });
+    for (const seeded of emulator.accounts.seededKeys())
+      keys.set(`${seeded.accountId} key`, {
+        accessKeyId: seeded.accessKeyId,
+        accessKeySecret: seeded.accessKeySecret,
+      });
+    const functionsRole = emulator.accounts.getRole(HUB, FUNCTIONS_ROLE);
+    if (!functionsRole) throw new Error("the deployment has no functions' role");
+    keys.set("functions role", emulator.accounts.issueRoleCredentials(functionsRole, "fc-invocation", 3600));
+    for (const uid of [SPOKE, PAYMENTS]) {
+      const assumed = await assumeRole(emulator, key("functions role"), spokeRole(uid));
+      const credentials = assumed.body?.credentials;
+      keys.set(`${uid} role`, {
+        accessKeyId: credentials?.accessKeyId ?? "",
+        accessKeySecret: credentials?.accessKeySecret ?? "",
+        securityToken: credentials?.securityToken ?? "",
+      });
+    }
+    for (const queue of [HEARTBEAT_QUEUE, APPLY_QUEUE, DEAD_LETTER_QUEUE])
+      emulator.mns.createQueue(HUB, REGION, queue, defaultQueueAttributes);
+    // A logstore of app-b that no route names.
+    await sls(emulator, key(`${SPOKE} key`)).createLogStore(
+      APP_B.project,
+      new $Sls.CreateLogStoreRequest({ logstoreName: "secrets", ttl: 30, shardCount: 1 }),
+    );
+  });
+
+  afterAll(async () => {
+    await emulator?.stop();
+  });
+
+  test("a spoke role trusts only the hub's functions' and operator's roles, and only with its ExternalId", async () => {
+    const appB = spokeRole(SPOKE);
+    // The hub's own administrator key: a hub principal, but not one of the two roles.
+    expect(await teaRefusal(assumeRole(emulator, key(`${HUB} key`), appB))).toEqual({
+      code: "NoPermission",
+      status: 403,
+    });
+    expect(await teaRefusal(assumeRole(emulator, key("functions role"), { arn: appB.arn }))).toEqual({
+      code: "NoPermission",
+      status: 403,
+    });
+    expect(
+      await teaRefusal(assumeRole(emulator, key("functions role"), { ...appB, externalId: "0".repeat(32) })),
+    ).toEqual({ code: "NoPermission", status: 403 });
+    // The operator role, assumed by a hub identity, reaches the spoke with the ExternalId.
+    const operator = await assumeRole(emulator, key(`${HUB} key`), {
+      arn: `acs:ram::${HUB}:role/logtail-xacct-operator`,
+    });
+    const session = operator.body?.credentials;
+    const asOperator = {
+      accessKeyId: session?.accessKeyId ?? "",
+      accessKeySecret: session?.accessKeySecret ?? "",
+      securityToken: session?.securityToken ?? "",
+    };
+    expect((await assumeRole(emulator, asOperator, appB)).body?.assumedRoleUser?.arn).toContain(
+      `acs:ram::${SPOKE}:assumed-role/logtail-xacct-spoke/`,
+    );
+  });
+
+  test("RunCommand: on an instance that opted in, yes; on one without the tool's tags, Forbidden.RAM, even beside an opted-in one", async () => {
+    const payments = key(`${PAYMENTS} role`);
+    expect((await run(payments, [PAY_OPTED])).body?.invokeId).toMatch(/^t-/);
+    expect(await teaRefusal(run(payments, [PAY_BARE]))).toEqual(FORBIDDEN);
+    expect(await teaRefusal(run(payments, [PAY_OPTED, PAY_BARE]))).toEqual(FORBIDDEN);
+    expect(emulator.ecs.getInstance(PAY_BARE)?.invocationCount).toBe(0);
+  });
+
+  test("tags: the role writes its status and agent-id keys; a foreign key, or the route key, is Forbidden.RAM", async () => {
+    const payments = key(`${PAYMENTS} role`);
+    await tag(payments, [PAY_OPTED], { [config.statusTagKey]: "authorized" });
+    expect(await teaRefusal(tag(payments, [PAY_OPTED], { owner: "attacker" }))).toEqual(FORBIDDEN);
+    expect(await teaRefusal(tag(payments, [PAY_BARE], { [config.tagKey]: "payments-prod" }))).toEqual(
+      FORBIDDEN,
+    );
+    expect(Object.fromEntries(emulator.ecs.getInstance(PAY_BARE)?.tags ?? [])).toEqual({ owner: PAYMENTS });
+  });
+
+  test("SLS: only the resources the routes name; another logstore, a new group, another project: Unauthorized", async () => {
+    const appB = sls(emulator, key(`${SPOKE} role`));
+    const query = (logstore: string) =>
+      appB.getLogs(APP_B.project, logstore, new $Sls.GetLogsRequest({ from: 1, to: 2, query: "*" }));
+    // RAM lets the query through; SLS then answers for the logstore itself (it has no index).
+    expect(await teaRefusal(query(APP_B.logstore))).toEqual({ code: "IndexConfigNotExist", status: 400 });
+    expect(await teaRefusal(query("secrets"))).toEqual(UNAUTHORIZED);
+    expect(
+      await teaRefusal(
+        appB.createMachineGroup(
+          APP_B.project,
+          new $Sls.CreateMachineGroupRequest({
+            groupName: "planted",
+            machineIdentifyType: "userdefined",
+            machineList: ["planted"],
+          }),
+        ),
+      ),
+    ).toEqual(UNAUTHORIZED);
+    // The functions' role in the hub: the destination project of the routes, not another.
+    const hub = sls(emulator, key("functions role"));
+    await expect(hub.getProject(HUB_HOLDINGS.project)).resolves.toBeDefined();
+    await sls(emulator, key(`${HUB} key`)).createProject(
+      new $Sls.CreateProjectRequest({ projectName: "hub-private", description: "" }),
+    );
+    expect(await teaRefusal(hub.getProject("hub-private"))).toEqual(UNAUTHORIZED);
+  });
+
+  test("MNS: the functions send to the hub's queues but consume only the heartbeat queue", async () => {
+    const functions = hubMns(emulator, key("functions role"));
+    await expect(
+      functions.batchSendMessage(HEARTBEAT_QUEUE, [{ MessageBody: "aGVsbG8=" }]),
+    ).resolves.toBeDefined();
+    expect(await mnsRefusal(functions.sendMessage(HEARTBEAT_QUEUE, { MessageBody: "aGVsbG8=" }))).toEqual({
+      code: "AccessDenied",
+      status: 403,
+    });
+    expect(await mnsRefusal(functions.receiveMessage(APPLY_QUEUE, 0))).toEqual({
+      code: "AccessDenied",
+      status: 403,
+    });
+  });
+
+  test("a copy job's write role writes its route's logstore, not another route's", async () => {
+    const route = config.routes["app-b-prod"];
+    if (!route?.backfill) throw new Error("example changed");
+    const part = copyPartName(route, "app-b-prod", SPOKE, 1);
+    await sls(emulator, key(`${HUB} key`)).createLogStore(
+      HUB_HOLDINGS.project,
+      new $Sls.CreateLogStoreRequest({ logstoreName: "payments", ttl: 30, shardCount: 1 }),
+    );
+    await sls(emulator, key(`${SPOKE} role`)).createETL(
+      APP_B.project,
+      new $Sls.CreateETLRequest({
+        name: part,
+        displayName: part,
+        description: "",
+        configuration: new $Sls.ETLConfiguration({
+          script: "*",
+          lang: "SPL",
+          logstore: APP_B.logstore,
+          roleArn: `acs:ram::${SPOKE}:role/logtail-xacct-etl-read`,
+          fromTime: 1,
+          toTime: 0,
+          parameters: {},
+          sinks: [
+            new $Sls.ETLConfigurationSink({
+              name: "central",
+              project: HUB_HOLDINGS.project,
+              logstore: "payments",
+              endpoint: `${REGION}.log.aliyuncs.com`,
+              roleArn: route.backfill.writeRoleArn,
+              datasets: ["__UNNAMED__"],
+            }),
+          ],
+        }),
+      }),
+    );
+    emulator.advanceClock(emulator.sls.settings.etlStartingMs);
+    const job = emulator.sls.getEtl(
+      { accountId: SPOKE, region: REGION, action: "GetETL" },
+      APP_B.project,
+      part,
+    );
+    expect(emulator.sls.etlFailure(job)).toContain(
+      `denied by sts or ram, action: log:PostLogStoreLogs, resource: acs:log:${REGION}:${HUB}:project/${HUB_HOLDINGS.project}/logstore/payments`,
+    );
+  });
+
+  test("the residual the README states: a role session may tag any instance with the status key, which makes it commandable", async () => {
+    const payments = key(`${PAYMENTS} role`);
+    await tag(payments, [PAY_BARE], { [config.statusTagKey]: "pending" });
+    expect((await run(payments, [PAY_BARE])).body?.invokeId).toMatch(/^t-/);
   });
 });
 
@@ -722,6 +949,7 @@ function routesWithAuditDestination(): string {
     uid: AUDIT,
     region: REGION,
     roleArn: `acs:ram::${AUDIT}:role/logtail-xacct-destination`,
+    externalId: "5d0c9b8a7f6e4d3c2b1a09f8e7d6c5b4",
   };
   document.routes[AUDIT_ROUTE] = {
     destination: "audit",
