@@ -43,6 +43,11 @@ export class CliFailure extends Error {
 export interface CloudOptions {
   config: string;
   endpointsFile?: string;
+  /**
+   * Act with the caller's own credentials, not as the operator role: the deploy's own steps
+   * (`queues` creates the hub's queues, which no pipeline role may do).
+   */
+  ownCredentials?: boolean;
 }
 
 export interface CloudSession {
@@ -116,7 +121,7 @@ export async function openCloud(options: CloudOptions): Promise<CloudSession> {
         EXIT_UNAVAILABLE,
       );
     });
-  credentials = await asOperator(config, endpoints, credentials, now);
+  if (options.ownCredentials !== true) credentials = await asOperator(config, endpoints, credentials, now);
   const adapters = createAlibabaAdapters({
     endpoints,
     // The chain caches and refreshes what it found (an instance role's token expires).

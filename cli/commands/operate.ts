@@ -240,7 +240,8 @@ async function revokeCommand(
 }
 
 async function queuesCommand(io: CliIo, options: CommonOptions): Promise<number> {
-  const session = await openCloud(options);
+  // A deploy step: the deployer's own identity creates the queues (the operator role may not).
+  const session = await openCloud({ ...options, ownCredentials: true });
   const { hub } = session.config;
   const admin = new MnsQueueAdminAdapter({ accountId: hub.accountId, region: hub.region }, session.adapters);
   for (const { name, outcome } of await ensureHubQueues(admin))

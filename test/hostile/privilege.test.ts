@@ -434,14 +434,70 @@ const assumeRole = (emulator: EmulatorHandle, who: Credentials, role: { arn: str
     }),
   );
 
-describe("privilege: a spoke's credentials reach neither the hub nor the other spoke", () => {
-  let emulator: EmulatorHandle;
-  const keys = new Map<string, Credentials>();
-  const key = (name: string): Credentials => {
+/** A copy job of `from`'s logstore, read with its account's read role, into a logstore of the hub's destination project. */
+function copyJobRequest(name: string, from: Holdings, sink: { logstore: string; roleArn: string }) {
+  return new $Sls.CreateETLRequest({
+    name,
+    displayName: name,
+    description: "",
+    configuration: new $Sls.ETLConfiguration({
+      script: "*",
+      lang: "SPL",
+      logstore: from.logstore,
+      roleArn: `acs:ram::${from.account}:role/logtail-xacct-etl-read`,
+      fromTime: 1,
+      toTime: 0,
+      parameters: {},
+      sinks: [
+        new $Sls.ETLConfigurationSink({
+          name: "central",
+          project: HUB_HOLDINGS.project,
+          logstore: sink.logstore,
+          endpoint: `${REGION}.log.aliyuncs.com`,
+          roleArn: sink.roleArn,
+          datasets: ["__UNNAMED__"],
+        }),
+      ],
+    }),
+  });
+}
+
+/** A lookup of named credentials that fails loudly on a name never stored. */
+const keyIn =
+  (keys: ReadonlyMap<string, Credentials>) =>
+  (name: string): Credentials => {
     const found = keys.get(name);
     if (!found) throw new Error(`no credentials ${name}`);
     return found;
   };
+
+/**
+ * The privilege fleet on a fresh emulator, with the hub's queues; `keys` gets each account's seeded
+ * key (`<uid> key`) and what Function Compute hands the functions (`functions role`: a session of
+ * their role, which trusts only fc.aliyuncs.com).
+ */
+async function startPrivilegeEmulator(keys: Map<string, Credentials>): Promise<EmulatorHandle> {
+  const emulator = await startEmulator({
+    fleet: privilegeFleet(),
+    clock: { startAt: Date.UTC(2026, 3, 1), scale: 0 },
+  });
+  for (const seeded of emulator.accounts.seededKeys())
+    keys.set(`${seeded.accountId} key`, {
+      accessKeyId: seeded.accessKeyId,
+      accessKeySecret: seeded.accessKeySecret,
+    });
+  const functionsRole = emulator.accounts.getRole(HUB, FUNCTIONS_ROLE);
+  if (!functionsRole) throw new Error("the deployment has no functions' role");
+  keys.set("functions role", emulator.accounts.issueRoleCredentials(functionsRole, "fc-invocation", 3600));
+  for (const queue of [HEARTBEAT_QUEUE, APPLY_QUEUE, DEAD_LETTER_QUEUE])
+    emulator.mns.createQueue(HUB, REGION, queue, defaultQueueAttributes);
+  return emulator;
+}
+
+describe("privilege: a spoke's credentials reach neither the hub nor the other spoke", () => {
+  let emulator: EmulatorHandle;
+  const keys = new Map<string, Credentials>();
+  const key = keyIn(keys);
   /** The invocation each victim already has (the owner's own command), to look for by id. */
   const invokeIds = new Map<string, string>();
   const invokeIdOf = (victim: Holdings) => invokeIds.get(victim.account) ?? "";
@@ -486,17 +542,7 @@ describe("privilege: a spoke's credentials reach neither the hub nor the other s
   });
 
   beforeAll(async () => {
-    emulator = await startEmulator({
-      fleet: privilegeFleet(),
-      clock: { startAt: Date.UTC(2026, 3, 1), scale: 0 },
-    });
-    for (const seeded of emulator.accounts.seededKeys())
-      keys.set(`${seeded.accountId} key`, {
-        accessKeyId: seeded.accessKeyId,
-        accessKeySecret: seeded.accessKeySecret,
-      });
-    for (const queue of [HEARTBEAT_QUEUE, APPLY_QUEUE, DEAD_LETTER_QUEUE])
-      emulator.mns.createQueue(HUB, REGION, queue, defaultQueueAttributes);
+    emulator = await startPrivilegeEmulator(keys);
     // Messages already waiting in the hub's queues: no intruder may take or see them.
     for (const queue of [HEARTBEAT_QUEUE, DEAD_LETTER_QUEUE])
       emulator.mns.send(HUB, REGION, queue, [
@@ -506,11 +552,7 @@ describe("privilege: a spoke's credentials reach neither the hub nor the other s
     // The credentials the pipeline itself acts with in each spoke: the hub's AssumeRole into the
     // role the routes file names, through the adapters (@alicloud/sts20150401) over HTTP.
     const hubKey = key(`${HUB} key`);
-    // What Function Compute hands the functions: a session of their role (trusted by fc.aliyuncs.com).
-    const functionsRole = emulator.accounts.getRole(HUB, FUNCTIONS_ROLE);
-    if (!functionsRole) throw new Error("the deployment has no functions' role");
-    const fc = emulator.accounts.issueRoleCredentials(functionsRole, "fc-invocation", 3600);
-    keys.set("functions role", fc);
+    const fc = key("functions role");
     const adapters = createAlibabaAdapters({
       endpoints: localEndpoints(emulator.endpoints),
       hub: { accountId: HUB, region: REGION, credentials: () => fc },
@@ -669,30 +711,7 @@ describe("privilege: a spoke's credentials reach neither the hub nor the other s
     const copyInto = (who: Credentials, from: Holdings, name: string) =>
       sls(emulator, who).createETL(
         from.project,
-        new $Sls.CreateETLRequest({
-          name,
-          displayName: name,
-          description: "",
-          configuration: new $Sls.ETLConfiguration({
-            script: "*",
-            lang: "SPL",
-            logstore: from.logstore,
-            roleArn: `acs:ram::${from.account}:role/logtail-xacct-etl-read`,
-            fromTime: 1,
-            toTime: 0,
-            parameters: {},
-            sinks: [
-              new $Sls.ETLConfigurationSink({
-                name: "central",
-                project: HUB_HOLDINGS.project,
-                logstore: HUB_HOLDINGS.logstore,
-                endpoint: `${REGION}.log.aliyuncs.com`,
-                roleArn: writeRole,
-                datasets: ["__UNNAMED__"],
-              }),
-            ],
-          }),
-        }),
+        copyJobRequest(name, from, { logstore: HUB_HOLDINGS.logstore, roleArn: writeRole }),
       );
     // The pipeline's role in payments may create no job at all (payments' route copies nothing), and
     // app-b's only the route's own job (by its name), passing only the route's read role.
@@ -727,11 +746,7 @@ describe("privilege: a spoke's credentials reach neither the hub nor the other s
 describe("least privilege: the deployment's roles do what the pipeline needs and nothing more", () => {
   let emulator: EmulatorHandle;
   const keys = new Map<string, Credentials>();
-  const key = (name: string): Credentials => {
-    const found = keys.get(name);
-    if (!found) throw new Error(`no credentials ${name}`);
-    return found;
-  };
+  const key = keyIn(keys);
   const spokeRole = (uid: string) => {
     const account = config.sourceAccounts.find((a) => a.uid === uid);
     if (!account?.externalId) throw new Error(`no role for ${uid}`);
@@ -759,18 +774,7 @@ describe("least privilege: the deployment's roles do what the pipeline needs and
   const UNAUTHORIZED = { code: "Unauthorized", status: 401 };
 
   beforeAll(async () => {
-    emulator = await startEmulator({
-      fleet: privilegeFleet(),
-      clock: { startAt: Date.UTC(2026, 3, 1), scale: 0 },
-    });
-    for (const seeded of emulator.accounts.seededKeys())
-      keys.set(`${seeded.accountId} key`, {
-        accessKeyId: seeded.accessKeyId,
-        accessKeySecret: seeded.accessKeySecret,
-      });
-    const functionsRole = emulator.accounts.getRole(HUB, FUNCTIONS_ROLE);
-    if (!functionsRole) throw new Error("the deployment has no functions' role");
-    keys.set("functions role", emulator.accounts.issueRoleCredentials(functionsRole, "fc-invocation", 3600));
+    emulator = await startPrivilegeEmulator(keys);
     for (const uid of [SPOKE, PAYMENTS]) {
       const assumed = await assumeRole(emulator, key("functions role"), spokeRole(uid));
       const credentials = assumed.body?.credentials;
@@ -780,8 +784,6 @@ describe("least privilege: the deployment's roles do what the pipeline needs and
         securityToken: credentials?.securityToken ?? "",
       });
     }
-    for (const queue of [HEARTBEAT_QUEUE, APPLY_QUEUE, DEAD_LETTER_QUEUE])
-      emulator.mns.createQueue(HUB, REGION, queue, defaultQueueAttributes);
     // A logstore of app-b that no route names.
     await sls(emulator, key(`${SPOKE} key`)).createLogStore(
       APP_B.project,
@@ -893,30 +895,7 @@ describe("least privilege: the deployment's roles do what the pipeline needs and
     );
     await sls(emulator, key(`${SPOKE} role`)).createETL(
       APP_B.project,
-      new $Sls.CreateETLRequest({
-        name: part,
-        displayName: part,
-        description: "",
-        configuration: new $Sls.ETLConfiguration({
-          script: "*",
-          lang: "SPL",
-          logstore: APP_B.logstore,
-          roleArn: `acs:ram::${SPOKE}:role/logtail-xacct-etl-read`,
-          fromTime: 1,
-          toTime: 0,
-          parameters: {},
-          sinks: [
-            new $Sls.ETLConfigurationSink({
-              name: "central",
-              project: HUB_HOLDINGS.project,
-              logstore: "payments",
-              endpoint: `${REGION}.log.aliyuncs.com`,
-              roleArn: route.backfill.writeRoleArn,
-              datasets: ["__UNNAMED__"],
-            }),
-          ],
-        }),
-      }),
+      copyJobRequest(part, APP_B, { logstore: "payments", roleArn: route.backfill.writeRoleArn }),
     );
     emulator.advanceClock(emulator.sls.settings.etlStartingMs);
     const job = emulator.sls.getEtl(
