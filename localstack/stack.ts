@@ -149,14 +149,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           if (queue === undefined) return;
           emulator.mns.send(options.hubAccountId, hubRegion, queue, [
             {
-              body: deadLetterBody({
-                function: record.function,
-                source: `trigger ${record.trigger}`,
-                reason: "InvocationFailed",
-                detail: record.error,
-                at: clock.now(),
-                original: record.event.toString("utf8"),
-              }),
+              // Base64, as the functions' own records travel (shared/adapters/mnsQueueAdapter.ts), so
+              // every record of the queue is read the same way.
+              body: Buffer.from(
+                deadLetterBody({
+                  function: record.function,
+                  source: `trigger ${record.trigger}`,
+                  reason: "InvocationFailed",
+                  detail: record.error,
+                  at: clock.now(),
+                  original: record.event.toString("utf8"),
+                }),
+              ).toString("base64"),
               delaySeconds: undefined,
               priority: undefined,
             },

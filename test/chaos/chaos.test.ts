@@ -38,7 +38,7 @@ import { parseSimulatedFleet, type SimulatedFleetInput } from "../../localstack/
 import type { SimulatedHost } from "../../localstack/fleet/simulatedHost";
 import { type LocalStack, startLocalStack } from "../../localstack/stack";
 import { loadRoutesConfig } from "../../shared/config/routesConfig";
-import { eventForwarding } from "../../shared/deploy/policies";
+import { buildDeployment, eventForwarding } from "../../shared/deploy/policies";
 import { copyPartName } from "../../shared/domain/copyJob";
 import { parseDeadLetter } from "../../shared/messages/deadLetters";
 import { encodeMessage, HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
@@ -410,6 +410,8 @@ describeRequiring(sandboxRequirement(), `chaos (seed ${SEED})`, () => {
       // The deployed buses and rules, under the newer reading of the routing limits and a bus that
       // drops aliyunoriginalaccountid: events are attributed from their payload alone.
       eventRouting: eventForwarding(routes),
+      // The roles and policies setup.sh creates: chaos runs the pipeline with least privilege.
+      deployedRoles: buildDeployment(routes).accounts.flatMap((account) => account.roles),
       busRouting: "to-custom-only",
       originalAccountId: "dropped",
       functionEnv: {

@@ -201,4 +201,36 @@ describeRequiring(sandboxRequirement(), "the pipeline's functions on the local s
       .reduce((n, o) => n + o.calls, 0);
     expect(after).toBe(before);
   });
+
+  test("an event whose every invocation fails reaches the dead-letter queue as a record, Base64 like the functions' own", async () => {
+    // ECS in app-b answers every DescribeInstances with 503 for the rest of this test: authorize
+    // fails on each of FC's attempts (the tag call itself goes through).
+    const fault = stack.emulator.addFault({
+      service: "ecs",
+      operation: "DescribeInstances",
+      accountId: SPOKE.id,
+      error: { status: 503, code: "ServiceUnavailable", message: "injected" },
+    });
+    try {
+      await ecsClient(stack.emulator.port, SPOKE).tagResources(
+        new $Ecs.TagResourcesRequest({
+          regionId: REGION,
+          resourceType: "instance",
+          resourceId: [INSTANCE],
+          // The route tag again (its value unchanged): an event authorize must act on.
+          tag: [new $Ecs.TagResourcesRequestTag({ key: "logtail-xacct-route", value: "app-b-prod" })],
+        }),
+      );
+      const record = await untilAdvancing("the failed event's record", stack.emulator, () =>
+        deadLetters().find((letter) => letter?.reason === "InvocationFailed"),
+      );
+      expect(record).toMatchObject({
+        function: "logtail-xacct-authorize",
+        source: expect.stringMatching(/^trigger /),
+      });
+      expect(record?.original).toContain('"TagResources"');
+    } finally {
+      stack.emulator.removeFault(fault.id);
+    }
+  });
 });
