@@ -23,7 +23,7 @@ export const roleSchema = z.strictObject({
   /** The trust policy's `sts:ExternalId` condition. */
   externalId: z
     .string()
-    .regex(/^[A-Za-z0-9=,.@:/-]{2,1224}$/)
+    .regex(/^[A-Za-z0-9=,.@:/_-]{2,1224}$/)
     .optional(),
   /**
    * Permission policies attached to the role: its sessions may do what they allow and nothing more.

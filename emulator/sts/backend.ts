@@ -29,7 +29,7 @@ export class StsBackend {
 
     // Root AccessKeys cannot assume roles; RAM users and roles can.
     if (input.caller.arn.endsWith(":root")) throw stsErrors.rootCannotAssume();
-    if (input.externalId !== undefined && !/^[A-Za-z0-9=,.@:/-]{2,1224}$/.test(input.externalId))
+    if (input.externalId !== undefined && !/^[A-Za-z0-9=,.@:/_-]{2,1224}$/.test(input.externalId))
       throw stsErrors.externalIdMalformed();
     // The caller's own permission first: a policy-bound role session needs sts:AssumeRole on the role.
     const permitted = this.accounts.authorize(input.caller, {

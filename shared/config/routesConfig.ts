@@ -9,7 +9,7 @@ import type { z } from "zod";
 import { ROUTE_NAME, roleArnAccount } from "./patterns";
 
 const EXTERNAL_ID_REQUIRED =
-  "is required: a secret of 16 to 64 characters the role's trust policy checks (generate one with `openssl rand -hex 16`)";
+  "is required: a secret of 16 or more characters the role's trust policy checks (generate one with `openssl rand -hex 16`)";
 
 import { OPERATING_SYSTEMS, type RoutesFile, routesFileSchema } from "./routesSchema";
 

@@ -621,7 +621,7 @@ describe("routes config: rejected with the path and a reason", () => {
         if (account) delete account.externalId;
       },
       "sourceAccounts[0].externalId",
-      /is required: a secret of 16 to 64 characters/,
+      /is required: a secret of 16 or more characters/,
     ],
     [
       "a guessable ExternalId",

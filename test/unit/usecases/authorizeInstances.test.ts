@@ -386,6 +386,22 @@ describe("authorizeInstances: offboarding and re-tagging", () => {
       expect(cloud.status(ID)).toBe("revoked");
     });
 
+    test("its status key comes back before the revoke: RAM lets the spoke role command only instances with a tool key", async () => {
+      cloud.add(instance(ID));
+      heartbeatingIn("app-b-prod");
+
+      await authorize([ID]);
+
+      const order = ecs()
+        .calls.filter((call) => call.method === "tagInstances" || call.method === "runCommand")
+        .map((call) => (call.method === "runCommand" ? "runCommand" : JSON.stringify(call.args[1])));
+      expect(order).toEqual([
+        JSON.stringify({ "logtail-xacct-status": "pending" }),
+        "runCommand",
+        JSON.stringify({ "logtail-xacct-status": "revoked" }),
+      ]);
+    });
+
     test("a host in no group was never onboarded: no command, no status, only the groups read", async () => {
       cloud.add(instance(ID));
 
