@@ -24,9 +24,16 @@ beforeAll(async () => {
   // parse-spec resolves ${config('AccountID')} from the access file of `s config add`.
   home = mkdtempSync(join(tmpdir(), "ltx-s-home-"));
   mkdirSync(join(home, ".s"));
+  // Encrypted as `s config add` writes them: the reader AES-decrypts every value, and a plain value
+  // decrypts (with a random salt) to garbage that is now and then valid UTF-8 ("1{" for the UID).
+  const { AES } = require("crypto-js") as {
+    AES: { encrypt(text: string, key: string): { toString(): string } };
+  };
+  const { CRYPTO_STRING } = require("@serverless-devs/credential/lib/constant") as { CRYPTO_STRING: string };
+  const sealed = (value: string) => JSON.stringify(AES.encrypt(value, CRYPTO_STRING).toString());
   writeFileSync(
     join(home, ".s", "access.yaml"),
-    `default:\n  AccountID: "${HUB}"\n  AccessKeyID: "LTAIexampleOnly01"\n  AccessKeySecret: "example-only"\n`,
+    `default:\n  AccountID: ${sealed(HUB)}\n  AccessKeyID: ${sealed("LTAIexampleOnly01")}\n  AccessKeySecret: ${sealed("example-only")}\n`,
   );
   // The Serverless Devs credential module narrates its alias lookup on console.debug.
   jest.spyOn(console, "debug").mockImplementation(() => undefined);
