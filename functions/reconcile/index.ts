@@ -11,7 +11,7 @@ export async function handler(
   context: FcContextLike & Record<string, unknown>,
 ): Promise<string> {
   return withWiring(context, "reconcile", async ({ steps, log }) => {
-    const outcome = await logFailures(log, "reconcile", () => reconcile(steps));
+    const outcome = await logFailures(log, "reconcile", () => reconcile(steps, { hostWork: "queue" }));
     return JSON.stringify(outcome.executed);
   });
 }

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { ACCOUNT_UID, INSTANCE_ID, INVOKE_ID, REGION_ID, ROUTE_NAME } from "../config/patterns";
+import { OPERATING_SYSTEMS } from "../config/routesSchema";
 
 /** The hub's queues: the deployment makes them (`logtail-xacct queues`), the functions use them. */
 export const HUB_QUEUES = {
@@ -18,6 +19,9 @@ export const MAX_RECEIVE_COUNT = 10;
 
 /** MNS message bodies are at most 64 KB; 100 ids of ≤ 32 characters stay far below it. */
 export const MAX_INSTANCES_PER_MESSAGE = 100;
+
+/** What a producer packs into one message at most, leaving room below MNS's 64 KB for the rest. */
+export const MAX_MESSAGE_BYTES = 60 * 1024;
 
 const identity = {
   accountId: z.string().regex(ACCOUNT_UID, { error: "must be a 16-digit account UID" }),
@@ -101,11 +105,49 @@ export const watchCopyJobMessage = z.strictObject({
   failedAttempts,
 });
 
+/** One piece of host work as reconcile planned it: the identities and the route names, no command. */
+const hostActionRequest = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("authorize"),
+    route: identity.route,
+    os: z.enum(OPERATING_SYSTEMS),
+    instanceIds: identity.instanceIds,
+  }),
+  z.strictObject({
+    kind: z.literal("revoke"),
+    routes: z.array(identity.route).min(1).max(1000),
+    offboards: z.boolean(),
+    os: z.enum(OPERATING_SYSTEMS),
+    instanceIds: identity.instanceIds,
+  }),
+]);
+
+/**
+ * Host commands reconcile planned for one account and region, at most one RunCommand's worth of
+ * instances: the consumer re-observes them, runs what still applies and writes the statuses, as
+ * authorize does for an event. Reconcile hands them out instead of running them itself, so its
+ * run does not grow with how many hosts need a command (a catch-up after lost events).
+ */
+export const hostWorkMessage = z
+  .strictObject({
+    v: z.literal(1),
+    type: z.literal("host-work"),
+    accountId: identity.accountId,
+    region: identity.region,
+    requests: z.array(hostActionRequest).min(1).max(MAX_INSTANCES_PER_MESSAGE),
+    failedAttempts,
+  })
+  .refine(
+    (message) => new Set(message.requests.flatMap((r) => r.instanceIds)).size <= MAX_INSTANCES_PER_MESSAGE,
+    { error: `names more than ${MAX_INSTANCES_PER_MESSAGE} instances`, path: ["requests"] },
+  );
+
 export const queueMessage = z.discriminatedUnion("type", [
   awaitHeartbeatMessage,
   checkCommandMessage,
   applyMessage,
   watchCopyJobMessage,
+  hostWorkMessage,
 ]);
 
 export type AwaitHeartbeatMessage = z.infer<typeof awaitHeartbeatMessage>;
@@ -159,6 +201,7 @@ export function mergeApplyMessages(messages: readonly ApplyMessage[]): ApplyMess
   return merged;
 }
 export type WatchCopyJobMessage = z.infer<typeof watchCopyJobMessage>;
+export type HostWorkMessage = z.infer<typeof hostWorkMessage>;
 export type QueueMessage = z.infer<typeof queueMessage>;
 
 export function encodeMessage(message: QueueMessage): string {

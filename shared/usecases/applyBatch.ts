@@ -8,15 +8,19 @@
 import {
   type ApplyMessage,
   encodeMessage,
+  type HostWorkMessage,
   mergeApplyMessages,
   type WatchCopyJobMessage,
 } from "../messages/queueMessages";
 import { afterFailure, type FailureKind, failureKind } from "../messages/requeue";
 import { errorCode, errorMessage } from "../ports/errors";
 import { type ApplyDeps, applyRoute, watchCopyJob } from "./applyRoute";
+import { type AuthorizeDeps, runHostActions } from "./authorizeInstances";
 import type { StepDeps } from "./stepDeps";
 
-export type ApplyBatchDeps = ApplyDeps & Pick<StepDeps, "deadLetter" | "deadline">;
+export type ApplyBatchDeps = ApplyDeps & AuthorizeDeps & Pick<StepDeps, "deadLetter" | "deadline">;
+
+type BatchMessage = ApplyMessage | WatchCopyJobMessage | HostWorkMessage;
 
 /**
  * A route's apply is not started with less than this left before the invocation must end (ms): a
@@ -27,6 +31,8 @@ export const APPLY_START_BUDGET_MS = 90_000;
 export interface ApplyBatchOutcome {
   applied: number;
   watched: number;
+  /** Host-work messages from reconcile whose commands ran (their results written or looked at later). */
+  hostRuns: number;
   /** Sent again, delayed: failed with a retryable error, or not started for lack of time. */
   requeued: number;
   deadLettered: number;
@@ -34,14 +40,30 @@ export interface ApplyBatchOutcome {
 
 export async function applyBatch(
   deps: ApplyBatchDeps,
-  batch: { applies: readonly ApplyMessage[]; watches: readonly WatchCopyJobMessage[] },
+  batch: {
+    applies: readonly ApplyMessage[];
+    watches: readonly WatchCopyJobMessage[];
+    hostWork?: readonly HostWorkMessage[];
+  },
 ): Promise<ApplyBatchOutcome> {
-  const outcome: ApplyBatchOutcome = { applied: 0, watched: 0, requeued: 0, deadLettered: 0 };
+  const outcome: ApplyBatchOutcome = { applied: 0, watched: 0, hostRuns: 0, requeued: 0, deadLettered: 0 };
   const timeLeft = () => {
     const deadline = deps.deadline?.();
     return deadline === undefined ? Number.POSITIVE_INFINITY : deadline - deps.now();
   };
-  const work: Array<{ message: ApplyMessage | WatchCopyJobMessage; run: () => Promise<unknown> }> = [
+  const work: Array<{ message: BatchMessage; run: () => Promise<unknown> }> = [
+    // Host work first: its hosts' statuses wait on it, and its result wait is bounded by the run's.
+    ...(batch.hostWork ?? []).map((message) => ({
+      message,
+      run: async () => {
+        await runHostActions(
+          deps,
+          { accountId: message.accountId, region: message.region },
+          message.requests,
+        );
+        outcome.hostRuns += 1;
+      },
+    })),
     ...batch.watches.map((message) => ({
       message,
       run: async () => {
@@ -95,7 +117,7 @@ export async function applyBatch(
 /** Sends a failed message again, delayed, or dead-letters it, and logs which and why. */
 async function settleFailure(
   deps: ApplyBatchDeps,
-  message: ApplyMessage | WatchCopyJobMessage,
+  message: BatchMessage,
   kind: FailureKind,
   code: string,
   detail: string,
@@ -104,10 +126,15 @@ async function settleFailure(
   const scope = {
     accountId: message.accountId,
     region: message.region,
-    route: message.route,
-    instanceIds: message.type === "apply" ? message.instanceIds : [],
+    ...(message.type === "host-work" ? {} : { route: message.route }),
+    instanceIds:
+      message.type === "apply"
+        ? message.instanceIds
+        : message.type === "host-work"
+          ? [...new Set(message.requests.flatMap((r) => r.instanceIds))]
+          : [],
   };
-  const action = message.type === "apply" ? "apply" : "copy-job";
+  const action = message.type === "apply" ? "apply" : message.type === "host-work" ? "host-work" : "copy-job";
   if (decision.kind === "requeue") {
     const { failedAttempts: _, ...rest } = message;
     const again = decision.failedAttempts > 0 ? { ...rest, failedAttempts: decision.failedAttempts } : rest;

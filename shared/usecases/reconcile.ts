@@ -8,7 +8,13 @@
 import { OPERATING_SYSTEMS, type OperatingSystem, type RoutesFile } from "../config/routesSchema";
 import { routeCopyJobName } from "../domain/copyJob";
 import { resolveRoute } from "../domain/routeResolution";
-import { type ApplyMessage, encodeMessage, MAX_INSTANCES_PER_MESSAGE } from "../messages/queueMessages";
+import {
+  type ApplyMessage,
+  encodeMessage,
+  type HostWorkMessage,
+  MAX_INSTANCES_PER_MESSAGE,
+  MAX_MESSAGE_BYTES,
+} from "../messages/queueMessages";
 import { traceMembers, unaccountedMembers } from "../planner/groupMembers";
 import { plan, RUN_COMMAND_BATCH } from "../planner/plan";
 import type {
@@ -47,6 +53,12 @@ export interface ReconcileOptions {
    * repairs made; the function hands them to the apply queue).
    */
   applyNow?(message: ApplyMessage): Promise<void>;
+  /**
+   * Where the host commands run: `here` (the operator's `reconcile`, a test) in this run, or
+   * `queue`: one host-work message per RunCommand's worth of instances on the apply queue, whose
+   * consumers run them in parallel (the function: its run no longer grows with the hosts to fix).
+   */
+  hostWork?: "here" | "queue";
 }
 
 export interface ReconcileOutcome {
@@ -348,15 +360,20 @@ export async function reconcile(
         break;
     }
   }
+  const hostMessages: string[] = [];
   for (const { scope, requests } of hostWork.values()) {
     // At most one command's worth of instances per run: each run has its own result wait.
-    for (const run of runsOfAtMost(requests, RUN_COMMAND_BATCH)) await runHostActions(deps, scope, run);
+    for (const run of runsOfAtMost(requests, RUN_COMMAND_BATCH)) {
+      if (options.hostWork === "queue") hostMessages.push(...hostWorkMessages(scope, run).map(encodeMessage));
+      else await runHostActions(deps, scope, run);
+    }
     const ids = new Set(requests.flatMap((request) => request.instanceIds));
     acted(
-      `host commands for ${ids.size} instances of ${scope.accountId} in ${scope.region}`,
+      `host commands for ${ids.size} instances of ${scope.accountId} in ${scope.region}${options.hostWork === "queue" ? " queued" : ""}`,
       requests.length,
     );
   }
+  if (hostMessages.length > 0) await deps.queue.send(deps.applyQueue, hostMessages);
   if (heartbeat.length > 0) {
     await deps.queue.send(deps.heartbeatQueue, heartbeat);
     acted("heartbeat checks queued", result.actions.filter((a) => a.type === "awaitHeartbeat").length);
@@ -434,6 +451,51 @@ export function filterPlan(
     verdicts: result.verdicts.filter((v) => v.route === route || tagged.has(v.instanceId)),
     waits: result.waits.filter((wait) => wait.route === route),
   };
+}
+
+/**
+ * One run's requests as host-work messages within MNS's size: packed in order, and a revoke whose
+ * route list alone would not fit (hundreds of long route names) split into revokes of fewer routes.
+ */
+export function hostWorkMessages(
+  scope: { accountId: string; region: string },
+  requests: readonly HostActionRequest[],
+): HostWorkMessage[] {
+  const messageOf = (part: readonly HostActionRequest[]): HostWorkMessage => ({
+    v: 1,
+    type: "host-work",
+    ...scope,
+    requests: part.map((request) => ({
+      ...request,
+      instanceIds: [...request.instanceIds],
+    })) as HostWorkMessage["requests"],
+  });
+  const fits = (part: readonly HostActionRequest[]) =>
+    Buffer.byteLength(JSON.stringify(messageOf(part))) <= MAX_MESSAGE_BYTES;
+  const pieces = requests.flatMap((request) => splitToFit(request, fits));
+  const messages: HostWorkMessage[] = [];
+  let current: HostActionRequest[] = [];
+  for (const piece of pieces) {
+    if (current.length > 0 && !fits([...current, piece])) {
+      messages.push(messageOf(current));
+      current = [];
+    }
+    current.push(piece);
+  }
+  if (current.length > 0) messages.push(messageOf(current));
+  return messages;
+}
+
+function splitToFit(
+  request: HostActionRequest,
+  fits: (part: readonly HostActionRequest[]) => boolean,
+): HostActionRequest[] {
+  if (request.kind !== "revoke" || request.routes.length < 2 || fits([request])) return [request];
+  const half = Math.ceil(request.routes.length / 2);
+  return [
+    ...splitToFit({ ...request, routes: request.routes.slice(0, half) }, fits),
+    ...splitToFit({ ...request, routes: request.routes.slice(half) }, fits),
+  ];
 }
 
 /**

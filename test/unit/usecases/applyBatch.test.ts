@@ -6,6 +6,7 @@
 import { copyJobName } from "../../../shared/domain/copyJob";
 import {
   type ApplyMessage,
+  type HostWorkMessage,
   HUB_QUEUES,
   MAX_RECEIVE_COUNT,
   type WatchCopyJobMessage,
@@ -112,7 +113,7 @@ describe("an apply batch settles each route on its own", () => {
       watches: [],
     });
 
-    expect(outcome).toEqual({ applied: 1, watched: 0, requeued: 1, deadLettered: 0 });
+    expect(outcome).toEqual({ applied: 1, watched: 0, hostRuns: 0, requeued: 1, deadLettered: 0 });
     expect(sentAgain()).toEqual([{ ...apply(PAYMENTS, PAYMENTS_IDS), failedAttempts: 1, delay: 30 }]);
     expect(cloud.deadLetters).toEqual([]);
     expect(cloud.logs).toContainEqual(
@@ -126,7 +127,7 @@ describe("an apply batch settles each route on its own", () => {
 
     const outcome = await applyBatch(deps, { applies: [tired], watches: [] });
 
-    expect(outcome).toEqual({ applied: 0, watched: 0, requeued: 0, deadLettered: 1 });
+    expect(outcome).toEqual({ applied: 0, watched: 0, hostRuns: 0, requeued: 0, deadLettered: 1 });
     expect(sentAgain()).toEqual([]);
     expect(cloud.deadLetters).toEqual([
       expect.objectContaining({
@@ -146,7 +147,7 @@ describe("an apply batch settles each route on its own", () => {
       watches: [],
     });
 
-    expect(outcome).toEqual({ applied: 1, watched: 0, requeued: 0, deadLettered: 1 });
+    expect(outcome).toEqual({ applied: 1, watched: 0, hostRuns: 0, requeued: 0, deadLettered: 1 });
     expect(cloud.deadLetters).toEqual([
       expect.objectContaining({ reason: "PermanentFailure", detail: "Forbidden.RAM: role refused" }),
     ]);
@@ -167,7 +168,7 @@ describe("an apply batch settles each route on its own", () => {
 
     const outcome = await applyBatch(late, { applies: [apply(APP_B, APP_B_IDS)], watches: [watch] });
 
-    expect(outcome).toEqual({ applied: 0, watched: 0, requeued: 2, deadLettered: 0 });
+    expect(outcome).toEqual({ applied: 0, watched: 0, hostRuns: 0, requeued: 2, deadLettered: 0 });
     expect(ecsCalls()).toBe(before);
     expect(sentAgain()).toEqual([
       { ...watch, delay: 60 },
@@ -197,5 +198,73 @@ describe("an apply batch settles each route on its own", () => {
 
     expect(outcome.watched).toBe(1);
     expect(sentAgain()).toEqual([{ ...watch, checks: 3, delay: 480 }]);
+  });
+});
+
+describe("host work reconcile handed out", () => {
+  const hostWork = (accountId: string, instanceIds: string[], fields: Partial<HostWorkMessage> = {}) =>
+    ({
+      v: 1,
+      type: "host-work",
+      accountId,
+      region: REGION,
+      requests: [
+        {
+          kind: "authorize",
+          route: accountId === APP_B ? "app-b-prod" : "payments-prod",
+          os: "linux",
+          instanceIds,
+        },
+      ],
+      ...fields,
+    }) satisfies HostWorkMessage;
+
+  test("its commands run and the hosts' statuses are written, as authorize does for an event", async () => {
+    for (const id of APP_B_IDS) {
+      const record = cloud.record(id);
+      if (record) record.tags = tags("app-b-prod", "pending");
+    }
+
+    const outcome = await applyBatch(deps, {
+      applies: [],
+      watches: [],
+      hostWork: [hostWork(APP_B, APP_B_IDS)],
+    });
+
+    expect(outcome).toEqual({ applied: 0, watched: 0, hostRuns: 1, requeued: 0, deadLettered: 0 });
+    expect(
+      cloud
+        .ecs({ accountId: APP_B, region: REGION })
+        .commandsRun("authorize")
+        .flatMap((c) => c.instanceIds),
+    ).toEqual(APP_B_IDS);
+    expect(APP_B_IDS.map((id) => cloud.status(id))).toEqual(["authorized", "authorized"]);
+  });
+
+  test("a failing account's host work is sent again alone; the other account's runs", async () => {
+    failDescribe(PAYMENTS, cloudError("ServiceUnavailable", { retryable: true }));
+    for (const id of APP_B_IDS) {
+      const record = cloud.record(id);
+      if (record) record.tags = tags("app-b-prod", "pending");
+    }
+
+    const outcome = await applyBatch(deps, {
+      applies: [],
+      watches: [],
+      hostWork: [hostWork(PAYMENTS, PAYMENTS_IDS), hostWork(APP_B, APP_B_IDS)],
+    });
+
+    expect(outcome).toMatchObject({ hostRuns: 1, requeued: 1, deadLettered: 0 });
+    expect(sentAgain()).toEqual([{ ...hostWork(PAYMENTS, PAYMENTS_IDS), failedAttempts: 1, delay: 30 }]);
+    expect(APP_B_IDS.map((id) => cloud.status(id))).toEqual(["authorized", "authorized"]);
+    expect(cloud.logs).toContainEqual(
+      expect.objectContaining({
+        action: "host-work",
+        outcome: "failed",
+        accountId: PAYMENTS,
+        instanceIds: PAYMENTS_IDS,
+        reason: "ServiceUnavailable",
+      }),
+    );
   });
 });

@@ -6,8 +6,15 @@
  */
 
 import { copyJobName } from "../../../shared/domain/copyJob";
-import { type ApplyMessage, HUB_QUEUES } from "../../../shared/messages/queueMessages";
-import { observeFleet, reconcile } from "../../../shared/usecases/reconcile";
+import {
+  type ApplyMessage,
+  decodeMessage,
+  encodeMessage,
+  HUB_QUEUES,
+  MAX_MESSAGE_BYTES,
+} from "../../../shared/messages/queueMessages";
+import { runHostActions } from "../../../shared/usecases/authorizeInstances";
+import { hostWorkMessages, observeFleet, reconcile } from "../../../shared/usecases/reconcile";
 import {
   APP_B,
   argsOf,
@@ -329,7 +336,7 @@ describe("reconcile", () => {
         .commandsRun()
         .flatMap((c) => c.instanceIds),
     ).toEqual(["i-bp1pay0000001"]);
-    expect(sent(HUB_QUEUES.apply).map((m) => m.route)).toEqual(["payments-prod"]);
+    expect(applies().map((m) => m.route)).toEqual(["payments-prod"]);
   });
 
   test("accountId option: only that account is observed and acted on", async () => {
@@ -456,5 +463,112 @@ describe("observeFleet", () => {
 
     expect(observed.instances).toEqual([]);
     expect(cloud.journal.filter((e) => e.startsWith(`ecs:${PAYMENTS}/`))).toEqual([]);
+  });
+});
+
+describe("reconcile hands its host commands out (the function's mode)", () => {
+  const hostWork = () =>
+    cloud.queue
+      .sent(HUB_QUEUES.apply)
+      .flatMap((m) => (m.ok && m.message.type === "host-work" ? [m.message] : []));
+
+  test("no command runs in its own run: one host-work message per command's worth, statuses pending", async () => {
+    const many = Array.from({ length: 150 }, (_, n) => `i-bp1queue${String(n).padStart(5, "0")}`);
+    cloud.add(...many.map((id) => instance(id, { tags: tags("app-b-prod") })));
+
+    const outcome = await reconcile(deps, { hostWork: "queue" });
+
+    expect(outcome.executed.authorize).toBe(2);
+    expect(cloud.ecs({ accountId: APP_B, region: REGION }).commandsRun()).toEqual([]);
+    const messages = hostWork();
+    expect(messages.map((m) => m.requests.flatMap((r) => r.instanceIds).length)).toEqual([100, 50]);
+    expect(messages.flatMap((m) => m.requests.flatMap((r) => r.instanceIds)).sort()).toEqual(
+      [...many].sort(),
+    );
+    expect(messages[0]).toMatchObject({
+      accountId: APP_B,
+      region: REGION,
+      requests: [{ kind: "authorize", route: "app-b-prod", os: "linux" }],
+    });
+    expect(new Set(many.map((id) => cloud.status(id)))).toEqual(new Set(["pending"]));
+  });
+
+  test("what a consumer does with the message is what reconcile would have done in place", async () => {
+    cloud.add(...IDS.map((id) => instance(id, { tags: tags("app-b-prod") })));
+    await reconcile(deps, { hostWork: "queue" });
+    const [message] = hostWork();
+    if (!message) throw new Error("no host-work message");
+
+    await runHostActions(deps, { accountId: message.accountId, region: message.region }, message.requests);
+
+    expect(IDS.map((id) => cloud.status(id))).toEqual(["authorized", "authorized", "authorized"]);
+    expect(sent(HUB_QUEUES.heartbeat)).toEqual([
+      expect.objectContaining({ type: "await-heartbeat", route: "app-b-prod", instanceIds: IDS }),
+    ]);
+  });
+
+  test("a revoke naming hundreds of long routes is split to fit a message; nothing is lost", () => {
+    const routes = Array.from(
+      { length: 1000 },
+      (_, n) => `route-${String(n).padStart(4, "0")}-${"x".repeat(50)}`,
+    );
+    const instanceIds = Array.from({ length: 100 }, (_, n) => `i-bp1split${String(n).padStart(5, "0")}`);
+    const messages = hostWorkMessages({ accountId: APP_B, region: REGION }, [
+      { kind: "authorize", route: "app-b-prod", os: "linux", instanceIds: instanceIds.slice(0, 10) },
+      { kind: "revoke", routes, offboards: true, os: "linux", instanceIds },
+    ]);
+
+    expect(messages.length).toBeGreaterThan(1);
+    for (const message of messages) {
+      const body = encodeMessage(message);
+      expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+      expect(decodeMessage(body).ok).toBe(true);
+    }
+    const revoked = messages.flatMap((m) => m.requests.flatMap((r) => (r.kind === "revoke" ? r.routes : [])));
+    expect(revoked).toEqual(routes);
+    expect(messages[0]?.requests[0]).toEqual({
+      kind: "authorize",
+      route: "app-b-prod",
+      os: "linux",
+      instanceIds: instanceIds.slice(0, 10),
+    });
+  });
+
+  test("a host-work message is outside data: bad ids, route names and sizes are refused by field", () => {
+    const good = {
+      v: 1,
+      type: "host-work",
+      accountId: APP_B,
+      region: REGION,
+      requests: [{ kind: "authorize", route: "app-b-prod", os: "linux", instanceIds: ["i-bp1good000001"] }],
+    };
+    expect(decodeMessage(JSON.stringify(good)).ok).toBe(true);
+    const refused = (message: unknown) => {
+      const decoded = decodeMessage(JSON.stringify(message));
+      return decoded.ok ? "accepted" : decoded.reason;
+    };
+    expect(refused({ ...good, requests: [{ ...good.requests[0], route: "app;reboot" }] })).toMatch(
+      /^requests\.0\.route: must be a route name/,
+    );
+    expect(refused({ ...good, requests: [{ ...good.requests[0], instanceIds: ["$(id)"] }] })).toMatch(
+      /^requests\.0\.instanceIds\.0: must be an ECS instance id/,
+    );
+    expect(refused({ ...good, requests: [{ ...good.requests[0], os: "plan9" }] })).toMatch(
+      /^requests\.0\.os/,
+    );
+    expect(refused({ ...good, requests: [{ ...good.requests[0], command: "rm -rf /" }] })).toMatch(
+      /^requests\.0/,
+    );
+    const ids = (from: number) =>
+      Array.from({ length: 60 }, (_, n) => `i-bp1many${String(from + n).padStart(6, "0")}`);
+    expect(
+      refused({
+        ...good,
+        requests: [
+          { ...good.requests[0], instanceIds: ids(0) },
+          { ...good.requests[0], instanceIds: ids(60) },
+        ],
+      }),
+    ).toBe("requests: names more than 100 instances");
   });
 });
