@@ -12,6 +12,7 @@ import { createEcsService, type EcsBackend, type EcsService } from "./ecs/index"
 import { type LoadedFleet, loadFleet, readFleetFile, validateFleet } from "./fleet/load";
 import type { Fleet, FleetInput } from "./fleet/schema";
 import type { MnsBackend } from "./mns/index";
+import type { OssBackend } from "./oss/index";
 import { createPartnerServices } from "./services";
 import type { SlsBackend } from "./sls/index";
 import { createStsService } from "./sts/index";
@@ -55,6 +56,7 @@ export interface EmulatorHandle {
   ecs: EcsBackend;
   sls: SlsBackend;
   mns: MnsBackend;
+  oss: OssBackend;
   loadFleet(fleet: FleetInput): Promise<LoadedFleet>;
   /** Drops all state; `fleet: "initial"` (default) reloads the fleet given at start. */
   reset(options?: { fleet?: "initial" | "empty" }): Promise<void>;
@@ -94,6 +96,9 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   const partners = createPartnerServices(core.context);
   // Copy jobs assume RAM roles: SLS checks their trust against the accounts' roles.
   partners.sls.backend.useRoles(core.accounts);
+  // First: a bucket named `ecs` or `sts` (`ecs.oss-<region>.localhost`) would match ECS's or STS's
+  // host pattern, and no other service's host has an `oss-` label.
+  core.register(partners.oss);
   core.register(ecsService);
   core.register(createStsService(core.context, { accounts: core.accounts }));
   core.register(partners.sls);
@@ -120,6 +125,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     ecs: ecsService.backend,
     sls: partners.sls.backend,
     mns: partners.mns.backend,
+    oss: partners.oss.backend,
     loadFleet: async (fleet: FleetInput): Promise<LoadedFleet> => {
       const loaded = applyFleet(validateFleet(fleet));
       await publishEndpoints();

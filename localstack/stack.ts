@@ -132,6 +132,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         env: process.env,
         config: { AccountID: options.hubAccountId },
       });
+      // The snapshot bucket the functions are given, made as the deploy step makes it.
+      for (const bucket of new Set(
+        spec.functions.flatMap((fn) => fn.environmentVariables.LOGTAIL_XACCT_SNAPSHOT_BUCKET ?? []),
+      ))
+        emulator.oss.createBucket({ name: bucket, region: hubRegion, ownerAccountId: options.hubAccountId });
       const credentials = cachingProvider(emulatorRoleCredentials(emulator.accounts), clock);
       runtime = new LocalFcRuntime({
         spec,

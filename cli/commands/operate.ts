@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { MnsQueueAdminAdapter } from "../../shared/adapters/mnsQueueAdminAdapter";
 import { INSTANCE_ID } from "../../shared/config/patterns";
+import { snapshotBucketName } from "../../shared/deploy/hubBucket";
 import { ensureHubQueues } from "../../shared/deploy/hubQueues";
 import { plan, RUN_COMMAND_BATCH } from "../../shared/planner/plan";
 import { buildDriftReport } from "../../shared/status/driftReport";
@@ -246,5 +247,8 @@ async function queuesCommand(io: CliIo, options: CommonOptions): Promise<number>
   const admin = new MnsQueueAdminAdapter({ accountId: hub.accountId, region: hub.region }, session.adapters);
   for (const { name, outcome } of await ensureHubQueues(admin))
     io.out(`${name}  ${outcome}  (${hub.accountId}, ${hub.region})\n`);
+  const bucket = snapshotBucketName(hub.accountId, hub.region);
+  const made = await session.adapters.snapshotStore(bucket).ensureBucket();
+  io.out(`${bucket}  ${made === "exists" ? "unchanged" : made}  (${hub.accountId}, ${hub.region}, OSS)\n`);
   return EXIT_OK;
 }

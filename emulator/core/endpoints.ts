@@ -6,6 +6,8 @@ export interface RegionEndpoints {
   ecs: string;
   sls: string;
   mns: string;
+  /** Regional endpoint; requests go to `<bucket>.<host>` (the OSS SDK prepends the bucket). */
+  oss: string;
 }
 
 export interface AccountEndpoints {
@@ -26,7 +28,7 @@ export interface EndpointsDocument {
   port: number;
   admin: string;
   /** Host patterns, for regions not listed per account. */
-  templates: { ecs: string; sls: string; slsProject: string; mns: string; sts: string };
+  templates: { ecs: string; sls: string; slsProject: string; mns: string; sts: string; oss: string };
   accounts: AccountEndpoints[];
 }
 
@@ -35,6 +37,7 @@ export function regionEndpoints(port: number, accountId: string, region: string)
     ecs: `http://ecs.${region}.localhost:${port}`,
     sls: `http://${region}.log.localhost:${port}`,
     mns: `http://${accountId}.mns.${region}.localhost:${port}`,
+    oss: `http://oss-${region}.localhost:${port}`,
   };
 }
 
@@ -53,6 +56,7 @@ export function buildEndpoints(
       slsProject: `http://{project}.{region}.log.localhost:${port}`,
       mns: `http://{accountId}.mns.{region}.localhost:${port}`,
       sts: `http://sts.localhost:${port}`,
+      oss: `http://oss-{region}.localhost:${port}`,
     },
     accounts: accounts.seededKeys().map((key) => {
       const account = accounts.getAccount(key.accountId);

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { CallIdentity } from "./limits";
 import { seededRandom } from "./random";
 
-const serviceNames = ["ecs", "sls", "mns", "sts", "eventbridge"] as const;
+const serviceNames = ["ecs", "sls", "mns", "sts", "oss", "eventbridge"] as const;
 
 /** An injected fault: matching calls are delayed and/or fail with a given error, at a given rate. */
 export const faultRuleSchema = z.strictObject({

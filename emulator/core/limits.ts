@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Clock, ServiceName } from "./types";
 
-const serviceNames = ["ecs", "sls", "mns", "sts", "eventbridge"] as const;
+const serviceNames = ["ecs", "sls", "mns", "sts", "oss", "eventbridge"] as const;
 
 /** A rate limit: at most `limit` calls per window, counted per (service, operation, account, region). */
 export const rateLimitRuleSchema = z.strictObject({

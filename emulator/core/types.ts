@@ -91,7 +91,7 @@ export interface ServiceContext {
   nextId(): number;
 }
 
-export type ServiceName = "ecs" | "sls" | "mns" | "sts" | "eventbridge";
+export type ServiceName = "ecs" | "sls" | "mns" | "sts" | "oss" | "eventbridge";
 
 /** A service plugged into the core's HTTP server. */
 export interface EmulatedService {
@@ -115,6 +115,8 @@ export type ServiceFactory<S extends EmulatedService = EmulatedService> = (ctx: 
  * - ECS:  `ecs.<region>.localhost`            (real: ecs.<region>.aliyuncs.com)
  * - SLS:  `<region>.log.localhost`, project requests `<project>.<region>.log.localhost`
  * - MNS:  `<accountId>.mns.<region>.localhost`
+ * - OSS:  `<bucket>.oss-<region>.localhost`    (real: <bucket>.oss-<region>.aliyuncs.com; `oss-<region>-internal`
+ *         is an alias; the bucket-less `oss-<region>.localhost` is answered with an error)
  * - STS:  `sts.localhost`
  * - Admin API: `admin.localhost` (or any host, path prefix `/_admin/`)
  */

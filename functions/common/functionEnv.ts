@@ -26,6 +26,14 @@ const envSchema = z.object({
   /** Where what can never be handled goes, with its reason. */
   LOGTAIL_XACCT_DEAD_LETTER_QUEUE: queueName.default(HUB_QUEUES.deadLetter),
   /**
+   * The hub's OSS bucket for shared observations (one machine group listing serves a period).
+   * Unset: every function lists the groups it needs itself.
+   */
+  LOGTAIL_XACCT_SNAPSHOT_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { error: "must be an OSS bucket name" })
+    .optional(),
+  /**
    * Call budgets per account, region and API (calls per minute), e.g. `ecs=300,ecs:RunCommand=60`.
    * Unset: no budget; a throttled answer still pauses that API and is called again.
    */

@@ -163,9 +163,15 @@ async function wire(
     else appendFileSync(env.LOGTAIL_XACCT_LOG_FILE, text);
   };
   hostScripts ??= readHostScripts();
+  const bucket = env.LOGTAIL_XACCT_SNAPSHOT_BUCKET;
   const steps = buildStepDeps({
     config,
-    adapters,
+    adapters: {
+      ecs: (scope) => adapters.ecs(scope),
+      sls: (scope) => adapters.sls(scope),
+      queue: () => adapters.queue(),
+      ...(bucket === undefined ? {} : { snapshots: () => adapters.snapshotStore(bucket) }),
+    },
     queues: {
       heartbeat: env.LOGTAIL_XACCT_HEARTBEAT_QUEUE,
       apply: env.LOGTAIL_XACCT_APPLY_QUEUE,

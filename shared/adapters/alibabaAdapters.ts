@@ -2,16 +2,19 @@
  * The one place adapters are assembled, from explicit options: endpoints, the hub's credentials,
  * the roles to assume. Handlers build this once per invocation (or keep it across warm starts).
  */
+import type { BucketAdminPort } from "../deploy/hubBucket";
 import type { CloudCredentials, CredentialsPort } from "../ports/credentials";
 import type { AccountRegion, EcsPort } from "../ports/ecs";
 import type { EndpointResolver } from "../ports/endpoints";
 import type { QueuePort, QueueScope } from "../ports/queue";
 import type { SlsPort, SlsScope } from "../ports/sls";
+import type { SnapshotStore } from "../ports/snapshots";
 import { AssumeRoleCredentials, type RoleToAssume } from "./assumeRoleCredentials";
 import { type CallGate, openGate } from "./callGate";
 import type { CallPolicy } from "./cloudCall";
 import { EcsAdapter } from "./ecsAdapter";
 import { MnsQueueAdapter } from "./mnsQueueAdapter";
+import { OssSnapshotStore } from "./ossSnapshotStore";
 import type { RetryOptions } from "./retry";
 import { createSdkClients, type SdkClients, type SdkTimeouts } from "./sdkClients";
 import { type ConsistencyRetry, SlsAdapter } from "./slsAdapter";
@@ -47,6 +50,8 @@ export interface AlibabaAdapters {
   ecs(scope: AccountRegion): EcsPort;
   sls(scope: SlsScope): SlsPort;
   queue(scope?: QueueScope): QueuePort;
+  /** A bucket of the hub, in the hub's region, as the store of shared observations. */
+  snapshotStore(bucket: string): SnapshotStore & BucketAdminPort;
 }
 
 export function createAlibabaAdapters(options: AlibabaAdaptersOptions): AlibabaAdapters {
@@ -77,5 +82,10 @@ export function createAlibabaAdapters(options: AlibabaAdaptersOptions): AlibabaA
       }),
     queue: (scope = { accountId: options.hub.accountId, region: options.hub.region }) =>
       new MnsQueueAdapter(scope, { clients, credentials, policy }),
+    snapshotStore: (bucket) =>
+      new OssSnapshotStore(
+        { accountId: options.hub.accountId, region: options.hub.region, bucket },
+        { clients, credentials, policy },
+      ),
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Alibaba Cloud's own endpoints (https). `public` works from anywhere, FC included; `vpc` is for
  * functions attached to a VPC in the same region (ecs-vpc, <region>-intranet.log, sts-vpc,
- * <uid>.mns.<region>-internal), which keeps API traffic off the internet. Sources: the ECS, SLS,
- * MNS and STS endpoint tables in Alibaba's documentation.
+ * <uid>.mns.<region>-internal, oss-<region>-internal), which keeps API traffic off the internet.
+ * Sources: the ECS, SLS, MNS, STS and OSS endpoint tables in Alibaba's documentation.
  */
 import type { EndpointResolver, ServiceEndpoint } from "../ports/endpoints";
 
@@ -27,6 +27,8 @@ export function alibabaEndpoints(options: AlibabaEndpointOptions = {}): Endpoint
     sls: (region) => https(vpc ? `${region}-intranet.log.aliyuncs.com` : `${region}.log.aliyuncs.com`),
     // The global STS endpoint answers for every region; the VPC one is per region.
     sts: (region) => https(vpc ? `sts-vpc.${region}.aliyuncs.com` : "sts.aliyuncs.com"),
+    // FC reaches the internal OSS endpoint of its own region.
+    oss: (region) => https(vpc ? `oss-${region}-internal.aliyuncs.com` : `oss-${region}.aliyuncs.com`),
     // MNS internal endpoints are documented as http only.
     mns: (accountId, region) =>
       vpc

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 
-export type CloudService = "ecs" | "sls" | "mns" | "sts";
+export type CloudService = "ecs" | "sls" | "mns" | "sts" | "oss";
 
 export interface CloudErrorDetails {
   code: string;

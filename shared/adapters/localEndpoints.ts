@@ -12,6 +12,7 @@ const endpointsDocumentSchema = z.object({
     sls: z.string(),
     mns: z.string(),
     sts: z.string(),
+    oss: z.string(),
   }),
   accounts: z.array(
     z.object({
@@ -56,6 +57,7 @@ export function localEndpoints(document: LocalEndpointsDocument): EndpointResolv
     ecs: (region) => sdkEndpoint(fill(templates.ecs, { region })),
     sls: (region) => sdkEndpoint(fill(templates.sls, { region })),
     sts: () => sdkEndpoint(templates.sts),
+    oss: (region) => sdkEndpoint(fill(templates.oss, { region })),
     mns: (accountId, region) => fill(templates.mns, { accountId, region }),
     // One emulator answers for every network.
     slsDataEndpoint: (region) => new URL(fill(templates.sls, { region })).host,

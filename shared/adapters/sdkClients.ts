@@ -5,7 +5,9 @@
  */
 import Ecs from "@alicloud/ecs20140526";
 import MnsClient from "@alicloud/mns";
+import * as $OpenApiClient from "@alicloud/openapi-client";
 import { $OpenApiUtil } from "@alicloud/openapi-core";
+import Oss from "@alicloud/oss20190517";
 import Sls from "@alicloud/sls20201230";
 import Sts from "@alicloud/sts20150401";
 import type { CloudCredentials } from "../ports/credentials";
@@ -21,6 +23,7 @@ export interface SdkClients {
   sls(region: string, credentials: CloudCredentials): Sls;
   sts(region: string, credentials: CloudCredentials): Sts;
   mns(accountId: string, region: string, credentials: CloudCredentials): MnsClient;
+  oss(region: string, credentials: CloudCredentials): Oss;
 }
 
 export function createSdkClients(
@@ -53,6 +56,7 @@ export function createSdkClients(
   const sls = cache<Sls>();
   const sts = cache<Sts>();
   const mns = cache<MnsClient>();
+  const oss = cache<Oss>();
   return {
     ecs: (region, credentials) =>
       ecs(credentials, region, () => new Ecs(config(endpoints.ecs(region), region, credentials))),
@@ -75,5 +79,22 @@ export function createSdkClients(
             readTimeout: Math.max(timeouts.readTimeoutMs, 40_000),
           }),
       ),
+    // The OSS SDK is of the older Tea generation: its Config class is openapi-client's.
+    oss: (region, credentials) =>
+      oss(credentials, region, () => {
+        const endpoint = endpoints.oss(region);
+        return new Oss(
+          new $OpenApiClient.Config({
+            accessKeyId: credentials.accessKeyId,
+            accessKeySecret: credentials.accessKeySecret,
+            securityToken: credentials.securityToken,
+            regionId: region,
+            endpoint: endpoint.host,
+            protocol: endpoint.protocol,
+            connectTimeout: timeouts.connectTimeoutMs,
+            readTimeout: timeouts.readTimeoutMs,
+          }),
+        );
+      }),
   };
 }

@@ -25,6 +25,7 @@ import { ROLE_ARN } from "../config/patterns";
 import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
 import { copyPartName, MAX_COPY_PARTS, routeCopyJobName } from "../domain/copyJob";
 import { AGENT_ID_TAG_KEY } from "../planner/heartbeating";
+import { SNAPSHOT_KEYS, snapshotBucketName } from "./hubBucket";
 import { HUB_QUEUES } from "./hubQueues";
 import {
   type AdapterOperation,
@@ -482,6 +483,11 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
   functions.grantAll(
     ["BatchReceiveMessage", "BatchDeleteMessage", "ChangeMessageVisibility"],
     [queue(HUB_QUEUES.heartbeat)],
+  );
+  // The snapshot bucket: the machine group listings one function keeps for the others.
+  functions.grantAll(
+    ["GetObject", "PutObject"],
+    [arn.ossObjects(hub, snapshotBucketName(hub, hubRegion), SNAPSHOT_KEYS)],
   );
 
   // ECS in every source account and region: observe, run the host commands, write status tags.

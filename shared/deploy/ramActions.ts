@@ -31,6 +31,9 @@
  *   (read role actions) and the cross-account custom-role scenario (write role `log:Post*`,
  *   `log:BatchPost*`; trust `<source UID>@log.aliyuncs.com`), aliyun-sls/sls-doc
  *   src/dataprocessdemo/defined_role_data_flow_of_cross_account.md.
+ * - OSS: "RAM Policy" (bucket- and object-level actions; resource `acs:oss:*:<uid>:<bucket>/<object>`),
+ *   https://www.alibabacloud.com/help/en/oss/user-guide/how-oss-works-with-ram and "Authorization
+ *   syntax and elements", https://www.alibabacloud.com/help/en/oss/user-guide/authorization-syntax-and-elements
  * - STS: https://www.alibabacloud.com/help/en/ram/developer-reference/aliyunstsassumeroleaccess
  * - EventBridge: AliyunEventBridgePutEventsPolicy (`eventbridge:PutEvents`),
  *   https://alibabacloud.com/help/en/ram/developer-reference/aliyuneventbridgeputeventspolicy; bus ARN
@@ -52,6 +55,10 @@ export const ADAPTER_RAM_ACTIONS = {
   BatchReceiveMessage: ["mns:BatchReceiveMessage"],
   BatchSendMessage: ["mns:BatchSendMessage"],
   ChangeMessageVisibility: ["mns:ChangeMessageVisibility"],
+
+  // OSS, on acs:oss:*:<uid>:<bucket>[/<object>] (the hub's snapshot bucket).
+  GetObject: ["oss:GetObject"],
+  PutObject: ["oss:PutObject"],
 
   // SLS, on acs:log:<region>:<uid>:project/<project>[/logstore|machinegroup|logtailconfig|job/<name>].
   ApplyConfigToMachineGroup: ["log:ApplyConfigToGroup"],
@@ -145,6 +152,9 @@ export const arn = {
 
   ecsInstances: (region: string, uid: string) => `acs:ecs:${region}:${uid}:instance/*`,
   ecsCommands: (region: string, uid: string) => `acs:ecs:${region}:${uid}:command/*`,
+
+  /** Objects of a bucket under a prefix (`listings/`), or one object. */
+  ossObjects: (uid: string, bucket: string, keyPattern: string) => `acs:oss:*:${uid}:${bucket}/${keyPattern}`,
 
   mnsQueueMessages: (region: string, uid: string, queue: string) =>
     `acs:mns:${region}:${uid}:/queues/${queue}/messages`,

@@ -11,6 +11,8 @@ export interface EndpointResolver {
   /** The account-level SLS endpoint; the SDK sends project calls to `<project>.<host>`. */
   sls(region: string): ServiceEndpoint;
   sts(region: string): ServiceEndpoint;
+  /** OSS (the hub's snapshot bucket); the SDK sends bucket calls to `<bucket>.<host>`. */
+  oss(region: string): ServiceEndpoint;
   /** The MNS endpoint URL of an account (`@alicloud/mns` takes the URL as is). */
   mns(accountId: string, region: string): string;
   /**

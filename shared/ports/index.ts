@@ -30,3 +30,4 @@ export type {
   SlsPort,
   SlsScope,
 } from "./sls";
+export type { SnapshotStore } from "./snapshots";

@@ -40,6 +40,7 @@ import { errorCode, errorMessage, isRetryable } from "../ports/errors";
 import { keyedLog } from "../ports/log";
 import type { EtlJob, EtlJobSpec, SlsPort } from "../ports/sls";
 import { deliveringSources } from "./delivery";
+import { listGroup } from "./groupListings";
 import {
   handoverSources,
   locateSourceConfig,
@@ -60,7 +61,16 @@ const LINES_LOOKBACK_SECONDS = 3_600;
 
 export type ApplyDeps = Pick<
   StepDeps,
-  "config" | "queue" | "applyQueue" | "ecs" | "sls" | "slsDataEndpoint" | "now" | "log" | "freshSeconds"
+  | "config"
+  | "queue"
+  | "applyQueue"
+  | "ecs"
+  | "sls"
+  | "slsDataEndpoint"
+  | "now"
+  | "log"
+  | "freshSeconds"
+  | "snapshots"
 >;
 
 export interface ApplyOutcome {
@@ -136,14 +146,19 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
       if (!gate.start) continue;
     }
     await sls.applyConfig(group, logtail.name);
-    const machines = (await sls.listMachines(group)) ?? [];
-    const nowSeconds = deps.now() / 1000;
+    // The heartbeat timer that sent this message listed the group moments ago: its listing serves.
+    const listing = await listGroup(
+      deps,
+      { accountId: destination.uid, region: destination.region, project: route.project },
+      group,
+    );
+    const listedAtSeconds = (listing?.listedAt ?? deps.now()) / 1000;
     for (const instance of instances.filter((i) => i.os === os)) {
       const machine = heartbeatingMachine(
-        machines,
+        listing?.machines ?? [],
         instance,
         identifier,
-        nowSeconds,
+        listedAtSeconds,
         deps.freshSeconds ?? 180,
       );
       if (machine) heartbeating.set(instance.instanceId, machine.ip);

@@ -21,11 +21,11 @@ import {
 } from "../planner/decide";
 import { offboardedGroupMachines } from "../planner/handover";
 import { AGENT_ID_TAG_KEY, heartbeatingMachine } from "../planner/heartbeating";
-import type { ObservedMachine } from "../planner/types";
 import type { EcsPort, InstanceRecord } from "../ports/ecs";
 import { keyedLog } from "../ports/log";
 import { chunk } from "../util/collections";
 import { DEFAULT_RESULT_WAIT_MS, type ResultWaitDeps, waitForInvocation } from "./commandResults";
+import { type GroupListing, listGroup } from "./groupListings";
 import { observeRetireBinding } from "./handover";
 import { agentIdAfterAuthorize, commandCheckDelaySeconds, commandFailure } from "./hostCommandOutcome";
 import type { StepDeps } from "./stepDeps";
@@ -38,7 +38,10 @@ export interface AuthorizeTarget {
 
 /** Cloud Assistant's result wait (first look, limit, the invocation's deadline) is ResultWaitDeps'. */
 export type AuthorizeDeps = ResultWaitDeps &
-  Pick<StepDeps, "config" | "ecs" | "sls" | "queue" | "heartbeatQueue" | "scripts" | "log" | "freshSeconds">;
+  Pick<
+    StepDeps,
+    "config" | "ecs" | "sls" | "queue" | "heartbeatQueue" | "scripts" | "log" | "freshSeconds" | "snapshots"
+  >;
 
 export interface AuthorizeOutcome {
   /** Instance id → the status written (or left) on it. */
@@ -66,8 +69,7 @@ async function groupsOfUnrecorded(
       resolveRoute(config, instance, instance.tags[config.tagKey]).kind === "untagged",
   );
   if (unrecorded.length === 0) return seen;
-  const listings = new Map<string, readonly ObservedMachine[]>();
-  const nowSeconds = deps.now() / 1000;
+  const listings = new Map<string, GroupListing>();
   for (const instance of unrecorded) {
     for (const name of candidateRoutes(config, instance)) {
       const route = config.routes[name];
@@ -78,15 +80,12 @@ async function groupsOfUnrecorded(
       const key = `${name}|${instance.os}`;
       let listed = listings.get(key);
       if (listed === undefined) {
-        const sls = deps.sls({
-          accountId: destination.uid,
-          region: destination.region,
-          project: route.project,
-        });
-        listed = (await sls.listMachines(group)) ?? [];
+        const scope = { accountId: destination.uid, region: destination.region, project: route.project };
+        listed = (await listGroup(deps, scope, group)) ?? { machines: [], listedAt: deps.now() };
         listings.set(key, listed);
       }
-      if (heartbeatingMachine(listed, instance, identifier, nowSeconds, deps.freshSeconds ?? 180))
+      const at = listed.listedAt / 1000;
+      if (heartbeatingMachine(listed.machines, instance, identifier, at, deps.freshSeconds ?? 180))
         seen.set(instance.instanceId, [...(seen.get(instance.instanceId) ?? []), name]);
     }
   }

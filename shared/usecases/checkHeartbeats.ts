@@ -26,6 +26,7 @@ import { chunk, groupBy } from "../util/collections";
 import { checkCommands } from "./checkCommands";
 import type { ResultWaitDeps } from "./commandResults";
 import { DELIVERY_SKEW_SECONDS, deliveringSources } from "./delivery";
+import { listGroup } from "./groupListings";
 import { commandCheckDelaySeconds } from "./hostCommandOutcome";
 import { observeInstances } from "./observeInstances";
 import type { StepDeps } from "./stepDeps";
@@ -45,6 +46,7 @@ export type HeartbeatDeps = ResultWaitDeps &
     | "log"
     | "freshSeconds"
     | "maxRounds"
+    | "snapshots"
   >;
 
 export interface HeartbeatOutcome {
@@ -235,7 +237,7 @@ async function handleBatch(
   const instances = await observeInstances(deps.ecs, batch);
 
   // ListMachines once per machine group involved.
-  const machines = new Map<string, ObservedMachine[]>();
+  const machines = new Map<string, readonly ObservedMachine[]>();
   const groupKey = (route: string, os: OperatingSystem) => `${route}|${os}`;
   for (const message of batch) {
     const route = config.routes[message.route];
@@ -245,12 +247,11 @@ async function handleBatch(
       const os = instances.get(id)?.os;
       const group = os ? route.machineGroup[os] : undefined;
       if (!os || !group || machines.has(groupKey(message.route, os))) continue;
-      const sls = deps.sls({
-        accountId: destination.uid,
-        region: destination.region,
-        project: route.project,
-      });
-      let listed = await sls.listMachines(group);
+      const scope = { accountId: destination.uid, region: destination.region, project: route.project };
+      const sls = deps.sls(scope);
+      // The timer lists the groups it checks itself, each run: its timeouts need the newest
+      // heartbeats. The listing is kept for apply, authorize and reconcile (groupListings.ts).
+      let listed = await listGroup(deps, scope, group, { fresh: true });
       const identifier = route.identifier[os];
       if (listed === undefined && identifier !== undefined) {
         // The group is what the agent's heartbeat lands in: without it nothing can ever be seen.
@@ -259,9 +260,9 @@ async function handleBatch(
         // Agents heartbeat by identifier, so a group made now lists the hosts already reporting.
         await sls.ensureProject();
         await sls.ensureMachineGroup(group, [identifier]);
-        listed = await sls.listMachines(group);
+        listed = await listGroup(deps, scope, group, { fresh: true });
       }
-      machines.set(groupKey(message.route, os), listed ?? []);
+      machines.set(groupKey(message.route, os), listed?.machines ?? []);
     }
   }
 

@@ -29,10 +29,11 @@ import type {
 import { orMissing } from "../ports/errors";
 import { chunk } from "../util/collections";
 import { type AuthorizeDeps, type HostActionRequest, runHostActions } from "./authorizeInstances";
+import { listGroup } from "./groupListings";
 import { observeRetireBinding } from "./handover";
 import type { StepDeps } from "./stepDeps";
 
-export type ReconcileDeps = AuthorizeDeps & Pick<StepDeps, "sls" | "applyQueue">;
+export type ReconcileDeps = AuthorizeDeps & Pick<StepDeps, "sls" | "applyQueue" | "snapshots">;
 
 export interface Progress {
   phase: "observe" | "act";
@@ -126,10 +127,24 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
       const logtail = route.logtailConfig[os];
       if (!group || !logtail) continue;
       const applied = await orMissing(() => sls.appliedConfigs(group), undefined);
-      const machines =
-        applied === undefined ? [] : ((await orMissing(() => sls.listMachines(group), undefined)) ?? []);
-      const listedAt = deps.now();
-      groups[os] = { exists: applied !== undefined, appliedConfigs: applied ?? [], machines, listedAt };
+      const listing =
+        applied === undefined
+          ? undefined
+          : await orMissing(
+              () =>
+                listGroup(
+                  deps,
+                  { accountId: destination.uid, region: destination.region, project: route.project },
+                  group,
+                ),
+              undefined,
+            );
+      groups[os] = {
+        exists: applied !== undefined,
+        appliedConfigs: applied ?? [],
+        machines: listing?.machines ?? [],
+        listedAt: listing?.listedAt ?? deps.now(),
+      };
       // A bound config exists; an unbound one is looked up (one read, only when drift is likely).
       configExists[os] =
         applied?.includes(logtail.name) === true ||

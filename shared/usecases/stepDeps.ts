@@ -12,6 +12,7 @@ import type { DataNetwork } from "../ports/endpoints";
 import type { StepLog } from "../ports/log";
 import type { QueuePort } from "../ports/queue";
 import type { SlsPort, SlsScope } from "../ports/sls";
+import type { SnapshotStore } from "../ports/snapshots";
 
 export interface StepDeps {
   config: RoutesFile;
@@ -31,6 +32,11 @@ export interface StepDeps {
   /** When this run must be done waiting (ms on `now`'s clock); absent or undefined: no limit known. */
   deadline?(): number | undefined;
   log: StepLog;
+  /**
+   * The hub's store of shared observations (machine group listings): absent, every reader lists
+   * the groups itself (the CLI, a deployment without the bucket).
+   */
+  snapshots?: SnapshotStore;
   /** First wait for a host command's result, then twice as long per look (ms). */
   resultPollMs?: number;
   /** Give up waiting for a command's result after this long (ms): left to a later look. */
@@ -43,7 +49,12 @@ export interface StepDeps {
 
 export interface StepParts {
   config: RoutesFile;
-  adapters: { ecs(scope: AccountRegion): EcsPort; sls(scope: SlsScope): SlsPort; queue(): QueuePort };
+  adapters: {
+    ecs(scope: AccountRegion): EcsPort;
+    sls(scope: SlsScope): SlsPort;
+    queue(): QueuePort;
+    snapshots?(): SnapshotStore;
+  };
   queues: { heartbeat: string; apply: string; deadLetter: string };
   scripts: HostScripts;
   slsDataEndpoint(region: string, network?: DataNetwork): string;
@@ -78,6 +89,7 @@ export function buildStepDeps(parts: StepParts): StepDeps {
     sleep: (ms) => clock.sleep(ms),
     ...(clock.deadline ? { deadline: () => clock.deadline?.() } : {}),
     log: parts.log,
+    ...(adapters.snapshots ? { snapshots: adapters.snapshots() } : {}),
     ...parts.tuning,
   };
 }

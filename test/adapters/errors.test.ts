@@ -246,6 +246,7 @@ describe("throttling and faults through the SDKs", () => {
       ecs: () => ({ host: "127.0.0.1:1", protocol: "http" }),
       sls: () => ({ host: "127.0.0.1:1", protocol: "http" }),
       sts: () => ({ host: "127.0.0.1:1", protocol: "http" }),
+      oss: () => ({ host: "127.0.0.1:1", protocol: "http" }),
       mns: () => "http://127.0.0.1:1",
       slsDataEndpoint: () => "127.0.0.1:1",
     };

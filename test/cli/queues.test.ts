@@ -1,4 +1,7 @@
-/** `logtail-xacct queues`: the deployment makes the hub's queues and the dead-letter policy, idempotently. */
+/**
+ * `logtail-xacct queues`: the deployment makes the hub's queues, the dead-letter policy and the
+ * snapshot bucket, idempotently.
+ */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +9,7 @@ import { bufferIo } from "../../cli/io";
 import { main } from "../../cli/main";
 import { parseSimulatedFleet } from "../../localstack/fleet/simulatedFleet";
 import { type LocalStack, startLocalStack } from "../../localstack/stack";
+import { snapshotBucketName } from "../../shared/deploy/hubBucket";
 import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/deploy/hubQueues";
 import { REGION } from "../support/localAccounts";
 import { ACCOUNTS, HUB } from "../support/pipelineKit";
@@ -41,7 +45,7 @@ describeRequiring(sandboxRequirement(), "queues: the hub's queues made by the de
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  test("creates the three queues, the dead-letter queue first, with the policy on the other two", async () => {
+  test("creates the three queues, the dead-letter queue first, with the policy on the other two, then the bucket", async () => {
     const { code, out } = await run();
 
     expect(code).toBe(0);
@@ -49,7 +53,10 @@ describeRequiring(sandboxRequirement(), "queues: the hub's queues made by the de
       `${HUB_QUEUES.deadLetter}  created  (${HUB}, ${REGION})`,
       `${HUB_QUEUES.heartbeat}  created  (${HUB}, ${REGION})`,
       `${HUB_QUEUES.apply}  created  (${HUB}, ${REGION})`,
+      `${snapshotBucketName(HUB, REGION)}  created  (${HUB}, ${REGION}, OSS)`,
     ]);
+    const bucket = stack.emulator.oss.findBucket(snapshotBucketName(HUB, REGION));
+    expect(bucket).toMatchObject({ ownerAccountId: HUB, region: REGION, acl: "private" });
     for (const name of [HUB_QUEUES.heartbeat, HUB_QUEUES.apply]) {
       expect(stack.emulator.mns.getQueue(HUB, REGION, name).attributes.dlqPolicy).toEqual({
         enabled: true,
@@ -67,6 +74,6 @@ describeRequiring(sandboxRequirement(), "queues: the hub's queues made by the de
 
     expect(code).toBe(0);
     expect(out).not.toMatch(/created|updated/);
-    expect(out.match(/unchanged/g)).toHaveLength(3);
+    expect(out.match(/unchanged/g)).toHaveLength(4);
   });
 });

@@ -270,22 +270,12 @@ describe("the deploy bundles (npm run package)", () => {
           return report.result;
         };
 
-        // reconcile: ECS through an assumed spoke role (STS), SLS, Cloud Assistant, MNS.
-        const executed = JSON.parse(String(await invokeOnStack("reconcile", timer)));
-        expect(executed).toMatchObject({ authorize: 1, ensureRoute: 1 });
-        expect(kit.status(INSTANCE)).toBe("authorized");
-
-        // heartbeat: the queued check finds the agent's heartbeat and hands the instance to apply.
-        kit.stack.emulator.advanceClock(10_000);
-        const checked = JSON.parse(String(await invokeOnStack("heartbeat", timer)));
-        expect(checked).toMatchObject({ healthy: 1 });
-
         // apply: the apply queue's messages as the MNS trigger delivers them.
         const queue = kit.adapters.queue();
-        const applyRound = async () => {
+        const applyRound = async (type: "apply" | "host-work" = "apply") => {
           const received = await queue.receive(APPLY_QUEUE, 16, 0);
           expect(received.map((item) => decodeMessage(item.body))).toContainEqual(
-            expect.objectContaining({ ok: true, message: expect.objectContaining({ type: "apply" }) }),
+            expect.objectContaining({ ok: true, message: expect.objectContaining({ type }) }),
           );
           const trigger = received.map((item) => ({
             id: item.messageId,
@@ -300,6 +290,19 @@ describe("the deploy bundles (npm run package)", () => {
             received.map((item) => item.receiptHandle),
           );
         };
+
+        // reconcile: ECS through an assumed spoke role (STS), SLS, MNS; its host command is handed
+        // to the apply queue, whose run reaches Cloud Assistant.
+        const executed = JSON.parse(String(await invokeOnStack("reconcile", timer)));
+        expect(executed).toMatchObject({ authorize: 1, ensureRoute: 1 });
+        expect(kit.status(INSTANCE)).toBe("pending");
+        await applyRound("host-work");
+        expect(kit.status(INSTANCE)).toBe("authorized");
+
+        // heartbeat: the queued check finds the agent's heartbeat and hands the instance to apply.
+        kit.stack.emulator.advanceClock(10_000);
+        const checked = JSON.parse(String(await invokeOnStack("heartbeat", timer)));
+        expect(checked).toMatchObject({ healthy: 1 });
         // The first apply binds the config: heartbeating is not collecting yet.
         await applyRound();
         expect(kit.status(INSTANCE)).toBe("authorized");

@@ -150,7 +150,7 @@ describe("the RAM action table", () => {
   test("actions are service:Name, and service operations are not adapter operations", () => {
     const actions = [...Object.values(ADAPTER_RAM_ACTIONS), ...Object.values(SERVICE_RAM_ACTIONS)].flat();
     for (const action of actions)
-      expect(action).toMatch(/^(ecs|mns|log|sts|ram|eventbridge):[A-Z][A-Za-z]+$/);
+      expect(action).toMatch(/^(ecs|mns|log|oss|sts|ram|eventbridge):[A-Z][A-Za-z]+$/);
     for (const operation of Object.keys(SERVICE_RAM_ACTIONS))
       expect(isAdapterOperation(operation)).toBe(false);
   });
@@ -220,8 +220,20 @@ describe("buildDeployment on the example routes", () => {
         for (const resource of statement.Resource) {
           const where = `${role.arn}: ${statement.Action.join(",")} on ${resource}`;
           expect({ where, resource }).not.toEqual({ where, resource: "*" });
-          const [, service, region, account] = /^acs:([a-z]+):([a-z0-9-]*):(\d{16}):/.exec(resource) ?? [];
+          const [, service, region, account] = /^acs:([a-z]+):([a-z0-9-]*|\*):(\d{16}):/.exec(resource) ?? [];
           expect({ where, service: service ?? "unparsed" }).not.toEqual({ where, service: "unparsed" });
+          if (service === "oss") {
+            // OSS resources carry no region (`*`): only the hub's snapshot bucket, only its listings.
+            expect({
+              where,
+              ok: /^acs:oss:\*:\d{16}:logtail-xacct-\d{16}-[a-z0-9-]+\/listings\/\*$/.test(resource),
+            }).toEqual({
+              where,
+              ok: true,
+            });
+            expect({ where, account }).toEqual({ where, account: role.accountId });
+            continue;
+          }
           if (service === "ram") {
             // sts:AssumeRole and ram:PassRole name roles: exact ARNs, no region.
             expect({ where, ok: /^acs:ram::\d{16}:role\/[A-Za-z0-9.-]+$/.test(resource) }).toEqual({

@@ -75,6 +75,21 @@ describeRequiring(sandboxRequirement(), "tag, converge, untag, converge back —
     }
   });
 
+  test("one listing of the group served its minute: heartbeat listed and kept it, apply read it", () => {
+    const { callers } = stack.emulator.metrics();
+    /** A function's calls (its FC session, or the sessions it assumed roles with). */
+    const callsOf = (fn: string, operation: string) =>
+      Object.entries(callers)
+        .filter(([caller]) => caller.endsWith(`logtail-xacct-${fn}`))
+        .reduce((n, [, counts]) => n + (counts.operations[operation] ?? 0), 0);
+    expect(callsOf("heartbeat", "sls:ListMachines")).toBeGreaterThan(0);
+    // Each listing that found the group is kept (the first run found none and made it).
+    expect(callsOf("heartbeat", "oss:PutObject")).toBeGreaterThan(0);
+    expect(callsOf("apply", "oss:GetObject")).toBeGreaterThan(0);
+    // Each apply run finds the listing heartbeat kept moments before it sent the instances on.
+    expect(callsOf("apply", "sls:ListMachines")).toBe(0);
+  });
+
   test("untagged: every host is as before onboarding and every instance says revoked", async () => {
     await ecsClient(stack.emulator.port, SPOKE).untagResources(
       new $Ecs.UntagResourcesRequest({
