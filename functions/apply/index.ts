@@ -1,7 +1,7 @@
 /**
  * apply — MNS queue trigger (batch or single). Thin: decode the trigger's messages, refuse the
- * malformed ones with a reason (they can never succeed), apply each route, watch each copy job and
- * run the host work reconcile handed out (usecases/applyBatch). A
+ * malformed ones with a reason (they can never succeed), apply each route, watch each copy job,
+ * reconcile each source account and run the host work reconcile handed out (usecases/applyBatch). A
  * route whose work fails is sent again, delayed, or dead-lettered, on its own; only a failure of the
  * queue itself is thrown, so the trigger redelivers the batch. Every step is idempotent, so a
  * redelivered message that had half succeeded only finishes the rest.
@@ -12,6 +12,7 @@ import {
   type ApplyMessage,
   decodeMessage,
   type HostWorkMessage,
+  type ReconcileAccountMessage,
   type WatchCopyJobMessage,
 } from "../../shared/messages/queueMessages";
 import { applyBatch } from "../../shared/usecases/applyBatch";
@@ -47,6 +48,7 @@ export async function handler(
     const applies: ApplyMessage[] = [];
     const watches: WatchCopyJobMessage[] = [];
     const hostWork: HostWorkMessage[] = [];
+    const shards: ReconcileAccountMessage[] = [];
     for (const item of batch.messages) {
       const message = decodeMessage(item.body);
       if (message.ok && message.message.type === "watch-copy-job") {
@@ -55,6 +57,10 @@ export async function handler(
       }
       if (message.ok && message.message.type === "host-work") {
         hostWork.push(message.message);
+        continue;
+      }
+      if (message.ok && message.message.type === "reconcile-account") {
+        shards.push(message.message);
         continue;
       }
       if (!message.ok || message.message.type !== "apply") {
@@ -73,7 +79,9 @@ export async function handler(
     }
     // Failures are settled message by message (sent again or dead-lettered): only what escapes
     // that (the queue itself failing) sends the batch back for redelivery.
-    const outcome = await logFailures(log, "apply", () => applyBatch(steps, { applies, watches, hostWork }));
+    const outcome = await logFailures(log, "apply", () =>
+      applyBatch(steps, { applies, watches, hostWork, shards }),
+    );
     log({ action: "apply-batch", outcome: "ok", ...outcome });
     return `applied ${outcome.applied}`;
   });

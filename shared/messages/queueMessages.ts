@@ -142,7 +142,40 @@ export const hostWorkMessage = z
     { error: `names more than ${MAX_INSTANCES_PER_MESSAGE} instances`, path: ["requests"] },
   );
 
+/** At most this many group members to trace travel in one account's reconcile message. */
+export const MAX_TRACED_MEMBERS = 200;
+
+/**
+ * One source account's share of a reconcile period: the worker observes that account's instances
+ * and the routes it sources, plans and acts for them alone. `trace`: members of those routes' groups
+ * that no account's census accounted for last period, for the worker to look for among its
+ * account's untagged instances (a host whose tags were all removed).
+ */
+export const reconcileAccountMessage = z.strictObject({
+  v: z.literal(1),
+  type: z.literal("reconcile-account"),
+  accountId: identity.accountId,
+  trace: z
+    .array(
+      z.strictObject({
+        route: identity.route,
+        os: z.enum(OPERATING_SYSTEMS),
+        machine: z.strictObject({
+          machineUniqueId: z.string().max(256),
+          userdefinedId: z.string().max(4096),
+          lastHeartbeatTime: z.number(),
+          ip: z.string().max(64),
+          hostId: z.string().max(256).optional(),
+        }),
+      }),
+    )
+    .max(MAX_TRACED_MEMBERS)
+    .optional(),
+  failedAttempts,
+});
+
 export const queueMessage = z.discriminatedUnion("type", [
+  reconcileAccountMessage,
   awaitHeartbeatMessage,
   checkCommandMessage,
   applyMessage,
@@ -202,6 +235,7 @@ export function mergeApplyMessages(messages: readonly ApplyMessage[]): ApplyMess
 }
 export type WatchCopyJobMessage = z.infer<typeof watchCopyJobMessage>;
 export type HostWorkMessage = z.infer<typeof hostWorkMessage>;
+export type ReconcileAccountMessage = z.infer<typeof reconcileAccountMessage>;
 export type QueueMessage = z.infer<typeof queueMessage>;
 
 export function encodeMessage(message: QueueMessage): string {

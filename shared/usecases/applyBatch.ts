@@ -10,17 +10,19 @@ import {
   encodeMessage,
   type HostWorkMessage,
   mergeApplyMessages,
+  type ReconcileAccountMessage,
   type WatchCopyJobMessage,
 } from "../messages/queueMessages";
 import { afterFailure, type FailureKind, failureKind } from "../messages/requeue";
 import { errorCode, errorMessage } from "../ports/errors";
 import { type ApplyDeps, applyRoute, watchCopyJob } from "./applyRoute";
-import { type AuthorizeDeps, runHostActions } from "./authorizeInstances";
+import { runHostActions } from "./authorizeInstances";
+import { type ReconcileDeps, reconcile } from "./reconcile";
 import type { StepDeps } from "./stepDeps";
 
-export type ApplyBatchDeps = ApplyDeps & AuthorizeDeps & Pick<StepDeps, "deadLetter" | "deadline">;
+export type ApplyBatchDeps = ApplyDeps & ReconcileDeps & Pick<StepDeps, "deadLetter" | "deadline">;
 
-type BatchMessage = ApplyMessage | WatchCopyJobMessage | HostWorkMessage;
+type BatchMessage = ApplyMessage | WatchCopyJobMessage | HostWorkMessage | ReconcileAccountMessage;
 
 /**
  * A route's apply is not started with less than this left before the invocation must end (ms): a
@@ -33,6 +35,8 @@ export interface ApplyBatchOutcome {
   watched: number;
   /** Host-work messages from reconcile whose commands ran (their results written or looked at later). */
   hostRuns: number;
+  /** Source accounts reconciled (their share of a fanned-out period). */
+  shards: number;
   /** Sent again, delayed: failed with a retryable error, or not started for lack of time. */
   requeued: number;
   deadLettered: number;
@@ -44,14 +48,33 @@ export async function applyBatch(
     applies: readonly ApplyMessage[];
     watches: readonly WatchCopyJobMessage[];
     hostWork?: readonly HostWorkMessage[];
+    shards?: readonly ReconcileAccountMessage[];
   },
 ): Promise<ApplyBatchOutcome> {
-  const outcome: ApplyBatchOutcome = { applied: 0, watched: 0, hostRuns: 0, requeued: 0, deadLettered: 0 };
+  const outcome: ApplyBatchOutcome = {
+    applied: 0,
+    watched: 0,
+    hostRuns: 0,
+    shards: 0,
+    requeued: 0,
+    deadLettered: 0,
+  };
   const timeLeft = () => {
     const deadline = deps.deadline?.();
     return deadline === undefined ? Number.POSITIVE_INFINITY : deadline - deps.now();
   };
   const work: Array<{ message: BatchMessage; run: () => Promise<unknown> }> = [
+    // An account's reconcile hands its host commands and apply work to this queue: it acts nowhere.
+    ...(batch.shards ?? []).map((message) => ({
+      message,
+      run: async () => {
+        await reconcile(deps, {
+          shard: { accountId: message.accountId, ...(message.trace ? { trace: message.trace } : {}) },
+          hostWork: "queue",
+        });
+        outcome.shards += 1;
+      },
+    })),
     // Host work first: its hosts' statuses wait on it, and its result wait is bounded by the run's.
     ...(batch.hostWork ?? []).map((message) => ({
       message,
@@ -125,8 +148,8 @@ async function settleFailure(
   const decision = afterFailure(kind, message.failedAttempts ?? 0);
   const scope = {
     accountId: message.accountId,
-    region: message.region,
-    ...(message.type === "host-work" ? {} : { route: message.route }),
+    region: message.type === "reconcile-account" ? "" : message.region,
+    ...(message.type === "host-work" || message.type === "reconcile-account" ? {} : { route: message.route }),
     instanceIds:
       message.type === "apply"
         ? message.instanceIds
@@ -134,7 +157,12 @@ async function settleFailure(
           ? [...new Set(message.requests.flatMap((r) => r.instanceIds))]
           : [],
   };
-  const action = message.type === "apply" ? "apply" : message.type === "host-work" ? "host-work" : "copy-job";
+  const action = {
+    apply: "apply",
+    "host-work": "host-work",
+    "watch-copy-job": "copy-job",
+    "reconcile-account": "reconcile",
+  }[message.type];
   if (decision.kind === "requeue") {
     const { failedAttempts: _, ...rest } = message;
     const again = decision.failedAttempts > 0 ? { ...rest, failedAttempts: decision.failedAttempts } : rest;

@@ -15,7 +15,7 @@ import {
   MAX_INSTANCES_PER_MESSAGE,
   MAX_MESSAGE_BYTES,
 } from "../messages/queueMessages";
-import { traceMembers, unaccountedMembers } from "../planner/groupMembers";
+import { traceMembers, type UnaccountedMember, unaccountedMembers } from "../planner/groupMembers";
 import { plan, RUN_COMMAND_BATCH } from "../planner/plan";
 import type {
   Action,
@@ -31,6 +31,7 @@ import { chunk } from "../util/collections";
 import { type AuthorizeDeps, type HostActionRequest, runHostActions } from "./authorizeInstances";
 import { listGroup } from "./groupListings";
 import { observeRetireBinding } from "./handover";
+import { readCensus, writeCensus } from "./reconcileShards";
 import type { StepDeps } from "./stepDeps";
 
 export type ReconcileDeps = AuthorizeDeps & Pick<StepDeps, "sls" | "applyQueue" | "snapshots">;
@@ -44,6 +45,13 @@ export interface Progress {
 }
 
 export interface ReconcileOptions {
+  /**
+   * One source account's share of a fanned-out period (reconcileShards.ts): only that account's
+   * instances and the routes it sources are observed, only its decisions are acted on, and what it
+   * observed is left as its census. `trace`: group members no census accounted for, looked for
+   * among the account's untagged instances.
+   */
+  shard?: { accountId: string; trace?: readonly UnaccountedMember[] };
   /** Only this route's actions (the whole fleet is still observed: a re-tag involves two routes). */
   route?: string;
   /** Only this source account: observed and acted on. */
@@ -70,6 +78,23 @@ export interface ReconcileOutcome {
 export interface ObserveOptions {
   /** Only these source accounts (UIDs); every account of the routes file when absent. */
   accounts?: readonly string[];
+  /**
+   * Only these routes (a shard's: the routes its account sources), and of their sources only the
+   * observed accounts'. Every route when absent.
+   */
+  routes?: readonly string[];
+  /**
+   * How group members no instance accounts for are handled: `trace` (default) lists the routes'
+   * source account-regions and traces them, reporting the rest as strangers; a shard, which sees
+   * one account, traces only the members it is given (the census found them unaccounted for).
+   */
+  members?:
+    | "trace"
+    | {
+        given: readonly UnaccountedMember[];
+        /** The account's census of last period: its instances that no tag lists now are looked up by id. */
+        previous?: readonly ObservedInstance[];
+      };
   /** Called as each account-region and route has been read. */
   onProgress?(progress: Progress): void;
   /**
@@ -86,8 +111,10 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
   const accounts = config.sourceAccounts.filter(
     (account) => options.accounts === undefined || options.accounts.includes(account.uid),
   );
-  const total =
-    accounts.reduce((n, account) => n + account.regions.length, 0) + Object.keys(config.routes).length;
+  const routeNames = Object.keys(config.routes).filter(
+    (name) => options.routes === undefined || options.routes.includes(name),
+  );
+  const total = accounts.reduce((n, account) => n + account.regions.length, 0) + routeNames.length;
   let done = 0;
   const progress = (what: string) => options.onProgress?.({ phase: "observe", done: ++done, total, what });
   for (const account of accounts) {
@@ -111,7 +138,9 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
     }
   }
   const routes: Record<string, ObservedRoute> = {};
-  for (const [name, route] of Object.entries(config.routes)) {
+  for (const name of routeNames) {
+    const route = config.routes[name];
+    if (route === undefined) continue;
     progress(`route ${name}`);
     const destination = config.destinations[route.destination];
     if (!destination) continue;
@@ -152,6 +181,7 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
     }
     const sources: Record<string, ObservedSource> = {};
     for (const source of route.sources) {
+      if (!accounts.some((account) => account.uid === source.account)) continue;
       const region = config.sourceAccounts.find((a) => a.uid === source.account)?.regions[0];
       if (!region) continue;
       const seen: ObservedSource = {};
@@ -181,7 +211,53 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
     routes[name] = { logstoreExists, indexExists, groups, configExists, sources };
   }
   const observed: Observed = { now: deps.now(), instances, routes };
-  return { ...observed, ...(await traceUnaccountedMembers(deps, observed, accounts)) };
+  const members = options.members ?? "trace";
+  if (members === "trace")
+    return {
+      ...observed,
+      ...(await traceUnaccountedMembers(deps, observed, accounts, unaccountedMembers(config, observed))),
+    };
+  return { ...observed, instances: await traceInShard(deps, observed, accounts, members) };
+}
+
+/**
+ * A shard's tracing, within its account. Candidates: the instances its last census had that no tag
+ * lists now (looked up by id: a host stripped of its tags is found in the same period), and, when
+ * the timer handed it members no census accounted for, every instance of the account. Members it
+ * cannot trace are other accounts' (or strangers: the timer judges those across all censuses).
+ */
+async function traceInShard(
+  deps: ReconcileDeps,
+  observed: Observed,
+  accounts: readonly RoutesFile["sourceAccounts"][number][],
+  members: { given: readonly UnaccountedMember[]; previous?: readonly ObservedInstance[] },
+): Promise<readonly ObservedInstance[]> {
+  const { config } = deps;
+  const listed = new Set(observed.instances.map((instance) => instance.instanceId));
+  const departed = (members.previous ?? []).filter((instance) => !listed.has(instance.instanceId));
+  const candidates: ObservedInstance[] = [];
+  for (const account of accounts) {
+    for (const region of account.regions) {
+      const ecs = deps.ecs({ accountId: account.uid, region });
+      const ids = departed
+        .filter((i) => i.accountId === account.uid && i.region === region)
+        .map((i) => i.instanceId);
+      const records =
+        members.given.length > 0
+          ? await ecs.describeInstances()
+          : ids.length > 0
+            ? await ecs.describeInstances({ instanceIds: ids })
+            : [];
+      for (const record of records) if (!listed.has(record.instanceId)) candidates.push({ ...record });
+    }
+  }
+  if (candidates.length === 0) return observed.instances;
+  const unaccounted = [...unaccountedMembers(config, observed), ...members.given];
+  const { traced } = traceMembers(config, unaccounted, candidates, observed.now / 1000);
+  return [
+    ...observed.instances,
+    ...[...traced].map(([instance, routes]) => ({ ...instance, tracedIn: routes })),
+  ];
 }
 
 /**
@@ -194,9 +270,9 @@ async function traceUnaccountedMembers(
   deps: ReconcileDeps,
   observed: Observed,
   accounts: readonly RoutesFile["sourceAccounts"][number][],
+  unaccounted: readonly UnaccountedMember[],
 ): Promise<Pick<Observed, "instances" | "strangers">> {
   const { config } = deps;
-  const unaccounted = unaccountedMembers(config, observed);
   if (unaccounted.length === 0) return { instances: observed.instances };
   const routeAccounts = new Set(
     unaccounted.flatMap((member) => config.routes[member.route]?.sources.map((s) => s.account) ?? []),
@@ -226,11 +302,27 @@ export async function reconcile(
   deps: ReconcileDeps,
   options: ReconcileOptions = {},
 ): Promise<ReconcileOutcome> {
+  const shard = options.shard;
+  const accountId = shard?.accountId ?? options.accountId;
+  const previous = shard === undefined ? undefined : await readCensus(deps, shard.accountId);
   const observed = await observeFleet(deps, {
-    ...(options.accountId === undefined ? {} : { accounts: [options.accountId] }),
+    ...(accountId === undefined ? {} : { accounts: [accountId] }),
+    ...(shard === undefined
+      ? {}
+      : {
+          routes: routesSourcedBy(deps.config, shard.accountId),
+          members: { given: shard.trace ?? [], ...(previous ? { previous } : {}) },
+        }),
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
   });
-  const result = filterPlan(plan(deps.config, observed), observed, deps.config.tagKey, options.route);
+  if (shard !== undefined) await writeCensus(deps, shard.accountId, observed.instances);
+  const planned = plan(deps.config, observed);
+  const result = filterPlan(
+    shard === undefined ? planned : accountsShare(planned, shard.accountId),
+    observed,
+    deps.config.tagKey,
+    options.route,
+  );
   const executed: ReconcileOutcome["executed"] = {
     ensureRoute: 0,
     authorize: 0,
@@ -424,6 +516,32 @@ export async function reconcile(
     detail: JSON.stringify(executed),
   });
   return { plan: result, executed };
+}
+
+/** The routes an account sources: what its shard observes. */
+export function routesSourcedBy(config: RoutesFile, accountId: string): string[] {
+  return Object.entries(config.routes)
+    .filter(([, route]) => route.sources.some((source) => source.account === accountId))
+    .map(([name]) => name);
+}
+
+/**
+ * A shard's part of the plan: a source's cutover (retire, restore, copy job) is decided by the
+ * shard of that source's account, which saw all of that account's instances of the route; the
+ * instance actions are its own already (it observed no other account's instances).
+ */
+export function accountsShare(result: Plan, accountId: string): Plan {
+  const mine = (action: Action): boolean =>
+    action.type === "retireSourceConfig" ||
+    action.type === "restoreSourceConfig" ||
+    action.type === "createBackfill"
+      ? action.sourceAccount === accountId
+      : true;
+  return {
+    actions: result.actions.filter(mine),
+    verdicts: result.verdicts,
+    waits: result.waits.filter((wait) => wait.sourceAccount === accountId),
+  };
 }
 
 /**

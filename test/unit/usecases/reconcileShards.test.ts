@@ -1,0 +1,273 @@
+/**
+ * Reconcile fanned out, on port fakes: the timer reads no instance and sends one message per
+ * source account; a shard observes and acts for its account alone and leaves its census; members no
+ * census accounts for are traced by their route's shards and reported as strangers only when they
+ * stay unaccounted for.
+ */
+import { HUB_QUEUES, type ReconcileAccountMessage } from "../../../shared/messages/queueMessages";
+import { AGENT_ID_TAG_KEY } from "../../../shared/planner/heartbeating";
+import type { Plan } from "../../../shared/planner/types";
+import type { SnapshotStore } from "../../../shared/ports/snapshots";
+import { accountsShare, reconcile } from "../../../shared/usecases/reconcile";
+import { CENSUS_MAX_AGE_MS, censusKey, fanOutReconcile } from "../../../shared/usecases/reconcileShards";
+import {
+  APP_B,
+  type FakeCloud,
+  fakeCloud,
+  instance,
+  machineOf,
+  PAYMENTS,
+  REGION,
+  routeFor,
+  tags,
+  type UseCaseDeps,
+  useCaseDeps,
+} from "../../support/fakes";
+
+const APP_B_PROD = routeFor("app-b-prod");
+const PAYMENTS_PROD = routeFor("payments-prod");
+
+function memoryStore(): SnapshotStore & { objects: Map<string, Uint8Array> } {
+  const objects = new Map<string, Uint8Array>();
+  return {
+    objects,
+    read: async (key) => objects.get(key),
+    write: async (key, body) => {
+      objects.set(key, body);
+    },
+  };
+}
+
+let cloud: FakeCloud;
+let store: ReturnType<typeof memoryStore>;
+let deps: UseCaseDeps;
+
+const shardMessages = () =>
+  cloud.queue
+    .sent(HUB_QUEUES.apply)
+    .flatMap((m) => (m.ok && m.message.type === "reconcile-account" ? [m.message] : []));
+const hostWork = () =>
+  cloud.queue
+    .sent(HUB_QUEUES.apply)
+    .flatMap((m) => (m.ok && m.message.type === "host-work" ? [m.message] : []));
+const ecsCalls = (accountId: string, region = REGION) => cloud.ecs({ accountId, region }).calls;
+const strangerLines = () => cloud.logs.filter((line) => line.detail?.startsWith("stranger:") === true);
+
+/** Runs each account's shard as the apply queue's consumer would, with the messages the timer sent. */
+async function runShards(messages: readonly ReconcileAccountMessage[]): Promise<void> {
+  for (const message of messages)
+    await reconcile(deps, {
+      shard: { accountId: message.accountId, ...(message.trace ? { trace: message.trace } : {}) },
+      hostWork: "queue",
+    });
+}
+
+/** The route's destination made, with these instances heartbeating in its group. */
+function heartbeatingIn(route: typeof APP_B_PROD, ids: readonly string[], extra = 0): void {
+  const sls = cloud.sls(route.destination);
+  sls.projectExists = true;
+  sls.logstores.add(route.route.logstore);
+  sls.indexes.add(route.route.logstore);
+  sls.machineGroups.set(route.group, [route.identifier]);
+  sls.bindings.set(route.group, new Set([route.config]));
+  const machines = ids.flatMap((id) => {
+    const record = cloud.record(id);
+    return record
+      ? [{ ...machineOf(record, route.identifier, cloud.clock.now()), ip: record.privateIps[0] ?? "" }]
+      : [];
+  });
+  for (let n = 0; n < extra; n += 1)
+    machines.push({
+      machineUniqueId: `0000000${n}-AAAA-BBBB-CCCC-DDDDEEEEFFFF`,
+      userdefinedId: route.identifier,
+      lastHeartbeatTime: Math.floor(cloud.clock.now() / 1000),
+      ip: `192.168.77.${n + 1}`,
+    });
+  sls.machines.set(route.group, machines);
+}
+
+beforeEach(() => {
+  cloud = fakeCloud();
+  store = memoryStore();
+  deps = useCaseDeps(cloud, { snapshots: store });
+});
+
+describe("the timer fans the period out", () => {
+  test("it reads no instance: one message per source account, nothing judged without censuses", async () => {
+    cloud.add(instance("i-bp1shard00001", { tags: tags("app-b-prod") }));
+
+    const outcome = await fanOutReconcile(deps);
+
+    expect(shardMessages().map((m) => m.accountId)).toEqual([APP_B, PAYMENTS]);
+    expect(ecsCalls(APP_B)).toEqual([]);
+    expect(ecsCalls(PAYMENTS)).toEqual([]);
+    expect(outcome).toEqual({
+      shards: 2,
+      unaccounted: 0,
+      strangers: 0,
+      unjudgedRoutes: ["app-b-prod", "payments-prod"],
+    });
+  });
+
+  test("a shard observes and acts for its account alone, and leaves its census", async () => {
+    cloud.add(
+      instance("i-bp1shard00001", { tags: tags("app-b-prod") }),
+      instance("i-bp1shard00002", { accountId: PAYMENTS, tags: tags("payments-prod") }),
+    );
+
+    await runShards([{ v: 1, type: "reconcile-account", accountId: PAYMENTS }]);
+
+    expect(ecsCalls(APP_B)).toEqual([]);
+    expect(ecsCalls(PAYMENTS).length).toBeGreaterThan(0);
+    expect(hostWork().map((m) => [m.accountId, m.requests.flatMap((r) => r.instanceIds)])).toEqual([
+      [PAYMENTS, ["i-bp1shard00002"]],
+    ]);
+    expect(cloud.status("i-bp1shard00001")).toBeUndefined();
+    // payments sources one route: app-b-prod's destination is not read.
+    expect(cloud.sls(APP_B_PROD.destination).calls.filter((c) => c.method === "listMachines")).toEqual([]);
+    expect([...store.objects.keys()]).toContain(censusKey(PAYMENTS));
+  });
+
+  test("a source's cutover is decided by the shard of that source's account only", () => {
+    const planned: Plan = {
+      actions: [
+        { type: "retireSourceConfig", route: "payments-prod", sourceAccount: PAYMENTS },
+        { type: "retireSourceConfig", route: "payments-prod", sourceAccount: APP_B },
+        { type: "ensureRoute", route: "payments-prod", missing: ["binding:linux"] },
+      ],
+      verdicts: [],
+      waits: [
+        {
+          route: "payments-prod",
+          sourceAccount: PAYMENTS,
+          step: "retireSourceConfig",
+          reason: "SourceGroupNotMigrated",
+        },
+        {
+          route: "payments-prod",
+          sourceAccount: APP_B,
+          step: "retireSourceConfig",
+          reason: "SourceGroupNotMigrated",
+        },
+      ],
+    };
+
+    const share = accountsShare(planned, APP_B);
+
+    expect(share.actions).toEqual([
+      { type: "retireSourceConfig", route: "payments-prod", sourceAccount: APP_B },
+      { type: "ensureRoute", route: "payments-prod", missing: ["binding:linux"] },
+    ]);
+    expect(share.waits.map((w) => w.sourceAccount)).toEqual([APP_B]);
+  });
+});
+
+describe("members no census accounts for", () => {
+  const APP_IDS = ["i-bp1shard00011", "i-bp1shard00012"];
+  const PAY_IDS = ["i-bp1shard00021"];
+
+  function converged(strangers = 0): void {
+    // Each host its own address: a member is also accounted for by an instance's private IP.
+    const ip = (id: string) => [`10.0.1.${Number(id.slice(-2))}`];
+    cloud.add(
+      ...APP_IDS.map((id) => instance(id, { privateIps: ip(id), tags: tags("app-b-prod", "collecting") })),
+      ...PAY_IDS.map((id) =>
+        instance(id, { accountId: PAYMENTS, privateIps: ip(id), tags: tags("payments-prod", "collecting") }),
+      ),
+    );
+    heartbeatingIn(APP_B_PROD, APP_IDS, strangers);
+    heartbeatingIn(PAYMENTS_PROD, PAY_IDS);
+  }
+
+  /** One period: the timer, then every shard it asked for. */
+  async function period() {
+    const before = shardMessages().length;
+    const outcome = await fanOutReconcile(deps);
+    await runShards(shardMessages().slice(before));
+    return outcome;
+  }
+
+  test("every host accounted for: nothing to trace, no stranger, and the fleet is covered every period", async () => {
+    converged();
+    await period();
+    const second = await period();
+
+    expect(second).toMatchObject({ shards: 2, unaccounted: 0, strangers: 0, unjudgedRoutes: [] });
+    expect(strangerLines()).toEqual([]);
+    expect(new Set(shardMessages().map((m) => m.accountId))).toEqual(new Set([APP_B, PAYMENTS]));
+  });
+
+  test("a stranger is handed to its route's shards first, and reported when it stays", async () => {
+    converged(1);
+    await period(); // censuses made
+
+    const second = await period();
+    expect(second).toMatchObject({ unaccounted: 1, strangers: 0 });
+    const traced = shardMessages().filter((m) => m.trace !== undefined);
+    expect(traced.map((m) => m.accountId)).toEqual([APP_B]);
+    expect(strangerLines()).toEqual([]);
+
+    const third = await period();
+    expect(third).toMatchObject({ unaccounted: 1, strangers: 1 });
+    expect(strangerLines()).toEqual([
+      expect.objectContaining({ detail: expect.stringContaining("route app-b-prod's linux group") }),
+    ]);
+  });
+
+  test("a host stripped of every tag is traced by its account's shard and offboarded", async () => {
+    converged();
+    await period();
+    const [stripped = ""] = APP_IDS;
+    const record = cloud.record(stripped);
+    if (!record) throw new Error("instance missing");
+    record.tags = {};
+
+    // app-b's shard finds its census's instance without tags, looks it up by id and traces it.
+    await period();
+    const revokes = hostWork().flatMap((m) => m.requests.filter((r) => r.kind === "revoke"));
+    expect(revokes).toEqual([
+      expect.objectContaining({
+        kind: "revoke",
+        routes: ["app-b-prod"],
+        offboards: true,
+        instanceIds: [stripped],
+      }),
+    ]);
+    expect(strangerLines()).toEqual([]);
+  });
+
+  test("an account without a fresh census: its routes are not judged, so nothing is called a stranger", async () => {
+    converged(1);
+    await period();
+    await period();
+    store.objects.delete(censusKey(PAYMENTS));
+
+    const outcome = await fanOutReconcile(deps);
+    expect(outcome).toMatchObject({ unjudgedRoutes: ["payments-prod"], strangers: 1 });
+
+    await cloud.clock.sleep(CENSUS_MAX_AGE_MS + 60_000);
+    const late = await fanOutReconcile(deps);
+    expect(late).toMatchObject({ unaccounted: 0, strangers: 0 });
+    expect(late.unjudgedRoutes.sort()).toEqual(["app-b-prod", "payments-prod"]);
+  });
+
+  test("an agent-id is a census key too: an ARM host whose serial differs is accounted for", async () => {
+    converged();
+    const [arm = ""] = APP_IDS;
+    const record = cloud.record(arm);
+    if (!record) throw new Error("instance missing");
+    const uuid = "12345678-9ABC-DEF0-1234-56789ABCDEF0";
+    record.tags = { ...record.tags, [AGENT_ID_TAG_KEY]: uuid };
+    const sls = cloud.sls(APP_B_PROD.destination);
+    sls.machines.set(
+      APP_B_PROD.group,
+      (sls.machines.get(APP_B_PROD.group) ?? []).map((m, n) =>
+        n === 0 ? { ...m, machineUniqueId: uuid } : m,
+      ),
+    );
+    record.serialNumber = "00000000-0000-0000-0000-000000000000";
+
+    await period();
+    expect(await period()).toMatchObject({ unaccounted: 0 });
+  });
+});
