@@ -484,10 +484,11 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
     ["BatchReceiveMessage", "BatchDeleteMessage", "ChangeMessageVisibility"],
     [queue(HUB_QUEUES.heartbeat)],
   );
-  // The snapshot bucket: the machine group listings one function keeps for the others.
+  // The snapshot bucket: the machine group listings one function keeps for the others, and the
+  // reconcile shards' censuses.
   functions.grantAll(
     ["GetObject", "PutObject"],
-    [arn.ossObjects(hub, snapshotBucketName(hub, hubRegion), SNAPSHOT_KEYS)],
+    SNAPSHOT_KEYS.map((keys) => arn.ossObjects(hub, snapshotBucketName(hub, hubRegion), keys)),
   );
 
   // ECS in every source account and region: observe, run the host commands, write status tags.

@@ -44,6 +44,9 @@ export interface Progress {
   what: string;
 }
 
+/** Half a reconcile period: how old a shared listing a shard still takes. */
+export const SHARD_LISTING_MAX_AGE_MS = 5 * 60_000;
+
 export interface ReconcileOptions {
   /**
    * One source account's share of a fanned-out period (reconcileShards.ts): only that account's
@@ -88,6 +91,8 @@ export interface ObserveOptions {
    * source account-regions and traces them, reporting the rest as strangers; a shard, which sees
    * one account, traces only the members it is given (the census found them unaccounted for).
    */
+  /** The oldest shared listing of a group this observation takes (groupListings.ts). */
+  listingMaxAgeMs?: number;
   members?:
     | "trace"
     | {
@@ -165,6 +170,7 @@ export async function observeFleet(deps: ReconcileDeps, options: ObserveOptions 
                   deps,
                   { accountId: destination.uid, region: destination.region, project: route.project },
                   group,
+                  options.listingMaxAgeMs === undefined ? {} : { maxAgeMs: options.listingMaxAgeMs },
                 ),
               undefined,
             );
@@ -311,6 +317,9 @@ export async function reconcile(
       ? {}
       : {
           routes: routesSourcedBy(deps.config, shard.accountId),
+          // The timer listed every judged group as the period began; shards queued behind others
+          // still use that listing (judged as of its time) rather than list the group again.
+          listingMaxAgeMs: SHARD_LISTING_MAX_AGE_MS,
           members: { given: shard.trace ?? [], ...(previous ? { previous } : {}) },
         }),
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),

@@ -8,6 +8,7 @@ import { HUB_QUEUES, type ReconcileAccountMessage } from "../../../shared/messag
 import { AGENT_ID_TAG_KEY } from "../../../shared/planner/heartbeating";
 import type { Plan } from "../../../shared/planner/types";
 import type { SnapshotStore } from "../../../shared/ports/snapshots";
+import { applyBatch } from "../../../shared/usecases/applyBatch";
 import { accountsShare, reconcile } from "../../../shared/usecases/reconcile";
 import { CENSUS_MAX_AGE_MS, censusKey, fanOutReconcile } from "../../../shared/usecases/reconcileShards";
 import {
@@ -269,5 +270,46 @@ describe("members no census accounts for", () => {
 
     await period();
     expect(await period()).toMatchObject({ unaccounted: 0 });
+  });
+});
+
+describe("shards lost, duplicated or failing", () => {
+  test("a shard that fails is sent again alone; the other account's shard runs", async () => {
+    cloud.add(
+      instance("i-bp1shard00031", { tags: tags("app-b-prod") }),
+      instance("i-bp1shard00032", { accountId: PAYMENTS, tags: tags("payments-prod") }),
+    );
+    cloud.ecs({ accountId: PAYMENTS, region: REGION }).fns.describeInstances = async () => {
+      throw Object.assign(new Error("busy"), { code: "ServiceUnavailable", retryable: true });
+    };
+    await fanOutReconcile(deps);
+
+    const outcome = await applyBatch(deps, { applies: [], watches: [], shards: shardMessages() });
+
+    expect(outcome).toMatchObject({ shards: 1, requeued: 1, deadLettered: 0 });
+    expect(hostWork().map((m) => m.accountId)).toEqual([APP_B]);
+    const again = shardMessages().filter((m) => m.failedAttempts !== undefined);
+    expect(again).toEqual([{ v: 1, type: "reconcile-account", accountId: PAYMENTS, failedAttempts: 1 }]);
+  });
+
+  test("a shard delivered twice decides the same for every instance", async () => {
+    cloud.add(
+      instance("i-bp1shard00041", { tags: tags("app-b-prod") }),
+      instance("i-bp1shard00042", { tags: tags("app-b-prod", "collecting") }),
+    );
+    const message = { shard: { accountId: APP_B }, hostWork: "queue" as const };
+
+    const first = await reconcile(deps, message);
+    const second = await reconcile(deps, message);
+
+    const decided = (outcome: typeof first) =>
+      Object.fromEntries(outcome.plan.verdicts.map((v) => [v.instanceId, v.stage]));
+    expect(decided(second)).toEqual(decided(first));
+  });
+
+  test("a lost period leaves nobody out: every period asks every account again", async () => {
+    await fanOutReconcile(deps);
+    await fanOutReconcile(deps);
+    expect(shardMessages().map((m) => m.accountId)).toEqual([APP_B, PAYMENTS, APP_B, PAYMENTS]);
   });
 });
