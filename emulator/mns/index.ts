@@ -1,3 +1,4 @@
+import { hexRequestId } from "../core/requestIds";
 import type {
   EmulatedService,
   ServiceContext,
@@ -23,16 +24,6 @@ export interface MnsService extends EmulatedService {
   backend: MnsBackend;
 }
 
-/** MNS request ids are 24 upper-case hex digits. */
-function mnsRequestId(nowMs: number, sequence: number): string {
-  const time = Math.floor(nowMs / 1000)
-    .toString(16)
-    .toUpperCase()
-    .padStart(8, "0")
-    .slice(-8);
-  return `${time}${sequence.toString(16).toUpperCase().padStart(16, "0").slice(-16)}`;
-}
-
 export function createMnsServiceWithOptions(
   ctx: ServiceContext,
   options: Partial<MnsBackendOptions> = {},
@@ -40,7 +31,7 @@ export function createMnsServiceWithOptions(
   const backend = new MnsBackend(ctx.clock, options);
 
   async function handle(req: ServiceRequest): Promise<ServiceResponse> {
-    const requestId = mnsRequestId(ctx.clock.now(), ctx.nextId());
+    const requestId = hexRequestId(ctx.clock.now(), ctx.nextId());
     const hostId = `http://${req.host}`;
     const baseHeaders = {
       "x-mns-request-id": requestId,

@@ -1,3 +1,4 @@
+import { renderXml, type XmlNode } from "../core/xmlWriter";
 import { mnsErrors } from "./errors";
 
 /**
@@ -92,25 +93,10 @@ export function childText(element: XmlElement, name: string): string | undefined
   return child(element, name)?.text;
 }
 
-/** A node to serialize: text content or child nodes. */
-export type XmlNode = { name: string; value: string | number | boolean | XmlNode[] };
-
-export function node(name: string, value: XmlNode["value"]): XmlNode {
-  return { name, value };
-}
-
-function escapeText(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
-
-function render(xmlNode: XmlNode): string {
-  const { name, value } = xmlNode;
-  const content = Array.isArray(value) ? value.map(render).join("") : escapeText(String(value));
-  return `<${name}>${content}</${name}>`;
-}
+export { node, type XmlNode } from "../core/xmlWriter";
 
 export const mnsNamespace = "http://mns.aliyuncs.com/doc/v1/";
 
 export function xmlDocument(rootName: string, children: XmlNode[]): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<${rootName} xmlns="${mnsNamespace}">${children.map(render).join("")}</${rootName}>`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${rootName} xmlns="${mnsNamespace}">${children.map(renderXml).join("")}</${rootName}>`;
 }

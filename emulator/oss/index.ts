@@ -1,3 +1,4 @@
+import { hexRequestId } from "../core/requestIds";
 import type {
   EmulatedService,
   ServiceContext,
@@ -23,16 +24,6 @@ export interface OssService extends EmulatedService {
   backend: OssBackend;
 }
 
-/** OSS request ids are 24 upper-case hex digits (as MNS's). */
-function ossRequestId(nowMs: number, sequence: number): string {
-  const time = Math.floor(nowMs / 1000)
-    .toString(16)
-    .toUpperCase()
-    .padStart(8, "0")
-    .slice(-8);
-  return `${time}${sequence.toString(16).toUpperCase().padStart(16, "0").slice(-16)}`;
-}
-
 /** RAM actions are `oss:<Operation>`, except HeadObject, which OSS authorizes as `oss:GetObject`. */
 function ramAction(operation: OssOperation): string {
   return operation === "HeadObject" ? "oss:GetObject" : `oss:${operation}`;
@@ -40,7 +31,7 @@ function ramAction(operation: OssOperation): string {
 
 export function createOssServiceWithBackend(ctx: ServiceContext, backend: OssBackend): OssService {
   async function handle(req: ServiceRequest): Promise<ServiceResponse> {
-    const requestId = ossRequestId(ctx.clock.now(), ctx.nextId());
+    const requestId = hexRequestId(ctx.clock.now(), ctx.nextId());
     const baseHeaders = { "x-oss-request-id": requestId, server: "AliyunOSS" };
     try {
       const target = parseOssHost(req.host);

@@ -1,3 +1,4 @@
+import { hexRequestId } from "../core/requestIds";
 import type { ServiceRequest, ServiceResponse } from "../core/types";
 import { SlsError, slsErrors } from "./errors";
 
@@ -61,15 +62,8 @@ export function parseJsonBody(req: ServiceRequest): unknown {
   }
 }
 
-/** SLS request ids are 24 upper-case hex digits. */
-export function slsRequestId(nowMs: number, sequence: number): string {
-  const time = Math.floor(nowMs / 1000)
-    .toString(16)
-    .toUpperCase()
-    .padStart(8, "0")
-    .slice(-8);
-  return `${time}${sequence.toString(16).toUpperCase().padStart(16, "0").slice(-16)}`;
-}
+/** SLS request ids are 24 upper-case hex digits, as MNS's and OSS's. */
+export const slsRequestId = hexRequestId;
 
 function baseHeaders(requestId: string): Record<string, string> {
   return {

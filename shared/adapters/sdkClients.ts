@@ -30,17 +30,18 @@ export function createSdkClients(
   endpoints: EndpointResolver,
   timeouts: SdkTimeouts = { connectTimeoutMs: 5_000, readTimeoutMs: 15_000 },
 ): SdkClients {
+  const settings = (endpoint: ServiceEndpoint, region: string, credentials: CloudCredentials) => ({
+    accessKeyId: credentials.accessKeyId,
+    accessKeySecret: credentials.accessKeySecret,
+    securityToken: credentials.securityToken,
+    regionId: region,
+    endpoint: endpoint.host,
+    protocol: endpoint.protocol,
+    connectTimeout: timeouts.connectTimeoutMs,
+    readTimeout: timeouts.readTimeoutMs,
+  });
   const config = (endpoint: ServiceEndpoint, region: string, credentials: CloudCredentials) =>
-    new $OpenApiUtil.Config({
-      accessKeyId: credentials.accessKeyId,
-      accessKeySecret: credentials.accessKeySecret,
-      securityToken: credentials.securityToken,
-      regionId: region,
-      endpoint: endpoint.host,
-      protocol: endpoint.protocol,
-      connectTimeout: timeouts.connectTimeoutMs,
-      readTimeout: timeouts.readTimeoutMs,
-    });
+    new $OpenApiUtil.Config(settings(endpoint, region, credentials));
   // One cache per client kind: credentials object → key (region, account) → client.
   const cache = <C>() => {
     const byCredentials = new WeakMap<CloudCredentials, Map<string, C>>();
@@ -81,20 +82,10 @@ export function createSdkClients(
       ),
     // The OSS SDK is of the older Tea generation: its Config class is openapi-client's.
     oss: (region, credentials) =>
-      oss(credentials, region, () => {
-        const endpoint = endpoints.oss(region);
-        return new Oss(
-          new $OpenApiClient.Config({
-            accessKeyId: credentials.accessKeyId,
-            accessKeySecret: credentials.accessKeySecret,
-            securityToken: credentials.securityToken,
-            regionId: region,
-            endpoint: endpoint.host,
-            protocol: endpoint.protocol,
-            connectTimeout: timeouts.connectTimeoutMs,
-            readTimeout: timeouts.readTimeoutMs,
-          }),
-        );
-      }),
+      oss(
+        credentials,
+        region,
+        () => new Oss(new $OpenApiClient.Config(settings(endpoints.oss(region), region, credentials))),
+      ),
   };
 }

@@ -7,6 +7,7 @@
  *   receives the route's config. It is reported (status, plan, reconcile's log), never acted on.
  */
 import type { OperatingSystem, RoutesFile } from "../config/routesSchema";
+import type { LogLine } from "../ports/log";
 import { heartbeatMatch, isLiveMember } from "./heartbeating";
 import {
   DEFAULT_PLANNER_OPTIONS,
@@ -96,4 +97,17 @@ export function traceMembers(
     else strangers.push(member);
   }
   return { traced, strangers };
+}
+
+/** How a stranger is reported (reconcile's log, the timer's census check): never acted on. */
+export function strangerLine(stranger: UnaccountedMember): LogLine {
+  const { machine } = stranger;
+  return {
+    action: "reconcile",
+    outcome: "skipped",
+    accountId: "",
+    region: "",
+    instanceIds: [],
+    detail: `stranger: a machine in route ${stranger.route}'s ${stranger.os} group matches no instance of its accounts: ip ${machine.ip}, machine id ${machine.machineUniqueId}${machine.hostId ? `, host id ${machine.hostId}` : ""}`,
+  };
 }

@@ -15,7 +15,12 @@ import {
   MAX_INSTANCES_PER_MESSAGE,
   MAX_MESSAGE_BYTES,
 } from "../messages/queueMessages";
-import { traceMembers, type UnaccountedMember, unaccountedMembers } from "../planner/groupMembers";
+import {
+  strangerLine,
+  traceMembers,
+  type UnaccountedMember,
+  unaccountedMembers,
+} from "../planner/groupMembers";
 import { plan, RUN_COMMAND_BATCH } from "../planner/plan";
 import type {
   Action,
@@ -506,16 +511,7 @@ export async function reconcile(
   }
   acted("routes applied", total);
   // Strangers are reported, never acted on: a host outside the routes is not this tool's to change.
-  for (const stranger of observed.strangers ?? []) {
-    deps.log({
-      action: "reconcile",
-      outcome: "skipped",
-      accountId: "",
-      region: "",
-      instanceIds: [],
-      detail: `stranger: a machine in route ${stranger.route}'s ${stranger.os} group matches no instance of its accounts: ip ${stranger.machine.ip}, machine id ${stranger.machine.machineUniqueId}${stranger.machine.hostId ? `, host id ${stranger.machine.hostId}` : ""}`,
-    });
-  }
+  for (const stranger of observed.strangers ?? []) deps.log(strangerLine(stranger));
   deps.log({
     action: "reconcile",
     outcome: "ok",

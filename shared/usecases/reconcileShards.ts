@@ -18,7 +18,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { z } from "zod";
 import { OPERATING_SYSTEMS } from "../config/routesSchema";
 import { encodeMessage, MAX_TRACED_MEMBERS, type ReconcileAccountMessage } from "../messages/queueMessages";
-import { type UnaccountedMember, unaccountedMembers } from "../planner/groupMembers";
+import { strangerLine, type UnaccountedMember, unaccountedMembers } from "../planner/groupMembers";
 import { AGENT_ID_TAG_KEY } from "../planner/heartbeating";
 import type { ObservedGroup, ObservedInstance, ObservedRoute } from "../planner/types";
 import { errorCode, errorMessage } from "../ports/errors";
@@ -174,16 +174,7 @@ export async function fanOutReconcile(deps: ShardDeps): Promise<FanOutOutcome> {
     `${m.route}|${m.os}|${m.machine.machineUniqueId}|${m.machine.ip}`;
   const before = new Set((previous?.members ?? []).map(memberKey));
   const strangers = unaccounted.filter((member) => before.has(memberKey(member)));
-  for (const stranger of strangers) {
-    deps.log({
-      action: "reconcile",
-      outcome: "skipped",
-      accountId: "",
-      region: "",
-      instanceIds: [],
-      detail: `stranger: a machine in route ${stranger.route}'s ${stranger.os} group matches no instance of its accounts: ip ${stranger.machine.ip}, machine id ${stranger.machine.machineUniqueId}${stranger.machine.hostId ? `, host id ${stranger.machine.hostId}` : ""}`,
-    });
-  }
+  for (const stranger of strangers) deps.log(strangerLine(stranger));
   await write(deps, SUSPECTS_KEY, { v: 1, at: Math.floor(now), members: unaccounted });
 
   const messages: ReconcileAccountMessage[] = config.sourceAccounts.map((account) => {
