@@ -75,18 +75,6 @@ export async function applyBatch(
         outcome.shards += 1;
       },
     })),
-    // Host work first: its hosts' statuses wait on it, and its result wait is bounded by the run's.
-    ...(batch.hostWork ?? []).map((message) => ({
-      message,
-      run: async () => {
-        await runHostActions(
-          deps,
-          { accountId: message.accountId, region: message.region },
-          message.requests,
-        );
-        outcome.hostRuns += 1;
-      },
-    })),
     ...batch.watches.map((message) => ({
       message,
       run: async () => {
@@ -109,6 +97,19 @@ export async function applyBatch(
           original: JSON.stringify(message),
         });
         outcome.deadLettered += 1;
+      },
+    })),
+    // Host work last: its result waits must not hold the batch's applies back (whatever the
+    // run has no time left for is sent again).
+    ...(batch.hostWork ?? []).map((message) => ({
+      message,
+      run: async () => {
+        await runHostActions(
+          deps,
+          { accountId: message.accountId, region: message.region },
+          message.requests,
+        );
+        outcome.hostRuns += 1;
       },
     })),
   ];
