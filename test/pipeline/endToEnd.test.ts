@@ -75,7 +75,7 @@ describeRequiring(sandboxRequirement(), "tag, converge, untag, converge back —
     }
   });
 
-  test("one listing of the group served its minute: heartbeat listed and kept it, apply read it", () => {
+  test("the group's listing is shared through the bucket: heartbeat listed and kept it, apply looked there", () => {
     const { callers } = stack.emulator.metrics();
     /** A function's calls (its FC session, or the sessions it assumed roles with). */
     const callsOf = (fn: string, operation: string) =>
@@ -85,9 +85,10 @@ describeRequiring(sandboxRequirement(), "tag, converge, untag, converge back —
     expect(callsOf("heartbeat", "sls:ListMachines")).toBeGreaterThan(0);
     // Each listing that found the group is kept (the first run found none and made it).
     expect(callsOf("heartbeat", "oss:PutObject")).toBeGreaterThan(0);
+    // Apply looks in the bucket first. Whether a look finds a listing young enough depends on how
+    // long the run waited behind others (a loaded machine): that it saves listings is counted in
+    // test/unit/usecases/groupListings.test.ts and in the scale bench, not here.
     expect(callsOf("apply", "oss:GetObject")).toBeGreaterThan(0);
-    // Each apply run finds the listing heartbeat kept moments before it sent the instances on.
-    expect(callsOf("apply", "sls:ListMachines")).toBe(0);
   });
 
   test("untagged: every host is as before onboarding and every instance says revoked", async () => {
