@@ -142,6 +142,15 @@ export const hostWorkMessage = z
     { error: `names more than ${MAX_INSTANCES_PER_MESSAGE} instances`, path: ["requests"] },
   );
 
+/** A machine group member as ListMachines reports it (messages and stored listings carry them). */
+export const machineRecord = z.strictObject({
+  machineUniqueId: z.string().max(256),
+  userdefinedId: z.string().max(4096),
+  lastHeartbeatTime: z.number(),
+  ip: z.string().max(64),
+  hostId: z.string().max(256).optional(),
+});
+
 /** At most this many group members to trace travel in one account's reconcile message. */
 export const MAX_TRACED_MEMBERS = 200;
 
@@ -160,13 +169,7 @@ export const reconcileAccountMessage = z.strictObject({
       z.strictObject({
         route: identity.route,
         os: z.enum(OPERATING_SYSTEMS),
-        machine: z.strictObject({
-          machineUniqueId: z.string().max(256),
-          userdefinedId: z.string().max(4096),
-          lastHeartbeatTime: z.number(),
-          ip: z.string().max(64),
-          hostId: z.string().max(256).optional(),
-        }),
+        machine: machineRecord,
       }),
     )
     .max(MAX_TRACED_MEMBERS)

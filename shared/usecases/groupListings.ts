@@ -7,11 +7,12 @@
  * judges heartbeats as of `listedAt`, so an older listing delays a verdict but never falsifies it.
  * A store that fails costs its reader one listing of its own, never the step.
  */
-import { gunzipSync, gzipSync } from "node:zlib";
 import { z } from "zod";
+import { machineRecord } from "../messages/queueMessages";
 import type { ObservedMachine } from "../planner/types";
 import { errorCode, errorMessage } from "../ports/errors";
 import type { SlsScope } from "../ports/sls";
+import { readSnapshot, type SnapshotFailure, writeSnapshot } from "./snapshotObjects";
 import type { StepDeps } from "./stepDeps";
 
 /** One heartbeat timer period: what a reader accepts from the store. */
@@ -47,15 +48,7 @@ export function listingKey(scope: SlsScope, group: string): string {
 const storedListing = z.strictObject({
   v: z.literal(1),
   listedAt: z.number().int().nonnegative(),
-  machines: z.array(
-    z.strictObject({
-      machineUniqueId: z.string().max(256),
-      userdefinedId: z.string().max(4096),
-      lastHeartbeatTime: z.number(),
-      ip: z.string().max(64),
-      hostId: z.string().max(256).optional(),
-    }),
-  ),
+  machines: z.array(machineRecord),
 });
 
 /** The group's machines (undefined: the group or its project is not there). */
@@ -66,75 +59,31 @@ export async function listGroup(
   options: ListGroupOptions = {},
 ): Promise<GroupListing | undefined> {
   const key = listingKey(scope, group);
-  if (deps.snapshots !== undefined && options.fresh !== true) {
-    const stored = await readListing(deps, scope, key);
-    const age = stored === undefined ? undefined : deps.now() - stored.listedAt;
+  const store = deps.snapshots;
+  if (store !== undefined && options.fresh !== true) {
+    const stored = await readSnapshot(store, key, storedListing, storeFailed(deps, scope));
+    const age = deps.now() - (stored?.listedAt ?? Number.NEGATIVE_INFINITY);
     // A listing from the future (a clock that went back) is not trusted to be young.
-    if (
-      stored !== undefined &&
-      age !== undefined &&
-      age >= 0 &&
-      age <= (options.maxAgeMs ?? LISTING_MAX_AGE_MS)
-    )
-      return stored;
+    if (stored !== undefined && age >= 0 && age <= (options.maxAgeMs ?? LISTING_MAX_AGE_MS))
+      return { machines: stored.machines, listedAt: stored.listedAt };
   }
   const machines = await deps.sls(scope).listMachines(group);
   if (machines === undefined) return undefined;
   const listing: GroupListing = { machines, listedAt: Math.floor(deps.now()) };
-  if (deps.snapshots !== undefined) await writeListing(deps, scope, key, listing);
+  if (store !== undefined) await writeSnapshot(store, key, { v: 1, ...listing }, storeFailed(deps, scope));
   return listing;
 }
 
-async function readListing(
-  deps: GroupListingDeps,
-  scope: SlsScope,
-  key: string,
-): Promise<GroupListing | undefined> {
-  let body: Uint8Array | undefined;
-  try {
-    body = await deps.snapshots?.read(key);
-  } catch (error) {
-    storeFailed(deps, scope, "read", key, error);
-    return undefined;
-  }
-  if (body === undefined) return undefined;
-  try {
-    const parsed = storedListing.parse(JSON.parse(gunzipSync(body).toString("utf8")));
-    return { machines: parsed.machines, listedAt: parsed.listedAt };
-  } catch (error) {
-    storeFailed(deps, scope, "read", key, error instanceof z.ZodError ? new Error("not a listing") : error);
-    return undefined;
-  }
-}
-
-async function writeListing(
-  deps: GroupListingDeps,
-  scope: SlsScope,
-  key: string,
-  listing: GroupListing,
-): Promise<void> {
-  const body = gzipSync(JSON.stringify({ v: 1, listedAt: listing.listedAt, machines: listing.machines }));
-  try {
-    await deps.snapshots?.write(key, body);
-  } catch (error) {
-    storeFailed(deps, scope, "write", key, error);
-  }
-}
-
-function storeFailed(
-  deps: GroupListingDeps,
-  scope: SlsScope,
-  what: "read" | "write",
-  key: string,
-  error: unknown,
-): void {
-  deps.log({
-    action: "group-listing",
-    outcome: "failed",
-    accountId: scope.accountId,
-    region: scope.region,
-    instanceIds: [],
-    reason: errorCode(error) ?? (error instanceof Error ? error.name : "Error"),
-    detail: `${what} ${key}: ${errorMessage(error)}; the group is listed by this run instead`,
-  });
+/** Reports a store that failed; the reader lists the group itself instead. */
+function storeFailed(deps: GroupListingDeps, scope: SlsScope): SnapshotFailure {
+  return (what, key, error) =>
+    deps.log({
+      action: "group-listing",
+      outcome: "failed",
+      accountId: scope.accountId,
+      region: scope.region,
+      instanceIds: [],
+      reason: errorCode(error) ?? (error instanceof Error ? error.name : "Error"),
+      detail: `${what} ${key}: ${errorMessage(error)}; the group is listed by this run instead`,
+    });
 }

@@ -14,15 +14,20 @@
  * shards to trace; one still unaccounted for at the next period is reported as a stranger (a host
  * onboarded between two censuses is accounted for by the next one).
  */
-import { gunzipSync, gzipSync } from "node:zlib";
 import { z } from "zod";
 import { OPERATING_SYSTEMS } from "../config/routesSchema";
-import { encodeMessage, MAX_TRACED_MEMBERS, type ReconcileAccountMessage } from "../messages/queueMessages";
+import {
+  encodeMessage,
+  MAX_TRACED_MEMBERS,
+  machineRecord,
+  type ReconcileAccountMessage,
+} from "../messages/queueMessages";
 import { strangerLine, type UnaccountedMember, unaccountedMembers } from "../planner/groupMembers";
 import { AGENT_ID_TAG_KEY } from "../planner/heartbeating";
 import type { ObservedGroup, ObservedInstance, ObservedRoute } from "../planner/types";
 import { errorCode, errorMessage } from "../ports/errors";
 import { listGroup } from "./groupListings";
+import { readSnapshot, type SnapshotFailure, writeSnapshot } from "./snapshotObjects";
 import type { StepDeps } from "./stepDeps";
 
 export type ShardDeps = Pick<
@@ -48,17 +53,12 @@ const censusInstance = z.strictObject({
 });
 const storedCensus = z.strictObject({ v: z.literal(1), at: z.number(), instances: z.array(censusInstance) });
 
-const machine = z.strictObject({
-  machineUniqueId: z.string().max(256),
-  userdefinedId: z.string().max(4096),
-  lastHeartbeatTime: z.number(),
-  ip: z.string().max(64),
-  hostId: z.string().max(256).optional(),
-});
 const storedSuspects = z.strictObject({
   v: z.literal(1),
   at: z.number(),
-  members: z.array(z.strictObject({ route: z.string(), os: z.enum(OPERATING_SYSTEMS), machine })),
+  members: z.array(
+    z.strictObject({ route: z.string(), os: z.enum(OPERATING_SYSTEMS), machine: machineRecord }),
+  ),
 });
 
 /** Leaves what a shard observed of its account: the identities a heartbeat is matched by. */
@@ -84,11 +84,7 @@ export async function writeCensus(
         privateIps: [...(instance.privateIps ?? [])],
       })),
   };
-  try {
-    await deps.snapshots.write(censusKey(accountId), gzipSync(JSON.stringify(census)));
-  } catch (error) {
-    storeFailed(deps, "write", censusKey(accountId), error);
-  }
+  await writeSnapshot(deps.snapshots, censusKey(accountId), census, storeFailed(deps));
 }
 
 /** An account's census as instances (identities only), when it is fresh enough to speak for it. */
@@ -96,7 +92,8 @@ export async function readCensus(
   deps: Pick<ShardDeps, "snapshots" | "now" | "log">,
   accountId: string,
 ): Promise<ObservedInstance[] | undefined> {
-  const census = await read(deps, censusKey(accountId), storedCensus);
+  if (deps.snapshots === undefined) return undefined;
+  const census = await readSnapshot(deps.snapshots, censusKey(accountId), storedCensus, storeFailed(deps));
   const now = deps.now();
   if (census === undefined || now - census.at > CENSUS_MAX_AGE_MS || census.at > now) return undefined;
   return census.instances.map((instance) => {
@@ -151,7 +148,7 @@ export async function fanOutReconcile(deps: ShardDeps): Promise<FanOutOutcome> {
       if (group === undefined) continue;
       const scope = { accountId: destination.uid, region: destination.region, project: route.project };
       const listing = await listGroup(deps, scope, group).catch((error: unknown) => {
-        storeFailed(deps, "list", group, error);
+        storeFailed(deps)("read", `the listing of ${group}`, error);
         return undefined;
       });
       if (listing === undefined) continue;
@@ -169,13 +166,22 @@ export async function fanOutReconcile(deps: ShardDeps): Promise<FanOutOutcome> {
     instances: [...censuses.values()].flat(),
     routes,
   });
-  const previous = await read(deps, SUSPECTS_KEY, storedSuspects);
+  const previous =
+    deps.snapshots === undefined
+      ? undefined
+      : await readSnapshot(deps.snapshots, SUSPECTS_KEY, storedSuspects, storeFailed(deps));
   const memberKey = (m: UnaccountedMember) =>
     `${m.route}|${m.os}|${m.machine.machineUniqueId}|${m.machine.ip}`;
   const before = new Set((previous?.members ?? []).map(memberKey));
   const strangers = unaccounted.filter((member) => before.has(memberKey(member)));
   for (const stranger of strangers) deps.log(strangerLine(stranger));
-  await write(deps, SUSPECTS_KEY, { v: 1, at: Math.floor(now), members: unaccounted });
+  if (deps.snapshots !== undefined)
+    await writeSnapshot(
+      deps.snapshots,
+      SUSPECTS_KEY,
+      { v: 1, at: Math.floor(now), members: unaccounted },
+      storeFailed(deps),
+    );
 
   const messages: ReconcileAccountMessage[] = config.sourceAccounts.map((account) => {
     const trace = unaccounted
@@ -206,43 +212,16 @@ export async function fanOutReconcile(deps: ShardDeps): Promise<FanOutOutcome> {
   return outcome;
 }
 
-async function read<T>(
-  deps: Pick<ShardDeps, "snapshots" | "log">,
-  key: string,
-  schema: z.ZodType<T>,
-): Promise<T | undefined> {
-  let body: Uint8Array | undefined;
-  try {
-    body = await deps.snapshots?.read(key);
-  } catch (error) {
-    storeFailed(deps, "read", key, error);
-    return undefined;
-  }
-  if (body === undefined) return undefined;
-  try {
-    return schema.parse(JSON.parse(gunzipSync(body).toString("utf8")));
-  } catch {
-    storeFailed(deps, "read", key, new Error("not what this tool writes there"));
-    return undefined;
-  }
-}
-
-async function write(deps: Pick<ShardDeps, "snapshots" | "log">, key: string, value: unknown): Promise<void> {
-  try {
-    await deps.snapshots?.write(key, gzipSync(JSON.stringify(value)));
-  } catch (error) {
-    storeFailed(deps, "write", key, error);
-  }
-}
-
-function storeFailed(deps: Pick<ShardDeps, "log">, what: string, key: string, error: unknown): void {
-  deps.log({
-    action: "reconcile",
-    outcome: "failed",
-    accountId: "",
-    region: "",
-    instanceIds: [],
-    reason: errorCode(error) ?? (error instanceof Error ? error.name : "Error"),
-    detail: `${what} ${key}: ${errorMessage(error)}`,
-  });
+/** Reports a store that failed: the census check does without the object. */
+function storeFailed(deps: Pick<ShardDeps, "log">): SnapshotFailure {
+  return (what, key, error) =>
+    deps.log({
+      action: "reconcile",
+      outcome: "failed",
+      accountId: "",
+      region: "",
+      instanceIds: [],
+      reason: errorCode(error) ?? (error instanceof Error ? error.name : "Error"),
+      detail: `${what} ${key}: ${errorMessage(error)}`,
+    });
 }
