@@ -33,6 +33,7 @@ import {
   HOLE_SETTLE_SECONDS,
   laterRoundHosts,
   mayRetireSourceGroup,
+  sourceGroupUncollected,
 } from "../planner/handover";
 import { heartbeatingMachine } from "../planner/heartbeating";
 import type { InstanceRecord } from "../ports/ecs";
@@ -298,25 +299,7 @@ async function maybeCutover(
   const done = { retired: source.retire !== undefined, ...(backfillJob ? { backfillJob } : {}) };
   if (!steps.retire && !steps.createBackfill) return done;
 
-  // Counted across every region configured for the account: the tags say who collects, and the
-  // instances this run just marked count although their tag write may not be visible yet.
-  const collecting = new Set(justCollecting);
-  const counts = { running: 0, collecting: 0, failed: 0 };
-  const migratedIps = new Set<string>();
-  for (const region of account.regions) {
-    const tagged = await deps
-      .ecs({ accountId: account.uid, region })
-      .describeInstances({ tagKey: config.tagKey, tagValue: message.route });
-    for (const instance of tagged) {
-      if (instance.status !== "Running") continue;
-      counts.running += 1;
-      const status = instance.tags[config.statusTagKey] ?? "";
-      if (collecting.has(instance.instanceId) || status === "collecting") {
-        counts.collecting += 1;
-        for (const ip of instance.privateIps) migratedIps.add(ip);
-      } else if (status.startsWith("failed:")) counts.failed += 1;
-    }
-  }
+  const { counts, migratedIps } = await observeMigration(deps, account, message.route, justCollecting);
   if (!readyForCutover(counts)) return undefined;
 
   // The copy first: the source config must keep reading until the copy's range is closed.
@@ -459,6 +442,22 @@ async function maybeCutover(
     const where = `${source.retire.project}/${source.retire.machineGroup}/${source.retire.config}`;
     if (decision.retire) {
       await retireSls.removeConfig(source.retire.machineGroup, source.retire.config);
+      // An offboarding between the look above and the unbinding may have bound the config again
+      // for its hosts (authorize's restore), which the unbinding just undid: look once more, and
+      // bind it back if a machine of the group is now collected by nobody.
+      const after = await observeMigration(deps, account, message.route, justCollecting);
+      const groupIps = ((await retireSls.listMachines(source.retire.machineGroup)) ?? []).map((m) => m.ip);
+      const { restore, uncollected } = sourceGroupUncollected(groupIps, after.migratedIps, after.onTheWayIps);
+      if (restore) {
+        await retireSls.applyConfig(source.retire.machineGroup, source.retire.config);
+        cutoverLog({
+          action: "retire-source-config",
+          outcome: "skipped",
+          reason: "SourceGroupNotMigrated",
+          detail: `${where} bound again right after its retire: ${uncollected.length} machines of the group left the route meanwhile (${uncollected.slice(0, 5).join(", ")}${uncollected.length > 5 ? ", …" : ""})`,
+        });
+        return { retired: false, ...(backfillJob ? { backfillJob } : {}) };
+      }
       cutoverLog({ action: "retire-source-config", outcome: "ok", detail: where });
     } else {
       cutoverLog({
@@ -471,6 +470,44 @@ async function maybeCutover(
     }
   }
   return done;
+}
+
+/**
+ * Who of the account's running instances on the route collects (counted across every region
+ * configured for the account): the tags say who, and the instances this run just marked count
+ * although their tag write may not be visible yet. The others still tagged are on their way.
+ */
+async function observeMigration(
+  deps: ApplyDeps,
+  account: RoutesFile["sourceAccounts"][number],
+  route: string,
+  justCollecting: readonly string[],
+): Promise<{
+  counts: { running: number; collecting: number; failed: number };
+  migratedIps: Set<string>;
+  onTheWayIps: Set<string>;
+}> {
+  const { config } = deps;
+  const collecting = new Set(justCollecting);
+  const counts = { running: 0, collecting: 0, failed: 0 };
+  const migratedIps = new Set<string>();
+  const onTheWayIps = new Set<string>();
+  for (const region of account.regions) {
+    const tagged = await deps
+      .ecs({ accountId: account.uid, region })
+      .describeInstances({ tagKey: config.tagKey, tagValue: route });
+    for (const instance of tagged) {
+      if (instance.status !== "Running") continue;
+      counts.running += 1;
+      const status = instance.tags[config.statusTagKey] ?? "";
+      if (collecting.has(instance.instanceId) || status === "collecting") {
+        counts.collecting += 1;
+        for (const ip of instance.privateIps) migratedIps.add(ip);
+      } else if (status.startsWith("failed:")) counts.failed += 1;
+      else for (const ip of instance.privateIps) onTheWayIps.add(ip);
+    }
+  }
+  return { counts, migratedIps, onTheWayIps };
 }
 
 interface Logstore {

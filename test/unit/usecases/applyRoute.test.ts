@@ -26,6 +26,7 @@ import {
   machineOf,
   PAYMENTS,
   REGION,
+  ROUTE_KEY,
   ROUTES,
   routeFor,
   tags,
@@ -753,6 +754,40 @@ describe("applyRoute: the exactly-once handover", () => {
       expect(argsOf(sourceProject().calls, "removeConfig")).toEqual([["app-b-servers", "app-b-files"]]);
       // The copy was made once.
       expect(argsOf(sourceProject().calls, "createEtl")).toHaveLength(1);
+    });
+    test("an instance that leaves the route between the look and the unbinding gets the binding back", async () => {
+      cloud.add(
+        instance("i-bp1leaving001", { privateIps: ["10.0.0.9"], tags: tags("app-b-prod", "collecting") }),
+      );
+      heartbeat(...IDS, "i-bp1leaving001");
+      sourceGroupIps("10.0.0.1", "10.0.0.9");
+      // Its offboarding runs while apply unbinds: the tag goes, authorize binds the config again,
+      // then the unbinding that was decided before lands.
+      const source = sourceProject();
+      const unbind = source.fns.removeConfig;
+      source.fns.removeConfig = async (group, config) => {
+        await cloud
+          .ecs({ accountId: APP_B, region: REGION })
+          .untagInstances(["i-bp1leaving001"], [ROUTE_KEY]);
+        source.bindings.get(group)?.add(config);
+        await unbind(group, config);
+      };
+
+      const outcome = await applyRoute(deps, applyMessage({ instanceIds: [...IDS, "i-bp1leaving001"] }));
+
+      expect(binding()).toEqual(["app-b-files"]);
+      expect(outcome.cutover).toEqual({ retired: false, backfillJob: JOB });
+      expect(cloud.logs).toContainEqual(
+        expect.objectContaining({
+          action: "retire-source-config",
+          outcome: "skipped",
+          reason: "SourceGroupNotMigrated",
+          detail: expect.stringContaining(
+            "bound again right after its retire: 1 machines of the group left the route meanwhile (10.0.0.9)",
+          ),
+        }),
+      );
+      expect(cloud.logs.map((l) => [l.action, l.outcome])).not.toContainEqual(["retire-source-config", "ok"]);
     });
   });
 
