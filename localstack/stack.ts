@@ -172,6 +172,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           ]);
         },
         extraEnv: {
+          // This runtime keeps one warm instance per function, whose gate all its invocations share:
+          // the budgets are split among as many gates as there are functions.
+          LOGTAIL_XACCT_BUDGET_INSTANCES: String(spec.functions.length),
           ...options.functionEnv,
           ...(options.endpointsFile ? { LOGTAIL_XACCT_ENDPOINTS_FILE: options.endpointsFile } : {}),
         },

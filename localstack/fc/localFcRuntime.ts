@@ -41,7 +41,10 @@ export interface LocalFcRuntimeOptions {
   /** Needed by `eventSourceType: MNS` triggers. */
   queues?: (ref: QueueRef) => QueueSource;
   logger?: RuntimeLogger;
-  /** Invocations at once per function. Default 10. */
+  /**
+   * Invocations at once per function. Default: as many as the function's instances may run
+   * (reservedConcurrency × instanceConcurrency), else 10.
+   */
   concurrency?: number;
   asyncRetry?: AsyncRetryPolicy;
   loadModule?: (modulePath: string) => unknown;
@@ -78,7 +81,7 @@ export class LocalFcRuntime {
           accountId: options.accountId,
           credentials: options.credentials,
           logger: this.logger,
-          ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+          concurrency: concurrencyOf(fn, options.concurrency),
           ...(options.loadModule ? { loadModule: options.loadModule } : {}),
           ...(options.extraEnv ? { extraEnv: options.extraEnv } : {}),
           ...(options.killer ? { killer: options.killer } : {}),
@@ -145,7 +148,7 @@ export class LocalFcRuntime {
           accountId: this.options.accountId,
           scheduler: this.options.scheduler,
           logger: this.logger,
-          maxInFlight: this.options.concurrency ?? 10,
+          maxInFlight: concurrencyOf(invoker.spec, this.options.concurrency),
           ...(this.options.queueWaitSeconds !== undefined
             ? { waitSeconds: this.options.queueWaitSeconds }
             : {}),
@@ -234,4 +237,10 @@ export class LocalFcRuntime {
       },
     };
   }
+}
+
+/** A function's invocations at once: the runtime's setting, else what its instances allow, else 10. */
+function concurrencyOf(fn: FunctionSpec, configured: number | undefined): number {
+  if (configured !== undefined) return configured;
+  return fn.maxInstances !== undefined ? Math.max(1, fn.maxInstances * fn.instanceConcurrency) : 10;
 }

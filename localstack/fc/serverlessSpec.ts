@@ -62,6 +62,10 @@ export interface FunctionSpec {
   role?: string;
   environmentVariables: Record<string, string>;
   triggers: TriggerSpec[];
+  /** Invocations one instance runs at once (`instanceConcurrency`, FC's default 1). */
+  instanceConcurrency: number;
+  /** Instances of the function at most (`concurrencyConfig.reservedConcurrency`); unset: no limit. */
+  maxInstances?: number;
   /**
    * `asyncInvokeConfig.destinationConfig.onFailure.destination`: where an asynchronous invocation
    * that failed past its retries goes (an EventBridge rule invoking the function asynchronously).
@@ -137,6 +141,8 @@ const functionProps = z.looseObject({
   role: z.string().optional(),
   environmentVariables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
   triggers: z.array(trigger).default([]),
+  instanceConcurrency: numeric.default(1),
+  concurrencyConfig: z.looseObject({ reservedConcurrency: numeric }).optional(),
   asyncInvokeConfig: z
     .looseObject({
       destinationConfig: z
@@ -218,6 +224,8 @@ function toFunctionSpec(
       Object.entries(props.environmentVariables).map(([k, v]) => [k, String(v)]),
     ),
     triggers: props.triggers.map((t, index) => toTrigger(t, file, `${path}.triggers[${index}]`)),
+    instanceConcurrency: props.instanceConcurrency,
+    ...(props.concurrencyConfig ? { maxInstances: props.concurrencyConfig.reservedConcurrency } : {}),
     ...(props.asyncInvokeConfig?.destinationConfig?.onFailure
       ? { asyncFailureDestination: props.asyncInvokeConfig.destinationConfig.onFailure.destination }
       : {}),

@@ -40,4 +40,10 @@ export {
 } from "./retry";
 export { createSdkClients, type SdkClients, type SdkTimeouts } from "./sdkClients";
 export { type ConsistencyRetry, DEFAULT_INDEX_TOKENS, SLS_LIMITS, SlsAdapter } from "./slsAdapter";
-export { type ApiBudget, parseApiBudgets, ThrottleGate, type ThrottleGateOptions } from "./throttleGate";
+export {
+  type ApiBudget,
+  parseApiBudgets,
+  shareOfBudgets,
+  ThrottleGate,
+  type ThrottleGateOptions,
+} from "./throttleGate";

@@ -173,3 +173,24 @@ export function parseApiBudgets(text: string): ApiBudget[] {
   }
   return budgets;
 }
+
+/**
+ * One function instance's share of the deployment's budgets. Each instance keeps its own gate (FC
+ * instances share no memory), so when up to `instances` of them call at once each keeps to
+ * 1/`instances` of every budget, rounded down: together they stay within it, however many
+ * invocations are in flight. Throws naming a budget too small to leave each instance a call.
+ */
+export function shareOfBudgets(budgets: readonly ApiBudget[], instances: number): ApiBudget[] {
+  if (!Number.isInteger(instances) || instances < 1)
+    throw new Error(`the instances sharing the budgets must be a whole number ≥ 1, not ${instances}`);
+  return budgets.map((budget) => {
+    const perMinute = Math.floor(budget.perMinute / instances);
+    if (perMinute < 1) {
+      const name = budget.operation === undefined ? budget.service : `${budget.service}:${budget.operation}`;
+      throw new Error(
+        `${name}=${budget.perMinute} shared by ${instances} function instances leaves less than one call per minute each: raise the budget to at least ${instances}, or lower the functions' reservedConcurrency in s.yaml`,
+      );
+    }
+    return { ...budget, perMinute };
+  });
+}

@@ -1,4 +1,4 @@
-import { CloudError, cloudCall, parseApiBudgets, ThrottleGate } from "../../shared/adapters";
+import { CloudError, cloudCall, parseApiBudgets, shareOfBudgets, ThrottleGate } from "../../shared/adapters";
 
 /** A clock that only moves when the gate sleeps: waits become numbers to assert on. */
 function fakeTime() {
@@ -228,4 +228,79 @@ describe("parseApiBudgets", () => {
       expect(() => parseApiBudgets(text)).toThrow(/is not <service>\[:<Operation>\]=<calls per minute>/);
     },
   );
+});
+
+/**
+ * Many gates on one clock, as many FC instances are: sleeps are timers, and the clock jumps to the
+ * next one only once every caller is waiting.
+ */
+function sharedVirtualTime() {
+  let now = 0;
+  const timers: Array<{ at: number; wake: () => void }> = [];
+  const settle = async () => {
+    for (let i = 0; i < 20; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+  return {
+    now: () => now,
+    sleep: (ms: number) => new Promise<void>((wake) => timers.push({ at: now + ms, wake })),
+    async runUntil(done: () => boolean): Promise<void> {
+      for (;;) {
+        await settle();
+        if (done()) return;
+        timers.sort((a, b) => a.at - b.at);
+        const next = timers.shift();
+        if (next === undefined) throw new Error("every caller waits and no timer is set");
+        now = Math.max(now, next.at);
+        next.wake();
+      }
+    },
+  };
+}
+
+describe("budgets shared by many function instances", () => {
+  /** Instances each with its own gate, all calling RunCommand in one spoke as fast as allowed. */
+  async function busiestMinute(instances: number, perInstance: ReturnType<typeof shareOfBudgets>) {
+    const time = sharedVirtualTime();
+    const perMinute = new Map<number, number>();
+    const callsEach = 12;
+    let finished = 0;
+    for (let i = 0; i < instances; i += 1) {
+      const gate = new ThrottleGate({ budgets: perInstance, now: time.now, sleep: time.sleep });
+      void (async () => {
+        for (let n = 0; n < callsEach; n += 1) {
+          await gate.run(call, async () => {
+            // The cloud counts calls per account, region and API in minutes on its clock.
+            const minute = Math.floor(time.now() / 60_000);
+            perMinute.set(minute, (perMinute.get(minute) ?? 0) + 1);
+          });
+        }
+        finished += 1;
+      })();
+    }
+    await time.runUntil(() => finished === instances);
+    return {
+      busiest: Math.max(...perMinute.values()),
+      total: [...perMinute.values()].reduce((a, b) => a + b),
+    };
+  }
+
+  it("27 instances keeping to their share stay within the deployment's 60 calls a minute together", async () => {
+    const budgets = parseApiBudgets("ecs:RunCommand=60");
+    const shared = await busiestMinute(27, shareOfBudgets(budgets, 27));
+    expect(shared.total).toBe(27 * 12);
+    expect(shared.busiest).toBeLessThanOrEqual(60);
+    // Each with the whole budget, the same instances make 324 calls in their first minute: 5.4 × 60.
+    const unshared = await busiestMinute(27, budgets);
+    expect(unshared.busiest).toBe(27 * 12);
+  });
+
+  it("shares round down and refuse a budget that leaves an instance nothing", () => {
+    expect(shareOfBudgets(parseApiBudgets("ecs=300,sls:GetLogs=100"), 27)).toEqual([
+      { service: "ecs", perMinute: 11 },
+      { service: "sls", operation: "GetLogs", perMinute: 3 },
+    ]);
+    expect(() => shareOfBudgets(parseApiBudgets("ecs:RunCommand=26"), 27)).toThrow(
+      /ecs:RunCommand=26 shared by 27 function instances leaves less than one call per minute each: raise the budget to at least 27/,
+    );
+  });
 });

@@ -99,6 +99,23 @@ describe("s.yaml", () => {
     },
   );
 
+  test("one invocation per instance, a limit on every function, and budgets split among all of them", () => {
+    const limits = spec.steps.map((step) => {
+      const props = step.props as {
+        instanceConcurrency?: unknown;
+        concurrencyConfig?: { reservedConcurrency?: unknown };
+        environmentVariables: Record<string, unknown>;
+      };
+      expect([step.projectName, props.instanceConcurrency]).toEqual([step.projectName, 1]);
+      const reserved = Number(props.concurrencyConfig?.reservedConcurrency);
+      expect(Number.isInteger(reserved) && reserved >= 1).toBe(true);
+      return { reserved, sharing: Number(props.environmentVariables.LOGTAIL_XACCT_BUDGET_INSTANCES) };
+    });
+    // Each instance keeps to 1/N of every budget: N must count every instance that can run at once.
+    const total = limits.reduce((sum, limit) => sum + limit.reserved, 0);
+    expect(limits.map((limit) => limit.sharing)).toEqual(limits.map(() => total));
+  });
+
   test("every trigger has the fields the fc3 component requires for its type", () => {
     for (const step of spec.steps) {
       for (const trigger of (step.props.triggers ?? []) as Array<Record<string, unknown>>) {

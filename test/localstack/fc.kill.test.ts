@@ -75,6 +75,7 @@ function invoker(handler: FcHandler, killer: InvocationKiller): FunctionInvoker 
     timeout: 5,
     environmentVariables: {},
     triggers: [],
+    instanceConcurrency: 1,
   };
   return new FunctionInvoker(spec, {
     accountId: HUB,

@@ -210,6 +210,7 @@ describe("function invoker limits", () => {
     timeout: 5,
     environmentVariables: {},
     triggers: [],
+    instanceConcurrency: 1,
     ...overrides,
   });
   const credentials = countingCredentials();
@@ -235,6 +236,27 @@ describe("function invoker limits", () => {
     );
     expect(results.every((result) => result.ok)).toBe(true);
     expect(peak).toBe(2);
+  });
+
+  it("runs as many invocations at once as the function's instances may: reservedConcurrency × instanceConcurrency", async () => {
+    let running = 0;
+    let peak = 0;
+    const runtime = new LocalFcRuntime({
+      spec: { file: "s.yaml", dir: ".", functions: [spec({ maxInstances: 3, instanceConcurrency: 1 })] },
+      accountId: HUB,
+      credentials,
+      scheduler: new EmulatorClock({ startAt: START, scale: 1 }),
+      loadModule: () => ({
+        handler: async () => {
+          running += 1;
+          peak = Math.max(peak, running);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          running -= 1;
+        },
+      }),
+    });
+    await Promise.all(Array.from({ length: 8 }, () => runtime.invoke("f", "{}")));
+    expect(peak).toBe(3);
   });
 
   it("fails an invocation that runs past the function's timeout", async () => {

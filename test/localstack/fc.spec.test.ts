@@ -151,6 +151,30 @@ resources:
     expect(spec.functions).toHaveLength(1);
     expect(spec.functions[0]?.timeout).toBe(60);
     expect(spec.functions[0]?.codeDir).toBe("/x/code");
+    // Unset: FC's one invocation per instance, and no limit on instances.
+    expect(spec.functions[0]?.instanceConcurrency).toBe(1);
+    expect(spec.functions[0]?.maxInstances).toBeUndefined();
+  });
+
+  it("reads a function's instance limit and invocations per instance", () => {
+    const text = `edition: 3.0.0
+vars:
+  limit: 7
+resources:
+  f:
+    component: fc3
+    props:
+      region: cn-hangzhou
+      functionName: f
+      runtime: nodejs20
+      code: ./code
+      handler: index.handler
+      instanceConcurrency: 2
+      concurrencyConfig:
+        reservedConcurrency: \${vars.limit}
+`;
+    const [fn] = parseServerlessSpec(text, "/x/s.yaml", { env: {} }).functions;
+    expect(fn).toMatchObject({ instanceConcurrency: 2, maxInstances: 7 });
   });
 });
 

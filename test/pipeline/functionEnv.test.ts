@@ -19,4 +19,33 @@ describe("the functions' environment", () => {
     );
     expect(() => readFunctionEnv({ LOGTAIL_XACCT_NETWORK: "intranet" })).toThrow(/LOGTAIL_XACCT_NETWORK/);
   });
+
+  test("the budgets are the deployment's: each instance keeps to its share, rounded down", () => {
+    const env = readFunctionEnv({
+      LOGTAIL_XACCT_API_BUDGETS: "ecs=300,ecs:RunCommand=60",
+      LOGTAIL_XACCT_BUDGET_INSTANCES: "27",
+    });
+    expect(env.LOGTAIL_XACCT_API_BUDGETS).toEqual([
+      { service: "ecs", perMinute: 11 },
+      { service: "ecs", operation: "RunCommand", perMinute: 2 },
+    ]);
+    // Unset: one instance, the whole budget (a single process, as the operator's CLI).
+    expect(readFunctionEnv({ LOGTAIL_XACCT_API_BUDGETS: "sls=600" }).LOGTAIL_XACCT_API_BUDGETS).toEqual([
+      { service: "sls", perMinute: 600 },
+    ]);
+  });
+
+  test("a budget too small to leave each instance a call is an error naming it", () => {
+    expect(() =>
+      readFunctionEnv({
+        LOGTAIL_XACCT_API_BUDGETS: "ecs:RunCommand=20",
+        LOGTAIL_XACCT_BUDGET_INSTANCES: "27",
+      }),
+    ).toThrow(
+      /^environment variable LOGTAIL_XACCT_API_BUDGETS: ecs:RunCommand=20 shared by 27 function instances leaves less than one call per minute each/,
+    );
+    expect(() => readFunctionEnv({ LOGTAIL_XACCT_BUDGET_INSTANCES: "0" })).toThrow(
+      /LOGTAIL_XACCT_BUDGET_INSTANCES/,
+    );
+  });
 });
