@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { MnsQueueAdminAdapter } from "../../shared/adapters/mnsQueueAdminAdapter";
 import { INSTANCE_ID } from "../../shared/config/patterns";
-import { snapshotBucketName } from "../../shared/deploy/hubBucket";
+import { SNAPSHOT_EXPIRY, snapshotBucketName } from "../../shared/deploy/hubBucket";
 import { ensureHubQueues } from "../../shared/deploy/hubQueues";
 import { plan, RUN_COMMAND_BATCH } from "../../shared/planner/plan";
 import { buildDriftReport } from "../../shared/status/driftReport";
@@ -248,7 +248,10 @@ async function queuesCommand(io: CliIo, options: CommonOptions): Promise<number>
   for (const { name, outcome } of await ensureHubQueues(admin))
     io.out(`${name}  ${outcome}  (${hub.accountId}, ${hub.region})\n`);
   const bucket = snapshotBucketName(hub.accountId, hub.region);
-  const made = await session.adapters.snapshotStore(bucket).ensureBucket();
+  const store = session.adapters.snapshotStore(bucket);
+  const made = await store.ensureBucket();
   io.out(`${bucket}  ${made === "exists" ? "unchanged" : made}  (${hub.accountId}, ${hub.region}, OSS)\n`);
+  await store.expireObjects(SNAPSHOT_EXPIRY);
+  for (const rule of SNAPSHOT_EXPIRY) io.out(`${bucket}/${rule.prefix}*  expire after ${rule.days} day\n`);
   return EXIT_OK;
 }

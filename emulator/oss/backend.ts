@@ -34,6 +34,18 @@ export interface OssBucket {
   storageClass: StorageClass;
   acl: BucketAcl;
   objects: Map<string, OssObject>;
+  /**
+   * PutBucketLifecycle's rules, kept as given. OSS applies them once a day, in the background;
+   * the emulator keeps them for GetBucketLifecycle and does not expire objects.
+   */
+  lifecycle?: LifecycleRule[];
+}
+
+export interface LifecycleRule {
+  id: string;
+  prefix: string;
+  status: "Enabled" | "Disabled";
+  expirationDays: number;
 }
 
 export interface CreateBucketInput {

@@ -96,6 +96,9 @@ export const ossErrors = {
       "The object you specified already exists and can not be overwritten.",
       [["Key", key]],
     ),
+  malformedXml: (message: string) => new OssError(400, "MalformedXML", message),
+  noSuchLifecycle: (bucket: string) =>
+    new OssError(404, "NoSuchLifecycle", "No Row found in Lifecycle Table.", [["BucketName", bucket]]),
   notImplemented: (message: string) => new OssError(501, "NotImplemented", message),
   /** The core's rate limit (see README for what is unverified). */
   throttled: () => new OssError(503, "SlowDown", "Please reduce your request rate."),

@@ -1,6 +1,7 @@
 import {
   type BucketAcl,
   bucketAcls,
+  type LifecycleRule,
   type OssBackend,
   type OssObject,
   type StorageClass,
@@ -112,6 +113,50 @@ export const ossHandlers: Record<OssOperation, Handler> = {
         node("BucketPolicy", [node("LogBucket", ""), node("LogPrefix", "")]),
       ]),
     ]);
+    return { status: 200, headers: { "content-type": "application/xml" }, body };
+  },
+
+  PutBucketLifecycle: (backend, call) => {
+    const bucket = backend.getBucket(call.bucket);
+    const text = call.body.toString("utf8");
+    const rules = [...text.matchAll(/<Rule>([\s\S]*?)<\/Rule>/g)].map(
+      ([, rule = ""], index): LifecycleRule => {
+        const field = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(rule)?.[1];
+        const days = Number(/<Expiration>[\s\S]*?<Days>(\d+)<\/Days>[\s\S]*?<\/Expiration>/.exec(rule)?.[1]);
+        const status = field("Status");
+        if (status !== "Enabled" && status !== "Disabled")
+          throw ossErrors.malformedXml(`Rule ${index + 1}: Status must be Enabled or Disabled.`);
+        if (!Number.isInteger(days) || days < 1)
+          throw ossErrors.malformedXml(
+            `Rule ${index + 1}: only Expiration with Days of 1 or more is emulated.`,
+          );
+        return {
+          id: field("ID") ?? `rule-${index + 1}`,
+          prefix: field("Prefix") ?? "",
+          status,
+          expirationDays: days,
+        };
+      },
+    );
+    if (rules.length === 0) throw ossErrors.malformedXml("The lifecycle configuration has no Rule.");
+    bucket.lifecycle = rules;
+    return { status: 200, headers: {}, body: "" };
+  },
+
+  GetBucketLifecycle: (backend, call) => {
+    const bucket = backend.getBucket(call.bucket);
+    if (bucket.lifecycle === undefined) throw ossErrors.noSuchLifecycle(bucket.name);
+    const body = xmlDocument(
+      "LifecycleConfiguration",
+      bucket.lifecycle.map((rule) =>
+        node("Rule", [
+          node("ID", rule.id),
+          node("Prefix", rule.prefix),
+          node("Status", rule.status),
+          node("Expiration", [node("Days", String(rule.expirationDays))]),
+        ]),
+      ),
+    );
     return { status: 200, headers: { "content-type": "application/xml" }, body };
   },
 

@@ -3,6 +3,8 @@ import { ossErrors } from "./errors";
 export const ossOperations = [
   "PutBucket",
   "GetBucketInfo",
+  "PutBucketLifecycle",
+  "GetBucketLifecycle",
   "PutObject",
   "GetObject",
   "HeadObject",
@@ -126,6 +128,10 @@ export function routeOssRequest(
     if (method === "PUT" && subResources.length === 0) return { operation: "PutBucket", key: undefined };
     if (method === "GET" && subResources.length === 1 && subResources[0] === "bucketInfo")
       return { operation: "GetBucketInfo", key: undefined };
+    if (subResources.length === 1 && subResources[0] === "lifecycle") {
+      if (method === "PUT") return { operation: "PutBucketLifecycle", key: undefined };
+      if (method === "GET") return { operation: "GetBucketLifecycle", key: undefined };
+    }
     throw notEmulated("on a bucket");
   }
 

@@ -36,7 +36,8 @@ const envSchema = z
       .optional(),
     /**
      * Call budgets per account, region and API (calls per minute), e.g. `ecs=300,ecs:RunCommand=60`,
-     * for the whole deployment: read as this instance's share (LOGTAIL_XACCT_BUDGET_INSTANCES).
+     * for the whole deployment: the instances lease parts of it as they need them (the snapshot
+     * bucket is the ledger), or keep to an even share (LOGTAIL_XACCT_BUDGET_INSTANCES) without one.
      * Unset: no budget; a throttled answer still pauses that API and is called again.
      */
     LOGTAIL_XACCT_API_BUDGETS: z
@@ -57,18 +58,12 @@ const envSchema = z
      */
     LOGTAIL_XACCT_BUDGET_INSTANCES: z.coerce.number().int().min(1).max(10_000).default(1),
   })
-  .transform((env, ctx) => {
+  .superRefine((env, ctx) => {
+    // Without the ledger each instance keeps to its even share: it must be a call at least.
     try {
-      return {
-        ...env,
-        LOGTAIL_XACCT_API_BUDGETS: shareOfBudgets(
-          env.LOGTAIL_XACCT_API_BUDGETS,
-          env.LOGTAIL_XACCT_BUDGET_INSTANCES,
-        ),
-      };
+      shareOfBudgets(env.LOGTAIL_XACCT_API_BUDGETS, env.LOGTAIL_XACCT_BUDGET_INSTANCES);
     } catch (error) {
       ctx.addIssue({ code: "custom", path: ["LOGTAIL_XACCT_API_BUDGETS"], message: errorMessage(error) });
-      return z.NEVER;
     }
   });
 

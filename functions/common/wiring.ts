@@ -14,6 +14,7 @@ import {
   readEndpointsFile,
   rolesFromRoutes,
 } from "../../shared/adapters";
+import { objectBudgetLedger } from "../../shared/adapters/budgetLedger";
 import { functionTime } from "../../shared/adapters/functionTime";
 import { ThrottleGate } from "../../shared/adapters/throttleGate";
 import { loadRoutesConfig } from "../../shared/config/routesConfig";
@@ -125,6 +126,8 @@ async function wire(
   };
   let adapters = warm.get(key);
   if (!adapters) {
+    const ledgerBucket = env.LOGTAIL_XACCT_SNAPSHOT_BUCKET;
+    let made: AlibabaAdapters | undefined;
     // Every use of the adapters is inside withWiring (continuations included): the invocation's
     // own values are always there.
     const holder = (): InvocationHolder => {
@@ -146,6 +149,20 @@ async function wire(
       // Shared by every call of this warm instance: one pause per throttled API, not one per call.
       gate: new ThrottleGate({
         budgets: env.LOGTAIL_XACCT_API_BUDGETS,
+        instances: env.LOGTAIL_XACCT_BUDGET_INSTANCES,
+        // The instances lease parts of each budget in the hub's bucket (a lone busy one may use it
+        // all); without the bucket each keeps to its even share.
+        ...(ledgerBucket === undefined
+          ? {}
+          : {
+              ledger: objectBudgetLedger({
+                createOnce: (key) => {
+                  if (made === undefined)
+                    throw new Error("the budget ledger was used before its adapters were made");
+                  return made.snapshotStore(ledgerBucket).createOnce(key);
+                },
+              }),
+            }),
         now: () => holder().now(),
         sleep: (ms) => holder().sleep(ms),
         deadline: () => holder().deadline,
@@ -153,6 +170,7 @@ async function wire(
         startsPastDeadline: (call) => call.service === "mns",
       }),
     });
+    made = adapters;
     warm.set(key, adapters);
   }
   const requestId = typeof context.requestId === "string" ? context.requestId : undefined;

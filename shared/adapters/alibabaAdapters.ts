@@ -51,7 +51,7 @@ export interface AlibabaAdapters {
   sls(scope: SlsScope): SlsPort;
   queue(scope?: QueueScope): QueuePort;
   /** A bucket of the hub, in the hub's region, as the store of shared observations. */
-  snapshotStore(bucket: string): SnapshotStore & BucketAdminPort;
+  snapshotStore(bucket: string): SnapshotStore & BucketAdminPort & Pick<OssSnapshotStore, "createOnce">;
 }
 
 export function createAlibabaAdapters(options: AlibabaAdaptersOptions): AlibabaAdapters {

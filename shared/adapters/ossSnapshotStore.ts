@@ -4,9 +4,10 @@
  */
 import { Readable } from "node:stream";
 import * as $Oss from "@alicloud/oss20190517";
-import type { BucketAdminPort } from "../deploy/hubBucket";
+import * as $Util from "@alicloud/tea-util";
+import type { BucketAdminPort, ExpiryRule } from "../deploy/hubBucket";
 import type { CredentialsPort } from "../ports/credentials";
-import { errorCode } from "../ports/errors";
+import { errorCode, errorMessage } from "../ports/errors";
 import type { SnapshotStore } from "../ports/snapshots";
 import { type CallPolicy, cloudCall } from "./cloudCall";
 import type { SdkClients } from "./sdkClients";
@@ -46,6 +47,28 @@ export class OssSnapshotStore implements SnapshotStore, BucketAdminPort {
   }
 
   /**
+   * Makes an empty object unless one is there (`x-oss-forbid-overwrite`): true when this call made
+   * it. Of callers racing for one key, exactly one wins.
+   */
+  async createOnce(key: string): Promise<boolean> {
+    try {
+      await this.call("PutObject", (oss) =>
+        oss.putObjectWithOptions(
+          this.scope.bucket,
+          key,
+          new $Oss.PutObjectRequest({ body: Readable.from([Buffer.alloc(0)]) }),
+          new $Oss.PutObjectHeaders({ forbidOverwrite: true }),
+          new $Util.RuntimeOptions({}),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (errorCode(error) === "FileAlreadyExists") return false;
+      throw error;
+    }
+  }
+
+  /**
    * A deploy step (`logtail-xacct queues`), run with the deployer's own identity: no role of the
    * tool is granted these calls, so they stay out of the RAM action table (deploy/ramActions.ts).
    */
@@ -68,6 +91,35 @@ export class OssSnapshotStore implements SnapshotStore, BucketAdminPort {
       await this.deployerCall("GetBucketInfo", (oss) => oss.getBucketInfo(this.scope.bucket));
     }
     return "created";
+  }
+
+  async expireObjects(rules: readonly ExpiryRule[]): Promise<void> {
+    const configuration = new $Oss.LifecycleConfiguration({
+      rule: rules.map(
+        (rule) =>
+          new $Oss.LifecycleRule({
+            ID: rule.id,
+            prefix: rule.prefix,
+            status: "Enabled",
+            lifecycleExpiration: new $Oss.LifecycleRuleLifecycleExpiration({ days: rule.days }),
+          }),
+      ),
+    });
+    try {
+      await this.deployerCall("PutBucketLifecycle", (oss) =>
+        oss.putBucketLifecycle(
+          this.scope.bucket,
+          new $Oss.PutBucketLifecycleRequest({ lifecycleConfiguration: configuration }),
+        ),
+      );
+    } catch (error) {
+      // The same quirk as putBucket: the SDK reads OSS's empty 200 answer as XML and throws this.
+      // An error answer is read from its XML before (with OSS's own code), so this one means done.
+      // (GetBucketLifecycle cannot confirm it: the SDK reads a single rule as an object and throws.)
+      if (errorCode(error) === "UnknownError" && /not a valid value for parameter/.test(errorMessage(error)))
+        return;
+      throw error;
+    }
   }
 
   private deployerCall<T>(operation: string, fn: (oss: ReturnType<SdkClients["oss"]>) => Promise<T>) {

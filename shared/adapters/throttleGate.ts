@@ -19,8 +19,34 @@ export interface ApiBudget {
   perMinute: number;
 }
 
+/**
+ * Where the function instances of a deployment take their parts of a budget from: one claim per
+ * slot of a key's minute, won by one instance only (OSS's create-if-absent, budgetLedger.ts).
+ */
+export interface BudgetLedger {
+  /** True when this caller won the slot; false when another instance holds it. */
+  claim(slot: BudgetSlot): Promise<boolean>;
+}
+
+export interface BudgetSlot extends CallIdentity {
+  /** Minutes since the epoch on the functions' clock: the quota window the slot belongs to. */
+  minute: number;
+  slot: number;
+}
+
+/** A key's minute is leased in this many parts at most: few claims, little left idle in a lease. */
+export const LEASE_SLOTS = 6;
+
 export interface ThrottleGateOptions {
+  /** The deployment's budgets (calls per minute per account, region and API). */
   budgets?: readonly ApiBudget[];
+  /**
+   * How many function instances may call at once. Each gate is one instance's: with a ledger it
+   * leases parts of the deployment's budget as it needs them; without one (or when the ledger
+   * cannot be reached) it keeps to its even share, 1/`instances` of each budget. Default 1.
+   */
+  instances?: number;
+  ledger?: BudgetLedger;
   /**
    * After a throttled answer the API is paused until the next quota window (quotas count per
    * minute: sooner would only collect more refusals), plus up to `jitterMs` so the callers released
@@ -54,8 +80,22 @@ export interface ThrottleGateOptions {
 interface KeyState {
   /** Calls may start from this time on (ms). */
   pausedUntil: number;
-  /** Start times of the calls in the last minute, when a budget applies. */
+  /** Start times of the calls in the last minute, when an even share applies. */
   recent: number[];
+  /** The parts of this minute's budget this instance leased, when a ledger applies. */
+  lease?: Lease;
+  /** A claim under way: the other callers of the key wait for it rather than claim too. */
+  claiming?: Promise<void>;
+}
+
+interface Lease {
+  minute: number;
+  /** Calls left of the parts won. */
+  tokens: number;
+  /** The next slot to try: the ones before are taken. */
+  nextSlot: number;
+  /** Every slot is taken (or the ledger failed and the share is used): wait for the next minute. */
+  exhausted: boolean;
 }
 
 const MINUTE_MS = 60_000;
@@ -67,6 +107,9 @@ export class ThrottleGate implements CallGate {
   private readonly random: () => number;
   /** Throttled answers seen, for logs and benchmarks. */
   throttled = 0;
+  /** Parts of budgets won from the ledger, and claims the ledger failed. */
+  leased = 0;
+  ledgerFailures = 0;
 
   constructor(private readonly options: ThrottleGateOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -100,7 +143,7 @@ export class ThrottleGate implements CallGate {
     }
   }
 
-  /** Waits out a pause and, with a budget, until the last minute has room for one more call. */
+  /** Waits out a pause and, with a budget, until this instance may make one more call. */
   private async admit(call: CallIdentity, state: KeyState, budget: number | undefined): Promise<void> {
     for (;;) {
       const now = this.now();
@@ -109,13 +152,83 @@ export class ThrottleGate implements CallGate {
         continue;
       }
       if (budget === undefined) return;
+      if (this.options.ledger !== undefined) {
+        if (await this.takeLeased(call, state, budget, now)) return;
+        continue;
+      }
+      const share = evenShare(budget, this.options.instances ?? 1);
       while (state.recent.length > 0 && (state.recent[0] ?? 0) <= now - MINUTE_MS) state.recent.shift();
-      if (state.recent.length < budget) {
+      if (state.recent.length < share) {
         state.recent.push(now);
         return;
       }
       await this.waitUntil(call, (state.recent[0] ?? now) + MINUTE_MS, "at its budget");
     }
+  }
+
+  /**
+   * One call of this minute's lease; true when taken. Otherwise it has waited (for a claim, or
+   * for the next minute) and the caller looks again.
+   */
+  private async takeLeased(
+    call: CallIdentity,
+    state: KeyState,
+    budget: number,
+    now: number,
+  ): Promise<boolean> {
+    const minute = Math.floor(now / MINUTE_MS);
+    if (state.lease?.minute !== minute) state.lease = { minute, tokens: 0, nextSlot: 0, exhausted: false };
+    const lease = state.lease;
+    if (lease.tokens > 0) {
+      lease.tokens -= 1;
+      return true;
+    }
+    if (state.claiming !== undefined) {
+      await state.claiming;
+      return false;
+    }
+    if (lease.exhausted) {
+      // Spread over a second: the instances waiting for the minute do not all claim at once.
+      await this.waitUntil(
+        call,
+        (minute + 1) * MINUTE_MS + Math.floor(this.random() * 1_000),
+        "at its budget",
+      );
+      return false;
+    }
+    state.claiming = this.claim(call, lease, budget).finally(() => {
+      state.claiming = undefined;
+    });
+    await state.claiming;
+    return false;
+  }
+
+  /** Wins the next free part of the minute's budget, or marks the minute exhausted. */
+  private async claim(call: CallIdentity, lease: Lease, budget: number): Promise<void> {
+    const ledger = this.options.ledger;
+    if (ledger === undefined) return;
+    const part = Math.ceil(budget / LEASE_SLOTS);
+    const slots = Math.ceil(budget / part);
+    while (lease.nextSlot < slots) {
+      const slot = lease.nextSlot;
+      lease.nextSlot += 1;
+      let won: boolean;
+      try {
+        won = await ledger.claim({ ...call, minute: lease.minute, slot });
+      } catch {
+        // The ledger cannot be reached: this minute, the instance keeps to its even share.
+        lease.tokens += evenShare(budget, this.options.instances ?? 1);
+        lease.exhausted = true;
+        this.ledgerFailures += 1;
+        return;
+      }
+      if (won) {
+        lease.tokens += Math.min(part, budget - slot * part);
+        this.leased += 1;
+        return;
+      }
+    }
+    lease.exhausted = true;
   }
 
   private async waitUntil(call: CallIdentity, until: number, why: string): Promise<void> {
@@ -174,11 +287,14 @@ export function parseApiBudgets(text: string): ApiBudget[] {
   return budgets;
 }
 
+function evenShare(budget: number, instances: number): number {
+  return Math.max(1, Math.floor(budget / instances));
+}
+
 /**
- * One function instance's share of the deployment's budgets. Each instance keeps its own gate (FC
- * instances share no memory), so when up to `instances` of them call at once each keeps to
- * 1/`instances` of every budget, rounded down: together they stay within it, however many
- * invocations are in flight. Throws naming a budget too small to leave each instance a call.
+ * Each instance's even share of the deployment's budgets, rounded down: what an instance keeps to
+ * when no ledger can be reached, so that all of them together stay within the budgets. Throws
+ * naming a budget too small to leave each instance a call.
  */
 export function shareOfBudgets(budgets: readonly ApiBudget[], instances: number): ApiBudget[] {
   if (!Number.isInteger(instances) || instances < 1)

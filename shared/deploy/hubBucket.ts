@@ -3,6 +3,7 @@
  * deployment like the queues. OSS bucket names are global across all of Alibaba Cloud: the hub's
  * UID and region in the name keep it the tool's own. s.yaml names the same bucket.
  */
+import { BUDGETS_PREFIX } from "../adapters/budgetLedger";
 import { LISTINGS_PREFIX } from "../usecases/groupListings";
 import { CENSUS_PREFIX } from "../usecases/reconcileShards";
 
@@ -10,11 +11,27 @@ export function snapshotBucketName(hubAccountId: string, hubRegion: string): str
   return `logtail-xacct-${hubAccountId}-${hubRegion}`;
 }
 
-/** What the functions read and write in it: the group listings and the censuses, nothing else. */
-export const SNAPSHOT_KEYS = [`${LISTINGS_PREFIX}*`, `${CENSUS_PREFIX}*`];
+/**
+ * What the functions read and write in it: the group listings, the censuses and the parts of the
+ * call budgets they lease, nothing else.
+ */
+export const SNAPSHOT_KEYS = [`${LISTINGS_PREFIX}*`, `${CENSUS_PREFIX}*`, `${BUDGETS_PREFIX}*`];
+
+/** Objects that pile up (a lease's slot per key and minute) and expire: a day outlives any use. */
+export const SNAPSHOT_EXPIRY: readonly ExpiryRule[] = [
+  { id: "logtail-xacct-budgets", prefix: BUDGETS_PREFIX, days: 1 },
+];
+
+export interface ExpiryRule {
+  id: string;
+  prefix: string;
+  days: number;
+}
 
 /** The part of the OSS adapter the deployment uses. */
 export interface BucketAdminPort {
   /** Makes the bucket (private) unless it is there: `exists` when it was. */
   ensureBucket(): Promise<"created" | "exists">;
+  /** Sets the bucket's lifecycle to these rules (the bucket is the tool's own: no other rule). */
+  expireObjects(rules: readonly ExpiryRule[]): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { CloudError, cloudCall, parseApiBudgets, shareOfBudgets, ThrottleGate } from "../../shared/adapters";
+import type { BudgetSlot } from "../../shared/adapters/throttleGate";
 
 /** A clock that only moves when the gate sleeps: waits become numbers to assert on. */
 function fakeTime() {
@@ -257,19 +258,52 @@ function sharedVirtualTime() {
   };
 }
 
+/** The ledger as OSS keeps it: a slot's object is made once; `down` makes every claim fail. */
+function memoryLedger() {
+  const taken = new Set<string>();
+  const ledger = {
+    down: false,
+    claims: 0,
+    claim: async (slot: BudgetSlot) => {
+      ledger.claims += 1;
+      if (ledger.down) throw new Error("OSS unreachable");
+      const key = `${slot.minute}|${slot.accountId}|${slot.region}|${slot.service}|${slot.operation}|${slot.slot}`;
+      if (taken.has(key)) return false;
+      taken.add(key);
+      return true;
+    },
+  };
+  return ledger;
+}
+
 describe("budgets shared by many function instances", () => {
-  /** Instances each with its own gate, all calling RunCommand in one spoke as fast as allowed. */
-  async function busiestMinute(instances: number, perInstance: ReturnType<typeof shareOfBudgets>) {
+  const RUN_COMMAND_60 = parseApiBudgets("ecs:RunCommand=60");
+
+  /**
+   * `instances` gates, each its own instance's, of which `busy` call RunCommand in one spoke
+   * `callsEach` times as fast as they are let; the cloud counts calls per minute on its clock.
+   */
+  async function run(options: {
+    instances: number;
+    busy: number;
+    callsEach: number;
+    ledger?: ReturnType<typeof memoryLedger>;
+  }) {
     const time = sharedVirtualTime();
     const perMinute = new Map<number, number>();
-    const callsEach = 12;
     let finished = 0;
-    for (let i = 0; i < instances; i += 1) {
-      const gate = new ThrottleGate({ budgets: perInstance, now: time.now, sleep: time.sleep });
+    for (let i = 0; i < options.busy; i += 1) {
+      const gate = new ThrottleGate({
+        budgets: RUN_COMMAND_60,
+        instances: options.instances,
+        ...(options.ledger ? { ledger: options.ledger } : {}),
+        now: time.now,
+        sleep: time.sleep,
+        random: () => 0.5,
+      });
       void (async () => {
-        for (let n = 0; n < callsEach; n += 1) {
+        for (let n = 0; n < options.callsEach; n += 1) {
           await gate.run(call, async () => {
-            // The cloud counts calls per account, region and API in minutes on its clock.
             const minute = Math.floor(time.now() / 60_000);
             perMinute.set(minute, (perMinute.get(minute) ?? 0) + 1);
           });
@@ -277,21 +311,50 @@ describe("budgets shared by many function instances", () => {
         finished += 1;
       })();
     }
-    await time.runUntil(() => finished === instances);
+    await time.runUntil(() => finished === options.busy);
     return {
       busiest: Math.max(...perMinute.values()),
-      total: [...perMinute.values()].reduce((a, b) => a + b),
+      total: [...perMinute.values()].reduce((a, b) => a + b, 0),
+      firstMinute: perMinute.get(0) ?? 0,
+      minutes: Math.floor(time.now() / 60_000) + 1,
     };
   }
 
-  it("27 instances keeping to their share stay within the deployment's 60 calls a minute together", async () => {
-    const budgets = parseApiBudgets("ecs:RunCommand=60");
-    const shared = await busiestMinute(27, shareOfBudgets(budgets, 27));
-    expect(shared.total).toBe(27 * 12);
-    expect(shared.busiest).toBeLessThanOrEqual(60);
+  it("27 busy instances leasing from the ledger stay within the deployment's 60 calls a minute", async () => {
+    const ledger = memoryLedger();
+    const leased = await run({ instances: 27, busy: 27, callsEach: 12, ledger });
+    expect(leased.total).toBe(27 * 12);
+    expect(leased.busiest).toBe(60);
+    // 6 parts of 10 a minute, each won once. An instance needing 12 wins two parts and leaves 8
+    // calls of the second unused: 54 parts take 9 minutes, where even shares (all busy) take 6.
+    expect(leased.minutes).toBe(9);
+  });
+
+  it("a lone busy instance leases the whole budget, where an even share would give it 2 a minute", async () => {
+    const ledger = memoryLedger();
+    const lone = await run({ instances: 27, busy: 1, callsEach: 60, ledger });
+    expect(lone).toMatchObject({ total: 60, firstMinute: 60, minutes: 1 });
+    expect(ledger.claims).toBe(6);
+
+    const shared = await run({ instances: 27, busy: 1, callsEach: 60 });
+    expect(shared).toMatchObject({ total: 60, firstMinute: 2, busiest: 2 });
+  });
+
+  it("without the ledger, 27 instances keep to even shares and stay within the budget", async () => {
+    const even = await run({ instances: 27, busy: 27, callsEach: 12 });
+    expect(even.total).toBe(27 * 12);
+    expect(even.busiest).toBeLessThanOrEqual(60);
     // Each with the whole budget, the same instances make 324 calls in their first minute: 5.4 × 60.
-    const unshared = await busiestMinute(27, budgets);
+    const unshared = await run({ instances: 1, busy: 27, callsEach: 12 });
     expect(unshared.busiest).toBe(27 * 12);
+  });
+
+  it("when the ledger cannot be reached, each instance falls back to its even share for the minute", async () => {
+    const ledger = memoryLedger();
+    ledger.down = true;
+    const fallback = await run({ instances: 27, busy: 27, callsEach: 4, ledger });
+    expect(fallback.total).toBe(27 * 4);
+    expect(fallback.busiest).toBeLessThanOrEqual(60);
   });
 
   it("shares round down and refuse a budget that leaves an instance nothing", () => {

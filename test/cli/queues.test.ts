@@ -45,18 +45,24 @@ describeRequiring(sandboxRequirement(), "queues: the hub's queues made by the de
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  test("creates the three queues, the dead-letter queue first, with the policy on the other two, then the bucket", async () => {
-    const { code, out } = await run();
+  test("creates the three queues, the dead-letter queue first, with the policy on the other two, then the bucket and its expiry", async () => {
+    const { code, out, err } = await run();
 
+    expect(err).toBe("");
     expect(code).toBe(0);
     expect(out.trim().split("\n")).toEqual([
       `${HUB_QUEUES.deadLetter}  created  (${HUB}, ${REGION})`,
       `${HUB_QUEUES.heartbeat}  created  (${HUB}, ${REGION})`,
       `${HUB_QUEUES.apply}  created  (${HUB}, ${REGION})`,
       `${snapshotBucketName(HUB, REGION)}  created  (${HUB}, ${REGION}, OSS)`,
+      `${snapshotBucketName(HUB, REGION)}/budgets/v1/*  expire after 1 day`,
     ]);
     const bucket = stack.emulator.oss.findBucket(snapshotBucketName(HUB, REGION));
     expect(bucket).toMatchObject({ ownerAccountId: HUB, region: REGION, acl: "private" });
+    // The budget leases' objects (one per part won, per key and minute) do not pile up.
+    expect(bucket?.lifecycle).toEqual([
+      { id: "logtail-xacct-budgets", prefix: "budgets/v1/", status: "Enabled", expirationDays: 1 },
+    ]);
     for (const name of [HUB_QUEUES.heartbeat, HUB_QUEUES.apply]) {
       expect(stack.emulator.mns.getQueue(HUB, REGION, name).attributes.dlqPolicy).toEqual({
         enabled: true,
@@ -74,6 +80,7 @@ describeRequiring(sandboxRequirement(), "queues: the hub's queues made by the de
 
     expect(code).toBe(0);
     expect(out).not.toMatch(/created|updated/);
+    expect(out).toContain("budgets/v1/*  expire after 1 day");
     expect(out.match(/unchanged/g)).toHaveLength(4);
   });
 });

@@ -189,6 +189,31 @@ describe("buckets", () => {
     expect((await client.getBucketInfo(bucket)).body.bucket?.name).toBe(bucket);
   });
 
+  test("PutBucketLifecycle keeps the rules (the SDK throws on the empty 200 answer, as for putBucket)", async () => {
+    const client = ossClient(hub);
+    await createBucket(client);
+    const rule = (fields: Record<string, unknown>) =>
+      new $Oss.PutBucketLifecycleRequest({
+        lifecycleConfiguration: new $Oss.LifecycleConfiguration({
+          rule: [
+            new $Oss.LifecycleRule({ ID: "leases", prefix: "budgets/v1/", status: "Enabled", ...fields }),
+          ],
+        }),
+      });
+    const expiring = rule({ lifecycleExpiration: new $Oss.LifecycleRuleLifecycleExpiration({ days: 1 }) });
+    await expect(client.putBucketLifecycle(bucket, expiring)).rejects.toThrow(
+      "not a valid value for parameter",
+    );
+    expect(emulator.oss.findBucket(bucket)?.lifecycle).toEqual([
+      { id: "leases", prefix: "budgets/v1/", status: "Enabled", expirationDays: 1 },
+    ]);
+    // A rule the emulator does not model is refused, not kept half-read.
+    expect(await ossFailure(client.putBucketLifecycle(bucket, rule({})))).toMatchObject({
+      code: "MalformedXML",
+      statusCode: 400,
+    });
+  });
+
   test("the owner re-creating its bucket gets 200; another account gets 409 BucketAlreadyExists", async () => {
     await createBucket(ossClient(hub));
     expect((await createBucket(ossClient(hub))).statusCode).toBe(200);

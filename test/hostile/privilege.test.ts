@@ -30,8 +30,10 @@ import { buildEcsEvent } from "../../localstack/eventbridge/ecsEvents";
 import { parseSimulatedFleet } from "../../localstack/fleet/simulatedFleet";
 import type { LocalStack } from "../../localstack/stack";
 import { createAlibabaAdapters, localEndpoints, rolesFromRoutes } from "../../shared/adapters";
+import { objectBudgetLedger } from "../../shared/adapters/budgetLedger";
 import { loadRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
+import { snapshotBucketName } from "../../shared/deploy/hubBucket";
 import { buildDeployment, FUNCTIONS_ROLE } from "../../shared/deploy/policies";
 import { copyPartName, routeCopyJobName } from "../../shared/domain/copyJob";
 import { parseDeadLetter } from "../../shared/messages/deadLetters";
@@ -883,6 +885,32 @@ describe("least privilege: the deployment's roles do what the pipeline needs and
       code: "AccessDenied",
       status: 403,
     });
+  });
+
+  test("OSS: the functions lease budget parts and keep listings in the hub's bucket, and write nothing else there", async () => {
+    const bucket = snapshotBucketName(HUB, REGION);
+    emulator.oss.createBucket({ name: bucket, region: REGION, ownerAccountId: HUB });
+    const store = createAlibabaAdapters({
+      endpoints: localEndpoints(emulator.endpoints),
+      hub: { accountId: HUB, region: REGION, credentials: () => key("functions role") },
+      roles: rolesFromRoutes(config),
+      now: () => emulator.now(),
+      retry: { attempts: 1 },
+    }).snapshotStore(bucket);
+    const slot = {
+      service: "ecs" as const,
+      operation: "RunCommand",
+      accountId: SPOKE,
+      region: REGION,
+      minute: 1,
+      slot: 0,
+    };
+    const ledger = objectBudgetLedger(store);
+    expect(await ledger.claim(slot)).toBe(true);
+    expect(await ledger.claim(slot)).toBe(false);
+    await store.write("listings/v1/x.json.gz", Buffer.from("{}"));
+    await expect(store.write("secrets/x", Buffer.from("{}"))).rejects.toMatchObject({ code: "AccessDenied" });
+    await expect(store.createOnce("budgets/v2/x")).rejects.toMatchObject({ code: "AccessDenied" });
   });
 
   test("a copy job's write role writes its route's logstore, not another route's", async () => {

@@ -20,22 +20,21 @@ describe("the functions' environment", () => {
     expect(() => readFunctionEnv({ LOGTAIL_XACCT_NETWORK: "intranet" })).toThrow(/LOGTAIL_XACCT_NETWORK/);
   });
 
-  test("the budgets are the deployment's: each instance keeps to its share, rounded down", () => {
+  test("the budgets are the deployment's, read as given, with the instances that share them", () => {
     const env = readFunctionEnv({
       LOGTAIL_XACCT_API_BUDGETS: "ecs=300,ecs:RunCommand=60",
       LOGTAIL_XACCT_BUDGET_INSTANCES: "27",
     });
     expect(env.LOGTAIL_XACCT_API_BUDGETS).toEqual([
-      { service: "ecs", perMinute: 11 },
-      { service: "ecs", operation: "RunCommand", perMinute: 2 },
+      { service: "ecs", perMinute: 300 },
+      { service: "ecs", operation: "RunCommand", perMinute: 60 },
     ]);
-    // Unset: one instance, the whole budget (a single process, as the operator's CLI).
-    expect(readFunctionEnv({ LOGTAIL_XACCT_API_BUDGETS: "sls=600" }).LOGTAIL_XACCT_API_BUDGETS).toEqual([
-      { service: "sls", perMinute: 600 },
-    ]);
+    expect(env.LOGTAIL_XACCT_BUDGET_INSTANCES).toBe(27);
+    // Unset: one instance (a single process, as the operator's CLI).
+    expect(readFunctionEnv({}).LOGTAIL_XACCT_BUDGET_INSTANCES).toBe(1);
   });
 
-  test("a budget too small to leave each instance a call is an error naming it", () => {
+  test("a budget too small to leave each instance a call of its even share is an error naming it", () => {
     expect(() =>
       readFunctionEnv({
         LOGTAIL_XACCT_API_BUDGETS: "ecs:RunCommand=20",
