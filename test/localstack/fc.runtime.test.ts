@@ -215,48 +215,47 @@ describe("function invoker limits", () => {
   });
   const credentials = countingCredentials();
 
+  /** A handler that takes 10 ms and counts how many of its runs overlapped at most. */
+  const overlaps = () => {
+    const counter = {
+      running: 0,
+      peak: 0,
+      handler: async () => {
+        counter.running += 1;
+        counter.peak = Math.max(counter.peak, counter.running);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        counter.running -= 1;
+      },
+    };
+    return counter;
+  };
+
   it("runs at most `concurrency` invocations of a function at once", async () => {
-    let running = 0;
-    let peak = 0;
+    const overlapping = overlaps();
     const invoker = new FunctionInvoker(spec(), {
       accountId: HUB,
       credentials,
       concurrency: 2,
-      loadModule: () => ({
-        handler: async () => {
-          running += 1;
-          peak = Math.max(peak, running);
-          await new Promise((resolve) => setTimeout(resolve, 10));
-          running -= 1;
-        },
-      }),
+      loadModule: () => ({ handler: overlapping.handler }),
     });
     const results = await Promise.all(
       Array.from({ length: 6 }, () => invoker.invoke(Buffer.from("{}"), "t")),
     );
     expect(results.every((result) => result.ok)).toBe(true);
-    expect(peak).toBe(2);
+    expect(overlapping.peak).toBe(2);
   });
 
   it("runs as many invocations at once as the function's instances may: reservedConcurrency × instanceConcurrency", async () => {
-    let running = 0;
-    let peak = 0;
+    const overlapping = overlaps();
     const runtime = new LocalFcRuntime({
       spec: { file: "s.yaml", dir: ".", functions: [spec({ maxInstances: 3, instanceConcurrency: 1 })] },
       accountId: HUB,
       credentials,
       scheduler: new EmulatorClock({ startAt: START, scale: 1 }),
-      loadModule: () => ({
-        handler: async () => {
-          running += 1;
-          peak = Math.max(peak, running);
-          await new Promise((resolve) => setTimeout(resolve, 10));
-          running -= 1;
-        },
-      }),
+      loadModule: () => ({ handler: overlapping.handler }),
     });
     await Promise.all(Array.from({ length: 8 }, () => runtime.invoke("f", "{}")));
-    expect(peak).toBe(3);
+    expect(overlapping.peak).toBe(3);
   });
 
   it("fails an invocation that runs past the function's timeout", async () => {
