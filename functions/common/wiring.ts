@@ -69,6 +69,7 @@ interface InvocationHolder {
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   deadline: number | undefined;
+  log: (line: Record<string, unknown>) => void;
 }
 
 const warm = new Map<string, AlibabaAdapters>();
@@ -118,11 +119,19 @@ async function wire(
     env.LOGTAIL_XACCT_ENDPOINTS_FILE ?? "",
     localDocument === undefined ? "" : JSON.stringify(localDocument),
   ].join("|");
+  const requestId = typeof context.requestId === "string" ? context.requestId : undefined;
+  // One JSON object per line: FC ships stdout to SLS, where each line is one searchable log.
+  const log = (line: Record<string, unknown>): void => {
+    const text = `${JSON.stringify({ function: functionName, requestId, ...line })}\n`;
+    if (env.LOGTAIL_XACCT_LOG_FILE === undefined) process.stdout.write(text);
+    else appendFileSync(env.LOGTAIL_XACCT_LOG_FILE, text);
+  };
   const current: InvocationHolder = {
     credentials: credentialsFromFcContext(context),
     now,
     sleep,
     deadline: invocationDeadline(context, now()),
+    log,
   };
   let adapters = warm.get(key);
   if (!adapters) {
@@ -168,18 +177,20 @@ async function wire(
         deadline: () => holder().deadline,
         // Past the deadline only the queue's calls start: they settle what the run could not do.
         startsPastDeadline: (call) => call.service === "mns",
+        onLedgerFailure: (call, error) =>
+          holder().log({
+            action: "lease-budget",
+            outcome: "failed",
+            accountId: call.accountId,
+            region: call.region,
+            reason: errorCode(error) ?? "LedgerUnreachable",
+            detail: `${call.service}:${call.operation}: the bucket could not lease a part of the budget (${errorMessage(error)}); this instance keeps to 1/${env.LOGTAIL_XACCT_BUDGET_INSTANCES} of it for the minute`,
+          }),
       }),
     });
     made = adapters;
     warm.set(key, adapters);
   }
-  const requestId = typeof context.requestId === "string" ? context.requestId : undefined;
-  // One JSON object per line: FC ships stdout to SLS, where each line is one searchable log.
-  const log = (line: Record<string, unknown>): void => {
-    const text = `${JSON.stringify({ function: functionName, requestId, ...line })}\n`;
-    if (env.LOGTAIL_XACCT_LOG_FILE === undefined) process.stdout.write(text);
-    else appendFileSync(env.LOGTAIL_XACCT_LOG_FILE, text);
-  };
   hostScripts ??= readHostScripts();
   const bucket = env.LOGTAIL_XACCT_SNAPSHOT_BUCKET;
   const steps = buildStepDeps({

@@ -47,6 +47,8 @@ export interface ThrottleGateOptions {
    */
   instances?: number;
   ledger?: BudgetLedger;
+  /** Told of a claim the ledger failed (once per key and minute): the instance falls back. */
+  onLedgerFailure?: (call: CallIdentity, error: unknown) => void;
   /**
    * After a throttled answer the API is paused until the next quota window (quotas count per
    * minute: sooner would only collect more refusals), plus up to `jitterMs` so the callers released
@@ -215,11 +217,12 @@ export class ThrottleGate implements CallGate {
       let won: boolean;
       try {
         won = await ledger.claim({ ...call, minute: lease.minute, slot });
-      } catch {
+      } catch (error) {
         // The ledger cannot be reached: this minute, the instance keeps to its even share.
         lease.tokens += evenShare(budget, this.options.instances ?? 1);
         lease.exhausted = true;
         this.ledgerFailures += 1;
+        this.options.onLedgerFailure?.(call, error);
         return;
       }
       if (won) {

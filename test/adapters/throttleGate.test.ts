@@ -357,6 +357,35 @@ describe("budgets shared by many function instances", () => {
     expect(fallback.busiest).toBeLessThanOrEqual(60);
   });
 
+  it("says once per minute that the ledger failed it, naming the API", async () => {
+    const ledger = memoryLedger();
+    ledger.down = true;
+    const told: string[] = [];
+    const time = sharedVirtualTime();
+    const gate = new ThrottleGate({
+      budgets: RUN_COMMAND_60,
+      instances: 27,
+      ledger,
+      onLedgerFailure: (failed, error) => told.push(`${failed.operation} at ${time.now()}: ${String(error)}`),
+      now: time.now,
+      sleep: time.sleep,
+      random: () => 0,
+    });
+    let done = false;
+    void (async () => {
+      // The even share is 2 a minute: 5 calls take three minutes, one failed claim in each.
+      for (let n = 0; n < 5; n += 1) await gate.run(call, async () => undefined);
+      done = true;
+    })();
+    await time.runUntil(() => done);
+    expect(told).toEqual([
+      "RunCommand at 0: Error: OSS unreachable",
+      "RunCommand at 60000: Error: OSS unreachable",
+      "RunCommand at 120000: Error: OSS unreachable",
+    ]);
+    expect(gate.ledgerFailures).toBe(3);
+  });
+
   it("shares round down and refuse a budget that leaves an instance nothing", () => {
     expect(shareOfBudgets(parseApiBudgets("ecs=300,sls:GetLogs=100"), 27)).toEqual([
       { service: "ecs", perMinute: 11 },
