@@ -223,10 +223,13 @@ describe("buildDeployment on the example routes", () => {
           const [, service, region, account] = /^acs:([a-z]+):([a-z0-9-]*|\*):(\d{16}):/.exec(resource) ?? [];
           expect({ where, service: service ?? "unparsed" }).not.toEqual({ where, service: "unparsed" });
           if (service === "oss") {
-            // OSS resources carry no region (`*`): only the hub's snapshot bucket, only its listings and censuses.
+            // OSS resources carry no region (`*`): only the hub's snapshot bucket, only its listings,
+            // censuses and budget leases.
             expect({
               where,
-              ok: /^acs:oss:\*:\d{16}:logtail-xacct-\d{16}-[a-z0-9-]+\/(listings|census)\/\*$/.test(resource),
+              ok: /^acs:oss:\*:\d{16}:logtail-xacct-\d{16}-[a-z0-9-]+\/(listings\/|census\/|budgets\/v1\/)\*$/.test(
+                resource,
+              ),
             }).toEqual({
               where,
               ok: true,
