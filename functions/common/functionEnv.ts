@@ -53,8 +53,8 @@ const envSchema = z
       }),
     /**
      * How many function instances of the deployment may call at once (the sum of the functions'
-     * reservedConcurrency in s.yaml): each keeps to its even share of every budget, so that all of
-     * them together stay within it.
+     * reservedConcurrency in s.yaml): an instance that cannot lease from the ledger keeps to its
+     * even share of every budget, so that all of them together stay within it.
      */
     LOGTAIL_XACCT_BUDGET_INSTANCES: z.coerce.number().int().min(1).max(10_000).default(1),
   })

@@ -35,7 +35,7 @@ export interface BudgetSlot extends CallIdentity {
 }
 
 /** A key's minute is leased in this many parts at most: few claims, little left idle in a lease. */
-export const LEASE_SLOTS = 6;
+const LEASE_SLOTS = 6;
 
 export interface ThrottleGateOptions {
   /** The deployment's budgets (calls per minute per account, region and API). */
@@ -109,8 +109,7 @@ export class ThrottleGate implements CallGate {
   private readonly random: () => number;
   /** Throttled answers seen, for logs and benchmarks. */
   throttled = 0;
-  /** Parts of budgets won from the ledger, and claims the ledger failed. */
-  leased = 0;
+  /** Claims the ledger failed, for logs and benchmarks. */
   ledgerFailures = 0;
 
   constructor(private readonly options: ThrottleGateOptions = {}) {
@@ -158,7 +157,7 @@ export class ThrottleGate implements CallGate {
         if (await this.takeLeased(call, state, budget, now)) return;
         continue;
       }
-      const share = evenShare(budget, this.options.instances ?? 1);
+      const share = this.fallbackShare(budget);
       while (state.recent.length > 0 && (state.recent[0] ?? 0) <= now - MINUTE_MS) state.recent.shift();
       if (state.recent.length < share) {
         state.recent.push(now);
@@ -219,7 +218,7 @@ export class ThrottleGate implements CallGate {
         won = await ledger.claim({ ...call, minute: lease.minute, slot });
       } catch (error) {
         // The ledger cannot be reached: this minute, the instance keeps to its even share.
-        lease.tokens += evenShare(budget, this.options.instances ?? 1);
+        lease.tokens += this.fallbackShare(budget);
         lease.exhausted = true;
         this.ledgerFailures += 1;
         this.options.onLedgerFailure?.(call, error);
@@ -227,11 +226,15 @@ export class ThrottleGate implements CallGate {
       }
       if (won) {
         lease.tokens += Math.min(part, budget - slot * part);
-        this.leased += 1;
         return;
       }
     }
     lease.exhausted = true;
+  }
+
+  /** The even share an instance keeps to without a ledger: a call at least (the env checks it). */
+  private fallbackShare(budget: number): number {
+    return Math.max(1, evenShare(budget, this.options.instances ?? 1));
   }
 
   private async waitUntil(call: CallIdentity, until: number, why: string): Promise<void> {
@@ -291,7 +294,7 @@ export function parseApiBudgets(text: string): ApiBudget[] {
 }
 
 function evenShare(budget: number, instances: number): number {
-  return Math.max(1, Math.floor(budget / instances));
+  return Math.floor(budget / instances);
 }
 
 /**
@@ -303,7 +306,7 @@ export function shareOfBudgets(budgets: readonly ApiBudget[], instances: number)
   if (!Number.isInteger(instances) || instances < 1)
     throw new Error(`the instances sharing the budgets must be a whole number ≥ 1, not ${instances}`);
   return budgets.map((budget) => {
-    const perMinute = Math.floor(budget.perMinute / instances);
+    const perMinute = evenShare(budget.perMinute, instances);
     if (perMinute < 1) {
       const name = budget.operation === undefined ? budget.service : `${budget.service}:${budget.operation}`;
       throw new Error(
