@@ -23,6 +23,7 @@ import {
   loadServerlessSpec,
   MnsQueueSource,
   type RuntimeLogger,
+  type ServerlessSpec,
   silentLogger,
 } from "./fc";
 import { type SimulatedFleet, type SimulatedFleetSpec, startSimulatedFleet } from "./fleet/simulatedFleet";
@@ -128,10 +129,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     let runtime: LocalFcRuntime | undefined;
     if (options.template !== undefined) {
-      const spec = loadServerlessSpec(options.template, {
+      const deployed = loadServerlessSpec(options.template, {
         env: process.env,
         config: { AccountID: options.hubAccountId },
       });
+      // This runtime keeps one warm instance per function, whose gate all its invocations share:
+      // the budgets are split among as many gates as there are functions, not among the
+      // deployment's instances that s.yaml counts.
+      const spec: ServerlessSpec = {
+        ...deployed,
+        functions: deployed.functions.map((fn) => ({
+          ...fn,
+          environmentVariables: {
+            ...fn.environmentVariables,
+            LOGTAIL_XACCT_BUDGET_INSTANCES: String(deployed.functions.length),
+          },
+        })),
+      };
       // The snapshot bucket the functions are given, made as the deploy step makes it.
       for (const bucket of new Set(
         spec.functions.flatMap((fn) => fn.environmentVariables.LOGTAIL_XACCT_SNAPSHOT_BUCKET ?? []),
@@ -172,9 +186,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           ]);
         },
         extraEnv: {
-          // This runtime keeps one warm instance per function, whose gate all its invocations share:
-          // the budgets are split among as many gates as there are functions.
-          LOGTAIL_XACCT_BUDGET_INSTANCES: String(spec.functions.length),
           ...options.functionEnv,
           ...(options.endpointsFile ? { LOGTAIL_XACCT_ENDPOINTS_FILE: options.endpointsFile } : {}),
         },
