@@ -137,7 +137,7 @@ export async function openCloud(options: CloudOptions): Promise<CloudSession> {
   const deps = buildStepDeps({
     config,
     adapters,
-    queues: { heartbeat: HUB_QUEUES.heartbeat, apply: HUB_QUEUES.apply, deadLetter: HUB_QUEUES.deadLetter },
+    queues: HUB_QUEUES,
     scripts: readHostScripts(),
     slsDataEndpoint: (region, network) => endpoints.slsDataEndpoint(region, network),
     clock: { now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },

@@ -28,7 +28,7 @@ import { type ApiBudget, parseApiBudgets } from "../../shared/adapters/throttleG
 import { loadRoutesConfig, RoutesConfigError, summarizeRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import { buildDeployment, eventForwarding } from "../../shared/deploy/policies";
-import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
+import { HUB_QUEUES, MAX_RECEIVE_COUNT, WORK_QUEUES } from "../../shared/messages/queueMessages";
 import { errorMessage } from "../../shared/ports/errors";
 import { LEFT_ROUTE_SECONDS, type VerifyReport } from "../../shared/status/verifyReport";
 import { handoverSources } from "../../shared/usecases/handover";
@@ -41,7 +41,7 @@ const ROOT = join(__dirname, "../..");
 const DEFAULT_ROUTES = join(ROOT, "config/routes.example.yaml");
 const DEFAULT_FLEET = join(ROOT, "config/fleet.demo.yaml");
 const TEMPLATE = join(ROOT, "s.yaml");
-const QUEUES = [HUB_QUEUES.heartbeat, HUB_QUEUES.apply];
+const QUEUES = WORK_QUEUES;
 const DEAD_LETTER_QUEUE = { name: HUB_QUEUES.deadLetter, maxReceiveCount: MAX_RECEIVE_COUNT };
 /** Wall time between two lines of log flow in the progress. */
 const LOG_FLOW_EVERY_MS = 5_000;

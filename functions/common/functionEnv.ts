@@ -24,6 +24,8 @@ const envSchema = z
     LOGTAIL_XACCT_NETWORK: z.enum(["public", "vpc"]).default("public"),
     LOGTAIL_XACCT_HEARTBEAT_QUEUE: queueName.default(HUB_QUEUES.heartbeat),
     LOGTAIL_XACCT_APPLY_QUEUE: queueName.default(HUB_QUEUES.apply),
+    /** Reconcile's shards: one message per source account and period. */
+    LOGTAIL_XACCT_RECONCILE_QUEUE: queueName.default(HUB_QUEUES.reconcile),
     /** Where what can never be handled goes, with its reason. */
     LOGTAIL_XACCT_DEAD_LETTER_QUEUE: queueName.default(HUB_QUEUES.deadLetter),
     /**

@@ -204,6 +204,7 @@ async function wire(
     queues: {
       heartbeat: env.LOGTAIL_XACCT_HEARTBEAT_QUEUE,
       apply: env.LOGTAIL_XACCT_APPLY_QUEUE,
+      reconcile: env.LOGTAIL_XACCT_RECONCILE_QUEUE,
       deadLetter: env.LOGTAIL_XACCT_DEAD_LETTER_QUEUE,
     },
     scripts: hostScripts,

@@ -1,6 +1,6 @@
 /**
  * The hub's queues, made by the deployment rather than by hand: the dead-letter queue first, then
- * the heartbeat and apply queues with a dead-letter policy. Idempotent: a queue that exists with the
+ * the work queues (heartbeat, apply, reconcile) with a dead-letter policy. Idempotent: a queue that exists with the
  * same attributes is left alone; one that exists with others is updated to these.
  */
 import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../messages/queueMessages";
@@ -32,6 +32,8 @@ export function hubQueueSpecs(): QueueSpec[] {
     { name: HUB_QUEUES.deadLetter, attributes: { ...base, MessageRetentionPeriod: 604_800 } },
     { name: HUB_QUEUES.heartbeat, attributes: { ...base, DlqPolicy: dlqPolicy } },
     { name: HUB_QUEUES.apply, attributes: { ...base, DlqPolicy: dlqPolicy } },
+    // A shard's run may take the reconcile function's whole timeout (600 s, s.yaml).
+    { name: HUB_QUEUES.reconcile, attributes: { ...base, VisibilityTimeout: 600, DlqPolicy: dlqPolicy } },
   ];
 }
 

@@ -471,13 +471,14 @@ export function buildDeployment(config: RoutesFile): DeploymentDocuments {
     return builder;
   };
 
-  // The hub's queues: every function sends (heartbeat checks, apply work, copy-job watches, dead
-  // letters); the heartbeat function consumes its queue. The apply queue is consumed by its MNS
-  // trigger, with the trigger's own role.
+  // The hub's queues: every function sends (heartbeat checks, apply work, copy-job watches,
+  // reconcile's shards, dead letters); the heartbeat function consumes its queue. The apply and
+  // reconcile queues are consumed by their MNS triggers, with the triggers' own role.
   const queue = (name: string) => arn.mnsQueueMessages(hubRegion, hub, name);
   functions.grant("BatchSendMessage", [
     queue(HUB_QUEUES.heartbeat),
     queue(HUB_QUEUES.apply),
+    queue(HUB_QUEUES.reconcile),
     queue(HUB_QUEUES.deadLetter),
   ]);
   functions.grantAll(

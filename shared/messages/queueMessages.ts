@@ -11,10 +11,15 @@ import { OPERATING_SYSTEMS } from "../config/routesSchema";
 export const HUB_QUEUES = {
   heartbeat: "logtail-xacct-heartbeat",
   apply: "logtail-xacct-apply",
+  /** One message per source account and period: reconcile's shards, apart from the apply work. */
+  reconcile: "logtail-xacct-reconcile",
   deadLetter: "logtail-xacct-dead-letter",
 } as const;
 
-/** After this many deliveries the heartbeat and apply queues move a message to the dead-letter queue. */
+/** The queues whose messages are work (each has a consumer and dead-letters into deadLetter). */
+export const WORK_QUEUES = [HUB_QUEUES.heartbeat, HUB_QUEUES.apply, HUB_QUEUES.reconcile] as const;
+
+/** After this many deliveries a work queue moves a message to the dead-letter queue. */
 export const MAX_RECEIVE_COUNT = 10;
 
 /** MNS message bodies are at most 64 KB; 100 ids of ≤ 32 characters stay far below it. */

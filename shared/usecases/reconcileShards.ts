@@ -1,6 +1,6 @@
 /**
  * Reconcile fanned out. The timer reads no instance: it sends one `reconcile-account` message per
- * source account, and the apply queue's consumers each observe, plan and act for one account (its
+ * source account to the reconcile queue, whose consumers each observe, plan and act for one account (its
  * instances in every region, and the routes it sources). A shard's work is bounded by its account,
  * whatever the fleet; one that fails is sent again alone; a slow account delays no other.
  *
@@ -32,7 +32,7 @@ import type { StepDeps } from "./stepDeps";
 
 export type ShardDeps = Pick<
   StepDeps,
-  "config" | "sls" | "now" | "log" | "snapshots" | "queue" | "applyQueue"
+  "config" | "sls" | "now" | "log" | "snapshots" | "queue" | "reconcileQueue"
 >;
 
 /** The store's keys for the censuses and the members found unaccounted for last period. */
@@ -194,7 +194,7 @@ export async function fanOutReconcile(deps: ShardDeps): Promise<FanOutOutcome> {
       ...(trace.length > 0 ? { trace } : {}),
     };
   });
-  if (messages.length > 0) await deps.queue.send(deps.applyQueue, messages.map(encodeMessage));
+  if (messages.length > 0) await deps.queue.send(deps.reconcileQueue, messages.map(encodeMessage));
   const outcome: FanOutOutcome = {
     shards: messages.length,
     unaccounted: unaccounted.length,

@@ -21,6 +21,8 @@ export interface StepDeps {
   queue: QueuePort;
   heartbeatQueue: string;
   applyQueue: string;
+  /** Reconcile's shards (one message per source account and period). */
+  reconcileQueue: string;
   deadLetter: DeadLetterSink;
   scripts: HostScripts;
   /** The SLS endpoint agents and copy jobs write to, for a region. */
@@ -55,7 +57,7 @@ export interface StepParts {
     queue(): QueuePort;
     snapshots?(): SnapshotStore;
   };
-  queues: { heartbeat: string; apply: string; deadLetter: string };
+  queues: { heartbeat: string; apply: string; reconcile: string; deadLetter: string };
   scripts: HostScripts;
   slsDataEndpoint(region: string, network?: DataNetwork): string;
   clock: { now(): number; sleep(ms: number): Promise<void>; deadline?(): number | undefined };
@@ -77,6 +79,7 @@ export function buildStepDeps(parts: StepParts): StepDeps {
     queue,
     heartbeatQueue: queues.heartbeat,
     applyQueue: queues.apply,
+    reconcileQueue: queues.reconcile,
     deadLetter: async (entry) => {
       await queue.send(queues.deadLetter, [
         deadLetterBody({ ...entry, function: parts.origin, at: clock.now() }),

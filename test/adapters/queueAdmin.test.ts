@@ -62,7 +62,12 @@ describe("MNS queue administration port", () => {
       { name: HUB_QUEUES.deadLetter, outcome: "created" },
       { name: HUB_QUEUES.heartbeat, outcome: "created" },
       { name: HUB_QUEUES.apply, outcome: "updated" },
+      { name: HUB_QUEUES.reconcile, outcome: "created" },
     ]);
+    // A shard may run for the reconcile function's whole timeout before its message shows again.
+    expect(kit.emulator.mns.getQueue(hub.id, region, HUB_QUEUES.reconcile).attributes.visibilityTimeout).toBe(
+      600,
+    );
     expect(kit.emulator.mns.getQueue(hub.id, region, HUB_QUEUES.apply).attributes.visibilityTimeout).toBe(
       300,
     );

@@ -41,7 +41,12 @@ import { loadRoutesConfig } from "../../shared/config/routesConfig";
 import { buildDeployment, eventForwarding } from "../../shared/deploy/policies";
 import { copyPartName } from "../../shared/domain/copyJob";
 import { parseDeadLetter } from "../../shared/messages/deadLetters";
-import { encodeMessage, HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
+import {
+  encodeMessage,
+  HUB_QUEUES,
+  MAX_RECEIVE_COUNT,
+  WORK_QUEUES,
+} from "../../shared/messages/queueMessages";
 import { copiesFound } from "../../shared/status/verifyReport";
 import { verifyRoute } from "../../shared/usecases/verifyRoute";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
@@ -418,7 +423,7 @@ describeRequiring(sandboxRequirement(), `chaos (seed ${SEED})`, () => {
         LOGTAIL_XACCT_ROUTES_FILE: ROUTES_FILE,
         LOGTAIL_XACCT_LOG_FILE: FUNCTIONS_LOG,
       },
-      hubQueues: [HUB_QUEUES.heartbeat, HUB_QUEUES.apply],
+      hubQueues: WORK_QUEUES,
       deadLetterQueue: { name: HUB_QUEUES.deadLetter, maxReceiveCount: MAX_RECEIVE_COUNT },
       clock: { startAt: Date.UTC(2026, 5, 1, 8), scale: SCALE },
       faultSeed: SEED,

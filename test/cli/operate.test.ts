@@ -12,6 +12,7 @@ import { bufferIo } from "../../cli/io";
 import { main } from "../../cli/main";
 import { parseSimulatedFleet } from "../../localstack/fleet/simulatedFleet";
 import { type LocalStack, startLocalStack } from "../../localstack/stack";
+import { WORK_QUEUES } from "../../shared/messages/queueMessages";
 import type { DriftReport } from "../../shared/status/driftReport";
 import type { FleetReport } from "../../shared/status/fleetReport";
 import { ecsClient, REGION, slsClient } from "../support/localAccounts";
@@ -122,7 +123,7 @@ describeRequiring(sandboxRequirement(), "operator commands on the local stack", 
       hubAccountId: HUB,
       workDir,
       endpointsFile,
-      hubQueues: ["logtail-xacct-heartbeat", "logtail-xacct-apply"],
+      hubQueues: WORK_QUEUES,
       deadLetterQueue: { name: "logtail-xacct-dead-letter", maxReceiveCount: 10 },
       clock: { startAt: Date.UTC(2026, 4, 1), scale: 0 },
     });

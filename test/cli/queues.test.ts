@@ -11,6 +11,7 @@ import { parseSimulatedFleet } from "../../localstack/fleet/simulatedFleet";
 import { type LocalStack, startLocalStack } from "../../localstack/stack";
 import { snapshotBucketName } from "../../shared/deploy/hubBucket";
 import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/deploy/hubQueues";
+import { WORK_QUEUES } from "../../shared/messages/queueMessages";
 import { REGION } from "../support/localAccounts";
 import { ACCOUNTS, HUB } from "../support/pipelineKit";
 import { describeRequiring, sandboxRequirement } from "../support/requires";
@@ -45,7 +46,7 @@ describeRequiring(sandboxRequirement(), "queues: the hub's queues made by the de
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  test("creates the three queues, the dead-letter queue first, with the policy on the other two, then the bucket and its expiry", async () => {
+  test("creates the four queues, the dead-letter queue first, with the policy on the work queues, then the bucket and its expiry", async () => {
     const { code, out, err } = await run();
 
     expect(err).toBe("");
@@ -54,6 +55,7 @@ describeRequiring(sandboxRequirement(), "queues: the hub's queues made by the de
       `${HUB_QUEUES.deadLetter}  created  (${HUB}, ${REGION})`,
       `${HUB_QUEUES.heartbeat}  created  (${HUB}, ${REGION})`,
       `${HUB_QUEUES.apply}  created  (${HUB}, ${REGION})`,
+      `${HUB_QUEUES.reconcile}  created  (${HUB}, ${REGION})`,
       `${snapshotBucketName(HUB, REGION)}  created  (${HUB}, ${REGION}, OSS)`,
       `${snapshotBucketName(HUB, REGION)}/budgets/v1/*  expire after 1 day`,
     ]);
@@ -63,7 +65,7 @@ describeRequiring(sandboxRequirement(), "queues: the hub's queues made by the de
     expect(bucket?.lifecycle).toEqual([
       { id: "logtail-xacct-budgets", prefix: "budgets/v1/", status: "Enabled", expirationDays: 1 },
     ]);
-    for (const name of [HUB_QUEUES.heartbeat, HUB_QUEUES.apply]) {
+    for (const name of WORK_QUEUES) {
       expect(stack.emulator.mns.getQueue(HUB, REGION, name).attributes.dlqPolicy).toEqual({
         enabled: true,
         deadLetterTargetQueue: HUB_QUEUES.deadLetter,

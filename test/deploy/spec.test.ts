@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { packageFunctions } from "../../scripts/package";
+import { HUB_QUEUES, hubQueueSpecs } from "../../shared/deploy/hubQueues";
 
 const ROOT = join(__dirname, "../..");
 const HUB = "1200000000000456";
@@ -52,13 +53,13 @@ afterAll(() => {
 const FUNCTIONS = ["heartbeat", "reconcile", "apply", "authorize"];
 
 describe("s.yaml", () => {
-  test("parses with Serverless Devs' own parser into the four fc3 functions; authorize has no trigger", () => {
+  test("parses with Serverless Devs' own parser into the four fc3 functions; authorize has no trigger; reconcile has a timer and a queue", () => {
     expect(spec.steps.map((step) => step.projectName)).toEqual(FUNCTIONS);
     expect(spec.steps.every((step) => step.component === "fc3")).toBe(true);
     const kinds = spec.steps.map((step) =>
       ((step.props.triggers as Array<{ triggerType: string }>) ?? []).map((t) => t.triggerType).join(","),
     );
-    expect(kinds).toEqual(["timer", "timer", "eventbridge", ""]);
+    expect(kinds).toEqual(["timer", "timer,eventbridge", "eventbridge", ""]);
   });
 
   test("authorize, invoked asynchronously by the hub bus's rule, sends what fails past FC's retries to the dead-letter queue", () => {
@@ -90,6 +91,7 @@ describe("s.yaml", () => {
       expect(env).toMatchObject({
         LOGTAIL_XACCT_HEARTBEAT_QUEUE: "logtail-xacct-heartbeat",
         LOGTAIL_XACCT_APPLY_QUEUE: "logtail-xacct-apply",
+        LOGTAIL_XACCT_RECONCILE_QUEUE: "logtail-xacct-reconcile",
         LOGTAIL_XACCT_DEAD_LETTER_QUEUE: "logtail-xacct-dead-letter",
         // The bundle's source map is used for stack traces only when node is told to.
         NODE_OPTIONS: "--enable-source-maps",
@@ -144,6 +146,23 @@ describe("s.yaml", () => {
         }
       }
     }
+  });
+
+  test("each queue trigger reads a hub work queue whose visibility timeout covers its function's timeout", () => {
+    const consumed: string[] = [];
+    for (const step of spec.steps) {
+      for (const trigger of (step.props.triggers ?? []) as Array<Record<string, unknown>>) {
+        if (trigger.triggerType !== "eventbridge") continue;
+        const source = (trigger.triggerConfig as { eventSourceConfig: { eventSourceParameters: unknown } })
+          .eventSourceConfig.eventSourceParameters as { sourceMNSParameters: { QueueName: string } };
+        const queue = source.sourceMNSParameters.QueueName;
+        consumed.push(queue);
+        const visibility = hubQueueSpecs().find((q) => q.name === queue)?.attributes.VisibilityTimeout;
+        // A run still working when its messages turn visible again would see them handled twice.
+        expect([queue, Number(visibility) >= Number(step.props.timeout)]).toEqual([queue, true]);
+      }
+    }
+    expect(consumed.sort()).toEqual([HUB_QUEUES.apply, HUB_QUEUES.reconcile]);
   });
 
   test("the deploy first builds the bundles (validating the routes file), then makes the queues", () => {

@@ -43,6 +43,7 @@ import type { checkCommands } from "../../shared/usecases/checkCommands";
 import type { checkHeartbeats } from "../../shared/usecases/checkHeartbeats";
 import type { waitForInvocation } from "../../shared/usecases/commandResults";
 import type { reconcile } from "../../shared/usecases/reconcile";
+import type { fanOutReconcile } from "../../shared/usecases/reconcileShards";
 
 // ---------------------------------------------------------------------------------------------
 // The routes file and the accounts the tests use (the same file as the stack tests).
@@ -818,6 +819,7 @@ export type UseCaseDeps = Parameters<typeof authorizeInstances>[0] &
   Parameters<typeof checkHeartbeats>[0] &
   Parameters<typeof checkCommands>[0] &
   Parameters<typeof reconcile>[0] &
+  Parameters<typeof fanOutReconcile>[0] &
   Parameters<typeof waitForInvocation>[0];
 export type LogLine = Parameters<UseCaseDeps["log"]>[0];
 export type DeadLetterEntry = Parameters<UseCaseDeps["deadLetter"]>[0];
@@ -906,6 +908,7 @@ export function useCaseDeps(cloud: FakeCloud, overrides: Partial<UseCaseDeps> = 
     queue: cloud.queue,
     heartbeatQueue: HUB_QUEUES.heartbeat,
     applyQueue: HUB_QUEUES.apply,
+    reconcileQueue: HUB_QUEUES.reconcile,
     deadLetter: async (entry) => {
       cloud.deadLetters.push(entry);
     },

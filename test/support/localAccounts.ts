@@ -11,7 +11,7 @@ import {
 } from "../../localstack/fleet/simulatedFleet";
 import { type LocalStack, startLocalStack } from "../../localstack/stack";
 import { EVENT_FORWARDER_ROLE } from "../../shared/deploy/policies";
-import { HUB_QUEUES, MAX_RECEIVE_COUNT } from "../../shared/messages/queueMessages";
+import { HUB_QUEUES, MAX_RECEIVE_COUNT, WORK_QUEUES } from "../../shared/messages/queueMessages";
 
 export const REGION = "cn-hangzhou";
 export const IDENTIFIER = "app-b-prod-linux";
@@ -139,7 +139,7 @@ export function startFunctionStack(
       LOGTAIL_XACCT_ROUTES_FILE: options.routesFile ?? join(__dirname, "../../config/routes.example.yaml"),
       LOGTAIL_XACCT_LOG_FILE: join(workDir, "functions.log"),
     },
-    hubQueues: [HUB_QUEUES.heartbeat, HUB_QUEUES.apply],
+    hubQueues: WORK_QUEUES,
     deadLetterQueue: { name: HUB_QUEUES.deadLetter, maxReceiveCount: MAX_RECEIVE_COUNT },
     clock: { startAt, scale: 0 },
   });

@@ -21,7 +21,7 @@ import { loadRoutesConfig } from "../../shared/config/routesConfig";
 import type { RoutesFile } from "../../shared/config/routesSchema";
 import { readHostScripts } from "../../shared/hostscript/hostScripts";
 import { type DeadLetterRecord, parseDeadLetter } from "../../shared/messages/deadLetters";
-import { decodeMessage } from "../../shared/messages/queueMessages";
+import { decodeMessage, HUB_QUEUES, WORK_QUEUES } from "../../shared/messages/queueMessages";
 import type { EndpointResolver } from "../../shared/ports/endpoints";
 import type { LogLine } from "../../shared/ports/log";
 import { buildStepDeps, type StepDeps } from "../../shared/usecases/stepDeps";
@@ -31,9 +31,9 @@ export const HUB = config.hub.accountId;
 export const SPOKE = "1700000000000397";
 export const PAYMENTS = "1800000000000512";
 export const REGION = "cn-hangzhou";
-export const HEARTBEAT_QUEUE = "logtail-xacct-heartbeat";
-export const APPLY_QUEUE = "logtail-xacct-apply";
-export const DEAD_LETTER_QUEUE = "logtail-xacct-dead-letter";
+export const HEARTBEAT_QUEUE = HUB_QUEUES.heartbeat;
+export const APPLY_QUEUE = HUB_QUEUES.apply;
+export const DEAD_LETTER_QUEUE = HUB_QUEUES.deadLetter;
 
 /** The routes file's three accounts, the spokes trusting the hub. */
 export const ACCOUNTS: SimulatedFleetInput["accounts"] = [
@@ -74,7 +74,7 @@ export async function startPipelineKit(
     endpointsFile,
     clock: { startAt, scale: 0 },
   });
-  for (const queue of [HEARTBEAT_QUEUE, APPLY_QUEUE, DEAD_LETTER_QUEUE])
+  for (const queue of [...WORK_QUEUES, DEAD_LETTER_QUEUE])
     stack.emulator.mns.createQueue(HUB, REGION, queue, defaultQueueAttributes);
   const document = await readEndpointsFile(endpointsFile);
   const hubKey = document.accounts.find((a) => a.id === HUB);
@@ -94,7 +94,7 @@ export async function startPipelineKit(
   const deps = buildStepDeps({
     config,
     adapters,
-    queues: { heartbeat: HEARTBEAT_QUEUE, apply: APPLY_QUEUE, deadLetter: DEAD_LETTER_QUEUE },
+    queues: HUB_QUEUES,
     scripts: readHostScripts(),
     slsDataEndpoint: (region) => endpoints.slsDataEndpoint(region),
     clock: {

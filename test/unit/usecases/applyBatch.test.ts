@@ -113,7 +113,7 @@ describe("an apply batch settles each route on its own", () => {
       watches: [],
     });
 
-    expect(outcome).toEqual({ applied: 1, watched: 0, hostRuns: 0, shards: 0, requeued: 1, deadLettered: 0 });
+    expect(outcome).toEqual({ applied: 1, watched: 0, hostRuns: 0, requeued: 1, deadLettered: 0 });
     expect(sentAgain()).toEqual([{ ...apply(PAYMENTS, PAYMENTS_IDS), failedAttempts: 1, delay: 30 }]);
     expect(cloud.deadLetters).toEqual([]);
     expect(cloud.logs).toContainEqual(
@@ -127,7 +127,7 @@ describe("an apply batch settles each route on its own", () => {
 
     const outcome = await applyBatch(deps, { applies: [tired], watches: [] });
 
-    expect(outcome).toEqual({ applied: 0, watched: 0, hostRuns: 0, shards: 0, requeued: 0, deadLettered: 1 });
+    expect(outcome).toEqual({ applied: 0, watched: 0, hostRuns: 0, requeued: 0, deadLettered: 1 });
     expect(sentAgain()).toEqual([]);
     expect(cloud.deadLetters).toEqual([
       expect.objectContaining({
@@ -147,7 +147,7 @@ describe("an apply batch settles each route on its own", () => {
       watches: [],
     });
 
-    expect(outcome).toEqual({ applied: 1, watched: 0, hostRuns: 0, shards: 0, requeued: 0, deadLettered: 1 });
+    expect(outcome).toEqual({ applied: 1, watched: 0, hostRuns: 0, requeued: 0, deadLettered: 1 });
     expect(cloud.deadLetters).toEqual([
       expect.objectContaining({ reason: "PermanentFailure", detail: "Forbidden.RAM: role refused" }),
     ]);
@@ -168,7 +168,7 @@ describe("an apply batch settles each route on its own", () => {
 
     const outcome = await applyBatch(late, { applies: [apply(APP_B, APP_B_IDS)], watches: [watch] });
 
-    expect(outcome).toEqual({ applied: 0, watched: 0, hostRuns: 0, shards: 0, requeued: 2, deadLettered: 0 });
+    expect(outcome).toEqual({ applied: 0, watched: 0, hostRuns: 0, requeued: 2, deadLettered: 0 });
     expect(ecsCalls()).toBe(before);
     expect(sentAgain()).toEqual([
       { ...watch, delay: 60 },
@@ -231,7 +231,7 @@ describe("host work reconcile handed out", () => {
       hostWork: [hostWork(APP_B, APP_B_IDS)],
     });
 
-    expect(outcome).toEqual({ applied: 0, watched: 0, hostRuns: 1, shards: 0, requeued: 0, deadLettered: 0 });
+    expect(outcome).toEqual({ applied: 0, watched: 0, hostRuns: 1, requeued: 0, deadLettered: 0 });
     expect(
       cloud
         .ecs({ accountId: APP_B, region: REGION })
@@ -254,7 +254,7 @@ describe("host work reconcile handed out", () => {
       hostWork: [hostWork(PAYMENTS, PAYMENTS_IDS), hostWork(APP_B, APP_B_IDS)],
     });
 
-    expect(outcome).toMatchObject({ hostRuns: 1, shards: 0, requeued: 1, deadLettered: 0 });
+    expect(outcome).toMatchObject({ hostRuns: 1, requeued: 1, deadLettered: 0 });
     expect(sentAgain()).toEqual([{ ...hostWork(PAYMENTS, PAYMENTS_IDS), failedAttempts: 1, delay: 30 }]);
     expect(APP_B_IDS.map((id) => cloud.status(id))).toEqual(["authorized", "authorized"]);
     expect(cloud.logs).toContainEqual(

@@ -8,9 +8,10 @@ import { HUB_QUEUES, type ReconcileAccountMessage } from "../../../shared/messag
 import { AGENT_ID_TAG_KEY } from "../../../shared/planner/heartbeating";
 import type { Plan } from "../../../shared/planner/types";
 import type { SnapshotStore } from "../../../shared/ports/snapshots";
-import { applyBatch } from "../../../shared/usecases/applyBatch";
 import { accountsShare, reconcile } from "../../../shared/usecases/reconcile";
+import { reconcileBatch } from "../../../shared/usecases/reconcileBatch";
 import { CENSUS_MAX_AGE_MS, censusKey, fanOutReconcile } from "../../../shared/usecases/reconcileShards";
+import { WORK_START_BUDGET_MS } from "../../../shared/usecases/workBatch";
 import {
   APP_B,
   type FakeCloud,
@@ -45,7 +46,7 @@ let deps: UseCaseDeps;
 
 const shardMessages = () =>
   cloud.queue
-    .sent(HUB_QUEUES.apply)
+    .sent(HUB_QUEUES.reconcile)
     .flatMap((m) => (m.ok && m.message.type === "reconcile-account" ? [m.message] : []));
 const hostWork = () =>
   cloud.queue
@@ -54,7 +55,7 @@ const hostWork = () =>
 const ecsCalls = (accountId: string, region = REGION) => cloud.ecs({ accountId, region }).calls;
 const strangerLines = () => cloud.logs.filter((line) => line.detail?.startsWith("stranger:") === true);
 
-/** Runs each account's shard as the apply queue's consumer would, with the messages the timer sent. */
+/** Runs each account's shard as the reconcile queue's consumer would, with the messages the timer sent. */
 async function runShards(messages: readonly ReconcileAccountMessage[]): Promise<void> {
   for (const message of messages)
     await reconcile(deps, {
@@ -100,6 +101,8 @@ describe("the timer fans the period out", () => {
     const outcome = await fanOutReconcile(deps);
 
     expect(shardMessages().map((m) => m.accountId)).toEqual([APP_B, PAYMENTS]);
+    // The shards have their queue: none waits behind the apply queue's work.
+    expect(cloud.queue.sent(HUB_QUEUES.apply)).toEqual([]);
     expect(ecsCalls(APP_B)).toEqual([]);
     expect(ecsCalls(PAYMENTS)).toEqual([]);
     expect(outcome).toEqual({
@@ -284,12 +287,32 @@ describe("shards lost, duplicated or failing", () => {
     };
     await fanOutReconcile(deps);
 
-    const outcome = await applyBatch(deps, { applies: [], watches: [], shards: shardMessages() });
+    const outcome = await reconcileBatch(deps, shardMessages());
 
     expect(outcome).toMatchObject({ shards: 1, requeued: 1, deadLettered: 0 });
     expect(hostWork().map((m) => m.accountId)).toEqual([APP_B]);
     const again = shardMessages().filter((m) => m.failedAttempts !== undefined);
     expect(again).toEqual([{ v: 1, type: "reconcile-account", accountId: PAYMENTS, failedAttempts: 1 }]);
+  });
+
+  test("a shard the run has no time left for goes back to the reconcile queue unstarted", async () => {
+    cloud.add(instance("i-bp1shard00035", { tags: tags("app-b-prod") }));
+    await fanOutReconcile(deps);
+    const late = useCaseDeps(cloud, {
+      snapshots: store,
+      deadline: () => cloud.clock.now() + WORK_START_BUDGET_MS - 1,
+    });
+
+    const outcome = await reconcileBatch(late, shardMessages().slice(0, 1));
+
+    expect(outcome).toEqual({ shards: 0, requeued: 1, deadLettered: 0 });
+    expect(ecsCalls(APP_B)).toEqual([]);
+    // Not a failure: sent again as it was, with no failed try counted.
+    expect(shardMessages()).toEqual([
+      { v: 1, type: "reconcile-account", accountId: APP_B },
+      { v: 1, type: "reconcile-account", accountId: PAYMENTS },
+      { v: 1, type: "reconcile-account", accountId: APP_B },
+    ]);
   });
 
   test("a shard delivered twice decides the same for every instance", async () => {
