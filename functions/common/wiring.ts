@@ -91,11 +91,27 @@ export async function withWiring<T>(
   return invocation.run(holder, () => work(wiring));
 }
 
+/**
+ * The function's settings; a bad one is said where the function's log lines go, then thrown: the
+ * error fails every invocation, and the log file (the local stack's) would otherwise stay empty.
+ */
+function readEnvOrSay(functionName: string): FunctionEnv {
+  try {
+    return readFunctionEnv(process.env);
+  } catch (error) {
+    const line = `${JSON.stringify({ function: functionName, action: "environment", outcome: "failed", detail: errorMessage(error) })}\n`;
+    const file = process.env.LOGTAIL_XACCT_LOG_FILE;
+    if (file) appendFileSync(file, line);
+    else process.stdout.write(line);
+    throw error;
+  }
+}
+
 async function wire(
   context: FcContextLike & Record<string, unknown>,
   functionName: string,
 ): Promise<{ wiring: Wiring; holder: InvocationHolder }> {
-  const env = readFunctionEnv(process.env);
+  const env = readEnvOrSay(functionName);
   const config =
     configs.get(env.LOGTAIL_XACCT_ROUTES_FILE) ?? loadRoutesConfig(env.LOGTAIL_XACCT_ROUTES_FILE);
   configs.set(env.LOGTAIL_XACCT_ROUTES_FILE, config);

@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { FunctionEnvError, readFunctionEnv } from "../../functions/common/functionEnv";
+import { handler as heartbeat } from "../../functions/heartbeat/index";
 
 describe("the functions' environment", () => {
   test("defaults for everything but the local stack's endpoints file", () => {
@@ -8,6 +12,7 @@ describe("the functions' environment", () => {
       LOGTAIL_XACCT_NETWORK: "public",
       LOGTAIL_XACCT_HEARTBEAT_QUEUE: "logtail-xacct-heartbeat",
       LOGTAIL_XACCT_APPLY_QUEUE: "logtail-xacct-apply",
+      LOGTAIL_XACCT_RECONCILE_QUEUE: "logtail-xacct-reconcile",
     });
     expect(env.LOGTAIL_XACCT_ENDPOINTS_FILE).toBeUndefined();
   });
@@ -46,5 +51,39 @@ describe("the functions' environment", () => {
     expect(() => readFunctionEnv({ LOGTAIL_XACCT_BUDGET_INSTANCES: "0" })).toThrow(
       /LOGTAIL_XACCT_BUDGET_INSTANCES/,
     );
+  });
+});
+
+describe("a function whose environment is bad", () => {
+  const saved = { ...process.env };
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ltx-env-"));
+  });
+  afterEach(() => {
+    process.env = { ...saved };
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("says why in its log file before it fails the invocation", async () => {
+    const logFile = join(dir, "functions.log");
+    process.env.LOGTAIL_XACCT_LOG_FILE = logFile;
+    process.env.LOGTAIL_XACCT_API_BUDGETS = "ecs:TagResources=30";
+    process.env.LOGTAIL_XACCT_BUDGET_INSTANCES = "35";
+
+    await expect(heartbeat(Buffer.from(""), {})).rejects.toThrow(FunctionEnvError);
+
+    const lines = readFileSync(logFile, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(lines).toEqual([
+      expect.objectContaining({
+        function: "heartbeat",
+        action: "environment",
+        outcome: "failed",
+        detail: expect.stringMatching(/LOGTAIL_XACCT_API_BUDGETS.*TagResources/),
+      }),
+    ]);
   });
 });
