@@ -6,7 +6,10 @@ const serviceNames = ["ecs", "sls", "mns", "sts", "oss", "eventbridge"] as const
 /** A rate limit: at most `limit` calls per window, counted per (service, operation, account, region). */
 export const rateLimitRuleSchema = z.strictObject({
   service: z.enum(serviceNames),
-  /** Operation name (e.g. `DescribeInstances`); omitted = every operation, each counted separately. */
+  /**
+   * Operation name (e.g. `DescribeInstances`); omitted = every management operation, each counted
+   * separately. The data plane (DATA_PLANE_OPERATIONS) is limited only by rules that name it.
+   */
   operation: z.string().min(1).optional(),
   /** Only this account; omitted = every account, each counted separately. */
   accountId: z.string().min(1).optional(),
@@ -16,6 +19,15 @@ export const rateLimitRuleSchema = z.strictObject({
   /** Window length in emulator seconds. Alibaba counts per minute. */
   windowSeconds: z.number().positive().default(60),
 });
+
+/**
+ * Operations of a data plane, whose limits are not the management API's calls per minute: the
+ * agents' PutLogs counts against the logstore's shard write quota (`WriteQuotaExceed`), not an
+ * account's API rate. A service-wide rule leaves them alone; a rule naming one limits it.
+ */
+export const DATA_PLANE_OPERATIONS: Readonly<Partial<Record<ServiceName, readonly string[]>>> = {
+  sls: ["PutLogs"],
+};
 
 export type RateLimitRule = z.output<typeof rateLimitRuleSchema>;
 export type RateLimitRuleInput = z.input<typeof rateLimitRuleSchema>;
@@ -74,9 +86,10 @@ export class RateLimiter {
 }
 
 function matches(rule: RateLimitRule, call: CallIdentity): boolean {
+  const dataPlane = DATA_PLANE_OPERATIONS[call.service]?.includes(call.operation) === true;
   return (
     rule.service === call.service &&
-    (rule.operation === undefined || rule.operation === call.operation) &&
+    (rule.operation === undefined ? !dataPlane : rule.operation === call.operation) &&
     (rule.accountId === undefined || rule.accountId === call.accountId) &&
     (rule.region === undefined || rule.region === call.region)
   );

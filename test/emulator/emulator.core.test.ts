@@ -439,6 +439,24 @@ describe("clock, rate limiter and resolver units", () => {
     expect([first, second, nextMinute]).toEqual([true, false, true]);
   });
 
+  test("a service-wide limit is the management API's: the agents' PutLogs is limited only by name", () => {
+    const clock = new EmulatorClock({ startAt: 0, scale: 0, wallTime: fakeWall() });
+    const limiter = new RateLimiter(clock);
+    const call = (operation: string) => ({ service: "sls" as const, operation, accountId: "1", region });
+    limiter.setRules([{ service: "sls", limit: 1, windowSeconds: 60 }]);
+
+    const management = [limiter.admit(call("GetLogs")), limiter.admit(call("GetLogs"))];
+    const writes = [limiter.admit(call("PutLogs")), limiter.admit(call("PutLogs"))];
+    limiter.setRules([{ service: "sls", operation: "PutLogs", limit: 1, windowSeconds: 60 }]);
+    const named = [limiter.admit(call("PutLogs")), limiter.admit(call("PutLogs"))];
+
+    expect({ management, writes, named }).toEqual({
+      management: [true, false],
+      writes: [true, true],
+      named: [true, false],
+    });
+  });
+
   test("*.localhost resolves to 127.0.0.1 only while a resolver is installed", async () => {
     const lookup = (name: string) =>
       new Promise<string>((resolve) =>
