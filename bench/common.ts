@@ -62,12 +62,20 @@ export interface SlowHosts {
 
 /** Each host has an unwritten log where app-b-prod reads: idle, it collects after its diagnosis. */
 const IDLE_LOG = ", idleLogs: [/var/log/app-b/old.log]";
+/**
+ * A log the host writes a line to every 10 s: its route proves collection with its lines within a
+ * heartbeat period, where an idle host waits out the route's delivery timeout and an inspect
+ * (README "Collecting means lines").
+ */
+const ACTIVE_LOG = ", writers: [{ path: /var/log/app-b/app.log, linesPerSecond: 0.1 }]";
 
 export function pipelineFleetYaml(
   instances: number,
   tags?: Readonly<Record<string, string>>,
   slow: readonly SlowHosts[] = [],
+  logs: "idle" | "active" = "idle",
 ): string {
+  const logText = logs === "idle" ? IDLE_LOG : ACTIVE_LOG;
   const tagText =
     tags === undefined
       ? ""
@@ -81,11 +89,11 @@ export function pipelineFleetYaml(
     const count = Math.min(left, Math.max(1, Math.round(instances * share)));
     if (count <= 0) continue;
     groups.push(
-      `  - { account: app-b, region: ${REGION}, count: ${count}, commandDelaySeconds: ${commandDelaySeconds}${IDLE_LOG}${tagText} }`,
+      `  - { account: app-b, region: ${REGION}, count: ${count}, commandDelaySeconds: ${commandDelaySeconds}${logText}${tagText} }`,
     );
     left -= count;
   }
-  if (left > 0) groups.push(`  - { account: app-b, region: ${REGION}, count: ${left}${IDLE_LOG}${tagText} }`);
+  if (left > 0) groups.push(`  - { account: app-b, region: ${REGION}, count: ${left}${logText}${tagText} }`);
   return [
     "accounts:",
     `  - { id: "${HUB_ACCOUNT}", name: hub, roles: [{ name: logtail-xacct-event-forwarder, trustedAccounts: ["${SPOKE_ACCOUNT}"] }, { name: logtail-xacct-fc, trustedServices: [fc.aliyuncs.com] }] }`,

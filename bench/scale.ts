@@ -40,6 +40,7 @@ import {
   HUB_QUEUES,
   MAX_INSTANCES_PER_MESSAGE,
   MAX_RECEIVE_COUNT,
+  WORK_QUEUES,
 } from "../shared/messages/queueMessages";
 import {
   type Log,
@@ -174,7 +175,7 @@ async function startPipelineStack(
       ...(options.functions ? { template: TEMPLATE } : {}),
       eventRouting: eventForwarding(routes),
       functionEnv: { LOGTAIL_XACCT_ROUTES_FILE: ROUTES_FILE, LOGTAIL_XACCT_LOG_FILE: logFile },
-      hubQueues: [HUB_QUEUES.heartbeat, HUB_QUEUES.apply],
+      hubQueues: WORK_QUEUES,
       deadLetterQueue: { name: HUB_QUEUES.deadLetter, maxReceiveCount: MAX_RECEIVE_COUNT },
       clock: { scale: clockScale },
     });
