@@ -282,7 +282,7 @@ describe("buildDeployment on the example routes", () => {
     expect(sorted(assumeStatements.flatMap((s) => s.Resource))).toEqual(expected);
   });
 
-  test("the functions' MNS access is the hub's three queues, consuming only the heartbeat queue", () => {
+  test("the functions' MNS access is the hub's four queues, consuming only the heartbeat queue", () => {
     const fc = findRole(documents, HUB, "logtail-xacct-fc");
     const mns = fc.policy.Statement.filter((s) => s.Action.some((a) => a.startsWith("mns:")));
     const queues = sorted(mns.flatMap((s) => s.Resource));
@@ -290,6 +290,7 @@ describe("buildDeployment on the example routes", () => {
       `acs:mns:cn-hangzhou:${HUB}:/queues/logtail-xacct-apply/messages`,
       `acs:mns:cn-hangzhou:${HUB}:/queues/logtail-xacct-dead-letter/messages`,
       `acs:mns:cn-hangzhou:${HUB}:/queues/logtail-xacct-heartbeat/messages`,
+      `acs:mns:cn-hangzhou:${HUB}:/queues/logtail-xacct-reconcile/messages`,
     ]);
     const receive = mns.find((s) => s.Action.includes("mns:BatchReceiveMessage"));
     expect(receive?.Resource).toEqual([
