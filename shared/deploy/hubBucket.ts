@@ -4,6 +4,7 @@
  * UID and region in the name keep it the tool's own. s.yaml names the same bucket.
  */
 import { BUDGETS_PREFIX } from "../adapters/budgetLedger";
+import { READY_PREFIX } from "../usecases/destinationReady";
 import { LISTINGS_PREFIX } from "../usecases/groupListings";
 import { CENSUS_PREFIX } from "../usecases/reconcileShards";
 
@@ -12,10 +13,15 @@ export function snapshotBucketName(hubAccountId: string, hubRegion: string): str
 }
 
 /**
- * What the functions read and write in it: the group listings, the censuses and the parts of the
- * call budgets they lease, nothing else.
+ * What the functions read and write in it: the group listings, the censuses, the parts of the call
+ * budgets they lease and the destinations' readiness records, nothing else.
  */
-export const SNAPSHOT_KEYS = [`${LISTINGS_PREFIX}*`, `${CENSUS_PREFIX}*`, `${BUDGETS_PREFIX}*`];
+export const SNAPSHOT_KEYS = [
+  `${LISTINGS_PREFIX}*`,
+  `${CENSUS_PREFIX}*`,
+  `${BUDGETS_PREFIX}*`,
+  `${READY_PREFIX}*`,
+];
 
 /** Objects that pile up (a lease's slot per key and minute) and expire: a day outlives any use. */
 export const SNAPSHOT_EXPIRY: readonly ExpiryRule[] = [

@@ -6,7 +6,7 @@
  * copy job in the source project (once: its name is derived from route and account, so a second
  * create finds it and changes nothing).
  */
-import { OPERATING_SYSTEMS, type RoutesFile } from "../config/routesSchema";
+import { OPERATING_SYSTEMS, type OperatingSystem, type RoutesFile } from "../config/routesSchema";
 import {
   copyPartName,
   handoverCopyScripts,
@@ -41,6 +41,7 @@ import { errorCode, errorMessage, isRetryable } from "../ports/errors";
 import { keyedLog } from "../ports/log";
 import type { EtlJob, EtlJobSpec, SlsPort } from "../ports/sls";
 import { deliveringSources } from "./delivery";
+import { readyDigest, readyRecently, rememberReady } from "./destinationReady";
 import { listGroup } from "./groupListings";
 import {
   handoverSources,
@@ -114,11 +115,34 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
   const endpoint = deps.slsDataEndpoint(destination.region, route.network);
 
   const handover = handoverSources(config, route);
-  await sls.ensureProject();
-  await sls.ensureLogstore(route.logstore);
-  await sls.ensureIndex(route.logstore, route.index);
-  if (handover.length > 0) await sls.ensureIndexKeys(route.logstore, POSITION_INDEX_KEYS);
   const osInUse = OPERATING_SYSTEMS.filter((os) => instances.some((i) => i.os === os));
+  const scope = { accountId: destination.uid, region: destination.region, project: route.project };
+  // What a full pass makes for each OS: an apply that finds it made and bound within the minute
+  // (usecases/destinationReady.ts) does not make it again.
+  const digests = new Map(
+    osInUse.map((os) => [
+      os,
+      readyDigest({
+        project: route.project,
+        logstore: route.logstore,
+        index: route.index,
+        handover: handover.length > 0,
+        group: route.machineGroup[os],
+        identifier: route.identifier[os],
+        config: route.logtailConfig[os],
+        endpoint,
+      }),
+    ]),
+  );
+  const ready = new Set<OperatingSystem>();
+  for (const os of osInUse)
+    if (await readyRecently(deps, scope, message.route, os, digests.get(os) ?? "")) ready.add(os);
+  if (ready.size < osInUse.length || osInUse.length === 0) {
+    await sls.ensureProject();
+    await sls.ensureLogstore(route.logstore);
+    await sls.ensureIndex(route.logstore, route.index);
+    if (handover.length > 0) await sls.ensureIndexKeys(route.logstore, POSITION_INDEX_KEYS);
+  }
   // Heartbeating instances, by the IP their agent reports: collecting once their lines arrive.
   const heartbeating = new Map<string, string>();
   let gate: DestinationStartVerdict | undefined;
@@ -127,32 +151,31 @@ export async function applyRoute(deps: ApplyDeps, message: ApplyMessage): Promis
     const identifier = route.identifier[os];
     const logtail = route.logtailConfig[os];
     if (!group || !identifier || !logtail) continue;
-    await sls.ensureMachineGroup(group, [identifier]);
-    await sls.ensurePipelineConfig({
-      name: logtail.name,
-      filePaths: logtail.filePaths,
-      processors: logtail.processors,
-      logstore: route.logstore,
-      endpoint,
-      inputOptions: handover.length > 0 ? DESTINATION_HANDOVER_INPUT : DESTINATION_INPUT,
-    });
-    // Once bound, the destination config reaches every host of the group: not before the source
-    // configs ship position meta on those hosts.
-    if (handover.length > 0 && !(await sls.appliedConfigs(group))?.includes(logtail.name)) {
-      gate ??= destinationMayStart(
-        await prepareHandoverSources(deps, handover, message.region),
-        deps.now() / 1000,
-        route.handover.configPropagationSeconds,
-      );
-      if (!gate.start) continue;
+    if (!ready.has(os)) {
+      await sls.ensureMachineGroup(group, [identifier]);
+      await sls.ensurePipelineConfig({
+        name: logtail.name,
+        filePaths: logtail.filePaths,
+        processors: logtail.processors,
+        logstore: route.logstore,
+        endpoint,
+        inputOptions: handover.length > 0 ? DESTINATION_HANDOVER_INPUT : DESTINATION_INPUT,
+      });
+      // Once bound, the destination config reaches every host of the group: not before the
+      // source configs ship position meta on those hosts.
+      if (handover.length > 0 && !(await sls.appliedConfigs(group))?.includes(logtail.name)) {
+        gate ??= destinationMayStart(
+          await prepareHandoverSources(deps, handover, message.region),
+          deps.now() / 1000,
+          route.handover.configPropagationSeconds,
+        );
+        if (!gate.start) continue;
+      }
+      await sls.applyConfig(group, logtail.name);
+      await rememberReady(deps, scope, message.route, os, digests.get(os) ?? "");
     }
-    await sls.applyConfig(group, logtail.name);
     // The heartbeat timer that sent this message listed the group moments ago: its listing serves.
-    const listing = await listGroup(
-      deps,
-      { accountId: destination.uid, region: destination.region, project: route.project },
-      group,
-    );
+    const listing = await listGroup(deps, scope, group);
     const listedAtSeconds = (listing?.listedAt ?? deps.now()) / 1000;
     for (const instance of instances.filter((i) => i.os === os)) {
       const machine = heartbeatingMachine(

@@ -224,10 +224,10 @@ describe("buildDeployment on the example routes", () => {
           expect({ where, service: service ?? "unparsed" }).not.toEqual({ where, service: "unparsed" });
           if (service === "oss") {
             // OSS resources carry no region (`*`): only the hub's snapshot bucket, only its listings,
-            // censuses and budget leases.
+            // censuses, budget leases and readiness records.
             expect({
               where,
-              ok: /^acs:oss:\*:\d{16}:logtail-xacct-\d{16}-[a-z0-9-]+\/(listings\/|census\/|budgets\/v1\/)\*$/.test(
+              ok: /^acs:oss:\*:\d{16}:logtail-xacct-\d{16}-[a-z0-9-]+\/(listings\/|census\/|budgets\/v1\/|ready\/)\*$/.test(
                 resource,
               ),
             }).toEqual({

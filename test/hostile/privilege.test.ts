@@ -887,7 +887,7 @@ describe("least privilege: the deployment's roles do what the pipeline needs and
     });
   });
 
-  test("OSS: the functions lease budget parts and keep listings in the hub's bucket, and write nothing else there", async () => {
+  test("OSS: the functions lease budget parts and keep listings and readiness records in the hub's bucket, and write nothing else there", async () => {
     const bucket = snapshotBucketName(HUB, REGION);
     emulator.oss.createBucket({ name: bucket, region: REGION, ownerAccountId: HUB });
     const store = createAlibabaAdapters({
@@ -909,6 +909,7 @@ describe("least privilege: the deployment's roles do what the pipeline needs and
     expect(await ledger.claim(slot)).toBe(true);
     expect(await ledger.claim(slot)).toBe(false);
     await store.write("listings/v1/x.json.gz", Buffer.from("{}"));
+    await store.write("ready/v1/x.json.gz", Buffer.from("{}"));
     await expect(store.write("secrets/x", Buffer.from("{}"))).rejects.toMatchObject({ code: "AccessDenied" });
     await expect(store.createOnce("budgets/v2/x")).rejects.toMatchObject({ code: "AccessDenied" });
   });

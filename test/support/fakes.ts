@@ -37,6 +37,7 @@ import type {
   SlsPort,
   SlsScope,
 } from "../../shared/ports";
+import type { SnapshotStore } from "../../shared/ports/snapshots";
 import type { applyRoute } from "../../shared/usecases/applyRoute";
 import type { authorizeInstances } from "../../shared/usecases/authorizeInstances";
 import type { checkCommands } from "../../shared/usecases/checkCommands";
@@ -936,4 +937,27 @@ export function routeFor(name: string, os: OperatingSystem = "linux") {
     identifier: route.identifier[os] ?? "",
     config: route.logtailConfig[os]?.name ?? "",
   };
+}
+
+/** An in-memory snapshot bucket that counts what it was asked. */
+export function memorySnapshotStore(): SnapshotStore & {
+  objects: Map<string, Uint8Array>;
+  reads: number;
+  writes: number;
+} {
+  const objects = new Map<string, Uint8Array>();
+  const store = {
+    objects,
+    reads: 0,
+    writes: 0,
+    read: async (key: string) => {
+      store.reads += 1;
+      return objects.get(key);
+    },
+    write: async (key: string, body: Uint8Array) => {
+      store.writes += 1;
+      objects.set(key, body);
+    },
+  };
+  return store;
 }

@@ -14,6 +14,7 @@ import {
 } from "../../../shared/messages/queueMessages";
 import type { LogRow } from "../../../shared/ports/sls";
 import { applyRoute, watchCopyJob } from "../../../shared/usecases/applyRoute";
+import { READY_MAX_AGE_MS } from "../../../shared/usecases/destinationReady";
 import {
   APP_B,
   argsOf,
@@ -24,6 +25,7 @@ import {
   fakeCloud,
   instance,
   machineOf,
+  memorySnapshotStore,
   PAYMENTS,
   REGION,
   ROUTE_KEY,
@@ -35,6 +37,15 @@ import {
 } from "../../support/fakes";
 
 const APPLY = HUB_QUEUES.apply;
+/** What a full pass makes in the destination, one call each. */
+const MADE = [
+  "ensureProject",
+  "ensureLogstore",
+  "ensureIndex",
+  "ensureMachineGroup",
+  "ensurePipelineConfig",
+  "applyConfig",
+] as const;
 const IDS = ["i-bp1apply00001", "i-bp1apply00002"];
 const APP_B_PROD = routeFor("app-b-prod");
 const JOB = copyJobName("logtail-xacct", "app-b-prod", APP_B);
@@ -359,6 +370,33 @@ describe("applyRoute", () => {
 
     await expect(applyRoute(deps, applyMessage())).rejects.toMatchObject({ code: "ServiceUnavailable" });
     expect(IDS.map(status)).toEqual(["collecting", "collecting"]);
+  });
+
+  test("an apply within the minute of a full pass finds it in the store and makes nothing again", async () => {
+    deps = useCaseDeps(cloud, { snapshots: memorySnapshotStore() });
+    const made = () =>
+      MADE.reduce((sum, method) => sum + argsOf(destination().calls, method).length, 0);
+    heartbeat(...IDS);
+    await applyRoute(deps, applyMessage({ instanceIds: [IDS[0] ?? ""] }));
+    const firstPass = made();
+
+    await applyRoute(deps, applyMessage({ instanceIds: [IDS[1] ?? ""] }));
+
+    expect(firstPass).toBeGreaterThanOrEqual(MADE.length);
+    expect(made()).toBe(firstPass);
+    // Collecting is still earned: the second host's lines were looked for and found.
+    expect(status(IDS[1] ?? "")).toBe("collecting");
+    // Past the minute, the pass is made again; a route that asks for something else does not
+    // take the record either.
+    cloud.clock.advance(READY_MAX_AGE_MS + 1);
+    await applyRoute(deps, applyMessage());
+    expect(made()).toBe(2 * firstPass);
+    const changed = structuredClone(deps.config);
+    const logtail = changed.routes["app-b-prod"]?.logtailConfig.linux;
+    if (!logtail) throw new Error("example changed");
+    logtail.filePaths = ["/var/log/app-b/other/*.log"];
+    await applyRoute({ ...deps, config: changed }, applyMessage());
+    expect(argsOf(destination().calls, "ensurePipelineConfig")).toHaveLength(3);
   });
 
   test("a route without retire or backfill for the account never cuts over", async () => {

@@ -4,7 +4,6 @@
  * the listing (never as of their own later clock).
  */
 import { gzipSync } from "node:zlib";
-import type { SnapshotStore } from "../../../shared/ports/snapshots";
 import { LISTING_MAX_AGE_MS, listGroup, listingKey } from "../../../shared/usecases/groupListings";
 import { reconcile } from "../../../shared/usecases/reconcile";
 import {
@@ -12,6 +11,7 @@ import {
   fakeCloud,
   instance,
   machineOf,
+  memorySnapshotStore,
   routeFor,
   tags,
   type UseCaseDeps,
@@ -21,27 +21,8 @@ import {
 const ROUTE = routeFor("app-b-prod");
 const IDS = ["i-bp1share00001", "i-bp1share00002"];
 
-/** An in-memory bucket that counts what it was asked. */
-function memoryStore(): SnapshotStore & { objects: Map<string, Uint8Array>; reads: number; writes: number } {
-  const objects = new Map<string, Uint8Array>();
-  const store = {
-    objects,
-    reads: 0,
-    writes: 0,
-    read: async (key: string) => {
-      store.reads += 1;
-      return objects.get(key);
-    },
-    write: async (key: string, body: Uint8Array) => {
-      store.writes += 1;
-      objects.set(key, body);
-    },
-  };
-  return store;
-}
-
 let cloud: FakeCloud;
-let store: ReturnType<typeof memoryStore>;
+let store: ReturnType<typeof memorySnapshotStore>;
 let deps: UseCaseDeps;
 
 const listings = () =>
@@ -49,7 +30,7 @@ const listings = () =>
 
 beforeEach(() => {
   cloud = fakeCloud();
-  store = memoryStore();
+  store = memorySnapshotStore();
   deps = useCaseDeps(cloud, { snapshots: store });
   cloud.add(...IDS.map((id) => instance(id, { tags: tags("app-b-prod", "collecting") })));
   const sls = cloud.sls(ROUTE.destination);

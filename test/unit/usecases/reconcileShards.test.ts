@@ -7,7 +7,6 @@
 import { HUB_QUEUES, type ReconcileAccountMessage } from "../../../shared/messages/queueMessages";
 import { AGENT_ID_TAG_KEY } from "../../../shared/planner/heartbeating";
 import type { Plan } from "../../../shared/planner/types";
-import type { SnapshotStore } from "../../../shared/ports/snapshots";
 import { accountsShare, reconcile } from "../../../shared/usecases/reconcile";
 import { reconcileBatch } from "../../../shared/usecases/reconcileBatch";
 import { CENSUS_MAX_AGE_MS, censusKey, fanOutReconcile } from "../../../shared/usecases/reconcileShards";
@@ -18,6 +17,7 @@ import {
   fakeCloud,
   instance,
   machineOf,
+  memorySnapshotStore,
   PAYMENTS,
   REGION,
   routeFor,
@@ -29,19 +29,8 @@ import {
 const APP_B_PROD = routeFor("app-b-prod");
 const PAYMENTS_PROD = routeFor("payments-prod");
 
-function memoryStore(): SnapshotStore & { objects: Map<string, Uint8Array> } {
-  const objects = new Map<string, Uint8Array>();
-  return {
-    objects,
-    read: async (key) => objects.get(key),
-    write: async (key, body) => {
-      objects.set(key, body);
-    },
-  };
-}
-
 let cloud: FakeCloud;
-let store: ReturnType<typeof memoryStore>;
+let store: ReturnType<typeof memorySnapshotStore>;
 let deps: UseCaseDeps;
 
 const shardMessages = () =>
@@ -90,7 +79,7 @@ function heartbeatingIn(route: typeof APP_B_PROD, ids: readonly string[], extra 
 
 beforeEach(() => {
   cloud = fakeCloud();
-  store = memoryStore();
+  store = memorySnapshotStore();
   deps = useCaseDeps(cloud, { snapshots: store });
 });
 
