@@ -374,8 +374,7 @@ describe("applyRoute", () => {
 
   test("an apply within the minute of a full pass finds it in the store and makes nothing again", async () => {
     deps = useCaseDeps(cloud, { snapshots: memorySnapshotStore() });
-    const made = () =>
-      MADE.reduce((sum, method) => sum + argsOf(destination().calls, method).length, 0);
+    const made = () => MADE.reduce((sum, method) => sum + argsOf(destination().calls, method).length, 0);
     heartbeat(...IDS);
     await applyRoute(deps, applyMessage({ instanceIds: [IDS[0] ?? ""] }));
     const firstPass = made();
